@@ -1,0 +1,112 @@
+# Makefile: build, test, run, install. `make run` and `make test` are all a newcomer needs.
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+LIBEXEC   ?= $(PREFIX)/lib/postern
+SHAREDIR  ?= $(PREFIX)/share/postern
+CC        ?= cc
+PKGS       = fcgi sqlite3 libsodium libcjson
+
+WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lsqlite3 -lsodium -lcjson)
+DEFS      = -D_DEFAULT_SOURCE -DPOSTERN_TEMPLATES='"$(SHAREDIR)/templates"'
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=c11 $(WARN) $(HARDEN) $(DEFS) -Ilib $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS  += -pie -Wl,-z,relro,-z,now
+SAN_CFLAGS = -std=c11 $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+LIB_SRC  = $(wildcard lib/*.c)
+CGIS     = authorize consent token apps revoke introspect device
+LIB_OBJ  = $(LIB_SRC:lib/%.c=build/obj/%.o) build/obj/schema.o
+SAN_OBJ  = $(LIB_SRC:lib/%.c=build/san/obj/%.o) build/san/obj/schema.o
+BINS     = $(CGIS:%=build/%) build/postern build/bare
+SAN_BINS = $(CGIS:%=build/san/%) build/san/postern
+HEADERS  = $(wildcard lib/*.h)
+
+.PHONY: all san test unit e2e browser interop fuzz run stop deps install uninstall clean bench
+all: $(BINS)
+
+build/schema.c: schema.sql
+	@mkdir -p build
+	@{ echo '/* generated from schema.sql */'; echo 'const char pt_schema_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+
+build/obj/%.o: lib/%.c $(HEADERS)
+	@mkdir -p build/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+build/obj/schema.o: build/schema.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+build/libpostern.a: $(LIB_OBJ)
+	ar rcs $@ $^
+build/%: cgi/%.c build/libpostern.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpostern.a $(LDFLAGS) $(PKG_LIBS)
+build/postern: cli/postern.c build/libpostern.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpostern.a $(LDFLAGS) $(PKG_LIBS)
+build/bare: bench/bare.c
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
+
+# The sanitizer build: the same programs under AddressSanitizer + UBSan.
+san: $(SAN_BINS)
+build/san/obj/%.o: lib/%.c $(HEADERS)
+	@mkdir -p build/san/obj
+	$(CC) $(SAN_CFLAGS) -c -o $@ $<
+build/san/obj/schema.o: build/schema.c
+	@mkdir -p build/san/obj
+	$(CC) $(SAN_CFLAGS) -c -o $@ $<
+build/san/libpostern.a: $(SAN_OBJ)
+	ar rcs $@ $^
+build/san/%: cgi/%.c build/san/libpostern.a $(HEADERS)
+	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/libpostern.a $(PKG_LIBS)
+build/san/postern: cli/postern.c build/san/libpostern.a $(HEADERS)
+	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/libpostern.a $(PKG_LIBS)
+
+# ---------------------------------------------------------------- tests
+UNIT_SRC = $(wildcard tests/unit/*.c)
+build/unit: $(UNIT_SRC) build/san/libpostern.a $(HEADERS)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) build/san/libpostern.a $(PKG_LIBS)
+
+deps:
+	@tools/deps.sh
+
+unit: build/unit
+	build/unit
+
+# `make test`: the whole suite. Unit tests and end-to-end tests run against the
+# sanitizer build; browser and interoperability tests against the normal one.
+test: deps all san build/unit
+	build/unit
+	tools/fuzz.sh smoke
+	cd tests && POSTERN_BUILD=$(CURDIR)/build/san node --test --test-concurrency=1 e2e/
+	cd tests && POSTERN_BUILD=$(CURDIR)/build node --test --test-concurrency=1 interop/ browser/
+	tools/bench-smoke.sh
+
+e2e: all san
+	cd tests && POSTERN_BUILD=$(CURDIR)/build/san node --test --test-concurrency=1 e2e/
+
+fuzz:
+	tools/fuzz.sh long
+
+run: deps all
+	@tools/run.sh
+
+bench: deps all
+	@bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHAREDIR)/templates \
+		$(DESTDIR)$(SHAREDIR)/static
+	install -m 755 build/postern $(DESTDIR)$(BINDIR)/postern
+	for c in $(CGIS); do install -m 755 build/$$c $(DESTDIR)$(LIBEXEC)/$$c; done
+	install -m 644 templates/*.html $(DESTDIR)$(SHAREDIR)/templates/
+	cp -R static/. $(DESTDIR)$(SHAREDIR)/static/
+	install -m 644 schema.sql nginx.conf.example postern.conf.example $(DESTDIR)$(SHAREDIR)/
+	install -m 644 contrib/*.service contrib/*.target $(DESTDIR)$(SHAREDIR)/ 2>/dev/null || true
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/postern
+	rm -rf $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHAREDIR)
+
+clean:
+	rm -rf build

@@ -1,0 +1,371 @@
+/* http.c: the FastCGI request loop, request reading with limits, and responses. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <fcgiapp.h>
+#include <sodium.h>
+
+#include "postern.h"
+
+static const char *
+status_text(int s)
+{
+	switch (s) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Status";
+	}
+}
+
+static const char *
+param(const struct pt_req *r, const char *name)
+{
+	return FCGX_GetParam(name, r->fcgx->envp);
+}
+
+const char *
+pt_req_param(const struct pt_req *r, const char *name)
+{
+	return param(r, name);
+}
+
+/* Header-borne input: bounded and free of control characters. */
+static int
+bounded(const char *v, size_t max, const char *name, struct pt_fail *fail)
+{
+	size_t n = strlen(v);
+	fail->param = name;
+	if (n > max) {
+		fail->reason = "is too long";
+		return PT_ERR_TOOLONG;
+	}
+	if (!pt_valid_printable(v, n)) {
+		fail->reason = "contains a control character";
+		return PT_ERR_CONTROL;
+	}
+	fail->param = NULL;
+	return PT_OK;
+}
+
+int
+pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
+{
+	const char *v;
+	int rc;
+	fail->param = fail->reason = NULL;
+	r->method = (v = param(r, "REQUEST_METHOD")) ? v : "GET";
+	r->query = (v = param(r, "QUERY_STRING")) ? v : "";
+	r->content_type = (v = param(r, "CONTENT_TYPE")) ? v : "";
+	r->cookie = (v = param(r, "HTTP_COOKIE")) ? v : "";
+	r->authorization = (v = param(r, "HTTP_AUTHORIZATION")) ? v : "";
+	r->remote_user = param(r, "REMOTE_USER");
+	if (r->remote_user != NULL && *r->remote_user == '\0')
+		r->remote_user = NULL;
+	r->remote_addr = (v = param(r, "REMOTE_ADDR")) ? v : "";
+	/* the path below the base URL */
+	v = param(r, "DOCUMENT_URI");
+	if (v == NULL)
+		v = param(r, "SCRIPT_NAME");
+	if (v == NULL)
+		v = "/";
+	size_t bl = strlen(r->cfg->base_path);
+	if (bl && strncmp(v, r->cfg->base_path, bl) == 0 && (v[bl] == '/' || v[bl] == '\0'))
+		v += bl;
+	r->path = *v ? v : "/";
+	r->body = "";
+	r->body_len = 0;
+	if ((rc = bounded(r->query, PT_MAX_QUERY, "query", fail)) != PT_OK ||
+	    (rc = bounded(r->cookie, PT_MAX_COOKIE, "cookie", fail)) != PT_OK ||
+	    (rc = bounded(r->authorization, PT_MAX_AUTH_HEADER, "Authorization", fail)) != PT_OK)
+		return rc;
+	if (r->remote_user && (rc = bounded(r->remote_user, PT_MAX_USERNAME, "REMOTE_USER", fail)))
+		return rc;
+	v = param(r, "CONTENT_LENGTH");
+	if (v != NULL && *v) {
+		char *end;
+		unsigned long long len = strtoull(v, &end, 10);
+		if (*end != '\0' || v[0] == '-') {
+			fail->param = "Content-Length";
+			fail->reason = "is not a number";
+			return PT_ERR_INVALID;
+		}
+		if (len > max_body) {
+			fail->param = "body";
+			fail->reason = "is larger than this endpoint accepts";
+			return PT_ERR_TOOLONG;
+		}
+		char *b = pt_alloc(r->a, (size_t)len + 1);
+		size_t got = 0;
+		while (got < len) {
+			int k = FCGX_GetStr(b + got, (int)(len - got), r->fcgx->in);
+			if (k <= 0)
+				break;
+			got += (size_t)k;
+		}
+		if (got != len) {
+			fail->param = "body";
+			fail->reason = "is shorter than Content-Length";
+			return PT_ERR_ENCODING;
+		}
+		b[len] = '\0';
+		r->body = b;
+		r->body_len = (size_t)len;
+	}
+	return PT_OK;
+}
+
+void
+pt_header(struct pt_req *r, const char *name, const char *value)
+{
+	pt_buf_adds(&r->headers, name);
+	pt_buf_add(&r->headers, ": ", 2);
+	/* never let a value start another header */
+	for (const char *p = value; *p; p++)
+		pt_buf_addc(&r->headers, (*p == '\r' || *p == '\n') ? ' ' : *p);
+	pt_buf_add(&r->headers, "\r\n", 2);
+}
+
+void
+pt_respond(struct pt_req *r, int status, const char *ctype, const char *body, size_t n)
+{
+	char head[128];
+	if (r->responded)
+		return;
+	r->responded = true;
+	r->status = status;
+	int k = snprintf(head, sizeof(head), "Status: %d %s\r\n", status, status_text(status));
+	FCGX_PutStr(head, k, r->fcgx->out);
+	if (ctype != NULL) {
+		k = snprintf(head, sizeof(head), "Content-Type: %s\r\n", ctype);
+		FCGX_PutStr(head, k, r->fcgx->out);
+	}
+	FCGX_PutStr(r->headers.p, (int)r->headers.n, r->fcgx->out);
+	FCGX_PutStr("\r\n", 2, r->fcgx->out);
+	if (n)
+		FCGX_PutStr(body, (int)n, r->fcgx->out);
+}
+
+static void
+page_headers(struct pt_req *r)
+{
+	pt_header(r, "Content-Security-Policy",
+	    "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self';"
+	    " base-uri 'none'; frame-ancestors 'none'");
+	pt_header(r, "X-Frame-Options", "DENY");
+	pt_header(r, "Referrer-Policy", "no-referrer");
+	pt_header(r, "X-Content-Type-Options", "nosniff");
+	pt_header(r, "Cache-Control", "no-store");
+}
+
+void
+pt_respond_page(struct pt_req *r, int status, const char *html, size_t n)
+{
+	page_headers(r);
+	pt_respond(r, status, "text/html; charset=utf-8", html, n);
+}
+
+/* Values every page template may use. */
+static void
+page_common(struct pt_req *r, struct pt_tv *t)
+{
+	pt_tv_set(t, "base", r->cfg->base_path);
+	pt_tv_set(t, "static", pt_path(r, "/static"));
+	if (r->user != NULL) {
+		pt_tv_set(t, "signed_in", "1");
+		pt_tv_set(t, "user_name", r->user->name);
+		if (r->cfg->login == PT_LOGIN_BUILTIN)
+			pt_tv_set(t, "can_logout", "1");
+	}
+}
+
+void
+pt_page(struct pt_req *r, int status, const char *name, struct pt_tv *t)
+{
+	pt_buf b;
+	pt_buf_init(&b, r->a);
+	page_common(r, t);
+	if (pt_tmpl_render(&b, name, t) != PT_OK) {
+		pt_warn("template %s failed to render", name);
+		static const char msg[] = "<!doctype html><title>Error</title><p>Internal error.</p>";
+		pt_respond_page(r, 500, msg, sizeof(msg) - 1);
+		return;
+	}
+	pt_respond_page(r, status, b.p, b.n);
+}
+
+void
+pt_error_page(struct pt_req *r, int status, const char *title, const char *message)
+{
+	struct pt_tv *t = pt_tv_new(r->a);
+	pt_tv_set(t, "title", title);
+	pt_tv_set(t, "message", message);
+	pt_page(r, status, "error", t);
+}
+
+void
+pt_json(struct pt_req *r, int status, const pt_buf *json)
+{
+	pt_header(r, "Cache-Control", "no-store");
+	pt_header(r, "Pragma", "no-cache");
+	pt_respond(r, status, "application/json", json->p, json->n);
+}
+
+void
+pt_json_error(struct pt_req *r, int status, const char *error, const char *desc)
+{
+	pt_buf b;
+	pt_buf_init(&b, r->a);
+	pt_buf_adds(&b, "{\"error\":");
+	pt_buf_json(&b, error, strlen(error));
+	if (desc != NULL) {
+		pt_buf_adds(&b, ",\"error_description\":");
+		pt_buf_json(&b, desc, strlen(desc));
+	}
+	pt_buf_addc(&b, '}');
+	pt_json(r, status, &b);
+}
+
+void
+pt_redirect(struct pt_req *r, const char *location)
+{
+	pt_header(r, "Location", location);
+	pt_header(r, "Cache-Control", "no-store");
+	pt_header(r, "Referrer-Policy", "no-referrer");
+	pt_respond(r, 302, NULL, NULL, 0);
+}
+
+char *
+pt_url(struct pt_req *r, const char *path)
+{
+	return pt_printf(r->a, "%s%s", r->cfg->base_url, path);
+}
+
+char *
+pt_path(struct pt_req *r, const char *path)
+{
+	return pt_printf(r->a, "%s%s", r->cfg->base_path, path);
+}
+
+bool
+pt_is_post(const struct pt_req *r)
+{
+	return strcmp(r->method, "POST") == 0;
+}
+
+int
+pt_req_query(struct pt_req *r, const struct pt_field *f, size_t nf, struct pt_params *p,
+    struct pt_fail *fail)
+{
+	return pt_parse_form(r->a, r->query, strlen(r->query), f, nf, p, fail);
+}
+
+static bool
+ctype_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+int
+pt_req_body(struct pt_req *r, const struct pt_field *f, size_t nf, struct pt_params *p,
+    struct pt_fail *fail)
+{
+	if (ctype_is(r->content_type, "application/json"))
+		return pt_parse_json(r->a, r->body, r->body_len, f, nf, p, fail);
+	if (ctype_is(r->content_type, "multipart/form-data"))
+		return pt_parse_multipart(r->a, r->content_type, r->body, r->body_len, f, nf, p, fail);
+	if (ctype_is(r->content_type, "application/x-www-form-urlencoded") ||
+	    (r->content_type[0] == '\0' && r->body_len == 0))
+		return pt_parse_form(r->a, r->body, r->body_len, f, nf, p, fail);
+	memset(p, 0, sizeof(*p));
+	fail->param = "Content-Type";
+	fail->reason = "must be application/x-www-form-urlencoded or application/json";
+	return PT_ERR_INVALID;
+}
+
+bool
+pt_path_is_api(const char *path)
+{
+	static const char *const api[] = {"/oauth/token", "/oauth/revoke", "/oauth/introspect",
+	    "/oauth/check", "/oauth/userinfo", "/oauth/register", "/oauth/device_authorization",
+	    "/device/", "/health", "/.well-known/", NULL};
+	for (size_t i = 0; api[i]; i++)
+		if (strncmp(path, api[i], strlen(api[i])) == 0)
+			return true;
+	return false;
+}
+
+int
+pt_serve(const char *name, size_t max_body, pt_handler handler)
+{
+	static struct pt_config cfg;
+	char err[512];
+	FCGX_Request fr;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium failed to initialise\n", name);
+		return 1;
+	}
+	if (pt_config_load(&cfg, NULL, err, sizeof(err)) != PT_OK) {
+		fprintf(stderr, "%s: %s\n", name, err);
+		return 1;
+	}
+	if (!cfg.have_key) {
+		fprintf(stderr, "%s: no secret key in %s: run `postern init` first\n", name,
+		    cfg.secret_key_file);
+		return 1;
+	}
+	pt_hash_key(cfg.key);
+	pt_tmpl_dirs(cfg.templates_dir, cfg.templates_override);
+	if (pt_db_open(cfg.database) != PT_OK)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+		fprintf(stderr, "%s: FastCGI initialisation failed\n", name);
+		return 1;
+	}
+	pt_arena *a = pt_arena_new();
+	while (FCGX_Accept_r(&fr) >= 0) {
+		struct pt_req r;
+		struct pt_fail fail;
+		memset(&r, 0, sizeof(r));
+		r.fcgx = &fr;
+		r.a = a;
+		r.cfg = &cfg;
+		pt_buf_init(&r.headers, a);
+		int rc = pt_req_read(&r, max_body, &fail);
+		if (rc != PT_OK) {
+			const char *msg = pt_printf(a, "%s %s", fail.param ? fail.param : "request",
+			    fail.reason ? fail.reason : "is malformed");
+			if (pt_path_is_api(r.path))
+				pt_json_error(&r, 400, "invalid_request", msg);
+			else
+				pt_error_page(&r, 400, "Bad request", msg);
+		} else {
+			handler(&r);
+		}
+		if (!r.responded) {
+			pt_warn("%s: handler for %s sent no response", name, r.path);
+			pt_json_error(&r, 500, "server_error", "internal error");
+		}
+		pt_rollback(); /* a handler that failed mid-transaction leaves nothing behind */
+		FCGX_Finish_r(&fr);
+		pt_arena_reset(a);
+	}
+	return 0;
+}

@@ -1,0 +1,512 @@
+/* postern.h: the interface of the shared library every postern executable links. */
+#ifndef POSTERN_H
+#define POSTERN_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#define PT_WUR __attribute__((warn_unused_result))
+#define PT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Error values: 0 is success, everything else says what went wrong. */
+enum pt_err {
+	PT_OK = 0,
+	PT_ERR_NOMEM,     /* allocation failed */
+	PT_ERR_TOOLONG,   /* a value or body is over its named limit */
+	PT_ERR_ENCODING,  /* bad percent-encoding, JSON, base64 ... */
+	PT_ERR_REPEATED,  /* a parameter given twice */
+	PT_ERR_CONTROL,   /* NUL or control character where none belongs */
+	PT_ERR_MISSING,   /* a required value is absent */
+	PT_ERR_INVALID,   /* a value failed its validator */
+	PT_ERR_DB,        /* the database failed (details in the log) */
+	PT_ERR_NOTFOUND,  /* no such row */
+	PT_ERR_IO,        /* file or socket failure */
+	PT_ERR_CONFIG,    /* configuration is wrong */
+};
+
+/* Named limits. Every one is checked while parsing and has a test. */
+#define PT_MAX_BODY        (64 * 1024)   /* form or JSON body of any API endpoint */
+#define PT_MAX_UPLOAD_BODY (1200 * 1024) /* multipart body of the apps form (picture + fields) */
+#define PT_MAX_PICTURE     (1024 * 1024) /* an app picture */
+#define PT_MAX_QUERY       8192          /* QUERY_STRING */
+#define PT_MAX_COOKIE      4096          /* HTTP_COOKIE */
+#define PT_MAX_AUTH_HEADER 1024          /* HTTP_AUTHORIZATION */
+#define PT_MAX_FIELDS      32            /* fields in one field table */
+#define PT_MAX_PAIRS       64            /* key=value pairs in one query or body */
+#define PT_MAX_REDIRECT_URI 2000         /* one redirect URI */
+#define PT_MAX_REDIRECT_URIS 10          /* redirect URIs of one app */
+#define PT_MAX_SCOPE       1000          /* a scope string */
+#define PT_MAX_SCOPES      64            /* scopes in the config */
+#define PT_MAX_STATE       1000          /* the state parameter */
+#define PT_MAX_APP_NAME    100           /* app name, in characters */
+#define PT_MAX_APP_DESC    1000          /* app description, in characters */
+#define PT_MAX_USERNAME    64            /* user name */
+#define PT_MAX_PASSWORD    1024          /* password */
+#define PT_MIN_PASSWORD    8             /* password */
+#define PT_MAX_ORG_NAME    100           /* organization name */
+
+/* ---------------------------------------------------------------- memory */
+
+/* A region allocator: one per request, reset after the response. */
+typedef struct pt_arena pt_arena;
+
+pt_arena *pt_arena_new(void);
+void pt_arena_free(pt_arena *);
+/* Frees everything allocated since creation but keeps the first block. */
+void pt_arena_reset(pt_arena *);
+/* Never returns NULL: an out-of-memory aborts the process (spawn-fcgi users
+ * restart it), so callers need no NULL checks. */
+void *pt_alloc(pt_arena *, size_t);
+char *pt_strndup(pt_arena *, const char *, size_t);
+char *pt_strdup(pt_arena *, const char *);
+char *pt_printf(pt_arena *, const char *fmt, ...) PT_PRINTF(2, 3);
+
+/* A growable byte buffer living in an arena. Always NUL-terminated. */
+typedef struct {
+	pt_arena *a;
+	char *p;
+	size_t n, cap;
+} pt_buf;
+
+void pt_buf_init(pt_buf *, pt_arena *);
+void pt_buf_add(pt_buf *, const char *, size_t);
+void pt_buf_adds(pt_buf *, const char *);
+void pt_buf_addc(pt_buf *, char);
+void pt_buf_addf(pt_buf *, const char *fmt, ...) PT_PRINTF(2, 3);
+/* Escapes & < > " ' for HTML text and attribute values. */
+void pt_buf_html(pt_buf *, const char *, size_t);
+/* Percent-encodes everything but the RFC 3986 unreserved characters. */
+void pt_buf_urlenc(pt_buf *, const char *, size_t);
+/* Writes a quoted JSON string with every needed escape. */
+void pt_buf_json(pt_buf *, const char *, size_t);
+
+/* ---------------------------------------------------------------- parsing */
+
+/* A field a handler accepts: name, longest value in bytes, validator (NULL: any
+ * printable text), flags. Handlers index their values by their own enum. */
+typedef bool (*pt_validator)(const char *v, size_t n);
+
+enum {
+	PT_F_MULTILINE = 1, /* allow \r \n \t (descriptions, redirect URI lists) */
+	PT_F_REPEAT = 2,    /* may repeat: values are joined with '\n' */
+	PT_F_BINARY = 4,    /* any bytes (file upload) */
+};
+
+struct pt_field {
+	const char *name;
+	size_t max;
+	pt_validator valid;
+	unsigned flags;
+};
+
+/* Parsed values, indexed like the field table. v[i] is NULL when absent. */
+struct pt_params {
+	const char *v[PT_MAX_FIELDS];
+	size_t n[PT_MAX_FIELDS];
+	const char *file_type[PT_MAX_FIELDS]; /* multipart Content-Type of a file part */
+};
+
+/* What failed, for the error message: the parameter and a short reason. */
+struct pt_fail {
+	const char *param;
+	const char *reason;
+};
+
+/* application/x-www-form-urlencoded (also QUERY_STRING). Unknown names are
+ * ignored (RFC 6749 §3.1), known names are decoded, limit-checked, checked for
+ * control characters and validated. */
+int pt_parse_form(pt_arena *, const char *s, size_t n, const struct pt_field *, size_t nfields,
+    struct pt_params *, struct pt_fail *) PT_WUR;
+/* A JSON object whose members are strings (numbers and booleans are taken as
+ * their text). Same rules as pt_parse_form. */
+int pt_parse_json(pt_arena *, const char *s, size_t n, const struct pt_field *, size_t nfields,
+    struct pt_params *, struct pt_fail *) PT_WUR;
+/* multipart/form-data with the boundary taken from content_type. */
+int pt_parse_multipart(pt_arena *, const char *content_type, const char *s, size_t n,
+    const struct pt_field *, size_t nfields, struct pt_params *, struct pt_fail *) PT_WUR;
+/* Percent-decodes s into a new arena string ('+' is a space when plus is set). */
+int pt_urldecode(pt_arena *, const char *s, size_t n, bool plus, char **out, size_t *outn) PT_WUR;
+/* Finds cookie `name` in a Cookie header; returns false when absent. */
+bool pt_cookie_get(const char *header, const char *name, const char **v, size_t *n);
+/* Decodes "Basic base64(id:secret)" with RFC 6749 §2.3.1 form-decoding of both parts. */
+int pt_basic_decode(pt_arena *, const char *hdr, size_t n, char **id, size_t *idn,
+    char **secret, size_t *secretn) PT_WUR;
+/* Standard base64 with padding; returns PT_ERR_ENCODING on anything else. */
+int pt_base64_decode(pt_arena *, const char *s, size_t n, char **out, size_t *outn) PT_WUR;
+/* Returns the token from "Bearer <t>" or a raw "<t>" Authorization header. */
+bool pt_bearer(const char *hdr, const char **t, size_t *n);
+
+/* Validators shared by the executables. */
+bool pt_valid_printable(const char *, size_t); /* no control characters */
+bool pt_valid_b62ish(const char *, size_t);    /* [A-Za-z0-9_-] */
+bool pt_valid_scope(const char *, size_t);     /* RFC 6749 §3.3 scope-tokens */
+bool pt_valid_pkce_verifier(const char *, size_t);
+bool pt_valid_pkce_challenge(const char *, size_t);
+bool pt_valid_username(const char *, size_t);  /* [a-zA-Z0-9._@-], 1..64 */
+bool pt_valid_utf8(const char *, size_t);
+size_t pt_utf8_len(const char *, size_t);      /* characters, for "<= 100 chars" limits */
+
+/* ---------------------------------------------------------------- URIs */
+
+/* Checks a redirect URI an app registers: absolute https, or http on a
+ * loopback host; no fragment, no userinfo, at most PT_MAX_REDIRECT_URI bytes. */
+bool pt_redirect_uri_valid(const char *, size_t);
+/* Does the requested URI match a registered one? Exact string comparison, but
+ * for http loopback URIs the port may differ (RFC 8252 §7.3). */
+bool pt_redirect_uri_match(const char *registered, size_t rn, const char *requested, size_t qn);
+/* Appends ?k=v or &k=v pairs (NULL-terminated, values may be NULL to skip) to
+ * uri, keeping any query it has. */
+char *pt_uri_with_params(pt_arena *, const char *uri, const char *const *kv);
+
+/* ---------------------------------------------------------------- tokens */
+
+#define PT_TOKEN_RANDOM 43   /* base62 chars carrying 256 bits */
+#define PT_TOKEN_CHECK 6     /* base62 CRC32 */
+#define PT_TOKEN_LEN (4 + PT_TOKEN_RANDOM + PT_TOKEN_CHECK)
+#define PT_CLIENT_ID_LEN (4 + 32)
+#define PT_CLIENT_SECRET_LEN (4 + 48)
+#define PT_HASH_LEN 32
+
+/* Fills out with n base62 characters from the CSPRNG (no NUL). */
+void pt_random_b62(char *out, size_t n);
+/* A new token: prefix ("pat_", "prt_", "pac_", "pdc_", "pse_"), random, checksum. */
+void pt_token_new(char out[PT_TOKEN_LEN + 1], const char *prefix);
+/* Format and checksum, no database: true for a well-formed token of that prefix. */
+bool pt_token_check(const char *t, size_t n, const char *prefix);
+/* Sets the key of pt_hash (from the config); must be called before pt_hash. */
+void pt_hash_key(const uint8_t key[32]);
+/* Keyed BLAKE2b-256 of a secret: the only form secrets are stored in. */
+void pt_hash(uint8_t out[PT_HASH_LEN], const char *s, size_t n);
+/* Keyed hash with a domain label, for derived values (CSRF tokens). */
+void pt_hash2(uint8_t out[PT_HASH_LEN], const char *label, const char *s, size_t n);
+/* base64url without padding of the SHA-256 of s (PKCE S256). */
+void pt_pkce_s256(char out[44], const char *verifier, size_t n);
+/* Constant-time equality of two strings of possibly different lengths. */
+bool pt_ct_equal(const char *a, size_t an, const char *b, size_t bn);
+uint32_t pt_crc32(const char *, size_t);
+
+/* ---------------------------------------------------------------- config */
+
+struct pt_scope {
+	char *name;
+	char *desc;
+};
+
+enum pt_login { PT_LOGIN_BUILTIN, PT_LOGIN_REMOTE_USER };
+
+struct pt_config {
+	char *path;          /* the file it came from */
+	char *base_url;      /* = issuer, no trailing slash */
+	char *base_path;     /* path part of base_url, "" at the root */
+	char *database;
+	char *secret_key_file;
+	uint8_t key[32];
+	bool have_key;
+	struct pt_scope scopes[PT_MAX_SCOPES];
+	size_t nscopes;
+	char *default_scope;
+	long code_ttl;          /* seconds, default 600 */
+	long access_token_ttl;  /* 0: access tokens never expire */
+	long refresh_token_ttl; /* default 30 days */
+	long session_ttl;       /* default 14 days */
+	long device_code_ttl;   /* default 900 */
+	long device_interval;   /* default 5 */
+	char *cookie_name;      /* default postern_session */
+	int cookie_secure;      /* -1 auto (off for http loopback), 0, 1 */
+	char *templates_dir;    /* built-in templates */
+	char *templates_override; /* admin's folder, searched first */
+	enum pt_login login;
+	char *cli_app;          /* client_id of the app /device/code uses */
+	char *api_url;          /* what the Postiz CLI is told to call */
+	bool registration;      /* RFC 7591 dynamic registration */
+	char *log_level;
+};
+
+/* Loads the file at path (NULL: $POSTERN_CONFIG). On error writes a message
+ * into err and returns PT_ERR_CONFIG. Relative paths are taken from the
+ * directory of the config file. */
+int pt_config_load(struct pt_config *, const char *path, char *err, size_t errlen) PT_WUR;
+const struct pt_scope *pt_config_scope(const struct pt_config *, const char *name, size_t n);
+/* Is every scope token in s configured (and, if allowed is not NULL, listed in allowed)? */
+bool pt_scopes_ok(const struct pt_config *, const char *s, size_t n, const char *allowed);
+/* Is every token of a contained in b? */
+bool pt_scope_subset(const char *a, const char *b);
+
+/* ---------------------------------------------------------------- log */
+
+void pt_log(const char *level, const char *fmt, ...) PT_PRINTF(2, 3);
+#define pt_warn(...) pt_log("warn", __VA_ARGS__)
+#define pt_info(...) pt_log("info", __VA_ARGS__)
+
+/* ---------------------------------------------------------------- database */
+
+/* Every statement any executable runs, by index; the SQL is in db.c. */
+enum pt_stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_APP_BY_CLIENT_ID,
+	ST_USER_BY_NAME,
+	ST_USER_BY_ID,
+	ST_USER_INSERT,
+	ST_ORG_PERSONAL_INSERT,
+	ST_MEMBER_INSERT,
+	ST_USER_ORGS,
+	ST_USER_IN_ORG,
+	ST_SESSION_INSERT,
+	ST_SESSION_GET,
+	ST_SESSION_DELETE,
+	ST_GRANT_FIND,
+	ST_GRANT_FIND_ANY,
+	ST_GRANT_UPSERT,
+	ST_CODE_INSERT,
+	ST_CODE_TAKE,
+	ST_CODE_GET,
+	ST_TOKEN_INSERT,
+	ST_TOKEN_DELETE_BY_CODE,
+	ST_TOKEN_CHECK,
+	ST_TOKEN_TOUCH,
+	ST_GRANT_TOUCH,
+	ST_REFRESH_TAKE,
+	ST_GRANT_DELETE,
+	ST__MAX
+};
+
+/* Opens the database (WAL, busy_timeout, foreign_keys) once per process. */
+int pt_db_open(const char *path) PT_WUR;
+sqlite3 *pt_db(void);
+/* The prepared statement, reset and unbound, ready for binds. Prepared on
+ * first use with SQLITE_PREPARE_PERSISTENT and kept for the process. */
+sqlite3_stmt *pt_stmt(enum pt_stmt);
+/* Runs a statement with no result rows; PT_OK or PT_ERR_DB. */
+int pt_exec(sqlite3_stmt *) PT_WUR;
+int pt_begin(void) PT_WUR;
+int pt_commit(void) PT_WUR;
+void pt_rollback(void);
+void pt_bind_text(sqlite3_stmt *, int i, const char *, size_t);
+void pt_bind_blob(sqlite3_stmt *, int i, const void *, size_t);
+/* Copies a text column into the arena ("" for NULL). */
+char *pt_col_text(pt_arena *, sqlite3_stmt *, int col);
+/* The schema, embedded from schema.sql at build time. */
+extern const char pt_schema_sql[];
+/* Creates or migrates the schema on an open handle. */
+int pt_db_init_schema(sqlite3 *, char *err, size_t errlen) PT_WUR;
+int64_t pt_now(void);
+
+/* ---------------------------------------------------------------- templates */
+
+/* Template values: key -> text, or key -> list of child values. Every text is
+ * escaped when rendered; there is no raw slot. */
+struct pt_tv;
+
+struct pt_tv *pt_tv_new(pt_arena *);
+void pt_tv_set(struct pt_tv *, const char *key, const char *value);
+void pt_tv_setn(struct pt_tv *, const char *key, const char *value, size_t n);
+void pt_tv_setf(struct pt_tv *, const char *key, const char *fmt, ...) PT_PRINTF(3, 4);
+/* A URL for an href/src/action: kept only if relative or http(s), else "#". */
+void pt_tv_url(struct pt_tv *, const char *key, const char *url);
+/* Appends a child to the list `key` and returns it; lookups in the child fall
+ * back to its parent. */
+struct pt_tv *pt_tv_add(struct pt_tv *, const char *key);
+
+/* Sets the directories searched for "name.html": override first, then dir. */
+void pt_tmpl_dirs(const char *dir, const char *override);
+/* Renders a template (compiled once per process) into b. Syntax:
+ *   {{key}} escaped text; {{#key}}..{{/key}} a list or a non-empty value;
+ *   {{^key}}..{{/key}} when absent or empty; {{>name}} another template. */
+int pt_tmpl_render(pt_buf *, const char *name, const struct pt_tv *) PT_WUR;
+/* Renders from a string, for tests. */
+int pt_tmpl_render_string(pt_buf *, const char *src, const struct pt_tv *) PT_WUR;
+
+/* ---------------------------------------------------------------- requests */
+
+struct FCGX_Request;
+struct pt_user {
+	int64_t id;
+	const char *name;
+	bool admin;
+};
+
+struct pt_req {
+	struct FCGX_Request *fcgx;
+	pt_arena *a;
+	const struct pt_config *cfg;
+	const char *method;
+	const char *path;         /* request path below base_path, starting with '/' */
+	const char *query;        /* QUERY_STRING, "" when absent */
+	const char *content_type; /* "" when absent */
+	const char *cookie;       /* "" when absent */
+	const char *authorization;/* "" when absent */
+	const char *remote_user;  /* NULL when nginx did not set one */
+	const char *remote_addr;
+	const char *body;
+	size_t body_len;
+	pt_buf headers;           /* extra response headers, "Name: value\r\n" each */
+	bool responded;
+	int status;               /* what was sent, for tests and logs */
+	/* session state, filled by pt_session_user / pt_csrf_token */
+	const char *sess;         /* session cookie value, NULL when none */
+	const char *pre;          /* pre-session (CSRF) cookie value */
+	struct pt_user *user;     /* cached signed-in user */
+	bool user_looked_up;
+};
+
+/* Reads the FastCGI environment and at most max_body bytes of body. Returns
+ * PT_ERR_TOOLONG for an oversized body, query, cookie or Authorization header
+ * (with fail->param naming which), PT_ERR_CONTROL for control characters in them. */
+int pt_req_read(struct pt_req *, size_t max_body, struct pt_fail *) PT_WUR;
+const char *pt_req_param(const struct pt_req *, const char *name);
+void pt_header(struct pt_req *, const char *name, const char *value);
+/* Writes the status, headers and body. */
+void pt_respond(struct pt_req *, int status, const char *ctype, const char *body, size_t n);
+/* Same, with the page security headers (CSP frame-ancestors 'none', X-Frame-Options,
+ * Referrer-Policy, nosniff, no-store). */
+void pt_respond_page(struct pt_req *, int status, const char *html, size_t n);
+/* Renders template `name` into a page response; a render failure gives 500. */
+void pt_page(struct pt_req *, int status, const char *name, struct pt_tv *);
+/* The HTML error page, status and a message for a person. */
+void pt_error_page(struct pt_req *, int status, const char *title, const char *message);
+/* JSON {"error","error_description"} with Cache-Control: no-store. */
+void pt_json_error(struct pt_req *, int status, const char *error, const char *desc);
+void pt_json(struct pt_req *, int status, const pt_buf *json);
+void pt_redirect(struct pt_req *, const char *location);
+/* An absolute URL of a path below the base URL ("/oauth/login" -> base + path). */
+char *pt_url(struct pt_req *, const char *path);
+/* The path below the site root ("/oauth/login" -> base_path + path), for cookies and forms. */
+char *pt_path(struct pt_req *, const char *path);
+bool pt_is_post(const struct pt_req *);
+/* Parses the query, or the body as form or JSON by Content-Type. */
+int pt_req_query(struct pt_req *, const struct pt_field *, size_t, struct pt_params *, struct pt_fail *) PT_WUR;
+int pt_req_body(struct pt_req *, const struct pt_field *, size_t, struct pt_params *, struct pt_fail *) PT_WUR;
+
+/* Is this path an API endpoint (errors in JSON) rather than a page? */
+bool pt_path_is_api(const char *path);
+
+/* The per-process loop: loads the config, opens the database, accepts FastCGI
+ * requests on fd 0 (spawn-fcgi) and calls handler with a fresh arena each time. */
+typedef void (*pt_handler)(struct pt_req *);
+int pt_serve(const char *name, size_t max_body, pt_handler);
+
+/* ---------------------------------------------------------------- sessions */
+
+/* The signed-in user, from the session cookie or, with login = remote_user,
+ * from REMOTE_USER (created on first sight). Returns PT_ERR_NOTFOUND when
+ * signed out, PT_ERR_DB on failure. */
+int pt_session_user(struct pt_req *, struct pt_user *) PT_WUR;
+/* Starts a session for user_id and sets the cookie. */
+int pt_session_start(struct pt_req *, int64_t user_id) PT_WUR;
+void pt_session_end(struct pt_req *);
+/* The CSRF token for forms on this page, bound to the session (or, before
+ * sign-in, to a pre-session cookie it sets when missing). */
+const char *pt_csrf_token(struct pt_req *);
+bool pt_csrf_ok(struct pt_req *, const char *tok, size_t n);
+/* Verifies a user's password; PT_OK, PT_ERR_NOTFOUND (unknown or wrong, same
+ * time either way) or PT_ERR_DB. */
+int pt_password_check(pt_arena *, const char *name, size_t nn, const char *pw, size_t pn,
+    struct pt_user *) PT_WUR;
+/* Creates a user (+ personal organization); pw may be NULL (remote_user). */
+int pt_user_create(const char *name, size_t n, const char *pw, size_t pn, bool admin,
+    int64_t *id) PT_WUR;
+
+/* ---------------------------------------------------------------- oauth */
+
+struct pt_app {
+	int64_t id;
+	const char *client_id;
+	const char *name;
+	const char *description;
+	bool has_picture;
+	const char *redirect_uris; /* '\n'-separated */
+	const char *scopes;        /* allowed, space-separated; "" = every configured scope */
+	bool public;
+	bool trusted;
+	bool require_pkce;
+	bool remember_consent;
+	const char *grant_types;   /* space-separated */
+	uint8_t secret_hash[PT_HASH_LEN];
+	bool has_secret;
+	int64_t owner_id;
+};
+
+int pt_app_get(pt_arena *, const char *client_id, size_t n, struct pt_app *) PT_WUR;
+bool pt_app_allows_grant(const struct pt_app *, const char *grant_type);
+
+/* Why client authentication failed: the OAuth error, its status, a description,
+ * and whether Basic was used (then the 401 carries WWW-Authenticate: Basic). */
+struct pt_client_fail {
+	const char *error;
+	const char *desc;
+	int status;
+	bool basic;
+};
+
+/* Authenticates the client of a token/revoke/introspect request: HTTP Basic
+ * (RFC 6749 §2.3.1) or client_id + client_secret from the body; a public app
+ * sends client_id only. Secrets are compared as keyed hashes in constant time. */
+int pt_client_auth(struct pt_req *, const char *id, size_t idn, const char *secret,
+    size_t secretn, struct pt_app *, struct pt_client_fail *) PT_WUR;
+
+/* The fields of an authorization request, shared by authorize and consent. */
+enum {
+	AZ_CLIENT_ID,
+	AZ_REDIRECT_URI,
+	AZ_RESPONSE_TYPE,
+	AZ_SCOPE,
+	AZ_STATE,
+	AZ_CODE_CHALLENGE,
+	AZ_CODE_CHALLENGE_METHOD,
+	AZ_RESOURCE,
+	AZ__MAX
+};
+extern const struct pt_field pt_authz_fields[AZ__MAX];
+
+/* A parsed and checked authorization request (authorize and consent both run it). */
+struct pt_authz {
+	struct pt_app app;
+	const char *client_id;
+	const char *redirect_uri;   /* the one to use (registered one when omitted) */
+	bool redirect_uri_given;
+	const char *response_type;
+	const char *scope;          /* normalised, default applied */
+	const char *state;
+	const char *challenge;
+	const char *resource;
+	/* set when an error goes back to the client, else NULL */
+	const char *error;
+	const char *error_description;
+};
+
+/* Checks client_id and redirect_uri first: on failure returns PT_ERR_INVALID
+ * with fail->reason describing it for the HTML error page. Otherwise returns
+ * PT_OK, with az->error set if the rest of the request is bad (to redirect). */
+int pt_authz_check(struct pt_req *, const struct pt_params *, struct pt_authz *, struct pt_fail *) PT_WUR;
+/* The redirect back to the client: error or code, with state and iss. */
+void pt_authz_redirect(struct pt_req *, const struct pt_authz *, const char *code,
+    const char *error, const char *desc);
+/* Records the grant and issues a code for it. */
+int pt_code_issue(struct pt_req *, const struct pt_authz *, int64_t user_id, int64_t org_id,
+    char code[PT_TOKEN_LEN + 1]) PT_WUR;
+
+/* Records (or widens) the grant of user+app+org; inside the caller's transaction. */
+int pt_grant_record(struct pt_req *, int64_t user_id, int64_t app_id, int64_t org_id,
+    const char *scope, int64_t *grant_id) PT_WUR;
+
+struct pt_issued {
+	char access[PT_TOKEN_LEN + 1];
+	char refresh[PT_TOKEN_LEN + 1];
+	bool has_refresh;
+	long expires_in;
+};
+
+/* Issues an access token (and a refresh token when access_token_ttl is set)
+ * under a grant; inside the caller's transaction. */
+int pt_tokens_issue(struct pt_req *, int64_t grant_id, const char *scope, const char *resource,
+    const uint8_t *code_hash, struct pt_issued *) PT_WUR;
+/* The token endpoint's success answer. */
+void pt_token_response(struct pt_req *, const struct pt_issued *, const char *scope,
+    int64_t org_id);
+
+#endif

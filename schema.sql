@@ -1,0 +1,122 @@
+-- schema.sql: the whole postern database. PRAGMA user_version is the migration level.
+-- Secrets (client secrets, codes, tokens, sessions, device codes) are stored only as
+-- keyed BLAKE2b-256 hashes (32-byte BLOBs); the key lives outside the database.
+
+PRAGMA user_version = 1;
+
+CREATE TABLE IF NOT EXISTS users (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE,
+	password   TEXT,                       -- crypto_pwhash_str (Argon2id), NULL: remote_user only
+	is_admin   INTEGER NOT NULL DEFAULT 0,
+	created    INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS orgs (
+	id          INTEGER PRIMARY KEY,
+	name        TEXT NOT NULL,
+	personal_of INTEGER UNIQUE REFERENCES users(id) ON DELETE CASCADE,
+	created     INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS members (
+	org_id  INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	role    TEXT NOT NULL DEFAULT 'member',
+	PRIMARY KEY (user_id, org_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS apps (
+	id               INTEGER PRIMARY KEY,
+	client_id        TEXT NOT NULL UNIQUE,
+	secret_hash      BLOB,                 -- NULL for public apps
+	owner_id         INTEGER REFERENCES users(id) ON DELETE CASCADE,
+	name             TEXT NOT NULL,
+	description      TEXT NOT NULL DEFAULT '',
+	picture          BLOB,
+	picture_type     TEXT,
+	redirect_uris    TEXT NOT NULL DEFAULT '',  -- one per line
+	scopes           TEXT NOT NULL DEFAULT '',  -- allowed, space-separated; '' = all configured
+	grant_types      TEXT NOT NULL DEFAULT 'authorization_code refresh_token',
+	public           INTEGER NOT NULL DEFAULT 0,
+	trusted          INTEGER NOT NULL DEFAULT 0,  -- first-party: consent is skipped
+	require_pkce     INTEGER NOT NULL DEFAULT 0,
+	remember_consent INTEGER NOT NULL DEFAULT 1,
+	registered       INTEGER NOT NULL DEFAULT 0,  -- came from RFC 7591 registration
+	created          INTEGER NOT NULL
+);
+
+-- A user's approval of an app for an organization and scopes.
+CREATE TABLE IF NOT EXISTS grants (
+	id        INTEGER PRIMARY KEY,
+	user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	app_id    INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	org_id    INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+	scope     TEXT NOT NULL,
+	created   INTEGER NOT NULL,
+	last_used INTEGER,
+	UNIQUE (user_id, app_id, org_id)
+);
+CREATE INDEX IF NOT EXISTS grants_app ON grants(app_id);
+
+CREATE TABLE IF NOT EXISTS codes (
+	hash         BLOB PRIMARY KEY,
+	grant_id     INTEGER NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+	redirect_uri TEXT NOT NULL,
+	redirect_given INTEGER NOT NULL,
+	scope        TEXT NOT NULL,
+	challenge    TEXT,
+	resource     TEXT,
+	expires      INTEGER NOT NULL,
+	used         INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS codes_expires ON codes(expires);
+
+-- Access and refresh tokens. A revoked token is deleted; revoking a grant deletes
+-- its tokens by cascade.
+CREATE TABLE IF NOT EXISTS tokens (
+	id        INTEGER PRIMARY KEY,
+	hash      BLOB NOT NULL UNIQUE,
+	kind      INTEGER NOT NULL,            -- 1 access, 2 refresh
+	grant_id  INTEGER NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+	code_hash BLOB,                        -- the code it came from, for reuse revocation
+	scope     TEXT NOT NULL,
+	resource  TEXT,
+	created   INTEGER NOT NULL,
+	expires   INTEGER,                     -- NULL: never
+	last_used INTEGER
+);
+CREATE INDEX IF NOT EXISTS tokens_grant ON tokens(grant_id);
+CREATE INDEX IF NOT EXISTS tokens_code ON tokens(code_hash) WHERE code_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tokens_expires ON tokens(expires) WHERE expires IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS sessions (
+	hash    BLOB PRIMARY KEY,
+	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	created INTEGER NOT NULL,
+	expires INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires);
+
+-- RFC 8628 device authorization requests.
+CREATE TABLE IF NOT EXISTS devices (
+	hash        BLOB PRIMARY KEY,          -- of the device code
+	user_code   TEXT NOT NULL UNIQUE,      -- 8 chars, no hyphen
+	app_id      INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	scope       TEXT NOT NULL,
+	state       INTEGER NOT NULL DEFAULT 0, -- 0 pending, 1 approved, 2 denied, 3 collected
+	user_id     INTEGER REFERENCES users(id) ON DELETE CASCADE,
+	org_id      INTEGER REFERENCES orgs(id) ON DELETE CASCADE,
+	interval    INTEGER NOT NULL,
+	last_poll   INTEGER,
+	expires     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS devices_expires ON devices(expires);
+
+-- Counters for rate limits kept by postern itself (device user-code guesses).
+CREATE TABLE IF NOT EXISTS attempts (
+	key     TEXT NOT NULL,
+	window  INTEGER NOT NULL,
+	count   INTEGER NOT NULL,
+	PRIMARY KEY (key, window)
+) WITHOUT ROWID;
