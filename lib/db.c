@@ -121,6 +121,21 @@ pt_stmt(enum pt_stmt i)
 	return stmts[i];
 }
 
+sqlite3_stmt *
+pt_stmt_sql(sqlite3_stmt **slot, const char *q)
+{
+	if (*slot == NULL) {
+		if (sqlite3_prepare_v3(db, q, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+			pt_warn("prepare: %s", sqlite3_errmsg(db));
+			*slot = NULL;
+		}
+	} else {
+		sqlite3_reset(*slot);
+		sqlite3_clear_bindings(*slot);
+	}
+	return *slot;
+}
+
 int
 pt_exec(sqlite3_stmt *st)
 {

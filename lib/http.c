@@ -185,6 +185,7 @@ page_common(struct pt_req *r, struct pt_tv *t)
 {
 	pt_tv_set(t, "base", r->cfg->base_path);
 	pt_tv_set(t, "static", pt_path(r, "/static"));
+	pt_tv_set(t, "csrf", pt_csrf_token(r));
 	if (r->user != NULL) {
 		pt_tv_set(t, "signed_in", "1");
 		pt_tv_set(t, "user_name", r->user->name);

@@ -281,6 +281,9 @@ sqlite3 *pt_db(void);
 /* The prepared statement, reset and unbound, ready for binds. Prepared on
  * first use with SQLITE_PREPARE_PERSISTENT and kept for the process. */
 sqlite3_stmt *pt_stmt(enum pt_stmt);
+/* For SQL private to one executable (kept in that file's own statement array):
+ * prepares sql into *slot on first use, later resets it. NULL on failure. */
+sqlite3_stmt *pt_stmt_sql(sqlite3_stmt **slot, const char *sql);
 /* Runs a statement with no result rows; PT_OK or PT_ERR_DB. */
 int pt_exec(sqlite3_stmt *) PT_WUR;
 int pt_begin(void) PT_WUR;
@@ -508,5 +511,14 @@ int pt_tokens_issue(struct pt_req *, int64_t grant_id, const char *scope, const 
 /* The token endpoint's success answer. */
 void pt_token_response(struct pt_req *, const struct pt_issued *, const char *scope,
     int64_t org_id);
+
+/* ---------------------------------------------------------------- device flow */
+
+/* Collects a device-code grant for app (RFC 8628 §3.4-3.5): answers
+ * authorization_pending, slow_down, access_denied, expired_token, invalid_grant
+ * or the token. postiz selects the Postiz CLI answer shape
+ * ({"access_token","token_type","api_url","organization_id"}). */
+void pt_device_token(struct pt_req *, const struct pt_app *, const char *device_code, size_t n,
+    bool postiz);
 
 #endif

@@ -1,0 +1,224 @@
+/* token.c: POST /oauth/token: authorization_code, refresh_token and device_code grants. */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "postern.h"
+
+#define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
+
+enum {
+	TK_GRANT_TYPE, TK_CODE, TK_REDIRECT_URI, TK_CLIENT_ID, TK_CLIENT_SECRET,
+	TK_CODE_VERIFIER, TK_REFRESH_TOKEN, TK_SCOPE, TK_RESOURCE, TK_DEVICE_CODE, TK__MAX
+};
+static const struct pt_field fields[TK__MAX] = {
+	[TK_GRANT_TYPE] = {"grant_type", 64, NULL, 0},
+	[TK_CODE] = {"code", 128, NULL, 0},
+	[TK_REDIRECT_URI] = {"redirect_uri", PT_MAX_REDIRECT_URI, NULL, 0},
+	[TK_CLIENT_ID] = {"client_id", 128, NULL, 0},
+	[TK_CLIENT_SECRET] = {"client_secret", 128, NULL, 0},
+	[TK_CODE_VERIFIER] = {"code_verifier", 128, NULL, 0},
+	[TK_REFRESH_TOKEN] = {"refresh_token", 128, NULL, 0},
+	[TK_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, 0},
+	[TK_RESOURCE] = {"resource", PT_MAX_REDIRECT_URI, NULL, 0},
+	[TK_DEVICE_CODE] = {"device_code", 128, NULL, 0},
+};
+
+/* One exit for every error of this endpoint (RFC 6749 §5.2). */
+static void
+fail(struct pt_req *r, int status, const char *error, const char *desc)
+{
+	pt_rollback();
+	pt_json_error(r, status, error, desc);
+}
+
+#define FAIL(...) do { fail(r, __VA_ARGS__); return; } while (0)
+
+static void
+authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_app *app)
+{
+	const char *code = p->v[TK_CODE];
+	uint8_t h[PT_HASH_LEN];
+	struct pt_issued out;
+
+	if (code == NULL)
+		FAIL(400, "invalid_request", "code is missing");
+	/* a mistyped or forged code never reaches the database */
+	if (!pt_token_check(code, p->n[TK_CODE], "pac_"))
+		FAIL(400, "invalid_grant", "the code is not valid");
+	pt_hash(h, code, p->n[TK_CODE]);
+	if (pt_begin() != PT_OK)
+		FAIL(500, "server_error", "internal error");
+	sqlite3_stmt *st = pt_stmt(ST_CODE_GET);
+	pt_bind_blob(st, 1, h, sizeof(h));
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			FAIL(400, "invalid_grant", "the code is not valid");
+		FAIL(500, "server_error", "internal error");
+	}
+	int64_t grant = sqlite3_column_int64(st, 0);
+	const char *redirect = pt_col_text(r->a, st, 1);
+	bool redirect_given = sqlite3_column_int(st, 2) != 0;
+	const char *scope = pt_col_text(r->a, st, 3);
+	const char *challenge = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 4);
+	const char *resource = sqlite3_column_type(st, 5) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 5);
+	int64_t expires = sqlite3_column_int64(st, 6);
+	bool used = sqlite3_column_int(st, 7) != 0;
+	int64_t app_id = sqlite3_column_int64(st, 8);
+	int64_t org = sqlite3_column_int64(st, 10);
+	sqlite3_reset(st);
+
+	if (used) {
+		/* RFC 6749 §4.1.2: a replayed code revokes what it produced */
+		st = pt_stmt(ST_TOKEN_DELETE_BY_CODE);
+		pt_bind_blob(st, 1, h, sizeof(h));
+		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
+			FAIL(500, "server_error", "internal error");
+		pt_warn("code reuse for client %s: its tokens are revoked", app->client_id);
+		FAIL(400, "invalid_grant", "the code was already used");
+	}
+	if (app_id != app->id)
+		FAIL(400, "invalid_grant", "the code was issued to another client");
+	if (expires <= pt_now())
+		FAIL(400, "invalid_grant", "the code has expired");
+	const char *ru = p->v[TK_REDIRECT_URI];
+	if (redirect_given ? (ru == NULL || strcmp(ru, redirect) != 0)
+			   : (ru != NULL && strcmp(ru, redirect) != 0))
+		FAIL(400, "invalid_grant", "redirect_uri does not match the authorization request");
+	const char *verifier = p->v[TK_CODE_VERIFIER];
+	if (challenge != NULL) {
+		char s256[44];
+		if (verifier == NULL)
+			FAIL(400, "invalid_grant", "code_verifier is missing");
+		if (!pt_valid_pkce_verifier(verifier, p->n[TK_CODE_VERIFIER]))
+			FAIL(400, "invalid_grant", "code_verifier is malformed");
+		pt_pkce_s256(s256, verifier, p->n[TK_CODE_VERIFIER]);
+		if (!pt_ct_equal(s256, strlen(s256), challenge, strlen(challenge)))
+			FAIL(400, "invalid_grant", "code_verifier does not match the code_challenge");
+	} else if (verifier != NULL) {
+		/* RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt */
+		FAIL(400, "invalid_grant", "code_verifier sent but no code_challenge was");
+	}
+	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
+		FAIL(400, "invalid_target", "resource does not match the authorization request");
+	st = pt_stmt(ST_CODE_TAKE);
+	pt_bind_blob(st, 1, h, sizeof(h));
+	if (pt_exec(st) != PT_OK)
+		FAIL(500, "server_error", "internal error");
+	if (sqlite3_changes(pt_db()) != 1)
+		FAIL(400, "invalid_grant", "the code was already used");
+	if (pt_tokens_issue(r, grant, scope, resource, h, &out) != PT_OK || pt_commit() != PT_OK)
+		FAIL(500, "server_error", "internal error");
+	pt_token_response(r, &out, scope, org);
+	sodium_memzero(&out, sizeof(out));
+}
+
+static void
+refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *app)
+{
+	const char *rt = p->v[TK_REFRESH_TOKEN];
+	uint8_t h[PT_HASH_LEN];
+	struct pt_issued out;
+
+	if (rt == NULL)
+		FAIL(400, "invalid_request", "refresh_token is missing");
+	if (!pt_token_check(rt, p->n[TK_REFRESH_TOKEN], "prt_"))
+		FAIL(400, "invalid_grant", "the refresh token is not valid");
+	pt_hash(h, rt, p->n[TK_REFRESH_TOKEN]);
+	if (pt_begin() != PT_OK)
+		FAIL(500, "server_error", "internal error");
+	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
+	pt_bind_blob(st, 1, h, sizeof(h));
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			FAIL(400, "invalid_grant", "the refresh token is not valid");
+		FAIL(500, "server_error", "internal error");
+	}
+	int64_t org = sqlite3_column_int64(st, 1);
+	const char *scope = pt_col_text(r->a, st, 2);
+	bool expired = sqlite3_column_type(st, 4) != SQLITE_NULL && sqlite3_column_int64(st, 4) <= pt_now();
+	int64_t token_id = sqlite3_column_int64(st, 5);
+	int64_t grant = sqlite3_column_int64(st, 6);
+	const char *resource = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 9);
+	int kind = sqlite3_column_int(st, 10);
+	int64_t app_id = sqlite3_column_int64(st, 12);
+	sqlite3_reset(st);
+	if (app_id != app->id)
+		FAIL(400, "invalid_grant", "the refresh token was issued to another client");
+	if (kind == 3) {
+		/* RFC 9700 §4.14.2: a rotated refresh token came back: revoke the grant */
+		st = pt_stmt(ST_GRANT_DELETE);
+		sqlite3_bind_int64(st, 1, grant);
+		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
+			FAIL(500, "server_error", "internal error");
+		pt_warn("refresh token reuse for client %s: the grant is revoked", app->client_id);
+		FAIL(400, "invalid_grant", "the refresh token was already used");
+	}
+	if (kind != 2)
+		FAIL(400, "invalid_grant", "the refresh token is not valid");
+	if (expired)
+		FAIL(400, "invalid_grant", "the refresh token has expired");
+	const char *want = p->v[TK_SCOPE];
+	if (want != NULL && *want) {
+		if (!pt_scope_subset(want, scope))
+			FAIL(400, "invalid_scope", "a refresh cannot widen the scope");
+		scope = want;
+	}
+	st = pt_stmt(ST_REFRESH_TAKE);
+	sqlite3_bind_int64(st, 1, token_id);
+	if (pt_exec(st) != PT_OK)
+		FAIL(500, "server_error", "internal error");
+	if (sqlite3_changes(pt_db()) != 1)
+		FAIL(400, "invalid_grant", "the refresh token was already used");
+	if (pt_tokens_issue(r, grant, scope, resource, NULL, &out) != PT_OK || pt_commit() != PT_OK)
+		FAIL(500, "server_error", "internal error");
+	pt_token_response(r, &out, scope, org);
+	sodium_memzero(&out, sizeof(out));
+}
+
+static void
+handle(struct pt_req *r)
+{
+	struct pt_params p;
+	struct pt_fail pf;
+	struct pt_app app;
+	struct pt_client_fail cf;
+
+	if (strcmp(r->path, "/oauth/token") != 0)
+		FAIL(404, "not_found", "no such endpoint");
+	if (!pt_is_post(r)) {
+		pt_header(r, "Allow", "POST");
+		FAIL(405, "invalid_request", "the token endpoint takes POST");
+	}
+	if (pt_req_body(r, fields, TK__MAX, &p, &pf) != PT_OK)
+		FAIL(400, "invalid_request", pt_printf(r->a, "%s %s", pf.param, pf.reason));
+	if (pt_client_auth(r, p.v[TK_CLIENT_ID], p.n[TK_CLIENT_ID], p.v[TK_CLIENT_SECRET],
+		p.n[TK_CLIENT_SECRET], &app, &cf) != PT_OK) {
+		if (cf.basic && cf.status == 401)
+			pt_header(r, "WWW-Authenticate", "Basic realm=\"postern\", charset=\"UTF-8\"");
+		FAIL(cf.status, cf.error, cf.desc);
+	}
+	const char *gt = p.v[TK_GRANT_TYPE];
+	if (gt == NULL)
+		FAIL(400, "invalid_request", "grant_type is missing");
+	if (strcmp(gt, "authorization_code") && strcmp(gt, "refresh_token") && strcmp(gt, DEVICE_GRANT))
+		FAIL(400, "unsupported_grant_type", "grant_type is not supported");
+	if (!pt_app_allows_grant(&app, gt))
+		FAIL(400, "unauthorized_client", "this client may not use this grant type");
+	if (strcmp(gt, "authorization_code") == 0)
+		authorization_code(r, &p, &app);
+	else if (strcmp(gt, "refresh_token") == 0)
+		refresh_token(r, &p, &app);
+	else
+		pt_device_token(r, &app, p.v[TK_DEVICE_CODE], p.n[TK_DEVICE_CODE], false);
+}
+
+int
+main(void)
+{
+	return pt_serve("token", PT_MAX_BODY, handle);
+}

@@ -1,0 +1,121 @@
+/* device.c: collecting a device authorization (RFC 8628 §3.4), shared by the token
+ * endpoint and the Postiz CLI's /device/token. */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "postern.h"
+
+enum { DV_GET, DV_SLOW, DV_POLL, DV_COLLECT, DV__MAX };
+static const char *const sql[DV__MAX] = {
+	[DV_GET] = "SELECT state, user_id, org_id, interval, last_poll, expires, app_id, scope"
+		   " FROM devices WHERE hash = ?",
+	[DV_SLOW] = "UPDATE devices SET interval = interval + 5, last_poll = ? WHERE hash = ?",
+	[DV_POLL] = "UPDATE devices SET last_poll = ? WHERE hash = ?",
+	[DV_COLLECT] = "UPDATE devices SET state = 3 WHERE hash = ? AND state = 1",
+};
+static sqlite3_stmt *stmts[DV__MAX];
+
+static sqlite3_stmt *
+stmt(int i)
+{
+	return pt_stmt_sql(&stmts[i], sql[i]);
+}
+
+static void
+fail(struct pt_req *r, int status, const char *error, const char *desc)
+{
+	pt_rollback();
+	pt_json_error(r, status, error, desc);
+}
+
+#define FAIL(...) do { fail(r, __VA_ARGS__); return; } while (0)
+
+void
+pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, size_t n,
+    bool postiz)
+{
+	uint8_t h[PT_HASH_LEN];
+	struct pt_issued out;
+	int64_t now = pt_now();
+
+	if (code == NULL)
+		FAIL(400, "invalid_request", "device_code is missing");
+	if (!pt_token_check(code, n, "pdc_"))
+		FAIL(400, postiz ? "invalid_request" : "invalid_grant", "the device code is not valid");
+	pt_hash(h, code, n);
+	if (pt_begin() != PT_OK)
+		FAIL(500, "server_error", "internal error");
+	sqlite3_stmt *st = stmt(DV_GET);
+	pt_bind_blob(st, 1, h, sizeof(h));
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			FAIL(400, postiz ? "expired_token" : "invalid_grant", "the device code is not valid");
+		FAIL(500, "server_error", "internal error");
+	}
+	int state = sqlite3_column_int(st, 0);
+	int64_t user = sqlite3_column_int64(st, 1);
+	int64_t org = sqlite3_column_int64(st, 2);
+	int64_t interval = sqlite3_column_int64(st, 3);
+	bool polled = sqlite3_column_type(st, 4) != SQLITE_NULL;
+	int64_t last_poll = sqlite3_column_int64(st, 4);
+	int64_t expires = sqlite3_column_int64(st, 5);
+	int64_t app_id = sqlite3_column_int64(st, 6);
+	const char *scope = pt_col_text(r->a, st, 7);
+	sqlite3_reset(st);
+
+	if (app_id != app->id)
+		FAIL(400, "invalid_grant", "the device code was issued to another client");
+	if (expires <= now)
+		FAIL(400, "expired_token", "the device code has expired; start again");
+	switch (state) {
+	case 0:
+		if (polled && now - last_poll < interval) {
+			/* RFC 8628 §3.5: polling too fast adds 5 s to this code's interval */
+			st = stmt(DV_SLOW);
+			sqlite3_bind_int64(st, 1, now);
+			pt_bind_blob(st, 2, h, sizeof(h));
+			if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
+				FAIL(500, "server_error", "internal error");
+			FAIL(400, "slow_down", "poll less often");
+		}
+		st = stmt(DV_POLL);
+		sqlite3_bind_int64(st, 1, now);
+		pt_bind_blob(st, 2, h, sizeof(h));
+		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
+			FAIL(500, "server_error", "internal error");
+		FAIL(400, "authorization_pending", "the user has not acted yet");
+	case 2:
+		FAIL(400, "access_denied", "the user denied the request");
+	case 1:
+		break;
+	default:
+		FAIL(400, "invalid_grant", "the device code was already used");
+	}
+	st = stmt(DV_COLLECT);
+	pt_bind_blob(st, 1, h, sizeof(h));
+	if (pt_exec(st) != PT_OK)
+		FAIL(500, "server_error", "internal error");
+	if (sqlite3_changes(pt_db()) != 1)
+		FAIL(400, "invalid_grant", "the device code was already used");
+	int64_t grant;
+	if (pt_grant_record(r, user, app->id, org, scope, &grant) != PT_OK ||
+	    pt_tokens_issue(r, grant, scope, NULL, NULL, &out) != PT_OK || pt_commit() != PT_OK)
+		FAIL(500, "server_error", "internal error");
+	if (!postiz) {
+		pt_token_response(r, &out, scope, org);
+	} else {
+		pt_buf b;
+		pt_buf_init(&b, r->a);
+		pt_buf_adds(&b, "{\"access_token\":");
+		pt_buf_json(&b, out.access, PT_TOKEN_LEN);
+		pt_buf_adds(&b, ",\"token_type\":\"Bearer\",\"api_url\":");
+		pt_buf_json(&b, r->cfg->api_url, strlen(r->cfg->api_url));
+		pt_buf_addf(&b, ",\"organization_id\":\"%lld\"}", (long long)org);
+		pt_json(r, 200, &b);
+		sodium_memzero(b.p, b.n);
+	}
+	sodium_memzero(&out, sizeof(out));
+}
