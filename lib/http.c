@@ -286,6 +286,8 @@ int
 pt_req_body(struct pt_req *r, const struct pt_field *f, size_t nf, struct pt_params *p,
     struct pt_fail *fail)
 {
+	if (r->body_len == 0) /* an empty body (the Postiz CLI sends one) has no parameters */
+		return pt_parse_form(r->a, "", 0, f, nf, p, fail);
 	if (ctype_is(r->content_type, "application/json"))
 		return pt_parse_json(r->a, r->body, r->body_len, f, nf, p, fail);
 	if (ctype_is(r->content_type, "multipart/form-data"))
@@ -304,7 +306,7 @@ pt_path_is_api(const char *path)
 {
 	static const char *const api[] = {"/oauth/token", "/oauth/revoke", "/oauth/introspect",
 	    "/oauth/check", "/oauth/userinfo", "/oauth/register", "/oauth/device_authorization",
-	    "/device/", "/health", "/.well-known/", NULL};
+	    "/device/code", "/device/token", "/health", "/.well-known/", NULL};
 	for (size_t i = 0; api[i]; i++)
 		if (strncmp(path, api[i], strlen(api[i])) == 0)
 			return true;

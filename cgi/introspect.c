@@ -1,0 +1,334 @@
+/* introspect.c: the nginx auth_request check, RFC 7662 introspection, userinfo, and
+ * the RFC 8414 / RFC 9728 metadata documents. */
+#include <string.h>
+
+#include "postern.h"
+
+/* "last used" is written at most once a minute per token, so the check stays a read. */
+#define TOUCH_INTERVAL 60
+
+enum { CK_SCOPE, CK_RESOURCE_METADATA, CK__MAX };
+static const struct pt_field check_fields[CK__MAX] = {
+	[CK_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, 0},
+	[CK_RESOURCE_METADATA] = {"resource_metadata", PT_MAX_REDIRECT_URI, NULL, 0},
+};
+
+enum { IN_TOKEN, IN_HINT, IN_CLIENT_ID, IN_CLIENT_SECRET, IN__MAX };
+static const struct pt_field introspect_fields[IN__MAX] = {
+	[IN_TOKEN] = {"token", 128, NULL, 0},
+	[IN_HINT] = {"token_type_hint", 32, NULL, 0},
+	[IN_CLIENT_ID] = {"client_id", 128, NULL, 0},
+	[IN_CLIENT_SECRET] = {"client_secret", 128, NULL, 0},
+};
+
+/* A live token, as the check, introspection and userinfo need it. */
+struct live {
+	const char *user;
+	int64_t user_id;
+	int64_t org;
+	const char *scope;
+	const char *client_id;
+	const char *resource;
+	int64_t created;
+	int64_t expires; /* 0: never */
+	int kind;
+};
+
+/* Looks a token up. PT_OK for a live one, PT_ERR_NOTFOUND for anything not live
+ * (malformed ones without touching the database), PT_ERR_DB on failure. */
+static int
+lookup(struct pt_req *r, const char *t, size_t n, struct live *l)
+{
+	uint8_t h[PT_HASH_LEN];
+	bool access = pt_token_check(t, n, "pat_");
+	if (!access && !pt_token_check(t, n, "prt_"))
+		return PT_ERR_NOTFOUND;
+	pt_hash(h, t, n);
+	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
+	if (st == NULL)
+		return PT_ERR_DB;
+	pt_bind_blob(st, 1, h, sizeof(h));
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			return PT_ERR_NOTFOUND;
+		pt_warn("token lookup: %s", sqlite3_errmsg(pt_db()));
+		return PT_ERR_DB;
+	}
+	int64_t now = pt_now();
+	l->user = pt_col_text(r->a, st, 0);
+	l->org = sqlite3_column_int64(st, 1);
+	l->scope = pt_col_text(r->a, st, 2);
+	l->client_id = pt_col_text(r->a, st, 3);
+	l->expires = sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 4);
+	int64_t token_id = sqlite3_column_int64(st, 5);
+	int64_t grant_id = sqlite3_column_int64(st, 6);
+	l->created = sqlite3_column_int64(st, 7);
+	l->user_id = sqlite3_column_int64(st, 8);
+	l->resource = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 9);
+	l->kind = sqlite3_column_int(st, 10);
+	int64_t last_used = sqlite3_column_int64(st, 11);
+	sqlite3_reset(st);
+	if ((l->kind != 1 && l->kind != 2) || (access != (l->kind == 1)))
+		return PT_ERR_NOTFOUND;
+	if (l->expires != 0 && l->expires <= now)
+		return PT_ERR_NOTFOUND;
+	if (l->kind == 1 && now - last_used >= TOUCH_INTERVAL) {
+		/* best effort: a busy database must not fail the check */
+		st = pt_stmt(ST_TOKEN_TOUCH);
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, token_id);
+		if (pt_exec(st) == PT_OK) {
+			st = pt_stmt(ST_GRANT_TOUCH);
+			sqlite3_bind_int64(st, 1, now);
+			sqlite3_bind_int64(st, 2, grant_id);
+			if (pt_exec(st) != PT_OK)
+				pt_warn("could not record last use of a grant");
+		}
+	}
+	return PT_OK;
+}
+
+static bool
+http_url(const char *v)
+{
+	return v != NULL && (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0) &&
+	    strpbrk(v, "\"\\ ") == NULL;
+}
+
+static void
+unauthorized(struct pt_req *r, int status, const char *error, const char *desc,
+    const char *scope, const char *metadata)
+{
+	pt_buf b;
+	pt_buf_init(&b, r->a);
+	pt_buf_adds(&b, "Bearer realm=\"postern\"");
+	if (error)
+		pt_buf_addf(&b, ", error=\"%s\", error_description=\"%s\"", error, desc);
+	if (scope)
+		pt_buf_addf(&b, ", scope=\"%s\"", scope);
+	if (metadata)
+		pt_buf_addf(&b, ", resource_metadata=\"%s\"", metadata);
+	pt_header(r, "WWW-Authenticate", b.p);
+	pt_header(r, "Cache-Control", "no-store");
+	pt_respond(r, status, NULL, NULL, 0);
+}
+
+/* GET /oauth/check: 204 + identity headers for nginx, 401/403, and 500 (never
+ * 204) when the database fails. */
+static void
+check(struct pt_req *r)
+{
+	struct pt_params p;
+	struct pt_fail fail;
+	struct live l;
+	const char *t;
+	size_t n;
+
+	if (pt_req_query(r, check_fields, CK__MAX, &p, &fail) != PT_OK) {
+		pt_warn("check: %s %s (fix the auth_request URI in nginx)", fail.param, fail.reason);
+		pt_respond(r, 500, NULL, NULL, 0);
+		return;
+	}
+	const char *meta = http_url(p.v[CK_RESOURCE_METADATA]) ? p.v[CK_RESOURCE_METADATA] : NULL;
+	if (!pt_bearer(r->authorization, &t, &n)) {
+		unauthorized(r, 401, NULL, NULL, NULL, meta);
+		return;
+	}
+	int rc = lookup(r, t, n, &l);
+	if (rc == PT_ERR_DB) {
+		pt_respond(r, 500, NULL, NULL, 0);
+		return;
+	}
+	if (rc != PT_OK || l.kind != 1) {
+		unauthorized(r, 401, "invalid_token", "the access token is not valid", NULL, meta);
+		return;
+	}
+	if (p.v[CK_SCOPE] != NULL && !pt_scope_subset(p.v[CK_SCOPE], l.scope)) {
+		unauthorized(r, 403, "insufficient_scope", "the token lacks a required scope",
+		    p.v[CK_SCOPE], meta);
+		return;
+	}
+	pt_header(r, "X-OAuth-User", l.user);
+	pt_header(r, "X-OAuth-Organization", pt_printf(r->a, "%lld", (long long)l.org));
+	pt_header(r, "X-OAuth-Scope", l.scope);
+	pt_header(r, "X-OAuth-Client", l.client_id);
+	pt_header(r, "Cache-Control", "no-store");
+	pt_respond(r, 204, NULL, NULL, 0);
+}
+
+static void
+introspect(struct pt_req *r)
+{
+	struct pt_params p;
+	struct pt_fail fail;
+	struct pt_app app;
+	struct pt_client_fail cf;
+	struct live l;
+
+	if (!pt_is_post(r)) {
+		pt_header(r, "Allow", "POST");
+		pt_json_error(r, 405, "invalid_request", "introspection takes POST");
+		return;
+	}
+	if (pt_req_body(r, introspect_fields, IN__MAX, &p, &fail) != PT_OK) {
+		pt_json_error(r, 400, "invalid_request", pt_printf(r->a, "%s %s", fail.param, fail.reason));
+		return;
+	}
+	if (pt_client_auth(r, p.v[IN_CLIENT_ID], p.n[IN_CLIENT_ID], p.v[IN_CLIENT_SECRET],
+		p.n[IN_CLIENT_SECRET], &app, &cf) != PT_OK) {
+		if (cf.basic && cf.status == 401)
+			pt_header(r, "WWW-Authenticate", "Basic realm=\"postern\"");
+		pt_json_error(r, cf.status, cf.error, cf.desc);
+		return;
+	}
+	if (app.public) {
+		pt_json_error(r, 401, "invalid_client", "introspection needs a confidential client");
+		return;
+	}
+	if (p.v[IN_TOKEN] == NULL) {
+		pt_json_error(r, 400, "invalid_request", "token is missing");
+		return;
+	}
+	pt_buf b;
+	pt_buf_init(&b, r->a);
+	int rc = lookup(r, p.v[IN_TOKEN], p.n[IN_TOKEN], &l);
+	if (rc == PT_ERR_DB) {
+		pt_json_error(r, 500, "server_error", "internal error");
+		return;
+	}
+	if (rc != PT_OK) {
+		pt_buf_adds(&b, "{\"active\":false}");
+		pt_json(r, 200, &b);
+		return;
+	}
+	pt_buf_adds(&b, "{\"active\":true,\"scope\":");
+	pt_buf_json(&b, l.scope, strlen(l.scope));
+	pt_buf_adds(&b, ",\"client_id\":");
+	pt_buf_json(&b, l.client_id, strlen(l.client_id));
+	pt_buf_adds(&b, ",\"username\":");
+	pt_buf_json(&b, l.user, strlen(l.user));
+	pt_buf_addf(&b, ",\"sub\":\"%lld\",\"organization\":\"%lld\",\"iat\":%lld",
+	    (long long)l.user_id, (long long)l.org, (long long)l.created);
+	if (l.expires)
+		pt_buf_addf(&b, ",\"exp\":%lld", (long long)l.expires);
+	pt_buf_adds(&b, l.kind == 1 ? ",\"token_type\":\"Bearer\"" : ",\"token_type\":\"refresh_token\"");
+	pt_buf_adds(&b, ",\"iss\":");
+	pt_buf_json(&b, r->cfg->base_url, strlen(r->cfg->base_url));
+	if (l.resource) {
+		pt_buf_adds(&b, ",\"aud\":");
+		pt_buf_json(&b, l.resource, strlen(l.resource));
+	}
+	pt_buf_addc(&b, '}');
+	pt_json(r, 200, &b);
+}
+
+static void
+userinfo(struct pt_req *r)
+{
+	struct live l;
+	const char *t;
+	size_t n;
+	if (!pt_bearer(r->authorization, &t, &n)) {
+		unauthorized(r, 401, NULL, NULL, NULL, NULL);
+		return;
+	}
+	int rc = lookup(r, t, n, &l);
+	if (rc == PT_ERR_DB) {
+		pt_json_error(r, 500, "server_error", "internal error");
+		return;
+	}
+	if (rc != PT_OK || l.kind != 1) {
+		unauthorized(r, 401, "invalid_token", "the access token is not valid", NULL, NULL);
+		return;
+	}
+	pt_buf b;
+	pt_buf_init(&b, r->a);
+	pt_buf_addf(&b, "{\"sub\":\"%lld\",\"name\":", (long long)l.user_id);
+	pt_buf_json(&b, l.user, strlen(l.user));
+	pt_buf_adds(&b, ",\"preferred_username\":");
+	pt_buf_json(&b, l.user, strlen(l.user));
+	pt_buf_addf(&b, ",\"organization\":\"%lld\"}", (long long)l.org);
+	pt_json(r, 200, &b);
+}
+
+static void
+json_url(pt_buf *b, struct pt_req *r, const char *key, const char *path)
+{
+	char *u = pt_url(r, path);
+	pt_buf_addf(b, ",\"%s\":", key);
+	pt_buf_json(b, u, strlen(u));
+}
+
+/* RFC 8414: answered at /.well-known/oauth-authorization-server and, for an issuer
+ * with a path, at /.well-known/oauth-authorization-server/<path> (§3.1). */
+static void
+metadata(struct pt_req *r)
+{
+	const struct pt_config *c = r->cfg;
+	pt_buf b;
+	pt_buf_init(&b, r->a);
+	pt_buf_adds(&b, "{\"issuer\":");
+	pt_buf_json(&b, c->base_url, strlen(c->base_url));
+	json_url(&b, r, "authorization_endpoint", "/oauth/authorize");
+	json_url(&b, r, "token_endpoint", "/oauth/token");
+	json_url(&b, r, "revocation_endpoint", "/oauth/revoke");
+	json_url(&b, r, "introspection_endpoint", "/oauth/introspect");
+	json_url(&b, r, "userinfo_endpoint", "/oauth/userinfo");
+	json_url(&b, r, "device_authorization_endpoint", "/oauth/device_authorization");
+	if (c->registration)
+		json_url(&b, r, "registration_endpoint", "/oauth/register");
+	pt_buf_adds(&b, ",\"scopes_supported\":[");
+	for (size_t i = 0; i < c->nscopes; i++) {
+		if (i)
+			pt_buf_addc(&b, ',');
+		pt_buf_json(&b, c->scopes[i].name, strlen(c->scopes[i].name));
+	}
+	pt_buf_adds(&b, "],\"response_types_supported\":[\"code\"],"
+			"\"response_modes_supported\":[\"query\"],"
+			"\"grant_types_supported\":[\"authorization_code\",\"refresh_token\","
+			"\"urn:ietf:params:oauth:grant-type:device_code\"],"
+			"\"token_endpoint_auth_methods_supported\":[\"client_secret_basic\","
+			"\"client_secret_post\",\"none\"],"
+			"\"revocation_endpoint_auth_methods_supported\":[\"client_secret_basic\","
+			"\"client_secret_post\",\"none\"],"
+			"\"introspection_endpoint_auth_methods_supported\":[\"client_secret_basic\","
+			"\"client_secret_post\"],"
+			"\"code_challenge_methods_supported\":[\"S256\"],"
+			"\"authorization_response_iss_parameter_supported\":true}");
+	pt_header(r, "Cache-Control", "public, max-age=3600");
+	pt_header(r, "Access-Control-Allow-Origin", "*");
+	pt_respond(r, 200, "application/json", b.p, b.n);
+}
+
+static void
+handle(struct pt_req *r)
+{
+	const char *path = r->path;
+	if (strcmp(path, "/oauth/check") == 0)
+		check(r);
+	else if (strcmp(path, "/oauth/introspect") == 0)
+		introspect(r);
+	else if (strcmp(path, "/oauth/userinfo") == 0)
+		userinfo(r);
+	else if (strcmp(path, "/.well-known/oauth-authorization-server") == 0)
+		metadata(r);
+	else {
+		/* the RFC 8414 §3.1 form for an issuer with a path: the well-known prefix
+		 * at the root, then the issuer's path */
+		const char *wk = "/.well-known/oauth-authorization-server";
+		const char *full = pt_req_param(r, "DOCUMENT_URI");
+		size_t wl = strlen(wk);
+		if (full && strncmp(full, wk, wl) == 0 && strcmp(full + wl, r->cfg->base_path) == 0)
+			metadata(r);
+		else
+			pt_json_error(r, 404, "not_found", "no such endpoint");
+	}
+}
+
+int
+main(void)
+{
+	return pt_serve("introspect", PT_MAX_BODY, handle);
+}

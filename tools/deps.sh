@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# deps.sh: install what building, running and testing postern needs, when missing.
+# Debian packages are installed only when run as root (otherwise it says what is
+# missing); the npm packages of the tests come from tests/package-lock.json.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+debs="build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libcjson-dev
+      nginx-light spawn-fcgi curl sqlite3 nodejs npm chromium clang wrk"
+missing=()
+for p in $debs; do
+	# nginx-light is satisfied by any nginx that provides the binary
+	if [ "$p" = nginx-light ]; then command -v nginx >/dev/null && continue; fi
+	if [ "$p" = nodejs ]; then command -v node >/dev/null && continue; fi
+	if [ "$p" = npm ]; then command -v npm >/dev/null && continue; fi
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" = 0 ]; then
+		echo "deps: installing ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	else
+		echo "deps: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+		exit 1
+	fi
+fi
+# nginx from Debian starts a system instance on install; postern runs its own.
+if [ -f "$root/tests/package.json" ] && [ ! -d "$root/tests/node_modules" ]; then
+	echo "deps: npm ci in tests/"
+	(cd "$root/tests" && npm ci --no-audit --no-fund --loglevel=error)
+fi

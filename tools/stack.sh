@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# stack.sh: start or stop a whole postern stack (nginx + every executable under
+# spawn-fcgi) in one state folder, on loopback. Used by `make run`, the tests and
+# the benchmarks; a test suite can call it directly.
+#
+#   tools/stack.sh up DIR      start (creating config, key, database on first use)
+#   tools/stack.sh down DIR    stop everything started from DIR
+#
+# Environment for `up`:
+#   PORT=8080            the loopback port nginx listens on
+#   BASE_PATH=           a sub-path deployment, e.g. /auth
+#   POSTERN_BUILD=build  where the executables are (build/san for the sanitizer build)
+#   SEED=1               add the demo user, a demo app and the CLI app on first use
+#   LOGIN=builtin        or remote_user (nginx auth_basic against DIR/htpasswd)
+#   EXTRA_CONFIG=        lines appended to postern.conf on first use
+#   EXTRA_NGINX=         lines inside nginx's server block
+#   LOGIN_RATE=10r/s TOKEN_RATE=50r/s   nginx limit_req rates
+# Prints one JSON object describing the running stack.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cmd=${1:-}
+dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 up|down DIR" >&2; exit 2; }
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+cgis="authorize consent token apps revoke introspect device"
+
+down() {
+	if [ -f "$dir/run/nginx.pid" ]; then
+		kill "$(cat "$dir/run/nginx.pid")" 2>/dev/null || true
+	fi
+	if [ -f "$dir/run/pids" ]; then
+		while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$dir/run/pids"
+		# wait until they are gone (bounded), so a next `up` can bind again
+		for _ in $(seq 1 100); do
+			alive=0
+			while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done <"$dir/run/pids"
+			[ $alive = 0 ] && break
+			sleep 0.02
+		done
+		rm -f "$dir/run/pids"
+	fi
+	rm -f "$dir"/run/*.sock "$dir/run/nginx.pid"
+}
+
+if [ "$cmd" = down ]; then down; exit 0; fi
+[ "$cmd" = up ] || { echo "usage: $0 up|down DIR" >&2; exit 2; }
+
+PORT=${PORT:-8080}
+BASE_PATH=${BASE_PATH:-}
+BUILD=${POSTERN_BUILD:-$root/build}
+SEED=${SEED:-1}
+LOGIN=${LOGIN:-builtin}
+url="http://127.0.0.1:$PORT$BASE_PATH"
+conf="$dir/postern.conf"
+postern="$BUILD/postern"
+export POSTERN_CONFIG="$conf"
+mkdir -p "$dir/run" "$dir/logs" "$dir/tmp"
+down
+
+first=0
+if [ ! -f "$conf" ]; then
+	first=1
+	cat >"$conf" <<CONF
+# postern.conf for a local stack (tools/stack.sh); every key: postern.conf.example
+base_url = $url
+database = postern.db
+secret_key_file = secret.key
+templates = $root/templates
+login = $LOGIN
+scope profile = See your user name and organization
+scope posts:read = Read your posts
+scope posts:write = Create and schedule posts for you
+default_scope = profile
+${EXTRA_CONFIG:-}
+CONF
+	"$postern" init >/dev/null
+fi
+
+demo_password=""
+if [ "$first" = 1 ] && [ "$SEED" = 1 ]; then
+	demo_password=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | head -c 16)
+	printf '%s\n' "$demo_password" >"$dir/demo-password"
+	chmod 600 "$dir/demo-password"
+	printf '%s\n' "$demo_password" | "$postern" user add demo --admin >/dev/null
+	"$postern" --json app create --name "Demo app" --owner demo \
+		--description "An example third-party app." \
+		--redirect-uri "http://127.0.0.1:$PORT/demo/callback" >"$dir/demo-app.json"
+	"$postern" --json app create --name "Postiz CLI" --public --grant-types \
+		"urn:ietf:params:oauth:grant-type:device_code" >"$dir/cli-app.json"
+	cli_id=$(sed -n 's/.*"client_id":"\([^"]*\)".*/\1/p' "$dir/cli-app.json")
+	printf 'cli_app = %s\napi_url = %s\n' "$cli_id" "http://127.0.0.1:$PORT/api" >>"$conf"
+fi
+[ -f "$dir/demo-password" ] && demo_password=$(cat "$dir/demo-password")
+
+# as root, nginx workers run as www-data: they need to reach the sockets
+nginx_user=""
+sock_owner=()
+if [ "$(id -u)" = 0 ]; then
+	nginx_user="user www-data;"
+	sock_owner=(-U www-data -G www-data)
+	chmod 755 "$dir" "$dir/run"
+fi
+
+remote_user=""
+if [ "$LOGIN" = remote_user ]; then
+	remote_user="auth_basic \"postern\"; auth_basic_user_file $dir/htpasswd; fastcgi_param REMOTE_USER \$remote_user;"
+	touch "$dir/htpasswd"
+fi
+
+# nginx config from the template
+extra=${EXTRA_NGINX:-}
+awk -v state="$dir" -v root="$root" -v port="$PORT" -v base="$BASE_PATH" \
+	-v ru="$remote_user" -v extra="$extra" -v lr="${LOGIN_RATE:-10r/s}" -v tr="${TOKEN_RATE:-50r/s}" -v nu="$nginx_user" '{
+	gsub(/@STATE@/, state); gsub(/@ROOT@/, root); gsub(/@PORT@/, port); gsub(/@BASE@/, base);
+	gsub(/@NGINX_USER@/, nu); gsub(/@LOGIN_RATE@/, lr); gsub(/@TOKEN_RATE@/, tr);
+	if ($0 ~ /@EXTRA_NGINX@/) { print extra; next }
+	gsub(/@REMOTE_USER@/, ru); print }' "$root/tools/nginx.conf.in" >"$dir/nginx.conf"
+
+for c in $cgis; do
+	spawn-fcgi -n -s "$dir/run/$c.sock" -M 0600 "${sock_owner[@]}" -- "$BUILD/$c" \
+		>>"$dir/logs/$c.log" 2>&1 &
+	echo $! >>"$dir/run/pids"
+done
+nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/nginx-error.log" 2>>"$dir/logs/nginx-error.log"
+
+# ready when every socket exists and nginx answers /health (bounded: 10 s)
+ok=0
+for _ in $(seq 1 500); do
+	all=1
+	for c in $cgis; do [ -S "$dir/run/$c.sock" ] || all=0; done
+	if [ $all = 1 ] && curl -fsS -o /dev/null "$url/health" 2>/dev/null; then ok=1; break; fi
+	sleep 0.02
+done
+if [ $ok != 1 ]; then
+	echo "stack.sh: the stack did not come up; logs in $dir/logs" >&2
+	tail -n 5 "$dir"/logs/*.log >&2 || true
+	down
+	exit 1
+fi
+
+app_json=$(cat "$dir/demo-app.json" 2>/dev/null || echo '{}')
+cli_json=$(cat "$dir/cli-app.json" 2>/dev/null || echo '{}')
+printf '{"url":"%s","dir":"%s","config":"%s","user":"demo","password":"%s","app":%s,"cli_app":%s}\n' \
+	"$url" "$dir" "$conf" "$demo_password" "$app_json" "$cli_json"
