@@ -64,6 +64,7 @@ static const char *const sql[ST__MAX] = {
 	/* refresh rotation: a used refresh token stays as kind 3 so reuse is seen */
 	[ST_REFRESH_TAKE] = "UPDATE tokens SET kind = 3 WHERE id = ? AND kind = 2",
 	[ST_GRANT_DELETE] = "DELETE FROM grants WHERE id = ?",
+	[ST_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?",
 };
 
 static sqlite3 *db;
