@@ -95,7 +95,11 @@ pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
 		return rc;
 	if (r->remote_user && (rc = bounded(r->remote_user, PT_MAX_USERNAME, "REMOTE_USER", fail)))
 		return rc;
-	v = param(r, "CONTENT_LENGTH");
+	/* No body for GET/HEAD, nor for the check: as an nginx auth_request subrequest it
+	 * carries the Content-Length (and method) of the request it guards, without the body. */
+	bool bodyless = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0 ||
+	    strcmp(r->path, "/oauth/check") == 0;
+	v = bodyless ? NULL : param(r, "CONTENT_LENGTH");
 	if (v != NULL && *v) {
 		char *end;
 		unsigned long long len = strtoull(v, &end, 10);
