@@ -302,6 +302,43 @@ metadata(struct pt_req *r)
 	pt_respond(r, 200, "application/json", b.p, b.n);
 }
 
+/* RFC 9728 protected-resource metadata, for each protected_resource in the config, at
+ * /.well-known/oauth-protected-resource + the resource's path (§3.1). */
+static bool
+resource_metadata(struct pt_req *r, const char *full)
+{
+	const char *wk = "/.well-known/oauth-protected-resource";
+	size_t wl = strlen(wk);
+	if (full == NULL || strncmp(full, wk, wl) != 0)
+		return false;
+	for (size_t i = 0; i < r->cfg->nresources; i++) {
+		const char *res = r->cfg->resources[i];
+		const char *host = strstr(res, "://") + 3;
+		const char *path = strchr(host, '/');
+		if (strcmp(full + wl, path && strcmp(path, "/") ? path : "") != 0)
+			continue;
+		const struct pt_config *c = r->cfg;
+		pt_buf b;
+		pt_buf_init(&b, r->a);
+		pt_buf_adds(&b, "{\"resource\":");
+		pt_buf_json(&b, res, strlen(res));
+		pt_buf_adds(&b, ",\"authorization_servers\":[");
+		pt_buf_json(&b, c->base_url, strlen(c->base_url));
+		pt_buf_adds(&b, "],\"bearer_methods_supported\":[\"header\"],\"scopes_supported\":[");
+		for (size_t k = 0; k < c->nscopes; k++) {
+			if (k)
+				pt_buf_addc(&b, ',');
+			pt_buf_json(&b, c->scopes[k].name, strlen(c->scopes[k].name));
+		}
+		pt_buf_adds(&b, "]}");
+		pt_header(r, "Cache-Control", "public, max-age=3600");
+		pt_header(r, "Access-Control-Allow-Origin", "*");
+		pt_respond(r, 200, "application/json", b.p, b.n);
+		return true;
+	}
+	return false;
+}
+
 static void
 handle(struct pt_req *r)
 {
@@ -322,7 +359,7 @@ handle(struct pt_req *r)
 		size_t wl = strlen(wk);
 		if (full && strncmp(full, wk, wl) == 0 && strcmp(full + wl, r->cfg->base_path) == 0)
 			metadata(r);
-		else
+		else if (!resource_metadata(r, full))
 			pt_json_error(r, 404, "not_found", "no such endpoint");
 	}
 }

@@ -232,6 +232,12 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		} else if (!strcmp(k, "registration")) {
 			if (!parse_bool(v, &c->registration))
 				BAD("%s:%d: registration must be on or off", path, lineno);
+		} else if (!strcmp(k, "protected_resource")) {
+			if (c->nresources == PT_MAX_RESOURCES)
+				BAD("%s:%d: more than %d protected resources", path, lineno, PT_MAX_RESOURCES);
+			if ((strncmp(v, "https://", 8) && strncmp(v, "http://", 7)) || strpbrk(v, "#?\" \\"))
+				BAD("%s:%d: protected_resource must be an http(s) URL without query or fragment", path, lineno);
+			c->resources[c->nresources++] = xstrdup(v);
 		} else if (!strcmp(k, "log_level")) {
 			free(c->log_level);
 			c->log_level = xstrdup(v);

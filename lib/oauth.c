@@ -173,6 +173,17 @@ const struct pt_field pt_authz_fields[AZ__MAX] = {
 	[AZ_RESOURCE] = {"resource", PT_MAX_REDIRECT_URI, NULL, 0},
 };
 
+bool
+pt_resource_known(const struct pt_config *c, const char *v)
+{
+	if (c->nresources == 0)
+		return true; /* none configured: any absolute URI is recorded as given */
+	for (size_t i = 0; i < c->nresources; i++)
+		if (strcmp(c->resources[i], v) == 0)
+			return true;
+	return false;
+}
+
 static bool
 resource_ok(const char *v)
 {
@@ -250,6 +261,8 @@ pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
 	}
 	if (az->resource != NULL && !resource_ok(az->resource))
 		ERR("invalid_target", "resource must be an absolute URI without a fragment");
+	if (az->resource != NULL && !pt_resource_known(c, az->resource))
+		ERR("invalid_target", "resource is not a protected resource of this server");
 #undef ERR
 	return PT_OK;
 }

@@ -47,6 +47,7 @@ enum pt_err {
 #define PT_MAX_PASSWORD    1024          /* password */
 #define PT_MIN_PASSWORD    8             /* password */
 #define PT_MAX_ORG_NAME    100           /* organization name */
+#define PT_MAX_RESOURCES   16            /* protected_resource lines in the config */
 
 /* ---------------------------------------------------------------- memory */
 
@@ -222,6 +223,8 @@ struct pt_config {
 	char *cli_app;          /* client_id of the app /device/code uses */
 	char *api_url;          /* what the Postiz CLI is told to call */
 	bool registration;      /* RFC 7591 dynamic registration */
+	char *resources[PT_MAX_RESOURCES]; /* RFC 9728 protected resources (and RFC 8707 targets) */
+	size_t nresources;
 	char *log_level;
 };
 
@@ -232,6 +235,8 @@ int pt_config_load(struct pt_config *, const char *path, char *err, size_t errle
 const struct pt_scope *pt_config_scope(const struct pt_config *, const char *name, size_t n);
 /* Is every scope token in s configured (and, if allowed is not NULL, listed in allowed)? */
 bool pt_scopes_ok(const struct pt_config *, const char *s, size_t n, const char *allowed);
+/* Is v one of the configured protected resources (or are none configured)? */
+bool pt_resource_known(const struct pt_config *, const char *v);
 /* Is every token of a contained in b? */
 bool pt_scope_subset(const char *a, const char *b);
 
