@@ -87,6 +87,14 @@ pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
 	if (bl && strncmp(v, r->cfg->base_path, bl) == 0 && (v[bl] == '/' || v[bl] == '\0'))
 		v += bl;
 	r->path = *v ? v : "/";
+	/* nginx's auth_request does not split "/oauth/check?scope=x" into path and
+	 * arguments: the URI arrives whole in DOCUMENT_URI, so split it here. */
+	const char *qm = strchr(r->path, '?');
+	if (qm != NULL) {
+		if (r->query[0] == '\0')
+			r->query = qm + 1;
+		r->path = pt_strndup(r->a, r->path, (size_t)(qm - r->path));
+	}
 	r->body = "";
 	r->body_len = 0;
 	if ((rc = bounded(r->query, PT_MAX_QUERY, "query", fail)) != PT_OK ||
