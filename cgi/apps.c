@@ -1,23 +1,1214 @@
-/* apps.c: placeholder until this executable is written. */
+/* apps.c: the developer's apps (/oauth/apps...: list, create, edit, picture, rotate the
+ * secret, delete) and RFC 7591 dynamic client registration (POST /oauth/register). */
+#define _GNU_SOURCE /* memmem */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
 
 #include "postern.h"
+
+/* Byte limits of the form fields, derived from the character limits: UTF-8 takes at
+ * most 4 bytes a character, and a browser sends each line break of a textarea as CRLF. */
+#define APP_NAME_BYTES (PT_MAX_APP_NAME * 4)
+#define APP_DESC_BYTES (PT_MAX_APP_DESC * 4 + PT_MAX_APP_DESC)
+#define APP_URIS_BYTES (PT_MAX_REDIRECT_URIS * (PT_MAX_REDIRECT_URI + 2) + 512)
+#define APP_GRANT_TYPES "authorization_code refresh_token"
+#define REG_NAME_DEFAULT "Unnamed app"
+
+/* The SQL of this executable, by index. Every statement that touches one user's app
+ * names the owner too, so a forged id can never reach another user's row. */
+enum {
+	AQ_LIST, AQ_GET, AQ_INSERT, AQ_UPDATE, AQ_PICTURE_SET, AQ_PICTURE_CLEAR, AQ_PICTURE_GET,
+	AQ_ROTATE, AQ_DELETE, AQ_REGISTER, AQ__MAX
+};
+static const char *const sql[AQ__MAX] = {
+	[AQ_LIST] = "SELECT a.client_id, a.name, a.description, a.picture IS NOT NULL, a.public,"
+		    " a.trusted, a.created, (SELECT count(*) FROM grants g WHERE g.app_id = a.id)"
+		    " FROM apps a WHERE a.owner_id = ? ORDER BY a.created DESC, a.id DESC",
+	[AQ_GET] = "SELECT id, client_id, name, description, picture IS NOT NULL, redirect_uris,"
+		   " scopes, public, trusted, require_pkce, remember_consent"
+		   " FROM apps WHERE client_id = ? AND owner_id = ?",
+	[AQ_INSERT] = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description, picture,"
+		      " picture_type, redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
+		      " remember_consent, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* ?9: public (drops the secret); ?10: a new secret hash, or NULL to keep the old one */
+	[AQ_UPDATE] = "UPDATE apps SET name = ?1, description = ?2, redirect_uris = ?3, scopes = ?4,"
+		      " trusted = ?5, require_pkce = ?6, remember_consent = ?7, public = ?9,"
+		      " secret_hash = CASE WHEN ?9 THEN NULL WHEN ?10 IS NOT NULL THEN ?10"
+		      " ELSE secret_hash END WHERE id = ?8 AND owner_id = ?11",
+	[AQ_PICTURE_SET] = "UPDATE apps SET picture = ?, picture_type = ? WHERE id = ? AND owner_id = ?",
+	[AQ_PICTURE_CLEAR] = "UPDATE apps SET picture = NULL, picture_type = NULL"
+			     " WHERE id = ? AND owner_id = ?",
+	[AQ_PICTURE_GET] = "SELECT picture, picture_type FROM apps"
+			   " WHERE client_id = ? AND picture IS NOT NULL",
+	[AQ_ROTATE] = "UPDATE apps SET secret_hash = ? WHERE id = ? AND owner_id = ? AND public = 0",
+	/* grants, codes, tokens and device requests go with it (ON DELETE CASCADE) */
+	[AQ_DELETE] = "DELETE FROM apps WHERE id = ? AND owner_id = ?",
+	[AQ_REGISTER] = "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
+			" public, require_pkce, registered, created) VALUES (?, ?, ?, ?, ?, 1, 1, 1, ?)",
+};
+static sqlite3_stmt *stmts[AQ__MAX];
+
+static sqlite3_stmt *
+stmt(int i)
+{
+	return pt_stmt_sql(&stmts[i], sql[i]);
+}
+
+/* The create and edit form (multipart/form-data, for the picture). */
+enum {
+	AF_NAME, AF_DESCRIPTION, AF_PICTURE, AF_REMOVE_PICTURE, AF_REDIRECT_URIS, AF_SCOPE,
+	AF_TYPE, AF_TRUSTED, AF_REQUIRE_PKCE, AF_REMEMBER, AF_CSRF, AF__MAX
+};
+static const struct pt_field app_fields[AF__MAX] = {
+	[AF_NAME] = {"name", APP_NAME_BYTES, NULL, 0},
+	[AF_DESCRIPTION] = {"description", APP_DESC_BYTES, NULL, PT_F_MULTILINE},
+	/* over PT_MAX_PICTURE is refused below with its own message, keeping the form */
+	[AF_PICTURE] = {"picture", PT_MAX_UPLOAD_BODY, NULL, PT_F_BINARY},
+	[AF_REMOVE_PICTURE] = {"remove_picture", 1, NULL, 0},
+	[AF_REDIRECT_URIS] = {"redirect_uris", APP_URIS_BYTES, NULL, PT_F_MULTILINE},
+	[AF_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, PT_F_REPEAT},
+	[AF_TYPE] = {"type", 16, NULL, 0},
+	[AF_TRUSTED] = {"trusted", 1, NULL, 0},
+	[AF_REQUIRE_PKCE] = {"require_pkce", 1, NULL, 0},
+	[AF_REMEMBER] = {"remember_consent", 1, NULL, 0},
+	[AF_CSRF] = {"csrf", 64, NULL, 0},
+};
+
+/* The small forms: rotate, delete (confirm) and the notices of the pages. */
+enum { SF_CSRF, SF_CONFIRM, SF__MAX };
+static const struct pt_field small_fields[SF__MAX] = {
+	[SF_CSRF] = {"csrf", 64, NULL, 0},
+	[SF_CONFIRM] = {"confirm", 8, NULL, 0},
+};
+enum { NQ_DONE, NQ__MAX };
+static const struct pt_field notice_fields[NQ__MAX] = {
+	[NQ_DONE] = {"done", 16, NULL, 0},
+};
+
+/* RFC 7591 client metadata this server reads; every other member is ignored (§2). */
+enum {
+	RG_REDIRECT_URIS, RG_CLIENT_NAME, RG_AUTH_METHOD, RG_GRANT_TYPES, RG_RESPONSE_TYPES,
+	RG_SCOPE, RG__MAX
+};
+static const char *const reg_members[RG__MAX] = {
+	[RG_REDIRECT_URIS] = "redirect_uris",
+	[RG_CLIENT_NAME] = "client_name",
+	[RG_AUTH_METHOD] = "token_endpoint_auth_method",
+	[RG_GRANT_TYPES] = "grant_types",
+	[RG_RESPONSE_TYPES] = "response_types",
+	[RG_SCOPE] = "scope",
+};
+
+/* What the create and edit form says, checked. */
+struct app_form {
+	const char *name;
+	const char *description;
+	const char *redirect_uris; /* '\n'-separated, trimmed */
+	const char *scopes;        /* space-separated, in config order */
+	bool public, trusted, require_pkce, remember_consent;
+	const char *picture;       /* new upload, or NULL */
+	size_t picture_n;
+	const char *picture_type;
+	bool remove_picture;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void
+see_other(struct pt_req *r, const char *location)
+{
+	pt_header(r, "Location", location);
+	pt_header(r, "Cache-Control", "no-store");
+	pt_respond(r, 303, NULL, NULL, 0);
+}
+
+/* "YYYY-MM-DD HH:MM" in UTC. */
+static const char *
+utc_time(pt_arena *a, int64_t t)
+{
+	struct tm tm;
+	char buf[32];
+	time_t tt = (time_t)t;
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm) == 0)
+		return "";
+	return pt_strdup(a, buf);
+}
+
+static char *
+app_path(struct pt_req *r, const char *client_id, const char *suffix)
+{
+	return pt_path(r, pt_printf(r->a, "/oauth/apps/%s%s", client_id, suffix));
+}
+
+static void
+new_client_id(char out[PT_CLIENT_ID_LEN + 1])
+{
+	memcpy(out, "pca_", 4);
+	pt_random_b62(out + 4, PT_CLIENT_ID_LEN - 4);
+	out[PT_CLIENT_ID_LEN] = '\0';
+}
+
+static void
+new_secret(char out[PT_CLIENT_SECRET_LEN + 1], uint8_t hash[PT_HASH_LEN])
+{
+	memcpy(out, "pcs_", 4);
+	pt_random_b62(out + 4, PT_CLIENT_SECRET_LEN - 4);
+	out[PT_CLIENT_SECRET_LEN] = '\0';
+	pt_hash(hash, out, PT_CLIENT_SECRET_LEN);
+}
+
+/* The content type of a picture, from its first bytes; NULL when it is none we take. */
+static const char *
+picture_type(const char *p, size_t n)
+{
+	if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
+		return "image/png";
+	if (n >= 3 && memcmp(p, "\xff\xd8\xff", 3) == 0)
+		return "image/jpeg";
+	if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+		return "image/webp";
+	return NULL;
+}
+
+/* Copies s without leading and trailing blanks. */
+static char *
+trimmed(pt_arena *a, const char *s, size_t n)
+{
+	while (n && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	return pt_strndup(a, s, n);
+}
+
+/* Line breaks as '\n' only (a browser sends CRLF). */
+static char *
+unix_lines(pt_arena *a, const char *s, size_t n)
+{
+	char *o = pt_alloc(a, n + 1);
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\r') {
+			if (i + 1 < n && s[i + 1] == '\n')
+				continue;
+			o[j++] = '\n';
+		} else {
+			o[j++] = s[i];
+		}
+	}
+	o[j] = '\0';
+	return o;
+}
+
+static bool
+is_yes(const struct pt_params *p, int i)
+{
+	return p->v[i] != NULL && p->n[i] == 1 && p->v[i][0] == '1';
+}
+
+/* The signed-in user, or a response: the login page (coming back here afterwards) when
+ * signed out, 403 when nginx vouches for nobody in remote_user mode, 500 on failure. */
+static bool
+signed_in(struct pt_req *r, struct pt_user *u)
+{
+	int rc = pt_session_user(r, u);
+	if (rc == PT_OK)
+		return true;
+	if (rc == PT_ERR_DB) {
+		pt_error_page(r, 500, "Server error", "The server could not check your session.");
+		return false;
+	}
+	if (r->cfg->login == PT_LOGIN_REMOTE_USER) {
+		pt_error_page(r, 403, "Sign-in required",
+		    "This server takes sign-in from the site, and none was provided.");
+		return false;
+	}
+	const char *ret = pt_path(r, "/oauth/apps");
+	if (!pt_is_post(r))
+		ret = r->query[0] ? pt_printf(r->a, "%s?%s", pt_path(r, r->path), r->query)
+				  : pt_path(r, r->path);
+	const char *kv[] = {"return_to", ret, NULL};
+	const char *login = pt_uri_with_params(r->a, pt_path(r, "/oauth/login"), kv);
+	if (pt_is_post(r))
+		see_other(r, login);
+	else
+		pt_redirect(r, login);
+	return false;
+}
+
+/* The app client_id if the user owns it: PT_ERR_NOTFOUND for anyone else's (the same
+ * answer as for no app at all), PT_ERR_DB on failure. */
+static int
+owned_app(struct pt_req *r, const struct pt_user *u, const char *cid, struct pt_app *app)
+{
+	memset(app, 0, sizeof(*app));
+	size_t n = strlen(cid);
+	if (n != PT_CLIENT_ID_LEN || memcmp(cid, "pca_", 4) != 0 || !pt_valid_b62ish(cid, n))
+		return PT_ERR_NOTFOUND;
+	sqlite3_stmt *st = stmt(AQ_GET);
+	if (st == NULL)
+		return PT_ERR_DB;
+	pt_bind_text(st, 1, cid, n);
+	sqlite3_bind_int64(st, 2, u->id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		app->id = sqlite3_column_int64(st, 0);
+		app->client_id = pt_col_text(r->a, st, 1);
+		app->name = pt_col_text(r->a, st, 2);
+		app->description = pt_col_text(r->a, st, 3);
+		app->has_picture = sqlite3_column_int(st, 4) != 0;
+		app->redirect_uris = pt_col_text(r->a, st, 5);
+		app->scopes = pt_col_text(r->a, st, 6);
+		app->public = sqlite3_column_int(st, 7) != 0;
+		app->trusted = sqlite3_column_int(st, 8) != 0;
+		app->require_pkce = sqlite3_column_int(st, 9) != 0;
+		app->remember_consent = sqlite3_column_int(st, 10) != 0;
+		app->owner_id = u->id;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return PT_OK;
+	if (rc == SQLITE_DONE)
+		return PT_ERR_NOTFOUND;
+	pt_warn("app lookup: %s", sqlite3_errmsg(pt_db()));
+	return PT_ERR_DB;
+}
+
+static void
+not_found(struct pt_req *r)
+{
+	pt_error_page(r, 404, "Not found", "There is no app at this address among your apps.");
+}
+
+static void
+csrf_failed(struct pt_req *r)
+{
+	pt_error_page(r, 403, "Form expired",
+	    "The form expired or came from another site. Go back, reload the page and try again.");
+}
+
+static void
+db_failed(struct pt_req *r)
+{
+	pt_error_page(r, 500, "Server error", "The server could not save your change. Try again later.");
+}
+
+/* ------------------------------------------------------------ the form */
+
+/* Reads the posted form into f, keeping what was typed even when it is wrong (the page
+ * shows it again), and returns a message for the person when something is wrong. */
+static const char *
+form_read(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
+    const struct pt_app *old, struct app_form *f)
+{
+	pt_arena *a = r->a;
+	memset(f, 0, sizeof(*f));
+	f->name = p->v[AF_NAME] ? trimmed(a, p->v[AF_NAME], p->n[AF_NAME]) : "";
+	f->description = "";
+	if (p->v[AF_DESCRIPTION] != NULL) {
+		char *d = unix_lines(a, p->v[AF_DESCRIPTION], p->n[AF_DESCRIPTION]);
+		f->description = trimmed(a, d, strlen(d));
+	}
+	f->public = p->v[AF_TYPE] != NULL && strcmp(p->v[AF_TYPE], "public") == 0;
+	/* only an administrator marks an app trusted; anyone else keeps what it was */
+	f->trusted = u->admin ? is_yes(p, AF_TRUSTED) : (old != NULL && old->trusted);
+	f->require_pkce = is_yes(p, AF_REQUIRE_PKCE);
+	f->remember_consent = is_yes(p, AF_REMEMBER);
+	f->remove_picture = is_yes(p, AF_REMOVE_PICTURE);
+
+	/* redirect URIs: one a line, blanks ignored */
+	pt_buf uris;
+	pt_buf_init(&uris, a);
+	size_t nuris = 0;
+	const char *bad_uri = NULL;
+	bool dup = false;
+	const char *s = p->v[AF_REDIRECT_URIS] ? p->v[AF_REDIRECT_URIS] : "";
+	while (*s) {
+		size_t k = strcspn(s, "\n");
+		char *line = trimmed(a, s, k);
+		size_t ln = strlen(line);
+		s += k;
+		if (*s)
+			s++;
+		if (ln == 0)
+			continue;
+		if (bad_uri == NULL && !pt_redirect_uri_valid(line, ln))
+			bad_uri = line;
+		for (const char *q = uris.n ? uris.p : ""; *q;) {
+			size_t qk = strcspn(q, "\n");
+			if (qk == ln && memcmp(q, line, ln) == 0)
+				dup = true;
+			q += qk;
+			if (*q)
+				q++;
+		}
+		if (uris.n)
+			pt_buf_addc(&uris, '\n');
+		pt_buf_add(&uris, line, ln);
+		nuris++;
+	}
+	f->redirect_uris = uris.n ? uris.p : "";
+
+	/* scopes: checkboxes of the configured scopes, kept in config order */
+	pt_buf sc;
+	pt_buf_init(&sc, a);
+	const char *unknown = NULL;
+	const char *want = p->v[AF_SCOPE] ? p->v[AF_SCOPE] : "";
+	for (const char *w = want; *w;) {
+		size_t k = strcspn(w, "\n");
+		if (k && pt_config_scope(r->cfg, w, k) == NULL && unknown == NULL)
+			unknown = pt_strndup(a, w, k);
+		w += k;
+		if (*w)
+			w++;
+	}
+	for (size_t i = 0; i < r->cfg->nscopes; i++) {
+		const char *nm = r->cfg->scopes[i].name;
+		size_t nl = strlen(nm);
+		bool on = false;
+		for (const char *w = want; *w && !on;) {
+			size_t k = strcspn(w, "\n");
+			on = k == nl && memcmp(w, nm, nl) == 0;
+			w += k;
+			if (*w)
+				w++;
+		}
+		if (on) {
+			if (sc.n)
+				pt_buf_addc(&sc, ' ');
+			pt_buf_add(&sc, nm, nl);
+		}
+	}
+	f->scopes = sc.n ? sc.p : "";
+
+	if (p->v[AF_PICTURE] != NULL) {
+		f->picture = p->v[AF_PICTURE];
+		f->picture_n = p->n[AF_PICTURE];
+	}
+
+	/* now the checks, in the order of the form */
+	size_t nl = strlen(f->name);
+	if (nl == 0)
+		return "Enter a name for the app.";
+	if (pt_utf8_len(f->name, nl) > PT_MAX_APP_NAME)
+		return pt_printf(a, "The name is longer than %d characters.", PT_MAX_APP_NAME);
+	if (pt_utf8_len(f->description, strlen(f->description)) > PT_MAX_APP_DESC)
+		return pt_printf(a, "The description is longer than %d characters.", PT_MAX_APP_DESC);
+	if (f->picture != NULL) {
+		if (f->picture_n > PT_MAX_PICTURE)
+			return pt_printf(a, "The picture is larger than 1 MiB (%d bytes): upload a smaller one.",
+			    PT_MAX_PICTURE);
+		f->picture_type = picture_type(f->picture, f->picture_n);
+		if (f->picture_type == NULL) {
+			if (f->picture_n >= 4 && memcmp(f->picture, "GIF8", 4) == 0)
+				return "The picture is a GIF: upload a PNG, JPEG or WebP image instead.";
+			return "The picture is not a PNG, JPEG or WebP image (the file's content is "
+			       "checked, not its name).";
+		}
+	}
+	if (nuris == 0)
+		return "Enter at least one redirect URI.";
+	if (nuris > PT_MAX_REDIRECT_URIS)
+		return pt_printf(a, "An app has at most %d redirect URIs.", PT_MAX_REDIRECT_URIS);
+	if (bad_uri != NULL)
+		return pt_printf(a, "The redirect URI %s is not valid: it must be an absolute https URI "
+		    "(or http on 127.0.0.1, [::1] or localhost), without a fragment, at most %d bytes.",
+		    bad_uri, PT_MAX_REDIRECT_URI);
+	if (dup)
+		return "A redirect URI is listed twice.";
+	if (unknown != NULL)
+		return pt_printf(a, "The scope %s is not one this server offers.", unknown);
+	if (*f->scopes == '\0')
+		return "Choose at least one scope the app may ask for.";
+	if (p->v[AF_TYPE] == NULL ||
+	    (strcmp(p->v[AF_TYPE], "public") != 0 && strcmp(p->v[AF_TYPE], "confidential") != 0))
+		return "Choose whether the app is confidential or public.";
+	return NULL;
+}
+
+/* The form's values for an existing app (or the defaults of a new one). */
+static void
+form_from_app(const struct pt_config *c, const struct pt_app *app, struct app_form *f, pt_arena *a)
+{
+	memset(f, 0, sizeof(*f));
+	if (app == NULL) {
+		f->name = f->description = f->redirect_uris = "";
+		f->scopes = c->default_scope;
+		f->remember_consent = true;
+		return;
+	}
+	f->name = app->name;
+	f->description = app->description;
+	f->redirect_uris = app->redirect_uris;
+	f->public = app->public;
+	f->trusted = app->trusted;
+	f->require_pkce = app->require_pkce;
+	f->remember_consent = app->remember_consent;
+	if (*app->scopes) {
+		f->scopes = app->scopes;
+	} else {
+		/* "" allows every configured scope: show them all ticked */
+		pt_buf b;
+		pt_buf_init(&b, a);
+		for (size_t i = 0; i < c->nscopes; i++) {
+			if (i)
+				pt_buf_addc(&b, ' ');
+			pt_buf_adds(&b, c->scopes[i].name);
+		}
+		f->scopes = b.p;
+	}
+}
+
+static bool
+scope_in(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *s = list; *s;) {
+		size_t k = strcspn(s, " ");
+		if (k == n && memcmp(s, name, n) == 0)
+			return true;
+		s += k;
+		while (*s == ' ')
+			s++;
+	}
+	return false;
+}
+
+/* The create form (app NULL) or the edit form of app. */
+static void
+form_page(struct pt_req *r, int status, const struct pt_user *u, const struct pt_app *app,
+    const struct app_form *f, const char *error, const char *notice)
+{
+	struct pt_tv *t = pt_tv_new(r->a);
+	if (app == NULL) {
+		pt_tv_set(t, "title", "New app");
+		pt_tv_set(t, "heading", "New app");
+		pt_tv_set(t, "action", pt_path(r, "/oauth/apps/new"));
+		pt_tv_set(t, "submit", "Create app");
+	} else {
+		pt_tv_setf(t, "title", "Edit %s", app->name);
+		pt_tv_set(t, "heading", app->name);
+		pt_tv_set(t, "editing", "1");
+		pt_tv_set(t, "client_id", app->client_id);
+		pt_tv_set(t, "action", app_path(r, app->client_id, ""));
+		pt_tv_set(t, "rotate_action", app_path(r, app->client_id, "/rotate"));
+		pt_tv_set(t, "delete_action", app_path(r, app->client_id, "/delete"));
+		pt_tv_set(t, "submit", "Save changes");
+		if (app->has_picture)
+			pt_tv_url(t, "picture_url", app_path(r, app->client_id, "/picture"));
+		if (!app->public)
+			pt_tv_set(t, "has_secret", "1");
+	}
+	pt_tv_set(t, "apps_url", pt_path(r, "/oauth/apps"));
+	pt_tv_set(t, "error", error);
+	pt_tv_set(t, "notice", notice);
+	pt_tv_set(t, "name", f->name);
+	pt_tv_set(t, "description", f->description);
+	pt_tv_set(t, "redirect_uris", f->redirect_uris);
+	pt_tv_setf(t, "name_max", "%d", PT_MAX_APP_NAME);
+	pt_tv_setf(t, "desc_max", "%d", PT_MAX_APP_DESC);
+	pt_tv_setf(t, "uris_max", "%d", PT_MAX_REDIRECT_URIS);
+	for (size_t i = 0; i < r->cfg->nscopes; i++) {
+		struct pt_tv *it = pt_tv_add(t, "scopes");
+		pt_tv_set(it, "scope_name", r->cfg->scopes[i].name);
+		pt_tv_set(it, "scope_desc", r->cfg->scopes[i].desc);
+		pt_tv_setf(it, "scope_id", "scope-%zu", i);
+		pt_tv_set(it, "scope_checked", scope_in(f->scopes, r->cfg->scopes[i].name) ? "1" : "");
+	}
+	pt_tv_set(t, f->public ? "is_public" : "is_confidential", "1");
+	if (u->admin)
+		pt_tv_set(t, "is_admin", "1");
+	pt_tv_set(t, "trusted", f->trusted ? "1" : "");
+	pt_tv_set(t, "require_pkce", f->require_pkce ? "1" : "");
+	pt_tv_set(t, "remember_consent", f->remember_consent ? "1" : "");
+	pt_page(r, status, "apps_form", t);
+}
+
+/* The page right after create, rotate or a switch to confidential: the only time the
+ * secret is ever shown. */
+static void
+secret_page(struct pt_req *r, const char *heading, const char *client_id, const char *name,
+    const char *secret)
+{
+	struct pt_tv *t = pt_tv_new(r->a);
+	pt_tv_set(t, "title", heading);
+	pt_tv_set(t, "heading", heading);
+	pt_tv_set(t, "name", name);
+	pt_tv_set(t, "client_id", client_id);
+	pt_tv_set(t, "secret", secret);
+	pt_tv_set(t, "app_url", app_path(r, client_id, ""));
+	pt_tv_set(t, "apps_url", pt_path(r, "/oauth/apps"));
+	pt_page(r, 200, "apps_secret", t);
+}
+
+/* ------------------------------------------------------------ pages */
+
+/* GET /oauth/apps: the user's apps. */
+static void
+list_page(struct pt_req *r, const struct pt_user *u)
+{
+	struct pt_params q;
+	struct pt_fail fail;
+	struct pt_tv *t = pt_tv_new(r->a);
+	if (pt_req_query(r, notice_fields, NQ__MAX, &q, &fail) == PT_OK && q.v[NQ_DONE] != NULL &&
+	    strcmp(q.v[NQ_DONE], "deleted") == 0)
+		pt_tv_set(t, "notice", "The app was deleted. Its client ID no longer works.");
+	pt_tv_set(t, "title", "Your apps");
+	pt_tv_set(t, "new_url", pt_path(r, "/oauth/apps/new"));
+	pt_tv_set(t, "approved_url", pt_path(r, "/oauth/approved"));
+	sqlite3_stmt *st = stmt(AQ_LIST);
+	if (st == NULL) {
+		db_failed(r);
+		return;
+	}
+	sqlite3_bind_int64(st, 1, u->id);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		pt_tv_set(t, "has_apps", "1");
+		struct pt_tv *it = pt_tv_add(t, "apps");
+		const char *cid = pt_col_text(r->a, st, 0);
+		const char *name = pt_col_text(r->a, st, 1);
+		pt_tv_set(it, "client_id", cid);
+		pt_tv_set(it, "app_name", name);
+		pt_tv_setn(it, "app_initial", name, name[0] ? (size_t)1 : 0);
+		pt_tv_set(it, "app_description", pt_col_text(r->a, st, 2));
+		if (sqlite3_column_int(st, 3))
+			pt_tv_url(it, "app_picture", app_path(r, cid, "/picture"));
+		else
+			pt_tv_set(it, "app_picture", "");
+		pt_tv_set(it, "app_type", sqlite3_column_int(st, 4) ? "Public" : "Confidential");
+		pt_tv_set(it, "app_trusted", sqlite3_column_int(st, 5) ? "1" : "");
+		pt_tv_set(it, "app_created", utc_time(r->a, sqlite3_column_int64(st, 6)));
+		pt_tv_setf(it, "app_users", "%lld", (long long)sqlite3_column_int64(st, 7));
+		pt_tv_set(it, "app_url", app_path(r, cid, ""));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		pt_error_page(r, 500, "Server error", "The server could not load your apps.");
+		return;
+	}
+	pt_page(r, 200, "apps", t);
+}
+
+/* Stores a new app; fills client_id, and secret for a confidential one. */
+static int
+app_insert(const struct pt_user *u, const struct app_form *f,
+    char cid[PT_CLIENT_ID_LEN + 1], char secret[PT_CLIENT_SECRET_LEN + 1])
+{
+	uint8_t hash[PT_HASH_LEN];
+	new_client_id(cid);
+	new_secret(secret, hash);
+	sqlite3_stmt *st = stmt(AQ_INSERT);
+	if (st == NULL)
+		return PT_ERR_DB;
+	pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
+	if (!f->public)
+		pt_bind_blob(st, 2, hash, sizeof(hash));
+	sqlite3_bind_int64(st, 3, u->id);
+	pt_bind_text(st, 4, f->name, strlen(f->name));
+	pt_bind_text(st, 5, f->description, strlen(f->description));
+	if (f->picture != NULL) {
+		pt_bind_blob(st, 6, f->picture, f->picture_n);
+		pt_bind_text(st, 7, f->picture_type, strlen(f->picture_type));
+	}
+	pt_bind_text(st, 8, f->redirect_uris, strlen(f->redirect_uris));
+	pt_bind_text(st, 9, f->scopes, strlen(f->scopes));
+	sqlite3_bind_text(st, 10, APP_GRANT_TYPES, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 11, f->public);
+	sqlite3_bind_int(st, 12, f->trusted);
+	sqlite3_bind_int(st, 13, f->require_pkce);
+	sqlite3_bind_int(st, 14, f->remember_consent);
+	sqlite3_bind_int64(st, 15, pt_now());
+	int rc = pt_exec(st);
+	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
+/* GET/POST /oauth/apps/new */
+static void
+create(struct pt_req *r, const struct pt_user *u)
+{
+	struct pt_params p;
+	struct pt_fail fail;
+	struct app_form f;
+	if (!pt_is_post(r)) {
+		form_from_app(r->cfg, NULL, &f, r->a);
+		form_page(r, 200, u, NULL, &f, NULL, NULL);
+		return;
+	}
+	int rc = pt_req_body(r, app_fields, AF__MAX, &p, &fail);
+	const char *err = form_read(r, &p, u, NULL, &f);
+	if (rc != PT_OK) {
+		form_page(r, 400, u, NULL, &f,
+		    pt_printf(r->a, "The form could not be read: %s %s.", fail.param, fail.reason), NULL);
+		return;
+	}
+	if (!pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
+		csrf_failed(r);
+		return;
+	}
+	if (err != NULL) {
+		form_page(r, 400, u, NULL, &f, err, NULL);
+		return;
+	}
+	char cid[PT_CLIENT_ID_LEN + 1], secret[PT_CLIENT_SECRET_LEN + 1];
+	if (app_insert(u, &f, cid, secret) != PT_OK) {
+		sodium_memzero(secret, sizeof(secret));
+		db_failed(r);
+		return;
+	}
+	pt_info("user %s created app %s", u->name, cid);
+	secret_page(r, "App created", cid, f.name, f.public ? NULL : secret);
+	sodium_memzero(secret, sizeof(secret));
+}
+
+/* GET/POST /oauth/apps/<client_id> */
+static void
+edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
+{
+	struct pt_params p;
+	struct pt_fail fail;
+	struct app_form f;
+	if (!pt_is_post(r)) {
+		struct pt_params q;
+		const char *notice = NULL;
+		if (pt_req_query(r, notice_fields, NQ__MAX, &q, &fail) == PT_OK && q.v[NQ_DONE] != NULL &&
+		    strcmp(q.v[NQ_DONE], "saved") == 0)
+			notice = "Your changes were saved.";
+		form_from_app(r->cfg, app, &f, r->a);
+		form_page(r, 200, u, app, &f, NULL, notice);
+		return;
+	}
+	int rc = pt_req_body(r, app_fields, AF__MAX, &p, &fail);
+	const char *err = form_read(r, &p, u, app, &f);
+	if (rc != PT_OK) {
+		form_page(r, 400, u, app, &f,
+		    pt_printf(r->a, "The form could not be read: %s %s.", fail.param, fail.reason), NULL);
+		return;
+	}
+	if (!pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
+		csrf_failed(r);
+		return;
+	}
+	if (err != NULL) {
+		form_page(r, 400, u, app, &f, err, NULL);
+		return;
+	}
+	/* a public app that becomes confidential needs a secret, shown once like any other */
+	char secret[PT_CLIENT_SECRET_LEN + 1];
+	uint8_t hash[PT_HASH_LEN];
+	bool fresh = app->public && !f.public;
+	new_secret(secret, hash);
+	if (pt_begin() != PT_OK)
+		goto fail;
+	sqlite3_stmt *st = stmt(AQ_UPDATE);
+	if (st == NULL)
+		goto fail;
+	pt_bind_text(st, 1, f.name, strlen(f.name));
+	pt_bind_text(st, 2, f.description, strlen(f.description));
+	pt_bind_text(st, 3, f.redirect_uris, strlen(f.redirect_uris));
+	pt_bind_text(st, 4, f.scopes, strlen(f.scopes));
+	sqlite3_bind_int(st, 5, f.trusted);
+	sqlite3_bind_int(st, 6, f.require_pkce);
+	sqlite3_bind_int(st, 7, f.remember_consent);
+	sqlite3_bind_int64(st, 8, app->id);
+	sqlite3_bind_int(st, 9, f.public);
+	if (fresh)
+		pt_bind_blob(st, 10, hash, sizeof(hash));
+	sqlite3_bind_int64(st, 11, u->id);
+	if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
+		goto fail;
+	if (f.picture != NULL || f.remove_picture) {
+		st = stmt(f.picture != NULL ? AQ_PICTURE_SET : AQ_PICTURE_CLEAR);
+		if (st == NULL)
+			goto fail;
+		int i = 1;
+		if (f.picture != NULL) {
+			pt_bind_blob(st, i++, f.picture, f.picture_n);
+			pt_bind_text(st, i++, f.picture_type, strlen(f.picture_type));
+		}
+		sqlite3_bind_int64(st, i++, app->id);
+		sqlite3_bind_int64(st, i, u->id);
+		if (pt_exec(st) != PT_OK)
+			goto fail;
+	}
+	if (pt_commit() != PT_OK)
+		goto fail;
+	sodium_memzero(hash, sizeof(hash));
+	if (fresh)
+		secret_page(r, "App is now confidential", app->client_id, f.name, secret);
+	else
+		see_other(r, pt_printf(r->a, "%s?done=saved", app_path(r, app->client_id, "")));
+	sodium_memzero(secret, sizeof(secret));
+	return;
+fail:
+	pt_rollback();
+	sodium_memzero(hash, sizeof(hash));
+	sodium_memzero(secret, sizeof(secret));
+	db_failed(r);
+}
+
+/* POST /oauth/apps/<client_id>/rotate: a new secret; the old one fails from now on,
+ * tokens already issued keep working (they belong to grants, not to the secret). */
+static void
+rotate(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
+{
+	struct pt_params p;
+	struct pt_fail fail;
+	if (!pt_is_post(r)) {
+		pt_header(r, "Allow", "POST");
+		pt_error_page(r, 405, "Method not allowed",
+		    "Rotate the secret with the button on the app's page.");
+		return;
+	}
+	if (pt_req_body(r, small_fields, SF__MAX, &p, &fail) != PT_OK ||
+	    !pt_csrf_ok(r, p.v[SF_CSRF], p.n[SF_CSRF])) {
+		csrf_failed(r);
+		return;
+	}
+	if (app->public) {
+		pt_error_page(r, 400, "No secret", "A public app has no secret to rotate.");
+		return;
+	}
+	char secret[PT_CLIENT_SECRET_LEN + 1];
+	uint8_t hash[PT_HASH_LEN];
+	new_secret(secret, hash);
+	sqlite3_stmt *st = stmt(AQ_ROTATE);
+	int rc = PT_ERR_DB;
+	if (st != NULL) {
+		pt_bind_blob(st, 1, hash, sizeof(hash));
+		sqlite3_bind_int64(st, 2, app->id);
+		sqlite3_bind_int64(st, 3, u->id);
+		rc = pt_exec(st);
+		if (rc == PT_OK && sqlite3_changes(pt_db()) != 1)
+			rc = PT_ERR_NOTFOUND;
+	}
+	sodium_memzero(hash, sizeof(hash));
+	if (rc == PT_OK) {
+		pt_info("user %s rotated the secret of %s", u->name, app->client_id);
+		secret_page(r, "New secret", app->client_id, app->name, secret);
+	} else if (rc == PT_ERR_NOTFOUND) {
+		not_found(r);
+	} else {
+		db_failed(r);
+	}
+	sodium_memzero(secret, sizeof(secret));
+}
+
+/* GET or POST /oauth/apps/<client_id>/delete asks; POST with confirm=yes deletes. */
+static void
+delete(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
+{
+	struct pt_params p;
+	struct pt_fail fail;
+	if (pt_is_post(r)) {
+		if (pt_req_body(r, small_fields, SF__MAX, &p, &fail) != PT_OK ||
+		    !pt_csrf_ok(r, p.v[SF_CSRF], p.n[SF_CSRF])) {
+			csrf_failed(r);
+			return;
+		}
+		if (p.v[SF_CONFIRM] != NULL && strcmp(p.v[SF_CONFIRM], "yes") == 0) {
+			sqlite3_stmt *st = stmt(AQ_DELETE);
+			if (st == NULL) {
+				db_failed(r);
+				return;
+			}
+			sqlite3_bind_int64(st, 1, app->id);
+			sqlite3_bind_int64(st, 2, u->id);
+			if (pt_exec(st) != PT_OK) {
+				db_failed(r);
+				return;
+			}
+			if (sqlite3_changes(pt_db()) != 1) {
+				not_found(r);
+				return;
+			}
+			pt_info("user %s deleted app %s", u->name, app->client_id);
+			see_other(r, pt_path(r, "/oauth/apps?done=deleted"));
+			return;
+		}
+	}
+	struct pt_tv *t = pt_tv_new(r->a);
+	pt_tv_setf(t, "title", "Delete %s?", app->name);
+	pt_tv_set(t, "name", app->name);
+	pt_tv_set(t, "client_id", app->client_id);
+	pt_tv_set(t, "action", app_path(r, app->client_id, "/delete"));
+	pt_tv_set(t, "app_url", app_path(r, app->client_id, ""));
+	pt_page(r, 200, "apps_delete", t);
+}
+
+/* GET /oauth/apps/<client_id>/picture: public, because the consent page shows it. */
+static void
+picture(struct pt_req *r, const char *cid)
+{
+	size_t n = strlen(cid);
+	if (n != PT_CLIENT_ID_LEN || memcmp(cid, "pca_", 4) != 0 || !pt_valid_b62ish(cid, n)) {
+		pt_error_page(r, 404, "Not found", "This app has no picture.");
+		return;
+	}
+	sqlite3_stmt *st = stmt(AQ_PICTURE_GET);
+	if (st == NULL) {
+		pt_error_page(r, 500, "Server error", "The server could not load the picture.");
+		return;
+	}
+	pt_bind_text(st, 1, cid, n);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 1);
+		/* only what the upload check let in is ever served, whatever the row says */
+		if (type == NULL || (strcmp(type, "image/png") != 0 && strcmp(type, "image/jpeg") != 0 &&
+			strcmp(type, "image/webp") != 0))
+			type = "application/octet-stream";
+		pt_header(r, "X-Content-Type-Options", "nosniff");
+		pt_header(r, "Content-Security-Policy", "default-src 'none'");
+		pt_header(r, "Cache-Control", "no-cache");
+		pt_respond(r, 200, type, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+	} else if (rc == SQLITE_DONE) {
+		pt_error_page(r, 404, "Not found", "This app has no picture.");
+	} else {
+		pt_warn("picture: %s", sqlite3_errmsg(pt_db()));
+		pt_error_page(r, 500, "Server error", "The server could not load the picture.");
+	}
+	sqlite3_reset(st);
+}
+
+/* ------------------------------------------------------------ RFC 7591 */
+
+/* Copies the strings of a JSON array member, joined by sep; false when it is not an
+ * array of strings (or is longer than max items). */
+static bool
+json_strings(pt_arena *a, const cJSON *arr, size_t max, char sep, char **out, size_t *count)
+{
+	pt_buf b;
+	pt_buf_init(&b, a);
+	size_t k = 0;
+	if (!cJSON_IsArray(arr))
+		return false;
+	for (const cJSON *it = arr->child; it != NULL; it = it->next) {
+		if (!cJSON_IsString(it) || ++k > max)
+			return false;
+		if (k > 1)
+			pt_buf_addc(&b, sep);
+		pt_buf_adds(&b, it->valuestring);
+	}
+	*out = b.p;
+	*count = k;
+	return true;
+}
+
+/* Is w one of the words of list (separated by sep)? */
+static bool
+word_in(const char *list, char sep, const char *w, size_t n)
+{
+	for (const char *s = list; *s;) {
+		const char *e = strchr(s, sep);
+		size_t k = e ? (size_t)(e - s) : strlen(s);
+		if (k == n && memcmp(s, w, n) == 0)
+			return true;
+		s += k;
+		if (*s)
+			s++;
+	}
+	return false;
+}
+
+static void
+json_list(pt_buf *b, const char *list, char sep)
+{
+	pt_buf_addc(b, '[');
+	for (const char *s = list; *s;) {
+		const char *e = strchr(s, sep);
+		size_t k = e ? (size_t)(e - s) : strlen(s);
+		if (s != list)
+			pt_buf_addc(b, ',');
+		pt_buf_json(b, s, k);
+		s += k;
+		if (*s)
+			s++;
+	}
+	pt_buf_addc(b, ']');
+}
+
+/* POST /oauth/register: registers a public client that must use PKCE. */
+static void
+reg(struct pt_req *r)
+{
+	cJSON *root = NULL;
+	const cJSON *m[RG__MAX] = {0};
+	int status = 400;
+	const char *error = "invalid_client_metadata", *desc = NULL;
+	char *uris = NULL, *rtypes = NULL;
+	const char *grants = "authorization_code"; /* the RFC 7591 §2 default */
+	const char *name = NULL, *scope = NULL;
+	size_t nuris = 0, k = 0;
+
+	if (!pt_is_post(r)) {
+		pt_header(r, "Allow", "POST");
+		status = 405;
+		error = "invalid_request";
+		desc = "registration takes POST";
+		goto done;
+	}
+	if (!r->cfg->registration) {
+		status = 403;
+		error = "access_denied";
+		desc = "registration is disabled";
+		goto done;
+	}
+	if (r->body_len > PT_MAX_BODY) {
+		status = 413;
+		desc = pt_printf(r->a, "the body is larger than %d bytes", PT_MAX_BODY);
+		goto done;
+	}
+	if (strncasecmp(r->content_type, "application/json", 16) != 0 ||
+	    (r->content_type[16] != '\0' && r->content_type[16] != ';' && r->content_type[16] != ' ')) {
+		desc = "the body must be application/json";
+		goto done;
+	}
+	/* cJSON ends a string at an escaped NUL, which would silently truncate it */
+	if (memmem(r->body, r->body_len, "\\u0000", 6) != NULL) {
+		desc = "the body contains a NUL character";
+		goto done;
+	}
+	root = cJSON_ParseWithLength(r->body, r->body_len);
+	if (!cJSON_IsObject(root)) {
+		desc = "the body is not a JSON object";
+		goto done;
+	}
+	for (const cJSON *it = root->child; it != NULL; it = it->next) {
+		if (++k > PT_MAX_PAIRS) {
+			desc = "the body has too many members";
+			goto done;
+		}
+		for (size_t i = 0; i < RG__MAX; i++) {
+			if (it->string == NULL || strcmp(it->string, reg_members[i]) != 0)
+				continue;
+			if (m[i] != NULL) {
+				desc = pt_printf(r->a, "%s is repeated", reg_members[i]);
+				goto done;
+			}
+			m[i] = it;
+		}
+	}
+	/* redirect_uris: required, since the only flow is the authorization code */
+	if (m[RG_REDIRECT_URIS] == NULL) {
+		error = "invalid_redirect_uri";
+		desc = "redirect_uris is required";
+		goto done;
+	}
+	if (!json_strings(r->a, m[RG_REDIRECT_URIS], PT_MAX_REDIRECT_URIS, '\n', &uris, &nuris) ||
+	    nuris == 0) {
+		error = "invalid_redirect_uri";
+		desc = pt_printf(r->a, "redirect_uris must be an array of 1 to %d strings",
+		    PT_MAX_REDIRECT_URIS);
+		goto done;
+	}
+	for (const cJSON *it = m[RG_REDIRECT_URIS]->child; it != NULL; it = it->next) {
+		if (!pt_redirect_uri_valid(it->valuestring, strlen(it->valuestring))) {
+			error = "invalid_redirect_uri";
+			desc = "each redirect URI must be an absolute https URI (or http on a loopback"
+			       " host) without a fragment";
+			goto done;
+		}
+	}
+	if (m[RG_CLIENT_NAME] != NULL) {
+		if (!cJSON_IsString(m[RG_CLIENT_NAME])) {
+			desc = "client_name must be a string";
+			goto done;
+		}
+		name = trimmed(r->a, m[RG_CLIENT_NAME]->valuestring, strlen(m[RG_CLIENT_NAME]->valuestring));
+		size_t n = strlen(name);
+		if (!pt_valid_utf8(name, n) || !pt_valid_printable(name, n) ||
+		    pt_utf8_len(name, n) > PT_MAX_APP_NAME) {
+			desc = pt_printf(r->a, "client_name must be at most %d printable characters",
+			    PT_MAX_APP_NAME);
+			goto done;
+		}
+	}
+	if (name == NULL || *name == '\0')
+		name = REG_NAME_DEFAULT;
+	if (m[RG_AUTH_METHOD] != NULL &&
+	    (!cJSON_IsString(m[RG_AUTH_METHOD]) || strcmp(m[RG_AUTH_METHOD]->valuestring, "none") != 0)) {
+		desc = "token_endpoint_auth_method must be \"none\": registered clients are public"
+		       " and use PKCE";
+		goto done;
+	}
+	if (m[RG_GRANT_TYPES] != NULL) {
+		char *g;
+		size_t ng;
+		if (!json_strings(r->a, m[RG_GRANT_TYPES], 2, ' ', &g, &ng)) {
+			desc = "grant_types may hold only authorization_code and refresh_token";
+			goto done;
+		}
+		for (const cJSON *it = m[RG_GRANT_TYPES]->child; it != NULL; it = it->next)
+			if (strcmp(it->valuestring, "authorization_code") != 0 &&
+			    strcmp(it->valuestring, "refresh_token") != 0) {
+				desc = "grant_types may hold only authorization_code and refresh_token";
+				goto done;
+			}
+		if (!word_in(g, ' ', "authorization_code", 18)) {
+			desc = "grant_types must include authorization_code";
+			goto done;
+		}
+		grants = g;
+		if (ng == 2 && strcmp(m[RG_GRANT_TYPES]->child->valuestring,
+				   m[RG_GRANT_TYPES]->child->next->valuestring) == 0)
+			grants = "authorization_code";
+	}
+	if (m[RG_RESPONSE_TYPES] != NULL) {
+		size_t nr;
+		if (!json_strings(r->a, m[RG_RESPONSE_TYPES], 1, ' ', &rtypes, &nr) ||
+		    (nr == 1 && strcmp(rtypes, "code") != 0)) {
+			desc = "response_types may hold only code";
+			goto done;
+		}
+	}
+	if (m[RG_SCOPE] != NULL) {
+		if (!cJSON_IsString(m[RG_SCOPE])) {
+			desc = "scope must be a string";
+			goto done;
+		}
+		scope = m[RG_SCOPE]->valuestring;
+		if (strlen(scope) > PT_MAX_SCOPE || !pt_scopes_ok(r->cfg, scope, strlen(scope), NULL)) {
+			error = "invalid_client_metadata";
+			desc = "scope names a scope this server does not offer";
+			goto done;
+		}
+	}
+	if (scope == NULL || *scope == '\0') {
+		pt_buf b;
+		pt_buf_init(&b, r->a);
+		for (size_t i = 0; i < r->cfg->nscopes; i++) {
+			if (i)
+				pt_buf_addc(&b, ' ');
+			pt_buf_adds(&b, r->cfg->scopes[i].name);
+		}
+		scope = b.p;
+	}
+
+	char cid[PT_CLIENT_ID_LEN + 1];
+	int64_t now = pt_now();
+	new_client_id(cid);
+	sqlite3_stmt *st = stmt(AQ_REGISTER);
+	if (st != NULL) {
+		pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
+		pt_bind_text(st, 2, name, strlen(name));
+		pt_bind_text(st, 3, uris, strlen(uris));
+		pt_bind_text(st, 4, scope, strlen(scope));
+		pt_bind_text(st, 5, grants, strlen(grants));
+		sqlite3_bind_int64(st, 6, now);
+	}
+	if (st == NULL || pt_exec(st) != PT_OK) {
+		status = 500;
+		error = "server_error";
+		desc = "internal error";
+		goto done;
+	}
+	pt_info("registered client %s", cid);
+	pt_buf b;
+	pt_buf_init(&b, r->a);
+	pt_buf_adds(&b, "{\"client_id\":");
+	pt_buf_json(&b, cid, PT_CLIENT_ID_LEN);
+	pt_buf_addf(&b, ",\"client_id_issued_at\":%lld,\"client_name\":", (long long)now);
+	pt_buf_json(&b, name, strlen(name));
+	pt_buf_adds(&b, ",\"redirect_uris\":");
+	json_list(&b, uris, '\n');
+	pt_buf_adds(&b, ",\"grant_types\":");
+	json_list(&b, grants, ' ');
+	pt_buf_adds(&b, ",\"response_types\":[\"code\"],\"token_endpoint_auth_method\":\"none\","
+			"\"scope\":");
+	pt_buf_json(&b, scope, strlen(scope));
+	pt_buf_addc(&b, '}');
+	pt_json(r, 201, &b);
+	status = 201;
+done:
+	cJSON_Delete(root);
+	if (status != 201)
+		pt_json_error(r, status, error, desc);
+}
+
+/* ------------------------------------------------------------ routing */
 
 static void
 handle(struct pt_req *r)
 {
-	if (strcmp(r->path, "/health") == 0) {
-		pt_buf b;
-		pt_buf_init(&b, r->a);
-		pt_buf_adds(&b, "{\"status\":\"ok\"}");
-		pt_json(r, 200, &b);
+	struct pt_user u;
+	struct pt_app app;
+
+	if (strcmp(r->path, "/oauth/register") == 0) {
+		reg(r);
 		return;
 	}
-	pt_json_error(r, 404, "not_found", "no such endpoint");
+	/* /oauth/apps[/new | /<client_id>[/picture | /rotate | /delete]] */
+	const char *rest = r->path + 11;
+	if (strncmp(r->path, "/oauth/apps", 11) != 0 || (*rest != '\0' && *rest != '/')) {
+		pt_error_page(r, 404, "Not found", "There is no page at this address.");
+		return;
+	}
+	if (*rest == '/')
+		rest++;
+	size_t k = strcspn(rest, "/");
+	const char *id = pt_strndup(r->a, rest, k);
+	const char *action = rest[k] == '/' ? rest + k + 1 : NULL;
+	bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+	if (!get && !pt_is_post(r)) {
+		pt_header(r, "Allow", "GET, POST");
+		pt_error_page(r, 405, "Method not allowed", "Use GET or POST.");
+		return;
+	}
+	if (action != NULL && strcmp(action, "picture") == 0 && *id) {
+		if (!get) {
+			pt_header(r, "Allow", "GET");
+			pt_error_page(r, 405, "Method not allowed", "Pictures are fetched with GET.");
+			return;
+		}
+		picture(r, id);
+		return;
+	}
+	if (!signed_in(r, &u))
+		return;
+	if (*id == '\0' && action == NULL) {
+		if (!get) {
+			pt_header(r, "Allow", "GET");
+			pt_error_page(r, 405, "Method not allowed", "Create an app from the new app page.");
+			return;
+		}
+		list_page(r, &u);
+		return;
+	}
+	if (strcmp(id, "new") == 0 && action == NULL) {
+		create(r, &u);
+		return;
+	}
+	int rc = owned_app(r, &u, id, &app);
+	if (rc == PT_ERR_DB) {
+		pt_error_page(r, 500, "Server error", "The server could not load the app.");
+		return;
+	}
+	if (rc != PT_OK) {
+		not_found(r);
+		return;
+	}
+	if (action == NULL)
+		edit(r, &u, &app);
+	else if (strcmp(action, "rotate") == 0)
+		rotate(r, &u, &app);
+	else if (strcmp(action, "delete") == 0)
+		delete(r, &u, &app);
+	else
+		not_found(r);
 }
 
 int
 main(void)
 {
-	return pt_serve("apps", PT_MAX_BODY, handle);
+	return pt_serve("apps", PT_MAX_UPLOAD_BODY, handle);
 }

@@ -1,6 +1,8 @@
 /* revoke.c: RFC 7009 token revocation (POST /oauth/revoke) and the user's approved apps
  * (/oauth/approved). */
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "postern.h"
 
@@ -95,11 +97,238 @@ revoke(struct pt_req *r)
 	ok(r);
 }
 
+/* ------------------------------------------------------------ approved apps */
+
+/* The approved-apps pages' own SQL, by index. Each statement names the user, so a
+ * grant id from the address can never reach another user's grant. */
+enum { AP_LIST, AP_GET, AP_DELETE, AP__MAX };
+static const char *const ap_sql[AP__MAX] = {
+	[AP_LIST] = "SELECT g.id, a.client_id, a.name, a.picture IS NOT NULL, o.name, g.scope,"
+		    " g.created, g.last_used FROM grants g JOIN apps a ON a.id = g.app_id"
+		    " JOIN orgs o ON o.id = g.org_id WHERE g.user_id = ?"
+		    " ORDER BY coalesce(g.last_used, g.created) DESC, g.id DESC",
+	[AP_GET] = "SELECT g.id, a.client_id, a.name, a.picture IS NOT NULL, o.name, g.scope,"
+		   " g.created, g.last_used FROM grants g JOIN apps a ON a.id = g.app_id"
+		   " JOIN orgs o ON o.id = g.org_id WHERE g.id = ? AND g.user_id = ?",
+	/* its codes and tokens go with it (ON DELETE CASCADE) */
+	[AP_DELETE] = "DELETE FROM grants WHERE id = ? AND user_id = ?",
+};
+static sqlite3_stmt *ap_stmts[AP__MAX];
+
+static sqlite3_stmt *
+ap_stmt(int i)
+{
+	return pt_stmt_sql(&ap_stmts[i], ap_sql[i]);
+}
+
+enum { AF_CSRF, AF_CONFIRM, AF__MAX };
+static const struct pt_field approved_fields[AF__MAX] = {
+	[AF_CSRF] = {"csrf", 64, NULL, 0},
+	[AF_CONFIRM] = {"confirm", 8, NULL, 0},
+};
+enum { AN_DONE, AN__MAX };
+static const struct pt_field approved_notice[AN__MAX] = {
+	[AN_DONE] = {"done", 16, NULL, 0},
+};
+
+/* "YYYY-MM-DD HH:MM" in UTC. */
+static const char *
+utc_time(pt_arena *a, int64_t t)
+{
+	struct tm tm;
+	char buf[32];
+	time_t tt = (time_t)t;
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm) == 0)
+		return "";
+	return pt_strdup(a, buf);
+}
+
+/* Fills a template item from a row of AP_LIST or AP_GET. */
+static void
+grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
+{
+	int64_t id = sqlite3_column_int64(st, 0);
+	const char *cid = pt_col_text(r->a, st, 1);
+	const char *name = pt_col_text(r->a, st, 2);
+	pt_tv_set(it, "app_name", name);
+	pt_tv_setn(it, "app_initial", name, name[0] ? (size_t)1 : 0);
+	if (sqlite3_column_int(st, 3))
+		pt_tv_url(it, "app_picture",
+		    pt_path(r, pt_printf(r->a, "/oauth/apps/%s/picture", cid)));
+	else
+		pt_tv_set(it, "app_picture", "");
+	pt_tv_set(it, "org_name", pt_col_text(r->a, st, 4));
+	const char *scope = pt_col_text(r->a, st, 5);
+	for (const char *s = scope; *s;) {
+		size_t k = strcspn(s, " ");
+		if (k) {
+			struct pt_tv *sc = pt_tv_add(it, "scopes");
+			const struct pt_scope *c = pt_config_scope(r->cfg, s, k);
+			pt_tv_setn(sc, "scope_name", s, k);
+			pt_tv_set(sc, "scope_desc", c != NULL ? c->desc : "");
+		}
+		s += k;
+		while (*s == ' ')
+			s++;
+	}
+	pt_tv_set(it, "approved_at", utc_time(r->a, sqlite3_column_int64(st, 6)));
+	pt_tv_set(it, "last_used", sqlite3_column_type(st, 7) == SQLITE_NULL
+	    ? "" : utc_time(r->a, sqlite3_column_int64(st, 7)));
+	pt_tv_set(it, "revoke_url",
+	    pt_path(r, pt_printf(r->a, "/oauth/approved/%lld/revoke", (long long)id)));
+}
+
+/* The signed-in user, or a response: the login page (coming back here afterwards) when
+ * signed out, 403 when nginx vouches for nobody in remote_user mode, 500 on failure. */
+static bool
+signed_in(struct pt_req *r, struct pt_user *u)
+{
+	int rc = pt_session_user(r, u);
+	if (rc == PT_OK)
+		return true;
+	if (rc == PT_ERR_DB) {
+		pt_error_page(r, 500, "Server error", "The server could not check your session.");
+		return false;
+	}
+	if (r->cfg->login == PT_LOGIN_REMOTE_USER) {
+		pt_error_page(r, 403, "Sign-in required",
+		    "This server takes sign-in from the site, and none was provided.");
+		return false;
+	}
+	const char *ret = pt_is_post(r) ? pt_path(r, "/oauth/approved") : pt_path(r, r->path);
+	const char *kv[] = {"return_to", ret, NULL};
+	const char *login = pt_uri_with_params(r->a, pt_path(r, "/oauth/login"), kv);
+	pt_header(r, "Location", login);
+	pt_header(r, "Cache-Control", "no-store");
+	pt_respond(r, pt_is_post(r) ? 303 : 302, NULL, NULL, 0);
+	return false;
+}
+
+/* GET /oauth/approved: the apps the user approved, one row per grant. */
+static void
+approved_list(struct pt_req *r, const struct pt_user *u)
+{
+	struct pt_params q;
+	struct pt_fail fail;
+	struct pt_tv *t = pt_tv_new(r->a);
+	pt_tv_set(t, "title", "Approved apps");
+	pt_tv_set(t, "apps_url", pt_path(r, "/oauth/apps"));
+	if (pt_req_query(r, approved_notice, AN__MAX, &q, &fail) == PT_OK && q.v[AN_DONE] != NULL &&
+	    strcmp(q.v[AN_DONE], "revoked") == 0)
+		pt_tv_set(t, "notice", "Access revoked. The app can no longer act for you.");
+	sqlite3_stmt *st = ap_stmt(AP_LIST);
+	int rc = SQLITE_ERROR;
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, u->id);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			pt_tv_set(t, "has_grants", "1");
+			grant_item(r, st, pt_tv_add(t, "grants"));
+		}
+		sqlite3_reset(st);
+	}
+	if (rc != SQLITE_DONE) {
+		pt_error_page(r, 500, "Server error", "The server could not load your approved apps.");
+		return;
+	}
+	pt_page(r, 200, "approved", t);
+}
+
+/* GET or POST /oauth/approved/<grant id>/revoke asks; POST with confirm=yes revokes:
+ * the grant goes, and with it every code and token issued under it. */
+static void
+approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
+{
+	struct pt_params p;
+	struct pt_fail fail;
+	char *end = NULL;
+	long long id = strtoll(idstr, &end, 10);
+	if (idstr[0] < '1' || idstr[0] > '9' || *end != '\0' || id <= 0) {
+		pt_error_page(r, 404, "Not found", "You have approved no app at this address.");
+		return;
+	}
+	bool confirmed = false;
+	if (pt_is_post(r)) {
+		if (pt_req_body(r, approved_fields, AF__MAX, &p, &fail) != PT_OK ||
+		    !pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
+			pt_error_page(r, 403, "Form expired",
+			    "The form expired or came from another site. Go back, reload the page and try again.");
+			return;
+		}
+		confirmed = p.v[AF_CONFIRM] != NULL && strcmp(p.v[AF_CONFIRM], "yes") == 0;
+	}
+	sqlite3_stmt *st = ap_stmt(confirmed ? AP_DELETE : AP_GET);
+	int rc = SQLITE_ERROR;
+	struct pt_tv *t = pt_tv_new(r->a);
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, u->id);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			grant_item(r, st, t);
+		sqlite3_reset(st);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		pt_warn("approved: %s", sqlite3_errmsg(pt_db()));
+		pt_error_page(r, 500, "Server error", "The server could not revoke the app. Try again later.");
+		return;
+	}
+	if (confirmed && sqlite3_changes(pt_db()) == 1) {
+		pt_info("user %s revoked grant %lld", u->name, id);
+		pt_header(r, "Location", pt_path(r, "/oauth/approved?done=revoked"));
+		pt_header(r, "Cache-Control", "no-store");
+		pt_respond(r, 303, NULL, NULL, 0);
+		return;
+	}
+	if (confirmed || rc != SQLITE_ROW) {
+		pt_error_page(r, 404, "Not found", "You have approved no app at this address.");
+		return;
+	}
+	pt_tv_set(t, "title", "Revoke access?");
+	pt_tv_set(t, "action", pt_path(r, pt_printf(r->a, "/oauth/approved/%lld/revoke", id)));
+	pt_tv_set(t, "approved_url", pt_path(r, "/oauth/approved"));
+	pt_page(r, 200, "approved_revoke", t);
+}
+
+static void
+approved(struct pt_req *r)
+{
+	struct pt_user u;
+	const char *rest = r->path + strlen("/oauth/approved");
+	bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+	if (!get && !pt_is_post(r)) {
+		pt_header(r, "Allow", "GET, POST");
+		pt_error_page(r, 405, "Method not allowed", "Use GET or POST.");
+		return;
+	}
+	if (!signed_in(r, &u))
+		return;
+	if (*rest == '\0' || strcmp(rest, "/") == 0) {
+		if (!get) {
+			pt_header(r, "Allow", "GET");
+			pt_error_page(r, 405, "Method not allowed", "Revoke an app with its button.");
+			return;
+		}
+		approved_list(r, &u);
+		return;
+	}
+	/* /<grant id>/revoke */
+	rest++;
+	size_t k = strcspn(rest, "/");
+	if (strcmp(rest + k, "/revoke") != 0 || k == 0 || k > 18) {
+		pt_error_page(r, 404, "Not found", "There is no page at this address.");
+		return;
+	}
+	approved_revoke(r, &u, pt_strndup(r->a, rest, k));
+}
+
 static void
 handle(struct pt_req *r)
 {
 	if (strcmp(r->path, "/oauth/revoke") == 0)
 		revoke(r);
+	else if (strncmp(r->path, "/oauth/approved", 15) == 0 &&
+	    (r->path[15] == '\0' || r->path[15] == '/'))
+		approved(r);
 	else
 		pt_error_page(r, 404, "Not found", "There is no page at this address.");
 }

@@ -1,0 +1,272 @@
+// apps.test.mjs (browser): click through the developer and user pages in headless
+// Chromium: sign in, create an app with a picture, authorize it, use the token, revoke
+// it, rotate the secret, delete the app; and the pages at 320 px. Every page visited is
+// saved as a screenshot under tests/out/screenshots/.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { startStack } from '../lib/stack.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const shots = path.resolve(here, '../out/screenshots');
+mkdirSync(shots, { recursive: true });
+
+const launch = () => chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+
+/* Saves a screenshot of the page as it is now: tests/out/screenshots/<prefix>-NN-<name>.png */
+function shooter(prefix) {
+  let n = 0;
+  return async (page, name) => {
+    n++;
+    await page.screenshot({ path: path.join(shots, `${prefix}-${String(n).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+}
+
+/* A 64x64 PNG: a blue square with a lighter stripe, made here so no file is needed. */
+function png() {
+  const table = Array.from({ length: 256 }, (_, k) => {
+    let c = k;
+    for (let i = 0; i < 8; i++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b) => { let c = 0xffffffff; for (const x of b) c = table[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const t = Buffer.concat([Buffer.from(type), data]);
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(t));
+    return Buffer.concat([len, t, c]);
+  };
+  const w = 64, h = 64;
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
+  const rows = [];
+  for (let y = 0; y < h; y++) {
+    const row = [0];
+    for (let x = 0; x < w; x++) row.push(...(Math.abs(x - y) < 8 ? [120, 170, 255] : [30, 70, 160]));
+    rows.push(Buffer.from(row));
+  }
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+async function token(base, body, basic) {
+  const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (basic) headers.authorization = 'Basic ' + Buffer.from(`${basic[0]}:${basic[1]}`).toString('base64');
+  const r = await fetch(base + '/oauth/token', { method: 'POST', headers, body: new URLSearchParams(body).toString() });
+  return { status: r.status, body: await r.json() };
+}
+
+async function check(base, t) {
+  return (await fetch(base + '/oauth/check', { headers: { authorization: `Bearer ${t}` } })).status;
+}
+
+// the client's landing page: where the browser arrives with the code
+const CALLBACK = "location = /client/callback { default_type text/html; return 200 '<!doctype html><title>Client</title><h1>Back at the client</h1>'; }";
+
+async function signIn(page, shot, user, password) {
+  await page.goto('/oauth/apps');
+  assert.match(page.url(), /\/oauth\/login\?return_to=/);
+  await shot(page, 'login');
+  await page.getByLabel(/user name/i).fill(user);
+  await page.getByLabel(/password/i).fill(password);
+  await page.locator('form button[type="submit"], form input[type="submit"]').first().click();
+  await page.waitForURL(/\/oauth\/apps$/);
+}
+
+describe('browser: apps and approved apps', () => {
+  let stack, browser, password;
+  before(async () => {
+    stack = await startStack({ env: { SEED: '0', EXTRA_NGINX: CALLBACK } });
+    password = 'alice-password-123';
+    stack.cli(['user', 'add', 'alice'], password + '\n');
+    browser = await launch();
+  });
+  after(async () => { await browser?.close(); await stack?.stop(); });
+
+  test('create, authorize, use, revoke, rotate and delete by clicking', async () => {
+    const shot = shooter('flow');
+    const context = await browser.newContext({ baseURL: stack.url, viewport: { width: 1280, height: 800 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.url });
+    const page = await context.newPage();
+    const scriptErrors = [];
+    page.on('pageerror', (e) => scriptErrors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) scriptErrors.push(m.text()); });
+
+    await signIn(page, shot, 'alice', password);
+    await shot(page, 'apps-empty');
+    await page.getByRole('link', { name: /create an app/i }).click();
+    await page.waitForURL(/\/oauth\/apps\/new$/);
+    await page.getByLabel('Name', { exact: true }).fill('Postbot');
+    await page.getByLabel(/description/i).fill('Schedules your posts. It says "hello" & waves.');
+    await page.getByLabel(/^picture/i).setInputFiles({ name: 'postbot.png', mimeType: 'image/png', buffer: png() });
+    await page.getByLabel(/redirect uris/i).fill(`${stack.url}/client/callback`);
+    await page.getByLabel(/posts:read/).check();
+    await page.getByLabel(/confidential/i).check();
+    await shot(page, 'apps-new-filled');
+    await page.getByRole('button', { name: /create app/i }).click();
+
+    // the secret page: shown once, with working copy buttons
+    await page.waitForSelector('#client-secret');
+    await shot(page, 'apps-secret');
+    const clientId = await page.inputValue('#client-id');
+    const secret = await page.inputValue('#client-secret');
+    assert.match(clientId, /^pca_[A-Za-z0-9]{32}$/);
+    assert.match(secret, /^pcs_[A-Za-z0-9]{48}$/);
+    const copy = page.locator('button[data-copy="client-secret"]');
+    assert.ok(await copy.isVisible(), 'the copy button shows once the script runs');
+    await copy.click();
+    await page.waitForFunction(() => document.querySelector('.copy-status').textContent.length > 0);
+    assert.match(await page.textContent('.copy-status'), /copied/i);
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+
+    // the list shows the app and its picture, never the secret
+    await page.getByRole('link', { name: /all your apps/i }).click();
+    await page.waitForURL(/\/oauth\/apps$/);
+    await shot(page, 'apps-list');
+    assert.ok(!(await page.content()).includes(secret));
+    const pic = page.locator(`img[src$="/oauth/apps/${clientId}/picture"]`).first();
+    assert.ok(await pic.evaluate((img) => img.complete && img.naturalWidth === 64), 'the picture loads');
+
+    // the authorization flow, as the app would start it
+    const redirect = `${stack.url}/client/callback`;
+    const authz = `/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirect, scope: 'profile posts:read', state: 'browser-state' })}`;
+    await page.goto(authz);
+    await shot(page, 'consent');
+    assert.ok((await page.content()).includes('Postbot'));
+    await page.getByRole('button', { name: /authorize/i }).click();
+    await page.waitForURL(/\/client\/callback\?/);
+    await shot(page, 'client-callback');
+    const back = new URL(page.url());
+    assert.equal(back.searchParams.get('state'), 'browser-state');
+    const code = back.searchParams.get('code');
+    assert.match(code, /^pac_/);
+    const t = await token(stack.url, { grant_type: 'authorization_code', code, redirect_uri: redirect }, [clientId, secret]);
+    assert.equal(t.status, 200, JSON.stringify(t.body));
+    assert.equal(await check(stack.url, t.body.access_token), 204);
+
+    // approved apps: there, then revoked after the confirmation
+    await page.goto('/oauth/approved');
+    await shot(page, 'approved');
+    assert.ok((await page.content()).includes('Postbot'));
+    await page.getByRole('button', { name: /revoke postbot/i }).click();
+    await page.waitForURL(/\/oauth\/approved\/\d+\/revoke$/);
+    await shot(page, 'approved-revoke-confirm');
+    assert.match(await page.textContent('h1'), /Revoke access for Postbot\?/);
+    await page.getByRole('button', { name: /revoke access/i }).click();
+    await page.waitForURL(/\/oauth\/approved\?done=revoked$/);
+    await shot(page, 'approved-revoked');
+    assert.ok(!(await page.locator('main').textContent()).includes('Postbot'));
+    assert.equal(await check(stack.url, t.body.access_token), 401);
+
+    // a second approval for the rotation check
+    await page.goto(authz);
+    await page.getByRole('button', { name: /authorize/i }).click();
+    await page.waitForURL(/\/client\/callback\?/);
+    const t2 = await token(stack.url, { grant_type: 'authorization_code', code: new URL(page.url()).searchParams.get('code'), redirect_uri: redirect }, [clientId, secret]);
+    assert.equal(t2.status, 200);
+
+    // rotate the secret
+    await page.goto(`/oauth/apps/${clientId}`);
+    await shot(page, 'apps-edit');
+    assert.ok(!(await page.content()).includes(secret));
+    await page.getByRole('button', { name: /rotate secret/i }).click();
+    await page.waitForSelector('#client-secret');
+    await shot(page, 'apps-rotated');
+    const secret2 = await page.inputValue('#client-secret');
+    assert.notEqual(secret2, secret);
+    const stale = await token(stack.url, { grant_type: 'authorization_code', code: 'pac_nothing', redirect_uri: redirect }, [clientId, secret]);
+    assert.equal(stale.status, 401);
+    assert.equal(stale.body.error, 'invalid_client');
+    assert.equal(await check(stack.url, t2.body.access_token), 204, 'issued tokens survive the rotation');
+    // (remembered consent: no page this time) and the new secret works
+    await page.goto(authz);
+    await page.waitForURL(/\/client\/callback\?/);
+    const t3 = await token(stack.url, { grant_type: 'authorization_code', code: new URL(page.url()).searchParams.get('code'), redirect_uri: redirect }, [clientId, secret2]);
+    assert.equal(t3.status, 200);
+
+    // delete, after the confirmation page
+    await page.goto(`/oauth/apps/${clientId}`);
+    await page.getByRole('button', { name: /delete app/i }).click();
+    await page.waitForURL(/\/delete$/);
+    await shot(page, 'apps-delete-confirm');
+    assert.match(await page.textContent('h1'), /Delete Postbot\?/);
+    await page.getByRole('button', { name: /delete postbot/i }).click();
+    await page.waitForURL(/\/oauth\/apps\?done=deleted$/);
+    await shot(page, 'apps-deleted');
+    assert.ok(!(await page.locator('main').textContent()).includes('Postbot'));
+    assert.equal(await check(stack.url, t2.body.access_token), 401);
+    assert.equal(await check(stack.url, t3.body.access_token), 401);
+    const gone = await page.goto(authz);
+    assert.equal(gone.status(), 400);
+    await shot(page, 'authorize-deleted-app');
+
+    assert.deepEqual(scriptErrors, [], 'no script or CSP errors');
+    await context.close();
+  });
+
+  test('the secret page works without JavaScript', async () => {
+    const shot = shooter('nojs');
+    const context = await browser.newContext({ baseURL: stack.url, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await signIn(page, shot, 'alice', password);
+    await page.goto('/oauth/apps/new');
+    await page.getByLabel('Name', { exact: true }).fill('No script');
+    await page.getByLabel(/redirect uris/i).fill('https://noscript.example/cb');
+    await page.getByRole('button', { name: /create app/i }).click();
+    await page.waitForSelector('#client-secret');
+    await shot(page, 'apps-secret');
+    assert.match(await page.inputValue('#client-secret'), /^pcs_/);
+    assert.equal(await page.locator('button[data-copy]').first().isVisible(), false, 'no dead copy button');
+    await context.close();
+  });
+
+  test('at 320 px no page scrolls sideways', async () => {
+    const shot = shooter('narrow');
+    const context = await browser.newContext({ baseURL: stack.url, viewport: { width: 320, height: 640 } });
+    const page = await context.newPage();
+    const fits = async (name) => {
+      await shot(page, name);
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(w <= 320, `${name}: scrollWidth ${w} > 320`);
+    };
+    await page.goto('/oauth/login');
+    await fits('login');
+    await signIn(page, shot, 'alice', password);
+    // an app with long words, so wrapping is really tested
+    await page.goto('/oauth/apps/new');
+    await fits('apps-new');
+    await page.getByLabel('Name', { exact: true }).fill('Narrowscreen-supercalifragilistic-application');
+    await page.getByLabel(/description/i).fill('A description with a long unbroken word: ' + 'x'.repeat(80));
+    await page.getByLabel(/^picture/i).setInputFiles({ name: 'p.png', mimeType: 'image/png', buffer: png() });
+    await page.getByLabel(/redirect uris/i).fill(`${stack.url}/client/callback/with/a/rather/long/path/segment`);
+    await page.getByRole('button', { name: /create app/i }).click();
+    await page.waitForSelector('#client-secret');
+    await fits('apps-secret');
+    const clientId = await page.inputValue('#client-id');
+    await page.goto('/oauth/apps');
+    await fits('apps-list');
+    await page.goto(`/oauth/apps/${clientId}`);
+    await fits('apps-edit');
+    await page.goto(`/oauth/apps/${clientId}/delete`);
+    await fits('apps-delete');
+    const redirect = `${stack.url}/client/callback/with/a/rather/long/path/segment`;
+    await page.goto(`/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirect, scope: 'profile' })}`);
+    await fits('consent');
+    await page.getByRole('button', { name: /authorize/i }).click();
+    await page.waitForURL(/\/client\/callback\//);
+    await page.goto('/oauth/approved');
+    await fits('approved');
+    await page.getByRole('button', { name: /revoke/i }).first().click();
+    await page.waitForURL(/\/revoke$/);
+    await fits('approved-revoke');
+    await context.close();
+  });
+});

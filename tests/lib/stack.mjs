@@ -1,0 +1,84 @@
+// stack.mjs: a throwaway postern stack (nginx + every executable under spawn-fcgi) for a
+// test file, on a free loopback port in a temporary folder, through tools/stack.sh.
+//
+//   const stack = await startStack({ env: { SEED: '0', EXTRA_CONFIG: 'code_ttl = 1' } });
+//   stack.url, stack.dir, stack.app (the seeded demo app), stack.cli(['user', 'add', 'a'], 'pw\n')
+//   await stack.stop()   // stops it, fails if a sanitizer reported anything in the logs
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const build = process.env.POSTERN_BUILD || path.join(root, 'build');
+
+/* A port nobody listens on right now (the kernel picks it). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+/* Sanitizer and crash reports in the stack's logs: a test run must end with none. */
+export function sanitizerReports(dir) {
+  const logs = path.join(dir, 'logs');
+  if (!existsSync(logs)) return [];
+  const found = [];
+  for (const f of readdirSync(logs)) {
+    const text = readFileSync(path.join(logs, f), 'utf8');
+    for (const line of text.split('\n'))
+      if (/ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer|SUMMARY: UndefinedBehavior/.test(line))
+        found.push(`${f}: ${line}`);
+  }
+  return found;
+}
+
+export async function startStack({ env = {} } = {}) {
+  let lastErr;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'postern-test-'));
+    const port = await freePort();
+    const e = { ...process.env, PORT: String(port), POSTERN_BUILD: build, ...env };
+    const r = spawnSync(path.join(root, 'tools/stack.sh'), ['up', dir], { env: e, encoding: 'utf8', timeout: 30000 });
+    if (r.status === 0) {
+      const info = JSON.parse(r.stdout.trim().split('\n').pop());
+      return makeStack(info, dir, e);
+    }
+    lastErr = new Error(`stack.sh up failed (${r.status}): ${r.stderr}`);
+    spawnSync(path.join(root, 'tools/stack.sh'), ['down', dir], { env: e });
+    rmSync(dir, { recursive: true, force: true });
+  }
+  throw lastErr;
+}
+
+function makeStack(info, dir, env) {
+  const config = path.join(dir, 'postern.conf');
+  const postern = path.join(build, 'postern');
+  return {
+    ...info,
+    dir,
+    config,
+    /* Runs the admin command; returns stdout, throws with stderr on a non-zero exit. */
+    cli(args, input = '') {
+      return execFileSync(postern, ['--config', config, ...args], { input, encoding: 'utf8', env, stdio: ['pipe', 'pipe', 'pipe'] });
+    },
+    /* Runs the admin command; returns { status, stdout, stderr } whatever happens. */
+    cliRun(args, input = '') {
+      return spawnSync(postern, ['--config', config, ...args], { input, encoding: 'utf8', env });
+    },
+    log(name) {
+      const f = path.join(dir, 'logs', name);
+      return existsSync(f) ? readFileSync(f, 'utf8') : '';
+    },
+    async stop() {
+      spawnSync(path.join(root, 'tools/stack.sh'), ['down', dir], { env });
+      const reports = sanitizerReports(dir);
+      if (reports.length) throw new Error(`sanitizer reports (logs kept in ${dir}):\n${reports.join('\n')}`);
+      if (!process.env.KEEP_STACK) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
