@@ -26,20 +26,34 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 cgis="authorize consent token apps revoke introspect device"
 
+# alive and not a zombie (in a container without an init that reaps, killed
+# children stay zombies until their parent is gone)
+running() {
+	local st
+	st=$(sed -n 's/^[0-9]* ([^)]*) \([A-Z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
 down() {
+	local npid=""
 	if [ -f "$dir/run/nginx.pid" ]; then
-		kill "$(cat "$dir/run/nginx.pid")" 2>/dev/null || true
+		npid=$(cat "$dir/run/nginx.pid")
+		kill "$npid" 2>/dev/null || true
 	fi
 	if [ -f "$dir/run/pids" ]; then
 		while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$dir/run/pids"
 		# wait until they are gone (bounded), so a next `up` can bind again
 		for _ in $(seq 1 100); do
 			alive=0
-			while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done <"$dir/run/pids"
+			while read -r pid; do running "$pid" && alive=1; done <"$dir/run/pids"
 			[ $alive = 0 ] && break
 			sleep 0.02
 		done
 		rm -f "$dir/run/pids"
+	fi
+	# nginx lets go of its port when the master exits (bounded: 2 s)
+	if [ -n "$npid" ]; then
+		for _ in $(seq 1 100); do running "$npid" || break; sleep 0.02; done
 	fi
 	rm -f "$dir"/run/*.sock "$dir/run/nginx.pid"
 }
