@@ -27,7 +27,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 fi
 # nginx from Debian starts a system instance on install; postern runs its own.
-if [ -f "$root/tests/package.json" ] && [ ! -d "$root/tests/node_modules" ]; then
-	echo "deps: npm ci in tests/"
-	(cd "$root/tests" && npm ci --no-audit --no-fund --loglevel=error)
+# npm packages of the tests, pinned by tests/package-lock.json; reinstalled when it changes
+lock="$root/tests/package-lock.json"
+stamp="$root/tests/node_modules/.postern-lock.sha256"
+if [ -f "$lock" ]; then
+	want=$(sha256sum "$lock" | cut -d' ' -f1)
+	if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+		echo "deps: npm ci in tests/"
+		(cd "$root/tests" && npm ci --no-audit --no-fund --loglevel=error)
+		printf '%s\n' "$want" >"$stamp"
+	fi
 fi
