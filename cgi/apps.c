@@ -120,14 +120,6 @@ struct app_form {
 
 /* ------------------------------------------------------------ helpers */
 
-static void
-see_other(struct pt_req *r, const char *location)
-{
-	pt_header(r, "Location", location);
-	pt_header(r, "Cache-Control", "no-store");
-	pt_respond(r, 303, NULL, NULL, 0);
-}
-
 /* "YYYY-MM-DD HH:MM" in UTC. */
 static const char *
 utc_time(pt_arena *a, int64_t t)
@@ -214,34 +206,16 @@ is_yes(const struct pt_params *p, int i)
 	return p->v[i] != NULL && p->n[i] == 1 && p->v[i][0] == '1';
 }
 
-/* The signed-in user, or a response: the login page (coming back here afterwards) when
- * signed out, 403 when nginx vouches for nobody in remote_user mode, 500 on failure. */
+/* The signed-in user, or a response (see pt_signed_in): a GET comes back to itself
+ * after sign-in, a POST to the apps list. */
 static bool
 signed_in(struct pt_req *r, struct pt_user *u)
 {
-	int rc = pt_session_user(r, u);
-	if (rc == PT_OK)
-		return true;
-	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 500, "Server error", "The server could not check your session.");
-		return false;
-	}
-	if (r->cfg->login == PT_LOGIN_REMOTE_USER) {
-		pt_error_page(r, 403, "Sign-in required",
-		    "This server takes sign-in from the site, and none was provided.");
-		return false;
-	}
 	const char *ret = pt_path(r, "/oauth/apps");
 	if (!pt_is_post(r))
 		ret = r->query[0] ? pt_printf(r->a, "%s?%s", pt_path(r, r->path), r->query)
 				  : pt_path(r, r->path);
-	const char *kv[] = {"return_to", ret, NULL};
-	const char *login = pt_uri_with_params(r->a, pt_path(r, "/oauth/login"), kv);
-	if (pt_is_post(r))
-		see_other(r, login);
-	else
-		pt_redirect(r, login);
-	return false;
+	return pt_signed_in(r, u, ret);
 }
 
 /* The app client_id if the user owns it: PT_ERR_NOTFOUND for anyone else's (the same
@@ -746,7 +720,7 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	if (fresh)
 		secret_page(r, "App is now confidential", app->client_id, f.name, secret);
 	else
-		see_other(r, pt_printf(r->a, "%s?done=saved", app_path(r, app->client_id, "")));
+		pt_see_other(r, pt_printf(r->a, "%s?done=saved", app_path(r, app->client_id, "")));
 	sodium_memzero(secret, sizeof(secret));
 	return;
 fail:
@@ -832,7 +806,7 @@ delete(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 				return;
 			}
 			pt_info("user %s deleted app %s", u->name, app->client_id);
-			see_other(r, pt_path(r, "/oauth/apps?done=deleted"));
+			pt_see_other(r, pt_path(r, "/oauth/apps?done=deleted"));
 			return;
 		}
 	}

@@ -178,30 +178,12 @@ grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
 	    pt_path(r, pt_printf(r->a, "/oauth/approved/%lld/revoke", (long long)id)));
 }
 
-/* The signed-in user, or a response: the login page (coming back here afterwards) when
- * signed out, 403 when nginx vouches for nobody in remote_user mode, 500 on failure. */
+/* The signed-in user, or a response (see pt_signed_in): a GET comes back to itself
+ * after sign-in, a POST to the list. */
 static bool
 signed_in(struct pt_req *r, struct pt_user *u)
 {
-	int rc = pt_session_user(r, u);
-	if (rc == PT_OK)
-		return true;
-	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 500, "Server error", "The server could not check your session.");
-		return false;
-	}
-	if (r->cfg->login == PT_LOGIN_REMOTE_USER) {
-		pt_error_page(r, 403, "Sign-in required",
-		    "This server takes sign-in from the site, and none was provided.");
-		return false;
-	}
-	const char *ret = pt_is_post(r) ? pt_path(r, "/oauth/approved") : pt_path(r, r->path);
-	const char *kv[] = {"return_to", ret, NULL};
-	const char *login = pt_uri_with_params(r->a, pt_path(r, "/oauth/login"), kv);
-	pt_header(r, "Location", login);
-	pt_header(r, "Cache-Control", "no-store");
-	pt_respond(r, pt_is_post(r) ? 303 : 302, NULL, NULL, 0);
-	return false;
+	return pt_signed_in(r, u, pt_is_post(r) ? pt_path(r, "/oauth/approved") : pt_path(r, r->path));
 }
 
 /* GET /oauth/approved: the apps the user approved, one row per grant. */
@@ -274,9 +256,7 @@ approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
 	}
 	if (confirmed && sqlite3_changes(pt_db()) == 1) {
 		pt_info("user %s revoked grant %lld", u->name, id);
-		pt_header(r, "Location", pt_path(r, "/oauth/approved?done=revoked"));
-		pt_header(r, "Cache-Control", "no-store");
-		pt_respond(r, 303, NULL, NULL, 0);
+		pt_see_other(r, pt_path(r, "/oauth/approved?done=revoked"));
 		return;
 	}
 	if (confirmed || rc != SQLITE_ROW) {

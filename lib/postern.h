@@ -382,6 +382,8 @@ void pt_error_page(struct pt_req *, int status, const char *title, const char *m
 void pt_json_error(struct pt_req *, int status, const char *error, const char *desc);
 void pt_json(struct pt_req *, int status, const pt_buf *json);
 void pt_redirect(struct pt_req *, const char *location);
+/* 303 See Other: where a page goes after a form POST. */
+void pt_see_other(struct pt_req *, const char *location);
 /* An absolute URL of a path below the base URL ("/oauth/login" -> base + path). */
 char *pt_url(struct pt_req *, const char *path);
 /* The path below the site root ("/oauth/login" -> base_path + path), for cookies and forms. */
@@ -405,6 +407,11 @@ int pt_serve(const char *name, size_t max_body, pt_handler);
  * from REMOTE_USER (created on first sight). Returns PT_ERR_NOTFOUND when
  * signed out, PT_ERR_DB on failure. */
 int pt_session_user(struct pt_req *, struct pt_user *) PT_WUR;
+/* For pages: true with the signed-in user in *u; otherwise false with a response
+ * already sent: the login page (coming back to return_to, a path below the base
+ * URL) when signed out, 403 when nginx vouched for nobody in remote_user mode,
+ * 500 when the session could not be read. */
+bool pt_signed_in(struct pt_req *, struct pt_user *u, const char *return_to);
 /* Starts a session for user_id and sets the cookie. */
 int pt_session_start(struct pt_req *, int64_t user_id) PT_WUR;
 void pt_session_end(struct pt_req *);
