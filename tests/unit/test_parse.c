@@ -635,10 +635,10 @@ validators_pkce(void)
 	CHECK(V(pt_valid_pkce_verifier, "abcdefghijklmnopqrstuvwxyz.~-_ABCDEFGHIJKLMN"));
 	v[10] = '+';
 	CHECK(!pt_valid_pkce_verifier(v, 43));
-	CHECK(V(pt_valid_pkce_challenge, "E9cEqHtQv2FBZQ0ytyY1ijyJTbuCS3GaMV7YHwMPDbo"));
-	CHECK(!V(pt_valid_pkce_challenge, "E9cEqHtQv2FBZQ0ytyY1ijyJTbuCS3GaMV7YHwMPDbo="));
-	CHECK(!V(pt_valid_pkce_challenge, "E9cEqHtQv2FBZQ0ytyY1ijyJTbuCS3GaMV7YHwMPDb"));
-	CHECK(!V(pt_valid_pkce_challenge, "E9cEqHtQv2FBZQ0ytyY1ijyJTbuCS3GaMV7YHwMPD/o"));
+	CHECK(V(pt_valid_pkce_challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+	CHECK(!V(pt_valid_pkce_challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM="));
+	CHECK(!V(pt_valid_pkce_challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c"));
+	CHECK(!V(pt_valid_pkce_challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM"));
 }
 
 static void

@@ -1,0 +1,178 @@
+/* test_uri.c: redirect URI validation and matching (RFC 9700 §4.1.3, RFC 8252 §7.3)
+ * and pt_uri_with_params. */
+#include <string.h>
+
+#include "unit.h"
+
+#define VALID(s) pt_redirect_uri_valid(s, strlen(s))
+#define MATCH(r, q) pt_redirect_uri_match(r, strlen(r), q, strlen(q))
+
+static void
+valid_accepts_https_anywhere(void)
+{
+	CHECK(VALID("https://example.com/cb"));
+	CHECK(VALID("https://example.com"));
+	CHECK(VALID("https://example.com:8443/cb?x=1&y=2"));
+	CHECK(VALID("https://app.example.com/oauth/callback"));
+	CHECK(VALID("https://[2001:db8::1]/cb"));
+}
+
+static void
+valid_accepts_http_only_on_loopback(void)
+{
+	CHECK(VALID("http://127.0.0.1/cb"));
+	CHECK(VALID("http://127.0.0.1:5000/cb"));
+	CHECK(VALID("http://[::1]:80/cb"));
+	CHECK(VALID("http://localhost:3000/cb"));
+	CHECK(!VALID("http://example.com/cb"));
+	CHECK(!VALID("http://127.0.0.1.evil.com/cb"));
+	CHECK(!VALID("http://localhost.evil.com/cb"));
+	CHECK(!VALID("http://127.0.0.2/cb"));
+	CHECK(!VALID("http://[::2]/cb"));
+}
+
+static void
+valid_refuses_fragments(void)
+{
+	CHECK(!VALID("https://example.com/cb#frag"));
+	CHECK(!VALID("https://example.com/cb#"));
+	CHECK(!VALID("http://127.0.0.1:5000/#x"));
+}
+
+static void
+valid_refuses_userinfo(void)
+{
+	CHECK(!VALID("https://user@example.com/cb"));
+	CHECK(!VALID("https://user:pw@example.com/cb"));
+	CHECK(!VALID("https://example.com:443@evil.com/cb"));
+	CHECK(!VALID("http://127.0.0.1@evil.com/cb"));
+}
+
+static void
+valid_refuses_other_schemes_and_shapes(void)
+{
+	CHECK(!VALID(""));
+	CHECK(!VALID("/relative/cb"));
+	CHECK(!VALID("example.com/cb"));
+	CHECK(!VALID("ftp://example.com/cb"));
+	CHECK(!VALID("javascript:alert(1)"));
+	CHECK(!VALID("javascript://example.com/%0aalert(1)"));
+	CHECK(!VALID("data:text/html,x"));
+	CHECK(!VALID("com.example.app:/cb"));
+	CHECK(!VALID("https:///cb"));
+	CHECK(!VALID("https://"));
+	CHECK(!VALID("https://example.com:/cb"));
+	CHECK(!VALID("https://example.com:123456/cb"));
+	CHECK(!VALID("https://example.com:80x/cb"));
+	CHECK(!VALID("https://[::1/cb"));
+	CHECK(!VALID("https://exa mple.com/cb"));
+	CHECK(!VALID("https://example.com/c\"b"));
+	CHECK(!VALID("https://example.com/<cb>"));
+	CHECK(!VALID("https://example.com\\@evil.com/"));
+	CHECK(!VALID("https://example.com/c\nb"));
+	CHECK(!VALID("https://example.com/c\tb"));
+}
+
+static void
+valid_limits_the_length(void)
+{
+	char u[PT_MAX_REDIRECT_URI + 2];
+	memset(u, 'a', sizeof(u));
+	memcpy(u, "https://example.com/", 20);
+	CHECK(pt_redirect_uri_valid(u, PT_MAX_REDIRECT_URI));
+	CHECK(!pt_redirect_uri_valid(u, PT_MAX_REDIRECT_URI + 1));
+}
+
+static void
+match_is_exact_for_https(void)
+{
+	CHECK(MATCH("https://example.com/cb", "https://example.com/cb"));
+	CHECK(MATCH("https://example.com/cb?a=1", "https://example.com/cb?a=1"));
+	CHECK(!MATCH("https://example.com/cb", "https://example.com/cb/"));
+	CHECK(!MATCH("https://example.com/cb", "https://example.com/CB"));
+	CHECK(!MATCH("https://example.com/cb", "https://EXAMPLE.com/cb"));
+	CHECK(!MATCH("https://example.com/cb", "https://example.com/cb?x=1"));
+	CHECK(!MATCH("https://example.com/cb", "https://example.com:443/cb"));
+	CHECK(!MATCH("https://example.com/cb", "https://example.com:444/cb"));
+	CHECK(!MATCH("https://example.com/cb", "https://example.com/cb#x"));
+	CHECK(!MATCH("https://example.com/cb", "https://example.com/c"));
+	CHECK(!MATCH("https://example.com/cb", ""));
+}
+
+static void
+match_lets_loopback_ip_vary_the_port(void)
+{
+	CHECK(MATCH("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb"));
+	CHECK(MATCH("http://127.0.0.1:8080/cb", "http://127.0.0.1:9/cb"));
+	CHECK(MATCH("http://127.0.0.1:8080/cb", "http://127.0.0.1/cb"));
+	CHECK(MATCH("http://[::1]:1/cb", "http://[::1]:2/cb"));
+	CHECK(MATCH("http://127.0.0.1", "http://127.0.0.1:4000"));
+}
+
+static void
+match_loopback_varies_nothing_but_the_port(void)
+{
+	CHECK(!MATCH("http://127.0.0.1/cb", "http://127.0.0.1:5/other"));
+	CHECK(!MATCH("http://127.0.0.1/cb", "http://127.0.0.1:5/cb?x=1"));
+	CHECK(!MATCH("http://127.0.0.1/cb", "http://127.0.0.1:5/cb#x"));
+	CHECK(!MATCH("http://127.0.0.1/cb", "http://[::1]:5/cb"));
+	CHECK(!MATCH("http://127.0.0.1/cb", "https://127.0.0.1:5/cb"));
+	CHECK(!MATCH("http://127.0.0.1/cb", "http://127.0.0.1:5@evil.com/cb"));
+	CHECK(!MATCH("http://127.0.0.1/cb", "http://evil.com:5/cb"));
+	/* only IP literals (RFC 8252 §8.3: "localhost" is not recommended) */
+	CHECK(!MATCH("http://localhost:3000/cb", "http://localhost:4000/cb"));
+	CHECK(!MATCH("https://127.0.0.1/cb", "https://127.0.0.1:5/cb"));
+}
+
+static void
+with_params_encodes_values(void)
+{
+	pt_arena *a = unit_arena();
+	const char *kv[] = {"code", "pac_abc", "state", "x y&z=/?#", NULL};
+	CHECK_STR(pt_uri_with_params(a, "https://a.example/cb", kv),
+	    "https://a.example/cb?code=pac_abc&state=x%20y%26z%3D%2F%3F%23");
+	const char *utf[] = {"state", "\xc3\xa9+", NULL};
+	CHECK_STR(pt_uri_with_params(a, "https://a.example/cb", utf),
+	    "https://a.example/cb?state=%C3%A9%2B");
+}
+
+static void
+with_params_keeps_existing_query(void)
+{
+	pt_arena *a = unit_arena();
+	const char *kv[] = {"code", "c", "iss", "https://i.example", NULL};
+	CHECK_STR(pt_uri_with_params(a, "https://a.example/cb?app=1", kv),
+	    "https://a.example/cb?app=1&code=c&iss=https%3A%2F%2Fi.example");
+}
+
+static void
+with_params_skips_null_values(void)
+{
+	pt_arena *a = unit_arena();
+	const char *kv[] = {"error", "access_denied", "state", NULL, "iss", "i", NULL};
+	CHECK_STR(pt_uri_with_params(a, "https://a.example/cb", kv),
+	    "https://a.example/cb?error=access_denied&iss=i");
+	const char *skip[] = {"state", NULL, NULL};
+	CHECK_STR(pt_uri_with_params(a, "https://a.example/cb", skip), "https://a.example/cb");
+	const char *none[] = {NULL};
+	CHECK_STR(pt_uri_with_params(a, "https://a.example/cb", none), "https://a.example/cb");
+	const char *empty[] = {"state", "", NULL};
+	CHECK_STR(pt_uri_with_params(a, "https://a.example/cb", empty), "https://a.example/cb?state=");
+}
+
+void
+suite_uri(void)
+{
+	RUN(valid_accepts_https_anywhere);
+	RUN(valid_accepts_http_only_on_loopback);
+	RUN(valid_refuses_fragments);
+	RUN(valid_refuses_userinfo);
+	RUN(valid_refuses_other_schemes_and_shapes);
+	RUN(valid_limits_the_length);
+	RUN(match_is_exact_for_https);
+	RUN(match_lets_loopback_ip_vary_the_port);
+	RUN(match_loopback_varies_nothing_but_the_port);
+	RUN(with_params_encodes_values);
+	RUN(with_params_keeps_existing_query);
+	RUN(with_params_skips_null_values);
+}
