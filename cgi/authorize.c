@@ -119,6 +119,40 @@ remembered_org(const struct pt_authz *az, const struct pt_user *u, int64_t *org)
 	return rc == SQLITE_DONE ? PT_ERR_NOTFOUND : PT_ERR_DB;
 }
 
+/* A malformed or repeated parameter other than client_id and redirect_uri goes back
+ * to the client as invalid_request once those two check out (SPEC: Authorization
+ * request); returns false when they do not, and the caller shows the error page. */
+static bool
+redirect_malformed(struct pt_req *r, const struct pt_fail *bad)
+{
+	const struct pt_field f[3] = {pt_authz_fields[AZ_CLIENT_ID],
+	    pt_authz_fields[AZ_REDIRECT_URI], pt_authz_fields[AZ_STATE]};
+	struct pt_params q, p;
+	struct pt_fail fail;
+	struct pt_authz az;
+	const char *s = pt_is_post(r) ? r->body : r->query;
+	size_t n = pt_is_post(r) ? r->body_len : strlen(r->query);
+
+	if (bad->param == NULL || strcmp(bad->param, "client_id") == 0 ||
+	    strcmp(bad->param, "redirect_uri") == 0)
+		return false;
+	/* the state is echoed only when it is itself well-formed */
+	if (pt_parse_form(r->a, s, n, f, 3, &q, &fail) != PT_OK &&
+	    pt_parse_form(r->a, s, n, f, 2, &q, &fail) != PT_OK)
+		return false;
+	memset(&p, 0, sizeof(p));
+	p.v[AZ_CLIENT_ID] = q.v[0];
+	p.n[AZ_CLIENT_ID] = q.n[0];
+	p.v[AZ_REDIRECT_URI] = q.v[1];
+	p.n[AZ_REDIRECT_URI] = q.n[1];
+	if (pt_authz_check(r, &p, &az, &fail) != PT_OK)
+		return false;
+	az.state = q.v[2];
+	pt_authz_redirect(r, &az, NULL, "invalid_request",
+	    pt_printf(r->a, "%s %s", bad->param, bad->reason));
+	return true;
+}
+
 static void
 handle(struct pt_req *r)
 {
@@ -141,6 +175,8 @@ handle(struct pt_req *r)
 		pt_error_page(r, 405, "Method not allowed", "Use GET or POST.");
 		return;
 	}
+	if (rc != PT_OK && redirect_malformed(r, &fail))
+		return;
 	if (rc != PT_OK) {
 		pt_error_page(r, 400, "Bad request",
 		    pt_printf(r->a, "The authorization request is malformed: %s %s.", fail.param,
