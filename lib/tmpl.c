@@ -80,10 +80,11 @@ pt_tv_setf(struct pt_tv *t, const char *key, const char *fmt, ...)
 void
 pt_tv_url(struct pt_tv *t, const char *key, const char *url)
 {
-	/* Only http(s) and relative URLs reach an attribute: no javascript: or data:. */
+	/* Only http(s) and relative URLs reach an attribute: no javascript: or data:.
+	 * Browsers read "/\\host" like "//host", so neither is taken as relative. */
 	if (url != NULL &&
 	    (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0 ||
-		(url[0] == '/' && url[1] != '/') || url[0] == '?'))
+		(url[0] == '/' && url[1] != '/' && url[1] != '\\') || url[0] == '?'))
 		pt_tv_set(t, key, url);
 	else
 		pt_tv_set(t, key, "#");
