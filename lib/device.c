@@ -79,6 +79,10 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 			pt_bind_blob(st, 2, h, sizeof(h));
 			if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
 				FAIL(500, "server_error", "internal error");
+			/* the Postiz CLI gives up on any error but authorization_pending, and
+			 * network jitter alone can make its polls arrive early */
+			if (postiz)
+				FAIL(400, "authorization_pending", "the user has not acted yet");
 			FAIL(400, "slow_down", "poll less often");
 		}
 		st = stmt(DV_POLL);
