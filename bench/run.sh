@@ -1,0 +1,490 @@
+#!/usr/bin/env bash
+# run.sh: `make bench`. Loads the real stack (nginx + spawn-fcgi) with wrk next to the
+# architecture's ceiling (bare FastCGI responders behind the same nginx) and a peer
+# (node oidc-provider), and prints one report. Everything it starts it stops.
+#
+#   bench/run.sh [--quick] [--duration S] [--reps N] [--no-peer]
+#
+#   --quick       every row once for 1 s, tiny seeds (the smoke test of `make test`)
+#   --duration S  seconds per wrk run (default 5)
+#   --reps N      runs per row and concurrency; the median is reported (default 3)
+#   --no-peer     skip oidc-provider
+# Environment: BENCH_KEEP=1 keeps the state folder; BENCH_CONNS="16 64" the concurrencies;
+# BENCH_BIG=1000000 the token count of the scale rows.
+# The report is also written to bench/out/report-TIME.txt. bench/README.md explains it.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+quick=0
+duration=5
+reps=3
+peer=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) quick=1; duration=1; reps=1 ;;
+	--duration) duration=${2:?--duration needs seconds}; shift ;;
+	--reps) reps=${2:?--reps needs a number}; shift ;;
+	--no-peer) peer=0 ;;
+	-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+case "$duration$reps" in *[!0-9]*) echo "run.sh: --duration and --reps take whole numbers" >&2; exit 2 ;; esac
+[ "$duration" -ge 1 ] && [ "$reps" -ge 1 ] || { echo "run.sh: --duration and --reps must be >= 1" >&2; exit 2; }
+
+conns=${BENCH_CONNS:-16 64}
+threads=2                   # wrk threads: this is a 2-core machine shared with the server
+small=1000                  # live tokens of the main rows
+big=${BENCH_BIG:-1000000}   # live tokens of the scale rows
+expired=100000              # expired codes, device requests and sessions for the janitor
+per_second=15000            # one-use codes minted per second of a load (above any rate seen)
+if [ $quick = 1 ]; then big=${BENCH_BIG:-10000}; expired=1000; fi
+
+for t in wrk nginx spawn-fcgi curl jq sqlite3 cc pkg-config; do
+	command -v "$t" >/dev/null || { echo "run.sh: $t is needed (tools/deps.sh)" >&2; exit 1; }
+done
+build=${POSTERN_BUILD:-$root/build}
+for f in "$build/libpostern.a" "$build/postern" "$build/introspect"; do
+	[ -e "$f" ] || { echo "run.sh: $f is missing; run make first" >&2; exit 1; }
+done
+if [ $peer = 1 ] && ! command -v node >/dev/null; then
+	echo "run.sh: node not found, the peer is skipped" >&2
+	peer=0
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/postern-bench.XXXXXX")
+chmod 755 "$work" # nginx workers may run as www-data
+st="$work/stack"
+peer_pid=""
+cleanup() {
+	set +e
+	if [ -n "$peer_pid" ]; then kill "$peer_pid" 2>/dev/null; wait "$peer_pid" 2>/dev/null; fi
+	[ -d "$st" ] && "$root/tools/stack.sh" down "$st" >/dev/null 2>&1
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "run.sh: state kept in $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench: $*" >&2; }
+
+# ------------------------------------------------------------ build the helpers
+bin="$work/bin"
+mkdir -p "$bin"
+cflags="-std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_DEFAULT_SOURCE -O2 -g -I$root/lib
+	$(pkg-config --cflags fcgi sqlite3 libsodium libcjson)"
+libs=$(pkg-config --libs fcgi sqlite3 libsodium libcjson)
+# shellcheck disable=SC2086
+{
+	cc $cflags -o "$bin/bare" "$root/bench/bare.c" $libs
+	cc $cflags -o "$bin/bare_select" "$root/bench/bare_select.c" $libs
+	cc $cflags -o "$bin/bare_insert" "$root/bench/bare_insert.c" $libs
+	cc $cflags -o "$bin/mint" "$root/bench/mint.c" "$build/libpostern.a" $libs
+}
+
+free_port() {
+	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})' 2>/dev/null ||
+		python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+}
+
+# ------------------------------------------------------------ the stack + ceilings
+port=$(free_port)
+fcgi="include $root/conf/fastcgi_params;"
+extra="location = /bare/fixed { $fcgi fastcgi_pass unix:$st/run/bare-fixed.sock; }"
+extra+=" location = /bare/select { $fcgi fastcgi_pass unix:$st/run/bare-select.sock; }"
+extra+=" location = /bare/insert { $fcgi fastcgi_pass unix:$st/run/bare-insert.sock; }"
+extra+=" location = /bare/nginx204 { return 204; }"
+log "starting the stack on 127.0.0.1:$port (state in $work)"
+# limit_req stays on (its cost is part of the stack) at a rate one client never reaches
+PORT=$port SEED=1 POSTERN_BUILD=$build EXTRA_NGINX=$extra LOGIN_RATE=1000000r/s \
+	TOKEN_RATE=1000000r/s "$root/tools/stack.sh" up "$st" >"$work/stack.json"
+url=$(jq -r .url "$work/stack.json")
+conf=$(jq -r .config "$work/stack.json")
+password=$(jq -r .password "$work/stack.json")
+app_id=$(jq -r .app.client_id "$work/stack.json")
+app_secret=$(jq -r .app.client_secret "$work/stack.json")
+cli_id=$(jq -r .cli_app.client_id "$work/stack.json")
+db="$st/postern.db"
+
+owner=()
+[ "$(id -u)" = 0 ] && owner=(-U www-data -G www-data)
+for b in fixed select insert; do
+	prog="$bin/bare"
+	args=()
+	[ $b = select ] && { prog="$bin/bare_select"; args=("$st/bare-select.db"); }
+	[ $b = insert ] && { prog="$bin/bare_insert"; args=("$st/bare-insert.db"); }
+	spawn-fcgi -n -s "$st/run/bare-$b.sock" -M 0600 "${owner[@]}" -- "$prog" "${args[@]}" \
+		>>"$st/logs/bare-$b.log" 2>&1 &
+	echo $! >>"$st/run/pids" # stack.sh down stops them with the rest
+done
+for _ in $(seq 1 250); do
+	n=0
+	for b in fixed select insert; do [ -S "$st/run/bare-$b.sock" ] && n=$((n + 1)); done
+	[ $n = 3 ] && break
+	sleep 0.02
+done
+[ $n = 3 ] || { log "the bare responders did not come up"; tail -n 3 "$st"/logs/bare-*.log >&2; exit 1; }
+
+# ------------------------------------------------------------ seeding
+pst() { "$build/postern" --config "$conf" "$@"; }
+mint() { "$bin/mint" --config "$conf" --user demo "$@"; }
+sql() { sqlite3 -cmd ".timeout 10000" "$db" "$@"; }
+live=$(pst --json token issue --user demo --app "$app_id" | jq -r .access_token)
+mint --app "$app_id" tokens $((small - 1))
+unknown=$(mint --app "$app_id" unknown 1)
+malformed="pat_$(printf 'A%.0s' $(seq 1 49))"
+mint --app "$app_id" expired "$expired"
+log "seeded $(sql 'SELECT count(*) FROM tokens') live tokens, $expired expired codes, device requests and sessions"
+
+# sign in once, as a browser would; the session cookie is reused by every request
+jar="$work/cookies"
+csrf=$(curl -fsS -c "$jar" -b "$jar" "$url/oauth/login" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n 1)
+status=$(curl -sS -o /dev/null -w '%{http_code}' -c "$jar" -b "$jar" --data-urlencode "csrf=$csrf" \
+	--data-urlencode username=demo --data-urlencode "password=$password" \
+	--data-urlencode return_to=/oauth/apps "$url/oauth/login")
+[ "$status" = 303 ] || { log "sign-in failed ($status)"; exit 1; }
+cookie=$(awk '$6 == "postern_session" { print $6 "=" $7 }' "$jar")
+[ -n "$cookie" ] || { log "no session cookie after sign-in"; exit 1; }
+# a scope wider than the remembered grant: the consent page, every time
+authorize_path="/oauth/authorize?client_id=$app_id&response_type=code&scope=profile%20posts%3Aread&state=bench"
+
+# ------------------------------------------------------------ the peer
+if [ $peer = 1 ]; then
+	peer_port=$(free_port)
+	node "$root/bench/peer.mjs" "$peer_port" >"$work/peer.json" 2>"$work/peer.log" &
+	peer_pid=$!
+	for _ in $(seq 1 250); do [ -s "$work/peer.json" ] && break; kill -0 $peer_pid 2>/dev/null || break; sleep 0.04; done
+	if [ -s "$work/peer.json" ]; then
+		peer_url=$(jq -r .url "$work/peer.json")
+		peer_basic=$(jq -r .basic "$work/peer.json")
+		peer_token=$(jq -r .access_token "$work/peer.json")
+		peer_version=$(jq -r .version "$root/tests/node_modules/oidc-provider/package.json" 2>/dev/null ||
+			echo '?')
+		[ -f "$root/bench/node_modules/oidc-provider/package.json" ] &&
+			peer_version=$(jq -r .version "$root/bench/node_modules/oidc-provider/package.json")
+	else
+		log "the peer did not start: $(tail -n 3 "$work/peer.log")"
+		peer=0
+		kill "$peer_pid" 2>/dev/null || true
+		peer_pid=""
+	fi
+fi
+
+# ------------------------------------------------------------ measuring
+# Processes: nginx (master + workers), every postern executable, each bare responder.
+nginx_pids() {
+	local m
+	m=$(cat "$st/run/nginx.pid")
+	echo "$m"
+	pgrep -P "$m" || true
+}
+# postern processes: the first seven lines of run/pids (stack.sh writes them), then bare
+postern_pids() { head -n 7 "$st/run/pids"; }
+bare_pids() { tail -n +8 "$st/run/pids"; }
+stack_pids() { nginx_pids; cat "$st/run/pids"; }
+
+# utime + stime in clock ticks, summed over the given pids
+ticks() {
+	local sum=0 p v
+	for p in "$@"; do
+		v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+		sum=$((sum + v))
+	done
+	echo $sum
+}
+hz=$(getconf CLK_TCK)
+
+# "RSS PSS" in KiB of one pid
+mem_of() { awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { print r + 0, p + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo "0 0"; }
+name_of() { tr -d '\0' <"/proc/$1/comm" 2>/dev/null || echo '?'; }
+
+# Remembers the largest RSS/PSS seen per process and the largest total PSS of nginx +
+# postern ("under load"), sampled in the middle of each load.
+declare -A max_rss max_pss rest_rss rest_pss
+max_total_pss=0
+max_total_rss=0
+sample_load() {
+	local p r s tr=0 tp=0
+	for p in $(nginx_pids) $(postern_pids); do
+		read -r r s < <(mem_of "$p")
+		[ "${max_rss[$p]:-0}" -lt "$r" ] && max_rss[$p]=$r
+		[ "${max_pss[$p]:-0}" -lt "$s" ] && max_pss[$p]=$s
+		tr=$((tr + r)); tp=$((tp + s))
+	done
+	if [ -n "$peer_pid" ]; then
+		read -r r s < <(mem_of "$peer_pid")
+		[ "${max_rss[$peer_pid]:-0}" -lt "$r" ] && max_rss[$peer_pid]=$r
+		[ "${max_pss[$peer_pid]:-0}" -lt "$s" ] && max_pss[$peer_pid]=$s
+	fi
+	[ $max_total_pss -lt $tp ] && max_total_pss=$tp
+	[ $max_total_rss -lt $tr ] && max_total_rss=$tr
+	return 0
+}
+
+# One wrk run. Environment BENCH_* configures load.lua. Prints
+# "rps p50_ms p99_ms cpu_us errors" and appends wrk's output to the raw log.
+# $1 url, $2 conns, $3 "2xx" or "4xx" (what every answer should be), $4.. pids for CPU
+one_run() {
+	local target=$1 c=$2 expect=$3
+	shift 3
+	local t0 t1 out line
+	t0=$(ticks "$@")
+	BENCH_THREADS=$threads wrk -t$threads -c"$c" -d"${duration}s" --timeout 5s \
+		-s "$root/bench/load.lua" "$target" >"$work/wrk.out" 2>&1 &
+	local wpid=$!
+	# sample memory half-way through (the load is running by then)
+	sleep "$(awk -v d="$duration" 'BEGIN { print d / 2 }')"
+	sample_load
+	wait $wpid || { log "wrk failed: $(tail -n 3 "$work/wrk.out")"; echo "0 0 0 0 -1"; return 0; }
+	t1=$(ticks "$@")
+	cat "$work/wrk.out" >>"$work/wrk.log"
+	line=$(grep '^BENCH ' "$work/wrk.out" || true)
+	[ -n "$line" ] || { log "wrk printed no BENCH line"; echo "0 0 0 0 -1"; return 0; }
+	echo "$line" | awk -v dt=$((t1 - t0)) -v hz="$hz" -v expect="$expect" '{
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		rps = v["requests"] / (v["duration_us"] / 1e6)
+		cpu = v["requests"] > 0 ? dt * 1e6 / hz / v["requests"] : 0
+		err = v["socket"] + v["reused"] + (expect == "2xx" ? v["status"] : 0)
+		printf "%.0f %.3f %.3f %.1f %d\n", rps, v["p50_us"] / 1000, v["p99_us"] / 1000, cpu, err }'
+}
+
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else print a[int((NR + 1) / 2)] }'; }
+
+# results[name|conns] = "rps p50 p99 cpu errors" (medians over reps; errors summed)
+declare -A results
+rows=()
+# before_each: a function run before every wrk run (minting one-use values)
+before_each=""
+# measure NAME PATH EXPECT CPU_SET: runs the row for each concurrency, reps times
+measure() {
+	local name=$1 path=$2 expect=$3 set=$4 c i
+	local base="$url"
+	[ "$set" = peer ] && base="$peer_url"
+	for c in $conns; do
+		: >"$work/reps"
+		for i in $(seq 1 "$reps"); do
+			[ -n "$before_each" ] && $before_each "$c"
+			if [ "$set" = peer ]; then
+				one_run "$base$path" "$c" "$expect" "$peer_pid" >>"$work/reps"
+			else
+				# shellcheck disable=SC2046
+				one_run "$base$path" "$c" "$expect" $(stack_pids) >>"$work/reps"
+			fi
+		done
+		local rps p50 p99 cpu err
+		rps=$(awk '{ print $1 }' "$work/reps" | median)
+		p50=$(awk '{ print $2 }' "$work/reps" | median)
+		p99=$(awk '{ print $3 }' "$work/reps" | median)
+		cpu=$(awk '{ print $4 }' "$work/reps" | median)
+		err=$(awk '{ s += $5 } END { print s + 0 }' "$work/reps")
+		results["$name|$c"]="$rps $p50 $p99 $cpu $err"
+		log "$(printf '%-28s c=%-3s %8s req/s  p50 %7s ms  p99 %7s ms  cpu %6s us/req  errors %s' \
+			"$name" "$c" "$rps" "$p50" "$p99" "$cpu" "$err")"
+	done
+	case " ${rows[*]:-} " in *" $name "*) ;; *) rows+=("$name") ;; esac
+}
+
+# Sets the BENCH_* environment of the next rows.
+load_env() {
+	unset BENCH_METHOD BENCH_HEADERS BENCH_BODY BENCH_TARGET BENCH_LINES
+	before_each=""
+	while [ $# -gt 0 ]; do export "$1"; shift; done
+}
+
+# one-use values, minted fresh before each run (not measured)
+mint_codes() {
+	# the previous run's redemptions go, so every run starts from the same token count
+	sql "DELETE FROM tokens WHERE code_hash IS NOT NULL; DELETE FROM codes WHERE used = 1;"
+	mint --app "$app_id" codes $((duration * per_second)) >"$work/codes"
+}
+mint_devices() {
+	sql "DELETE FROM devices WHERE last_poll IS NOT NULL;"
+	mint --app "$cli_id" devices $((duration * per_second)) >"$work/devices"
+}
+
+basic=$(printf '%s:%s' "$app_id" "$app_secret" | base64 -w0)
+form="Content-Type: application/x-www-form-urlencoded"
+
+# sanity: every endpoint answers what the load expects, before anything is measured
+expect_status() {
+	local want=$1 got
+	shift
+	got=$(curl -sS -o "$work/sanity.out" -w '%{http_code}' "$@")
+	[ "$got" = "$want" ] || { log "sanity: $* answered $got, not $want: $(head -c 300 "$work/sanity.out")"; exit 1; }
+}
+expect_status 204 "$url/bare/nginx204"
+expect_status 204 "$url/bare/fixed"
+expect_status 204 "$url/bare/select"
+expect_status 200 "$url/bare/insert"
+expect_status 204 -H "Authorization: Bearer $live" "$url/oauth/check"
+expect_status 401 -H "Authorization: Bearer $unknown" "$url/oauth/check"
+expect_status 401 -H "Authorization: Bearer $malformed" "$url/oauth/check"
+expect_status 200 -H "Authorization: Basic $basic" -d "token=$live" "$url/oauth/introspect"
+grep -q '"active":true' "$work/sanity.out" || { log "sanity: introspection does not see the live token"; exit 1; }
+code=$(mint --app "$app_id" codes 1)
+expect_status 200 -H "Authorization: Basic $basic" -d "grant_type=authorization_code&code=$code" "$url/oauth/token"
+expect_status 200 -H "Cookie: $cookie" "$url$authorize_path"
+grep -q 'name="csrf"' "$work/sanity.out" || { log "sanity: authorize did not show the consent page"; exit 1; }
+dev=$(mint --app "$cli_id" devices 1)
+expect_status 400 -d "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=$cli_id&device_code=$dev" "$url/oauth/token"
+grep -q authorization_pending "$work/sanity.out" || { log "sanity: the device poll is not pending"; exit 1; }
+if [ $peer = 1 ]; then
+	expect_status 200 -H "Authorization: $peer_basic" -d "grant_type=client_credentials&scope=profile" "$peer_url/token"
+	expect_status 200 -H "Authorization: $peer_basic" -d "token=$peer_token" "$peer_url/token/introspection"
+fi
+
+# at rest: every process has served its endpoint once (templates, statements ready)
+for p in $(nginx_pids) $(postern_pids) $peer_pid; do read -r rest_rss[$p] rest_pss[$p] < <(mem_of "$p"); done
+
+# ------------------------------------------------------------ the rows
+log "loading: ${duration} s per run, $reps run(s) per row and concurrency, concurrency $conns"
+load_env; measure "nginx return 204" /bare/nginx204 2xx stack
+load_env; measure "ceiling: fixed body" /bare/fixed 2xx stack
+load_env; measure "ceiling: one SELECT" /bare/select 2xx stack
+load_env; measure "ceiling: one INSERT" /bare/insert 2xx stack
+load_env "BENCH_HEADERS=Authorization: Bearer $live"
+measure "check, live token" /oauth/check 2xx stack
+load_env "BENCH_HEADERS=Authorization: Bearer $unknown"
+measure "check, unknown token" /oauth/check 4xx stack
+load_env "BENCH_HEADERS=Authorization: Bearer $malformed"
+measure "check, malformed token" /oauth/check 4xx stack
+load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: Basic $basic"$'\n'"$form" "BENCH_BODY=token=$live"
+measure "introspect" /oauth/introspect 2xx stack
+load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: Basic $basic"$'\n'"$form" \
+	"BENCH_BODY=grant_type=authorization_code&code=%s" "BENCH_LINES=$work/codes"
+before_each=mint_codes
+measure "token, code redemption" /oauth/token 2xx stack
+load_env "BENCH_HEADERS=Cookie: $cookie" "BENCH_TARGET=$authorize_path"
+measure "authorize, consent page" /oauth/authorize 2xx stack
+load_env BENCH_METHOD=POST "BENCH_HEADERS=$form" "BENCH_LINES=$work/devices" \
+	"BENCH_BODY=grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=$cli_id&device_code=%s"
+before_each=mint_devices
+measure "device-token poll" /oauth/token 4xx stack
+if [ $peer = 1 ]; then
+	load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: $peer_basic"$'\n'"$form" \
+		"BENCH_BODY=grant_type=client_credentials&scope=profile"
+	measure "peer: token (client_credentials)" /token 2xx peer
+	load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: $peer_basic"$'\n'"$form" "BENCH_BODY=token=$peer_token"
+	measure "peer: introspect" /token/introspection 2xx peer
+fi
+
+# ------------------------------------------------------------ janitor under load
+first_c=${conns%% *}
+log "janitor: removing expired rows while the live-token check is loaded"
+load_env "BENCH_HEADERS=Authorization: Bearer $live"
+BENCH_THREADS=$threads wrk -t$threads -c"$first_c" -d"${duration}s" --timeout 5s \
+	-s "$root/bench/load.lua" "$url/oauth/check" >"$work/wrk.out" 2>&1 &
+wpid=$!
+sleep 0.2
+jan_start=$(date +%s%N)
+jan_out=$(pst --json janitor)
+jan_ms=$((($(date +%s%N) - jan_start) / 1000000))
+wait $wpid
+cat "$work/wrk.out" >>"$work/wrk.log"
+jan_line=$(grep '^BENCH ' "$work/wrk.out" || echo "BENCH requests=0 duration_us=1 p50_us=0 p99_us=0 status=0 socket=0 reused=0")
+jan_load=$(echo "$jan_line" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	printf "%.0f %.3f %.3f %d\n", v["requests"] / (v["duration_us"] / 1e6), v["p50_us"] / 1000, v["p99_us"] / 1000,
+	v["status"] + v["socket"] }')
+
+# ------------------------------------------------------------ scale
+scale_rows=("check, live token" "token, code redemption")
+have=$(sql 'SELECT count(*) FROM tokens WHERE code_hash IS NULL')
+log "scale: seeding $((big - have)) more live tokens (to $big)"
+seed_start=$(date +%s%N)
+mint --app "$app_id" tokens $((big - have))
+seed_s=$(awk -v ns=$(($(date +%s%N) - seed_start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
+sql 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+big_count=$(sql 'SELECT count(*) FROM tokens WHERE code_hash IS NULL')
+log "scale: $big_count live tokens (seeded in $seed_s s)"
+declare -A small_results
+for r in "${scale_rows[@]}"; do for c in $conns; do small_results["$r|$c"]=${results["$r|$c"]}; done; done
+load_env "BENCH_HEADERS=Authorization: Bearer $live"
+measure "check, live token" /oauth/check 2xx stack
+load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: Basic $basic"$'\n'"$form" \
+	"BENCH_BODY=grant_type=authorization_code&code=%s" "BENCH_LINES=$work/codes"
+before_each=mint_codes
+measure "token, code redemption" /oauth/token 2xx stack
+declare -A big_results
+for r in "${scale_rows[@]}"; do
+	for c in $conns; do
+		big_results["$r|$c"]=${results["$r|$c"]}
+		results["$r|$c"]=${small_results["$r|$c"]}
+	done
+done
+
+# ------------------------------------------------------------ the report
+ceiling_of() {
+	case "$1" in
+	"check, "*) echo "ceiling: fixed body" ;;
+	introspect | "authorize, consent page") echo "ceiling: one SELECT" ;;
+	"token, code redemption" | "device-token poll") echo "ceiling: one INSERT" ;;
+	"ceiling: "*) echo "nginx return 204" ;;
+	*) echo "" ;;
+	esac
+}
+peer_of() {
+	case "$1" in
+	"token, code redemption") echo "peer: token (client_credentials)" ;;
+	introspect) echo "peer: introspect" ;;
+	*) echo "" ;;
+	esac
+}
+field() { echo "${results["$1|$2"]:-}" | awk -v i="$3" '{ print $i }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+
+report() {
+	local r c cl pr
+	echo "postern benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r)"
+	echo "stack: nginx $(nginx -v 2>&1 | sed 's/.*\///'), wrk -t$threads, ${duration} s per run," \
+		"median of $reps run(s), $small live tokens$([ $peer = 1 ] && echo ", peer oidc-provider $peer_version")"
+	[ $quick = 1 ] && echo "QUICK RUN (smoke test): numbers are not measurements"
+	echo
+	printf '%-34s %5s %9s %8s %8s %9s %-22s %8s %12s %6s\n' endpoint conns req/s p50_ms p99_ms cpu_us/req \
+		ceiling vs_ceil postern/peer errors
+	for r in "${rows[@]}"; do
+		for c in $conns; do
+			[ -n "${results["$r|$c"]:-}" ] || continue
+			cl=$(ceiling_of "$r")
+			pr=$(peer_of "$r")
+			local vs="-" vp="-"
+			[ -n "$cl" ] && vs=$(ratio "$(field "$r" "$c" 1)" "$(field "$cl" "$c" 1)")
+			[ -n "$pr" ] && [ $peer = 1 ] && vp=$(ratio "$(field "$r" "$c" 1)" "$(field "$pr" "$c" 1)")
+			printf '%-34s %5s %9s %8s %8s %9s %-22s %8s %12s %6s\n' "$r" "$c" "$(field "$r" "$c" 1)" \
+				"$(field "$r" "$c" 2)" "$(field "$r" "$c" 3)" "$(field "$r" "$c" 4)" \
+				"${cl#ceiling: }" "$vs" "$vp" "$(field "$r" "$c" 5)"
+		done
+	done
+	echo
+	echo "scale: live tokens in the database, $small vs $big_count (seeded in $seed_s s)"
+	printf '%-34s %5s %11s %11s %8s\n' endpoint conns "req/s@$small" "req/s@big" big/small
+	for r in "${scale_rows[@]}"; do
+		for c in $conns; do
+			local a b
+			a=$(echo "${small_results["$r|$c"]}" | awk '{ print $1 }')
+			b=$(echo "${big_results["$r|$c"]}" | awk '{ print $1 }')
+			printf '%-34s %5s %11s %11s %8s\n' "$r" "$c" "$a" "$b" "$(ratio "$b" "$a")"
+		done
+	done
+	echo
+	echo "janitor: $jan_out in $jan_ms ms, while \"check, live token\" ran at $first_c connections:"
+	printf '%-34s %5s %9s %8s %8s %6s\n' endpoint conns req/s p50_ms p99_ms errors
+	read -r a b c2 d <<<"$jan_load"
+	printf '%-34s %5s %9s %8s %8s %6s\n' "check during janitor" "$first_c" "$a" "$b" "$c2" "$d"
+	echo
+	echo "memory (KiB): at rest = after one request each; load = largest sample in the middle of any run"
+	printf '%-12s %7s %9s %9s %9s %9s\n' process pid rss_rest pss_rest rss_load pss_load
+	local p tr=0 tp=0
+	for p in $(nginx_pids) $(postern_pids) $peer_pid; do
+		printf '%-12s %7s %9s %9s %9s %9s\n' "$(name_of "$p")" "$p" "${rest_rss[$p]:-0}" "${rest_pss[$p]:-0}" \
+			"${max_rss[$p]:-0}" "${max_pss[$p]:-0}"
+		[ "$p" = "$peer_pid" ] && continue
+		tr=$((tr + ${rest_rss[$p]:-0})); tp=$((tp + ${rest_pss[$p]:-0}))
+	done
+	printf '%-12s %7s %9s %9s %9s %9s\n' "nginx+postern" total "$tr" "$tp" "$max_total_rss" "$max_total_pss"
+}
+
+mkdir -p "$root/bench/out"
+out="$root/bench/out/report-$(date -u +%Y%m%dT%H%M%S).txt"
+report | tee "$out"
+cp "$work/wrk.log" "${out%.txt}.wrk.log" 2>/dev/null || true
+log "report written to $out"
