@@ -148,6 +148,13 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		lineno++;
 		if (strlen(line) > CONFIG_MAX_LINE)
 			BAD("%s:%d: line longer than %d bytes", path, lineno, CONFIG_MAX_LINE);
+		/* '#' starts a comment at the start of a line or after a blank, so
+		 * "code_ttl = 600   # ten minutes" works and "a#b" stays a value. */
+		for (char *h = line; (h = strchr(h, '#')) != NULL; h++)
+			if (h == line || h[-1] == ' ' || h[-1] == '\t') {
+				*h = '\0';
+				break;
+			}
 		char *s = trim(line);
 		if (*s == '#' || *s == '\0')
 			continue;

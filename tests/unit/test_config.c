@@ -1,0 +1,407 @@
+/* test_config.c: the config file: every key, defaults, and bad lines named by number. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+static char dir[64];
+static char cfgpath[128];
+static char err[512];
+static struct pt_config cfg;
+
+static void
+put(const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!CHECK(f != NULL))
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Frees what the loader allocated (it has no free: servers load once). */
+static void
+config_free(struct pt_config *c)
+{
+	free(c->path);
+	free(c->base_url);
+	free(c->base_path);
+	free(c->database);
+	free(c->secret_key_file);
+	for (size_t i = 0; i < c->nscopes; i++) {
+		free(c->scopes[i].name);
+		free(c->scopes[i].desc);
+	}
+	free(c->default_scope);
+	free(c->cookie_name);
+	free(c->templates_dir);
+	free(c->templates_override);
+	free(c->cli_app);
+	free(c->api_url);
+	for (size_t i = 0; i < c->nresources; i++)
+		free(c->resources[i]);
+	free(c->log_level);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Writes text as the config file and loads it. */
+static int
+load(const char *text)
+{
+	put("postern.conf", text);
+	config_free(&cfg);
+	err[0] = '\0';
+	return pt_config_load(&cfg, cfgpath, err, sizeof(err));
+}
+
+/* Does the error name the config file and this line? */
+static bool
+names_line(int line)
+{
+	char want[200];
+	snprintf(want, sizeof(want), "%s:%d: ", cfgpath, line);
+	bool ok = strncmp(err, want, strlen(want)) == 0;
+	if (!ok)
+		printf("     err \"%s\"\n", err);
+	return ok;
+}
+
+static char *
+in_dir(const char *name)
+{
+	static char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
+static void
+defaults_apply_to_an_empty_file(void)
+{
+	CHECK_INT(load("# nothing\n\n   \n"), PT_OK);
+	CHECK_STR(cfg.path, cfgpath);
+	CHECK_STR(cfg.base_url, "http://127.0.0.1:8080");
+	CHECK_STR(cfg.base_path, "");
+	CHECK_INT(cfg.nscopes, 0);
+	CHECK_STR(cfg.default_scope, "");
+	CHECK_INT(cfg.code_ttl, 600);
+	CHECK_INT(cfg.access_token_ttl, 0);
+	CHECK_INT(cfg.refresh_token_ttl, 30L * 86400);
+	CHECK_INT(cfg.session_ttl, 14L * 86400);
+	CHECK_INT(cfg.device_code_ttl, 900);
+	CHECK_INT(cfg.device_interval, 5);
+	CHECK_STR(cfg.cookie_name, "postern_session");
+	CHECK_INT(cfg.cookie_secure, -1);
+	CHECK_STR(cfg.templates_dir, POSTERN_TEMPLATES);
+	CHECK(cfg.templates_override == NULL);
+	CHECK_INT(cfg.login, PT_LOGIN_BUILTIN);
+	CHECK(cfg.cli_app == NULL);
+	CHECK_STR(cfg.api_url, "http://127.0.0.1:8080");
+	CHECK(!cfg.registration);
+	CHECK_INT(cfg.nresources, 0);
+	CHECK_STR(cfg.log_level, "info");
+}
+
+static void
+every_key_is_parsed(void)
+{
+	put("key.hex", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+	int rc = load(
+	    "# a comment\n"
+	    "base_url = https://example.com/auth/\n"
+	    "\tdatabase=data/p.db  \r\n"
+	    "secret_key_file = key.hex\n"
+	    "scope profile = See your name\n"
+	    "scope  posts:read   =   Read your posts = all of them\n"
+	    "default_scope = profile posts:read\n"
+	    "code_ttl = 60\n"
+	    "access_token_ttl = 3600\n"
+	    "refresh_token_ttl = 86400\n"
+	    "session_ttl = 7200\n"
+	    "device_code_ttl = 300\n"
+	    "device_interval = 0\n"
+	    "cookie_name = my-cookie_1\n"
+	    "cookie_secure = on\n"
+	    "templates = /usr/share/t\n"
+	    "templates_override = over\n"
+	    "login = remote_user\n"
+	    "cli_app = pca_abc\n"
+	    "api_url = https://api.example.com\n"
+	    "registration = yes\n"
+	    "protected_resource = https://example.com/mcp\n"
+	    "protected_resource = http://127.0.0.1:9000/api\n"
+	    "log_level = debug\n");
+	CHECK_INT(rc, PT_OK);
+	if (rc != PT_OK)
+		printf("     err \"%s\"\n", err);
+	CHECK_STR(cfg.base_url, "https://example.com/auth");
+	CHECK_STR(cfg.base_path, "/auth");
+	CHECK_STR(cfg.database, in_dir("data/p.db"));
+	CHECK_STR(cfg.secret_key_file, in_dir("key.hex"));
+	CHECK(cfg.have_key);
+	CHECK(cfg.key[0] == 0x00 && cfg.key[1] == 0x01 && cfg.key[31] == 0x1f);
+	CHECK_INT(cfg.nscopes, 2);
+	CHECK_STR(cfg.scopes[0].name, "profile");
+	CHECK_STR(cfg.scopes[0].desc, "See your name");
+	CHECK_STR(cfg.scopes[1].name, "posts:read");
+	CHECK_STR(cfg.scopes[1].desc, "Read your posts = all of them");
+	CHECK_STR(cfg.default_scope, "profile posts:read");
+	CHECK_INT(cfg.code_ttl, 60);
+	CHECK_INT(cfg.access_token_ttl, 3600);
+	CHECK_INT(cfg.refresh_token_ttl, 86400);
+	CHECK_INT(cfg.session_ttl, 7200);
+	CHECK_INT(cfg.device_code_ttl, 300);
+	CHECK_INT(cfg.device_interval, 0);
+	CHECK_STR(cfg.cookie_name, "my-cookie_1");
+	CHECK_INT(cfg.cookie_secure, 1);
+	CHECK_STR(cfg.templates_dir, "/usr/share/t");
+	CHECK_STR(cfg.templates_override, in_dir("over"));
+	CHECK_INT(cfg.login, PT_LOGIN_REMOTE_USER);
+	CHECK_STR(cfg.cli_app, "pca_abc");
+	CHECK_STR(cfg.api_url, "https://api.example.com");
+	CHECK(cfg.registration);
+	CHECK_INT(cfg.nresources, 2);
+	CHECK_STR(cfg.resources[0], "https://example.com/mcp");
+	CHECK_STR(cfg.resources[1], "http://127.0.0.1:9000/api");
+	CHECK_STR(cfg.log_level, "debug");
+}
+
+static void
+default_scope_is_the_first_scope(void)
+{
+	CHECK_INT(load("scope b = B\nscope a = A\n"), PT_OK);
+	CHECK_STR(cfg.default_scope, "b");
+}
+
+static void
+booleans_and_cookie_secure_words(void)
+{
+	CHECK_INT(load("cookie_secure = off\nregistration = on\n"), PT_OK);
+	CHECK_INT(cfg.cookie_secure, 0);
+	CHECK(cfg.registration);
+	CHECK_INT(load("cookie_secure = auto\nregistration = false\n"), PT_OK);
+	CHECK_INT(cfg.cookie_secure, -1);
+	CHECK(!cfg.registration);
+	CHECK_INT(load("cookie_secure = 1\nregistration = 0\nlogin = builtin\n"), PT_OK);
+	CHECK_INT(cfg.cookie_secure, 1);
+	CHECK_INT(cfg.login, PT_LOGIN_BUILTIN);
+}
+
+static void
+ttl_ranges_are_inclusive(void)
+{
+	CHECK_INT(load("code_ttl = 1\n"), PT_OK);
+	CHECK_INT(load("code_ttl = 3600\n"), PT_OK);
+	CHECK_INT(cfg.code_ttl, 3600);
+	CHECK_INT(load("code_ttl = 3601\n"), PT_ERR_CONFIG);
+	CHECK(names_line(1));
+	CHECK_INT(load("\ncode_ttl = 0\n"), PT_ERR_CONFIG);
+	CHECK(names_line(2));
+	CHECK_INT(load("refresh_token_ttl = 59\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("session_ttl = 59\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("device_code_ttl = 86401\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("device_interval = 61\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("access_token_ttl = -1\n"), PT_ERR_CONFIG);
+}
+
+static void
+numbers_must_be_whole(void)
+{
+	CHECK_INT(load("code_ttl = 10s\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "code_ttl") != NULL);
+	CHECK_INT(load("code_ttl = \n"), PT_ERR_CONFIG);
+	CHECK_INT(load("code_ttl = 1e3\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("access_token_ttl = 99999999999999999999999\n"), PT_ERR_CONFIG);
+}
+
+static void
+bad_lines_name_their_number(void)
+{
+	CHECK_INT(load("# ok\nbase_url = https://x.example\nno equals sign\n"), PT_ERR_CONFIG);
+	CHECK(names_line(3));
+	CHECK(strstr(err, "expected key = value") != NULL);
+	CHECK_INT(load("\n\n\n\nfrobnicate = 1\n"), PT_ERR_CONFIG);
+	CHECK(names_line(5));
+	CHECK(strstr(err, "unknown key 'frobnicate'") != NULL);
+	CHECK_INT(load("base_url = ftp://x.example\n"), PT_ERR_CONFIG);
+	CHECK(names_line(1));
+	CHECK_INT(load("base_url = example.com\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("cookie_name = a b\n"), PT_ERR_CONFIG);
+	CHECK(names_line(1));
+	CHECK_INT(load("cookie_name = a;b\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("cookie_secure = maybe\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("registration = maybe\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("login = ldap\n"), PT_ERR_CONFIG);
+	CHECK(names_line(1));
+}
+
+static void
+bad_scopes_and_resources_refused(void)
+{
+	CHECK_INT(load("scope a\"b = x\n"), PT_ERR_CONFIG);
+	CHECK(names_line(1));
+	CHECK(strstr(err, "bad scope name") != NULL);
+	CHECK_INT(load("scope  = x\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("scope a b = x\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("protected_resource = https://x.example/a#f\n"), PT_ERR_CONFIG);
+	CHECK(names_line(1));
+	CHECK_INT(load("protected_resource = https://x.example/a?q\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("protected_resource = ftp://x.example/\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("scope a = A\ndefault_scope = b\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "default_scope") != NULL);
+}
+
+static void
+counted_keys_have_limits(void)
+{
+	pt_buf b;
+	pt_buf_init(&b, unit_arena());
+	for (int i = 0; i < PT_MAX_SCOPES; i++)
+		pt_buf_addf(&b, "scope s%d = S\n", i);
+	CHECK_INT(load(b.p), PT_OK);
+	CHECK_INT(cfg.nscopes, PT_MAX_SCOPES);
+	pt_buf_adds(&b, "scope one_more = S\n");
+	CHECK_INT(load(b.p), PT_ERR_CONFIG);
+	CHECK(names_line(PT_MAX_SCOPES + 1));
+	pt_buf_init(&b, unit_arena());
+	for (int i = 0; i < PT_MAX_RESOURCES; i++)
+		pt_buf_addf(&b, "protected_resource = https://x.example/%d\n", i);
+	CHECK_INT(load(b.p), PT_OK);
+	CHECK_INT(cfg.nresources, PT_MAX_RESOURCES);
+	pt_buf_adds(&b, "protected_resource = https://x.example/more\n");
+	CHECK_INT(load(b.p), PT_ERR_CONFIG);
+	CHECK(names_line(PT_MAX_RESOURCES + 1));
+}
+
+static void
+long_lines_refused(void)
+{
+	pt_buf b;
+	pt_buf_init(&b, unit_arena());
+	pt_buf_adds(&b, "log_level = debug\nlog_level = ");
+	for (int i = 0; i < 2100; i++)
+		pt_buf_addc(&b, 'x');
+	pt_buf_adds(&b, "\n");
+	CHECK_INT(load(b.p), PT_ERR_CONFIG);
+	CHECK(names_line(2));
+	CHECK(strstr(err, "longer than") != NULL);
+}
+
+static void
+key_file_must_hold_64_hex(void)
+{
+	put("short.key", "abcd\n");
+	CHECK_INT(load("secret_key_file = short.key\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "short.key") != NULL);
+	put("bad.key", "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+	CHECK_INT(load("secret_key_file = bad.key\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("secret_key_file = absent.key\n"), PT_OK); /* `postern init` makes it */
+	CHECK(!cfg.have_key);
+}
+
+static void
+missing_file_is_an_error(void)
+{
+	err[0] = '\0';
+	config_free(&cfg);
+	CHECK_INT(pt_config_load(&cfg, in_dir("nope.conf"), err, sizeof(err)), PT_ERR_CONFIG);
+	CHECK(strstr(err, "nope.conf") != NULL);
+	char *saved = getenv("POSTERN_CONFIG");
+	unsetenv("POSTERN_CONFIG");
+	config_free(&cfg);
+	CHECK_INT(pt_config_load(&cfg, NULL, err, sizeof(err)), PT_ERR_CONFIG);
+	CHECK(strstr(err, "POSTERN_CONFIG") != NULL);
+	config_free(&cfg);
+	setenv("POSTERN_CONFIG", cfgpath, 1);
+	put("postern.conf", "log_level = warn\n");
+	CHECK_INT(pt_config_load(&cfg, NULL, err, sizeof(err)), PT_OK);
+	CHECK_STR(cfg.log_level, "warn");
+	if (saved != NULL)
+		setenv("POSTERN_CONFIG", saved, 1);
+	else
+		unsetenv("POSTERN_CONFIG");
+}
+
+static void
+example_config_loads(void)
+{
+	/* the shipped example, with its trailing comments, must be a valid config */
+	FILE *f = fopen("postern.conf.example", "r");
+	if (f == NULL)
+		return; /* not run from the repository root */
+	char text[16384];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	CHECK_INT(load(text), PT_OK);
+	if (err[0])
+		printf("     err \"%s\"\n", err);
+	CHECK_STR(cfg.base_url, "https://example.com");
+	CHECK_INT(cfg.code_ttl, 600);
+	CHECK_INT(cfg.cookie_secure, -1);
+	CHECK_INT(cfg.device_interval, 5);
+	CHECK(!cfg.registration);
+}
+
+static void
+trailing_comments_are_stripped(void)
+{
+	CHECK_INT(load("code_ttl = 120 # two minutes\nlog_level = debug\t# chatty\n"
+	    "cli_app = pca_a#b\n   # indented comment\n"), PT_OK);
+	CHECK_INT(cfg.code_ttl, 120);
+	CHECK_STR(cfg.log_level, "debug");
+	CHECK_STR(cfg.cli_app, "pca_a#b");
+}
+
+static void
+scope_helpers(void)
+{
+	CHECK_INT(load("scope profile = P\nscope posts:read = R\nscope posts:write = W\n"), PT_OK);
+	CHECK(pt_config_scope(&cfg, "posts:read", 10) == &cfg.scopes[1]);
+	CHECK(pt_config_scope(&cfg, "posts:rea", 9) == NULL);
+	CHECK(pt_config_scope(&cfg, "posts:readx", 10) == &cfg.scopes[1]); /* by length */
+	CHECK(pt_scopes_ok(&cfg, "profile posts:read", 18, NULL));
+	CHECK(pt_scopes_ok(&cfg, "profile", 7, ""));
+	CHECK(!pt_scopes_ok(&cfg, "profile other", 13, NULL));
+	CHECK(!pt_scopes_ok(&cfg, "profile  posts:read", 19, NULL));
+	CHECK(pt_scopes_ok(&cfg, "posts:read", 10, "profile posts:read"));
+	CHECK(!pt_scopes_ok(&cfg, "posts:write", 11, "profile posts:read"));
+	CHECK(!pt_scopes_ok(&cfg, "posts", 5, "posts:read"));
+	CHECK(pt_scope_subset("a b", "b c a"));
+	CHECK(pt_scope_subset("", "a"));
+	CHECK(!pt_scope_subset("a d", "a b c"));
+	CHECK(!pt_scope_subset("ab", "a b"));
+	CHECK(pt_scope_subset("a  b ", "a b"));
+}
+
+void
+suite_config(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/postern-unit-XXXXXX");
+	if (!CHECK(mkdtemp(dir) != NULL))
+		return;
+	snprintf(cfgpath, sizeof(cfgpath), "%s/postern.conf", dir);
+	RUN(defaults_apply_to_an_empty_file);
+	RUN(every_key_is_parsed);
+	RUN(default_scope_is_the_first_scope);
+	RUN(booleans_and_cookie_secure_words);
+	RUN(ttl_ranges_are_inclusive);
+	RUN(numbers_must_be_whole);
+	RUN(bad_lines_name_their_number);
+	RUN(bad_scopes_and_resources_refused);
+	RUN(counted_keys_have_limits);
+	RUN(long_lines_refused);
+	RUN(key_file_must_hold_64_hex);
+	RUN(missing_file_is_an_error);
+	RUN(trailing_comments_are_stripped);
+	RUN(example_config_loads);
+	RUN(scope_helpers);
+	config_free(&cfg);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
