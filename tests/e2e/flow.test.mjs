@@ -533,6 +533,33 @@ describe('authorization code flow', () => {
     assertTokenError(third, 400, 'invalid_grant');
   });
 
+  test('a code whose grant was revoked is invalid_grant', async () => {
+    const s = await freshUser(stack);
+    const t = await tokensFor(s);
+    // consent is remembered: the next code belongs to the same grant
+    const code = await codeFor(s);
+    const rv = await token(stack.url, { token: t.refresh_token }, basic, { path: '/oauth/revoke' });
+    assert.equal(rv.status, 200);
+    assert.equal(await check(stack.url, t.access_token), 401);
+    const r = await token(stack.url, { grant_type: 'authorization_code', code, redirect_uri: cb }, basic);
+    assertTokenError(r, 400, 'invalid_grant', /not valid/);
+  });
+
+  test('a deleted client is unknown at authorize (HTML 400, no redirect) and at the token endpoint', async () => {
+    const gone = createApp(stack, ['--name', 'Short-lived', '--redirect-uri', cb]);
+    const a = await authorize(demo, { client_id: gone.client_id, redirect_uri: cb, state: 'g' });
+    assert.equal(a.status, 302);
+    assert.match(a.code, CODE_RE);
+    stack.cli(['app', 'del', gone.client_id]);
+    const r = await demo.get('/oauth/authorize?' + new URLSearchParams({ response_type: 'code', client_id: gone.client_id, redirect_uri: cb, state: 'g' }));
+    assert.equal(r.status, 400);
+    assert.equal(r.headers.get('location'), null);
+    assertPageHeaders(r, 'deleted client');
+    assert.match(r.text_, /unknown client_id/);
+    const t = await token(stack.url, { grant_type: 'authorization_code', code: a.code, redirect_uri: cb }, [gone.client_id, gone.client_secret]);
+    assertTokenError(t, 401, 'invalid_client', /unknown client/);
+  });
+
   test('a code for another client is invalid_grant', async () => {
     const code = await codeFor();
     const t = await token(stack.url, { grant_type: 'authorization_code', code, redirect_uri: cb }, [other.client_id, other.client_secret]);
