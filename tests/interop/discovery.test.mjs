@@ -36,7 +36,7 @@ class Browser {
       const login = new URL(r.headers.get('location'), authUrl);
       const page = await this.req('GET', login.href);
       const csrf = page.text_.match(/name="csrf" value="([0-9a-f]+)"/)[1];
-      const s = await this.req('POST', new URL(page.text_.match(/<form method="post" action="([^"]+)"/)[1], login).href,
+      const s = await this.req('POST', new URL(page.text_.match(/<form method="post" action="([^"]*\/oauth\/login)"/)[1], login).href,
         { csrf, username: user, password, return_to: login.searchParams.get('return_to') });
       assert.equal(s.status, 303, 'sign-in failed');
       r = await this.req('GET', new URL(s.headers.get('location'), authUrl).href);
@@ -47,7 +47,7 @@ class Browser {
         form[m[1]] = m[2].replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
       form.org = r.text_.match(/name="org" value="(\d+)"/)[1];
       form.action = 'approve';
-      const action = r.text_.match(/<form method="post" action="([^"]+)"/)[1];
+      const action = r.text_.match(/<form method="post" action="([^"]*\/oauth\/consent)"/)[1];
       r = await this.req('POST', new URL(action, authUrl).href, form);
     }
     assert.equal(r.status, 302, r.text_.slice(0, 300));
