@@ -57,8 +57,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/postern-bench.XXXXXX")
 chmod 755 "$work" # nginx workers may run as www-data
 st="$work/stack"
 peer_pid=""
+wrk_pid=""
 cleanup() {
 	set +e
+	if [ -n "$wrk_pid" ]; then kill "$wrk_pid" 2>/dev/null; wait "$wrk_pid" 2>/dev/null; fi
 	if [ -n "$peer_pid" ]; then kill "$peer_pid" 2>/dev/null; wait "$peer_pid" 2>/dev/null; fi
 	[ -d "$st" ] && "$root/tools/stack.sh" down "$st" >/dev/null 2>&1
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "run.sh: state kept in $work" >&2; else rm -rf "$work"; fi
@@ -232,10 +234,12 @@ one_run() {
 	BENCH_THREADS=$threads wrk -t$threads -c"$c" -d"${duration}s" --timeout 5s \
 		-s "$root/bench/load.lua" "$target" >"$work/wrk.out" 2>&1 &
 	local wpid=$!
+	wrk_pid=$wpid
 	# sample memory half-way through (the load is running by then)
 	sleep "$(awk -v d="$duration" 'BEGIN { print d / 2 }')"
 	sample_load
-	wait $wpid || { log "wrk failed: $(tail -n 3 "$work/wrk.out")"; echo "0 0 0 0 -1"; return 0; }
+	wait $wpid || { wrk_pid=""; log "wrk failed: $(tail -n 3 "$work/wrk.out")"; echo "0 0 0 0 -1"; return 0; }
+	wrk_pid=""
 	t1=$(ticks "$@")
 	cat "$work/wrk.out" >>"$work/wrk.log"
 	line=$(grep '^BENCH ' "$work/wrk.out" || true)
@@ -375,11 +379,13 @@ load_env "BENCH_HEADERS=Authorization: Bearer $live"
 BENCH_THREADS=$threads wrk -t$threads -c"$first_c" -d"${duration}s" --timeout 5s \
 	-s "$root/bench/load.lua" "$url/oauth/check" >"$work/wrk.out" 2>&1 &
 wpid=$!
+wrk_pid=$wpid
 sleep 0.2
 jan_start=$(date +%s%N)
 jan_out=$(pst --json janitor)
 jan_ms=$((($(date +%s%N) - jan_start) / 1000000))
-wait $wpid
+wait $wpid || true
+wrk_pid=""
 cat "$work/wrk.out" >>"$work/wrk.log"
 jan_line=$(grep '^BENCH ' "$work/wrk.out" || echo "BENCH requests=0 duration_us=1 p50_us=0 p99_us=0 status=0 socket=0 reused=0")
 jan_load=$(echo "$jan_line" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
