@@ -233,6 +233,7 @@ cmd_init(int argc, char **argv, const char *config_path)
 			die("%s: write failed", cfg.secret_key_file);
 		sodium_memzero(key, sizeof(key));
 		sodium_memzero(hex, sizeof(hex));
+		pt_config_free(&cfg);
 		if (pt_config_load(&cfg, config_path, err, sizeof(err)) != PT_OK)
 			die("%s", err);
 	}

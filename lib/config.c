@@ -188,6 +188,7 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 			free(c->secret_key_file);
 			c->secret_key_file = relpath(path, v);
 		} else if (!strcmp(k, "default_scope")) {
+			free(c->default_scope);
 			c->default_scope = xstrdup(v);
 		} else if (!strcmp(k, "code_ttl")) {
 			if (!parse_long(v, 1, 3600, &c->code_ttl))
@@ -224,6 +225,7 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 			free(c->templates_dir);
 			c->templates_dir = relpath(path, v);
 		} else if (!strcmp(k, "templates_override")) {
+			free(c->templates_override);
 			c->templates_override = relpath(path, v);
 		} else if (!strcmp(k, "login")) {
 			if (!strcmp(v, "builtin"))
@@ -233,8 +235,10 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 			else
 				BAD("%s:%d: login must be builtin or remote_user", path, lineno);
 		} else if (!strcmp(k, "cli_app")) {
+			free(c->cli_app);
 			c->cli_app = xstrdup(v);
 		} else if (!strcmp(k, "api_url")) {
+			free(c->api_url);
 			c->api_url = xstrdup(v);
 		} else if (!strcmp(k, "registration")) {
 			if (!parse_bool(v, &c->registration))
@@ -327,4 +331,28 @@ pt_scope_subset(const char *a, const char *b)
 			s++;
 	}
 	return true;
+}
+
+void
+pt_config_free(struct pt_config *c)
+{
+	for (size_t i = 0; i < c->nscopes; i++) {
+		free(c->scopes[i].name);
+		free(c->scopes[i].desc);
+	}
+	for (size_t i = 0; i < c->nresources; i++)
+		free(c->resources[i]);
+	free(c->path);
+	free(c->base_url);
+	free(c->base_path);
+	free(c->database);
+	free(c->secret_key_file);
+	free(c->default_scope);
+	free(c->cookie_name);
+	free(c->templates_dir);
+	free(c->templates_override);
+	free(c->cli_app);
+	free(c->api_url);
+	free(c->log_level);
+	sodium_memzero(c, sizeof(*c));
 }

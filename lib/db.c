@@ -56,7 +56,7 @@ static const char *const sql[ST__MAX] = {
 	/* the check: one indexed lookup and three rowid joins */
 	[ST_TOKEN_CHECK] =
 	    "SELECT u.name, g.org_id, t.scope, a.client_id, t.expires, t.id, g.id, t.created,"
-	    " u.id, t.resource, t.kind, t.last_used, a.id"
+	    " u.id, t.resource, t.kind, t.last_used, a.id, t.code_hash"
 	    " FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.user_id"
 	    " JOIN apps a ON a.id = g.app_id WHERE t.hash = ?",
 	[ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE id = ?",

@@ -382,5 +382,6 @@ pt_serve(const char *name, size_t max_body, pt_handler handler)
 		FCGX_Finish_r(&fr);
 		pt_arena_reset(a);
 	}
+	pt_arena_free(a);
 	return 0;
 }

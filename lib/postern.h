@@ -232,6 +232,8 @@ struct pt_config {
  * into err and returns PT_ERR_CONFIG. Relative paths are taken from the
  * directory of the config file. */
 int pt_config_load(struct pt_config *, const char *path, char *err, size_t errlen) PT_WUR;
+/* Frees what pt_config_load allocated (before loading the same struct again). */
+void pt_config_free(struct pt_config *);
 const struct pt_scope *pt_config_scope(const struct pt_config *, const char *name, size_t n);
 /* Is every scope token in s configured (and, if allowed is not NULL, listed in allowed)? */
 bool pt_scopes_ok(const struct pt_config *, const char *s, size_t n, const char *allowed);
