@@ -98,9 +98,7 @@ login(struct pt_req *r)
 		    p.v[LG_USERNAME], ret);
 		return;
 	}
-	pt_header(r, "Location", ret);
-	pt_header(r, "Cache-Control", "no-store");
-	pt_respond(r, 303, NULL, NULL, 0);
+	pt_see_other(r, ret);
 }
 
 static void
@@ -121,8 +119,7 @@ logout(struct pt_req *r)
 		return;
 	}
 	pt_session_end(r);
-	pt_header(r, "Location", pt_path(r, "/oauth/login"));
-	pt_respond(r, 303, NULL, NULL, 0);
+	pt_see_other(r, pt_path(r, "/oauth/login"));
 }
 
 static void
