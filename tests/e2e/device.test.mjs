@@ -640,6 +640,40 @@ describe('the Postiz CLI endpoints', () => {
     assert.equal(again.body.error, 'invalid_grant');
   });
 
+  test('a user in several organizations picks one; the token and organization_id are for it', async () => {
+    const pw = addUser(stack, 'erin');
+    const acme = JSON.parse(stack.cli(['--json', 'org', 'add', 'Acme Ltd', '--owner', 'erin'])).id;
+    const e = await signedIn(stack, 'erin', pw);
+    const d = (await postiz(stack.url, '/device/code', '')).body;
+    const page = await e.get('/oauth/device?' + new URLSearchParams({ code: d.user_code }));
+    assert.match(page.text_, /For which organization\?/);
+    assert.match(page.text_, new RegExp(`type="radio" id="org-${acme}" name="org" value="${acme}"`));
+    assert.match(page.text_, /Acme Ltd/);
+    const form = { ...consentForm(page.text_), org: String(acme), action: 'approve' };
+    assert.equal((await e.post('/oauth/device', { form })).status, 200);
+    const r = await postiz(stack.url, '/device/token', JSON.stringify({ device_code: d.device_code }));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(String(r.body.organization_id), String(acme));
+    const c = await fetch(stack.url + '/oauth/check', { headers: { authorization: r.body.access_token } });
+    assert.equal(c.status, 204);
+    assert.equal(c.headers.get('x-oauth-organization'), String(acme));
+  });
+
+  test('approving for an organization the user is not in is refused and the request stays pending', async () => {
+    const pw = addUser(stack, 'frank');
+    const foreign = JSON.parse(stack.cli(['--json', 'org', 'add', 'Not Franks', '--owner', 'demo'])).id;
+    const f = await signedIn(stack, 'frank', pw);
+    const d = (await postiz(stack.url, '/device/code', '')).body;
+    const page = await f.get('/oauth/device?' + new URLSearchParams({ code: d.user_code }));
+    for (const org of [String(foreign), '999999', 'x1', '']) {
+      const r = await f.post('/oauth/device', { form: { ...consentForm(page.text_), org, action: 'approve' } });
+      assert.equal(r.status, 403, `org ${JSON.stringify(org)}`);
+      assert.doesNotMatch(r.text_, /Device connected/);
+    }
+    const r = await postiz(stack.url, '/device/token', JSON.stringify({ device_code: d.device_code }));
+    assert.equal(r.body.error, 'authorization_pending');
+  });
+
   test('POST /device/token after Deny is access_denied', async () => {
     const d = (await postiz(stack.url, '/device/code', '')).body;
     assert.equal((await decide(s, d.user_code, 'deny')).status, 200);
