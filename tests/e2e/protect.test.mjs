@@ -5,7 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomInt } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
@@ -283,7 +283,6 @@ describe('a protected location behind auth_request', () => {
     assert.equal((await call(stack, '/api/one', `Bearer ${t}`)).status, 200);
     const used = tokenList(stack).find((x) => x.id === row.id).last_used;
     assert.ok(used >= t0 - 1 && used <= t0 + 5, `last_used ${used}, now ${t0}`);
-    // the grant's last use follows (the approved-apps page shows it)
     const db = path.join(stack.dir, 'postern.db');
     const mtimes = () => [db, db + '-wal'].map((f) => statSync(f, { bigint: true }).mtimeNs);
     const before = mtimes();
