@@ -17,7 +17,7 @@ const candidates = [join(here, 'node_modules/oidc-provider/lib/index.js'),
   join(here, '../tests/node_modules/oidc-provider/lib/index.js')];
 const found = candidates.find((p) => existsSync(p));
 if (!found) {
-  console.error('peer.mjs: oidc-provider is not installed (cd tests && npm ci)');
+  console.error('peer.mjs: oidc-provider is not installed (cd tests && npm ci, or cd bench && npm install)');
   process.exit(1);
 }
 const { default: Provider } = await import(pathToFileURL(found).href);

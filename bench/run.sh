@@ -125,7 +125,7 @@ for _ in $(seq 1 250); do
 	[ $n = 3 ] && break
 	sleep 0.02
 done
-[ $n = 3 ] || { log "the bare responders did not come up"; tail -n 3 "$st"/logs/bare-*.log >&2; exit 1; }
+[ "$n" = 3 ] || { log "the bare responders did not come up"; tail -n 3 "$st"/logs/bare-*.log >&2; exit 1; }
 
 # ------------------------------------------------------------ seeding
 pst() { "$build/postern" --config "$conf" "$@"; }
@@ -261,12 +261,12 @@ rows=()
 before_each=""
 # measure NAME PATH EXPECT CPU_SET: runs the row for each concurrency, reps times
 measure() {
-	local name=$1 path=$2 expect=$3 set=$4 c i
+	local name=$1 path=$2 expect=$3 set=$4 c
 	local base="$url"
 	[ "$set" = peer ] && base="$peer_url"
 	for c in $conns; do
 		: >"$work/reps"
-		for i in $(seq 1 "$reps"); do
+		for _ in $(seq 1 "$reps"); do
 			[ -n "$before_each" ] && $before_each "$c"
 			if [ "$set" = peer ]; then
 				one_run "$base$path" "$c" "$expect" "$peer_pid" >>"$work/reps"
@@ -292,6 +292,7 @@ measure() {
 load_env() {
 	unset BENCH_METHOD BENCH_HEADERS BENCH_BODY BENCH_TARGET BENCH_LINES
 	before_each=""
+	# shellcheck disable=SC2163 # each argument is NAME=value
 	while [ $# -gt 0 ]; do export "$1"; shift; done
 }
 
@@ -338,7 +339,7 @@ if [ $peer = 1 ]; then
 fi
 
 # at rest: every process has served its endpoint once (templates, statements ready)
-for p in $(nginx_pids) $(postern_pids) $peer_pid; do read -r rest_rss[$p] rest_pss[$p] < <(mem_of "$p"); done
+for p in $(nginx_pids) $(postern_pids) $peer_pid; do read -r "rest_rss[$p]" "rest_pss[$p]" < <(mem_of "$p"); done
 
 # ------------------------------------------------------------ the rows
 log "loading: ${duration} s per run, $reps run(s) per row and concurrency, concurrency $conns"
