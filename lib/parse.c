@@ -438,6 +438,8 @@ pt_bearer(const char *h, const char **t, size_t *n)
 		h += 7;
 		while (*h == ' ')
 			h++;
+	} else if (strncasecmp(h, "Bearer", 6) == 0 && h[6 + strspn(h + 6, " ")] == '\0') {
+		return false; /* "Bearer" with its token missing (nginx trims the space) */
 	}
 	size_t k = strlen(h);
 	while (k && h[k - 1] == ' ')
