@@ -188,6 +188,19 @@ describe('RFC 8628 device authorization and the device_code grant', () => {
     assert.match(r.body.error, /^invalid_(scope|request)$/);
   });
 
+  test('an app limited to some scopes gets those by default and invalid_scope beyond them', async () => {
+    const narrow = JSON.parse(stack.cli(['--json', 'app', 'create', '--name', 'Narrow', '--public', '--device',
+      '--scope', 'posts:read', '--redirect-uri', 'https://narrow.example/cb']));
+    let r = await deviceAuthorization(stack.url, { client_id: narrow.client_id, scope: 'posts:write' });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error, 'invalid_scope');
+    r = await deviceAuthorization(stack.url, { client_id: narrow.client_id });
+    assert.equal(r.status, 200, r.text);
+    const page = await s.get('/oauth/device?' + new URLSearchParams({ code: r.body.user_code }));
+    assert.match(page.text_, /<code>posts:read<\/code>/);
+    assert.doesNotMatch(page.text_, /<code>profile<\/code>/);
+  });
+
   test('device authorization takes POST only', async () => {
     const r = await fetch(stack.url + '/oauth/device_authorization?client_id=' + stack.cli_app.client_id);
     assert.equal(r.status, 405);
@@ -465,6 +478,23 @@ describe('the verification page', () => {
       assert.ok(!isConsent(r.text_));
     }
     for (const a of answers) assert.deepEqual(a, [400, INVALID_CODE]);
+  });
+
+  test('a typed code is echoed escaped', async () => {
+    const csrf = await s.csrf('/oauth/device');
+    const r = await s.post('/oauth/device', { form: { csrf, user_code: '"><b id=x>' } });
+    assert.equal(r.status, 400);
+    assert.ok(!r.text_.includes('"><b id=x>'), 'no markup from the input');
+    assert.match(r.text_, /value="&quot;&gt;&lt;b id=x&gt;"/);
+  });
+
+  test('opening the right code again and again is not counted as guessing', async () => {
+    const d = await startDevice(stack);
+    for (let i = 0; i < 12; i++) {
+      const r = await s.get('/device/verify?' + new URLSearchParams({ code: d.user_code }));
+      assert.equal(r.status, 200, `open ${i}`);
+      assert.ok(isConsent(r.text_));
+    }
   });
 });
 
