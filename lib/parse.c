@@ -337,6 +337,9 @@ pt_parse_multipart(pt_arena *a, const char *ctype, const char *s, size_t n,
 			int rc = store(a, f, (size_t)idx, pt_strndup(a, body, vn), vn, p, fail);
 			if (rc != PT_OK)
 				return rc;
+			/* store cleared fail; a later malformed part must still name the body */
+			fail->param = "body";
+			fail->reason = "is not valid multipart/form-data";
 			if (ct != NULL)
 				p->file_type[idx] = pt_strndup(a, ct, ctn);
 		}

@@ -57,16 +57,22 @@ mkdir -p "$out/obj" build/fuzz/artifacts build/fuzz/logs
 start=$(date +%s)
 newest_header=$(ls -t lib/*.h | head -1)
 objs=()
+pids=()
 for src in lib/*.c build/schema.c; do
 	obj="$out/obj/$(basename "${src%.c}").o"
 	objs+=("$obj")
 	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$newest_header" -nt "$obj" ]; then
 		echo "$cc -c $src"
+		# The library's warnings are shown but not fatal here: the normal and
+		# sanitizer builds enforce them; this one must not hide the parsers' bugs.
 		# shellcheck disable=SC2086
-		"$cc" $base_cflags $lib_san -c -o "$obj" "$src" &
+		"$cc" $base_cflags -Wno-error $lib_san -c -o "$obj" "$src" &
+		pids+=($!)
 	fi
 done
-wait
+for pid in "${pids[@]}"; do
+	wait "$pid" || { echo "fuzz.sh: compiling the library failed" >&2; exit 1; }
+done
 ar rcs "$out/libpostern.a" "${objs[@]}"
 
 targets=()
@@ -95,7 +101,10 @@ for name in "${targets[@]}"; do
 	seed=tests/fuzz/corpus/$name
 	log=build/fuzz/logs/$name.log
 	if [ "$libfuzzer" = 0 ]; then
-		if [ ! -d "$seed" ] || ! "$bin" "$seed" >"$log" 2>&1 </dev/null; then
+		if [ ! -d "$seed" ]; then
+			failed+=("$name")
+			echo "FAIL $name: no seed corpus in $seed"
+		elif ! "$bin" "$seed" >"$log" 2>&1 </dev/null; then
 			failed+=("$name")
 			echo "FAIL $name (replay; see $log)"
 			tail -30 "$log" >&2 || true

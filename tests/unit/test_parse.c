@@ -426,6 +426,17 @@ multipart_truncated_bodies_refused(void)
 }
 
 static void
+multipart_bad_part_after_good_one_names_the_body(void)
+{
+	static const char body[] =
+	    "--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nbob\r\n"
+	    "--XyZ\r\nContent-Disposition: form-data; name=\"desc\"";
+	CHECK_INT(mp(CT, body, sizeof(body) - 1), PT_ERR_ENCODING);
+	CHECK_STR(fail.param, "body");
+	CHECK_STR(fail.reason, "is not valid multipart/form-data");
+}
+
+static void
 multipart_checks_values_like_form(void)
 {
 	static const char ctl[] = "--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\na\x01" "b\r\n--XyZ--";
@@ -711,6 +722,7 @@ suite_parse(void)
 	RUN(multipart_file_into_text_field_refused);
 	RUN(multipart_bad_boundaries_refused);
 	RUN(multipart_truncated_bodies_refused);
+	RUN(multipart_bad_part_after_good_one_names_the_body);
 	RUN(multipart_checks_values_like_form);
 	RUN(cookie_found_anywhere);
 	RUN(cookie_name_must_match_whole);
