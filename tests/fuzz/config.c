@@ -11,29 +11,6 @@ pt_log(const char *level, const char *fmt, ...)
 	(void)fmt;
 }
 
-static void
-config_free(struct pt_config *c)
-{
-	free(c->path);
-	free(c->base_url);
-	free(c->base_path);
-	free(c->database);
-	free(c->secret_key_file);
-	for (size_t i = 0; i < c->nscopes; i++) {
-		free(c->scopes[i].name);
-		free(c->scopes[i].desc);
-	}
-	free(c->default_scope);
-	free(c->cookie_name);
-	free(c->templates_dir);
-	free(c->templates_override);
-	free(c->cli_app);
-	free(c->api_url);
-	for (size_t i = 0; i < c->nresources; i++)
-		free(c->resources[i]);
-	free(c->log_level);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -65,6 +42,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FUZZ_ASSERT(rc == PT_ERR_CONFIG && err[0] != '\0');
 	}
-	config_free(&c);
+	pt_config_free(&c);
 	return 0;
 }

@@ -23,37 +23,12 @@ put(const char *name, const char *text)
 	fclose(f);
 }
 
-/* Frees what the loader allocated (it has no free: servers load once). */
-static void
-config_free(struct pt_config *c)
-{
-	free(c->path);
-	free(c->base_url);
-	free(c->base_path);
-	free(c->database);
-	free(c->secret_key_file);
-	for (size_t i = 0; i < c->nscopes; i++) {
-		free(c->scopes[i].name);
-		free(c->scopes[i].desc);
-	}
-	free(c->default_scope);
-	free(c->cookie_name);
-	free(c->templates_dir);
-	free(c->templates_override);
-	free(c->cli_app);
-	free(c->api_url);
-	for (size_t i = 0; i < c->nresources; i++)
-		free(c->resources[i]);
-	free(c->log_level);
-	memset(c, 0, sizeof(*c));
-}
-
 /* Writes text as the config file and loads it. */
 static int
 load(const char *text)
 {
 	put("postern.conf", text);
-	config_free(&cfg);
+	pt_config_free(&cfg);
 	err[0] = '\0';
 	return pt_config_load(&cfg, cfgpath, err, sizeof(err));
 }
@@ -306,15 +281,15 @@ static void
 missing_file_is_an_error(void)
 {
 	err[0] = '\0';
-	config_free(&cfg);
+	pt_config_free(&cfg);
 	CHECK_INT(pt_config_load(&cfg, in_dir("nope.conf"), err, sizeof(err)), PT_ERR_CONFIG);
 	CHECK(strstr(err, "nope.conf") != NULL);
 	char *saved = getenv("POSTERN_CONFIG");
 	unsetenv("POSTERN_CONFIG");
-	config_free(&cfg);
+	pt_config_free(&cfg);
 	CHECK_INT(pt_config_load(&cfg, NULL, err, sizeof(err)), PT_ERR_CONFIG);
 	CHECK(strstr(err, "POSTERN_CONFIG") != NULL);
-	config_free(&cfg);
+	pt_config_free(&cfg);
 	setenv("POSTERN_CONFIG", cfgpath, 1);
 	put("postern.conf", "log_level = warn\n");
 	CHECK_INT(pt_config_load(&cfg, NULL, err, sizeof(err)), PT_OK);
@@ -344,6 +319,23 @@ example_config_loads(void)
 	CHECK_INT(cfg.cookie_secure, -1);
 	CHECK_INT(cfg.device_interval, 5);
 	CHECK(!cfg.registration);
+}
+
+static void
+repeated_keys_take_the_last_value(void)
+{
+	/* (under LeakSanitizer this also proves the first values are freed) */
+	CHECK_INT(load("scope a = A\nscope b = B\ndefault_scope = a\ndefault_scope = b\n"
+	    "templates_override = o1\ntemplates_override = o2\ncli_app = c1\ncli_app = c2\n"
+	    "api_url = https://1.example\napi_url = https://2.example\nlog_level = a\n"
+	    "log_level = b\ndatabase = d1\ndatabase = d2\ncookie_name = n1\ncookie_name = n2\n"), PT_OK);
+	CHECK_STR(cfg.default_scope, "b");
+	CHECK_STR(cfg.templates_override, in_dir("o2"));
+	CHECK_STR(cfg.cli_app, "c2");
+	CHECK_STR(cfg.api_url, "https://2.example");
+	CHECK_STR(cfg.log_level, "b");
+	CHECK_STR(cfg.database, in_dir("d2"));
+	CHECK_STR(cfg.cookie_name, "n2");
 }
 
 static void
@@ -396,10 +388,11 @@ suite_config(void)
 	RUN(long_lines_refused);
 	RUN(key_file_must_hold_64_hex);
 	RUN(missing_file_is_an_error);
+	RUN(repeated_keys_take_the_last_value);
 	RUN(trailing_comments_are_stripped);
 	RUN(example_config_loads);
 	RUN(scope_helpers);
-	config_free(&cfg);
+	pt_config_free(&cfg);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
