@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { startStack } from '../lib/stack.mjs';
+import { token, check } from '../lib/client.mjs';
+import { png } from '../lib/fixtures.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const shots = path.resolve(here, '../out/screenshots');
@@ -30,43 +31,8 @@ function shooter(prefix) {
   };
 }
 
-/* A 64x64 PNG: a blue square with a lighter stripe, made here so no file is needed. */
-function png() {
-  const table = Array.from({ length: 256 }, (_, k) => {
-    let c = k;
-    for (let i = 0; i < 8; i++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b) => { let c = 0xffffffff; for (const x of b) c = table[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-  const chunk = (type, data) => {
-    const t = Buffer.concat([Buffer.from(type), data]);
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const c = Buffer.alloc(4); c.writeUInt32BE(crc(t));
-    return Buffer.concat([len, t, c]);
-  };
-  const w = 64, h = 64;
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
-  const rows = [];
-  for (let y = 0; y < h; y++) {
-    const row = [0];
-    for (let x = 0; x < w; x++) row.push(...(Math.abs(x - y) < 8 ? [120, 170, 255] : [30, 70, 160]));
-    rows.push(Buffer.from(row));
-  }
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
-}
-
-async function token(base, body, basic) {
-  const headers = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (basic) headers.authorization = 'Basic ' + Buffer.from(`${basic[0]}:${basic[1]}`).toString('base64');
-  const r = await fetch(base + '/oauth/token', { method: 'POST', headers, body: new URLSearchParams(body).toString() });
-  return { status: r.status, body: await r.json() };
-}
-
-async function check(base, t) {
-  return (await fetch(base + '/oauth/check', { headers: { authorization: `Bearer ${t}` } })).status;
-}
+/* A 64x64 PNG: a blue square with a lighter stripe. */
+const picture = () => png({ width: 64, height: 64, pixel: (x, y) => (Math.abs(x - y) < 8 ? [120, 170, 255] : [30, 70, 160]) });
 
 // the client's landing page: where the browser arrives with the code
 const CALLBACK = "location = /client/callback { default_type text/html; return 200 '<!doctype html><title>Client</title><h1>Back at the client</h1>'; }";
@@ -106,7 +72,7 @@ describe('browser: apps and approved apps', () => {
     await page.waitForURL(/\/oauth\/apps\/new$/);
     await page.getByLabel('Name', { exact: true }).fill('Postbot');
     await page.getByLabel(/description/i).fill('Schedules your posts. It says "hello" & waves.');
-    await page.getByLabel(/^picture/i).setInputFiles({ name: 'postbot.png', mimeType: 'image/png', buffer: png() });
+    await page.getByLabel(/^picture/i).setInputFiles({ name: 'postbot.png', mimeType: 'image/png', buffer: picture() });
     await page.getByLabel(/redirect uris/i).fill(`${stack.url}/client/callback`);
     await page.getByLabel(/posts:read/).check();
     await page.getByLabel(/confidential/i).check();
@@ -245,7 +211,7 @@ describe('browser: apps and approved apps', () => {
     await fits('apps-new');
     await page.getByLabel('Name', { exact: true }).fill('Narrowscreen-supercalifragilistic-application');
     await page.getByLabel(/description/i).fill('A description with a long unbroken word: ' + 'x'.repeat(80));
-    await page.getByLabel(/^picture/i).setInputFiles({ name: 'p.png', mimeType: 'image/png', buffer: png() });
+    await page.getByLabel(/^picture/i).setInputFiles({ name: 'p.png', mimeType: 'image/png', buffer: picture() });
     await page.getByLabel(/redirect uris/i).fill(`${stack.url}/client/callback/with/a/rather/long/path/segment`);
     await page.getByRole('button', { name: /create app/i }).click();
     await page.waitForSelector('#client-secret');

@@ -2,148 +2,8 @@
 // off by default, public PKCE clients only, metadata errors.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { deflateSync } from 'node:zlib';
 import { startStack } from '../lib/stack.mjs';
-
-// ---------------------------------------------------------------- helpers
-
-/* A browser-like session: a cookie jar over fetch, redirects not followed. */
-class Session {
-  constructor(base, headers = {}) { this.base = base; this.jar = new Map(); this.headers = headers; }
-  async req(method, p, { form, multipart, json, headers = {} } = {}) {
-    const h = { ...this.headers, ...headers };
-    if (this.jar.size) h.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body;
-    if (form) { body = new URLSearchParams(form).toString(); h['content-type'] = 'application/x-www-form-urlencoded'; }
-    if (multipart) body = multipart;
-    if (json !== undefined) { body = typeof json === 'string' ? json : JSON.stringify(json); h['content-type'] = 'application/json'; }
-    const res = await fetch(this.base + p, { method, headers: h, body, redirect: 'manual' });
-    for (const c of res.headers.getSetCookie()) {
-      const [kv] = c.split(';');
-      const i = kv.indexOf('=');
-      const k = kv.slice(0, i), v = kv.slice(i + 1);
-      if (v === '' || /Max-Age=0/i.test(c)) this.jar.delete(k); else this.jar.set(k, v);
-    }
-    res.text_ = await res.text();
-    return res;
-  }
-  get(p, o) { return this.req('GET', p, o); }
-  post(p, o) { return this.req('POST', p, o); }
-  async csrf(p) {
-    const r = await this.get(p);
-    const m = r.text_.match(/name="csrf" value="([0-9a-f]+)"/);
-    assert.ok(m, `no CSRF token on ${p} (${r.status})`);
-    return m[1];
-  }
-  async signIn(user, password) {
-    const csrf = await this.csrf('/oauth/login');
-    const r = await this.post('/oauth/login', { form: { csrf, username: user, password, return_to: '/oauth/apps' } });
-    assert.equal(r.status, 303, `sign-in of ${user} failed: ${r.status}`);
-  }
-}
-
-function addUser(stack, name, { admin = false } = {}) {
-  const pw = `pw-${name}-0123456789`;
-  stack.cli(['user', 'add', name, ...(admin ? ['--admin'] : [])], pw + '\n');
-  return pw;
-}
-
-/* A valid 4x4 red PNG. */
-function png() {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b) => { let c = 0xffffffff; for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-  const chunk = (type, data) => {
-    const t = Buffer.concat([Buffer.from(type), data]);
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const c = Buffer.alloc(4); c.writeUInt32BE(crc(t));
-    return Buffer.concat([len, t, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(4, 0); ihdr.writeUInt32BE(4, 4); ihdr[8] = 8; ihdr[9] = 2;
-  const raw = Buffer.concat(Array.from({ length: 4 }, () => Buffer.from([0, 255, 0, 0, 255, 0, 0, 255, 0, 0, 255, 0, 0])));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
-/* The create/edit form as multipart/form-data. */
-function appForm(csrf, f = {}) {
-  const fd = new FormData();
-  fd.append('csrf', csrf);
-  fd.append('name', f.name ?? 'Test app');
-  fd.append('description', f.description ?? '');
-  if (f.picture) fd.append('picture', new Blob([f.picture.data], { type: f.picture.type ?? 'image/png' }), f.picture.name ?? 'p.png');
-  fd.append('redirect_uris', f.redirect_uris ?? 'https://app.example/cb');
-  for (const s of f.scopes ?? ['profile']) fd.append('scope', s);
-  fd.append('type', f.type ?? 'confidential');
-  if (f.trusted) fd.append('trusted', '1');
-  if (f.remember ?? true) fd.append('remember_consent', '1');
-  if (f.remove_picture) fd.append('remove_picture', '1');
-  return fd;
-}
-
-/* Creates an app through the page; returns {client_id, client_secret, page}. */
-async function createApp(s, f = {}) {
-  const csrf = await s.csrf('/oauth/apps/new');
-  const r = await s.post('/oauth/apps/new', { multipart: appForm(csrf, f) });
-  assert.equal(r.status, 200, r.text_);
-  const client_id = r.text_.match(/pca_[A-Za-z0-9]{32}/)[0];
-  const sec = r.text_.match(/pcs_[A-Za-z0-9]{48}/);
-  return { client_id, client_secret: sec ? sec[0] : null, page: r.text_ };
-}
-
-const b64url = (b) => b.toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-
-/* The authorization code flow for a signed-in session: approves the consent page when
- * it shows; returns {status, location, code, consentShown}. */
-async function authorize(s, client_id, { redirect_uri = 'https://app.example/cb', scope = 'profile', verifier } = {}) {
-  const q = new URLSearchParams({ response_type: 'code', client_id, redirect_uri, scope, state: 'st8' });
-  if (verifier) { q.set('code_challenge', b64url(createHash('sha256').update(verifier).digest())); q.set('code_challenge_method', 'S256'); }
-  let r = await s.get('/oauth/authorize?' + q);
-  let consentShown = false;
-  if (r.status === 200 && /name="action" value="approve"/.test(r.text_)) {
-    consentShown = true;
-    const form = {};
-    for (const m of r.text_.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) form[m[1]] = m[2].replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
-    const org = r.text_.match(/name="org" value="(\d+)"/);
-    form.org = org[1];
-    form.action = 'approve';
-    r = await s.post('/oauth/consent', { form });
-  }
-  const location = r.headers.get('location');
-  const code = location ? new URL(location).searchParams.get('code') : null;
-  return { status: r.status, location, code, consentShown, text: r.text_ };
-}
-
-async function token(base, body, basic) {
-  const headers = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (basic) headers.authorization = 'Basic ' + Buffer.from(`${basic[0]}:${basic[1]}`).toString('base64');
-  const r = await fetch(base + '/oauth/token', { method: 'POST', headers, body: new URLSearchParams(body).toString() });
-  return { status: r.status, body: await r.json() };
-}
-
-async function check(base, t) {
-  const r = await fetch(base + '/oauth/check', { headers: { authorization: `Bearer ${t}` } });
-  return r.status;
-}
-
-/* A token for a confidential app through the whole flow. */
-async function tokenFor(stack, s, app, opts = {}) {
-  const a = await authorize(s, app.client_id, opts);
-  assert.ok(a.code, `no code: ${a.status} ${a.location} ${a.text?.slice(0, 200)}`);
-  const t = await token(stack.url, { grant_type: 'authorization_code', code: a.code, redirect_uri: opts.redirect_uri ?? 'https://app.example/cb' },
-    [app.client_id, app.client_secret]);
-  assert.equal(t.status, 200, JSON.stringify(t.body));
-  return t.body;
-}
-
-function appsJson(stack) { return JSON.parse(stack.cli(['--json', 'app', 'list'])); }
-
-// ---------------------------------------------------------------- tests
+import { Session, authorize, token, check, addUser, appsJson, codeRequest } from '../lib/client.mjs';
 
 async function register(base, body, { contentType = 'application/json' } = {}) {
   const r = await fetch(base + '/oauth/register', {
@@ -165,6 +25,8 @@ const metadata = {
   scope: 'profile posts:read',
 };
 
+// ---------------------------------------------------------------- tests
+
 describe('registration off (the default)', () => {
   let stack;
   before(async () => { stack = await startStack({ env: { SEED: '0' } }); });
@@ -174,7 +36,7 @@ describe('registration off (the default)', () => {
     const r = await register(stack.url, metadata);
     assert.equal(r.status, 403);
     assert.deepEqual(r.body, { error: 'access_denied', error_description: 'registration is disabled' });
-    assert.equal(JSON.parse(stack.cli(['--json', 'app', 'list'])).length, 0);
+    assert.equal(appsJson(stack).length, 0);
   });
 });
 
@@ -213,11 +75,11 @@ describe('registration on', () => {
 
   test('the registered client runs the flow with PKCE and no secret; without PKCE it is refused', async () => {
     const { body: c } = await register(stack.url, metadata);
-    const noPkce = await authorize(alice, c.client_id, { redirect_uri: 'https://mcp.example/callback' });
+    const noPkce = await authorize(alice, codeRequest(c.client_id, { redirect_uri: 'https://mcp.example/callback' }));
     assert.equal(noPkce.status, 302);
     assert.equal(new URL(noPkce.location).searchParams.get('error'), 'invalid_request');
     const verifier = 'v'.repeat(20) + 'erifier-0123456789-abcdefghijkl';
-    const a = await authorize(alice, c.client_id, { redirect_uri: 'https://mcp.example/callback', verifier });
+    const a = await authorize(alice, codeRequest(c.client_id, { redirect_uri: 'https://mcp.example/callback', verifier }));
     assert.equal(a.consentShown, true, 'a registered client never skips consent');
     assert.ok(a.code);
     const t = await token(stack.url, { grant_type: 'authorization_code', code: a.code, redirect_uri: 'https://mcp.example/callback', client_id: c.client_id, code_verifier: verifier });
@@ -251,7 +113,7 @@ describe('registration on', () => {
   });
 
   test('bad metadata: 400 invalid_client_metadata with a description', async () => {
-    const n = JSON.parse(stack.cli(['--json', 'app', 'list'])).length;
+    const n = appsJson(stack).length;
     const cases = [
       [{ token_endpoint_auth_method: 'client_secret_basic' }, /none/],
       [{ token_endpoint_auth_method: 'client_secret_post' }, /none/],
@@ -283,7 +145,7 @@ describe('registration on', () => {
     const dup = await register(stack.url, '{"redirect_uris":["https://a.example/cb"],"client_name":"a","client_name":"b"}');
     assert.equal(dup.status, 400);
     assert.match(dup.body.error_description, /repeated/);
-    assert.equal(JSON.parse(stack.cli(['--json', 'app', 'list'])).length, n, 'nothing was created');
+    assert.equal(appsJson(stack).length, n, 'nothing was created');
   });
 
   test('a body over 64 KiB is refused', async () => {

@@ -7,6 +7,9 @@
 //   const a = await authorize(s, { client_id, redirect_uri, code_challenge: challenge });
 //   const t = await token(stack.url, { grant_type: 'authorization_code', code: a.code, ... }, [id, secret]);
 //   assert.equal(await check(stack.url, t.body.access_token), 204);
+//
+// And for the developer's apps pages: addUser, appsJson, appForm, createApp,
+// codeRequest (the authorize params of such an app), tokenFor; revoke (RFC 7009).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -128,4 +131,69 @@ export async function check(url, t) {
   const r = await fetch(url + '/oauth/check', { headers: { authorization: `Bearer ${t}` } });
   await r.arrayBuffer();
   return r.status;
+}
+
+/* POST /oauth/revoke (RFC 7009), sent like token(). The answer must be empty or JSON
+ * (a JSON.parse error otherwise). Returns {status, headers, body (null when empty), text}. */
+export async function revoke(url, body, basic, opts = {}) {
+  const r = await token(url, body, basic, { ...opts, path: '/oauth/revoke' });
+  r.body = r.text ? JSON.parse(r.text) : null;
+  return r;
+}
+
+// ---------------------------------------------------------------- the apps pages
+
+/* Adds a user through the CLI; returns its password. */
+export function addUser(stack, name, { admin = false } = {}) {
+  const pw = `pw-${name}-0123456789`;
+  stack.cli(['user', 'add', name, ...(admin ? ['--admin'] : [])], pw + '\n');
+  return pw;
+}
+
+/* Every app, as `postern --json app list` shows them. */
+export function appsJson(stack) { return JSON.parse(stack.cli(['--json', 'app', 'list'])); }
+
+/* The create/edit form of /oauth/apps as multipart/form-data. */
+export function appForm(csrf, f = {}) {
+  const fd = new FormData();
+  fd.append('csrf', csrf);
+  fd.append('name', f.name ?? 'Test app');
+  fd.append('description', f.description ?? '');
+  if (f.picture) fd.append('picture', new Blob([f.picture.data], { type: f.picture.type ?? 'image/png' }), f.picture.name ?? 'p.png');
+  fd.append('redirect_uris', f.redirect_uris ?? 'https://app.example/cb');
+  for (const s of f.scopes ?? ['profile']) fd.append('scope', s);
+  fd.append('type', f.type ?? 'confidential');
+  if (f.trusted) fd.append('trusted', '1');
+  if (f.remember ?? true) fd.append('remember_consent', '1');
+  if (f.remove_picture) fd.append('remove_picture', '1');
+  return fd;
+}
+
+/* Creates an app through the page; returns {client_id, client_secret, page}. */
+export async function createApp(s, f = {}) {
+  const csrf = await s.csrf('/oauth/apps/new');
+  const r = await s.post('/oauth/apps/new', { multipart: appForm(csrf, f) });
+  assert.equal(r.status, 200, r.text_);
+  const client_id = r.text_.match(/pca_[A-Za-z0-9]{32}/)[0];
+  const sec = r.text_.match(/pcs_[A-Za-z0-9]{48}/);
+  return { client_id, client_secret: sec ? sec[0] : null, page: r.text_ };
+}
+
+/* The authorize() params for an app made by appForm's defaults; with verifier, its
+ * S256 challenge too. */
+export function codeRequest(client_id, { redirect_uri = 'https://app.example/cb', scope = 'profile', verifier } = {}) {
+  const q = { client_id, redirect_uri, scope, state: 'st8' };
+  if (verifier) { q.code_challenge = pkce(verifier).challenge; q.code_challenge_method = 'S256'; }
+  return q;
+}
+
+/* A token for a confidential app {client_id, client_secret} through the whole flow
+ * (consent approved when asked); returns the token response's body. */
+export async function tokenFor(stack, s, app, opts = {}) {
+  const a = await authorize(s, codeRequest(app.client_id, opts));
+  assert.ok(a.code, `no code: ${a.status} ${a.location} ${a.res.text_.slice(0, 200)}`);
+  const t = await token(stack.url, { grant_type: 'authorization_code', code: a.code, redirect_uri: opts.redirect_uri ?? 'https://app.example/cb' },
+    [app.client_id, app.client_secret]);
+  assert.equal(t.status, 200, JSON.stringify(t.body));
+  return t.body;
 }
