@@ -116,7 +116,7 @@ CREATE INDEX IF NOT EXISTS devices_expires ON devices(expires);
 -- Counters for rate limits kept by postern itself (device user-code guesses).
 CREATE TABLE IF NOT EXISTS attempts (
 	key     TEXT NOT NULL,
-	window  INTEGER NOT NULL,
+	window  INTEGER NOT NULL,               -- the start of its window, unix seconds
 	count   INTEGER NOT NULL,
 	PRIMARY KEY (key, window)
 ) WITHOUT ROWID;

@@ -22,7 +22,7 @@ static const char *const sql[DQ__MAX] = {
 			    " WHERE d.user_code = ? AND d.state = 0 AND d.expires > ?",
 	[DQ_DECIDE] = "UPDATE devices SET state = ?, user_id = ?, org_id = ?"
 		      " WHERE user_code = ? AND state = 0 AND expires > ?",
-	[DQ_ATTEMPT_GET] = "SELECT coalesce(sum(count), 0) FROM attempts WHERE key = ? AND window = ?",
+	[DQ_ATTEMPT_GET] = "SELECT coalesce(sum(count), 0) FROM attempts WHERE key = ? AND window >= ?",
 	[DQ_ATTEMPT_ADD] = "INSERT INTO attempts (key, window, count) VALUES (?, ?, 1)"
 			   " ON CONFLICT (key, window) DO UPDATE SET count = count + 1",
 };
@@ -213,12 +213,22 @@ normalize(const char *in, size_t n, char out[USER_CODE_LEN + 1])
 	return k == USER_CODE_LEN;
 }
 
+/* Guesses are counted in windows named by their start time; a count covers the
+ * current and the previous window, so no 15-minute span allows more than the limit
+ * (a fixed window alone would allow twice the limit across its boundary). */
+static int64_t
+window_start(void)
+{
+	int64_t now = pt_now();
+	return now - now % GUESS_WINDOW;
+}
+
 static int64_t
 attempts(const char *key)
 {
 	sqlite3_stmt *st = stmt(DQ_ATTEMPT_GET);
 	pt_bind_text(st, 1, key, strlen(key));
-	sqlite3_bind_int64(st, 2, pt_now() / GUESS_WINDOW);
+	sqlite3_bind_int64(st, 2, window_start() - GUESS_WINDOW);
 	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : GUESS_LIMIT;
 	sqlite3_reset(st);
 	return n;
@@ -229,7 +239,7 @@ count_attempt(const char *key)
 {
 	sqlite3_stmt *st = stmt(DQ_ATTEMPT_ADD);
 	pt_bind_text(st, 1, key, strlen(key));
-	sqlite3_bind_int64(st, 2, pt_now() / GUESS_WINDOW);
+	sqlite3_bind_int64(st, 2, window_start());
 	if (pt_exec(st) != PT_OK)
 		pt_warn("could not count a device code attempt");
 }
@@ -352,7 +362,7 @@ verify_page(struct pt_req *r)
 	const char *kuser = pt_printf(r->a, "device:user:%lld", (long long)u.id);
 	if (attempts(kaddr) >= GUESS_LIMIT || attempts(kuser) >= GUESS_LIMIT) {
 		entry_page(r, 429, NULL,
-		    "Too many wrong codes. Wait 15 minutes, then try again with the code your device shows.");
+		    "Too many wrong codes. Wait half an hour, then try again with the code your device shows.");
 		return;
 	}
 	struct pt_app app;

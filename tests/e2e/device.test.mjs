@@ -570,6 +570,10 @@ describe('the brute-force limit on user codes (RFC 8628 §5.1)', () => {
     const bob = await signedIn(stack, 'bob', pw, { 'x-forwarded-for': '10.0.0.1' });
     r = await bob.get('/oauth/device?' + new URLSearchParams({ code: d.user_code }));
     assert.equal(r.status, 429);
+    // the janitor keeps the live counters
+    stack.cli(['janitor']);
+    r = await bob.get('/oauth/device?' + new URLSearchParams({ code: d.user_code }));
+    assert.equal(r.status, 429, 'still limited after the janitor ran');
     // the device request itself is untouched
     const t = await poll(stack.url, stack.cli_app.client_id, d.device_code);
     assert.equal(t.body.error, 'authorization_pending');
