@@ -259,44 +259,11 @@ static void
 consent_page(struct pt_req *r, const struct pt_app *app, const char *scope, const char *uc,
     const struct pt_user *u)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
-	pt_tv_setf(t, "title", "Authorize %s", app->name);
-	pt_tv_set(t, "app_name", app->name);
-	pt_tv_set(t, "app_description", app->description);
-	pt_tv_setn(t, "app_initial", app->name, app->name[0] ? 1 : 0);
-	if (app->has_picture)
-		pt_tv_url(t, "app_picture", pt_path(r, pt_printf(r->a, "/oauth/apps/%s/picture",
-		    app->client_id)));
-	pt_tv_set(t, "client_id", app->client_id);
-	pt_tv_set(t, "user_name", u->name);
-	pt_tv_set(t, "action", pt_path(r, "/oauth/device"));
+	struct pt_tv *t = pt_consent_vars(r, app, scope, u, "/oauth/device");
+	if (t == NULL)
+		return;
 	pt_tv_set(t, "device", "1");
 	pt_tv_setf(t, "user_code", "%.4s-%.4s", uc, uc + 4);
-	for (const char *s = scope; *s;) {
-		size_t k = strcspn(s, " ");
-		const struct pt_scope *sc = pt_config_scope(r->cfg, s, k);
-		if (sc != NULL) {
-			struct pt_tv *it = pt_tv_add(t, "scopes");
-			pt_tv_set(it, "name", sc->name);
-			pt_tv_set(it, "desc", sc->desc);
-		}
-		s += k;
-		while (*s == ' ')
-			s++;
-	}
-	sqlite3_stmt *st = pt_stmt(ST_USER_ORGS);
-	sqlite3_bind_int64(st, 1, u->id);
-	int n = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct pt_tv *it = pt_tv_add(t, "orgs");
-		pt_tv_setf(it, "id", "%lld", (long long)sqlite3_column_int64(st, 0));
-		pt_tv_set(it, "name", pt_col_text(r->a, st, 1));
-		if (n++ == 0)
-			pt_tv_set(it, "checked", "1");
-	}
-	sqlite3_reset(st);
-	if (n > 1)
-		pt_tv_set(t, "multi_org", "1");
 	struct pt_tv *h = pt_tv_add(t, "hidden");
 	pt_tv_set(h, "name", "user_code");
 	pt_tv_set(h, "value", uc);

@@ -1,4 +1,8 @@
 /* page.c: what every page executable does around sign-in. */
+#include <string.h>
+
+#include <sqlite3.h>
+
 #include "postern.h"
 
 void
@@ -32,4 +36,54 @@ pt_signed_in(struct pt_req *r, struct pt_user *u, const char *return_to)
 	else
 		pt_redirect(r, login);
 	return false;
+}
+
+/* The slots of the consent page that the code flow and the device flow share: who
+ * asks, for which scopes, for which of the user's organizations. NULL after a 500
+ * page when the organizations cannot be read. */
+struct pt_tv *
+pt_consent_vars(struct pt_req *r, const struct pt_app *app, const char *scope,
+    const struct pt_user *u, const char *action)
+{
+	struct pt_tv *t = pt_tv_new(r->a);
+	pt_tv_setf(t, "title", "Authorize %s", app->name);
+	pt_tv_set(t, "app_name", app->name);
+	pt_tv_set(t, "app_description", app->description);
+	pt_tv_setn(t, "app_initial", app->name, app->name[0] ? 1 : 0);
+	if (app->has_picture)
+		pt_tv_url(t, "app_picture", pt_path(r, pt_printf(r->a, "/oauth/apps/%s/picture",
+		    app->client_id)));
+	pt_tv_set(t, "client_id", app->client_id);
+	pt_tv_set(t, "user_name", u->name);
+	pt_tv_set(t, "action", pt_path(r, action));
+	for (const char *s = scope; *s;) {
+		size_t k = strcspn(s, " ");
+		const struct pt_scope *sc = pt_config_scope(r->cfg, s, k);
+		if (sc != NULL) {
+			struct pt_tv *it = pt_tv_add(t, "scopes");
+			pt_tv_set(it, "name", sc->name);
+			pt_tv_set(it, "desc", sc->desc);
+		}
+		s += k;
+		while (*s == ' ')
+			s++;
+	}
+	sqlite3_stmt *st = pt_stmt(ST_USER_ORGS);
+	sqlite3_bind_int64(st, 1, u->id);
+	int n = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct pt_tv *it = pt_tv_add(t, "orgs");
+		pt_tv_setf(it, "id", "%lld", (long long)sqlite3_column_int64(st, 0));
+		pt_tv_set(it, "name", pt_col_text(r->a, st, 1));
+		if (n++ == 0)
+			pt_tv_set(it, "checked", "1");
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		pt_error_page(r, 500, "Server error", "The server could not load your organizations.");
+		return NULL;
+	}
+	if (n > 1)
+		pt_tv_set(t, "multi_org", "1");
+	return t;
 }

@@ -414,6 +414,11 @@ int pt_session_user(struct pt_req *, struct pt_user *) PT_WUR;
  * URL) when signed out, 403 when nginx vouched for nobody in remote_user mode,
  * 500 when the session could not be read. */
 bool pt_signed_in(struct pt_req *, struct pt_user *u, const char *return_to);
+/* The consent page's shared slots (app, scopes, organizations; the form posts to
+ * action, a path below the base URL); NULL with a 500 page already sent. */
+struct pt_app;
+struct pt_tv *pt_consent_vars(struct pt_req *, const struct pt_app *, const char *scope,
+    const struct pt_user *, const char *action);
 /* Starts a session for user_id and sets the cookie. */
 int pt_session_start(struct pt_req *, int64_t user_id) PT_WUR;
 void pt_session_end(struct pt_req *);
