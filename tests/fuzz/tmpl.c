@@ -13,6 +13,15 @@ pt_log(const char *level, const char *fmt, ...)
 	(void)fmt;
 }
 
+static size_t
+count_lt(const char *s, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += s[i] == '<';
+	return k;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,10 +44,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = pt_tmpl_render_string(&b, src, t);
 	FUZZ_ASSERT(rc == PT_OK || rc == PT_ERR_INVALID);
 	FUZZ_ASSERT(strlen(b.p) == b.n);
-	if (memmem(data, size, "<\x01", 2) == NULL)
-		FUZZ_ASSERT(memmem(b.p, b.n, "<\x01", 2) == NULL);
-	FUZZ_ASSERT(memmem(b.p, b.n, "javascript:", 11) == NULL ||
-	    memmem(data, size, "javascript:", 11) != NULL);
+	/* With one child per list and no partial, each template byte is written at
+	 * most once, so every '<' out must come from the template, none from a value. */
+	if (strstr(src, "{{>") == NULL)
+		FUZZ_ASSERT(count_lt(b.p, b.n) <= count_lt(src, strlen(src)));
 	free(src);
 	return 0;
 }
