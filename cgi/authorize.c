@@ -158,24 +158,9 @@ handle(struct pt_req *r)
 		pt_authz_redirect(r, &az, NULL, az.error, az.error_description);
 		return;
 	}
-	rc = pt_session_user(r, &u);
-	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 500, "Server error", "The server could not check your session.");
+	if (!pt_signed_in(r, &u, pt_printf(r->a, "%s?%s", pt_path(r, "/oauth/authorize"),
+	    request_query(r, &p))))
 		return;
-	}
-	if (rc != PT_OK) {
-		if (r->cfg->login == PT_LOGIN_REMOTE_USER) {
-			/* nginx should have authenticated this request; refuse, never anonymous */
-			pt_error_page(r, 403, "Sign-in required",
-			    "This server takes sign-in from the site, and none was provided.");
-			return;
-		}
-		const char *ret = pt_printf(r->a, "%s?%s", pt_path(r, "/oauth/authorize"),
-		    request_query(r, &p));
-		const char *kv[] = {"return_to", ret, NULL};
-		pt_redirect(r, pt_uri_with_params(r->a, pt_path(r, "/oauth/login"), kv));
-		return;
-	}
 	int64_t org;
 	rc = remembered_org(&az, &u, &org);
 	if (rc == PT_OK) {

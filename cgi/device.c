@@ -295,26 +295,15 @@ verify_page(struct pt_req *r)
 		    fail.reason));
 		return;
 	}
-	rc = pt_session_user(r, &u);
-	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 500, "Server error", "The server could not check your session.");
-		return;
+	/* after sign-in the user comes back to the code they typed or were sent */
+	const char *typed = p.v[PG_USER_CODE] ? p.v[PG_USER_CODE] : p.v[PG_CODE];
+	char *ret = pt_path(r, "/oauth/device");
+	if (typed != NULL && *typed) {
+		const char *kv[] = {"code", typed, NULL};
+		ret = pt_uri_with_params(r->a, ret, kv);
 	}
-	if (rc != PT_OK) {
-		if (r->cfg->login == PT_LOGIN_REMOTE_USER) {
-			pt_error_page(r, 403, "Sign-in required",
-			    "This server takes sign-in from the site, and none was provided.");
-			return;
-		}
-		char *ret = pt_path(r, "/oauth/device");
-		if (p.v[PG_CODE] != NULL) {
-			const char *kv[] = {"code", p.v[PG_CODE], NULL};
-			ret = pt_uri_with_params(r->a, ret, kv);
-		}
-		const char *kv[] = {"return_to", ret, NULL};
-		pt_redirect(r, pt_uri_with_params(r->a, pt_path(r, "/oauth/login"), kv));
+	if (!pt_signed_in(r, &u, ret))
 		return;
-	}
 	const char *given = p.v[PG_USER_CODE] ? p.v[PG_USER_CODE] : p.v[PG_CODE];
 	if (given == NULL || (!post && p.n[PG_CODE] == 0)) {
 		entry_page(r, 200, NULL, NULL);

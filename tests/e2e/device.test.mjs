@@ -359,6 +359,20 @@ describe('the verification page', () => {
     assert.match(page.text_, new RegExp(d.user_code));
   });
 
+  test('a signed-out user who types the code is sent to sign in and comes back to that code', async () => {
+    const d = await startDevice(stack);
+    const b = new Session(stack.url);
+    // as when the session ended between showing the form and sending it
+    const csrf = await b.csrf('/oauth/login');
+    const r = await b.post('/oauth/device', { form: { csrf, user_code: d.user_code.toLowerCase() } });
+    assert.equal(r.status, 303);
+    const back = new URL(r.headers.get('location'), stack.url).searchParams.get('return_to');
+    assert.equal(new URL(back, stack.url).searchParams.get('code'), d.user_code.toLowerCase());
+    await b.signIn(stack.user, stack.password, back);
+    const page = await b.get(back);
+    assert.ok(isConsent(page.text_), 'back at the consent page for the typed code');
+  });
+
   test('a signed-out user on /device/verify, as the Postiz CLI opens it, comes back too', async () => {
     const d = await postiz(stack.url, '/device/code', '');
     const url = `${d.body.verification_uri}?code=${encodeURIComponent(d.body.user_code)}`;
