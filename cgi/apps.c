@@ -607,32 +607,43 @@ app_insert(const struct pt_user *u, const struct app_form *f,
 }
 
 /* GET/POST /oauth/apps/new */
-static void
-create(struct pt_req *r, const struct pt_user *u)
+/* Reads the posted app form into *f; false after answering a malformed form, a
+ * failed CSRF check or an invalid field (the form again, with the message). */
+static bool
+form_posted(struct pt_req *r, const struct pt_user *u, const struct pt_app *app,
+    struct app_form *f)
 {
 	struct pt_params p;
 	struct pt_fail fail;
+	int rc = pt_req_body(r, app_fields, AF__MAX, &p, &fail);
+	const char *err = form_read(r, &p, u, app, f);
+	if (rc != PT_OK) {
+		form_page(r, 400, u, app, f,
+		    pt_printf(r->a, "The form could not be read: %s %s.", fail.param, fail.reason), NULL);
+		return false;
+	}
+	if (!pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
+		csrf_failed(r);
+		return false;
+	}
+	if (err != NULL) {
+		form_page(r, 400, u, app, f, err, NULL);
+		return false;
+	}
+	return true;
+}
+
+static void
+create(struct pt_req *r, const struct pt_user *u)
+{
 	struct app_form f;
 	if (!pt_is_post(r)) {
 		form_from_app(r->cfg, NULL, &f, r->a);
 		form_page(r, 200, u, NULL, &f, NULL, NULL);
 		return;
 	}
-	int rc = pt_req_body(r, app_fields, AF__MAX, &p, &fail);
-	const char *err = form_read(r, &p, u, NULL, &f);
-	if (rc != PT_OK) {
-		form_page(r, 400, u, NULL, &f,
-		    pt_printf(r->a, "The form could not be read: %s %s.", fail.param, fail.reason), NULL);
+	if (!form_posted(r, u, NULL, &f))
 		return;
-	}
-	if (!pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
-		csrf_failed(r);
-		return;
-	}
-	if (err != NULL) {
-		form_page(r, 400, u, NULL, &f, err, NULL);
-		return;
-	}
 	char cid[PT_CLIENT_ID_LEN + 1], secret[PT_CLIENT_SECRET_LEN + 1];
 	if (app_insert(u, &f, cid, secret) != PT_OK) {
 		sodium_memzero(secret, sizeof(secret));
@@ -648,7 +659,6 @@ create(struct pt_req *r, const struct pt_user *u)
 static void
 edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 {
-	struct pt_params p;
 	struct pt_fail fail;
 	struct app_form f;
 	if (!pt_is_post(r)) {
@@ -661,21 +671,8 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 		form_page(r, 200, u, app, &f, NULL, notice);
 		return;
 	}
-	int rc = pt_req_body(r, app_fields, AF__MAX, &p, &fail);
-	const char *err = form_read(r, &p, u, app, &f);
-	if (rc != PT_OK) {
-		form_page(r, 400, u, app, &f,
-		    pt_printf(r->a, "The form could not be read: %s %s.", fail.param, fail.reason), NULL);
+	if (!form_posted(r, u, app, &f))
 		return;
-	}
-	if (!pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
-		csrf_failed(r);
-		return;
-	}
-	if (err != NULL) {
-		form_page(r, 400, u, app, &f, err, NULL);
-		return;
-	}
 	/* a public app that becomes confidential needs a secret, shown once like any other */
 	char secret[PT_CLIENT_SECRET_LEN + 1];
 	uint8_t hash[PT_HASH_LEN];
