@@ -138,6 +138,11 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		return PT_ERR_CONFIG;
 	}
 	c->path = xstrdup(path);
+	/* the default files live next to the config file, like relative paths in it */
+	free(c->database);
+	c->database = relpath(path, "postern.db");
+	free(c->secret_key_file);
+	c->secret_key_file = relpath(path, "secret.key");
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

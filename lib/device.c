@@ -8,8 +8,8 @@
 
 enum { DV_GET, DV_SLOW, DV_POLL, DV_COLLECT, DV__MAX };
 static const char *const sql[DV__MAX] = {
-	[DV_GET] = "SELECT state, user_id, org_id, interval, last_poll, expires, app_id, scope"
-		   " FROM devices WHERE hash = ?",
+	[DV_GET] = ("SELECT state, user_id, org_id, interval, last_poll, expires, app_id, scope"
+		    " FROM devices WHERE hash = ?"),
 	[DV_SLOW] = "UPDATE devices SET interval = interval + 5, last_poll = ? WHERE hash = ?",
 	[DV_POLL] = "UPDATE devices SET last_poll = ? WHERE hash = ?",
 	[DV_COLLECT] = "UPDATE devices SET state = 3 WHERE hash = ? AND state = 1",

@@ -76,6 +76,8 @@ unit_arena(void)
 int
 main(void)
 {
+	/* line-buffered, so library log lines on stderr never land after the summary */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (sodium_init() < 0) {
 		puts("sodium_init failed");
 		puts("0 passed, 1 failed");

@@ -78,6 +78,9 @@ defaults_apply_to_an_empty_file(void)
 	CHECK(!cfg.registration);
 	CHECK_INT(cfg.nresources, 0);
 	CHECK_STR(cfg.log_level, "info");
+	/* the default files sit next to the config file, whatever the working directory */
+	CHECK_STR(cfg.database, in_dir("postern.db"));
+	CHECK_STR(cfg.secret_key_file, in_dir("secret.key"));
 }
 
 static void
