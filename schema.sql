@@ -2,7 +2,7 @@
 -- Secrets (client secrets, codes, tokens, sessions, device codes) are stored only as
 -- keyed BLAKE2b-256 hashes (32-byte BLOBs); the key lives outside the database.
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 CREATE TABLE IF NOT EXISTS users (
 	id         INTEGER PRIMARY KEY,
@@ -87,7 +87,8 @@ CREATE TABLE IF NOT EXISTS tokens (
 	last_used INTEGER
 );
 CREATE INDEX IF NOT EXISTS tokens_grant ON tokens(grant_id);
-CREATE INDEX IF NOT EXISTS tokens_code ON tokens(code_hash) WHERE code_hash IS NOT NULL;
+-- version 2: replays find a code's tokens through tokens_grant; no index per code
+DROP INDEX IF EXISTS tokens_code;
 CREATE INDEX IF NOT EXISTS tokens_expires ON tokens(expires) WHERE expires IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS sessions (

@@ -73,7 +73,8 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	if (used) {
 		/* RFC 6749 §4.1.2: a replayed code revokes what it produced */
 		st = pt_stmt(ST_TOKEN_DELETE_BY_CODE);
-		pt_bind_blob(st, 1, h, sizeof(h));
+		sqlite3_bind_int64(st, 1, grant);
+		pt_bind_blob(st, 2, h, sizeof(h));
 		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
 			FAIL(500, "server_error", "internal error");
 		pt_warn("code reuse for client %s: its tokens are revoked", app->client_id);

@@ -5,7 +5,7 @@
 
 #include "postern.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* The whole SQL surface of the servers, one screen. Indexed by enum pt_stmt. */
 static const char *const sql[ST__MAX] = {
@@ -52,7 +52,8 @@ static const char *const sql[ST__MAX] = {
 	[ST_TOKEN_INSERT] =
 	    "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	[ST_TOKEN_DELETE_BY_CODE] = "DELETE FROM tokens WHERE code_hash = ?",
+	/* through the grant's index: a per-code index would cost every redemption a page */
+	[ST_TOKEN_DELETE_BY_CODE] = "DELETE FROM tokens WHERE grant_id = ? AND code_hash = ?",
 	/* the check: one indexed lookup and three rowid joins */
 	[ST_TOKEN_CHECK] =
 	    "SELECT u.name, g.org_id, t.scope, a.client_id, t.expires, t.id, g.id, t.created,"

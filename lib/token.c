@@ -9,11 +9,25 @@ static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq
 static uint8_t hash_key[crypto_generichash_KEYBYTES];
 static bool hash_key_set;
 
+/* Uniform base62 characters from one CSPRNG call per 64 bytes (randombytes_uniform
+ * would make a getrandom() system call per character): a byte below 248 = 4 * 62
+ * gives one character, the rest are dropped so every character stays uniform. */
 void
 pt_random_b62(char *out, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		out[i] = b62[randombytes_uniform(62)];
+	uint8_t buf[64];
+	size_t have = 0, used = 0;
+	for (size_t i = 0; i < n;) {
+		if (used == have) {
+			randombytes_buf(buf, sizeof(buf));
+			have = sizeof(buf);
+			used = 0;
+		}
+		uint8_t b = buf[used++];
+		if (b < 248)
+			out[i++] = b62[b % 62];
+	}
+	sodium_memzero(buf, sizeof(buf));
 }
 
 uint32_t
