@@ -38,7 +38,7 @@ threads=2                   # wrk threads: this is a 2-core machine shared with 
 small=1000                  # live tokens of the main rows
 big=${BENCH_BIG:-1000000}   # live tokens of the scale rows
 expired=100000              # expired codes, device requests and sessions for the janitor
-per_second=15000            # one-use codes minted per second of a load (above any rate seen)
+per_second=30000            # one-use codes minted per second of a load (above any rate seen)
 if [ $quick = 1 ]; then big=${BENCH_BIG:-10000}; expired=1000; fi
 
 for t in wrk nginx spawn-fcgi curl jq sqlite3 cc pkg-config; do
