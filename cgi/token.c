@@ -34,6 +34,7 @@ fail(struct pt_req *r, int status, const char *error, const char *desc)
 
 #define FAIL(...) do { fail(r, __VA_ARGS__); return; } while (0)
 
+/* authorization_code and refresh_token run inside the transaction handle() began. */
 static void
 authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_app *app)
 {
@@ -47,8 +48,6 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	if (!pt_token_check(code, p->n[TK_CODE], "pac_"))
 		FAIL(400, "invalid_grant", "the code is not valid");
 	pt_hash(h, code, p->n[TK_CODE]);
-	if (pt_begin() != PT_OK)
-		FAIL(500, "server_error", "internal error");
 	sqlite3_stmt *st = pt_stmt(ST_CODE_GET);
 	pt_bind_blob(st, 1, h, sizeof(h));
 	int rc = sqlite3_step(st);
@@ -128,8 +127,6 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	if (!pt_token_check(rt, p->n[TK_REFRESH_TOKEN], "prt_"))
 		FAIL(400, "invalid_grant", "the refresh token is not valid");
 	pt_hash(h, rt, p->n[TK_REFRESH_TOKEN]);
-	if (pt_begin() != PT_OK)
-		FAIL(500, "server_error", "internal error");
 	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
 	pt_bind_blob(st, 1, h, sizeof(h));
 	int rc = sqlite3_step(st);
@@ -203,13 +200,18 @@ handle(struct pt_req *r)
 	}
 	if (pt_req_body(r, fields, TK__MAX, &p, &pf) != PT_OK)
 		FAIL(400, "invalid_request", pt_printf(r->a, "%s %s", pf.param, pf.reason));
+	const char *gt = p.v[TK_GRANT_TYPE];
+	/* the code and refresh grants read the client and write the tokens in one
+	 * transaction (one set of locks); the device grant keeps its own */
+	bool txn = gt != NULL && (strcmp(gt, "authorization_code") == 0 || strcmp(gt, "refresh_token") == 0);
+	if (txn && pt_begin() != PT_OK)
+		FAIL(500, "server_error", "internal error");
 	if (pt_client_auth(r, p.v[TK_CLIENT_ID], p.n[TK_CLIENT_ID], p.v[TK_CLIENT_SECRET],
 		p.n[TK_CLIENT_SECRET], &app, &cf) != PT_OK) {
 		if (cf.basic && cf.status == 401)
 			pt_header(r, "WWW-Authenticate", "Basic realm=\"postern\", charset=\"UTF-8\"");
 		FAIL(cf.status, cf.error, cf.desc);
 	}
-	const char *gt = p.v[TK_GRANT_TYPE];
 	if (gt == NULL)
 		FAIL(400, "invalid_request", "grant_type is missing");
 	if (strcmp(gt, "authorization_code") && strcmp(gt, "refresh_token") && strcmp(gt, DEVICE_GRANT))
