@@ -4,48 +4,16 @@
 // saved as a screenshot under tests/out/screenshots/.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { startStack } from '../lib/stack.mjs';
 import { token, check } from '../lib/client.mjs';
 import { png } from '../lib/fixtures.mjs';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const shots = path.resolve(here, '../out/screenshots');
-mkdirSync(shots, { recursive: true });
-
-const launch = () => chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
-
-/* Saves a screenshot of the page as it is now: tests/out/screenshots/<prefix>-NN-<name>.png */
-function shooter(prefix) {
-  let n = 0;
-  return async (page, name) => {
-    n++;
-    await page.screenshot({ path: path.join(shots, `${prefix}-${String(n).padStart(2, '0')}-${name}.png`), fullPage: true });
-  };
-}
+import { launch, shooter, signIn } from '../lib/browser.mjs';
 
 /* A 64x64 PNG: a blue square with a lighter stripe. */
 const picture = () => png({ width: 64, height: 64, pixel: (x, y) => (Math.abs(x - y) < 8 ? [120, 170, 255] : [30, 70, 160]) });
 
 // the client's landing page: where the browser arrives with the code
 const CALLBACK = "location = /client/callback { default_type text/html; return 200 '<!doctype html><title>Client</title><h1>Back at the client</h1>'; }";
-
-async function signIn(page, shot, user, password) {
-  await page.goto('/oauth/apps');
-  assert.match(page.url(), /\/oauth\/login\?return_to=/);
-  await shot(page, 'login');
-  await page.getByLabel(/user name/i).fill(user);
-  await page.getByLabel(/password/i).fill(password);
-  await page.locator('form button[type="submit"], form input[type="submit"]').first().click();
-  await page.waitForURL(/\/oauth\/apps$/);
-}
 
 describe('browser: apps and approved apps', () => {
   let stack, browser, password;
