@@ -349,6 +349,11 @@ pt_serve(const char *name, size_t max_body, pt_handler handler)
 	pt_tmpl_dirs(cfg.templates_dir, cfg.templates_override);
 	if (pt_db_open(cfg.database) != PT_OK)
 		return 1;
+	/* a database from an older postern is brought up to date before serving */
+	if (pt_db_init_schema(pt_db(), err, sizeof(err)) != PT_OK) {
+		fprintf(stderr, "%s: %s: %s\n", name, cfg.database, err);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
 		fprintf(stderr, "%s: FastCGI initialisation failed\n", name);
