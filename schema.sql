@@ -2,7 +2,7 @@
 -- Secrets (client secrets, codes, tokens, sessions, device codes) are stored only as
 -- keyed BLAKE2b-256 hashes (32-byte BLOBs); the key lives outside the database.
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 2;
 
 CREATE TABLE IF NOT EXISTS users (
 	id         INTEGER PRIMARY KEY,
@@ -73,11 +73,10 @@ CREATE TABLE IF NOT EXISTS codes (
 CREATE INDEX IF NOT EXISTS codes_expires ON codes(expires);
 
 -- Access and refresh tokens. A revoked token is deleted; revoking a grant deletes
--- its tokens by cascade. The rowid is 53 bits of the hash (pt_hash_id), so a token
--- is found with one B-tree lookup and stored without a second index.
+-- its tokens by cascade.
 CREATE TABLE IF NOT EXISTS tokens (
-	id        INTEGER PRIMARY KEY,         -- pt_hash_id(hash)
-	hash      BLOB NOT NULL,
+	id        INTEGER PRIMARY KEY,
+	hash      BLOB NOT NULL UNIQUE,
 	kind      INTEGER NOT NULL,            -- 1 access, 2 refresh
 	grant_id  INTEGER NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
 	code_hash BLOB,                        -- the code it came from, for reuse revocation
@@ -88,6 +87,8 @@ CREATE TABLE IF NOT EXISTS tokens (
 	last_used INTEGER
 );
 CREATE INDEX IF NOT EXISTS tokens_grant ON tokens(grant_id);
+-- version 2: replays find a code's tokens through tokens_grant; no index per code
+DROP INDEX IF EXISTS tokens_code;
 CREATE INDEX IF NOT EXISTS tokens_expires ON tokens(expires) WHERE expires IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS sessions (

@@ -5,7 +5,7 @@
 
 #include "postern.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 2
 
 /* The whole SQL surface of the servers, one screen. Indexed by enum pt_stmt. */
 static const char *const sql[ST__MAX] = {
@@ -50,16 +50,16 @@ static const char *const sql[ST__MAX] = {
 	    " c.resource, c.expires, c.used, g.app_id, g.user_id, g.org_id"
 	    " FROM codes c JOIN grants g ON g.id = c.grant_id WHERE c.hash = ?",
 	[ST_TOKEN_INSERT] =
-	    "INSERT INTO tokens (id, hash, kind, grant_id, code_hash, scope, resource, created, expires)"
-	    " VALUES (pt_hash_id(?1), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	/* through the grant's index: a per-code index would cost every redemption a page */
 	[ST_TOKEN_DELETE_BY_CODE] = "DELETE FROM tokens WHERE grant_id = ? AND code_hash = ?",
-	/* the check: four rowid lookups */
+	/* the check: one indexed lookup and three rowid joins */
 	[ST_TOKEN_CHECK] =
 	    "SELECT u.name, g.org_id, t.scope, a.client_id, t.expires, t.id, g.id, t.created,"
 	    " u.id, t.resource, t.kind, t.last_used, a.id, t.code_hash"
 	    " FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.user_id"
-	    " JOIN apps a ON a.id = g.app_id WHERE t.id = pt_hash_id(?1) AND t.hash = ?1",
+	    " JOIN apps a ON a.id = g.app_id WHERE t.hash = ?",
 	[ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE id = ?",
 	[ST_GRANT_TOUCH] = "UPDATE grants SET last_used = ? WHERE id = ?",
 	/* refresh rotation: a used refresh token stays as kind 3 so reuse is seen */
@@ -83,25 +83,6 @@ pt_db(void)
 	return db;
 }
 
-/* pt_hash_id(hash): a token's rowid, 53 bits of its keyed hash. */
-static void
-sql_hash_id(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	(void)argc;
-	if (sqlite3_value_type(argv[0]) != SQLITE_BLOB || sqlite3_value_bytes(argv[0]) != PT_HASH_LEN) {
-		sqlite3_result_null(ctx);
-		return;
-	}
-	sqlite3_result_int64(ctx, pt_hash_id(sqlite3_value_blob(argv[0])));
-}
-
-int
-pt_db_functions(sqlite3 *h)
-{
-	return sqlite3_create_function(h, "pt_hash_id", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC |
-	    SQLITE_INNOCUOUS, NULL, sql_hash_id, NULL, NULL) == SQLITE_OK ? PT_OK : PT_ERR_DB;
-}
-
 int
 pt_db_open(const char *path)
 {
@@ -114,10 +95,6 @@ pt_db_open(const char *path)
 		return PT_ERR_DB;
 	}
 	sqlite3_busy_timeout(db, 5000);
-	if (pt_db_functions(db) != PT_OK) {
-		pt_warn("database %s: %s", path, sqlite3_errmsg(db));
-		return PT_ERR_DB;
-	}
 	rc = sqlite3_exec(db,
 	    /* a checkpoint every 4000 pages (16 MB of WAL) instead of 1000: hot pages are
 	     * copied back once per checkpoint, so fewer checkpoints write far less */
@@ -222,56 +199,37 @@ pt_col_text(pt_arena *a, sqlite3_stmt *st, int col)
 int
 pt_db_init_schema(sqlite3 *h, char *err, size_t errlen)
 {
-	/* versions 1 and 2 kept a UNIQUE index on tokens.hash and counted rowids up */
-	static const char migrate_tokens[] =
-	    "ALTER TABLE tokens RENAME TO tokens_v2;"
-	    " DROP INDEX IF EXISTS tokens_grant; DROP INDEX IF EXISTS tokens_code;"
-	    " DROP INDEX IF EXISTS tokens_expires;";
-	static const char copy_tokens[] =
-	    "INSERT INTO tokens (id, hash, kind, grant_id, code_hash, scope, resource, created,"
-	    " expires, last_used) SELECT pt_hash_id(hash), hash, kind, grant_id, code_hash, scope,"
-	    " resource, created, expires, last_used FROM tokens_v2; DROP TABLE tokens_v2;";
 	char *msg = NULL;
 	sqlite3_stmt *st;
 	int version = -1;
 	/* the version is read inside the write transaction: processes starting together
-	 * migrate once, one after the other */
-	if (pt_db_functions(h) != PT_OK ||
-	    sqlite3_exec(h, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+	 * bring the schema up to date once, one after the other */
+	if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			version = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
 	}
-	if (version < 0) {
-		snprintf(err, errlen, "cannot read the schema version: %s", sqlite3_errmsg(h));
-		sqlite3_exec(h, "ROLLBACK; PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	if (version < 0 || version > SCHEMA_VERSION) {
+		if (version < 0)
+			snprintf(err, errlen, "cannot read the schema version: %s", sqlite3_errmsg(h));
+		else
+			snprintf(err, errlen, "database schema %d is newer than this postern (%d)",
+			    version, SCHEMA_VERSION);
+		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 		return PT_ERR_DB;
 	}
-	if (version > SCHEMA_VERSION) {
-		snprintf(err, errlen, "database schema %d is newer than this postern (%d)", version,
-		    SCHEMA_VERSION);
-		sqlite3_exec(h, "ROLLBACK; PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-		return PT_ERR_DB;
-	}
-	if (version == SCHEMA_VERSION) {
-		if (sqlite3_exec(h, "COMMIT; PRAGMA foreign_keys = ON", NULL, NULL, &msg) != SQLITE_OK)
-			goto fail;
-		return PT_OK;
-	}
-	bool old = version >= 1 && version < 3;
-	if ((old && sqlite3_exec(h, migrate_tokens, NULL, NULL, &msg) != SQLITE_OK) ||
-	    sqlite3_exec(h, pt_schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
-	    (old && sqlite3_exec(h, copy_tokens, NULL, NULL, &msg) != SQLITE_OK) ||
-	    sqlite3_exec(h, "COMMIT; PRAGMA foreign_keys = ON", NULL, NULL, &msg) != SQLITE_OK)
+	/* schema.sql is idempotent: it creates what is missing and drops what went away */
+	if ((version < SCHEMA_VERSION && sqlite3_exec(h, pt_schema_sql, NULL, NULL, &msg) != SQLITE_OK) ||
+	    sqlite3_exec(h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
-	if (old)
-		pt_info("database schema %d migrated to %d", version, SCHEMA_VERSION);
+	if (version > 0 && version < SCHEMA_VERSION)
+		pt_info("database schema %d brought up to %d", version, SCHEMA_VERSION);
 	return PT_OK;
 fail:
 	snprintf(err, errlen, "schema: %s", msg ? msg : sqlite3_errmsg(h));
 	sqlite3_free(msg);
-	sqlite3_exec(h, "ROLLBACK; PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 	return PT_ERR_DB;
 }

@@ -181,9 +181,6 @@ bool pt_token_check(const char *t, size_t n, const char *prefix);
 void pt_hash_key(const uint8_t key[32]);
 /* Keyed BLAKE2b-256 of a secret: the only form secrets are stored in. */
 void pt_hash(uint8_t out[PT_HASH_LEN], const char *s, size_t n);
-/* A token's rowid: the low 53 bits of its hash's first 8 bytes, little-endian, so it
- * is exact as a JSON number (SQL: pt_hash_id(hash)). */
-int64_t pt_hash_id(const uint8_t h[PT_HASH_LEN]);
 /* Keyed hash with a domain label, for derived values (CSRF tokens). */
 void pt_hash2(uint8_t out[PT_HASH_LEN], const char *label, const char *s, size_t n);
 /* base64url without padding of the SHA-256 of s (PKCE S256). */
@@ -308,8 +305,6 @@ char *pt_col_text(pt_arena *, sqlite3_stmt *, int col);
 extern const char pt_schema_sql[];
 /* Creates or migrates the schema on an open handle. */
 int pt_db_init_schema(sqlite3 *, char *err, size_t errlen) PT_WUR;
-/* Registers postern's SQL functions (pt_hash_id) on a connection. */
-int pt_db_functions(sqlite3 *) PT_WUR;
 int64_t pt_now(void);
 
 /* ---------------------------------------------------------------- templates */

@@ -30,16 +30,6 @@ pt_random_b62(char *out, size_t n)
 	sodium_memzero(buf, sizeof(buf));
 }
 
-int64_t
-pt_hash_id(const uint8_t h[PT_HASH_LEN])
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | h[i];
-	/* 53 bits: the id stays exact as a JSON number in every client (2^53 - 1) */
-	return (int64_t)(v & ((UINT64_C(1) << 53) - 1));
-}
-
 uint32_t
 pt_crc32(const char *s, size_t n)
 {

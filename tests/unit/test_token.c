@@ -172,25 +172,9 @@ ct_equal_compares_content_and_length(void)
 	CHECK(!pt_ct_equal("a\0b", 3, "a\0c", 3));
 }
 
-static void
-hash_id_is_53_bits_of_the_first_8_bytes(void)
-{
-	uint8_t h[PT_HASH_LEN] = {0};
-	CHECK_INT(pt_hash_id(h), 0);
-	h[0] = 0x01;
-	CHECK_INT(pt_hash_id(h), 1);                     /* little-endian */
-	h[1] = 0x02;
-	CHECK_INT(pt_hash_id(h), 0x0201);
-	memset(h, 0xff, sizeof(h));
-	CHECK_INT(pt_hash_id(h), (INT64_C(1) << 53) - 1); /* exact as a JSON number */
-	h[8] = 0;                                         /* bytes after the 8th do not count */
-	CHECK_INT(pt_hash_id(h), (INT64_C(1) << 53) - 1);
-}
-
 void
 suite_token(void)
 {
-	RUN(hash_id_is_53_bits_of_the_first_8_bytes);
 	RUN(crc32_matches_the_standard_check_value);
 	RUN(random_b62_fills_with_base62);
 	RUN(token_new_has_prefix_random_and_checksum);
