@@ -762,7 +762,8 @@ cmd_backup(int argc, char **argv)
 
 static const char usage[] =
     "usage: postern [--config FILE] [--json] COMMAND ...\n"
-    "The config file comes from --config or $POSTERN_CONFIG.\n\n"
+    "The config file comes from --config or $POSTERN_CONFIG. --json prints what a\n"
+    "script reads. `postern COMMAND --help` explains one command.\n\n"
     "  init [--base-url URL]        create the config (if missing), the secret key and the database\n"
     "  user add NAME [--admin] [--password-file F]   password from F or the first line of stdin\n"
     "  user passwd NAME [--password-file F]\n"
@@ -776,6 +777,45 @@ static const char usage[] =
     "  token issue --user NAME --app ID [--scope S] [--org ID]\n"
     "  janitor                      delete expired codes, sessions, device requests, tokens\n"
     "  backup FILE                  an online copy of the database\n";
+
+/* `postern COMMAND --help` */
+static const struct {
+	const char *cmd, *text;
+} help[] = {
+    {"init", "usage: postern init [--base-url URL]    (the config file: --config FILE or $POSTERN_CONFIG)\n"
+	     "Writes the config with every key at its default when it does not exist (base_url from\n"
+	     "--base-url), makes the secret key for keyed hashes (mode 0600) when it is missing,\n"
+	     "and creates the database or brings its schema up to date. Safe to run again.\n"},
+    {"user", "usage: postern user add NAME [--admin] [--password-file F]\n"
+	     "       postern user passwd NAME [--password-file F]\n"
+	     "       postern user list\n"
+	     "       postern user del NAME\n"
+	     "Built-in accounts. The password is the first line of F, or of stdin; never an\n"
+	     "argument. It is stored as an Argon2id hash. add also makes the user's personal\n"
+	     "organization; --admin lets the user mark apps trusted. del removes the user with\n"
+	     "their sessions, apps and approvals.\n"},
+    {"org", "usage: postern org add NAME --owner USER\n"
+	    "       postern org member ORG_ID USER [--role R] [--remove]\n"
+	    "Organizations a token can act for; a user in several picks one on the consent page.\n"},
+    {"app", "usage: postern app create --name N --redirect-uri URI [--redirect-uri URI2 ...]\n"
+	    "           [--description D] [--scope \"a b\"] [--owner USER] [--public] [--trusted]\n"
+	    "           [--require-pkce] [--device] [--grant-types \"g1 g2\"]\n"
+	    "       postern app list | show CLIENT_ID | rotate CLIENT_ID | del CLIENT_ID\n"
+	    "create prints the client_id and, for a confidential app, the secret: the only time\n"
+	    "it is shown. rotate makes a new secret (the old one stops working, tokens stay);\n"
+	    "del revokes every grant and token of the app.\n"},
+    {"token", "usage: postern token list [--user NAME] [--app CLIENT_ID]\n"
+	      "       postern token revoke ID | token revoke --grant GRANT_ID\n"
+	      "       postern token issue --user NAME --app CLIENT_ID [--scope S] [--org ID]\n"
+	      "issue records a grant and prints a live access token without the browser, for\n"
+	      "tests and scripts; revoke --grant ends a whole approval.\n"},
+    {"janitor", "usage: postern janitor\n"
+		"Deletes expired codes, sessions, device requests, tokens and old rate-limit\n"
+		"counters, one short transaction per table (run it hourly: postern-janitor.timer).\n"},
+    {"backup", "usage: postern backup FILE\n"
+	       "An online, consistent copy of the database while the servers run. Keep the secret\n"
+	       "key file with it: without the key no stored secret or token can be verified.\n"},
+};
 
 int
 main(int argc, char **argv)
@@ -792,6 +832,11 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--json") == 0)
 			json = true;
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			for (size_t k = 0; n > 0 && k < sizeof(help) / sizeof(help[0]); k++)
+				if (strcmp(args[0], help[k].cmd) == 0) {
+					fputs(help[k].text, stdout);
+					return 0;
+				}
 			fputs(usage, stdout);
 			return 0;
 		} else if (n < 63)

@@ -70,13 +70,20 @@ function makeStack(info, dir, env) {
     cliRun(args, input = '') {
       return spawnSync(postern, ['--config', config, ...args], { input, encoding: 'utf8', env });
     },
-    /* Stops and starts the same stack (same folder, port and database). */
-    async restart() {
+    /* Stops the servers, keeping the folder (config, database, logs). */
+    async down() {
       spawnSync(path.join(root, 'tools/stack.sh'), ['down', dir], { env });
       // let fetch's pool see its kept-alive connections to the old nginx close
       await new Promise((resolve) => setTimeout(resolve, 50));
+    },
+    /* Starts the servers again on the same folder and port. */
+    up() {
       const r = spawnSync(path.join(root, 'tools/stack.sh'), ['up', dir], { env, encoding: 'utf8', timeout: 30000 });
       if (r.status !== 0) throw new Error(`stack.sh up (restart) failed (${r.status}): ${r.stderr}`);
+    },
+    async restart() {
+      await this.down();
+      this.up();
     },
     log(name) {
       const f = path.join(dir, 'logs', name);

@@ -1,0 +1,94 @@
+// cli.test.mjs: the admin command as a script and a self-hoster use it: help for each
+// command, JSON output, passwords never from argv, clear refusals that change nothing,
+// the janitor keeping the database small, and a backup that restores to a working server.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { startStack } from '../lib/stack.mjs';
+import { check } from '../lib/client.mjs';
+
+describe('the admin command', () => {
+  let stack;
+  before(async () => { stack = await startStack({ env: { EXTRA_CONFIG: 'code_ttl = 1\nsession_ttl = 60' } }); });
+  after(async () => { await stack?.stop(); });
+
+  const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(stack.dir, 'postern.db'), q], { encoding: 'utf8' }).trim();
+
+  test('--help explains each command on its own', () => {
+    for (const [cmd, want] of [['init', /--base-url/], ['user', /first line of F, or of stdin/], ['org', /org member ORG_ID USER/],
+      ['app', /the only time\nit is shown/], ['token', /token issue --user NAME/], ['janitor', /Deletes expired codes/], ['backup', /secret\nkey file/]]) {
+      const out = stack.cli([cmd, '--help']);
+      assert.match(out, new RegExp(`^usage: postern ${cmd}`), cmd);
+      assert.match(out, want, cmd);
+    }
+    assert.match(stack.cli(['--help']), /`postern COMMAND --help` explains one command/);
+  });
+
+  test('a password is never taken from the command line, and an empty one is refused', () => {
+    const r = stack.cliRun(['user', 'add', 'eve', '--password', 'secret123']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /unknown option --password/);
+    const empty = stack.cliRun(['user', 'add', 'eve'], '\n');
+    assert.notEqual(empty.status, 0);
+    assert.equal(sql("SELECT count(*) FROM users WHERE name = 'eve'"), '0', 'nothing half-written');
+  });
+
+  test('users: add, list as JSON, a duplicate refused, delete takes their apps along', () => {
+    stack.cli(['user', 'add', 'frank'], 'frank-password-1\n');
+    const users = JSON.parse(stack.cli(['--json', 'user', 'list']));
+    assert.ok(users.some((u) => u.name === 'frank'));
+    const dup = stack.cliRun(['user', 'add', 'frank'], 'another-password\n');
+    assert.notEqual(dup.status, 0);
+    assert.match(dup.stderr, /exist/);
+    const app = JSON.parse(stack.cli(['--json', 'app', 'create', '--name', 'Frank app', '--owner', 'frank', '--redirect-uri', 'https://frank.example/cb']));
+    const t = JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'frank', '--app', app.client_id]));
+    stack.cli(['user', 'del', 'frank']);
+    assert.equal(sql(`SELECT count(*) FROM apps WHERE client_id = '${app.client_id}'`), '0');
+    return check(stack.url, t.access_token).then((s) => assert.equal(s, 401));
+  });
+
+  test('app create refuses bad redirect URIs with the reason, and writes nothing', () => {
+    const before = sql('SELECT count(*) FROM apps');
+    for (const uri of ['http://example.com/cb', 'https://x.example/cb#frag', 'not a uri']) {
+      const r = stack.cliRun(['app', 'create', '--name', 'Bad', '--redirect-uri', uri]);
+      assert.notEqual(r.status, 0, uri);
+      assert.match(r.stderr, /must be absolute https/, uri);
+    }
+    assert.equal(sql('SELECT count(*) FROM apps'), before);
+  });
+
+  test('the janitor removes expired codes and sessions and reports it as JSON', async () => {
+    // an expired code and an expired session, as a day of traffic leaves them
+    stack.cli(['token', 'issue', '--user', 'demo', '--app', stack.app.client_id]);
+    sql(`INSERT INTO codes (hash, grant_id, redirect_uri, redirect_given, scope, expires)
+         SELECT randomblob(32), id, 'https://x/cb', 0, 'profile', 1 FROM grants LIMIT 1`);
+    sql("INSERT INTO sessions (hash, user_id, created, expires) SELECT randomblob(32), id, 1, 2 FROM users LIMIT 1");
+    const out = JSON.parse(stack.cli(['--json', 'janitor']));
+    assert.ok(out.codes >= 1, JSON.stringify(out));
+    assert.ok(out.sessions >= 1, JSON.stringify(out));
+    assert.equal(sql('SELECT count(*) FROM codes WHERE expires <= unixepoch()'), '0');
+    assert.equal(sql('SELECT count(*) FROM sessions WHERE expires <= unixepoch()'), '0');
+  });
+
+  test('backup: an online copy that a fresh server reads, tokens included; it never overwrites', async () => {
+    const t = JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'demo', '--app', stack.app.client_id])).access_token;
+    const file = path.join(stack.dir, 'backup.db');
+    stack.cli(['backup', file]);
+    assert.ok(existsSync(file));
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const again = stack.cliRun(['backup', file]);
+    assert.notEqual(again.status, 0);
+    assert.match(again.stderr, /exists; choose a new file/);
+    // a token issued after the backup is not in it
+    const later = JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'demo', '--app', stack.app.client_id])).access_token;
+    // restore: servers stopped, the copy in place of the database, the same key
+    await stack.down();
+    for (const ext of ['-wal', '-shm']) rmSync(path.join(stack.dir, 'postern.db' + ext), { force: true });
+    copyFileSync(file, path.join(stack.dir, 'postern.db'));
+    stack.up();
+    assert.equal(await check(stack.url, later), 401);
+    assert.equal(await check(stack.url, t), 204);
+  });
+});
