@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 debs="build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libcjson-dev
-      nginx-light spawn-fcgi curl sqlite3 nodejs npm chromium clang wrk"
+      nginx-light spawn-fcgi curl sqlite3 jq openssl nodejs npm chromium clang wrk"
 missing=()
 for p in $debs; do
 	# nginx-light is satisfied by any nginx that provides the binary
