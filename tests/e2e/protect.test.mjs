@@ -4,82 +4,34 @@
 // nginx auth_basic, and a sub-path deployment.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import path from 'node:path';
-import { startStack, freePort } from '../lib/stack.mjs';
+import { startStack } from '../lib/stack.mjs';
+import { Session, authorize as codeFlow, consentForm, pkce, basic, unescapeHtml } from '../lib/client.mjs';
+import { echoUpstream, protectedLocations, protectedSite } from '../lib/site.mjs';
 
 // ---------------------------------------------------------------- helpers
 
-/* A browser-like session: a cookie jar over fetch, redirects not followed. */
-class Session {
-  constructor(base, headers = {}) { this.base = base; this.jar = new Map(); this.headers = headers; this.cookies = []; }
-  async req(method, p, { form, headers = {} } = {}) {
-    const h = { ...this.headers, ...headers };
-    if (this.jar.size) h.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body;
-    if (form) { body = new URLSearchParams(form).toString(); h['content-type'] = 'application/x-www-form-urlencoded'; }
-    const res = await fetch(this.base + p, { method, headers: h, body, redirect: 'manual' });
-    for (const c of res.headers.getSetCookie()) {
-      this.cookies.push(c);
-      const [kv] = c.split(';');
-      const i = kv.indexOf('=');
-      const k = kv.slice(0, i), v = kv.slice(i + 1);
-      if (v === '' || /Max-Age=0/i.test(c)) this.jar.delete(k); else this.jar.set(k, v);
-    }
-    res.text_ = await res.text();
-    return res;
-  }
-  get(p, o) { return this.req('GET', p, o); }
-  post(p, o) { return this.req('POST', p, o); }
-  async signIn(user, password, prefix = '') {
-    const r = await this.get(prefix + '/oauth/login');
-    const m = r.text_.match(/name="csrf" value="([0-9a-f]+)"/);
-    assert.ok(m, `no CSRF token on the login page (${r.status})`);
-    const s = await this.post(prefix + '/oauth/login', { form: { csrf: m[1], username: user, password, return_to: prefix + '/oauth/apps' } });
-    assert.equal(s.status, 303, `sign-in of ${user} failed: ${s.status}`);
-    return { page: r, answer: s };
-  }
-}
-
-const b64url = (b) => b.toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-const unescape = (v) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-const basic = (id, secret) => 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64');
-
 /* The consent form's fields, as the browser would post them after "Authorize". */
-function consentForm(html) {
-  const form = {};
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) form[m[1]] = unescape(m[2]);
-  const org = html.match(/name="org" value="(\d+)"/);
-  assert.ok(org, 'no organization on the consent page');
-  form.org = org[1];
-  form.action = 'approve';
-  return form;
+function approval(html) {
+  const form = consentForm(html);
+  assert.ok(form.org, 'no organization on the consent page');
+  return { ...form, action: 'approve' };
 }
 
-/* The code flow's browser part for a session nginx or a cookie signs in: returns
- * {code, location, consent (the consent page), answer (the final response)}. With
- * `remembered`, an approval the user gave before may skip the consent page. */
-async function authorize(s, params, { prefix = '', remembered = false } = {}) {
-  const q = new URLSearchParams({ response_type: 'code', state: 'st8', ...params });
-  const consent = await s.get(prefix + '/oauth/authorize?' + q);
-  if (consent.status === 302 && remembered) { // a grant the user already gave skips the page
-    const location = consent.headers.get('location');
-    return { code: new URL(location).searchParams.get('code'), location, consent: null, answer: consent };
-  }
-  assert.equal(consent.status, 200, `no consent page: ${consent.status} ${consent.headers.get('location')} ${consent.text_.slice(0, 300)}`);
-  assert.match(consent.text_, /name="action" value="approve"/);
-  const answer = await s.post(prefix + '/oauth/consent', { form: consentForm(consent.text_) });
-  const location = answer.headers.get('location');
-  const code = location ? new URL(location).searchParams.get('code') : null;
-  return { code, location, consent, answer };
-}
-
-function pkce() {
-  const verifier = b64url(Buffer.from(Array.from({ length: 32 }, () => randomInt(256))));
-  return { verifier, challenge: b64url(createHash('sha256').update(verifier).digest()) };
+/* The code flow's browser part (client.mjs's authorize, approving) for a session nginx
+ * or a cookie signs in: returns {code, location, consent (the consent page), answer
+ * (the final response)}. With `remembered`, an approval the user gave before may skip
+ * the consent page. */
+async function authorize(s, params, { remembered = false } = {}) {
+  const a = await codeFlow(s, { state: 'st8', ...params });
+  if (remembered && !a.consentShown && a.page.status === 302) // a grant the user already gave skips the page
+    return { code: a.code, location: a.location, consent: null, answer: a.res };
+  assert.ok(a.consentShown, `no consent page: ${a.page.status} ${a.page.headers.get('location')} ${a.page.text_.slice(0, 300)}`);
+  assert.ok(consentForm(a.page.text_).org, 'no organization on the consent page');
+  return { code: a.code, location: a.location, consent: a.page, answer: a.res };
 }
 
 async function postForm(url, body, headers = {}) {
@@ -111,45 +63,6 @@ function wellFormedToken(prefix = 'pat_') {
 function mistyped(t) {
   const i = 10;
   return t.slice(0, i) + (t[i] === 'A' ? 'B' : 'A') + t.slice(i + 1);
-}
-
-/* The echo upstream: a site's API that answers with the request headers it received,
- * counting every request that reaches it. */
-async function echoUpstream() {
-  const hits = [];
-  const server = createServer((req, res) => {
-    hits.push({ url: req.url, headers: req.headers });
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ url: req.url, headers: req.headers }));
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { hits, port: server.address().port, close: () => new Promise((r) => server.close(r)) };
-}
-
-/* nginx.conf.example's protected locations, pointed at the echo upstream. */
-function protectedLocations(upstream, { mcpMetadata } = {}) {
-  const guard = (check) => `
-    auth_request ${check};
-    auth_request_set $oauth_user  $upstream_http_x_oauth_user;
-    auth_request_set $oauth_org   $upstream_http_x_oauth_organization;
-    auth_request_set $oauth_scope $upstream_http_x_oauth_scope;
-    auth_request_set $oauth_client $upstream_http_x_oauth_client;
-    auth_request_set $oauth_www   $upstream_http_www_authenticate;
-    error_page 401 = @postern_401;
-    error_page 403 = @postern_403;
-    proxy_set_header X-OAuth-User $oauth_user;
-    proxy_set_header X-OAuth-Organization $oauth_org;
-    proxy_set_header X-OAuth-Scope $oauth_scope;
-    proxy_set_header X-OAuth-Client $oauth_client;
-    proxy_set_header Authorization "";
-    proxy_pass http://127.0.0.1:${upstream};`;
-  return `
-  location /api/ { ${guard('@BASE@/oauth/check')} }
-  location /write/ { ${guard('@BASE@/oauth/check?scope=posts:write')} }
-  ${mcpMetadata ? `location /mcp { ${guard(`@BASE@/oauth/check?resource_metadata=${mcpMetadata}`)} }` : ''}
-  location @postern_401 { default_type application/json; return 401 '{"error":"invalid_token"}'; }
-  location @postern_403 { add_header WWW-Authenticate $oauth_www always; default_type application/json; return 403 '{"error":"insufficient_scope"}'; }
-`;
 }
 
 function issue(stack, scope = 'profile posts:read', user = 'demo') {
@@ -190,18 +103,9 @@ async function assertRefused(stack, up, p, authorization, { status = 401, error 
 // ---------------------------------------------------------------- the protected site
 
 describe('a protected location behind auth_request', () => {
-  let stack, up, port, mcp;
-  before(async () => {
-    up = await echoUpstream();
-    port = await freePort();
-    mcp = `http://127.0.0.1:${port}/mcp`;
-    stack = await startStack({ env: {
-      PORT: String(port),
-      EXTRA_CONFIG: `protected_resource = ${mcp}`,
-      EXTRA_NGINX: protectedLocations(up.port, { mcpMetadata: `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp` }),
-    } });
-  });
-  after(async () => { await stack?.stop(); await up?.close(); });
+  let site, stack, up, port, mcp;
+  before(async () => { site = await protectedSite(); ({ stack, up, port, mcp } = site); });
+  after(async () => { await site?.stop(); });
 
   test('a live token reaches the upstream with the caller, organization, scope and client', async () => {
     const t = issue(stack, 'profile posts:read');
@@ -609,7 +513,7 @@ describe('trusted sign-in (login = remote_user) through nginx auth_basic', () =>
     const carol = new Session(stack.url, { authorization: basic('carol', pw) });
     const page = await carol.get('/oauth/authorize?' + new URLSearchParams({ response_type: 'code', client_id: app.client_id, scope: 'profile posts:read', state: 'x' }));
     assert.equal(page.status, 200);
-    const form = consentForm(page.text_);
+    const form = approval(page.text_);
     const bypass = new Session(stack.url);
     bypass.jar = new Map(carol.jar);
     const c = await bypass.post('/bypass/oauth/consent', { form });
@@ -633,7 +537,7 @@ describe('a sub-path deployment (base_url ending in /auth)', () => {
 
   /* Every link, form action and asset of a page is under /auth. */
   function allUnderBase(html, where) {
-    const urls = [...html.matchAll(/(?:href|action|src)="([^"]*)"/g)].map((m) => unescape(m[1]));
+    const urls = [...html.matchAll(/(?:href|action|src)="([^"]*)"/g)].map((m) => unescapeHtml(m[1]));
     assert.ok(urls.length > 0, `no links on ${where}`);
     for (const u of urls) {
       if (/^https?:/.test(u)) { assert.ok(u.startsWith(stack.url + '/'), `${where}: ${u}`); continue; }
@@ -669,7 +573,7 @@ describe('a sub-path deployment (base_url ending in /auth)', () => {
     assert.equal(consent.status, 200, consent.text_.slice(0, 300));
     allUnderBase(consent.text_, 'consent');
     assert.match(consent.text_, /action="\/auth\/oauth\/consent"/);
-    const answer = await s.post('/auth/oauth/consent', { form: consentForm(consent.text_) });
+    const answer = await s.post('/auth/oauth/consent', { form: approval(consent.text_) });
     assert.equal(answer.status, 302);
     const loc = new URL(answer.headers.get('location'));
     assert.equal(loc.origin + loc.pathname, redirect_uri);

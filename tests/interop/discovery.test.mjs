@@ -5,89 +5,35 @@
 // the flow as a public client.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import * as client from 'openid-client';
-import { startStack, freePort } from '../lib/stack.mjs';
+import { startStack } from '../lib/stack.mjs';
+import { Session, consentForm } from '../lib/client.mjs';
+import { protectedSite } from '../lib/site.mjs';
 
 // ---------------------------------------------------------------- helpers
 
-/* The browser: a cookie jar over fetch, redirects not followed. */
-class Browser {
-  constructor() { this.jar = new Map(); }
-  async req(method, url, form) {
-    const h = {};
-    if (this.jar.size) h.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body;
-    if (form) { body = new URLSearchParams(form).toString(); h['content-type'] = 'application/x-www-form-urlencoded'; }
-    const res = await fetch(url, { method, headers: h, body, redirect: 'manual' });
-    for (const c of res.headers.getSetCookie()) {
-      const [kv] = c.split(';');
-      const i = kv.indexOf('=');
-      if (kv.slice(i + 1) === '' || /Max-Age=0/i.test(c)) this.jar.delete(kv.slice(0, i)); else this.jar.set(kv.slice(0, i), kv.slice(i + 1));
-    }
-    res.text_ = await res.text();
-    return res;
+/* Follows the authorization URL as a person would, in a fresh browser (a Session with
+ * URLs given whole): sign in, approve; returns the URL the server sent the browser back to. */
+async function approve(authUrl, user, password) {
+  const b = new Session('');
+  let r = await b.get(authUrl.href);
+  if (r.status === 302 && new URL(r.headers.get('location'), authUrl).pathname.endsWith('/oauth/login')) {
+    const login = new URL(r.headers.get('location'), authUrl);
+    const page = await b.get(login.href);
+    const csrf = page.text_.match(/name="csrf" value="([0-9a-f]+)"/)[1];
+    const s = await b.post(new URL(page.text_.match(/<form method="post" action="([^"]*\/oauth\/login)"/)[1], login).href,
+      { form: { csrf, username: user, password, return_to: login.searchParams.get('return_to') } });
+    assert.equal(s.status, 303, 'sign-in failed');
+    r = await b.get(new URL(s.headers.get('location'), authUrl).href);
   }
-  /* Follows the authorization URL as a person would: sign in, approve; returns the
-   * URL the server sent the browser back to. */
-  async approve(authUrl, user, password) {
-    let r = await this.req('GET', authUrl.href);
-    if (r.status === 302 && new URL(r.headers.get('location'), authUrl).pathname.endsWith('/oauth/login')) {
-      const login = new URL(r.headers.get('location'), authUrl);
-      const page = await this.req('GET', login.href);
-      const csrf = page.text_.match(/name="csrf" value="([0-9a-f]+)"/)[1];
-      const s = await this.req('POST', new URL(page.text_.match(/<form method="post" action="([^"]*\/oauth\/login)"/)[1], login).href,
-        { csrf, username: user, password, return_to: login.searchParams.get('return_to') });
-      assert.equal(s.status, 303, 'sign-in failed');
-      r = await this.req('GET', new URL(s.headers.get('location'), authUrl).href);
-    }
-    if (r.status === 200) {
-      const form = {};
-      for (const m of r.text_.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
-        form[m[1]] = m[2].replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-      form.org = r.text_.match(/name="org" value="(\d+)"/)[1];
-      form.action = 'approve';
-      const action = r.text_.match(/<form method="post" action="([^"]*\/oauth\/consent)"/)[1];
-      r = await this.req('POST', new URL(action, authUrl).href, form);
-    }
-    assert.equal(r.status, 302, r.text_.slice(0, 300));
-    return new URL(r.headers.get('location'));
+  if (r.status === 200) {
+    const form = { ...consentForm(r.text_), action: 'approve' };
+    assert.ok(form.org, 'no organization on the consent page');
+    const action = r.text_.match(/<form method="post" action="([^"]*\/oauth\/consent)"/)[1];
+    r = await b.post(new URL(action, authUrl).href, { form });
   }
-}
-
-/* The site's API and MCP server: echoes the headers nginx passed, counts hits. */
-async function echoUpstream() {
-  const hits = [];
-  const server = createServer((req, res) => {
-    hits.push(req.headers);
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ url: req.url, headers: req.headers }));
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { hits, port: server.address().port, close: () => new Promise((r) => server.close(r)) };
-}
-
-/* nginx.conf.example's protected /api/ and /mcp locations, pointed at the upstream. */
-function protectedLocations(upstream, port) {
-  const guard = (check) => `
-    auth_request ${check};
-    auth_request_set $oauth_user  $upstream_http_x_oauth_user;
-    auth_request_set $oauth_scope $upstream_http_x_oauth_scope;
-    auth_request_set $oauth_client $upstream_http_x_oauth_client;
-    auth_request_set $oauth_www   $upstream_http_www_authenticate;
-    error_page 401 = @postern_401;
-    error_page 403 = @postern_403;
-    proxy_set_header X-OAuth-User $oauth_user;
-    proxy_set_header X-OAuth-Scope $oauth_scope;
-    proxy_set_header X-OAuth-Client $oauth_client;
-    proxy_set_header Authorization "";
-    proxy_pass http://127.0.0.1:${upstream};`;
-  return `
-  location /api/ { ${guard('/oauth/check')} }
-  location /mcp { ${guard(`/oauth/check?resource_metadata=http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`)} }
-  location @postern_401 { default_type application/json; return 401 '{"error":"invalid_token"}'; }
-  location @postern_403 { add_header WWW-Authenticate $oauth_www always; default_type application/json; return 403 '{"error":"insufficient_scope"}'; }
-`;
+  assert.equal(r.status, 302, r.text_.slice(0, 300));
+  return new URL(r.headers.get('location'));
 }
 
 const insecure = { algorithm: 'oauth2', execute: [client.allowInsecureRequests] };
@@ -95,18 +41,9 @@ const insecure = { algorithm: 'oauth2', execute: [client.allowInsecureRequests] 
 // ---------------------------------------------------------------- tests
 
 describe('openid-client against postern', () => {
-  let stack, up, port, mcp;
-  before(async () => {
-    up = await echoUpstream();
-    port = await freePort();
-    mcp = `http://127.0.0.1:${port}/mcp`;
-    stack = await startStack({ env: {
-      PORT: String(port),
-      EXTRA_CONFIG: `registration = on\nprotected_resource = ${mcp}`,
-      EXTRA_NGINX: protectedLocations(up.port, port),
-    } });
-  });
-  after(async () => { await stack?.stop(); await up?.close(); });
+  let site, stack, up, port, mcp;
+  before(async () => { site = await protectedSite({ config: 'registration = on', write: null }); ({ stack, up, port, mcp } = site); });
+  after(async () => { await site?.stop(); });
 
   test('discovers the server from its RFC 8414 metadata', async () => {
     const config = await client.discovery(new URL(stack.url), stack.app.client_id, undefined,
@@ -128,7 +65,7 @@ describe('openid-client against postern', () => {
       redirect_uri, scope: 'profile posts:read', state,
       code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
     });
-    const back = await new Browser().approve(authUrl, 'demo', stack.password);
+    const back = await approve(authUrl, 'demo', stack.password);
     // the library checks state and the RFC 9207 iss parameter against the metadata
     const tokens = await client.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: state });
     assert.match(tokens.access_token, /^pat_[A-Za-z0-9]{49}$/);
@@ -151,7 +88,7 @@ describe('openid-client against postern', () => {
     const s2 = client.randomState();
     const url2 = client.buildAuthorizationUrl(config, { redirect_uri, scope: 'profile', state: s2,
       code_challenge: await client.calculatePKCECodeChallenge(v2), code_challenge_method: 'S256' });
-    const back2 = await new Browser().approve(url2, 'demo', stack.password);
+    const back2 = await approve(url2, 'demo', stack.password);
     await assert.rejects(client.authorizationCodeGrant(config, back2, { pkceCodeVerifier: client.randomPKCECodeVerifier(), expectedState: s2 }),
       (e) => e.error === 'invalid_grant');
 
@@ -191,7 +128,7 @@ describe('openid-client against postern', () => {
       redirect_uri, scope: 'profile', state, resource: mcp,
       code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
     });
-    const back = await new Browser().approve(authUrl, 'demo', stack.password);
+    const back = await approve(authUrl, 'demo', stack.password);
     const tokens = await client.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: state }, { resource: mcp });
     assert.match(tokens.access_token, /^pat_/);
     // 5. the MCP server now lets it in, and knows who it is
@@ -231,7 +168,7 @@ describe('openid-client against a sub-path deployment', () => {
     const authUrl = client.buildAuthorizationUrl(config, { redirect_uri: stack.app.redirect_uris[0], scope: 'profile', state,
       code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
     assert.equal(authUrl.pathname, '/auth/oauth/authorize');
-    const back = await new Browser().approve(authUrl, 'demo', stack.password);
+    const back = await approve(authUrl, 'demo', stack.password);
     const tokens = await client.authorizationCodeGrant(config, back, { pkceCodeVerifier: verifier, expectedState: state });
     const info = await client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck);
     assert.equal(info.name, 'demo');

@@ -9,7 +9,8 @@
 //   assert.equal(await check(stack.url, t.body.access_token), 204);
 //
 // And for the developer's apps pages: addUser, appsJson, appForm, createApp,
-// codeRequest (the authorize params of such an app), tokenFor; revoke (RFC 7009).
+// codeRequest (the authorize params of such an app), tokenFor; revoke (RFC 7009); basic,
+// an HTTP Basic header.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -20,10 +21,14 @@ export function unescapeHtml(s) {
   return s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
+/* An HTTP Basic Authorization header (RFC 7617) for user and password as they are. */
+export const basic = (user, password) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+
 /* A browser-like session: a cookie jar over fetch, redirects not followed. Every
- * response gets its body as res.text_. */
+ * response gets its body as res.text_; every Set-Cookie line received is kept, in
+ * order, in this.cookies. */
 export class Session {
-  constructor(base, headers = {}) { this.base = base; this.jar = new Map(); this.headers = headers; }
+  constructor(base, headers = {}) { this.base = base; this.jar = new Map(); this.headers = headers; this.cookies = []; }
 
   async req(method, p, { form, multipart, json, body, headers = {} } = {}) {
     const h = { ...this.headers, ...headers };
@@ -35,6 +40,7 @@ export class Session {
     const url = /^https?:/.test(p) ? p : this.base + p;
     const res = await fetch(url, { method, headers: h, body: b, redirect: 'manual' });
     for (const c of res.headers.getSetCookie()) {
+      this.cookies.push(c);
       const [kv] = c.split(';');
       const i = kv.indexOf('=');
       const k = kv.slice(0, i), v = kv.slice(i + 1);
@@ -110,15 +116,15 @@ export async function authorize(session, params, { decision = 'approve', method 
   return { status: r.status, location, ...parseLocation(location, session.base), consentShown, page, res: r };
 }
 
-/* POST /oauth/token. body is sent as a form, or as JSON with {json: true}; basic is
+/* POST /oauth/token. body is sent as a form, or as JSON with {json: true}; creds is
  * [client_id, client_secret] for HTTP Basic. Returns {status, headers, body, text}. */
-export async function token(url, body, basic, { json = false, headers: extra = {}, path = '/oauth/token' } = {}) {
+export async function token(url, body, creds, { json = false, headers: extra = {}, path = '/oauth/token' } = {}) {
   const headers = { ...extra };
   let b;
   if (typeof body === 'string' || body instanceof Uint8Array) b = body;
   else if (json) { b = JSON.stringify(body); headers['content-type'] ??= 'application/json'; }
   else { b = new URLSearchParams(body).toString(); headers['content-type'] ??= 'application/x-www-form-urlencoded'; }
-  if (basic) headers.authorization = 'Basic ' + Buffer.from(`${encodeURIComponent(basic[0])}:${encodeURIComponent(basic[1])}`).toString('base64');
+  if (creds) headers.authorization = basic(encodeURIComponent(creds[0]), encodeURIComponent(creds[1])); // RFC 6749 §2.3.1
   const r = await fetch(url + path, { method: 'POST', headers, body: b });
   const text = await r.text();
   let parsed = null;
@@ -135,8 +141,8 @@ export async function check(url, t) {
 
 /* POST /oauth/revoke (RFC 7009), sent like token(). The answer must be empty or JSON
  * (a JSON.parse error otherwise). Returns {status, headers, body (null when empty), text}. */
-export async function revoke(url, body, basic, opts = {}) {
-  const r = await token(url, body, basic, { ...opts, path: '/oauth/revoke' });
+export async function revoke(url, body, creds, opts = {}) {
+  const r = await token(url, body, creds, { ...opts, path: '/oauth/revoke' });
   r.body = r.text ? JSON.parse(r.text) : null;
   return r;
 }
