@@ -354,46 +354,45 @@ fail:
 	return PT_ERR_DB;
 }
 
+/* Mints one token of kind (1 access, 2 refresh) into tok and stores its hash. */
+static int
+token_insert(char tok[PT_TOKEN_LEN + 1], const char *prefix, int kind, int64_t grant_id,
+    const char *scope, const char *resource, const uint8_t *code_hash, int64_t now,
+    int64_t expires)
+{
+	uint8_t h[PT_HASH_LEN];
+	pt_token_new(tok, prefix);
+	pt_hash(h, tok, PT_TOKEN_LEN);
+	sqlite3_stmt *st = pt_stmt(ST_TOKEN_INSERT);
+	pt_bind_blob(st, 1, h, sizeof(h));
+	sqlite3_bind_int(st, 2, kind);
+	sqlite3_bind_int64(st, 3, grant_id);
+	if (code_hash)
+		pt_bind_blob(st, 4, code_hash, PT_HASH_LEN);
+	pt_bind_text(st, 5, scope, strlen(scope));
+	pt_bind_text(st, 6, resource, resource ? strlen(resource) : 0);
+	sqlite3_bind_int64(st, 7, now);
+	if (expires > 0)
+		sqlite3_bind_int64(st, 8, expires);
+	return pt_exec(st);
+}
+
 int
 pt_tokens_issue(struct pt_req *r, int64_t grant_id, const char *scope, const char *resource,
     const uint8_t *code_hash, struct pt_issued *out)
 {
 	int64_t now = pt_now();
-	uint8_t h[PT_HASH_LEN];
 	long ttl = r->cfg->access_token_ttl;
 	memset(out, 0, sizeof(*out));
-	pt_token_new(out->access, "pat_");
-	pt_hash(h, out->access, PT_TOKEN_LEN);
-	sqlite3_stmt *st = pt_stmt(ST_TOKEN_INSERT);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	sqlite3_bind_int(st, 2, 1);
-	sqlite3_bind_int64(st, 3, grant_id);
-	if (code_hash)
-		pt_bind_blob(st, 4, code_hash, PT_HASH_LEN);
-	pt_bind_text(st, 5, scope, strlen(scope));
-	pt_bind_text(st, 6, resource, resource ? strlen(resource) : 0);
-	sqlite3_bind_int64(st, 7, now);
-	if (ttl > 0)
-		sqlite3_bind_int64(st, 8, now + ttl);
-	if (pt_exec(st) != PT_OK)
+	if (token_insert(out->access, "pat_", 1, grant_id, scope, resource, code_hash, now,
+		ttl > 0 ? now + ttl : 0) != PT_OK)
 		return PT_ERR_DB;
 	if (ttl <= 0)
 		return PT_OK;
 	out->expires_in = ttl;
 	out->has_refresh = true;
-	pt_token_new(out->refresh, "prt_");
-	pt_hash(h, out->refresh, PT_TOKEN_LEN);
-	st = pt_stmt(ST_TOKEN_INSERT);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	sqlite3_bind_int(st, 2, 2);
-	sqlite3_bind_int64(st, 3, grant_id);
-	if (code_hash)
-		pt_bind_blob(st, 4, code_hash, PT_HASH_LEN);
-	pt_bind_text(st, 5, scope, strlen(scope));
-	pt_bind_text(st, 6, resource, resource ? strlen(resource) : 0);
-	sqlite3_bind_int64(st, 7, now);
-	sqlite3_bind_int64(st, 8, now + r->cfg->refresh_token_ttl);
-	return pt_exec(st);
+	return token_insert(out->refresh, "prt_", 2, grant_id, scope, resource, code_hash, now,
+	    now + r->cfg->refresh_token_ttl);
 }
 
 void
