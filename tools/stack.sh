@@ -15,7 +15,7 @@
 #   EXTRA_CONFIG=        lines appended to postern.conf on first use
 #   EXTRA_NGINX=         lines inside nginx's server block (@STATE@, @ROOT@, @PORT@ and
 #                        @BASE@ in them are replaced as in tools/nginx.conf.in)
-#   LOGIN_RATE=10r/s TOKEN_RATE=50r/s   nginx limit_req rates
+#   LOGIN_RATE=10r/s TOKEN_RATE=50r/s REGISTER_RATE=10r/m   nginx limit_req rates
 # Prints one JSON object describing the running stack.
 set -euo pipefail
 
@@ -127,11 +127,11 @@ fi
 # nginx config from the template
 extra=${EXTRA_NGINX:-}
 awk -v state="$dir" -v root="$root" -v port="$PORT" -v base="$BASE_PATH" \
-	-v ru="$remote_user" -v extra="$extra" -v lr="${LOGIN_RATE:-10r/s}" -v tr="${TOKEN_RATE:-50r/s}" -v nu="$nginx_user" '
+	-v ru="$remote_user" -v extra="$extra" -v lr="${LOGIN_RATE:-10r/s}" -v tr="${TOKEN_RATE:-50r/s}" -v rr="${REGISTER_RATE:-10r/m}" -v nu="$nginx_user" '
 	BEGIN { gsub(/@STATE@/, state, extra); gsub(/@ROOT@/, root, extra); gsub(/@PORT@/, port, extra); gsub(/@BASE@/, base, extra) }
 	{
 	gsub(/@STATE@/, state); gsub(/@ROOT@/, root); gsub(/@PORT@/, port); gsub(/@BASE@/, base);
-	gsub(/@NGINX_USER@/, nu); gsub(/@LOGIN_RATE@/, lr); gsub(/@TOKEN_RATE@/, tr);
+	gsub(/@NGINX_USER@/, nu); gsub(/@LOGIN_RATE@/, lr); gsub(/@TOKEN_RATE@/, tr); gsub(/@REGISTER_RATE@/, rr);
 	if ($0 ~ /@EXTRA_NGINX@/) { print extra; next }
 	gsub(/@REMOTE_USER@/, ru); print }' "$root/tools/nginx.conf.in" >"$dir/nginx.conf"
 
