@@ -13,7 +13,18 @@ cookie_secure(const struct pt_req *r)
 {
 	if (r->cfg->cookie_secure >= 0)
 		return r->cfg->cookie_secure;
-	return strncmp(r->cfg->base_url, "https://", 8) == 0;
+	/* auto: Secure unless the base URL is plain http on loopback (SPEC: Every response) */
+	const char *u = r->cfg->base_url;
+	if (strncmp(u, "http://", 7) != 0)
+		return true;
+	u += 7;
+	static const char *const loopback[] = {"127.0.0.1", "[::1]", "localhost"};
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		size_t n = strlen(loopback[i]);
+		if (strncmp(u, loopback[i], n) == 0 && (u[n] == '\0' || u[n] == ':' || u[n] == '/'))
+			return false;
+	}
+	return true;
 }
 
 static void
