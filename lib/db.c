@@ -74,7 +74,11 @@ static sqlite3_stmt *stmts[ST__MAX];
 int64_t
 pt_now(void)
 {
-	return (int64_t)time(NULL);
+	/* not time(): on Linux it reads a coarse clock that can trail the real time by a
+	 * tick, so a token could outlive its second as clients see it */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
 sqlite3 *
