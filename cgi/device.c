@@ -117,23 +117,32 @@ scope_for(struct pt_req *r, const struct pt_app *app, const char *want, const ch
 }
 
 /* POST /oauth/device_authorization */
+/* The POSTed body of a device API request, or false after a JSON error. */
+static bool
+api_body(struct pt_req *r, struct pt_params *p, const char *not_post)
+{
+	struct pt_fail fail;
+	if (!pt_is_post(r)) {
+		pt_header(r, "Allow", "POST");
+		pt_json_error(r, 405, "invalid_request", not_post);
+		return false;
+	}
+	if (pt_req_body(r, api_fields, DA__MAX, p, &fail) != PT_OK) {
+		pt_json_error(r, 400, "invalid_request", pt_printf(r->a, "%s %s", fail.param, fail.reason));
+		return false;
+	}
+	return true;
+}
+
 static void
 device_authorization(struct pt_req *r)
 {
 	struct pt_params p;
-	struct pt_fail fail;
 	struct pt_app app;
 	struct pt_client_fail cf;
 	const char *scope;
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_json_error(r, 405, "invalid_request", "device authorization takes POST");
+	if (!api_body(r, &p, "device authorization takes POST"))
 		return;
-	}
-	if (pt_req_body(r, api_fields, DA__MAX, &p, &fail) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", pt_printf(r->a, "%s %s", fail.param, fail.reason));
-		return;
-	}
 	if (pt_client_auth(r, p.v[DA_CLIENT_ID], p.n[DA_CLIENT_ID], p.v[DA_CLIENT_SECRET],
 		p.n[DA_CLIENT_SECRET], &app, &cf) != PT_OK) {
 		if (cf.basic && cf.status == 401)
@@ -169,18 +178,10 @@ static void
 postiz(struct pt_req *r, bool token)
 {
 	struct pt_params p;
-	struct pt_fail fail;
 	struct pt_app app;
 	const char *scope;
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_json_error(r, 405, "invalid_request", "use POST");
+	if (!api_body(r, &p, "use POST"))
 		return;
-	}
-	if (pt_req_body(r, api_fields, DA__MAX, &p, &fail) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", pt_printf(r->a, "%s %s", fail.param, fail.reason));
-		return;
-	}
 	if (!cli_app(r, &app))
 		return;
 	if (token) {
