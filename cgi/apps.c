@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -119,18 +118,6 @@ struct app_form {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-/* "YYYY-MM-DD HH:MM" in UTC. */
-static const char *
-utc_time(pt_arena *a, int64_t t)
-{
-	struct tm tm;
-	char buf[32];
-	time_t tt = (time_t)t;
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm) == 0)
-		return "";
-	return pt_strdup(a, buf);
-}
 
 static char *
 app_path(struct pt_req *r, const char *client_id, const char *suffix)
@@ -441,21 +428,6 @@ form_from_app(const struct pt_config *c, const struct pt_app *app, struct app_fo
 	}
 }
 
-static bool
-scope_in(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *s = list; *s;) {
-		size_t k = strcspn(s, " ");
-		if (k == n && memcmp(s, name, n) == 0)
-			return true;
-		s += k;
-		while (*s == ' ')
-			s++;
-	}
-	return false;
-}
-
 /* The create form (app NULL) or the edit form of app. */
 static void
 form_page(struct pt_req *r, int status, const struct pt_user *u, const struct pt_app *app,
@@ -495,7 +467,8 @@ form_page(struct pt_req *r, int status, const struct pt_user *u, const struct pt
 		pt_tv_set(it, "scope_name", r->cfg->scopes[i].name);
 		pt_tv_set(it, "scope_desc", r->cfg->scopes[i].desc);
 		pt_tv_setf(it, "scope_id", "scope-%zu", i);
-		pt_tv_set(it, "scope_checked", scope_in(f->scopes, r->cfg->scopes[i].name) ? "1" : "");
+		const char *name = r->cfg->scopes[i].name;
+		pt_tv_set(it, "scope_checked", pt_word_in(name, strlen(name), f->scopes) ? "1" : "");
 	}
 	pt_tv_set(t, f->public ? "is_public" : "is_confidential", "1");
 	if (u->admin)
@@ -560,7 +533,7 @@ list_page(struct pt_req *r, const struct pt_user *u)
 			pt_tv_set(it, "app_picture", "");
 		pt_tv_set(it, "app_type", sqlite3_column_int(st, 4) ? "Public" : "Confidential");
 		pt_tv_set(it, "app_trusted", sqlite3_column_int(st, 5) ? "1" : "");
-		pt_tv_set(it, "app_created", utc_time(r->a, sqlite3_column_int64(st, 6)));
+		pt_tv_set(it, "app_created", pt_utc_time(r->a, sqlite3_column_int64(st, 6)));
 		pt_tv_setf(it, "app_users", "%lld", (long long)sqlite3_column_int64(st, 7));
 		pt_tv_set(it, "app_url", app_path(r, cid, ""));
 	}
@@ -875,22 +848,6 @@ json_strings(pt_arena *a, const cJSON *arr, size_t max, char sep, char **out, si
 	return true;
 }
 
-/* Is w one of the words of list (separated by sep)? */
-static bool
-word_in(const char *list, char sep, const char *w, size_t n)
-{
-	for (const char *s = list; *s;) {
-		const char *e = strchr(s, sep);
-		size_t k = e ? (size_t)(e - s) : strlen(s);
-		if (k == n && memcmp(s, w, n) == 0)
-			return true;
-		s += k;
-		if (*s)
-			s++;
-	}
-	return false;
-}
-
 static void
 json_list(pt_buf *b, const char *list, char sep)
 {
@@ -1025,7 +982,7 @@ reg(struct pt_req *r)
 				desc = "grant_types may hold only authorization_code and refresh_token";
 				goto done;
 			}
-		if (!word_in(g, ' ', "authorization_code", 18)) {
+		if (!pt_word_in("authorization_code", 18, g)) {
 			desc = "grant_types must include authorization_code";
 			goto done;
 		}

@@ -2,7 +2,6 @@
  * (/oauth/approved). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "postern.h"
 
@@ -131,18 +130,6 @@ static const struct pt_field approved_notice[AN__MAX] = {
 	[AN_DONE] = {"done", 16, NULL, 0},
 };
 
-/* "YYYY-MM-DD HH:MM" in UTC. */
-static const char *
-utc_time(pt_arena *a, int64_t t)
-{
-	struct tm tm;
-	char buf[32];
-	time_t tt = (time_t)t;
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm) == 0)
-		return "";
-	return pt_strdup(a, buf);
-}
-
 /* Fills a template item from a row of AP_LIST or AP_GET. */
 static void
 grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
@@ -171,9 +158,9 @@ grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
 		while (*s == ' ')
 			s++;
 	}
-	pt_tv_set(it, "approved_at", utc_time(r->a, sqlite3_column_int64(st, 6)));
+	pt_tv_set(it, "approved_at", pt_utc_time(r->a, sqlite3_column_int64(st, 6)));
 	pt_tv_set(it, "last_used", sqlite3_column_type(st, 7) == SQLITE_NULL
-	    ? "" : utc_time(r->a, sqlite3_column_int64(st, 7)));
+	    ? "" : pt_utc_time(r->a, sqlite3_column_int64(st, 7)));
 	pt_tv_set(it, "revoke_url",
 	    pt_path(r, pt_printf(r->a, "/oauth/approved/%lld/revoke", (long long)id)));
 }

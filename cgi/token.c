@@ -144,11 +144,6 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	const char *resource = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 9);
 	int kind = sqlite3_column_int(st, 10);
 	int64_t app_id = sqlite3_column_int64(st, 12);
-	/* tokens refreshed from a code keep its hash: a replay of the code revokes them too */
-	uint8_t code_hash[PT_HASH_LEN];
-	bool from_code = sqlite3_column_bytes(st, 13) == PT_HASH_LEN;
-	if (from_code)
-		memcpy(code_hash, sqlite3_column_blob(st, 13), PT_HASH_LEN);
 	sqlite3_reset(st);
 	if (app_id != app->id)
 		FAIL(400, "invalid_grant", "the refresh token was issued to another client");
@@ -173,10 +168,17 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	}
 	st = pt_stmt(ST_REFRESH_TAKE);
 	sqlite3_bind_int64(st, 1, token_id);
-	if (pt_exec(st) != PT_OK)
-		FAIL(500, "server_error", "internal error");
-	if (sqlite3_changes(pt_db()) != 1)
+	rc = sqlite3_step(st);
+	/* tokens refreshed from a code keep its hash: a replay of the code revokes them too */
+	uint8_t code_hash[PT_HASH_LEN];
+	bool from_code = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PT_HASH_LEN;
+	if (from_code)
+		memcpy(code_hash, sqlite3_column_blob(st, 0), PT_HASH_LEN);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
 		FAIL(400, "invalid_grant", "the refresh token was already used");
+	if (rc != SQLITE_ROW)
+		FAIL(500, "server_error", "internal error");
 	if (pt_tokens_issue(r, grant, scope, resource, from_code ? code_hash : NULL, &out) != PT_OK ||
 	    pt_commit() != PT_OK)
 		FAIL(500, "server_error", "internal error");

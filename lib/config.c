@@ -288,17 +288,17 @@ pt_config_scope(const struct pt_config *c, const char *name, size_t n)
 	return NULL;
 }
 
-/* Is the token t (length n) one of the space-separated words of list? */
-static bool
-word_in(const char *t, size_t n, const char *list)
+/* Is t (n bytes) one of the words of list, separated by spaces or newlines? */
+bool
+pt_word_in(const char *t, size_t n, const char *list)
 {
 	const char *s = list;
 	while (*s) {
-		size_t k = strcspn(s, " ");
+		size_t k = strcspn(s, " \n");
 		if (k == n && memcmp(s, t, n) == 0)
 			return true;
 		s += k;
-		while (*s == ' ')
+		while (*s == ' ' || *s == '\n')
 			s++;
 	}
 	return false;
@@ -316,7 +316,7 @@ pt_scopes_ok(const struct pt_config *c, const char *s, size_t n, const char *all
 			k++;
 		if (pt_config_scope(c, s + i, k) == NULL)
 			return false;
-		if (allowed != NULL && *allowed && !word_in(s + i, k, allowed))
+		if (allowed != NULL && *allowed && !pt_word_in(s + i, k, allowed))
 			return false;
 		i += k + 1;
 	}
@@ -329,7 +329,7 @@ pt_scope_subset(const char *a, const char *b)
 	const char *s = a;
 	while (*s) {
 		size_t k = strcspn(s, " ");
-		if (k && !word_in(s, k, b))
+		if (k && !pt_word_in(s, k, b))
 			return false;
 		s += k;
 		while (*s == ' ')

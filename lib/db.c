@@ -57,13 +57,15 @@ static const char *const sql[ST__MAX] = {
 	/* the check: one indexed lookup and three rowid joins */
 	[ST_TOKEN_CHECK] =
 	    "SELECT u.name, g.org_id, t.scope, a.client_id, t.expires, t.id, g.id, t.created,"
-	    " u.id, t.resource, t.kind, t.last_used, a.id, t.code_hash"
+	    " u.id, t.resource, t.kind, t.last_used, a.id"
 	    " FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.user_id"
 	    " JOIN apps a ON a.id = g.app_id WHERE t.hash = ?",
 	[ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE id = ?",
 	[ST_GRANT_TOUCH] = "UPDATE grants SET last_used = ? WHERE id = ?",
 	/* refresh rotation: a used refresh token stays as kind 3 so reuse is seen */
-	[ST_REFRESH_TAKE] = "UPDATE tokens SET kind = 3 WHERE id = ? AND kind = 2",
+	/* the code a refresh token came from passes to its successors: a replay of the
+	 * code revokes them too (read here, off the check's hot path) */
+	[ST_REFRESH_TAKE] = "UPDATE tokens SET kind = 3 WHERE id = ? AND kind = 2 RETURNING code_hash",
 	[ST_GRANT_DELETE] = "DELETE FROM grants WHERE id = ?",
 	[ST_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?",
 };

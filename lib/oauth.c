@@ -6,21 +6,6 @@
 
 #include "postern.h"
 
-static bool
-word_in(const char *t, size_t n, const char *list)
-{
-	const char *s = list;
-	while (*s) {
-		size_t k = strcspn(s, " \n");
-		if (k == n && memcmp(s, t, n) == 0)
-			return true;
-		s += k;
-		while (*s == ' ' || *s == '\n')
-			s++;
-	}
-	return false;
-}
-
 int
 pt_app_get(pt_arena *a, const char *client_id, size_t n, struct pt_app *app)
 {
@@ -62,7 +47,7 @@ pt_app_get(pt_arena *a, const char *client_id, size_t n, struct pt_app *app)
 bool
 pt_app_allows_grant(const struct pt_app *app, const char *grant_type)
 {
-	return word_in(grant_type, strlen(grant_type), app->grant_types);
+	return pt_word_in(grant_type, strlen(grant_type), app->grant_types);
 }
 
 int
@@ -285,7 +270,7 @@ scope_union(pt_arena *a, const char *have, const char *add)
 	pt_buf_adds(&b, have);
 	for (const char *s = add; *s;) {
 		size_t k = strcspn(s, " ");
-		if (k && !word_in(s, k, have)) {
+		if (k && !pt_word_in(s, k, have)) {
 			if (b.n)
 				pt_buf_addc(&b, ' ');
 			pt_buf_add(&b, s, k);

@@ -1,5 +1,6 @@
 /* page.c: what every page executable does around sign-in. */
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -86,4 +87,16 @@ pt_consent_vars(struct pt_req *r, const struct pt_app *app, const char *scope,
 	if (n > 1)
 		pt_tv_set(t, "multi_org", "1");
 	return t;
+}
+
+/* "YYYY-MM-DD HH:MM" in UTC, as the pages show times. */
+const char *
+pt_utc_time(pt_arena *a, int64_t t)
+{
+	struct tm tm;
+	char buf[32];
+	time_t tt = (time_t)t;
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm) == 0)
+		return "";
+	return pt_strdup(a, buf);
 }

@@ -241,6 +241,8 @@ bool pt_scopes_ok(const struct pt_config *, const char *s, size_t n, const char 
 bool pt_resource_known(const struct pt_config *, const char *v);
 /* Is every token of a contained in b? */
 bool pt_scope_subset(const char *a, const char *b);
+/* Is t (n bytes) one of the words of list (separated by spaces or newlines)? */
+bool pt_word_in(const char *t, size_t n, const char *list);
 
 /* ---------------------------------------------------------------- log */
 
@@ -416,6 +418,8 @@ int pt_session_user(struct pt_req *, struct pt_user *) PT_WUR;
 bool pt_signed_in(struct pt_req *, struct pt_user *u, const char *return_to);
 /* The consent page's shared slots (app, scopes, organizations; the form posts to
  * action, a path below the base URL); NULL with a 500 page already sent. */
+/* "YYYY-MM-DD HH:MM" in UTC, as the pages show times. */
+const char *pt_utc_time(pt_arena *, int64_t t);
 struct pt_app;
 struct pt_tv *pt_consent_vars(struct pt_req *, const struct pt_app *, const char *scope,
     const struct pt_user *, const char *action);

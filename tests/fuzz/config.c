@@ -20,10 +20,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    memmem(data, size, "/sys", 4))
 		return 0;
 	if (path[0] == '\0') {
-		snprintf(path, sizeof(path), "/tmp/postern-fuzz-XXXXXX");
-		if (mkdtemp(path) == NULL)
+		char dir[] = "/tmp/postern-fuzz-XXXXXX";
+		if (mkdtemp(dir) == NULL)
 			abort();
-		strcat(path, "/postern.conf");
+		snprintf(path, sizeof(path), "%s/postern.conf", dir);
 	}
 	FILE *f = fopen(path, "w");
 	if (f == NULL)
