@@ -737,6 +737,11 @@ describe('the Postiz CLI endpoints', () => {
       assert.equal(r.status, 400);
       assert.equal(r.body.error, 'authorization_pending', `poll ${i}`);
     }
+    // and the quick polls did not grow the code's interval: one interval later the RFC
+    // endpoint, which does count, is still pending rather than slow_down
+    await new Promise((res) => setTimeout(res, d.interval * 1000 + 100));
+    const r = await poll(stack.url, stack.cli_app.client_id, d.device_code);
+    assert.equal(r.body.error, 'authorization_pending');
   });
 
   test('POST /device/token with a missing, malformed or unknown device code', async () => {
