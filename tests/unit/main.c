@@ -73,6 +73,18 @@ unit_arena(void)
 	return arena;
 }
 
+void
+unit_write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!CHECK(f != NULL))
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
 int
 main(void)
 {

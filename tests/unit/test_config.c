@@ -11,23 +11,11 @@ static char cfgpath[128];
 static char err[512];
 static struct pt_config cfg;
 
-static void
-put(const char *name, const char *text)
-{
-	char path[256];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	if (!CHECK(f != NULL))
-		return;
-	fputs(text, f);
-	fclose(f);
-}
-
 /* Writes text as the config file and loads it. */
 static int
 load(const char *text)
 {
-	put("postern.conf", text);
+	unit_write_file(dir, "postern.conf", text);
 	pt_config_free(&cfg);
 	err[0] = '\0';
 	return pt_config_load(&cfg, cfgpath, err, sizeof(err));
@@ -86,7 +74,7 @@ defaults_apply_to_an_empty_file(void)
 static void
 every_key_is_parsed(void)
 {
-	put("key.hex", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+	unit_write_file(dir, "key.hex", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
 	int rc = load(
 	    "# a comment\n"
 	    "base_url = https://example.com/auth/\n"
@@ -271,10 +259,10 @@ long_lines_refused(void)
 static void
 key_file_must_hold_64_hex(void)
 {
-	put("short.key", "abcd\n");
+	unit_write_file(dir, "short.key", "abcd\n");
 	CHECK_INT(load("secret_key_file = short.key\n"), PT_ERR_CONFIG);
 	CHECK(strstr(err, "short.key") != NULL);
-	put("bad.key", "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+	unit_write_file(dir, "bad.key", "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
 	CHECK_INT(load("secret_key_file = bad.key\n"), PT_ERR_CONFIG);
 	CHECK_INT(load("secret_key_file = absent.key\n"), PT_OK); /* `postern init` makes it */
 	CHECK(!cfg.have_key);
@@ -294,7 +282,7 @@ missing_file_is_an_error(void)
 	CHECK(strstr(err, "POSTERN_CONFIG") != NULL);
 	pt_config_free(&cfg);
 	setenv("POSTERN_CONFIG", cfgpath, 1);
-	put("postern.conf", "log_level = warn\n");
+	unit_write_file(dir, "postern.conf", "log_level = warn\n");
 	CHECK_INT(pt_config_load(&cfg, NULL, err, sizeof(err)), PT_OK);
 	CHECK_STR(cfg.log_level, "warn");
 	if (saved != NULL)

@@ -27,18 +27,6 @@ values(void)
 }
 
 static void
-write_file(const char *dir, const char *name, const char *text)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	if (!CHECK(f != NULL))
-		return;
-	fputs(text, f);
-	fclose(f);
-}
-
-static void
 variables_are_escaped(void)
 {
 	struct pt_tv *t = values();
@@ -201,10 +189,10 @@ static char tdir[64], odir[64];
 static void
 partials_load_from_dirs_override_first(void)
 {
-	write_file(tdir, "ut_part.html", "<p>{{name}}</p>");
-	write_file(tdir, "ut_shadow.html", "builtin");
-	write_file(odir, "ut_shadow.html", "override {{name}}");
-	write_file(tdir, "ut_page.html", "[{{>ut_part}}|{{>ut_shadow}}]");
+	unit_write_file(tdir, "ut_part.html", "<p>{{name}}</p>");
+	unit_write_file(tdir, "ut_shadow.html", "builtin");
+	unit_write_file(odir, "ut_shadow.html", "override {{name}}");
+	unit_write_file(tdir, "ut_page.html", "[{{>ut_part}}|{{>ut_shadow}}]");
 	struct pt_tv *t = values();
 	pt_tv_set(t, "name", "<x>");
 	CHECK_INT(render("{{>ut_part}}", t), PT_OK);
@@ -217,7 +205,7 @@ partials_load_from_dirs_override_first(void)
 static void
 partials_inside_lists_see_the_child(void)
 {
-	write_file(tdir, "ut_row.html", "<li>{{n}}</li>");
+	unit_write_file(tdir, "ut_row.html", "<li>{{n}}</li>");
 	struct pt_tv *t = values();
 	pt_tv_set(pt_tv_add(t, "rows"), "n", "1");
 	pt_tv_set(pt_tv_add(t, "rows"), "n", "2");
@@ -229,7 +217,7 @@ static void
 partials_missing_or_badly_named_fail(void)
 {
 	struct pt_tv *t = values();
-	write_file(tdir, "UT_Upper.html", "x");
+	unit_write_file(tdir, "UT_Upper.html", "x");
 	CHECK_INT(render("{{>ut_nonexistent}}", t), PT_ERR_INVALID);
 	CHECK_INT(render("{{>../etc/passwd}}", t), PT_ERR_INVALID);
 	CHECK_INT(render("{{>ut.part}}", t), PT_ERR_INVALID);
@@ -242,7 +230,7 @@ partials_missing_or_badly_named_fail(void)
 static void
 recursive_partials_stop_at_the_depth_limit(void)
 {
-	write_file(tdir, "ut_self.html", "x{{>ut_self}}");
+	unit_write_file(tdir, "ut_self.html", "x{{>ut_self}}");
 	struct pt_tv *t = values();
 	CHECK_INT(render("{{>ut_self}}", t), PT_ERR_INVALID);
 }
@@ -250,12 +238,12 @@ recursive_partials_stop_at_the_depth_limit(void)
 static void
 templates_are_cached_once_loaded(void)
 {
-	write_file(tdir, "ut_cached.html", "first");
+	unit_write_file(tdir, "ut_cached.html", "first");
 	struct pt_tv *t = values();
 	pt_buf_init(&out, unit_arena());
 	CHECK_INT(pt_tmpl_render(&out, "ut_cached", t), PT_OK);
 	CHECK_STR(out.p, "first");
-	write_file(tdir, "ut_cached.html", "second");
+	unit_write_file(tdir, "ut_cached.html", "second");
 	pt_buf_init(&out, unit_arena());
 	CHECK_INT(pt_tmpl_render(&out, "ut_cached", t), PT_OK);
 	CHECK_STR(out.p, "first");

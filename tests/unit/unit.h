@@ -32,6 +32,9 @@ extern const char *unit_test;
 /* A fresh arena per test, freed by the next call (so tests need no cleanup). */
 pt_arena *unit_arena(void);
 
+/* Writes text to dir/name (a check fails when it cannot). */
+void unit_write_file(const char *dir, const char *name, const char *text);
+
 void suite_arena(void);
 void suite_parse(void);
 void suite_token(void);
