@@ -102,7 +102,7 @@ install: all
 	install -m 644 templates/*.html $(DESTDIR)$(SHAREDIR)/templates/
 	cp -R static/. $(DESTDIR)$(SHAREDIR)/static/
 	install -m 644 schema.sql nginx.conf.example postern.conf.example $(DESTDIR)$(SHAREDIR)/
-	install -m 644 conf/fastcgi_params $(DESTDIR)$(SHAREDIR)/fastcgi_params
+	install -m 644 conf/fastcgi_params conf/check_cache.conf conf/check_cache.js $(DESTDIR)$(SHAREDIR)/
 	install -m 644 contrib/*.service contrib/*.target contrib/*.timer $(DESTDIR)$(SHAREDIR)/
 
 uninstall:

@@ -3,12 +3,15 @@
 # architecture's ceiling (bare FastCGI responders behind the same nginx) and a peer
 # (node oidc-provider), and prints one report. Everything it starts it stops.
 #
-#   bench/run.sh [--quick] [--duration S] [--reps N] [--no-peer]
+#   bench/run.sh [--quick] [--duration S] [--reps N] [--no-peer] [--only REGEX]
 #
 #   --quick       every row once for 1 s, tiny seeds (the smoke test of `make test`)
 #   --duration S  seconds per wrk run (default 5)
 #   --reps N      runs per row and concurrency; the median is reported (default 3)
 #   --no-peer     skip oidc-provider
+#   --only REGEX  only the rows whose name matches (grep -E), with their ceilings and
+#                 peers; the scale, janitor and memory parts run when REGEX matches
+#                 "scale", "janitor" or "memory" (for working on one endpoint)
 # Environment: BENCH_KEEP=1 keeps the state folder; BENCH_CONNS="16 64" the concurrencies;
 # BENCH_BIG=1000000 the token count of the scale rows.
 # The report is also written to bench/out/report-TIME.txt. bench/README.md explains it.
@@ -19,13 +22,15 @@ quick=0
 duration=5
 reps=3
 peer=1
+only=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1; duration=1; reps=1 ;;
 	--duration) duration=${2:?--duration needs seconds}; shift ;;
 	--reps) reps=${2:?--reps needs a number}; shift ;;
 	--no-peer) peer=0 ;;
-	-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+	--only) only=${2:?--only needs a pattern}; shift ;;
+	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -136,6 +141,7 @@ mint --app "$app_id" tokens $((small - 1))
 unknown=$(mint --app "$app_id" unknown 1)
 malformed="pat_$(printf 'A%.0s' $(seq 1 49))"
 mint --app "$app_id" expired "$expired"
+[ -n "${BENCH_PRE_SQL:-}" ] && sql "$BENCH_PRE_SQL" # EXPERIMENT
 log "seeded $(sql 'SELECT count(*) FROM tokens') live tokens, $expired expired codes, device requests and sessions"
 
 # sign in once, as a browser would; the session cookie is reused by every request
@@ -254,6 +260,42 @@ one_run() {
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else print a[int((NR + 1) / 2)] }'; }
 
+ceiling_of() {
+	case "$1" in
+	"check, "*) echo "ceiling: fixed body" ;;
+	introspect | "authorize, consent page") echo "ceiling: one SELECT" ;;
+	"token, code redemption" | "device-token poll") echo "ceiling: one INSERT" ;;
+	"ceiling: "*) echo "nginx return 204" ;;
+	*) echo "" ;;
+	esac
+}
+peer_of() {
+	case "$1" in
+	"token, code redemption") echo "peer: token (client_credentials)" ;;
+	introspect) echo "peer: introspect" ;;
+	*) echo "" ;;
+	esac
+}
+# every row of the main table, in order (for --only)
+all_rows=("nginx return 204" "ceiling: fixed body" "ceiling: one SELECT" "ceiling: one INSERT"
+	"check, live token" "check, unknown token" "check, malformed token" introspect
+	"token, code redemption" "authorize, consent page" "device-token poll"
+	"peer: token (client_credentials)" "peer: introspect")
+# the rows measured again with a million tokens
+scale_rows=("check, live token" "token, code redemption")
+matches() { [ -z "$only" ] || printf '%s\n' "$1" | grep -Eq -- "$only"; }
+# wanted NAME: the row runs (--only names it, or it is the ceiling or peer of one it names)
+wanted() {
+	local r
+	[ -z "$only" ] && return 0
+	for r in "${scale_rows[@]}"; do matches scale && [ "$r" = "$1" ] && return 0; done
+	for r in "${all_rows[@]}"; do
+		matches "$r" || continue
+		[ "$r" = "$1" ] || [ "$(ceiling_of "$r")" = "$1" ] || [ "$(peer_of "$r")" = "$1" ] && return 0
+	done
+	return 1
+}
+
 # results[name|conns] = "rps p50 p99 cpu errors" (medians over reps; errors summed)
 declare -A results
 rows=()
@@ -263,6 +305,7 @@ before_each=""
 measure() {
 	local name=$1 path=$2 expect=$3 set=$4 c
 	local base="$url"
+	wanted "$name" || return 0
 	[ "$set" = peer ] && base="$peer_url"
 	for c in $conns; do
 		: >"$work/reps"
@@ -374,68 +417,55 @@ if [ $peer = 1 ]; then
 fi
 
 # ------------------------------------------------------------ janitor under load
-first_c=${conns%% *}
-log "janitor: removing expired rows while the live-token check is loaded"
-load_env "BENCH_HEADERS=Authorization: Bearer $live"
-BENCH_THREADS=$threads wrk -t$threads -c"$first_c" -d"${duration}s" --timeout 5s \
-	-s "$root/bench/load.lua" "$url/oauth/check" >"$work/wrk.out" 2>&1 &
-wpid=$!
-wrk_pid=$wpid
-sleep 0.2
-jan_start=$(date +%s%N)
-jan_out=$(pst --json janitor)
-jan_ms=$((($(date +%s%N) - jan_start) / 1000000))
-wait $wpid || true
-wrk_pid=""
-cat "$work/wrk.out" >>"$work/wrk.log"
-jan_line=$(grep '^BENCH ' "$work/wrk.out" || echo "BENCH requests=0 duration_us=1 p50_us=0 p99_us=0 status=0 socket=0 reused=0")
-jan_load=$(echo "$jan_line" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-	printf "%.0f %.3f %.3f %d\n", v["requests"] / (v["duration_us"] / 1e6), v["p50_us"] / 1000, v["p99_us"] / 1000,
-	v["status"] + v["socket"] }')
+if matches janitor; then
+	first_c=${conns%% *}
+	log "janitor: removing expired rows while the live-token check is loaded"
+	load_env "BENCH_HEADERS=Authorization: Bearer $live"
+	BENCH_THREADS=$threads wrk -t$threads -c"$first_c" -d"${duration}s" --timeout 5s \
+		-s "$root/bench/load.lua" "$url/oauth/check" >"$work/wrk.out" 2>&1 &
+	wpid=$!
+	wrk_pid=$wpid
+	sleep 0.2
+	jan_start=$(date +%s%N)
+	jan_out=$(pst --json janitor)
+	jan_ms=$((($(date +%s%N) - jan_start) / 1000000))
+	wait $wpid || true
+	wrk_pid=""
+	cat "$work/wrk.out" >>"$work/wrk.log"
+	jan_line=$(grep '^BENCH ' "$work/wrk.out" || echo "BENCH requests=0 duration_us=1 p50_us=0 p99_us=0 status=0 socket=0 reused=0")
+	jan_load=$(echo "$jan_line" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "%.0f %.3f %.3f %d\n", v["requests"] / (v["duration_us"] / 1e6), v["p50_us"] / 1000, v["p99_us"] / 1000,
+		v["status"] + v["socket"] }')
+fi
 
 # ------------------------------------------------------------ scale
-scale_rows=("check, live token" "token, code redemption")
-have=$(sql 'SELECT count(*) FROM tokens WHERE code_hash IS NULL')
-log "scale: seeding $((big - have)) more live tokens (to $big)"
-seed_start=$(date +%s%N)
-mint --app "$app_id" tokens $((big - have))
-seed_s=$(awk -v ns=$(($(date +%s%N) - seed_start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
-sql 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
-big_count=$(sql 'SELECT count(*) FROM tokens WHERE code_hash IS NULL')
-log "scale: $big_count live tokens (seeded in $seed_s s)"
-declare -A small_results
-for r in "${scale_rows[@]}"; do for c in $conns; do small_results["$r|$c"]=${results["$r|$c"]}; done; done
-load_env "BENCH_HEADERS=Authorization: Bearer $live"
-measure "check, live token" /oauth/check 2xx stack
-load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: Basic $basic"$'\n'"$form" \
-	"BENCH_BODY=grant_type=authorization_code&code=%s" "BENCH_LINES=$work/codes"
-before_each=mint_codes
-measure "token, code redemption" /oauth/token 2xx stack
-declare -A big_results
-for r in "${scale_rows[@]}"; do
-	for c in $conns; do
-		big_results["$r|$c"]=${results["$r|$c"]}
-		results["$r|$c"]=${small_results["$r|$c"]}
+if matches scale; then
+	have=$(sql 'SELECT count(*) FROM tokens WHERE code_hash IS NULL')
+	log "scale: seeding $((big - have)) more live tokens (to $big)"
+	seed_start=$(date +%s%N)
+	mint --app "$app_id" tokens $((big - have))
+	seed_s=$(awk -v ns=$(($(date +%s%N) - seed_start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
+	sql 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+	big_count=$(sql 'SELECT count(*) FROM tokens WHERE code_hash IS NULL')
+	log "scale: $big_count live tokens (seeded in $seed_s s)"
+	declare -A small_results
+	for r in "${scale_rows[@]}"; do for c in $conns; do small_results["$r|$c"]=${results["$r|$c"]:-}; done; done
+	load_env "BENCH_HEADERS=Authorization: Bearer $live"
+	measure "check, live token" /oauth/check 2xx stack
+	load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: Basic $basic"$'\n'"$form" \
+		"BENCH_BODY=grant_type=authorization_code&code=%s" "BENCH_LINES=$work/codes"
+	before_each=mint_codes
+	measure "token, code redemption" /oauth/token 2xx stack
+	declare -A big_results
+	for r in "${scale_rows[@]}"; do
+		for c in $conns; do
+			big_results["$r|$c"]=${results["$r|$c"]:-}
+			results["$r|$c"]=${small_results["$r|$c"]:-}
+		done
 	done
-done
+fi
 
 # ------------------------------------------------------------ the report
-ceiling_of() {
-	case "$1" in
-	"check, "*) echo "ceiling: fixed body" ;;
-	introspect | "authorize, consent page") echo "ceiling: one SELECT" ;;
-	"token, code redemption" | "device-token poll") echo "ceiling: one INSERT" ;;
-	"ceiling: "*) echo "nginx return 204" ;;
-	*) echo "" ;;
-	esac
-}
-peer_of() {
-	case "$1" in
-	"token, code redemption") echo "peer: token (client_credentials)" ;;
-	introspect) echo "peer: introspect" ;;
-	*) echo "" ;;
-	esac
-}
 field() { echo "${results["$1|$2"]:-}" | awk -v i="$3" '{ print $i }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
@@ -461,22 +491,27 @@ report() {
 				"${cl#ceiling: }" "$vs" "$vp" "$(field "$r" "$c" 5)"
 		done
 	done
-	echo
-	echo "scale: live tokens in the database, $small vs $big_count (seeded in $seed_s s)"
-	printf '%-34s %5s %11s %11s %8s\n' endpoint conns "req/s@$small" "req/s@big" big/small
-	for r in "${scale_rows[@]}"; do
-		for c in $conns; do
-			local a b
-			a=$(echo "${small_results["$r|$c"]}" | awk '{ print $1 }')
-			b=$(echo "${big_results["$r|$c"]}" | awk '{ print $1 }')
-			printf '%-34s %5s %11s %11s %8s\n' "$r" "$c" "$a" "$b" "$(ratio "$b" "$a")"
+	if matches scale; then
+		echo
+		echo "scale: live tokens in the database, $small vs $big_count (seeded in $seed_s s)"
+		printf '%-34s %5s %11s %11s %8s\n' endpoint conns "req/s@$small" "req/s@big" big/small
+		for r in "${scale_rows[@]}"; do
+			for c in $conns; do
+				local a b
+				a=$(echo "${small_results["$r|$c"]}" | awk '{ print $1 }')
+				b=$(echo "${big_results["$r|$c"]}" | awk '{ print $1 }')
+				printf '%-34s %5s %11s %11s %8s\n' "$r" "$c" "$a" "$b" "$(ratio "$b" "$a")"
+			done
 		done
-	done
-	echo
-	echo "janitor: $jan_out in $jan_ms ms, while \"check, live token\" ran at $first_c connections:"
-	printf '%-34s %5s %9s %8s %8s %6s\n' endpoint conns req/s p50_ms p99_ms errors
-	read -r a b c2 d <<<"$jan_load"
-	printf '%-34s %5s %9s %8s %8s %6s\n' "check during janitor" "$first_c" "$a" "$b" "$c2" "$d"
+	fi
+	if matches janitor; then
+		echo
+		echo "janitor: $jan_out in $jan_ms ms, while \"check, live token\" ran at $first_c connections:"
+		printf '%-34s %5s %9s %8s %8s %6s\n' endpoint conns req/s p50_ms p99_ms errors
+		read -r a b c2 d <<<"$jan_load"
+		printf '%-34s %5s %9s %8s %8s %6s\n' "check during janitor" "$first_c" "$a" "$b" "$c2" "$d"
+	fi
+	matches memory || return 0
 	echo
 	echo "memory (KiB): at rest = after one request each; load = largest sample in the middle of any run"
 	printf '%-12s %7s %9s %9s %9s %9s\n' process pid rss_rest pss_rest rss_load pss_load

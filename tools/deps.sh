@@ -5,8 +5,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
+# libnginx-mod-http-js: the optional micro-cache of the check (conf/check_cache.js)
 debs="build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libcjson-dev
-      nginx-light spawn-fcgi curl sqlite3 jq openssl nodejs npm chromium clang wrk"
+      nginx-light libnginx-mod-http-js spawn-fcgi curl sqlite3 jq openssl nodejs npm chromium
+      clang wrk"
 missing=()
 for p in $debs; do
 	# nginx-light is satisfied by any nginx that provides the binary

@@ -16,6 +16,9 @@
 #   EXTRA_NGINX=         lines inside nginx's server block (@STATE@, @ROOT@, @PORT@ and
 #                        @BASE@ in them are replaced as in tools/nginx.conf.in)
 #   LOGIN_RATE=10r/s TOKEN_RATE=50r/s REGISTER_RATE=10r/m   nginx limit_req rates
+#   CHECK_CACHE=N        the micro-cache of /oauth/check for N seconds (conf/check_cache.*,
+#                        needs libnginx-mod-http-js); its cache folder is DIR/check-cache
+#   CHECK_CACHE_ZONE=1   only the http-level part of it, for a location in EXTRA_NGINX
 # Prints one JSON object describing the running stack.
 set -euo pipefail
 
@@ -124,14 +127,27 @@ if [ "$LOGIN" = remote_user ]; then
 	touch "$dir/htpasswd"
 fi
 
+# the optional micro-cache of the check: module, key and zone, and the check's part
+cc_main="" cc_http="" cc_loc=""
+if [ -n "${CHECK_CACHE:-}" ] || [ "${CHECK_CACHE_ZONE:-}" = 1 ]; then
+	case "${CHECK_CACHE:-1}" in '' | *[!0-9]*) echo "stack.sh: CHECK_CACHE is a number of seconds" >&2; exit 2 ;; esac
+	cc_main="load_module /usr/lib/nginx/modules/ngx_http_js_module.so;"
+	cc_http="js_import postern_check from $root/conf/check_cache.js; js_set \$postern_token_key postern_check.key;"
+	cc_http+=" map \$postern_token_key \$postern_no_key { \"\" 1; default 0; }"
+	cc_http+=" fastcgi_cache_path $dir/check-cache keys_zone=postern_check:1m max_size=16m inactive=1m use_temp_path=off;"
+fi
+[ -n "${CHECK_CACHE:-}" ] && cc_loc="fastcgi_cache_valid 204 ${CHECK_CACHE}s; include $root/conf/check_cache.conf;"
+
 # nginx config from the template
 extra=${EXTRA_NGINX:-}
 awk -v state="$dir" -v root="$root" -v port="$PORT" -v base="$BASE_PATH" \
-	-v ru="$remote_user" -v extra="$extra" -v lr="${LOGIN_RATE:-10r/s}" -v tr="${TOKEN_RATE:-50r/s}" -v rr="${REGISTER_RATE:-10r/m}" -v nu="$nginx_user" '
+	-v ru="$remote_user" -v extra="$extra" -v lr="${LOGIN_RATE:-10r/s}" -v tr="${TOKEN_RATE:-50r/s}" -v rr="${REGISTER_RATE:-10r/m}" -v nu="$nginx_user" \
+	-v ccm="$cc_main" -v cch="$cc_http" -v ccl="$cc_loc" '
 	BEGIN { gsub(/@STATE@/, state, extra); gsub(/@ROOT@/, root, extra); gsub(/@PORT@/, port, extra); gsub(/@BASE@/, base, extra) }
 	{
 	gsub(/@STATE@/, state); gsub(/@ROOT@/, root); gsub(/@PORT@/, port); gsub(/@BASE@/, base);
 	gsub(/@NGINX_USER@/, nu); gsub(/@LOGIN_RATE@/, lr); gsub(/@TOKEN_RATE@/, tr); gsub(/@REGISTER_RATE@/, rr);
+	gsub(/@CHECK_CACHE_MAIN@/, ccm); gsub(/@CHECK_CACHE_HTTP@/, cch); gsub(/@CHECK_CACHE@/, ccl);
 	if ($0 ~ /@EXTRA_NGINX@/) { print extra; next }
 	gsub(/@REMOTE_USER@/, ru); print }' "$root/tools/nginx.conf.in" >"$dir/nginx.conf"
 
