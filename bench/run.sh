@@ -13,7 +13,8 @@
 #                 peers; the scale, janitor and memory parts run when REGEX matches
 #                 "scale", "janitor" or "memory" (for working on one endpoint)
 # Environment: BENCH_KEEP=1 keeps the state folder; BENCH_CONNS="16 64" the concurrencies;
-# BENCH_BIG=1000000 the token count of the scale rows.
+# BENCH_BIG=1000000 the token count of the scale rows; BENCH_PRE_SQL=SQL run on the
+# database after seeding (to measure a schema change before making it).
 # The report is also written to bench/out/report-TIME.txt. bench/README.md explains it.
 set -euo pipefail
 
@@ -101,9 +102,13 @@ extra="location = /bare/fixed { $fcgi fastcgi_pass unix:$st/run/bare-fixed.sock;
 extra+=" location = /bare/select { $fcgi fastcgi_pass unix:$st/run/bare-select.sock; }"
 extra+=" location = /bare/insert { $fcgi fastcgi_pass unix:$st/run/bare-insert.sock; }"
 extra+=" location = /bare/nginx204 { return 204; }"
+# the check behind the optional micro-cache (conf/check_cache.conf), as nginx.conf.example
+# would have it, at /cached/oauth/check
+extra+=" location ^~ /cached/oauth/check { rewrite ^/cached(/.*)\$ \$1 break; $fcgi fastcgi_pass_request_body off;"
+extra+=" fastcgi_cache_valid 204 5s; include $root/conf/check_cache.conf; fastcgi_pass unix:$st/run/introspect.sock; }"
 log "starting the stack on 127.0.0.1:$port (state in $work)"
 # limit_req stays on (its cost is part of the stack) at a rate one client never reaches
-PORT=$port SEED=1 POSTERN_BUILD=$build EXTRA_NGINX=$extra LOGIN_RATE=1000000r/s \
+PORT=$port SEED=1 POSTERN_BUILD=$build EXTRA_NGINX=$extra CHECK_CACHE_ZONE=1 LOGIN_RATE=1000000r/s \
 	TOKEN_RATE=1000000r/s "$root/tools/stack.sh" up "$st" >"$work/stack.json"
 url=$(jq -r .url "$work/stack.json")
 conf=$(jq -r .config "$work/stack.json")
@@ -262,6 +267,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else print 
 
 ceiling_of() {
 	case "$1" in
+	"check, micro-cache hit") echo "nginx return 204" ;;
 	"check, "*) echo "ceiling: fixed body" ;;
 	introspect | "authorize, consent page") echo "ceiling: one SELECT" ;;
 	"token, code redemption" | "device-token poll") echo "ceiling: one INSERT" ;;
@@ -278,7 +284,7 @@ peer_of() {
 }
 # every row of the main table, in order (for --only)
 all_rows=("nginx return 204" "ceiling: fixed body" "ceiling: one SELECT" "ceiling: one INSERT"
-	"check, live token" "check, unknown token" "check, malformed token" introspect
+	"check, live token" "check, unknown token" "check, malformed token" "check, micro-cache hit" introspect
 	"token, code redemption" "authorize, consent page" "device-token poll"
 	"peer: token (client_credentials)" "peer: introspect")
 # the rows measured again with a million tokens
@@ -367,6 +373,8 @@ expect_status 200 "$url/bare/insert"
 expect_status 204 -H "Authorization: Bearer $live" "$url/oauth/check"
 expect_status 401 -H "Authorization: Bearer $unknown" "$url/oauth/check"
 expect_status 401 -H "Authorization: Bearer $malformed" "$url/oauth/check"
+expect_status 204 -H "Authorization: Bearer $live" "$url/cached/oauth/check"
+expect_status 401 -H "Authorization: Bearer $unknown" "$url/cached/oauth/check"
 expect_status 200 -H "Authorization: Basic $basic" -d "token=$live" "$url/oauth/introspect"
 grep -q '"active":true' "$work/sanity.out" || { log "sanity: introspection does not see the live token"; exit 1; }
 code=$(mint --app "$app_id" codes 1)
@@ -396,6 +404,8 @@ load_env "BENCH_HEADERS=Authorization: Bearer $unknown"
 measure "check, unknown token" /oauth/check 4xx stack
 load_env "BENCH_HEADERS=Authorization: Bearer $malformed"
 measure "check, malformed token" /oauth/check 4xx stack
+load_env "BENCH_HEADERS=Authorization: Bearer $live"
+measure "check, micro-cache hit" /cached/oauth/check 2xx stack
 load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: Basic $basic"$'\n'"$form" "BENCH_BODY=token=$live"
 measure "introspect" /oauth/introspect 2xx stack
 load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: Basic $basic"$'\n'"$form" \
