@@ -2,7 +2,7 @@
 -- Secrets (client secrets, codes, tokens, sessions, device codes) are stored only as
 -- keyed BLAKE2b-256 hashes (32-byte BLOBs); the key lives outside the database.
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 
 CREATE TABLE IF NOT EXISTS users (
 	id         INTEGER PRIMARY KEY,
@@ -59,37 +59,35 @@ CREATE TABLE IF NOT EXISTS grants (
 );
 CREATE INDEX IF NOT EXISTS grants_app ON grants(app_id);
 
-CREATE TABLE IF NOT EXISTS codes (
-	hash         BLOB PRIMARY KEY,
-	grant_id     INTEGER NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
-	redirect_uri TEXT NOT NULL,
-	redirect_given INTEGER NOT NULL,
-	scope        TEXT NOT NULL,
-	challenge    TEXT,
-	resource     TEXT,
-	expires      INTEGER NOT NULL,
-	used         INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS codes_expires ON codes(expires);
-
--- Access and refresh tokens. A revoked token is deleted; revoking a grant deletes
--- its tokens by cascade.
+-- Authorization codes, access and refresh tokens, a row each. A code is a row of kind 0
+-- found by code_hash; redeeming it turns that same row into the access token (its hash
+-- set, kind 1): one row written and one index entry added. Tokens keep the hash of the
+-- code they came from, refresh successors too, so a replayed code finds and revokes
+-- them all. A revoked token is deleted; revoking a grant deletes its rows by cascade.
 CREATE TABLE IF NOT EXISTS tokens (
 	id        INTEGER PRIMARY KEY,
-	hash      BLOB NOT NULL UNIQUE,
-	kind      INTEGER NOT NULL,            -- 1 access, 2 refresh
+	hash      BLOB,                        -- of the token; NULL while the row is a code
+	kind      INTEGER NOT NULL,            -- 0 code, 1 access, 2 refresh, 3 used refresh
 	grant_id  INTEGER NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
-	code_hash BLOB,                        -- the code it came from, for reuse revocation
+	code_hash BLOB,                        -- the code it is or came from
 	scope     TEXT NOT NULL,
 	resource  TEXT,
 	created   INTEGER NOT NULL,
-	expires   INTEGER,                     -- NULL: never
-	last_used INTEGER
+	expires   INTEGER,                     -- of the token; NULL: never
+	last_used INTEGER,
+	-- the authorization request a code answers (cleared when it is redeemed)
+	redirect_uri   TEXT,
+	redirect_given INTEGER,
+	challenge      TEXT,
+	code_expires   INTEGER                 -- the janitor clears it once past
 );
+CREATE UNIQUE INDEX IF NOT EXISTS tokens_hash ON tokens(hash) WHERE hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tokens_code_hash ON tokens(code_hash) WHERE code_hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tokens_grant ON tokens(grant_id);
--- version 2: replays find a code's tokens through tokens_grant; no index per code
-DROP INDEX IF EXISTS tokens_code;
 CREATE INDEX IF NOT EXISTS tokens_expires ON tokens(expires) WHERE expires IS NOT NULL;
+-- not changed by a redemption: the janitor finds expired codes here, then clears the
+-- redeemed ones out of it
+CREATE INDEX IF NOT EXISTS tokens_code_expires ON tokens(code_expires) WHERE code_expires IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS sessions (
 	hash    BLOB PRIMARY KEY,

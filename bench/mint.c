@@ -20,14 +20,12 @@
  * flows would leave behind. One transaction per call: a million tokens take seconds.
  */
 
-enum { M_USER, M_DEVICE_INSERT, M_SESSION_INSERT, M_EXPIRED_CODE, M__MAX };
+enum { M_USER, M_DEVICE_INSERT, M_SESSION_INSERT, M__MAX };
 static const char *const sql[M__MAX] = {
 	[M_USER] = "SELECT u.id, o.id FROM users u JOIN orgs o ON o.personal_of = u.id WHERE u.name = ?",
 	[M_DEVICE_INSERT] = "INSERT INTO devices (hash, user_code, app_id, scope, state, interval, expires)"
 			    " VALUES (?, ?, ?, ?, 0, ?, ?)",
 	[M_SESSION_INSERT] = "INSERT INTO sessions (hash, user_id, created, expires) VALUES (?, ?, ?, ?)",
-	[M_EXPIRED_CODE] = "INSERT INTO codes (hash, grant_id, redirect_uri, redirect_given, scope,"
-			   " expires) VALUES (?, ?, '', 0, ?, ?)",
 };
 static sqlite3_stmt *stmts[M__MAX];
 
@@ -75,6 +73,24 @@ step_done(sqlite3_stmt *st)
 {
 	if (pt_exec(st) != PT_OK)
 		die(sqlite3_errmsg(pt_db()));
+}
+
+/* An authorization code (no PKCE, redirect_uri not given) expiring at expires. */
+static void
+code_insert(char tok[PT_TOKEN_LEN + 1], int64_t grant, const char *scope, int64_t expires)
+{
+	uint8_t h[PT_HASH_LEN];
+	fast_token(tok, "pac_");
+	pt_hash(h, tok, PT_TOKEN_LEN);
+	sqlite3_stmt *st = pt_stmt(ST_CODE_INSERT);
+	pt_bind_blob(st, 1, h, sizeof(h));
+	sqlite3_bind_int64(st, 2, grant);
+	pt_bind_text(st, 3, "", 0);
+	sqlite3_bind_int(st, 4, 0);
+	pt_bind_text(st, 5, scope, strlen(scope));
+	sqlite3_bind_int64(st, 8, expires);
+	sqlite3_bind_int64(st, 9, expires - 3600);
+	step_done(st);
 }
 
 int
@@ -140,17 +156,8 @@ main(int argc, char **argv)
 		die("could not record the grant");
 	for (long i = 0; i < n; i++) {
 		if (strcmp(kind, "codes") == 0) {
-			fast_token(tok, "pac_");
-			pt_hash(h, tok, PT_TOKEN_LEN);
-			st = pt_stmt(ST_CODE_INSERT);
-			pt_bind_blob(st, 1, h, sizeof(h));
-			sqlite3_bind_int64(st, 2, grant);
-			pt_bind_text(st, 3, "", 0);
-			sqlite3_bind_int(st, 4, 0);
-			pt_bind_text(st, 5, scope, strlen(scope));
 			/* long enough to outlive a whole benchmark run */
-			sqlite3_bind_int64(st, 8, now + 3600);
-			step_done(st);
+			code_insert(tok, grant, scope, now + 3600);
 			puts(tok);
 		} else if (strcmp(kind, "devices") == 0) {
 			char user_code[9];
@@ -178,14 +185,7 @@ main(int argc, char **argv)
 			sqlite3_bind_int64(st, 7, now);
 			step_done(st);
 		} else if (strcmp(kind, "expired") == 0) {
-			fast_token(tok, "pac_");
-			pt_hash(h, tok, PT_TOKEN_LEN);
-			st = q(M_EXPIRED_CODE);
-			pt_bind_blob(st, 1, h, sizeof(h));
-			sqlite3_bind_int64(st, 2, grant);
-			pt_bind_text(st, 3, scope, strlen(scope));
-			sqlite3_bind_int64(st, 4, now - 60);
-			step_done(st);
+			code_insert(tok, grant, scope, now - 60);
 			fast_token(tok, "pdc_");
 			pt_hash(h, tok, PT_TOKEN_LEN);
 			char user_code[9];

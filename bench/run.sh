@@ -347,8 +347,9 @@ load_env() {
 
 # one-use values, minted fresh before each run (not measured)
 mint_codes() {
-	# the previous run's redemptions go, so every run starts from the same token count
-	sql "DELETE FROM tokens WHERE code_hash IS NOT NULL; DELETE FROM codes WHERE used = 1;"
+	# the previous run's redemptions and unused codes go (the expired ones stay for the
+	# janitor), so every run starts from the same rows
+	sql "DELETE FROM tokens WHERE code_hash IS NOT NULL AND (kind <> 0 OR code_expires > unixepoch());"
 	mint --app "$app_id" codes $((duration * per_second)) >"$work/codes"
 }
 mint_devices() {

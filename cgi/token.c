@@ -67,13 +67,13 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	bool used = sqlite3_column_int(st, 7) != 0;
 	int64_t app_id = sqlite3_column_int64(st, 8);
 	int64_t org = sqlite3_column_int64(st, 10);
+	int64_t row = sqlite3_column_int64(st, 11);
 	sqlite3_reset(st);
 
 	if (used) {
 		/* RFC 6749 §4.1.2: a replayed code revokes what it produced */
 		st = pt_stmt(ST_TOKEN_DELETE_BY_CODE);
-		sqlite3_bind_int64(st, 1, grant);
-		pt_bind_blob(st, 2, h, sizeof(h));
+		pt_bind_blob(st, 1, h, sizeof(h));
 		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
 			FAIL(500, "server_error", "internal error");
 		pt_warn("code reuse for client %s: its tokens are revoked", app->client_id);
@@ -103,13 +103,11 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	}
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
 		FAIL(400, "invalid_target", "resource does not match the authorization request");
-	st = pt_stmt(ST_CODE_TAKE);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	if (pt_exec(st) != PT_OK)
-		FAIL(500, "server_error", "internal error");
-	if (sqlite3_changes(pt_db()) != 1)
+	/* the code's row becomes the access token: the code is used from now on */
+	rc = pt_tokens_issue(r, grant, scope, resource, h, row, &out);
+	if (rc == PT_ERR_NOTFOUND)
 		FAIL(400, "invalid_grant", "the code was already used");
-	if (pt_tokens_issue(r, grant, scope, resource, h, &out) != PT_OK || pt_commit() != PT_OK)
+	if (rc != PT_OK || pt_commit() != PT_OK)
 		FAIL(500, "server_error", "internal error");
 	pt_token_response(r, &out, scope, org);
 	sodium_memzero(&out, sizeof(out));
@@ -179,7 +177,7 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		FAIL(400, "invalid_grant", "the refresh token was already used");
 	if (rc != SQLITE_ROW)
 		FAIL(500, "server_error", "internal error");
-	if (pt_tokens_issue(r, grant, scope, resource, from_code ? code_hash : NULL, &out) != PT_OK ||
+	if (pt_tokens_issue(r, grant, scope, resource, from_code ? code_hash : NULL, 0, &out) != PT_OK ||
 	    pt_commit() != PT_OK)
 		FAIL(500, "server_error", "internal error");
 	pt_token_response(r, &out, scope, org);

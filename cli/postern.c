@@ -15,7 +15,7 @@
 enum {
 	Q_USER_LIST, Q_USER_DEL, Q_USER_PASSWD, Q_USER_ID, Q_ORG_ADD, Q_ORG_GET, Q_MEMBER_ADD,
 	Q_MEMBER_DEL, Q_APP_INSERT, Q_APP_LIST, Q_APP_ROTATE, Q_APP_DEL, Q_TOKEN_LIST,
-	Q_TOKEN_DEL, Q_GRANT_DEL, Q_JANITOR_CODES, Q_JANITOR_SESSIONS, Q_JANITOR_DEVICES,
+	Q_TOKEN_DEL, Q_GRANT_DEL, Q_JANITOR_CODES, Q_JANITOR_REDEEMED, Q_JANITOR_SESSIONS, Q_JANITOR_DEVICES,
 	Q_JANITOR_TOKENS, Q_JANITOR_ATTEMPTS, Q_GRANT_FOR, Q_ORG_MEMBERS, Q__MAX
 };
 static const char *const sql[Q__MAX] = {
@@ -46,7 +46,9 @@ static const char *const sql[Q__MAX] = {
 			 " AND (?2 IS NULL OR a.client_id = ?2) ORDER BY t.id",
 	[Q_TOKEN_DEL] = "DELETE FROM tokens WHERE id = ?",
 	[Q_GRANT_DEL] = "DELETE FROM grants WHERE id = ?",
-	[Q_JANITOR_CODES] = "DELETE FROM codes WHERE expires <= ?",
+	/* codes never redeemed; then the redeemed ones leave the code_expires index */
+	[Q_JANITOR_CODES] = "DELETE FROM tokens WHERE code_expires <= ? AND kind = 0",
+	[Q_JANITOR_REDEEMED] = "UPDATE tokens SET code_expires = NULL WHERE code_expires <= ?",
 	[Q_JANITOR_SESSIONS] = "DELETE FROM sessions WHERE expires <= ?",
 	[Q_JANITOR_DEVICES] = "DELETE FROM devices WHERE expires <= ?",
 	[Q_JANITOR_TOKENS] = "DELETE FROM tokens WHERE expires IS NOT NULL AND expires <= ?",
@@ -692,7 +694,7 @@ cmd_token(int argc, char **argv)
 		int64_t grant;
 		struct pt_issued out;
 		if (pt_begin() != PT_OK || pt_grant_record(&r, uid, app.id, org, scope, &grant) != PT_OK ||
-		    pt_tokens_issue(&r, grant, scope, NULL, NULL, &out) != PT_OK || pt_commit() != PT_OK)
+		    pt_tokens_issue(&r, grant, scope, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
 			die("could not issue a token");
 		if (json)
 			printf("{\"access_token\":\"%s\",\"scope\":\"%s\",\"organization_id\":%lld,\"grant_id\":%lld}\n",
@@ -722,6 +724,12 @@ cmd_janitor(void)
 		if (pt_exec(st) != PT_OK)
 			die("janitor: %s failed", names[i]);
 		removed[i] = sqlite3_changes(pt_db());
+		if (i == 0) {
+			st = q(Q_JANITOR_REDEEMED);
+			sqlite3_bind_int64(st, 1, pt_now());
+			if (pt_exec(st) != PT_OK)
+				die("janitor: codes failed");
+		}
 	}
 	sqlite3_exec(pt_db(), "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;", NULL, NULL, NULL);
 	if (json)

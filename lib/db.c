@@ -5,7 +5,7 @@
 
 #include "postern.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* The whole SQL surface of the servers, one screen. Indexed by enum pt_stmt. */
 static const char *const sql[ST__MAX] = {
@@ -42,18 +42,23 @@ static const char *const sql[ST__MAX] = {
 	    " ON CONFLICT (user_id, app_id, org_id) DO UPDATE SET scope = excluded.scope"
 	    " RETURNING id",
 	[ST_CODE_INSERT] =
-	    "INSERT INTO codes (hash, grant_id, redirect_uri, redirect_given, scope, challenge,"
-	    " resource, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	[ST_CODE_TAKE] = "UPDATE codes SET used = 1 WHERE hash = ? AND used = 0",
+	    "INSERT INTO tokens (kind, code_hash, grant_id, redirect_uri, redirect_given, scope,"
+	    " challenge, resource, code_expires, created) VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* the code's own row (the lowest id with its hash; later ones came from it by refresh) */
 	[ST_CODE_GET] =
-	    "SELECT c.grant_id, c.redirect_uri, c.redirect_given, c.scope, c.challenge,"
-	    " c.resource, c.expires, c.used, g.app_id, g.user_id, g.org_id"
-	    " FROM codes c JOIN grants g ON g.id = c.grant_id WHERE c.hash = ?",
+	    "SELECT t.grant_id, t.redirect_uri, t.redirect_given, t.scope, t.challenge,"
+	    " t.resource, t.code_expires, t.kind <> 0, g.app_id, g.user_id, g.org_id, t.id"
+	    " FROM tokens t JOIN grants g ON g.id = t.grant_id WHERE t.code_hash = ?"
+	    " ORDER BY t.id LIMIT 1",
+	/* a redemption: the code's row becomes the access token */
+	[ST_CODE_REDEEM] =
+	    "UPDATE tokens SET hash = ?, kind = 1, created = ?, expires = ?, redirect_uri = NULL,"
+	    " challenge = NULL WHERE id = ? AND kind = 0",
 	[ST_TOKEN_INSERT] =
 	    "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	/* through the grant's index: a per-code index would cost every redemption a page */
-	[ST_TOKEN_DELETE_BY_CODE] = "DELETE FROM tokens WHERE grant_id = ? AND code_hash = ?",
+	/* a replayed code: the tokens that came from it */
+	[ST_TOKEN_DELETE_BY_CODE] = "DELETE FROM tokens WHERE code_hash = ?",
 	/* the check: one indexed lookup and three rowid joins */
 	[ST_TOKEN_CHECK] =
 	    "SELECT u.name, g.org_id, t.scope, a.client_id, t.expires, t.id, g.id, t.created,"
@@ -202,6 +207,20 @@ pt_col_text(pt_arena *a, sqlite3_stmt *st, int col)
 	return pt_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col));
 }
 
+/*
+ * Schema 1 and 2 kept codes in a table of their own and every token row had a hash: the
+ * tokens table is rebuilt in schema.sql's shape around it, every token kept with its id.
+ * Codes waiting to be redeemed (they live for minutes) are not carried over.
+ */
+static const char to3_before[] =
+    "DROP INDEX IF EXISTS tokens_code; DROP INDEX IF EXISTS tokens_grant;"
+    " DROP INDEX IF EXISTS tokens_expires; ALTER TABLE tokens RENAME TO tokens_2;"
+    " DROP TABLE IF EXISTS codes;";
+static const char to3_after[] =
+    "INSERT INTO tokens (id, hash, kind, grant_id, code_hash, scope, resource, created,"
+    " expires, last_used) SELECT id, hash, kind, grant_id, code_hash, scope, resource,"
+    " created, expires, last_used FROM tokens_2; DROP TABLE tokens_2;";
+
 int
 pt_db_init_schema(sqlite3 *h, char *err, size_t errlen)
 {
@@ -227,7 +246,9 @@ pt_db_init_schema(sqlite3 *h, char *err, size_t errlen)
 		return PT_ERR_DB;
 	}
 	/* schema.sql is idempotent: it creates what is missing and drops what went away */
-	if ((version < SCHEMA_VERSION && sqlite3_exec(h, pt_schema_sql, NULL, NULL, &msg) != SQLITE_OK) ||
+	if ((version > 0 && version < 3 && sqlite3_exec(h, to3_before, NULL, NULL, &msg) != SQLITE_OK) ||
+	    (version < SCHEMA_VERSION && sqlite3_exec(h, pt_schema_sql, NULL, NULL, &msg) != SQLITE_OK) ||
+	    (version > 0 && version < 3 && sqlite3_exec(h, to3_after, NULL, NULL, &msg) != SQLITE_OK) ||
 	    sqlite3_exec(h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
 	if (version > 0 && version < SCHEMA_VERSION)

@@ -104,7 +104,7 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 		FAIL(400, "invalid_grant", "the device code was already used");
 	int64_t grant;
 	if (pt_grant_record(r, user, app->id, org, scope, &grant) != PT_OK ||
-	    pt_tokens_issue(r, grant, scope, NULL, NULL, &out) != PT_OK || pt_commit() != PT_OK)
+	    pt_tokens_issue(r, grant, scope, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
 		FAIL(500, "server_error", "internal error");
 	if (!postiz) {
 		pt_token_response(r, &out, scope, org);

@@ -330,7 +330,9 @@ pt_code_issue(struct pt_req *r, const struct pt_authz *az, int64_t user_id, int6
 	pt_bind_text(st, 5, az->scope, strlen(az->scope));
 	pt_bind_text(st, 6, az->challenge, az->challenge ? strlen(az->challenge) : 0);
 	pt_bind_text(st, 7, az->resource, az->resource ? strlen(az->resource) : 0);
-	sqlite3_bind_int64(st, 8, pt_now() + r->cfg->code_ttl);
+	int64_t now = pt_now();
+	sqlite3_bind_int64(st, 8, now + r->cfg->code_ttl);
+	sqlite3_bind_int64(st, 9, now);
 	if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
 		goto fail;
 	return PT_OK;
@@ -339,16 +341,29 @@ fail:
 	return PT_ERR_DB;
 }
 
-/* Mints one token of kind (1 access, 2 refresh) into tok and stores its hash. */
+/* Mints one token of kind (1 access, 2 refresh) into tok and stores its hash: in a new
+ * row, or (code_row > 0) in the row of the code it is redeemed from. */
 static int
-token_insert(char tok[PT_TOKEN_LEN + 1], const char *prefix, int kind, int64_t grant_id,
-    const char *scope, const char *resource, const uint8_t *code_hash, int64_t now,
-    int64_t expires)
+token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, int kind, int64_t grant_id,
+    const char *scope, const char *resource, const uint8_t *code_hash, int64_t code_row,
+    int64_t now, int64_t expires)
 {
 	uint8_t h[PT_HASH_LEN];
+	sqlite3_stmt *st;
 	pt_token_new(tok, prefix);
 	pt_hash(h, tok, PT_TOKEN_LEN);
-	sqlite3_stmt *st = pt_stmt(ST_TOKEN_INSERT);
+	if (code_row > 0) {
+		st = pt_stmt(ST_CODE_REDEEM);
+		pt_bind_blob(st, 1, h, sizeof(h));
+		sqlite3_bind_int64(st, 2, now);
+		if (expires > 0)
+			sqlite3_bind_int64(st, 3, expires);
+		sqlite3_bind_int64(st, 4, code_row);
+		if (pt_exec(st) != PT_OK)
+			return PT_ERR_DB;
+		return sqlite3_changes(pt_db()) == 1 ? PT_OK : PT_ERR_NOTFOUND;
+	}
+	st = pt_stmt(ST_TOKEN_INSERT);
 	pt_bind_blob(st, 1, h, sizeof(h));
 	sqlite3_bind_int(st, 2, kind);
 	sqlite3_bind_int64(st, 3, grant_id);
@@ -364,19 +379,18 @@ token_insert(char tok[PT_TOKEN_LEN + 1], const char *prefix, int kind, int64_t g
 
 int
 pt_tokens_issue(struct pt_req *r, int64_t grant_id, const char *scope, const char *resource,
-    const uint8_t *code_hash, struct pt_issued *out)
+    const uint8_t *code_hash, int64_t code_row, struct pt_issued *out)
 {
 	int64_t now = pt_now();
 	long ttl = r->cfg->access_token_ttl;
 	memset(out, 0, sizeof(*out));
-	if (token_insert(out->access, "pat_", 1, grant_id, scope, resource, code_hash, now,
-		ttl > 0 ? now + ttl : 0) != PT_OK)
-		return PT_ERR_DB;
-	if (ttl <= 0)
-		return PT_OK;
+	int rc = token_store(out->access, "pat_", 1, grant_id, scope, resource, code_hash, code_row,
+	    now, ttl > 0 ? now + ttl : 0);
+	if (rc != PT_OK || ttl <= 0)
+		return rc;
 	out->expires_in = ttl;
 	out->has_refresh = true;
-	return token_insert(out->refresh, "prt_", 2, grant_id, scope, resource, code_hash, now,
+	return token_store(out->refresh, "prt_", 2, grant_id, scope, resource, code_hash, 0, now,
 	    now + r->cfg->refresh_token_ttl);
 }
 

@@ -272,7 +272,7 @@ enum pt_stmt {
 	ST_GRANT_FIND_ANY,
 	ST_GRANT_UPSERT,
 	ST_CODE_INSERT,
-	ST_CODE_TAKE,
+	ST_CODE_REDEEM,
 	ST_CODE_GET,
 	ST_TOKEN_INSERT,
 	ST_TOKEN_DELETE_BY_CODE,
@@ -529,9 +529,11 @@ struct pt_issued {
 };
 
 /* Issues an access token (and a refresh token when access_token_ttl is set)
- * under a grant; inside the caller's transaction. */
+ * under a grant; inside the caller's transaction. code_hash: the code the tokens come
+ * from (or NULL); code_row > 0: that code's row, which becomes the access token
+ * (PT_ERR_NOTFOUND if it was redeemed meanwhile). */
 int pt_tokens_issue(struct pt_req *, int64_t grant_id, const char *scope, const char *resource,
-    const uint8_t *code_hash, struct pt_issued *) PT_WUR;
+    const uint8_t *code_hash, int64_t code_row, struct pt_issued *) PT_WUR;
 /* The token endpoint's success answer. */
 void pt_token_response(struct pt_req *, const struct pt_issued *, const char *scope,
     int64_t org_id);

@@ -59,17 +59,21 @@ describe('the admin command', () => {
     assert.equal(sql('SELECT count(*) FROM apps'), before);
   });
 
-  test('the janitor removes expired codes and sessions and reports it as JSON', async () => {
+  test('the janitor removes expired codes and sessions and reports it as JSON; a redeemed code\'s token stays', async () => {
     // an expired code and an expired session, as a day of traffic leaves them
-    stack.cli(['token', 'issue', '--user', 'demo', '--app', stack.app.client_id]);
-    sql(`INSERT INTO codes (hash, grant_id, redirect_uri, redirect_given, scope, expires)
-         SELECT randomblob(32), id, 'https://x/cb', 0, 'profile', 1 FROM grants LIMIT 1`);
+    const live = JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'demo', '--app', stack.app.client_id])).access_token;
+    sql(`INSERT INTO tokens (kind, code_hash, grant_id, redirect_uri, redirect_given, scope, code_expires, created)
+         SELECT 0, randomblob(32), id, 'https://x/cb', 0, 'profile', 1, 1 FROM grants LIMIT 1`);
+    // the live token as if it came from a code that expired after its redemption
+    sql("UPDATE tokens SET code_hash = randomblob(32), code_expires = 1 WHERE id = (SELECT max(id) FROM tokens WHERE kind = 1)");
     sql("INSERT INTO sessions (hash, user_id, created, expires) SELECT randomblob(32), id, 1, 2 FROM users LIMIT 1");
     const out = JSON.parse(stack.cli(['--json', 'janitor']));
     assert.ok(out.codes >= 1, JSON.stringify(out));
     assert.ok(out.sessions >= 1, JSON.stringify(out));
-    assert.equal(sql('SELECT count(*) FROM codes WHERE expires <= unixepoch()'), '0');
+    assert.equal(sql('SELECT count(*) FROM tokens WHERE kind = 0 AND code_expires <= unixepoch()'), '0');
+    assert.equal(sql('SELECT count(*) FROM tokens WHERE code_expires <= unixepoch()'), '0', 'redeemed codes left in the code_expires index');
     assert.equal(sql('SELECT count(*) FROM sessions WHERE expires <= unixepoch()'), '0');
+    assert.equal(await check(stack.url, live), 204, 'the janitor took a live token');
   });
 
   test('backup: an online copy that a fresh server reads, tokens included; it never overwrites', async () => {

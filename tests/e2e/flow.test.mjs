@@ -536,6 +536,20 @@ describe('authorization code flow', () => {
     assertTokenError(more, 400, 'invalid_grant', null, 'the refreshed refresh token is revoked');
   });
 
+  test('a reused code whose access token was revoked first still counts as used and revokes the rest', async () => {
+    const code = await codeFor();
+    const first = await token(stack.url, { grant_type: 'authorization_code', code, redirect_uri: cb }, basic);
+    assertTokenOk(first);
+    // the access token (the code's own row) goes first; its refresh token still knows the code
+    const rv = await token(stack.url, { token: first.body.access_token }, basic, { path: '/oauth/revoke' });
+    assert.equal(rv.status, 200);
+    assert.equal(await check(stack.url, first.body.access_token), 401);
+    const again = await token(stack.url, { grant_type: 'authorization_code', code, redirect_uri: cb }, basic);
+    assertTokenError(again, 400, 'invalid_grant', /already used/);
+    const refresh = await token(stack.url, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token }, basic);
+    assertTokenError(refresh, 400, 'invalid_grant', null, 'the refresh token of a replayed code is revoked');
+  });
+
   test('a code whose grant was revoked is invalid_grant', async () => {
     const s = await freshUser(stack);
     const t = await tokensFor(s);

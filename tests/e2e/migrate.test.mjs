@@ -1,18 +1,40 @@
-// migrate.test.mjs: a database written by an older postern (schema 1: an index per
-// code on tokens) is brought up to date, by `postern init` or by the servers when they
-// start, exactly once, and every token in it keeps working; a newer one is refused.
+// migrate.test.mjs: a database written by an older postern (schema 1: an index per code
+// on tokens; schema 2: without it; both with codes in a table of their own) is brought up
+// to date, by `postern init` or by the servers when they start, exactly once, and every
+// token in it keeps working, ids and all; a newer one is refused.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startStack } from '../lib/stack.mjs';
-import { check } from '../lib/client.mjs';
+import { check, Session, tokenFor } from '../lib/client.mjs';
 
 const sql = (db, q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, q], { encoding: 'utf8' }).trim();
 
-/* Puts back what schema 1 had. */
-function downgrade(db) {
-  sql(db, 'CREATE INDEX tokens_code ON tokens(code_hash) WHERE code_hash IS NOT NULL; PRAGMA user_version = 1;');
+/* Puts back the tokens and codes tables of schema 1 or 2 (their rows kept, codes
+ * waiting for redemption left out), and a pending code in the old codes table. */
+function downgrade(db, version) {
+  sql(db, `BEGIN;
+    DROP INDEX tokens_hash; DROP INDEX tokens_code_hash; DROP INDEX tokens_grant;
+    DROP INDEX tokens_expires; DROP INDEX tokens_code_expires;
+    ALTER TABLE tokens RENAME TO tokens_3;
+    CREATE TABLE tokens (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, kind INTEGER NOT NULL,
+      grant_id INTEGER NOT NULL REFERENCES grants(id) ON DELETE CASCADE, code_hash BLOB,
+      scope TEXT NOT NULL, resource TEXT, created INTEGER NOT NULL, expires INTEGER, last_used INTEGER);
+    INSERT INTO tokens SELECT id, hash, kind, grant_id, code_hash, scope, resource, created, expires, last_used
+      FROM tokens_3 WHERE kind <> 0;
+    DROP TABLE tokens_3;
+    CREATE INDEX tokens_grant ON tokens(grant_id);
+    CREATE INDEX tokens_expires ON tokens(expires) WHERE expires IS NOT NULL;
+    ${version === 1 ? 'CREATE INDEX tokens_code ON tokens(code_hash) WHERE code_hash IS NOT NULL;' : ''}
+    CREATE TABLE codes (hash BLOB PRIMARY KEY, grant_id INTEGER NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+      redirect_uri TEXT NOT NULL, redirect_given INTEGER NOT NULL, scope TEXT NOT NULL, challenge TEXT,
+      resource TEXT, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+    CREATE INDEX codes_expires ON codes(expires);
+    INSERT INTO codes (hash, grant_id, redirect_uri, redirect_given, scope, expires)
+      SELECT randomblob(32), id, 'https://app.example/cb', 1, 'profile', unixepoch() + 60 FROM grants LIMIT 1;
+    PRAGMA user_version = ${version};
+    COMMIT;`);
 }
 
 describe('schema migration', () => {
@@ -24,39 +46,54 @@ describe('schema migration', () => {
   after(async () => { await stack?.stop(); });
 
   const issue = () => JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'demo', '--app', stack.app.client_id])).access_token;
-  const hasCodeIndex = () => sql(db, "SELECT count(*) FROM sqlite_master WHERE name = 'tokens_code'") === '1';
+  const has = (name) => sql(db, `SELECT count(*) FROM sqlite_master WHERE name = '${name}'`) === '1';
+  const ids = () => sql(db, 'SELECT group_concat(id || kind || hex(hash), \',\') FROM (SELECT * FROM tokens ORDER BY id)');
+  /* the whole code flow, for a confidential app made here: the redemption path */
+  async function codeFlowPasses() {
+    const app = JSON.parse(stack.cli(['--json', 'app', 'create', '--name', 'Migrated', '--redirect-uri', 'https://app.example/cb']));
+    const s = new Session(stack.url);
+    await s.signIn('demo', stack.password);
+    const t = await tokenFor(stack, s, app);
+    assert.equal(await check(stack.url, t.access_token), 204);
+  }
 
-  test('`postern init` brings a schema 1 database up to date; its tokens keep working', async () => {
+  test('`postern init` brings a schema 2 database up to date; its tokens keep working', async () => {
     const tokens = [issue(), issue()];
-    downgrade(db);
-    assert.equal(sql(db, 'PRAGMA user_version'), '1');
-    assert.ok(hasCodeIndex());
-    stack.cli(['init']);
+    downgrade(db, 2);
+    const before = ids();
     assert.equal(sql(db, 'PRAGMA user_version'), '2');
-    assert.ok(!hasCodeIndex(), 'the index schema 2 dropped is gone');
+    assert.ok(has('codes'));
+    stack.cli(['init']);
+    assert.equal(sql(db, 'PRAGMA user_version'), '3');
+    assert.ok(!has('codes') && !has('tokens_2'), 'the old tables are gone');
+    assert.ok(has('tokens_hash') && has('tokens_code_hash') && has('tokens_code_expires'));
+    assert.equal(ids(), before, 'token rows changed');
     for (const t of tokens) assert.equal(await check(stack.url, t), 204);
     assert.equal(await check(stack.url, issue()), 204);
+    await codeFlowPasses();
   });
 
   test('servers starting on a schema 1 database bring it up to date once, and serve its tokens', async () => {
     const t = issue();
-    downgrade(db);
+    downgrade(db, 1);
+    assert.ok(has('tokens_code'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '2');
-    assert.ok(!hasCodeIndex());
+    assert.equal(sql(db, 'PRAGMA user_version'), '3');
+    assert.ok(!has('tokens_code') && !has('codes'));
     assert.equal(await check(stack.url, t), 204);
     const logs = ['authorize', 'consent', 'token', 'apps', 'revoke', 'introspect', 'device'].map((c) => stack.log(`${c}.log`)).join('');
-    assert.equal((logs.match(/schema 1 brought up to 2/g) || []).length, 1, 'exactly one process did it');
+    assert.equal((logs.match(/schema 1 brought up to 3/g) || []).length, 1, 'exactly one process did it');
+    await codeFlowPasses();
   });
 
   test('a database from a newer postern is refused by the admin command and the servers', async () => {
     sql(db, 'PRAGMA user_version = 99');
     const r = stack.cliRun(['init']);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /schema 99 is newer than this postern \(2\)/);
+    assert.match(r.stderr, /schema 99 is newer than this postern \(3\)/);
     await assert.rejects(stack.restart(), /did not come up/);
     assert.match(stack.log('token.log'), /schema 99 is newer than this postern/);
-    sql(db, 'PRAGMA user_version = 2');
+    sql(db, 'PRAGMA user_version = 3');
     await stack.restart();
     assert.equal(await check(stack.url, issue()), 204);
   });
