@@ -77,6 +77,20 @@ describe('micro-cache of the check', () => {
     assert.equal(r.status, 401, `after ${TTL} + 1 s the revoked token is refused`);
   });
 
+  test('an entry renewed after its time ends on time too (nginx keeps cache files open)', async () => {
+    const tok = issue();
+    const id = newestTokenId();
+    assert.equal((await get('/api/renew', `Bearer ${tok}`)).status, 200);
+    await sleep((TTL + 1) * 1000 + 300);
+    // expired: postern is asked again and the entry is written anew
+    assert.equal((await get('/api/renew', `Bearer ${tok}`)).status, 200);
+    stack.cli(['token', 'revoke', String(id)]);
+    assert.equal((await get('/api/renew', `Bearer ${tok}`)).status, 200, 'the renewed entry serves');
+    await sleep((TTL + 1) * 1000 + 300);
+    assert.equal((await get('/api/renew', `Bearer ${tok}`)).status, 401, 'the renewed entry outlived its time');
+    assert.equal((await get('/api/renew', `Bearer ${tok}`)).status, 401);
+  });
+
   test('the cache key is a hash: no token and no Authorization header in any cache file', async () => {
     const tok = issue();
     assert.equal((await get('/api/a', `Bearer ${tok}`)).status, 200);
