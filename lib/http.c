@@ -347,6 +347,9 @@ pt_serve(const char *name, size_t max_body, pt_handler handler)
 	}
 	pt_hash_key(cfg.key);
 	pt_tmpl_dirs(cfg.templates_dir, cfg.templates_override);
+	/* no bulk page-cache allocation per connection (SQLite's default is 20 pages up
+	 * front): a process at rest holds only the pages it has read */
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
 	if (pt_db_open(cfg.database) != PT_OK)
 		return 1;
 	/* a database from an older postern is brought up to date before serving */
