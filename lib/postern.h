@@ -48,6 +48,7 @@ enum pt_err {
 #define PT_MIN_PASSWORD    8             /* password */
 #define PT_MAX_ORG_NAME    100           /* organization name */
 #define PT_MAX_RESOURCES   16            /* protected_resource lines in the config */
+#define PT_MAX_TEMPLATE    (256 * 1024)  /* one template file */
 
 /* ---------------------------------------------------------------- memory */
 

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "postern.h"
 
-#define TMPL_MAX_FILE (256 * 1024)
 #define TMPL_MAX_DEPTH 8
 #define TMPL_MAX_CACHED 32
 
@@ -144,13 +144,22 @@ read_file(const char *dir, const char *name, size_t *n)
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		return NULL;
-	char *buf = malloc(TMPL_MAX_FILE + 1);
+	/* the buffer is the file's size (it stays cached for the process), checked again
+	 * by the read in case the file changed in between */
+	struct stat sb;
+	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > PT_MAX_TEMPLATE) {
+		pt_warn("template %s is not a file of at most %d bytes", path, PT_MAX_TEMPLATE);
+		fclose(f);
+		return NULL;
+	}
+	size_t want = (size_t)sb.st_size;
+	char *buf = malloc(want + 1);
 	if (buf == NULL)
 		abort();
-	size_t k = fread(buf, 1, TMPL_MAX_FILE + 1, f);
+	size_t k = fread(buf, 1, want + 1, f);
 	fclose(f);
-	if (k > TMPL_MAX_FILE) {
-		pt_warn("template %s is over %d bytes", path, TMPL_MAX_FILE);
+	if (k != want) {
+		pt_warn("template %s changed while it was read", path);
 		free(buf);
 		return NULL;
 	}

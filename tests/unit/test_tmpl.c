@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -250,6 +251,35 @@ templates_are_cached_once_loaded(void)
 }
 
 static void
+templates_over_the_size_limit_or_not_files_fail(void)
+{
+	struct pt_tv *t = values();
+	char *big = malloc(PT_MAX_TEMPLATE + 2);
+	CHECK(big != NULL);
+	if (big == NULL)
+		return;
+	memset(big, 'a', PT_MAX_TEMPLATE + 1);
+	big[PT_MAX_TEMPLATE] = '\0';
+	unit_write_file(tdir, "ut_limit.html", big);
+	big[PT_MAX_TEMPLATE] = 'a';
+	big[PT_MAX_TEMPLATE + 1] = '\0';
+	unit_write_file(tdir, "ut_over.html", big);
+	free(big);
+	pt_buf_init(&out, unit_arena());
+	CHECK_INT(pt_tmpl_render(&out, "ut_limit", t), PT_OK);
+	CHECK_INT((int)out.n, PT_MAX_TEMPLATE);
+	pt_buf_init(&out, unit_arena());
+	CHECK_INT(pt_tmpl_render(&out, "ut_over", t), PT_ERR_NOTFOUND);
+	CHECK_INT(render("{{>ut_over}}", t), PT_ERR_INVALID);
+	/* a folder with a template's name is not a template */
+	char sub[128];
+	snprintf(sub, sizeof(sub), "%s/ut_folder.html", tdir);
+	CHECK(mkdir(sub, 0700) == 0);
+	pt_buf_init(&out, unit_arena());
+	CHECK_INT(pt_tmpl_render(&out, "ut_folder", t), PT_ERR_NOTFOUND);
+}
+
+static void
 remove_dir(const char *dir)
 {
 	char cmd[200];
@@ -284,6 +314,7 @@ suite_tmpl(void)
 	RUN(partials_missing_or_badly_named_fail);
 	RUN(recursive_partials_stop_at_the_depth_limit);
 	RUN(templates_are_cached_once_loaded);
+	RUN(templates_over_the_size_limit_or_not_files_fail);
 	pt_tmpl_dirs("templates", NULL);
 	remove_dir(tdir);
 	remove_dir(odir);
