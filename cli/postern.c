@@ -46,7 +46,6 @@ static const char *const sql[Q__MAX] = {
 			 " AND (?2 IS NULL OR a.client_id = ?2) ORDER BY t.id",
 	[Q_TOKEN_DEL] = "DELETE FROM tokens WHERE id = ?",
 	[Q_GRANT_DEL] = "DELETE FROM grants WHERE id = ?",
-	/* codes never redeemed; then the redeemed ones leave the code_expires index */
 	[Q_JANITOR_CODES] = "DELETE FROM tokens WHERE code_expires <= ? AND kind = 0",
 	[Q_JANITOR_REDEEMED] = "UPDATE tokens SET code_expires = NULL WHERE code_expires <= ?",
 	[Q_JANITOR_SESSIONS] = "DELETE FROM sessions WHERE expires <= ?",
@@ -712,23 +711,35 @@ cmd_token(int argc, char **argv)
 static int
 cmd_janitor(void)
 {
-	static const int steps[] = {Q_JANITOR_CODES, Q_JANITOR_SESSIONS, Q_JANITOR_DEVICES,
-	    Q_JANITOR_TOKENS, Q_JANITOR_ATTEMPTS};
-	static const char *const names[] = {"codes", "sessions", "devices", "tokens", "attempts"};
-	long long removed[5];
+	/* one short transaction per statement, so servers are never blocked for long;
+	 * after removes more past the same cutoff without being counted */
+	static const struct {
+		int q, after;
+		const char *name;
+		int64_t age;
+	} steps[] = {
+		/* codes never redeemed; then the redeemed ones leave the code_expires index */
+		{Q_JANITOR_CODES, Q_JANITOR_REDEEMED, "codes", 0},
+		{Q_JANITOR_SESSIONS, -1, "sessions", 0},
+		{Q_JANITOR_DEVICES, -1, "devices", 0},
+		{Q_JANITOR_TOKENS, -1, "tokens", 0},
+		{Q_JANITOR_ATTEMPTS, -1, "attempts", 86400},
+	};
+	enum { N = sizeof(steps) / sizeof(steps[0]) };
+	long long removed[N];
 	open_db();
-	/* one short transaction per table, so servers are never blocked for long */
-	for (size_t i = 0; i < 5; i++) {
-		sqlite3_stmt *st = q(steps[i]);
-		sqlite3_bind_int64(st, 1, pt_now() - (i == 4 ? 86400 : 0));
+	for (size_t i = 0; i < N; i++) {
+		int64_t cutoff = pt_now() - steps[i].age;
+		sqlite3_stmt *st = q(steps[i].q);
+		sqlite3_bind_int64(st, 1, cutoff);
 		if (pt_exec(st) != PT_OK)
-			die("janitor: %s failed", names[i]);
+			die("janitor: %s failed", steps[i].name);
 		removed[i] = sqlite3_changes(pt_db());
-		if (i == 0) {
-			st = q(Q_JANITOR_REDEEMED);
-			sqlite3_bind_int64(st, 1, pt_now());
+		if (steps[i].after >= 0) {
+			st = q(steps[i].after);
+			sqlite3_bind_int64(st, 1, cutoff);
 			if (pt_exec(st) != PT_OK)
-				die("janitor: codes failed");
+				die("janitor: %s failed", steps[i].name);
 		}
 	}
 	sqlite3_exec(pt_db(), "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;", NULL, NULL, NULL);
