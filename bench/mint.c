@@ -29,8 +29,6 @@ static const char *const sql[M__MAX] = {
 };
 static sqlite3_stmt *stmts[M__MAX];
 
-static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
 static void
 die(const char *msg)
 {
@@ -47,27 +45,6 @@ q(int i)
 	return st;
 }
 
-/* A well-formed token (pt_token_check accepts it) from one 64-byte random draw:
- * pt_token_new asks the CSPRNG once per character, too slow for a million rows.
- * The modulo bias is irrelevant for benchmark data. */
-static void
-fast_token(char out[PT_TOKEN_LEN + 1], const char *prefix)
-{
-	unsigned char rnd[64];
-	randombytes_buf(rnd, sizeof(rnd));
-	memcpy(out, prefix, 4);
-	for (int i = 0; i < PT_TOKEN_RANDOM; i++)
-		out[4 + i] = b62[rnd[i] % 62];
-	uint32_t c = pt_crc32(out, 4 + PT_TOKEN_RANDOM);
-	for (int i = PT_TOKEN_CHECK - 1; i >= 0; i--) {
-		out[4 + PT_TOKEN_RANDOM + i] = b62[c % 62];
-		c /= 62;
-	}
-	out[PT_TOKEN_LEN] = '\0';
-	if (!pt_token_check(out, PT_TOKEN_LEN, prefix))
-		die("fast_token made a malformed token");
-}
-
 static void
 step_done(sqlite3_stmt *st)
 {
@@ -80,7 +57,7 @@ static void
 code_insert(char tok[PT_TOKEN_LEN + 1], int64_t grant, const char *scope, int64_t expires)
 {
 	uint8_t h[PT_HASH_LEN];
-	fast_token(tok, "pac_");
+	pt_token_new(tok, "pac_");
 	pt_hash(h, tok, PT_TOKEN_LEN);
 	sqlite3_stmt *st = pt_stmt(ST_CODE_INSERT);
 	pt_bind_blob(st, 1, h, sizeof(h));
@@ -90,6 +67,27 @@ code_insert(char tok[PT_TOKEN_LEN + 1], int64_t grant, const char *scope, int64_
 	pt_bind_text(st, 5, scope, strlen(scope));
 	sqlite3_bind_int64(st, 8, expires);
 	sqlite3_bind_int64(st, 9, expires - 3600);
+	step_done(st);
+}
+
+/* A pending device request of the app, expiring at expires; tok gets its device code. */
+static void
+device_insert(char tok[PT_TOKEN_LEN + 1], int64_t app_id, const char *scope, long interval,
+    int64_t expires)
+{
+	uint8_t h[PT_HASH_LEN];
+	char user_code[9];
+	pt_token_new(tok, "pdc_");
+	pt_hash(h, tok, PT_TOKEN_LEN);
+	pt_random_b62(user_code, 8);
+	user_code[8] = '\0';
+	sqlite3_stmt *st = q(M_DEVICE_INSERT);
+	pt_bind_blob(st, 1, h, sizeof(h));
+	pt_bind_text(st, 2, user_code, 8);
+	sqlite3_bind_int64(st, 3, app_id);
+	pt_bind_text(st, 4, scope, strlen(scope));
+	sqlite3_bind_int64(st, 5, interval);
+	sqlite3_bind_int64(st, 6, expires);
 	step_done(st);
 }
 
@@ -160,22 +158,10 @@ main(int argc, char **argv)
 			code_insert(tok, grant, scope, now + 3600);
 			puts(tok);
 		} else if (strcmp(kind, "devices") == 0) {
-			char user_code[9];
-			fast_token(tok, "pdc_");
-			pt_hash(h, tok, PT_TOKEN_LEN);
-			pt_random_b62(user_code, 8);
-			user_code[8] = '\0';
-			st = q(M_DEVICE_INSERT);
-			pt_bind_blob(st, 1, h, sizeof(h));
-			pt_bind_text(st, 2, user_code, 8);
-			sqlite3_bind_int64(st, 3, app.id);
-			pt_bind_text(st, 4, scope, strlen(scope));
-			sqlite3_bind_int64(st, 5, cfg.device_interval);
-			sqlite3_bind_int64(st, 6, now + 3600);
-			step_done(st);
+			device_insert(tok, app.id, scope, cfg.device_interval, now + 3600);
 			puts(tok);
 		} else if (strcmp(kind, "tokens") == 0) {
-			fast_token(tok, "pat_");
+			pt_token_new(tok, "pat_");
 			pt_hash(h, tok, PT_TOKEN_LEN);
 			st = pt_stmt(ST_TOKEN_INSERT);
 			pt_bind_blob(st, 1, h, sizeof(h));
@@ -186,20 +172,8 @@ main(int argc, char **argv)
 			step_done(st);
 		} else if (strcmp(kind, "expired") == 0) {
 			code_insert(tok, grant, scope, now - 60);
-			fast_token(tok, "pdc_");
-			pt_hash(h, tok, PT_TOKEN_LEN);
-			char user_code[9];
-			pt_random_b62(user_code, 8);
-			user_code[8] = '\0';
-			st = q(M_DEVICE_INSERT);
-			pt_bind_blob(st, 1, h, sizeof(h));
-			pt_bind_text(st, 2, user_code, 8);
-			sqlite3_bind_int64(st, 3, app.id);
-			pt_bind_text(st, 4, scope, strlen(scope));
-			sqlite3_bind_int64(st, 5, cfg.device_interval);
-			sqlite3_bind_int64(st, 6, now - 60);
-			step_done(st);
-			fast_token(tok, "pse_");
+			device_insert(tok, app.id, scope, cfg.device_interval, now - 60);
+			pt_token_new(tok, "pse_");
 			pt_hash(h, tok, PT_TOKEN_LEN);
 			st = q(M_SESSION_INSERT);
 			pt_bind_blob(st, 1, h, sizeof(h));
@@ -208,7 +182,7 @@ main(int argc, char **argv)
 			sqlite3_bind_int64(st, 4, now - 60);
 			step_done(st);
 		} else if (strcmp(kind, "unknown") == 0) {
-			fast_token(tok, "pat_");
+			pt_token_new(tok, "pat_");
 			puts(tok);
 		} else {
 			die("KIND is codes, devices, tokens, expired or unknown");
