@@ -2,10 +2,14 @@
 -- Secrets (client secrets, codes, tokens, sessions, device codes) are stored only as
 -- keyed BLAKE2b-256 hashes (32-byte BLOBs); the key lives outside the database.
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
+
+-- Ids that leave the server (a user's `sub`, an organization's id, grant and token ids in
+-- addresses and in the admin command) are AUTOINCREMENT: an id is never handed to a new
+-- row after its row was deleted, so nothing keyed on it can reach a newer account.
 
 CREATE TABLE IF NOT EXISTS users (
-	id         INTEGER PRIMARY KEY,
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
 	name       TEXT NOT NULL UNIQUE,
 	password   TEXT,                       -- crypto_pwhash_str (Argon2id), NULL: remote_user only
 	is_admin   INTEGER NOT NULL DEFAULT 0,
@@ -13,7 +17,7 @@ CREATE TABLE IF NOT EXISTS users (
 );
 
 CREATE TABLE IF NOT EXISTS orgs (
-	id          INTEGER PRIMARY KEY,
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
 	name        TEXT NOT NULL,
 	personal_of INTEGER UNIQUE REFERENCES users(id) ON DELETE CASCADE,
 	created     INTEGER NOT NULL
@@ -33,8 +37,6 @@ CREATE TABLE IF NOT EXISTS apps (
 	owner_id         INTEGER REFERENCES users(id) ON DELETE CASCADE,
 	name             TEXT NOT NULL,
 	description      TEXT NOT NULL DEFAULT '',
-	picture          BLOB,
-	picture_type     TEXT,
 	redirect_uris    TEXT NOT NULL DEFAULT '',  -- one per line
 	scopes           TEXT NOT NULL DEFAULT '',  -- allowed, space-separated; '' = all configured
 	grant_types      TEXT NOT NULL DEFAULT 'authorization_code refresh_token',
@@ -43,18 +45,29 @@ CREATE TABLE IF NOT EXISTS apps (
 	require_pkce     INTEGER NOT NULL DEFAULT 0,
 	remember_consent INTEGER NOT NULL DEFAULT 1,
 	registered       INTEGER NOT NULL DEFAULT 0,  -- came from RFC 7591 registration
-	created          INTEGER NOT NULL
+	created          INTEGER NOT NULL,
+	resource_server  INTEGER NOT NULL DEFAULT 0   -- an admin let it introspect every token
+);
+
+-- An app's picture, out of the apps row that every token request reads.
+CREATE TABLE IF NOT EXISTS app_pictures (
+	app_id  INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+	picture BLOB NOT NULL,
+	type    TEXT NOT NULL
 );
 
 -- A user's approval of an app for an organization and scopes.
 CREATE TABLE IF NOT EXISTS grants (
-	id        INTEGER PRIMARY KEY,
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
 	user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
 	app_id    INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
 	org_id    INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
 	scope     TEXT NOT NULL,
 	created   INTEGER NOT NULL,
 	last_used INTEGER,
+	-- the redirect URI the user approved on the consent page: a public client skips the
+	-- page again only when it asks for exactly this one (RFC 8252 §8.6)
+	redirect_uri TEXT,
 	UNIQUE (user_id, app_id, org_id)
 );
 CREATE INDEX IF NOT EXISTS grants_app ON grants(app_id);
@@ -65,7 +78,7 @@ CREATE INDEX IF NOT EXISTS grants_app ON grants(app_id);
 -- code they came from, refresh successors too, so a replayed code finds and revokes
 -- them all. A revoked token is deleted; revoking a grant deletes its rows by cascade.
 CREATE TABLE IF NOT EXISTS tokens (
-	id        INTEGER PRIMARY KEY,
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
 	hash      BLOB,                        -- of the token; NULL while the row is a code
 	kind      INTEGER NOT NULL,            -- 0 code, 1 access, 2 refresh, 3 used refresh
 	grant_id  INTEGER NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
@@ -79,7 +92,7 @@ CREATE TABLE IF NOT EXISTS tokens (
 	redirect_uri   TEXT,
 	redirect_given INTEGER,
 	challenge      TEXT,
-	code_expires   INTEGER                 -- the janitor clears it once past
+	code_expires   INTEGER                 -- the janitor clears it (and the request) once past
 );
 CREATE UNIQUE INDEX IF NOT EXISTS tokens_hash ON tokens(hash) WHERE hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tokens_code_hash ON tokens(code_hash) WHERE code_hash IS NOT NULL;
@@ -96,6 +109,20 @@ CREATE TABLE IF NOT EXISTS sessions (
 	expires INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+
+-- Authorization requests waiting for the user's decision on the consent page. The form
+-- names one by an unguessable id (only its keyed hash is here); the decision consumes it,
+-- so a form cannot be posted twice, nor edited: the request is read back from here.
+CREATE TABLE IF NOT EXISTS requests (
+	id      INTEGER PRIMARY KEY,
+	hash    BLOB NOT NULL UNIQUE,
+	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	query   TEXT NOT NULL,                 -- the authorization request's parameters
+	expires INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_user ON requests(user_id);
+CREATE INDEX IF NOT EXISTS requests_expires ON requests(expires);
 
 -- RFC 8628 device authorization requests.
 CREATE TABLE IF NOT EXISTS devices (

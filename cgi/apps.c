@@ -23,33 +23,41 @@
  * names the owner too, so a forged id can never reach another user's row. */
 enum {
 	AQ_LIST, AQ_GET, AQ_INSERT, AQ_UPDATE, AQ_PICTURE_SET, AQ_PICTURE_CLEAR, AQ_PICTURE_GET,
-	AQ_ROTATE, AQ_DELETE, AQ_REGISTER, AQ__MAX
+	AQ_ROTATE, AQ_REGISTER, AQ__MAX
 };
 static const char *const sql[AQ__MAX] = {
-	[AQ_LIST] = "SELECT a.client_id, a.name, a.description, a.picture IS NOT NULL, a.public,"
+	[AQ_LIST] = "SELECT a.client_id, a.name, a.description,"
+		    " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id), a.public,"
 		    " a.trusted, a.created, (SELECT count(*) FROM grants g WHERE g.app_id = a.id)"
 		    " FROM apps a WHERE a.owner_id = ? ORDER BY a.created DESC, a.id DESC",
-	[AQ_GET] = "SELECT id, client_id, name, description, picture IS NOT NULL, redirect_uris,"
+	[AQ_GET] = "SELECT id, client_id, name, description,"
+		   " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris,"
 		   " scopes, public, trusted, require_pkce, remember_consent"
 		   " FROM apps WHERE client_id = ? AND owner_id = ?",
-	[AQ_INSERT] = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description, picture,"
-		      " picture_type, redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
-		      " remember_consent, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[AQ_INSERT] = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
+		      " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
+		      " remember_consent, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	/* ?9: public (drops the secret); ?10: a new secret hash, or NULL to keep the old one */
 	[AQ_UPDATE] = "UPDATE apps SET name = ?1, description = ?2, redirect_uris = ?3, scopes = ?4,"
 		      " trusted = ?5, require_pkce = ?6, remember_consent = ?7, public = ?9,"
 		      " secret_hash = CASE WHEN ?9 THEN NULL WHEN ?10 IS NOT NULL THEN ?10"
 		      " ELSE secret_hash END WHERE id = ?8 AND owner_id = ?11",
-	[AQ_PICTURE_SET] = "UPDATE apps SET picture = ?, picture_type = ? WHERE id = ? AND owner_id = ?",
-	[AQ_PICTURE_CLEAR] = "UPDATE apps SET picture = NULL, picture_type = NULL"
-			     " WHERE id = ? AND owner_id = ?",
-	[AQ_PICTURE_GET] = "SELECT picture, picture_type FROM apps"
-			   " WHERE client_id = ? AND picture IS NOT NULL",
+	/* pictures live in a table of their own, off the row every token request reads */
+	[AQ_PICTURE_SET] = "INSERT INTO app_pictures (app_id, picture, type)"
+			   " SELECT id, ?1, ?2 FROM apps WHERE id = ?3 AND owner_id = ?4"
+			   " ON CONFLICT (app_id) DO UPDATE SET picture = excluded.picture,"
+			   " type = excluded.type",
+	[AQ_PICTURE_CLEAR] = "DELETE FROM app_pictures WHERE app_id ="
+			     " (SELECT id FROM apps WHERE id = ? AND owner_id = ?)",
+	[AQ_PICTURE_GET] = "SELECT p.picture, p.type FROM app_pictures p JOIN apps a"
+			   " ON a.id = p.app_id WHERE a.client_id = ?",
 	[AQ_ROTATE] = "UPDATE apps SET secret_hash = ? WHERE id = ? AND owner_id = ? AND public = 0",
-	/* grants, codes, tokens and device requests go with it (ON DELETE CASCADE) */
-	[AQ_DELETE] = "DELETE FROM apps WHERE id = ? AND owner_id = ?",
+
+	/* a client that registered itself is public, needs PKCE, and never skips the consent
+	 * page on a remembered approval (any local program can use its client_id) */
 	[AQ_REGISTER] = "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
-			" public, require_pkce, registered, created) VALUES (?, ?, ?, ?, ?, 1, 1, 1, ?)",
+			" public, require_pkce, registered, remember_consent, created)"
+			" VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?)",
 };
 static sqlite3_stmt *stmts[AQ__MAX];
 
@@ -259,7 +267,7 @@ csrf_failed(struct pt_req *r)
 static void
 db_failed(struct pt_req *r)
 {
-	pt_error_page(r, 500, "Server error", "The server could not save your change. Try again later.");
+	pt_error_page(r, 503, "Server busy", "The server could not save your change. Try again in a moment.");
 }
 
 /* ------------------------------------------------------------ the form */
@@ -539,10 +547,27 @@ list_page(struct pt_req *r, const struct pt_user *u)
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		pt_error_page(r, 500, "Server error", "The server could not load your apps.");
+		pt_error_page(r, 503, "Server busy", "The server could not load your apps. Try again in a moment.");
 		return;
 	}
 	pt_page(r, 200, "apps", t);
+}
+
+/* Stores (or clears) the picture of the user's app: inside the caller's transaction. */
+static int
+picture_store(const struct pt_user *u, int64_t app_id, const struct app_form *f)
+{
+	sqlite3_stmt *st = stmt(f->picture != NULL ? AQ_PICTURE_SET : AQ_PICTURE_CLEAR);
+	int i = 1;
+	if (st == NULL)
+		return PT_ERR_DB;
+	if (f->picture != NULL) {
+		pt_bind_blob(st, i++, f->picture, f->picture_n);
+		pt_bind_text(st, i++, f->picture_type, strlen(f->picture_type));
+	}
+	sqlite3_bind_int64(st, i++, app_id);
+	sqlite3_bind_int64(st, i, u->id);
+	return pt_exec(st);
 }
 
 /* Stores a new app; fills client_id, and secret for a confidential one. */
@@ -553,28 +578,35 @@ app_insert(const struct pt_user *u, const struct app_form *f,
 	uint8_t hash[PT_HASH_LEN];
 	new_client_id(cid);
 	new_secret(secret, hash);
+	int rc = pt_begin();
+	if (rc != PT_OK)
+		return rc;
 	sqlite3_stmt *st = stmt(AQ_INSERT);
-	if (st == NULL)
+	if (st == NULL) {
+		pt_rollback();
 		return PT_ERR_DB;
+	}
 	pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
 	if (!f->public)
 		pt_bind_blob(st, 2, hash, sizeof(hash));
 	sqlite3_bind_int64(st, 3, u->id);
 	pt_bind_text(st, 4, f->name, strlen(f->name));
 	pt_bind_text(st, 5, f->description, strlen(f->description));
-	if (f->picture != NULL) {
-		pt_bind_blob(st, 6, f->picture, f->picture_n);
-		pt_bind_text(st, 7, f->picture_type, strlen(f->picture_type));
-	}
-	pt_bind_text(st, 8, f->redirect_uris, strlen(f->redirect_uris));
-	pt_bind_text(st, 9, f->scopes, strlen(f->scopes));
-	sqlite3_bind_text(st, 10, APP_GRANT_TYPES, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 11, f->public);
-	sqlite3_bind_int(st, 12, f->trusted);
-	sqlite3_bind_int(st, 13, f->require_pkce);
-	sqlite3_bind_int(st, 14, f->remember_consent);
-	sqlite3_bind_int64(st, 15, pt_now());
-	int rc = pt_exec(st);
+	pt_bind_text(st, 6, f->redirect_uris, strlen(f->redirect_uris));
+	pt_bind_text(st, 7, f->scopes, strlen(f->scopes));
+	sqlite3_bind_text(st, 8, APP_GRANT_TYPES, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 9, f->public);
+	sqlite3_bind_int(st, 10, f->trusted);
+	sqlite3_bind_int(st, 11, f->require_pkce);
+	sqlite3_bind_int(st, 12, f->remember_consent);
+	sqlite3_bind_int64(st, 13, pt_now());
+	rc = pt_exec(st);
+	if (rc == PT_OK && f->picture != NULL)
+		rc = picture_store(u, sqlite3_last_insert_rowid(pt_db()), f);
+	if (rc == PT_OK)
+		rc = pt_commit();
+	if (rc != PT_OK)
+		pt_rollback();
 	sodium_memzero(hash, sizeof(hash));
 	return rc;
 }
@@ -610,6 +642,11 @@ static void
 create(struct pt_req *r, const struct pt_user *u)
 {
 	struct app_form f;
+	if (r->cfg->apps_admins_only && !u->admin) {
+		pt_error_page(r, 403, "Not allowed",
+		    "On this server only administrators register apps. Ask one to register yours.");
+		return;
+	}
 	if (!pt_is_post(r)) {
 		form_from_app(r->cfg, NULL, &f, r->a);
 		form_page(r, 200, u, NULL, &f, NULL, NULL);
@@ -670,20 +707,8 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	sqlite3_bind_int64(st, 11, u->id);
 	if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
 		goto fail;
-	if (f.picture != NULL || f.remove_picture) {
-		st = stmt(f.picture != NULL ? AQ_PICTURE_SET : AQ_PICTURE_CLEAR);
-		if (st == NULL)
-			goto fail;
-		int i = 1;
-		if (f.picture != NULL) {
-			pt_bind_blob(st, i++, f.picture, f.picture_n);
-			pt_bind_text(st, i++, f.picture_type, strlen(f.picture_type));
-		}
-		sqlite3_bind_int64(st, i++, app->id);
-		sqlite3_bind_int64(st, i, u->id);
-		if (pt_exec(st) != PT_OK)
-			goto fail;
-	}
+	if ((f.picture != NULL || f.remove_picture) && picture_store(u, app->id, &f) != PT_OK)
+		goto fail;
 	if (pt_commit() != PT_OK)
 		goto fail;
 	sodium_memzero(hash, sizeof(hash));
@@ -760,19 +785,15 @@ delete(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 			return;
 		}
 		if (p.v[SF_CONFIRM] != NULL && strcmp(p.v[SF_CONFIRM], "yes") == 0) {
-			sqlite3_stmt *st = stmt(AQ_DELETE);
-			if (st == NULL) {
-				db_failed(r);
-				return;
-			}
-			sqlite3_bind_int64(st, 1, app->id);
-			sqlite3_bind_int64(st, 2, u->id);
-			if (pt_exec(st) != PT_OK) {
-				db_failed(r);
-				return;
-			}
-			if (sqlite3_changes(pt_db()) != 1) {
+			/* owned_app found it with this owner: every grant, code, token and device
+			 * request goes with it, in short transactions */
+			int rc = pt_app_delete(app->id);
+			if (rc == PT_ERR_NOTFOUND) {
 				not_found(r);
+				return;
+			}
+			if (rc != PT_OK) {
+				db_failed(r);
 				return;
 			}
 			pt_info("user %s deleted app %s", u->name, app->client_id);
@@ -800,7 +821,7 @@ picture(struct pt_req *r, const char *cid)
 	}
 	sqlite3_stmt *st = stmt(AQ_PICTURE_GET);
 	if (st == NULL) {
-		pt_error_page(r, 500, "Server error", "The server could not load the picture.");
+		pt_error_page(r, 503, "Server busy", "The server could not load the picture. Try again in a moment.");
 		return;
 	}
 	pt_bind_text(st, 1, cid, n);
@@ -819,7 +840,7 @@ picture(struct pt_req *r, const char *cid)
 		pt_error_page(r, 404, "Not found", "This app has no picture.");
 	} else {
 		pt_warn("picture: %s", sqlite3_errmsg(pt_db()));
-		pt_error_page(r, 500, "Server error", "The server could not load the picture.");
+		pt_error_page(r, 503, "Server busy", "The server could not load the picture. Try again in a moment.");
 	}
 	sqlite3_reset(st);
 }
@@ -1035,9 +1056,9 @@ reg(struct pt_req *r)
 		sqlite3_bind_int64(st, 6, now);
 	}
 	if (st == NULL || pt_exec(st) != PT_OK) {
-		status = 500;
-		error = "server_error";
-		desc = "internal error";
+		status = 503;
+		error = "temporarily_unavailable";
+		desc = "the server is busy; retry shortly";
 		goto done;
 	}
 	pt_info("registered client %s", cid);
@@ -1118,7 +1139,7 @@ handle(struct pt_req *r)
 	}
 	int rc = owned_app(r, &u, id, &app);
 	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 500, "Server error", "The server could not load the app.");
+		pt_error_page(r, 503, "Server busy", "The server could not load the app. Try again in a moment.");
 		return;
 	}
 	if (rc != PT_OK) {

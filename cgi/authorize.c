@@ -31,37 +31,74 @@ host_of(pt_arena *a, const char *uri)
 	return pt_strndup(a, h, strcspn(h, "/?#"));
 }
 
+/* Keeps the request server-side until the user decides: the consent form names it by an
+ * unguessable id, and the decision consumes it (RFC 9700 §4.7: the form's fields cannot
+ * be edited, and a form posted twice gets nothing the second time). */
+static int
+request_store(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
+    char id[PT_TOKEN_LEN + 1])
+{
+	uint8_t h[PT_HASH_LEN];
+	const char *q = request_query(r, p);
+	int rc = pt_begin();
+	if (rc != PT_OK)
+		return rc;
+	sqlite3_stmt *st = pt_stmt(ST_REQUEST_TRIM);
+	sqlite3_bind_int64(st, 1, u->id);
+	sqlite3_bind_int(st, 2, PT_MAX_PENDING_REQUESTS - 1);
+	if ((rc = pt_exec(st)) != PT_OK)
+		goto fail;
+	pt_token_new(id, "pcr_");
+	pt_hash(h, id, PT_TOKEN_LEN);
+	st = pt_stmt(ST_REQUEST_INSERT);
+	pt_bind_blob(st, 1, h, sizeof(h));
+	sqlite3_bind_int64(st, 2, u->id);
+	pt_bind_text(st, 3, q, strlen(q));
+	sqlite3_bind_int64(st, 4, pt_now() + r->cfg->code_ttl);
+	if ((rc = pt_exec(st)) != PT_OK || (rc = pt_commit()) != PT_OK)
+		goto fail;
+	return PT_OK;
+fail:
+	pt_rollback();
+	return rc;
+}
+
 /* The consent page: who is asking, for what, on behalf of which organization. */
 static void
 consent_page(struct pt_req *r, const struct pt_params *p, const struct pt_authz *az,
     const struct pt_user *u)
 {
+	char id[PT_TOKEN_LEN + 1];
+	if (request_store(r, p, u, id) != PT_OK) {
+		pt_error_page(r, 503, "Server busy", "The server could not start your approval. Try again in a moment.");
+		return;
+	}
 	struct pt_tv *t = pt_consent_vars(r, &az->app, az->scope, u, "/oauth/consent");
 	if (t == NULL)
 		return;
 	pt_tv_set(t, "redirect_host", host_of(r->a, az->redirect_uri));
-	for (size_t i = 0; i < AZ__MAX; i++) {
-		if (p->v[i] == NULL)
-			continue;
-		struct pt_tv *it = pt_tv_add(t, "hidden");
-		pt_tv_set(it, "name", pt_authz_fields[i].name);
-		pt_tv_setn(it, "value", p->v[i], p->n[i]);
-	}
+	struct pt_tv *it = pt_tv_add(t, "hidden");
+	pt_tv_set(it, "name", "request");
+	pt_tv_set(it, "value", id);
 	pt_page(r, 200, "consent", t);
 }
 
-/* A grant that already covers the request lets the user skip the page. */
+/* A grant that already covers the request lets the user skip the page. A public client
+ * can be any program on the user's machine that knows its client_id (RFC 8252 §8.6):
+ * it skips the page only when it asks for exactly the redirect URI the user approved,
+ * loopback port included (or, when an administrator marked it trusted, exactly one of
+ * its registered URIs). */
 static int
 remembered_org(const struct pt_authz *az, const struct pt_user *u, int64_t *org)
 {
-	if (az->app.trusted) {
+	if (az->app.trusted && (!az->app.public || az->redirect_exact)) {
 		sqlite3_stmt *st = pt_stmt(ST_USER_ORGS);
 		sqlite3_bind_int64(st, 1, u->id);
 		int rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
 			*org = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
-		return rc == SQLITE_ROW ? PT_OK : PT_ERR_NOTFOUND;
+		return rc == SQLITE_ROW ? PT_OK : rc == SQLITE_DONE ? PT_ERR_NOTFOUND : PT_ERR_DB;
 	}
 	if (!az->app.remember_consent)
 		return PT_ERR_NOTFOUND;
@@ -71,6 +108,9 @@ remembered_org(const struct pt_authz *az, const struct pt_user *u, int64_t *org)
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *scope = (const char *)sqlite3_column_text(st, 1);
+		const char *approved_uri = (const char *)sqlite3_column_text(st, 3);
+		if (az->app.public && (approved_uri == NULL || strcmp(approved_uri, az->redirect_uri) != 0))
+			continue;
 		if (scope != NULL && pt_scope_subset(az->scope, scope)) {
 			*org = sqlite3_column_int64(st, 2);
 			sqlite3_reset(st);
@@ -79,6 +119,14 @@ remembered_org(const struct pt_authz *az, const struct pt_user *u, int64_t *org)
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? PT_ERR_NOTFOUND : PT_ERR_DB;
+}
+
+/* The signed-in user or NULL, without answering: an error of the request is shown or
+ * redirected depending on it (pt_authz_fail). */
+static const struct pt_user *
+user_or_null(struct pt_req *r, struct pt_user *u)
+{
+	return pt_session_user(r, u) == PT_OK ? u : NULL;
 }
 
 /* A malformed or repeated parameter other than client_id and redirect_uri goes back
@@ -109,9 +157,11 @@ redirect_malformed(struct pt_req *r, const struct pt_fail *bad)
 	p.n[AZ_REDIRECT_URI] = q.n[1];
 	if (pt_authz_check(r, &p, &az, &fail) != PT_OK)
 		return false;
+	struct pt_user u;
 	az.state = q.v[2];
-	pt_authz_redirect(r, &az, NULL, "invalid_request",
-	    pt_printf(r->a, "%s %s", bad->param, bad->reason));
+	az.error = "invalid_request";
+	az.error_description = pt_printf(r->a, "%s %s", bad->param, bad->reason);
+	pt_authz_fail(r, &az, user_or_null(r, &u));
 	return true;
 }
 
@@ -147,7 +197,7 @@ handle(struct pt_req *r)
 	}
 	rc = pt_authz_check(r, &p, &az, &fail);
 	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 500, "Server error", fail.reason);
+		pt_error_page(r, 503, "Server busy", fail.reason);
 		return;
 	}
 	if (rc != PT_OK) {
@@ -155,7 +205,7 @@ handle(struct pt_req *r)
 		return;
 	}
 	if (az.error != NULL) {
-		pt_authz_redirect(r, &az, NULL, az.error, az.error_description);
+		pt_authz_fail(r, &az, user_or_null(r, &u));
 		return;
 	}
 	if (!pt_signed_in(r, &u, pt_printf(r->a, "%s?%s", pt_path(r, "/oauth/authorize"),
@@ -165,15 +215,18 @@ handle(struct pt_req *r)
 	rc = remembered_org(&az, &u, &org);
 	if (rc == PT_OK) {
 		char code[PT_TOKEN_LEN + 1];
-		if (pt_code_issue(r, &az, u.id, org, code) != PT_OK) {
-			pt_authz_redirect(r, &az, NULL, "server_error", "the code could not be issued");
+		rc = pt_code_issue(r, &az, u.id, org, false, code);
+		if (rc == PT_OK) {
+			pt_authz_redirect(r, &az, code, NULL, NULL);
 			return;
 		}
-		pt_authz_redirect(r, &az, code, NULL, NULL);
-		return;
-	}
-	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 500, "Server error", "The server could not load your approvals.");
+		if (rc != PT_ERR_NOTFOUND) {
+			pt_authz_redirect(r, &az, NULL, "temporarily_unavailable", "the code could not be issued; try again");
+			return;
+		}
+		/* the membership went away meanwhile: ask again */
+	} else if (rc == PT_ERR_DB) {
+		pt_error_page(r, 503, "Server busy", "The server could not load your approvals. Try again in a moment.");
 		return;
 	}
 	consent_page(r, &p, &az, &u);

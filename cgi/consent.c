@@ -4,17 +4,24 @@
 
 #include "postern.h"
 
-enum { LG_USERNAME, LG_PASSWORD, LG_RETURN_TO, LG_CSRF, LG__MAX };
+enum { LG_USERNAME, LG_PASSWORD, LG_RETURN_TO, LG_CSRF, LG_EVERYWHERE, LG__MAX };
 static const struct pt_field login_fields[LG__MAX] = {
 	[LG_USERNAME] = {"username", PT_MAX_USERNAME, NULL, 0},
 	[LG_PASSWORD] = {"password", PT_MAX_PASSWORD, NULL, 0},
 	[LG_RETURN_TO] = {"return_to", PT_MAX_QUERY, NULL, 0},
 	[LG_CSRF] = {"csrf", 64, NULL, 0},
+	[LG_EVERYWHERE] = {"everywhere", 1, NULL, 0},
 };
 
-/* The consent form: the authorization request again, plus the decision. */
-enum { CS_ORG = AZ__MAX, CS_ACTION, CS_CSRF, CS__MAX };
-static struct pt_field consent_fields[CS__MAX];
+/* The consent form: the pending request's id and the decision. Nothing of the request
+ * itself comes from the form: it is read back from the server's record. */
+enum { CS_REQUEST, CS_ORG, CS_ACTION, CS_CSRF, CS__MAX };
+static const struct pt_field consent_fields[CS__MAX] = {
+	[CS_REQUEST] = {"request", 64, NULL, 0},
+	[CS_ORG] = {"org", 20, NULL, 0},
+	[CS_ACTION] = {"action", 16, NULL, 0},
+	[CS_CSRF] = {"csrf", 64, NULL, 0},
+};
 
 /* Where to go after sign-in: only a path of this site below the base path, so
  * the login page cannot be used as an open redirect. */
@@ -106,26 +113,67 @@ logout(struct pt_req *r)
 {
 	struct pt_params p;
 	struct pt_fail fail;
+	struct pt_user u = {0};
 	if (!pt_is_post(r)) {
 		pt_header(r, "Allow", "POST");
 		pt_error_page(r, 405, "Method not allowed", "Sign out with the button on the page.");
 		return;
 	}
+	bool signed_in = false;
 	if (pt_req_body(r, login_fields, LG__MAX, &p, &fail) != PT_OK ||
-	    (pt_session_user(r, &(struct pt_user){0}) != PT_OK && r->sess == NULL) ||
+	    (!(signed_in = pt_session_user(r, &u) == PT_OK) && r->sess == NULL) ||
 	    !pt_csrf_ok(r, p.v[LG_CSRF], p.n[LG_CSRF])) {
 		pt_error_page(r, 403, "Not signed out",
 		    "The sign-out form expired or came from another site.");
 		return;
 	}
+	if (signed_in && p.v[LG_EVERYWHERE] != NULL && strcmp(p.v[LG_EVERYWHERE], "1") == 0) {
+		/* every session of the account, on every device (after a stolen cookie) */
+		if (pt_sessions_end_all(u.id) != PT_OK) {
+			pt_error_page(r, 503, "Not signed out", "The server could not end your sessions. Try again in a moment.");
+			return;
+		}
+		pt_info("user %s signed out everywhere", u.name);
+	}
 	pt_session_end(r);
 	pt_see_other(r, pt_path(r, "/oauth/login"));
+}
+
+/* Takes the pending request the form names (it is gone afterwards, whatever the
+ * decision): its parameters into q. PT_ERR_NOTFOUND when it is unknown, answered,
+ * expired or another user's. */
+static int
+request_take(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
+    struct pt_params *q)
+{
+	uint8_t h[PT_HASH_LEN];
+	struct pt_fail fail;
+	if (p->v[CS_REQUEST] == NULL || !pt_token_check(p->v[CS_REQUEST], p->n[CS_REQUEST], "pcr_"))
+		return PT_ERR_NOTFOUND;
+	pt_hash(h, p->v[CS_REQUEST], p->n[CS_REQUEST]);
+	sqlite3_stmt *st = pt_stmt(ST_REQUEST_TAKE);
+	pt_bind_blob(st, 1, h, sizeof(h));
+	sqlite3_bind_int64(st, 2, u->id);
+	int rc = sqlite3_step(st);
+	const char *query = rc == SQLITE_ROW ? pt_col_text(r->a, st, 0) : NULL;
+	bool live = rc == SQLITE_ROW && sqlite3_column_int64(st, 1) > pt_now();
+	/* DELETE ... RETURNING is done once its rows are read */
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
+	if (query == NULL || !live)
+		return PT_ERR_NOTFOUND;
+	if (pt_parse_form(r->a, query, strlen(query), pt_authz_fields, AZ__MAX, q, &fail) != PT_OK)
+		return PT_ERR_NOTFOUND;
+	return PT_OK;
 }
 
 static void
 consent(struct pt_req *r)
 {
-	struct pt_params p;
+	struct pt_params p, q;
 	struct pt_fail fail;
 	struct pt_authz az;
 	struct pt_user u;
@@ -143,7 +191,7 @@ consent(struct pt_req *r)
 	}
 	rc = pt_session_user(r, &u);
 	if (rc != PT_OK) {
-		pt_error_page(r, rc == PT_ERR_DB ? 500 : 403, "Not signed in",
+		pt_error_page(r, rc == PT_ERR_DB ? 503 : 403, "Not signed in",
 		    "Your session ended. Go back to the application and start again.");
 		return;
 	}
@@ -152,23 +200,35 @@ consent(struct pt_req *r)
 		    "The consent form expired or came from another site. Go back to the application and start again.");
 		return;
 	}
-	rc = pt_authz_check(r, &p, &az, &fail);
+	const char *action = p.v[CS_ACTION] ? p.v[CS_ACTION] : "";
+	bool approve = strcmp(action, "approve") == 0;
+	if (!approve && strcmp(action, "deny") != 0) {
+		pt_error_page(r, 400, "Bad request", "action must be approve or deny.");
+		return;
+	}
+	rc = request_take(r, &p, &u, &q);
+	if (rc == PT_ERR_NOTFOUND) {
+		pt_error_page(r, 400, "Request already answered",
+		    "This authorization request was already answered, or it expired. Go back to the application and start again.");
+		return;
+	}
 	if (rc != PT_OK) {
-		pt_error_page(r, rc == PT_ERR_DB ? 500 : 400, "Invalid authorization request",
+		pt_error_page(r, 503, "Server busy", "The server could not record your answer. Try again in a moment.");
+		return;
+	}
+	/* the app may have changed since the page was shown: the request is checked again */
+	rc = pt_authz_check(r, &q, &az, &fail);
+	if (rc != PT_OK) {
+		pt_error_page(r, rc == PT_ERR_DB ? 503 : 400, "Invalid authorization request",
 		    fail.reason);
 		return;
 	}
 	if (az.error != NULL) {
-		pt_authz_redirect(r, &az, NULL, az.error, az.error_description);
+		pt_authz_fail(r, &az, &u);
 		return;
 	}
-	const char *action = p.v[CS_ACTION] ? p.v[CS_ACTION] : "";
-	if (strcmp(action, "deny") == 0) {
+	if (!approve) {
 		pt_authz_redirect(r, &az, NULL, "access_denied", "the user denied the request");
-		return;
-	}
-	if (strcmp(action, "approve") != 0) {
-		pt_error_page(r, 400, "Bad request", "action must be approve or deny.");
 		return;
 	}
 	char *end = NULL;
@@ -177,19 +237,14 @@ consent(struct pt_req *r)
 		pt_error_page(r, 400, "Bad request", "org is missing or not a number.");
 		return;
 	}
-	sqlite3_stmt *st = pt_stmt(ST_USER_IN_ORG);
-	sqlite3_bind_int64(st, 1, u.id);
-	sqlite3_bind_int64(st, 2, org);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW) {
-		pt_error_page(r, rc == SQLITE_DONE ? 403 : 500, "Not allowed",
-		    "You are not a member of that organization.");
+	char code[PT_TOKEN_LEN + 1];
+	rc = pt_code_issue(r, &az, u.id, org, true, code);
+	if (rc == PT_ERR_NOTFOUND) {
+		pt_error_page(r, 403, "Not allowed", "You are not a member of that organization.");
 		return;
 	}
-	char code[PT_TOKEN_LEN + 1];
-	if (pt_code_issue(r, &az, u.id, org, code) != PT_OK) {
-		pt_authz_redirect(r, &az, NULL, "server_error", "the code could not be issued");
+	if (rc != PT_OK) {
+		pt_authz_redirect(r, &az, NULL, "temporarily_unavailable", "the code could not be issued; try again");
 		return;
 	}
 	pt_authz_redirect(r, &az, code, NULL, NULL);
@@ -211,9 +266,5 @@ handle(struct pt_req *r)
 int
 main(void)
 {
-	memcpy(consent_fields, pt_authz_fields, sizeof(pt_authz_fields));
-	consent_fields[CS_ORG] = (struct pt_field){"org", 20, NULL, 0};
-	consent_fields[CS_ACTION] = (struct pt_field){"action", 16, NULL, 0};
-	consent_fields[CS_CSRF] = (struct pt_field){"csrf", 64, NULL, 0};
 	return pt_serve("consent", PT_MAX_BODY, handle);
 }

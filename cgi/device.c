@@ -1,6 +1,7 @@
 /* device.c: device login. RFC 8628 device authorization and verification page, and the
  * Postiz CLI endpoints (/device/code, /device/token, /health). */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,14 @@
 
 #define USER_CODE_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 #define USER_CODE_LEN 8
-#define GUESS_WINDOW 900 /* seconds */
-#define GUESS_LIMIT 10   /* wrong user codes per window, per address and per user */
+#define GUESS_WINDOW 900     /* seconds */
+/* Wrong user codes per window: a signed-in user guesses for themself; an address may be a
+ * NAT or a proxy with many people behind it, so it gets more; and every guess on the
+ * server counts toward one cap, which bounds what a botnet of accounts can try against
+ * the 32^8 user codes. */
+#define GUESS_LIMIT_USER 10
+#define GUESS_LIMIT_ADDR 100
+#define GUESS_LIMIT_ALL  1000
 
 enum { DQ_INSERT, DQ_BY_USER_CODE, DQ_DECIDE, DQ_ATTEMPT_GET, DQ_ATTEMPT_ADD, DQ__MAX };
 static const char *const sql[DQ__MAX] = {
@@ -83,7 +90,7 @@ issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 			break;
 	}
 	if (!done) {
-		pt_json_error(r, 500, "server_error", "internal error");
+		pt_json_error(r, PT_UNAVAILABLE);
 		return;
 	}
 	char pretty[USER_CODE_LEN + 2];
@@ -112,8 +119,10 @@ scope_for(struct pt_req *r, const struct pt_app *app, const char *want, const ch
 	const char *s = want && *want ? want : r->cfg->default_scope;
 	if (!(want && *want) && *app->scopes && !pt_scope_subset(s, app->scopes))
 		s = app->scopes;
-	*scope = s;
-	return pt_scopes_ok(r->cfg, s, strlen(s), app->scopes);
+	if (!pt_scopes_ok(r->cfg, s, strlen(s), app->scopes))
+		return false;
+	*scope = pt_scope_normalize(r->a, s);
+	return true;
 }
 
 /* POST /oauth/device_authorization */
@@ -145,9 +154,7 @@ device_authorization(struct pt_req *r)
 		return;
 	if (pt_client_auth(r, p.v[DA_CLIENT_ID], p.n[DA_CLIENT_ID], p.v[DA_CLIENT_SECRET],
 		p.n[DA_CLIENT_SECRET], &app, &cf) != PT_OK) {
-		if (cf.basic && cf.status == 401)
-			pt_header(r, "WWW-Authenticate", "Basic realm=\"postern\"");
-		pt_json_error(r, cf.status, cf.error, cf.desc);
+		pt_client_fail_respond(r, &cf);
 		return;
 	}
 	if (!pt_app_allows_grant(&app, "urn:ietf:params:oauth:grant-type:device_code")) {
@@ -224,15 +231,33 @@ window_start(void)
 	return now - now % GUESS_WINDOW;
 }
 
+/* Guesses counted under key since the window starting at since (an unreadable count
+ * counts as over every limit). */
 static int64_t
-attempts(const char *key)
+attempts(const char *key, int64_t since)
 {
 	sqlite3_stmt *st = stmt(DQ_ATTEMPT_GET);
+	if (st == NULL)
+		return INT32_MAX;
 	pt_bind_text(st, 1, key, strlen(key));
-	sqlite3_bind_int64(st, 2, window_start() - GUESS_WINDOW);
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : GUESS_LIMIT;
+	sqlite3_bind_int64(st, 2, since);
+	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT32_MAX;
 	sqlite3_reset(st);
 	return n;
+}
+
+/* 0 when key may guess again, else the seconds until it may: the count covers this
+ * window and the one before, so it falls when the one before drops out, or, when this
+ * window alone is over the limit, when this one does. */
+static int64_t
+locked_for(const char *key, int64_t limit)
+{
+	int64_t w = window_start(), now = pt_now();
+	if (attempts(key, w - GUESS_WINDOW) < limit)
+		return 0;
+	if (attempts(key, w) < limit)
+		return w + GUESS_WINDOW - now;
+	return w + 2 * GUESS_WINDOW - now;
 }
 
 static void
@@ -314,12 +339,20 @@ verify_page(struct pt_req *r)
 		entry_page(r, 403, given, "The form expired or came from another site. Please try again.");
 		return;
 	}
-	/* RFC 8628 §5.1: guesses are limited per address and per user */
+	/* RFC 8628 §5.1: guesses are limited per user, per address and in all */
 	const char *kaddr = pt_printf(r->a, "device:addr:%s", r->remote_addr);
 	const char *kuser = pt_printf(r->a, "device:user:%lld", (long long)u.id);
-	if (attempts(kaddr) >= GUESS_LIMIT || attempts(kuser) >= GUESS_LIMIT) {
-		entry_page(r, 429, NULL,
-		    "Too many wrong codes. Wait half an hour, then try again with the code your device shows.");
+	const char *kall = "device:all";
+	int64_t wait = locked_for(kuser, GUESS_LIMIT_USER);
+	if (wait == 0)
+		wait = locked_for(kaddr, GUESS_LIMIT_ADDR);
+	if (wait == 0)
+		wait = locked_for(kall, GUESS_LIMIT_ALL);
+	if (wait > 0) {
+		long minutes = (long)((wait + 59) / 60);
+		pt_header(r, "Retry-After", pt_printf(r->a, "%lld", (long long)wait));
+		entry_page(r, 429, NULL, pt_printf(r->a, "Too many wrong codes. Try again in %ld minute%s "
+		    "with the code your device shows.", minutes, minutes == 1 ? "" : "s"));
 		return;
 	}
 	struct pt_app app;
@@ -341,6 +374,7 @@ verify_page(struct pt_req *r)
 	if (!found) {
 		count_attempt(kaddr);
 		count_attempt(kuser);
+		count_attempt(kall);
 		/* the same answer for a malformed, unknown, used or expired code */
 		entry_page(r, 400, given, "That code is not valid or has expired. Check the code on your device.");
 		return;

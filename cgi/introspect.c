@@ -75,16 +75,16 @@ lookup(struct pt_req *r, const char *t, size_t n, struct live *l)
 	if (l->expires != 0 && l->expires <= now)
 		return PT_ERR_NOTFOUND;
 	if (l->kind == 1 && now - last_used >= TOUCH_INTERVAL) {
-		/* best effort: a busy database must not fail the check */
+		/* best effort, and never waiting: while another process holds the write lock
+		 * the check answers at once and the next check records the use */
 		st = pt_stmt(ST_TOKEN_TOUCH);
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int64(st, 2, token_id);
-		if (pt_exec(st) == PT_OK) {
+		if (pt_exec_nowait(st) == PT_OK) {
 			st = pt_stmt(ST_GRANT_TOUCH);
 			sqlite3_bind_int64(st, 1, now);
 			sqlite3_bind_int64(st, 2, grant_id);
-			if (pt_exec(st) != PT_OK)
-				pt_warn("could not record last use of a grant");
+			(void)!pt_exec_nowait(st);
 		}
 	}
 	return PT_OK;
@@ -178,13 +178,12 @@ introspect(struct pt_req *r)
 	}
 	if (pt_client_auth(r, p.v[IN_CLIENT_ID], p.n[IN_CLIENT_ID], p.v[IN_CLIENT_SECRET],
 		p.n[IN_CLIENT_SECRET], &app, &cf) != PT_OK) {
-		if (cf.basic && cf.status == 401)
-			pt_header(r, "WWW-Authenticate", "Basic realm=\"postern\"");
-		pt_json_error(r, cf.status, cf.error, cf.desc);
+		pt_client_fail_respond(r, &cf);
 		return;
 	}
 	if (app.public) {
-		pt_json_error(r, 401, "invalid_client", "introspection needs a confidential client");
+		cf = (struct pt_client_fail){"invalid_client", "introspection needs a confidential client", 401, false};
+		pt_client_fail_respond(r, &cf);
 		return;
 	}
 	if (p.v[IN_TOKEN] == NULL) {
@@ -195,8 +194,14 @@ introspect(struct pt_req *r)
 	pt_buf_init(&b, r->a);
 	int rc = lookup(r, p.v[IN_TOKEN], p.n[IN_TOKEN], &l);
 	if (rc == PT_ERR_DB) {
-		pt_json_error(r, 500, "server_error", "internal error");
+		pt_json_error(r, PT_UNAVAILABLE);
 		return;
+	}
+	/* a client learns about its own tokens only, unless an administrator made it a
+	 * resource server (RFC 7662 §4: the rest are answered as inactive) */
+	if (rc == PT_OK && !app.resource_server && strcmp(l.client_id, app.client_id) != 0) {
+		pt_info("introspection by %s of another client's token answered inactive", app.client_id);
+		rc = PT_ERR_NOTFOUND;
 	}
 	if (rc != PT_OK) {
 		pt_buf_adds(&b, "{\"active\":false}");
@@ -236,11 +241,17 @@ userinfo(struct pt_req *r)
 	}
 	int rc = lookup(r, t, n, &l);
 	if (rc == PT_ERR_DB) {
-		pt_json_error(r, 500, "server_error", "internal error");
+		pt_json_error(r, PT_UNAVAILABLE);
 		return;
 	}
 	if (rc != PT_OK || l.kind != 1) {
 		unauthorized(r, 401, "invalid_token", "the access token is not valid", NULL, NULL);
+		return;
+	}
+	/* who the user is is what the profile scope covers (the consent page says so) */
+	if (!pt_word_in("profile", 7, l.scope)) {
+		unauthorized(r, 403, "insufficient_scope", "userinfo needs the profile scope",
+		    "profile", NULL);
 		return;
 	}
 	pt_buf b;

@@ -44,9 +44,7 @@ revoke(struct pt_req *r)
 	}
 	if (pt_client_auth(r, p.v[RV_CLIENT_ID], p.n[RV_CLIENT_ID], p.v[RV_CLIENT_SECRET],
 		p.n[RV_CLIENT_SECRET], &app, &cf) != PT_OK) {
-		if (cf.basic && cf.status == 401)
-			pt_header(r, "WWW-Authenticate", "Basic realm=\"postern\"");
-		pt_json_error(r, cf.status, cf.error, cf.desc);
+		pt_client_fail_respond(r, &cf);
 		return;
 	}
 	const char *t = p.v[RV_TOKEN];
@@ -61,7 +59,7 @@ revoke(struct pt_req *r)
 	}
 	pt_hash(h, t, n);
 	if (pt_begin() != PT_OK) {
-		pt_json_error(r, 500, "server_error", "internal error");
+		pt_json_error(r, PT_UNAVAILABLE);
 		return;
 	}
 	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
@@ -73,7 +71,7 @@ revoke(struct pt_req *r)
 		if (rc == SQLITE_DONE)
 			ok(r);
 		else
-			pt_json_error(r, 500, "server_error", "internal error");
+			pt_json_error(r, PT_UNAVAILABLE);
 		return;
 	}
 	int64_t token_id = sqlite3_column_int64(st, 5);
@@ -90,7 +88,7 @@ revoke(struct pt_req *r)
 	sqlite3_bind_int64(st, 1, kind == 1 ? token_id : grant_id);
 	if (pt_exec(st) != PT_OK || pt_commit() != PT_OK) {
 		pt_rollback();
-		pt_json_error(r, 500, "server_error", "internal error");
+		pt_json_error(r, PT_UNAVAILABLE);
 		return;
 	}
 	ok(r);
@@ -102,11 +100,11 @@ revoke(struct pt_req *r)
  * grant id from the address can never reach another user's grant. */
 enum { AP_LIST, AP_GET, AP_DELETE, AP__MAX };
 static const char *const ap_sql[AP__MAX] = {
-	[AP_LIST] = "SELECT g.id, a.client_id, a.name, a.picture IS NOT NULL, o.name, g.scope,"
+	[AP_LIST] = "SELECT g.id, a.client_id, a.name, EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id), o.name, g.scope,"
 		    " g.created, g.last_used FROM grants g JOIN apps a ON a.id = g.app_id"
 		    " JOIN orgs o ON o.id = g.org_id WHERE g.user_id = ?"
 		    " ORDER BY coalesce(g.last_used, g.created) DESC, g.id DESC",
-	[AP_GET] = "SELECT g.id, a.client_id, a.name, a.picture IS NOT NULL, o.name, g.scope,"
+	[AP_GET] = "SELECT g.id, a.client_id, a.name, EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id), o.name, g.scope,"
 		   " g.created, g.last_used FROM grants g JOIN apps a ON a.id = g.app_id"
 		   " JOIN orgs o ON o.id = g.org_id WHERE g.id = ? AND g.user_id = ?",
 	/* its codes and tokens go with it (ON DELETE CASCADE) */
@@ -196,7 +194,7 @@ approved_list(struct pt_req *r, const struct pt_user *u)
 		sqlite3_reset(st);
 	}
 	if (rc != SQLITE_DONE) {
-		pt_error_page(r, 500, "Server error", "The server could not load your approved apps.");
+		pt_error_page(r, 503, "Server busy", "The server could not load your approved apps. Try again in a moment.");
 		return;
 	}
 	pt_page(r, 200, "approved", t);
@@ -238,7 +236,7 @@ approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		pt_warn("approved: %s", sqlite3_errmsg(pt_db()));
-		pt_error_page(r, 500, "Server error", "The server could not revoke the app. Try again later.");
+		pt_error_page(r, 503, "Server busy", "The server could not revoke the app. Try again in a moment.");
 		return;
 	}
 	if (confirmed && sqlite3_changes(pt_db()) == 1) {

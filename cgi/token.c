@@ -55,33 +55,29 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 		sqlite3_reset(st);
 		if (rc == SQLITE_DONE)
 			FAIL(400, "invalid_grant", "the code is not valid");
-		FAIL(500, "server_error", "internal error");
+		FAIL(PT_UNAVAILABLE);
 	}
 	int64_t grant = sqlite3_column_int64(st, 0);
+	bool kept = sqlite3_column_type(st, 1) != SQLITE_NULL; /* the request is still on the row */
 	const char *redirect = pt_col_text(r->a, st, 1);
 	bool redirect_given = sqlite3_column_int(st, 2) != 0;
 	const char *scope = pt_col_text(r->a, st, 3);
 	const char *challenge = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 4);
 	const char *resource = sqlite3_column_type(st, 5) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 5);
-	int64_t expires = sqlite3_column_int64(st, 6);
+	bool live = sqlite3_column_type(st, 6) != SQLITE_NULL && sqlite3_column_int64(st, 6) > pt_now();
 	bool used = sqlite3_column_int(st, 7) != 0;
 	int64_t app_id = sqlite3_column_int64(st, 8);
 	int64_t org = sqlite3_column_int64(st, 10);
 	int64_t row = sqlite3_column_int64(st, 11);
 	sqlite3_reset(st);
 
-	if (used) {
-		/* RFC 6749 §4.1.2: a replayed code revokes what it produced */
-		st = pt_stmt(ST_TOKEN_DELETE_BY_CODE);
-		pt_bind_blob(st, 1, h, sizeof(h));
-		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
-			FAIL(500, "server_error", "internal error");
-		pt_warn("code reuse for client %s: its tokens are revoked", app->client_id);
-		FAIL(400, "invalid_grant", "the code was already used");
-	}
+	/* Everything that proves the caller is the client the code was issued to comes
+	 * before the replay check: a replay revokes tokens only when it comes from that
+	 * client, with its redirect URI and PKCE verifier (OAuth 2.1 §7.5.2); anyone else
+	 * holding a stolen code can revoke nothing. */
 	if (app_id != app->id)
 		FAIL(400, "invalid_grant", "the code was issued to another client");
-	if (expires <= pt_now())
+	if (!live || !kept)
 		FAIL(400, "invalid_grant", "the code has expired");
 	const char *ru = p->v[TK_REDIRECT_URI];
 	if (redirect_given ? (ru == NULL || strcmp(ru, redirect) != 0)
@@ -101,14 +97,23 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 		/* RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt */
 		FAIL(400, "invalid_grant", "code_verifier sent but no code_challenge was");
 	}
+	if (used) {
+		/* RFC 6749 §4.1.2: a replayed code revokes what it produced */
+		st = pt_stmt(ST_TOKEN_DELETE_BY_CODE);
+		pt_bind_blob(st, 1, h, sizeof(h));
+		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
+			FAIL(PT_UNAVAILABLE);
+		pt_warn("code reuse for client %s: its tokens are revoked", app->client_id);
+		FAIL(400, "invalid_grant", "the code was already used");
+	}
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
 		FAIL(400, "invalid_target", "resource does not match the authorization request");
 	/* the code's row becomes the access token: the code is used from now on */
-	rc = pt_tokens_issue(r, grant, scope, resource, h, row, &out);
+	rc = pt_tokens_issue(r, grant, scope, NULL, resource, h, row, &out);
 	if (rc == PT_ERR_NOTFOUND)
 		FAIL(400, "invalid_grant", "the code was already used");
 	if (rc != PT_OK || pt_commit() != PT_OK)
-		FAIL(500, "server_error", "internal error");
+		FAIL(PT_UNAVAILABLE);
 	pt_token_response(r, &out, scope, org);
 	sodium_memzero(&out, sizeof(out));
 }
@@ -132,7 +137,7 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		sqlite3_reset(st);
 		if (rc == SQLITE_DONE)
 			FAIL(400, "invalid_grant", "the refresh token is not valid");
-		FAIL(500, "server_error", "internal error");
+		FAIL(PT_UNAVAILABLE);
 	}
 	int64_t org = sqlite3_column_int64(st, 1);
 	const char *scope = pt_col_text(r->a, st, 2);
@@ -150,7 +155,7 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		st = pt_stmt(ST_GRANT_DELETE);
 		sqlite3_bind_int64(st, 1, grant);
 		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
-			FAIL(500, "server_error", "internal error");
+			FAIL(PT_UNAVAILABLE);
 		pt_warn("refresh token reuse for client %s: the grant is revoked", app->client_id);
 		FAIL(400, "invalid_grant", "the refresh token was already used");
 	}
@@ -158,11 +163,14 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		FAIL(400, "invalid_grant", "the refresh token is not valid");
 	if (expired)
 		FAIL(400, "invalid_grant", "the refresh token has expired");
+	/* a narrower scope narrows the new access token only: the refresh token keeps the
+	 * scope it had (RFC 6749 §6) */
 	const char *want = p->v[TK_SCOPE];
+	const char *access_scope = scope;
 	if (want != NULL && *want) {
 		if (!pt_scope_subset(want, scope))
 			FAIL(400, "invalid_scope", "a refresh cannot widen the scope");
-		scope = want;
+		access_scope = pt_scope_normalize(r->a, want);
 	}
 	st = pt_stmt(ST_REFRESH_TAKE);
 	sqlite3_bind_int64(st, 1, token_id);
@@ -176,11 +184,11 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	if (rc == SQLITE_DONE)
 		FAIL(400, "invalid_grant", "the refresh token was already used");
 	if (rc != SQLITE_ROW)
-		FAIL(500, "server_error", "internal error");
-	if (pt_tokens_issue(r, grant, scope, resource, from_code ? code_hash : NULL, 0, &out) != PT_OK ||
-	    pt_commit() != PT_OK)
-		FAIL(500, "server_error", "internal error");
-	pt_token_response(r, &out, scope, org);
+		FAIL(PT_UNAVAILABLE);
+	if (pt_tokens_issue(r, grant, access_scope, scope, resource, from_code ? code_hash : NULL, 0,
+		&out) != PT_OK || pt_commit() != PT_OK)
+		FAIL(PT_UNAVAILABLE);
+	pt_token_response(r, &out, access_scope, org);
 	sodium_memzero(&out, sizeof(out));
 }
 
@@ -205,12 +213,12 @@ handle(struct pt_req *r)
 	 * transaction (one set of locks); the device grant keeps its own */
 	bool txn = gt != NULL && (strcmp(gt, "authorization_code") == 0 || strcmp(gt, "refresh_token") == 0);
 	if (txn && pt_begin() != PT_OK)
-		FAIL(500, "server_error", "internal error");
+		FAIL(PT_UNAVAILABLE);
 	if (pt_client_auth(r, p.v[TK_CLIENT_ID], p.n[TK_CLIENT_ID], p.v[TK_CLIENT_SECRET],
 		p.n[TK_CLIENT_SECRET], &app, &cf) != PT_OK) {
-		if (cf.basic && cf.status == 401)
-			pt_header(r, "WWW-Authenticate", "Basic realm=\"postern\", charset=\"UTF-8\"");
-		FAIL(cf.status, cf.error, cf.desc);
+		pt_rollback();
+		pt_client_fail_respond(r, &cf);
+		return;
 	}
 	if (gt == NULL)
 		FAIL(400, "invalid_request", "grant_type is missing");

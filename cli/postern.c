@@ -13,32 +13,40 @@
 
 /* The admin command's own SQL, by index. */
 enum {
-	Q_USER_LIST, Q_USER_DEL, Q_USER_PASSWD, Q_USER_ID, Q_ORG_ADD, Q_ORG_GET, Q_MEMBER_ADD,
-	Q_MEMBER_DEL, Q_APP_INSERT, Q_APP_LIST, Q_APP_ROTATE, Q_APP_DEL, Q_TOKEN_LIST,
-	Q_TOKEN_DEL, Q_GRANT_DEL, Q_JANITOR_CODES, Q_JANITOR_REDEEMED, Q_JANITOR_SESSIONS, Q_JANITOR_DEVICES,
-	Q_JANITOR_TOKENS, Q_JANITOR_ATTEMPTS, Q_GRANT_FOR, Q_ORG_MEMBERS, Q__MAX
+	Q_USER_LIST, Q_USER_PASSWD, Q_USER_ID, Q_ORG_ADD, Q_ORG_GET, Q_MEMBER_ADD,
+	Q_MEMBER_DEL, Q_MEMBER_GRANTS_DEL, Q_MEMBER_DEVICES_DEL, Q_ORG_DEL, Q_APP_INSERT, Q_APP_LIST,
+	Q_APP_ROTATE, Q_APP_ID, Q_APP_SET_RS, Q_TOKEN_LIST, Q_TOKEN_DEL, Q_GRANT_DEL, Q_USER_GRANTS_DEL,
+	Q_JANITOR_CODES, Q_JANITOR_REDEEMED, Q_JANITOR_SESSIONS, Q_JANITOR_DEVICES, Q_JANITOR_TOKENS,
+	Q_JANITOR_ATTEMPTS, Q_JANITOR_REQUESTS, Q_GRANT_FOR, Q_ORG_MEMBERS, Q__MAX
 };
 static const char *const sql[Q__MAX] = {
 	[Q_USER_LIST] = "SELECT u.id, u.name, u.is_admin, u.created, o.id FROM users u"
 			" LEFT JOIN orgs o ON o.personal_of = u.id ORDER BY u.id",
-	[Q_USER_DEL] = "DELETE FROM users WHERE name = ?",
 	[Q_USER_PASSWD] = "UPDATE users SET password = ? WHERE name = ?",
 	[Q_USER_ID] = "SELECT u.id, o.id FROM users u LEFT JOIN orgs o ON o.personal_of = u.id"
 		      " WHERE u.name = ?",
 	[Q_ORG_ADD] = "INSERT INTO orgs (name, created) VALUES (?, ?)",
-	[Q_ORG_GET] = "SELECT id, name FROM orgs WHERE id = ?",
+	[Q_ORG_GET] = "SELECT id, name, personal_of FROM orgs WHERE id = ?",
 	[Q_MEMBER_ADD] = "INSERT INTO members (org_id, user_id, role) VALUES (?, ?, ?)"
 			 " ON CONFLICT DO UPDATE SET role = excluded.role",
 	[Q_MEMBER_DEL] = "DELETE FROM members WHERE org_id = ? AND user_id = ?",
+	/* leaving an organization ends what the user granted for it: grants (their codes
+	 * and tokens go by cascade) and device approvals not yet collected */
+	[Q_MEMBER_GRANTS_DEL] = "DELETE FROM grants WHERE org_id = ? AND user_id = ?",
+	[Q_MEMBER_DEVICES_DEL] = "DELETE FROM devices WHERE org_id = ? AND user_id = ?",
+	/* members, grants (codes, tokens) and device approvals go by cascade */
+	[Q_ORG_DEL] = "DELETE FROM orgs WHERE id = ? AND personal_of IS NULL",
 	[Q_APP_INSERT] = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
-			 " redirect_uris, scopes, grant_types, public, trusted, require_pkce, created)"
-			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 " redirect_uris, scopes, grant_types, public, trusted, require_pkce, created,"
+			 " resource_server) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[Q_APP_LIST] = "SELECT a.client_id, a.name, a.description, a.redirect_uris, a.scopes,"
 		       " a.grant_types, a.public, a.trusted, a.require_pkce, a.registered,"
-		       " coalesce(u.name, ''), a.created FROM apps a LEFT JOIN users u ON u.id = a.owner_id"
+		       " coalesce(u.name, ''), a.created, a.resource_server FROM apps a"
+		       " LEFT JOIN users u ON u.id = a.owner_id"
 		       " WHERE ?1 IS NULL OR a.client_id = ?1 ORDER BY a.id",
 	[Q_APP_ROTATE] = "UPDATE apps SET secret_hash = ? WHERE client_id = ? AND public = 0",
-	[Q_APP_DEL] = "DELETE FROM apps WHERE client_id = ?",
+	[Q_APP_ID] = "SELECT id FROM apps WHERE client_id = ?",
+	[Q_APP_SET_RS] = "UPDATE apps SET resource_server = ? WHERE client_id = ?",
 	[Q_TOKEN_LIST] = "SELECT t.id, t.kind, u.name, a.client_id, g.org_id, t.scope, t.created,"
 			 " t.expires, t.last_used, g.id FROM tokens t JOIN grants g ON g.id = t.grant_id"
 			 " JOIN users u ON u.id = g.user_id JOIN apps a ON a.id = g.app_id"
@@ -46,12 +54,26 @@ static const char *const sql[Q__MAX] = {
 			 " AND (?2 IS NULL OR a.client_id = ?2) ORDER BY t.id",
 	[Q_TOKEN_DEL] = "DELETE FROM tokens WHERE id = ?",
 	[Q_GRANT_DEL] = "DELETE FROM grants WHERE id = ?",
-	[Q_JANITOR_CODES] = "DELETE FROM tokens WHERE code_expires <= ? AND kind = 0",
-	[Q_JANITOR_REDEEMED] = "UPDATE tokens SET code_expires = NULL WHERE code_expires <= ?",
-	[Q_JANITOR_SESSIONS] = "DELETE FROM sessions WHERE expires <= ?",
-	[Q_JANITOR_DEVICES] = "DELETE FROM devices WHERE expires <= ?",
-	[Q_JANITOR_TOKENS] = "DELETE FROM tokens WHERE expires IS NOT NULL AND expires <= ?",
-	[Q_JANITOR_ATTEMPTS] = "DELETE FROM attempts WHERE window < ?",
+	[Q_USER_GRANTS_DEL] = "DELETE FROM grants WHERE user_id = ?",
+	/* each janitor statement removes at most a batch (?2): it runs again until less
+	 * comes back, one short transaction at a time */
+	[Q_JANITOR_CODES] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
+			    " WHERE code_expires <= ?1 AND kind = 0 LIMIT ?2)",
+	/* a redeemed code past its life: its request goes (a replay can no longer be
+	 * checked against it, and is refused without revoking anything) */
+	[Q_JANITOR_REDEEMED] = "UPDATE tokens SET code_expires = NULL, redirect_uri = NULL,"
+			       " redirect_given = NULL, challenge = NULL WHERE id IN (SELECT id"
+			       " FROM tokens WHERE code_expires <= ?1 LIMIT ?2)",
+	[Q_JANITOR_SESSIONS] = "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions"
+			       " WHERE expires <= ?1 LIMIT ?2)",
+	[Q_JANITOR_DEVICES] = "DELETE FROM devices WHERE hash IN (SELECT hash FROM devices"
+			      " WHERE expires <= ?1 LIMIT ?2)",
+	[Q_JANITOR_TOKENS] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
+			     " WHERE expires IS NOT NULL AND expires <= ?1 LIMIT ?2)",
+	[Q_JANITOR_ATTEMPTS] = "DELETE FROM attempts WHERE (key, window) IN (SELECT key, window"
+			       " FROM attempts WHERE window < ?1 LIMIT ?2)",
+	[Q_JANITOR_REQUESTS] = "DELETE FROM requests WHERE id IN (SELECT id FROM requests"
+			       " WHERE expires <= ?1 LIMIT ?2)",
 	[Q_GRANT_FOR] = "SELECT id FROM grants WHERE user_id = ? AND app_id ="
 			" (SELECT id FROM apps WHERE client_id = ?) AND org_id = ?",
 	[Q_ORG_MEMBERS] = "SELECT 1 FROM members WHERE org_id = ? AND user_id = ?",
@@ -169,7 +191,7 @@ open_db(void)
 	if (!cfg.have_key)
 		die("no secret key at %s: run `postern init` first", cfg.secret_key_file);
 	pt_hash_key(cfg.key);
-	if (pt_db_open(cfg.database) != PT_OK)
+	if (pt_db_open(cfg.database, cfg.sync_full) != PT_OK)
 		die("cannot open the database %s (run `postern init`?)", cfg.database);
 }
 
@@ -273,10 +295,11 @@ user_id(const char *name, int64_t *org)
 static int
 cmd_user(int argc, char **argv)
 {
-	static const char *const valued[] = {"password-file", NULL}, *const flags[] = {"admin", NULL};
+	static const char *const valued[] = {"password-file", NULL};
+	static const char *const flags[] = {"admin", "revoke-tokens", NULL};
 	struct opts o;
 	if (argc < 1)
-		die("user: add|passwd|list|del (see --help)");
+		die("user: add|passwd|list|del|sessions (see --help)");
 	parse_opts(argc - 1, argv + 1, valued, flags, &o);
 	const char *sub = argv[0];
 	open_db();
@@ -309,12 +332,47 @@ cmd_user(int argc, char **argv)
 			crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
 			die("out of memory hashing the password");
 		sodium_memzero(pw, strlen(pw));
+		int64_t uid = user_id(o.pos[0], NULL);
+		bool revoke = opt(&o, "revoke-tokens") != NULL;
+		/* a new password ends every session in the same transaction: a stolen cookie
+		 * dies with the old password; with --revoke-tokens every app's access too */
+		if (pt_begin() != PT_OK)
+			die("database busy: try again");
 		sqlite3_stmt *st = q(Q_USER_PASSWD);
 		pt_bind_text(st, 1, hash, strlen(hash));
 		pt_bind_text(st, 2, o.pos[0], strlen(o.pos[0]));
 		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
 			die("no user named %s", o.pos[0]);
-		printf(json ? "{\"ok\":true}\n" : "password changed\n");
+		sodium_memzero(hash, sizeof(hash));
+		if (pt_sessions_end_all(uid) != PT_OK)
+			die("could not end the sessions; nothing changed");
+		long long sessions = sqlite3_changes(pt_db()), grants = 0;
+		if (revoke) {
+			st = q(Q_USER_GRANTS_DEL);
+			sqlite3_bind_int64(st, 1, uid);
+			if (pt_exec(st) != PT_OK)
+				die("could not revoke the tokens; nothing changed");
+			grants = sqlite3_changes(pt_db());
+		}
+		if (pt_commit() != PT_OK)
+			die("could not save; nothing changed");
+		if (json)
+			printf("{\"ok\":true,\"sessions_ended\":%lld,\"grants_revoked\":%lld}\n", sessions, grants);
+		else
+			printf("password changed; %lld session%s ended%s\n", sessions, sessions == 1 ? "" : "s",
+			    revoke ? pt_printf(arena, ", %lld approval%s and their tokens revoked", grants,
+			    grants == 1 ? "" : "s") : " (tokens kept: --revoke-tokens ends them too)");
+	} else if (strcmp(sub, "sessions") == 0) {
+		if (o.npos != 2 || strcmp(o.pos[0], "revoke") != 0)
+			die("usage: postern user sessions revoke NAME");
+		int64_t uid = user_id(o.pos[1], NULL);
+		if (pt_sessions_end_all(uid) != PT_OK)
+			die("could not end the sessions");
+		long long n = sqlite3_changes(pt_db());
+		if (json)
+			printf("{\"ok\":true,\"sessions_ended\":%lld}\n", n);
+		else
+			printf("%lld session%s of %s ended\n", n, n == 1 ? "" : "s", o.pos[1]);
 	} else if (strcmp(sub, "list") == 0) {
 		sqlite3_stmt *st = q(Q_USER_LIST);
 		int n = 0;
@@ -340,10 +398,8 @@ cmd_user(int argc, char **argv)
 	} else if (strcmp(sub, "del") == 0) {
 		if (o.npos != 1)
 			die("usage: postern user del NAME");
-		sqlite3_stmt *st = q(Q_USER_DEL);
-		pt_bind_text(st, 1, o.pos[0], strlen(o.pos[0]));
-		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
-			die("no user named %s", o.pos[0]);
+		if (pt_user_delete(user_id(o.pos[0], NULL)) != PT_OK)
+			die("could not delete %s (database busy?): run it again", o.pos[0]);
 		printf(json ? "{\"ok\":true}\n" : "deleted user %s and everything they approved\n",
 		    o.pos[0]);
 	} else {
@@ -352,13 +408,23 @@ cmd_user(int argc, char **argv)
 	return 0;
 }
 
+static int64_t
+org_id(const char *v)
+{
+	char *end;
+	long long org = strtoll(v, &end, 10);
+	if (*end || org <= 0)
+		die("ORG_ID must be a number");
+	return org;
+}
+
 static int
 cmd_org(int argc, char **argv)
 {
 	static const char *const valued[] = {"owner", "role", NULL}, *const flags[] = {"remove", NULL};
 	struct opts o;
 	if (argc < 1)
-		die("org: add|member (see --help)");
+		die("org: add|member|del (see --help)");
 	parse_opts(argc - 1, argv + 1, valued, flags, &o);
 	open_db();
 	if (strcmp(argv[0], "add") == 0) {
@@ -390,26 +456,67 @@ cmd_org(int argc, char **argv)
 	} else if (strcmp(argv[0], "member") == 0) {
 		if (o.npos != 2)
 			die("usage: postern org member ORG_ID USER [--role R] [--remove]");
-		char *end;
-		long long org = strtoll(o.pos[0], &end, 10);
-		if (*end || org <= 0)
-			die("ORG_ID must be a number");
+		int64_t org = org_id(o.pos[0]);
 		int64_t uid = user_id(o.pos[1], NULL);
+		bool remove = opt(&o, "remove") != NULL;
 		sqlite3_stmt *st = q(Q_ORG_GET);
 		sqlite3_bind_int64(st, 1, org);
 		if (sqlite3_step(st) != SQLITE_ROW)
-			die("no organization %lld", org);
+			die("no organization %lld", (long long)org);
+		bool personal_of_user = sqlite3_column_int64(st, 2) == uid;
 		sqlite3_reset(st);
-		st = q(opt(&o, "remove") ? Q_MEMBER_DEL : Q_MEMBER_ADD);
+		if (remove && personal_of_user)
+			die("organization %lld is %s's personal one: it goes with the user (user del)",
+			    (long long)org, o.pos[1]);
+		if (pt_begin() != PT_OK)
+			die("database busy: try again");
+		st = q(remove ? Q_MEMBER_DEL : Q_MEMBER_ADD);
 		sqlite3_bind_int64(st, 1, org);
 		sqlite3_bind_int64(st, 2, uid);
-		if (!opt(&o, "remove")) {
+		if (!remove) {
 			const char *role = opt(&o, "role") ? opt(&o, "role") : "member";
 			pt_bind_text(st, 3, role, strlen(role));
 		}
 		if (pt_exec(st) != PT_OK)
-			die("could not change membership");
-		printf(json ? "{\"ok\":true}\n" : "done\n");
+			die("could not change membership; nothing changed");
+		long long grants = 0;
+		if (remove) {
+			if (sqlite3_changes(pt_db()) != 1)
+				die("%s is not a member of organization %lld", o.pos[1], (long long)org);
+			/* in the same transaction: what the user granted apps for this organization
+			 * ends with the membership (tokens, codes, uncollected device approvals) */
+			st = q(Q_MEMBER_GRANTS_DEL);
+			sqlite3_bind_int64(st, 1, org);
+			sqlite3_bind_int64(st, 2, uid);
+			if (pt_exec(st) != PT_OK)
+				die("could not revoke the user's grants; nothing changed");
+			grants = sqlite3_changes(pt_db());
+			st = q(Q_MEMBER_DEVICES_DEL);
+			sqlite3_bind_int64(st, 1, org);
+			sqlite3_bind_int64(st, 2, uid);
+			if (pt_exec(st) != PT_OK)
+				die("could not revoke the user's device approvals; nothing changed");
+		}
+		if (pt_commit() != PT_OK)
+			die("could not save; nothing changed");
+		if (json)
+			printf("{\"ok\":true,\"grants_revoked\":%lld}\n", grants);
+		else if (remove)
+			printf("removed; %lld approval%s for the organization and their tokens revoked\n",
+			    grants, grants == 1 ? "" : "s");
+		else
+			printf("done\n");
+	} else if (strcmp(argv[0], "del") == 0) {
+		if (o.npos != 1)
+			die("usage: postern org del ORG_ID");
+		int64_t org = org_id(o.pos[0]);
+		sqlite3_stmt *st = q(Q_ORG_DEL);
+		sqlite3_bind_int64(st, 1, org);
+		if (pt_exec(st) != PT_OK)
+			die("could not delete the organization (database busy?)");
+		if (sqlite3_changes(pt_db()) != 1)
+			die("no organization %lld that is not a personal one", (long long)org);
+		printf(json ? "{\"ok\":true}\n" : "deleted; every approval for it and their tokens are revoked\n");
 	} else {
 		die("org: unknown subcommand %s", argv[0]);
 	}
@@ -441,9 +548,11 @@ print_app_json(sqlite3_stmt *st)
 	json_str((const char *)sqlite3_column_text(st, 4));
 	fputs(",\"grant_types\":", stdout);
 	json_str((const char *)sqlite3_column_text(st, 5));
-	printf(",\"public\":%s,\"trusted\":%s,\"require_pkce\":%s,\"registered\":%s,\"owner\":",
+	printf(",\"public\":%s,\"trusted\":%s,\"require_pkce\":%s,\"registered\":%s,"
+	    "\"resource_server\":%s,\"owner\":",
 	    sqlite3_column_int(st, 6) ? "true" : "false", sqlite3_column_int(st, 7) ? "true" : "false",
-	    sqlite3_column_int(st, 8) ? "true" : "false", sqlite3_column_int(st, 9) ? "true" : "false");
+	    sqlite3_column_int(st, 8) ? "true" : "false", sqlite3_column_int(st, 9) ? "true" : "false",
+	    sqlite3_column_int(st, 12) ? "true" : "false");
 	json_str((const char *)sqlite3_column_text(st, 10));
 	printf(",\"created\":%lld}", sqlite3_column_int64(st, 11));
 }
@@ -462,10 +571,11 @@ cmd_app(int argc, char **argv)
 {
 	static const char *const valued[] = {"name", "description", "redirect-uri", "scope",
 	    "owner", "grant-types", NULL};
-	static const char *const flags[] = {"public", "trusted", "require-pkce", "device", NULL};
+	static const char *const flags[] = {"public", "trusted", "require-pkce", "device",
+	    "resource-server", "no-resource-server", NULL};
 	struct opts o;
 	if (argc < 1)
-		die("app: create|list|show|rotate|del (see --help)");
+		die("app: create|list|show|set|rotate|del (see --help)");
 	parse_opts(argc - 1, argv + 1, valued, flags, &o);
 	open_db();
 	const char *sub = argv[0];
@@ -523,6 +633,7 @@ cmd_app(int argc, char **argv)
 		sqlite3_bind_int(st, 10, opt(&o, "trusted") != NULL);
 		sqlite3_bind_int(st, 11, opt(&o, "require-pkce") != NULL);
 		sqlite3_bind_int64(st, 12, pt_now());
+		sqlite3_bind_int(st, 13, opt(&o, "resource-server") != NULL);
 		if (pt_exec(st) != PT_OK)
 			die("could not create the app");
 		if (json) {
@@ -593,13 +704,28 @@ cmd_app(int argc, char **argv)
 		else
 			printf("client_secret: %s   (shown once; the old one no longer works)\n", secret);
 		sodium_memzero(secret, sizeof(secret));
+	} else if (strcmp(sub, "set") == 0) {
+		bool on = opt(&o, "resource-server") != NULL, off = opt(&o, "no-resource-server") != NULL;
+		if (o.npos != 1 || on == off)
+			die("usage: postern app set CLIENT_ID --resource-server | --no-resource-server");
+		sqlite3_stmt *st = q(Q_APP_SET_RS);
+		sqlite3_bind_int(st, 1, on);
+		pt_bind_text(st, 2, o.pos[0], strlen(o.pos[0]));
+		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
+			die("no app %s", o.pos[0]);
+		printf(json ? "{\"ok\":true}\n" : on ? "it may now introspect every token\n"
+							 : "it may now introspect its own tokens only\n");
 	} else if (strcmp(sub, "del") == 0) {
 		if (o.npos != 1)
 			die("usage: postern app del CLIENT_ID");
-		sqlite3_stmt *st = q(Q_APP_DEL);
+		sqlite3_stmt *st = q(Q_APP_ID);
 		pt_bind_text(st, 1, o.pos[0], strlen(o.pos[0]));
-		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
+		if (sqlite3_step(st) != SQLITE_ROW)
 			die("no app %s", o.pos[0]);
+		int64_t id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (pt_app_delete(id) != PT_OK)
+			die("could not finish deleting %s (database busy?): it no longer works; run it again", o.pos[0]);
 		printf(json ? "{\"ok\":true}\n" : "deleted; every grant and token of the app is revoked\n");
 	} else {
 		die("app: unknown subcommand %s", sub);
@@ -692,8 +818,8 @@ cmd_token(int argc, char **argv)
 		r.cfg = &cfg;
 		int64_t grant;
 		struct pt_issued out;
-		if (pt_begin() != PT_OK || pt_grant_record(&r, uid, app.id, org, scope, &grant) != PT_OK ||
-		    pt_tokens_issue(&r, grant, scope, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
+		if (pt_begin() != PT_OK || pt_grant_record(&r, uid, app.id, org, scope, NULL, &grant) != PT_OK ||
+		    pt_tokens_issue(&r, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
 			die("could not issue a token");
 		if (json)
 			printf("{\"access_token\":\"%s\",\"scope\":\"%s\",\"organization_id\":%lld,\"grant_id\":%lld}\n",
@@ -708,11 +834,31 @@ cmd_token(int argc, char **argv)
 
 /* ------------------------------------------------------------ upkeep */
 
+/* Runs a janitor statement (?1 the cutoff, ?2 the batch) until it removes less than a
+ * batch; returns how many rows it removed in all. */
+static long long
+janitor_step(int i, int64_t cutoff, const char *name)
+{
+	long long n = 0;
+	for (;;) {
+		sqlite3_stmt *st = q(i);
+		sqlite3_bind_int64(st, 1, cutoff);
+		sqlite3_bind_int(st, 2, PT_DELETE_BATCH);
+		if (pt_exec(st) != PT_OK)
+			die("janitor: %s failed", name);
+		int k = sqlite3_changes(pt_db());
+		n += k;
+		if (k < PT_DELETE_BATCH)
+			return n;
+	}
+}
+
 static int
 cmd_janitor(void)
 {
-	/* one short transaction per statement, so servers are never blocked for long;
-	 * after removes more past the same cutoff without being counted */
+	/* batches of PT_DELETE_BATCH rows, one short transaction each, so the servers are
+	 * never blocked for long; after removes more past the same cutoff without being
+	 * counted */
 	static const struct {
 		int q, after;
 		const char *name;
@@ -724,31 +870,26 @@ cmd_janitor(void)
 		{Q_JANITOR_DEVICES, -1, "devices", 0},
 		{Q_JANITOR_TOKENS, -1, "tokens", 0},
 		{Q_JANITOR_ATTEMPTS, -1, "attempts", 86400},
+		{Q_JANITOR_REQUESTS, -1, "requests", 0},
 	};
 	enum { N = sizeof(steps) / sizeof(steps[0]) };
 	long long removed[N];
 	open_db();
 	for (size_t i = 0; i < N; i++) {
 		int64_t cutoff = pt_now() - steps[i].age;
-		sqlite3_stmt *st = q(steps[i].q);
-		sqlite3_bind_int64(st, 1, cutoff);
-		if (pt_exec(st) != PT_OK)
-			die("janitor: %s failed", steps[i].name);
-		removed[i] = sqlite3_changes(pt_db());
-		if (steps[i].after >= 0) {
-			st = q(steps[i].after);
-			sqlite3_bind_int64(st, 1, cutoff);
-			if (pt_exec(st) != PT_OK)
-				die("janitor: %s failed", steps[i].name);
-		}
+		removed[i] = janitor_step(steps[i].q, cutoff, steps[i].name);
+		if (steps[i].after >= 0)
+			janitor_step(steps[i].after, cutoff, steps[i].name);
 	}
 	sqlite3_exec(pt_db(), "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;", NULL, NULL, NULL);
 	if (json)
-		printf("{\"codes\":%lld,\"sessions\":%lld,\"devices\":%lld,\"tokens\":%lld,\"attempts\":%lld}\n",
-		    removed[0], removed[1], removed[2], removed[3], removed[4]);
+		printf("{\"codes\":%lld,\"sessions\":%lld,\"devices\":%lld,\"tokens\":%lld,"
+		       "\"attempts\":%lld,\"requests\":%lld}\n",
+		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5]);
 	else
-		printf("removed %lld codes, %lld sessions, %lld device requests, %lld tokens, %lld counters\n",
-		    removed[0], removed[1], removed[2], removed[3], removed[4]);
+		printf("removed %lld codes, %lld sessions, %lld device requests, %lld tokens, %lld counters, "
+		       "%lld consent requests\n",
+		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5]);
 	return 0;
 }
 
@@ -785,13 +926,15 @@ static const char usage[] =
     "script reads. `postern COMMAND --help` explains one command.\n\n"
     "  init [--base-url URL]        create the config (if missing), the secret key and the database\n"
     "  user add NAME [--admin] [--password-file F]   password from F or the first line of stdin\n"
-    "  user passwd NAME [--password-file F]\n"
-    "  user list | user del NAME\n"
+    "  user passwd NAME [--password-file F] [--revoke-tokens]   ends every session of the user\n"
+    "  user list | user del NAME | user sessions revoke NAME\n"
     "  org add NAME --owner USER    an organization (every user also has a personal one)\n"
-    "  org member ORG_ID USER [--role R] [--remove]\n"
+    "  org member ORG_ID USER [--role R] [--remove] | org del ORG_ID\n"
     "  app create --name N --redirect-uri URI [--redirect-uri URI2 ...] [--description D]\n"
     "             [--scope \"a b\"] [--owner USER] [--public] [--trusted] [--require-pkce] [--device]\n"
+    "             [--resource-server]\n"
     "  app list | app show ID | app rotate ID | app del ID\n"
+    "  app set ID --resource-server | --no-resource-server\n"
     "  token list [--user NAME] [--app ID] | token revoke ID | token revoke --grant ID\n"
     "  token issue --user NAME --app ID [--scope S] [--org ID]\n"
     "  janitor                      delete expired codes, sessions, device requests, tokens\n"
@@ -806,31 +949,41 @@ static const struct {
 	     "--base-url), makes the secret key for keyed hashes (mode 0600) when it is missing,\n"
 	     "and creates the database or brings its schema up to date. Safe to run again.\n"},
     {"user", "usage: postern user add NAME [--admin] [--password-file F]\n"
-	     "       postern user passwd NAME [--password-file F]\n"
+	     "       postern user passwd NAME [--password-file F] [--revoke-tokens]\n"
 	     "       postern user list\n"
 	     "       postern user del NAME\n"
+	     "       postern user sessions revoke NAME\n"
 	     "Built-in accounts. The password is the first line of F, or of stdin; never an\n"
 	     "argument. It is stored as an Argon2id hash. add also makes the user's personal\n"
-	     "organization; --admin lets the user mark apps trusted. del removes the user with\n"
-	     "their sessions, apps and approvals.\n"},
+	     "organization; --admin lets the user mark apps trusted. passwd ends every session\n"
+	     "of the user in the same transaction; --revoke-tokens also revokes every app's\n"
+	     "approval and tokens. sessions revoke signs the user out everywhere. del removes\n"
+	     "the user with their sessions, apps, approvals, tokens and personal organization.\n"},
     {"org", "usage: postern org add NAME --owner USER\n"
 	    "       postern org member ORG_ID USER [--role R] [--remove]\n"
-	    "Organizations a token can act for; a user in several picks one on the consent page.\n"},
+	    "       postern org del ORG_ID\n"
+	    "Organizations a token can act for; a user in several picks one on the consent page.\n"
+	    "--remove ends, in the same transaction, every approval the user gave apps for the\n"
+	    "organization, with its codes and tokens. del does the same for every member (a\n"
+	    "personal organization goes with its user).\n"},
     {"app", "usage: postern app create --name N --redirect-uri URI [--redirect-uri URI2 ...]\n"
 	    "           [--description D] [--scope \"a b\"] [--owner USER] [--public] [--trusted]\n"
-	    "           [--require-pkce] [--device] [--grant-types \"g1 g2\"]\n"
+	    "           [--require-pkce] [--device] [--grant-types \"g1 g2\"] [--resource-server]\n"
 	    "       postern app list | show CLIENT_ID | rotate CLIENT_ID | del CLIENT_ID\n"
+	    "       postern app set CLIENT_ID --resource-server | --no-resource-server\n"
 	    "create prints the client_id and, for a confidential app, the secret: the only time\n"
 	    "it is shown. rotate makes a new secret (the old one stops working, tokens stay);\n"
-	    "del revokes every grant and token of the app.\n"},
+	    "del revokes every grant and token of the app. A client introspects its own tokens\n"
+	    "only; a resource server (an API that checks tokens) may introspect every token.\n"},
     {"token", "usage: postern token list [--user NAME] [--app CLIENT_ID]\n"
 	      "       postern token revoke ID | token revoke --grant GRANT_ID\n"
 	      "       postern token issue --user NAME --app CLIENT_ID [--scope S] [--org ID]\n"
 	      "issue records a grant and prints a live access token without the browser, for\n"
 	      "tests and scripts; revoke --grant ends a whole approval.\n"},
     {"janitor", "usage: postern janitor\n"
-		"Deletes expired codes, sessions, device requests, tokens and old rate-limit\n"
-		"counters, one short transaction per table (run it hourly: postern-janitor.timer).\n"},
+		"Deletes expired codes, sessions, device requests, tokens, consent requests and old\n"
+		"rate-limit counters, in batches of short transactions (run it hourly:\n"
+		"postern-janitor.timer).\n"},
     {"backup", "usage: postern backup FILE\n"
 	       "An online, consistent copy of the database while the servers run. Keep the secret\n"
 	       "key file with it: without the key no stored secret or token can be verified.\n"},

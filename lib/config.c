@@ -95,6 +95,7 @@ defaults(struct pt_config *c)
 	c->login = PT_LOGIN_BUILTIN;
 	c->api_url = NULL;
 	c->log_level = xstrdup("info");
+	c->sync_full = true;
 }
 
 static int
@@ -245,6 +246,20 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		} else if (!strcmp(k, "api_url")) {
 			free(c->api_url);
 			c->api_url = xstrdup(v);
+		} else if (!strcmp(k, "app_creation")) {
+			if (!strcmp(v, "everyone"))
+				c->apps_admins_only = false;
+			else if (!strcmp(v, "admins"))
+				c->apps_admins_only = true;
+			else
+				BAD("%s:%d: app_creation must be everyone or admins", path, lineno);
+		} else if (!strcmp(k, "synchronous")) {
+			if (!strcmp(v, "full"))
+				c->sync_full = true;
+			else if (!strcmp(v, "normal"))
+				c->sync_full = false;
+			else
+				BAD("%s:%d: synchronous must be full or normal", path, lineno);
 		} else if (!strcmp(k, "registration")) {
 			if (!parse_bool(v, &c->registration))
 				BAD("%s:%d: registration must be on or off", path, lineno);

@@ -5,7 +5,7 @@
 
 #include "postern.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* The whole SQL surface of the servers, one screen. Indexed by enum pt_stmt. */
 static const char *const sql[ST__MAX] = {
@@ -13,8 +13,11 @@ static const char *const sql[ST__MAX] = {
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_APP_BY_CLIENT_ID] =
-	    "SELECT id, client_id, name, description, picture IS NOT NULL, redirect_uris, scopes,"
-	    " public, trusted, require_pkce, remember_consent, grant_types, secret_hash, owner_id"
+	    "SELECT id, client_id, name, description,"
+	    " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris, scopes,"
+	    " public, trusted, require_pkce, remember_consent, grant_types, secret_hash, owner_id,"
+	    " registered, resource_server,"
+	    " coalesce((SELECT is_admin FROM users u WHERE u.id = apps.owner_id), owner_id IS NULL)"
 	    " FROM apps WHERE client_id = ?",
 	[ST_USER_BY_NAME] = "SELECT id, name, password, is_admin FROM users WHERE name = ?",
 	[ST_USER_BY_ID] = "SELECT id, name, is_admin FROM users WHERE id = ?",
@@ -34,13 +37,19 @@ static const char *const sql[ST__MAX] = {
 	    " WHERE s.hash = ? AND s.expires > ?",
 	[ST_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = ?",
 	[ST_GRANT_FIND] = "SELECT id, scope FROM grants WHERE user_id = ? AND app_id = ? AND org_id = ?",
+	/* only grants for organizations the user is still a member of */
 	[ST_GRANT_FIND_ANY] =
-	    "SELECT id, scope, org_id FROM grants WHERE user_id = ? AND app_id = ?"
-	    " ORDER BY coalesce(last_used, created) DESC",
+	    "SELECT g.id, g.scope, g.org_id, g.redirect_uri FROM grants g JOIN members m"
+	    " ON m.user_id = g.user_id AND m.org_id = g.org_id WHERE g.user_id = ? AND g.app_id = ?"
+	    " ORDER BY coalesce(g.last_used, g.created) DESC",
+	/* no row unless the user is a member of the organization: nothing is ever granted
+	 * for an organization the user has left */
 	[ST_GRANT_UPSERT] =
-	    "INSERT INTO grants (user_id, app_id, org_id, scope, created) VALUES (?, ?, ?, ?, ?)"
-	    " ON CONFLICT (user_id, app_id, org_id) DO UPDATE SET scope = excluded.scope"
-	    " RETURNING id",
+	    "INSERT INTO grants (user_id, app_id, org_id, scope, created, redirect_uri)"
+	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS"
+	    " (SELECT 1 FROM members WHERE user_id = ?1 AND org_id = ?3)"
+	    " ON CONFLICT (user_id, app_id, org_id) DO UPDATE SET scope = excluded.scope,"
+	    " redirect_uri = coalesce(excluded.redirect_uri, redirect_uri) RETURNING id",
 	[ST_CODE_INSERT] =
 	    "INSERT INTO tokens (kind, code_hash, grant_id, redirect_uri, redirect_given, scope,"
 	    " challenge, resource, code_expires, created) VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -50,10 +59,20 @@ static const char *const sql[ST__MAX] = {
 	    " t.resource, t.code_expires, t.kind <> 0, g.app_id, g.user_id, g.org_id, t.id"
 	    " FROM tokens t JOIN grants g ON g.id = t.grant_id WHERE t.code_hash = ?"
 	    " ORDER BY t.id LIMIT 1",
-	/* a redemption: the code's row becomes the access token */
+	/* a redemption: the code's row becomes the access token (keeping the request, so a
+	 * replay is checked like a redemption before it revokes anything) */
 	[ST_CODE_REDEEM] =
-	    "UPDATE tokens SET hash = ?, kind = 1, created = ?, expires = ?, redirect_uri = NULL,"
-	    " challenge = NULL WHERE id = ? AND kind = 0",
+	    "UPDATE tokens SET hash = ?, kind = 1, created = ?, expires = ? WHERE id = ? AND kind = 0",
+	/* a grant keeps its newest pending codes only (a page reloaded in a loop does not
+	 * grow the database) */
+	[ST_CODE_TRIM] =
+	    "DELETE FROM tokens WHERE grant_id = ?1 AND kind = 0 AND id NOT IN"
+	    " (SELECT id FROM tokens WHERE grant_id = ?1 AND kind = 0 ORDER BY id DESC LIMIT ?2)",
+	[ST_REFRESH_FROM_CODE] =
+	    "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires,"
+	    " redirect_uri, redirect_given, challenge, code_expires) SELECT ?1, 2, grant_id,"
+	    " code_hash, ?2, resource, ?3, ?4, redirect_uri, redirect_given, challenge, code_expires"
+	    " FROM tokens WHERE id = ?5",
 	[ST_TOKEN_INSERT] =
 	    "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -72,6 +91,29 @@ static const char *const sql[ST__MAX] = {
 	 * code revokes them too (read here, off the check's hot path) */
 	[ST_REFRESH_TAKE] = "UPDATE tokens SET kind = 3 WHERE id = ? AND kind = 2 RETURNING code_hash",
 	[ST_GRANT_DELETE] = "DELETE FROM grants WHERE id = ?",
+	[ST_SESSIONS_END_ALL] = "DELETE FROM sessions WHERE user_id = ?",
+	/* deleting an app or a user: switched off at once, then rows in short batches so
+	 * no transaction holds the write lock for long, then the row itself */
+	[ST_APP_DISABLE] =
+	    "UPDATE apps SET grant_types = '', redirect_uris = '', secret_hash = NULL WHERE id = ?",
+	[ST_APP_TOKENS_BATCH] =
+	    "DELETE FROM tokens WHERE id IN (SELECT t.id FROM grants g JOIN tokens t"
+	    " ON t.grant_id = g.id WHERE g.app_id = ? LIMIT ?)",
+	[ST_APP_GRANTS_BATCH] =
+	    "DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE app_id = ? LIMIT ?)",
+	[ST_APP_DELETE] = "DELETE FROM apps WHERE id = ?",
+	[ST_USER_APPS] = "SELECT id FROM apps WHERE owner_id = ?",
+	[ST_USER_TOKENS_BATCH] =
+	    "DELETE FROM tokens WHERE id IN (SELECT t.id FROM grants g JOIN tokens t"
+	    " ON t.grant_id = g.id WHERE g.user_id = ? LIMIT ?)",
+	[ST_USER_DELETE] = "DELETE FROM users WHERE id = ?",
+	/* pending consent decisions: a user keeps the newest few */
+	[ST_REQUEST_TRIM] =
+	    "DELETE FROM requests WHERE user_id = ?1 AND id NOT IN"
+	    " (SELECT id FROM requests WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2)",
+	[ST_REQUEST_INSERT] = "INSERT INTO requests (hash, user_id, query, expires) VALUES (?, ?, ?, ?)",
+	[ST_REQUEST_TAKE] =
+	    "DELETE FROM requests WHERE hash = ? AND user_id = ? RETURNING query, expires",
 	[ST_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?",
 };
 
@@ -95,7 +137,7 @@ pt_db(void)
 }
 
 int
-pt_db_open(const char *path)
+pt_db_open(const char *path, bool sync_full)
 {
 	char *err = NULL;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -105,12 +147,14 @@ pt_db_open(const char *path)
 		db = NULL;
 		return PT_ERR_DB;
 	}
-	sqlite3_busy_timeout(db, 5000);
+	sqlite3_busy_timeout(db, PT_DB_BUSY_MS);
 	rc = sqlite3_exec(db,
 	    /* a checkpoint every 4000 pages (16 MB of WAL) instead of 1000: hot pages are
 	     * copied back once per checkpoint, so fewer checkpoints write far less */
-	    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-	    " PRAGMA wal_autocheckpoint = 4000;",
+	    sync_full ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+			" PRAGMA wal_autocheckpoint = 4000;"
+		      : "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+			" PRAGMA wal_autocheckpoint = 4000;",
 	    NULL, NULL, &err);
 	if (rc != SQLITE_OK) {
 		pt_warn("database %s: %s", path, err ? err : "pragma failed");
@@ -155,12 +199,32 @@ pt_stmt_sql(sqlite3_stmt **slot, const char *q)
 int
 pt_exec(sqlite3_stmt *st)
 {
+	if (st == NULL)
+		return PT_ERR_DB;
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return PT_OK;
+	if ((rc & 0xff) == SQLITE_BUSY) {
+		pt_warn("sql: the database stayed locked for %d ms", PT_DB_BUSY_MS);
+		return PT_ERR_BUSY;
+	}
 	pt_warn("sql: %s", sqlite3_errmsg(db));
 	return PT_ERR_DB;
+}
+
+int
+pt_exec_nowait(sqlite3_stmt *st)
+{
+	/* a best-effort write (when a token was last used) never queues behind another
+	 * writer: every request of this process would queue behind it */
+	sqlite3_busy_timeout(db, 0);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_busy_timeout(db, PT_DB_BUSY_MS);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return PT_OK;
+	return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
 }
 
 int
@@ -221,21 +285,87 @@ static const char to3_after[] =
     " expires, last_used) SELECT id, hash, kind, grant_id, code_hash, scope, resource,"
     " created, expires, last_used FROM tokens_2; DROP TABLE tokens_2;";
 
+/*
+ * Schema 4: users, orgs, grants and tokens become AUTOINCREMENT (an id is never given
+ * again), rebuilt around their rows with every id kept; pictures leave the apps row.
+ * Runs with foreign keys off and legacy renames, so that the tables which reference
+ * the renamed ones keep naming the new ones.
+ */
+static const char to4_before[] =
+    "DROP INDEX IF EXISTS grants_app; ALTER TABLE users RENAME TO users_3;"
+    " ALTER TABLE orgs RENAME TO orgs_3; ALTER TABLE grants RENAME TO grants_3;";
+static const char to4_before_tokens[] =
+    "DROP INDEX IF EXISTS tokens_hash; DROP INDEX IF EXISTS tokens_code_hash;"
+    " DROP INDEX IF EXISTS tokens_grant; DROP INDEX IF EXISTS tokens_expires;"
+    " DROP INDEX IF EXISTS tokens_code_expires; ALTER TABLE tokens RENAME TO tokens_3;";
+static const char to4_after_tokens[] =
+    "INSERT INTO tokens (id, hash, kind, grant_id, code_hash, scope, resource, created,"
+    " expires, last_used, redirect_uri, redirect_given, challenge, code_expires)"
+    " SELECT id, hash, kind, grant_id, code_hash, scope, resource, created, expires,"
+    " last_used, redirect_uri, redirect_given, challenge, code_expires FROM tokens_3;"
+    " DROP TABLE tokens_3;";
+static const char to4_after[] =
+    "INSERT INTO users (id, name, password, is_admin, created)"
+    " SELECT id, name, password, is_admin, created FROM users_3;"
+    " INSERT INTO orgs (id, name, personal_of, created)"
+    " SELECT id, name, personal_of, created FROM orgs_3;"
+    " INSERT INTO grants (id, user_id, app_id, org_id, scope, created, last_used)"
+    " SELECT id, user_id, app_id, org_id, scope, created, last_used FROM grants_3;"
+    " DROP TABLE grants_3; DROP TABLE orgs_3; DROP TABLE users_3;"
+    " INSERT INTO app_pictures (app_id, picture, type) SELECT id, picture,"
+    " coalesce(picture_type, 'application/octet-stream') FROM apps WHERE picture IS NOT NULL;"
+    " ALTER TABLE apps DROP COLUMN picture; ALTER TABLE apps DROP COLUMN picture_type;"
+    " ALTER TABLE apps ADD COLUMN resource_server INTEGER NOT NULL DEFAULT 0;";
+
+/* Runs one migration step when from <= version < to (version 0 is a new database). */
+static bool
+step(sqlite3 *h, int version, int from, int to, const char *sql_text, char **msg)
+{
+	if (version < from || version >= to)
+		return true;
+	return sqlite3_exec(h, sql_text, NULL, NULL, msg) == SQLITE_OK;
+}
+
+/* Fails unless every foreign key still finds its row. */
+static bool
+keys_intact(sqlite3 *h)
+{
+	sqlite3_stmt *st;
+	bool ok = false;
+	if (sqlite3_prepare_v2(h, "PRAGMA foreign_key_check", -1, &st, NULL) == SQLITE_OK) {
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_finalize(st);
+	}
+	return ok;
+}
+
+static int
+pragma_int(sqlite3 *h, const char *q)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(h, q, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	return v;
+}
+
 int
 pt_db_init_schema(sqlite3 *h, char *err, size_t errlen)
 {
 	char *msg = NULL;
-	sqlite3_stmt *st;
 	int version = -1;
+	/* tables are rebuilt with their rows: foreign keys must not cascade meanwhile (the
+	 * pragma is a no-op inside a transaction, so it is set before) */
+	int fk = pragma_int(h, "PRAGMA foreign_keys");
+	sqlite3_exec(h, "PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON;", NULL, NULL, NULL);
 	/* the version is read inside the write transaction: processes starting together
 	 * bring the schema up to date once, one after the other */
 	if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			version = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
+	version = pragma_int(h, "PRAGMA user_version");
 	if (version < 0 || version > SCHEMA_VERSION) {
 		if (version < 0)
 			snprintf(err, errlen, "cannot read the schema version: %s", sqlite3_errmsg(h));
@@ -243,20 +373,33 @@ pt_db_init_schema(sqlite3 *h, char *err, size_t errlen)
 			snprintf(err, errlen, "database schema %d is newer than this postern (%d)",
 			    version, SCHEMA_VERSION);
 		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
-		return PT_ERR_DB;
+		goto restore;
 	}
-	/* schema.sql is idempotent: it creates what is missing and drops what went away */
-	if ((version > 0 && version < 3 && sqlite3_exec(h, to3_before, NULL, NULL, &msg) != SQLITE_OK) ||
-	    (version < SCHEMA_VERSION && sqlite3_exec(h, pt_schema_sql, NULL, NULL, &msg) != SQLITE_OK) ||
-	    (version > 0 && version < 3 && sqlite3_exec(h, to3_after, NULL, NULL, &msg) != SQLITE_OK) ||
-	    sqlite3_exec(h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+	/* schema.sql is idempotent: it creates what is missing; the steps around it move
+	 * the rows of tables whose shape changed */
+	if (!step(h, version, 1, 3, to3_before, &msg) || !step(h, version, 1, 4, to4_before, &msg) ||
+	    !step(h, version, 3, 4, to4_before_tokens, &msg) ||
+	    !step(h, version, 0, SCHEMA_VERSION, pt_schema_sql, &msg) ||
+	    !step(h, version, 1, 3, to3_after, &msg) || !step(h, version, 3, 4, to4_after_tokens, &msg) ||
+	    !step(h, version, 1, 4, to4_after, &msg))
+		goto fail;
+	if (version > 0 && version < SCHEMA_VERSION && !keys_intact(h)) {
+		msg = sqlite3_mprintf("a foreign key lost its row while migrating");
+		goto fail;
+	}
+	if (sqlite3_exec(h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
 	if (version > 0 && version < SCHEMA_VERSION)
 		pt_info("database schema %d brought up to %d", version, SCHEMA_VERSION);
+	sqlite3_exec(h, fk == 1 ? "PRAGMA legacy_alter_table = OFF; PRAGMA foreign_keys = ON;"
+				: "PRAGMA legacy_alter_table = OFF;", NULL, NULL, NULL);
 	return PT_OK;
 fail:
 	snprintf(err, errlen, "schema: %s", msg ? msg : sqlite3_errmsg(h));
 	sqlite3_free(msg);
 	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+restore:
+	sqlite3_exec(h, fk == 1 ? "PRAGMA legacy_alter_table = OFF; PRAGMA foreign_keys = ON;"
+				: "PRAGMA legacy_alter_table = OFF;", NULL, NULL, NULL);
 	return PT_ERR_DB;
 }

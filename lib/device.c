@@ -45,7 +45,7 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 		FAIL(400, postiz ? "invalid_request" : "invalid_grant", "the device code is not valid");
 	pt_hash(h, code, n);
 	if (pt_begin() != PT_OK)
-		FAIL(500, "server_error", "internal error");
+		FAIL(PT_UNAVAILABLE);
 	sqlite3_stmt *st = stmt(DV_GET);
 	pt_bind_blob(st, 1, h, sizeof(h));
 	int rc = sqlite3_step(st);
@@ -53,7 +53,7 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 		sqlite3_reset(st);
 		if (rc == SQLITE_DONE)
 			FAIL(400, postiz ? "expired_token" : "invalid_grant", "the device code is not valid");
-		FAIL(500, "server_error", "internal error");
+		FAIL(PT_UNAVAILABLE);
 	}
 	int state = sqlite3_column_int(st, 0);
 	int64_t user = sqlite3_column_int64(st, 1);
@@ -80,14 +80,14 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 			sqlite3_bind_int64(st, 1, now);
 			pt_bind_blob(st, 2, h, sizeof(h));
 			if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
-				FAIL(500, "server_error", "internal error");
+				FAIL(PT_UNAVAILABLE);
 			FAIL(400, "slow_down", "poll less often");
 		}
 		st = stmt(DV_POLL);
 		sqlite3_bind_int64(st, 1, now);
 		pt_bind_blob(st, 2, h, sizeof(h));
 		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
-			FAIL(500, "server_error", "internal error");
+			FAIL(PT_UNAVAILABLE);
 		FAIL(400, "authorization_pending", "the user has not acted yet");
 	case 2:
 		FAIL(400, "access_denied", "the user denied the request");
@@ -99,13 +99,17 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 	st = stmt(DV_COLLECT);
 	pt_bind_blob(st, 1, h, sizeof(h));
 	if (pt_exec(st) != PT_OK)
-		FAIL(500, "server_error", "internal error");
+		FAIL(PT_UNAVAILABLE);
 	if (sqlite3_changes(pt_db()) != 1)
 		FAIL(400, "invalid_grant", "the device code was already used");
 	int64_t grant;
-	if (pt_grant_record(r, user, app->id, org, scope, &grant) != PT_OK ||
-	    pt_tokens_issue(r, grant, scope, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
-		FAIL(500, "server_error", "internal error");
+	rc = pt_grant_record(r, user, app->id, org, scope, NULL, &grant);
+	if (rc == PT_ERR_NOTFOUND)
+		/* the user left the organization after approving: nothing is issued for it */
+		FAIL(400, "access_denied", "the approval no longer holds; start again");
+	if (rc != PT_OK || pt_tokens_issue(r, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK ||
+	    pt_commit() != PT_OK)
+		FAIL(PT_UNAVAILABLE);
 	if (!postiz) {
 		pt_token_response(r, &out, scope, org);
 	} else {

@@ -98,8 +98,11 @@ pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
 	}
 	r->body = "";
 	r->body_len = 0;
+	/* The Cookie header is not checked here: a browser calling the site's own API sends
+	 * every cookie of the site, and endpoints that never read cookies must not refuse
+	 * them (nginx bounds header sizes). The session code reads only its own cookies,
+	 * each checked for its exact format. */
 	if ((rc = bounded(r->query, PT_MAX_QUERY, "query", fail)) != PT_OK ||
-	    (rc = bounded(r->cookie, PT_MAX_COOKIE, "cookie", fail)) != PT_OK ||
 	    (rc = bounded(r->authorization, PT_MAX_AUTH_HEADER, "Authorization", fail)) != PT_OK)
 		return rc;
 	if (r->remote_user && (rc = bounded(r->remote_user, PT_MAX_USERNAME, "REMOTE_USER", fail)))
@@ -161,6 +164,10 @@ pt_respond(struct pt_req *r, int status, const char *ctype, const char *body, si
 		return;
 	r->responded = true;
 	r->status = status;
+	/* a client told to come back is told when (RFC 9110 §10.2.3) */
+	if ((status == 503 || status == 429) &&
+	    (r->headers.n == 0 || strstr(r->headers.p, "Retry-After:") == NULL))
+		pt_header(r, "Retry-After", "1");
 	int k = snprintf(head, sizeof(head), "Status: %d %s\r\n", status, status_text(status));
 	FCGX_PutStr(head, k, r->fcgx->out);
 	if (ctype != NULL) {
@@ -355,7 +362,7 @@ pt_serve(const char *name, size_t max_body, pt_handler handler)
 	 * 128 KiB at every sign-in), and with it the heap it keeps instead of returning
 	 * (consent held 220 KiB of heap at rest instead of 108) */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-	if (pt_db_open(cfg.database) != PT_OK)
+	if (pt_db_open(cfg.database, cfg.sync_full) != PT_OK)
 		return 1;
 	/* a database from an older postern is brought up to date before serving */
 	if (pt_db_init_schema(pt_db(), err, sizeof(err)) != PT_OK) {

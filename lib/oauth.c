@@ -40,8 +40,85 @@ pt_app_get(pt_arena *a, const char *client_id, size_t n, struct pt_app *app)
 		app->has_secret = true;
 	}
 	app->owner_id = sqlite3_column_int64(st, 13);
+	app->registered = sqlite3_column_int(st, 14) != 0;
+	app->resource_server = sqlite3_column_int(st, 15) != 0;
+	app->vouched = !app->registered && sqlite3_column_int(st, 16) != 0;
 	sqlite3_reset(st);
 	return PT_OK;
+}
+
+/* Runs a "DELETE ... WHERE id IN (SELECT ... LIMIT ?2)" statement until it deletes
+ * less than a batch: each run is its own short transaction. */
+static int
+delete_batches(enum pt_stmt i, int64_t id)
+{
+	for (;;) {
+		sqlite3_stmt *st = pt_stmt(i);
+		if (st == NULL)
+			return PT_ERR_DB;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int(st, 2, PT_DELETE_BATCH);
+		int rc = pt_exec(st);
+		if (rc != PT_OK)
+			return rc;
+		if (sqlite3_changes(pt_db()) < PT_DELETE_BATCH)
+			return PT_OK;
+	}
+}
+
+static int
+delete_row(enum pt_stmt i, int64_t id)
+{
+	sqlite3_stmt *st = pt_stmt(i);
+	if (st == NULL)
+		return PT_ERR_DB;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = pt_exec(st);
+	if (rc == PT_OK && sqlite3_changes(pt_db()) != 1)
+		rc = PT_ERR_NOTFOUND;
+	return rc;
+}
+
+int
+pt_app_delete(int64_t app_id)
+{
+	int rc;
+	/* no new code, token or grant from here on; then its tokens and grants, a batch at
+	 * a time; the last delete takes what was left (device requests, a late token) */
+	if ((rc = delete_row(ST_APP_DISABLE, app_id)) != PT_OK ||
+	    (rc = delete_batches(ST_APP_TOKENS_BATCH, app_id)) != PT_OK ||
+	    (rc = delete_batches(ST_APP_GRANTS_BATCH, app_id)) != PT_OK)
+		return rc;
+	return delete_row(ST_APP_DELETE, app_id);
+}
+
+int
+pt_user_delete(int64_t user_id)
+{
+	int64_t apps[64];
+	int rc;
+	/* the user's own apps, each in batches (a few at a time: deleting them changes
+	 * the list) */
+	for (;;) {
+		size_t n = 0;
+		sqlite3_stmt *st = pt_stmt(ST_USER_APPS);
+		if (st == NULL)
+			return PT_ERR_DB;
+		sqlite3_bind_int64(st, 1, user_id);
+		while (n < sizeof(apps) / sizeof(apps[0]) && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			apps[n++] = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if ((rc = pt_app_delete(apps[i])) != PT_OK && rc != PT_ERR_NOTFOUND)
+				return rc;
+	}
+	if ((rc = delete_batches(ST_USER_TOKENS_BATCH, user_id)) != PT_OK)
+		return rc;
+	/* grants, sessions, memberships, device requests, pending consents and the
+	 * personal organization (with what others were granted for it) go by cascade */
+	return delete_row(ST_USER_DELETE, user_id);
 }
 
 bool
@@ -89,41 +166,69 @@ pt_client_auth(struct pt_req *r, const char *body_id, size_t idn, const char *bo
 		cf->desc = "client_id is missing";
 		return PT_ERR_INVALID;
 	}
+	/* an unknown client, a wrong secret, a missing one and a secret sent for a public
+	 * client get the same answer, and the secret is hashed either way: the answer does
+	 * not tell which client ids exist */
+	cf->desc = "client authentication failed";
+	uint8_t h[PT_HASH_LEN];
+	pt_hash(h, sec ? sec : "", sec ? secn : 0);
 	int rc = pt_app_get(r->a, id, idn, app);
 	if (rc == PT_ERR_DB) {
-		cf->error = "server_error";
-		cf->status = 500;
-		cf->desc = "internal error";
+		cf->error = "temporarily_unavailable";
+		cf->status = 503;
+		cf->desc = "the server could not look up the client; retry shortly";
 		return rc;
 	}
 	if (rc != PT_OK) {
-		cf->desc = "unknown client";
+		pt_info("client authentication: unknown client_id");
 		return PT_ERR_INVALID;
 	}
 	if (app->public) {
 		if (sec != NULL && secn > 0) {
-			cf->desc = "a public client has no secret";
+			pt_info("client authentication: a secret sent for public client %s", app->client_id);
 			return PT_ERR_INVALID;
 		}
 		return PT_OK;
 	}
 	if (sec == NULL || !app->has_secret) {
-		cf->desc = "client authentication is required";
+		pt_info("client authentication: no secret for %s", app->client_id);
 		return PT_ERR_INVALID;
 	}
-	uint8_t h[PT_HASH_LEN];
-	pt_hash(h, sec, secn);
 	if (sodium_memcmp(h, app->secret_hash, PT_HASH_LEN) != 0) {
-		cf->desc = "client authentication failed";
+		pt_info("client authentication: wrong secret for %s", app->client_id);
 		return PT_ERR_INVALID;
 	}
 	return PT_OK;
 }
 
-/* The registered URI that the request names, or the only one when it names none. */
-static const char *
-pick_redirect(pt_arena *a, const char *list, const char *want, size_t wn)
+void
+pt_client_fail_respond(struct pt_req *r, const struct pt_client_fail *cf)
 {
+	if (cf->status == 401)
+		pt_header(r, "WWW-Authenticate", "Basic realm=\"postern\", charset=\"UTF-8\"");
+	pt_json_error(r, cf->status, cf->error, cf->desc);
+}
+
+/* The registered URI that the request names, or the only one when it names none;
+ * *exact says whether it is one of them byte for byte. */
+static const char *
+pick_redirect(pt_arena *a, const char *list, const char *want, size_t wn, bool *exact)
+{
+	*exact = false;
+	if (want != NULL) {
+		/* an exact match first: with a loopback URI registered twice (two ports) the
+		 * exact one wins */
+		for (const char *s = list; *s;) {
+			size_t k = strcspn(s, "\n");
+			if (k == wn && memcmp(s, want, wn) == 0) {
+				*exact = true;
+				return pt_strndup(a, want, wn);
+			}
+			s += k;
+			if (*s)
+				s++;
+		}
+	}
 	const char *s = list;
 	size_t count = 0;
 	const char *first = NULL;
@@ -142,8 +247,10 @@ pick_redirect(pt_arena *a, const char *list, const char *want, size_t wn)
 		if (*s)
 			s++;
 	}
-	if (want == NULL && count == 1)
+	if (want == NULL && count == 1) {
+		*exact = true;
 		return pt_strndup(a, first, firstn);
+	}
 	return NULL;
 }
 
@@ -155,7 +262,7 @@ const struct pt_field pt_authz_fields[AZ__MAX] = {
 	[AZ_STATE] = {"state", PT_MAX_STATE, NULL, 0},
 	[AZ_CODE_CHALLENGE] = {"code_challenge", 128, NULL, 0},
 	[AZ_CODE_CHALLENGE_METHOD] = {"code_challenge_method", 16, NULL, 0},
-	[AZ_RESOURCE] = {"resource", PT_MAX_REDIRECT_URI, NULL, 0},
+	[AZ_RESOURCE] = {"resource", PT_MAX_RESOURCE, NULL, 0},
 };
 
 bool
@@ -200,7 +307,7 @@ pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
 	fail->param = "redirect_uri";
 	az->redirect_uri_given = p->v[AZ_REDIRECT_URI] != NULL;
 	az->redirect_uri = pick_redirect(r->a, az->app.redirect_uris, p->v[AZ_REDIRECT_URI],
-	    p->n[AZ_REDIRECT_URI]);
+	    p->n[AZ_REDIRECT_URI], &az->redirect_exact);
 	if (az->redirect_uri == NULL) {
 		fail->reason = az->redirect_uri_given
 		    ? "The application asked to send you to an address it has not registered (redirect_uri mismatch)."
@@ -231,7 +338,7 @@ pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
 	}
 	if (!pt_scopes_ok(c, scope, strlen(scope), az->app.scopes))
 		ERR("invalid_scope", "a requested scope is unknown or not allowed for this client");
-	az->scope = scope;
+	az->scope = pt_scope_normalize(r->a, scope);
 	if (method != NULL && strcmp(method, "S256") != 0)
 		ERR("invalid_request", "code_challenge_method must be S256");
 	if (az->challenge != NULL) {
@@ -261,6 +368,54 @@ pt_authz_redirect(struct pt_req *r, const struct pt_authz *az, const char *code,
 	pt_redirect(r, pt_uri_with_params(r->a, az->redirect_uri, kv));
 }
 
+/* Has the user approved this app before (for any organization they are still in)? */
+static bool
+approved_before(const struct pt_authz *az, const struct pt_user *u)
+{
+	sqlite3_stmt *st = pt_stmt(ST_GRANT_FIND_ANY);
+	if (st == NULL)
+		return false;
+	sqlite3_bind_int64(st, 1, u->id);
+	sqlite3_bind_int64(st, 2, az->app.id);
+	bool found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return found;
+}
+
+void
+pt_authz_fail(struct pt_req *r, const struct pt_authz *az, const struct pt_user *u)
+{
+	if (u != NULL && (az->app.trusted || az->app.vouched || approved_before(az, u))) {
+		pt_authz_redirect(r, az, NULL, az->error, az->error_description);
+		return;
+	}
+	pt_info("authorization error %s for client %s shown, not redirected", az->error,
+	    az->client_id);
+	pt_error_page(r, 400, "Invalid authorization request",
+	    pt_printf(r->a, "The application %s sent an authorization request this server "
+	    "cannot accept (%s: %s). Go back to the application and tell its developer.",
+	    az->app.name, az->error, az->error_description ? az->error_description : ""));
+}
+
+char *
+pt_scope_normalize(pt_arena *a, const char *s)
+{
+	pt_buf b;
+	pt_buf_init(&b, a);
+	while (*s) {
+		size_t k = strcspn(s, " ");
+		if (k && !(b.n && pt_word_in(s, k, b.p))) {
+			if (b.n)
+				pt_buf_addc(&b, ' ');
+			pt_buf_add(&b, s, k);
+		}
+		s += k;
+		while (*s == ' ')
+			s++;
+	}
+	return b.p;
+}
+
 /* Union of two scope strings, keeping a's order. */
 static char *
 scope_union(pt_arena *a, const char *have, const char *add)
@@ -284,7 +439,7 @@ scope_union(pt_arena *a, const char *have, const char *add)
 
 int
 pt_grant_record(struct pt_req *r, int64_t user_id, int64_t app_id, int64_t org_id,
-    const char *scope, int64_t *grant_id)
+    const char *scope, const char *redirect_uri, int64_t *grant_id)
 {
 	sqlite3_stmt *st = pt_stmt(ST_GRANT_FIND);
 	sqlite3_bind_int64(st, 1, user_id);
@@ -303,26 +458,40 @@ pt_grant_record(struct pt_req *r, int64_t user_id, int64_t app_id, int64_t org_i
 	sqlite3_bind_int64(st, 3, org_id);
 	pt_bind_text(st, 4, all, strlen(all));
 	sqlite3_bind_int64(st, 5, pt_now());
+	pt_bind_text(st, 6, redirect_uri, redirect_uri ? strlen(redirect_uri) : 0);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*grant_id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
+	if (rc == SQLITE_DONE) {
+		pt_warn("no grant: user %lld is not a member of organization %lld",
+		    (long long)user_id, (long long)org_id);
+		return PT_ERR_NOTFOUND;
+	}
 	return rc == SQLITE_ROW ? PT_OK : PT_ERR_DB;
 }
 
 int
 pt_code_issue(struct pt_req *r, const struct pt_authz *az, int64_t user_id, int64_t org_id,
-    char code[PT_TOKEN_LEN + 1])
+    bool on_page, char code[PT_TOKEN_LEN + 1])
 {
 	int64_t grant;
 	uint8_t h[PT_HASH_LEN];
-	if (pt_begin() != PT_OK)
-		return PT_ERR_DB;
-	if (pt_grant_record(r, user_id, az->app.id, org_id, az->scope, &grant) != PT_OK)
+	int rc = pt_begin();
+	if (rc != PT_OK)
+		return rc;
+	rc = pt_grant_record(r, user_id, az->app.id, org_id, az->scope,
+	    on_page ? az->redirect_uri : NULL, &grant);
+	if (rc != PT_OK)
+		goto fail;
+	sqlite3_stmt *st = pt_stmt(ST_CODE_TRIM);
+	sqlite3_bind_int64(st, 1, grant);
+	sqlite3_bind_int(st, 2, PT_MAX_PENDING_CODES - 1);
+	if ((rc = pt_exec(st)) != PT_OK)
 		goto fail;
 	pt_token_new(code, "pac_");
 	pt_hash(h, code, PT_TOKEN_LEN);
-	sqlite3_stmt *st = pt_stmt(ST_CODE_INSERT);
+	st = pt_stmt(ST_CODE_INSERT);
 	pt_bind_blob(st, 1, h, sizeof(h));
 	sqlite3_bind_int64(st, 2, grant);
 	pt_bind_text(st, 3, az->redirect_uri, strlen(az->redirect_uri));
@@ -333,16 +502,19 @@ pt_code_issue(struct pt_req *r, const struct pt_authz *az, int64_t user_id, int6
 	int64_t now = pt_now();
 	sqlite3_bind_int64(st, 8, now + r->cfg->code_ttl);
 	sqlite3_bind_int64(st, 9, now);
-	if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
+	if ((rc = pt_exec(st)) != PT_OK || (rc = pt_commit()) != PT_OK)
 		goto fail;
 	return PT_OK;
 fail:
 	pt_rollback();
-	return PT_ERR_DB;
+	return rc == PT_ERR_NOTFOUND || rc == PT_ERR_BUSY ? rc : PT_ERR_DB;
 }
 
 /* Mints one token of kind (1 access, 2 refresh) into tok and stores its hash: in a new
- * row, or (code_row > 0) in the row of the code it is redeemed from. */
+ * row, or (code_row > 0) for an access token in the row of the code it is redeemed
+ * from; a refresh token from a code gets a copy of the code's request, so that a
+ * replay of the code is checked like a redemption even after the access token (the
+ * code's own row) was revoked. */
 static int
 token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, int kind, int64_t grant_id,
     const char *scope, const char *resource, const uint8_t *code_hash, int64_t code_row,
@@ -352,6 +524,15 @@ token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, int kind, int64_t gr
 	sqlite3_stmt *st;
 	pt_token_new(tok, prefix);
 	pt_hash(h, tok, PT_TOKEN_LEN);
+	if (code_row > 0 && kind == 2) {
+		st = pt_stmt(ST_REFRESH_FROM_CODE);
+		pt_bind_blob(st, 1, h, sizeof(h));
+		pt_bind_text(st, 2, scope, strlen(scope));
+		sqlite3_bind_int64(st, 3, now);
+		sqlite3_bind_int64(st, 4, expires);
+		sqlite3_bind_int64(st, 5, code_row);
+		return pt_exec(st);
+	}
 	if (code_row > 0) {
 		st = pt_stmt(ST_CODE_REDEEM);
 		pt_bind_blob(st, 1, h, sizeof(h));
@@ -378,8 +559,8 @@ token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, int kind, int64_t gr
 }
 
 int
-pt_tokens_issue(struct pt_req *r, int64_t grant_id, const char *scope, const char *resource,
-    const uint8_t *code_hash, int64_t code_row, struct pt_issued *out)
+pt_tokens_issue(struct pt_req *r, int64_t grant_id, const char *scope, const char *refresh_scope,
+    const char *resource, const uint8_t *code_hash, int64_t code_row, struct pt_issued *out)
 {
 	int64_t now = pt_now();
 	long ttl = r->cfg->access_token_ttl;
@@ -390,8 +571,8 @@ pt_tokens_issue(struct pt_req *r, int64_t grant_id, const char *scope, const cha
 		return rc;
 	out->expires_in = ttl;
 	out->has_refresh = true;
-	return token_store(out->refresh, "prt_", 2, grant_id, scope, resource, code_hash, 0, now,
-	    now + r->cfg->refresh_token_ttl);
+	return token_store(out->refresh, "prt_", 2, grant_id, refresh_scope ? refresh_scope : scope,
+	    resource, code_hash, code_row, now, now + r->cfg->refresh_token_ttl);
 }
 
 void

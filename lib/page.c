@@ -21,7 +21,7 @@ pt_signed_in(struct pt_req *r, struct pt_user *u, const char *return_to)
 	if (rc == PT_OK)
 		return true;
 	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 500, "Server error", "The server could not check your session.");
+		pt_error_page(r, 503, "Server busy", "The server could not check your session. Try again in a moment.");
 		return false;
 	}
 	if (r->cfg->login == PT_LOGIN_REMOTE_USER) {
@@ -81,7 +81,7 @@ pt_consent_vars(struct pt_req *r, const struct pt_app *app, const char *scope,
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		pt_error_page(r, 500, "Server error", "The server could not load your organizations.");
+		pt_error_page(r, 503, "Server busy", "The server could not load your organizations. Try again in a moment.");
 		return NULL;
 	}
 	if (n > 1)

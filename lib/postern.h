@@ -25,6 +25,7 @@ enum pt_err {
 	PT_ERR_NOTFOUND,  /* no such row */
 	PT_ERR_IO,        /* file or socket failure */
 	PT_ERR_CONFIG,    /* configuration is wrong */
+	PT_ERR_BUSY,      /* another writer held the database past PT_DB_BUSY_MS: retry */
 };
 
 /* Named limits. Every one is checked while parsing and has a test. */
@@ -32,7 +33,6 @@ enum pt_err {
 #define PT_MAX_UPLOAD_BODY (1200 * 1024) /* multipart body of the apps form (picture + fields) */
 #define PT_MAX_PICTURE     (1024 * 1024) /* an app picture */
 #define PT_MAX_QUERY       8192          /* QUERY_STRING */
-#define PT_MAX_COOKIE      4096          /* HTTP_COOKIE */
 #define PT_MAX_AUTH_HEADER 1024          /* HTTP_AUTHORIZATION */
 #define PT_MAX_FIELDS      32            /* fields in one field table */
 #define PT_MAX_PAIRS       64            /* key=value pairs in one query or body */
@@ -49,6 +49,11 @@ enum pt_err {
 #define PT_MAX_ORG_NAME    100           /* organization name */
 #define PT_MAX_RESOURCES   16            /* protected_resource lines in the config */
 #define PT_MAX_TEMPLATE    (256 * 1024)  /* one template file */
+#define PT_MAX_RESOURCE    512           /* an RFC 8707 resource indicator */
+#define PT_MAX_PENDING_CODES 5           /* unredeemed codes one grant keeps */
+#define PT_MAX_PENDING_REQUESTS 10       /* consent pages one user has open */
+#define PT_DB_BUSY_MS      1000          /* longest wait for another writer, then 503 */
+#define PT_DELETE_BATCH    500           /* rows one short transaction deletes (janitor, app del) */
 
 /* ---------------------------------------------------------------- memory */
 
@@ -224,6 +229,8 @@ struct pt_config {
 	char *cli_app;          /* client_id of the app /device/code uses */
 	char *api_url;          /* what the Postiz CLI is told to call */
 	bool registration;      /* RFC 7591 dynamic registration */
+	bool apps_admins_only;  /* app_creation = admins: only administrators make apps */
+	bool sync_full;         /* synchronous = full (default): a commit survives power loss */
 	char *resources[PT_MAX_RESOURCES]; /* RFC 9728 protected resources (and RFC 8707 targets) */
 	size_t nresources;
 	char *log_level;
@@ -274,7 +281,9 @@ enum pt_stmt {
 	ST_GRANT_UPSERT,
 	ST_CODE_INSERT,
 	ST_CODE_REDEEM,
+	ST_CODE_TRIM,
 	ST_CODE_GET,
+	ST_REFRESH_FROM_CODE,
 	ST_TOKEN_INSERT,
 	ST_TOKEN_DELETE_BY_CODE,
 	ST_TOKEN_CHECK,
@@ -283,11 +292,23 @@ enum pt_stmt {
 	ST_REFRESH_TAKE,
 	ST_GRANT_DELETE,
 	ST_TOKEN_DELETE,
+	ST_SESSIONS_END_ALL,
+	ST_APP_DISABLE,
+	ST_APP_TOKENS_BATCH,
+	ST_APP_GRANTS_BATCH,
+	ST_APP_DELETE,
+	ST_USER_APPS,
+	ST_USER_TOKENS_BATCH,
+	ST_USER_DELETE,
+	ST_REQUEST_TRIM,
+	ST_REQUEST_INSERT,
+	ST_REQUEST_TAKE,
 	ST__MAX
 };
 
-/* Opens the database (WAL, busy_timeout, foreign_keys) once per process. */
-int pt_db_open(const char *path) PT_WUR;
+/* Opens the database (WAL, busy_timeout, foreign_keys) once per process; sync_full:
+ * synchronous = FULL (every commit reaches the disk before it is answered). */
+int pt_db_open(const char *path, bool sync_full) PT_WUR;
 sqlite3 *pt_db(void);
 /* The prepared statement, reset and unbound, ready for binds. Prepared on
  * first use with SQLITE_PREPARE_PERSISTENT and kept for the process. */
@@ -295,8 +316,11 @@ sqlite3_stmt *pt_stmt(enum pt_stmt);
 /* For SQL private to one executable (kept in that file's own statement array):
  * prepares sql into *slot on first use, later resets it. NULL on failure. */
 sqlite3_stmt *pt_stmt_sql(sqlite3_stmt **slot, const char *sql);
-/* Runs a statement with no result rows; PT_OK or PT_ERR_DB. */
+/* Runs a statement with no result rows; PT_OK, PT_ERR_BUSY (locked past PT_DB_BUSY_MS)
+ * or PT_ERR_DB. A NULL statement (its prepare failed) is PT_ERR_DB. */
 int pt_exec(sqlite3_stmt *) PT_WUR;
+/* The same without waiting for another writer: PT_ERR_BUSY at once when locked. */
+int pt_exec_nowait(sqlite3_stmt *) PT_WUR;
 int pt_begin(void) PT_WUR;
 int pt_commit(void) PT_WUR;
 void pt_rollback(void);
@@ -369,7 +393,7 @@ struct pt_req {
 };
 
 /* Reads the FastCGI environment and at most max_body bytes of body. Returns
- * PT_ERR_TOOLONG for an oversized body, query, cookie or Authorization header
+ * PT_ERR_TOOLONG for an oversized body, query or Authorization header
  * (with fail->param naming which), PT_ERR_CONTROL for control characters in them. */
 int pt_req_read(struct pt_req *, size_t max_body, struct pt_fail *) PT_WUR;
 const char *pt_req_param(const struct pt_req *, const char *name);
@@ -383,6 +407,9 @@ void pt_respond_page(struct pt_req *, int status, const char *html, size_t n);
 void pt_page(struct pt_req *, int status, const char *name, struct pt_tv *);
 /* The HTML error page, status and a message for a person. */
 void pt_error_page(struct pt_req *, int status, const char *title, const char *message);
+/* The arguments of a JSON error when storage failed or stayed locked: 503, which
+ * pt_respond sends with Retry-After, so the client tries again. */
+#define PT_UNAVAILABLE 503, "temporarily_unavailable", "the server is busy; retry shortly"
 /* JSON {"error","error_description"} with Cache-Control: no-store. */
 void pt_json_error(struct pt_req *, int status, const char *error, const char *desc);
 void pt_json(struct pt_req *, int status, const pt_buf *json);
@@ -427,6 +454,8 @@ struct pt_tv *pt_consent_vars(struct pt_req *, const struct pt_app *, const char
 /* Starts a session for user_id and sets the cookie. */
 int pt_session_start(struct pt_req *, int64_t user_id) PT_WUR;
 void pt_session_end(struct pt_req *);
+/* Ends every session of a user (sign out everywhere, a password change). */
+int pt_sessions_end_all(int64_t user_id) PT_WUR;
 /* The CSRF token for forms on this page, bound to the session (or, before
  * sign-in, to a pre-session cookie it sets when missing). */
 const char *pt_csrf_token(struct pt_req *);
@@ -457,19 +486,33 @@ struct pt_app {
 	uint8_t secret_hash[PT_HASH_LEN];
 	bool has_secret;
 	int64_t owner_id;
+	bool registered;           /* came from RFC 7591 registration */
+	bool resource_server;      /* an admin let it introspect every token */
+	bool vouched;              /* made by an administrator (or the admin command) */
 };
 
 int pt_app_get(pt_arena *, const char *client_id, size_t n, struct pt_app *) PT_WUR;
+/* Deletes an app with every grant, code, token and device request: the app stops
+ * working at once, its rows go in batches of PT_DELETE_BATCH (one short transaction
+ * each). PT_ERR_NOTFOUND when there is no such app. */
+int pt_app_delete(int64_t app_id) PT_WUR;
+/* Deletes a user with their apps (as pt_app_delete), grants, tokens, sessions, device
+ * requests and personal organization. PT_ERR_NOTFOUND when there is no such user. */
+int pt_user_delete(int64_t user_id) PT_WUR;
 bool pt_app_allows_grant(const struct pt_app *, const char *grant_type);
 
 /* Why client authentication failed: the OAuth error, its status, a description,
- * and whether Basic was used (then the 401 carries WWW-Authenticate: Basic). */
+ * and whether Basic was used. An unknown client, a wrong secret and a missing one
+ * are told apart in the log only. */
 struct pt_client_fail {
 	const char *error;
 	const char *desc;
 	int status;
 	bool basic;
 };
+/* The answer to a failed client authentication; every 401 carries
+ * WWW-Authenticate: Basic (RFC 6749 §5.2). */
+void pt_client_fail_respond(struct pt_req *, const struct pt_client_fail *);
 
 /* Authenticates the client of a token/revoke/introspect request: HTTP Basic
  * (RFC 6749 §2.3.1) or client_id + client_secret from the body; a public app
@@ -497,6 +540,7 @@ struct pt_authz {
 	const char *client_id;
 	const char *redirect_uri;   /* the one to use (registered one when omitted) */
 	bool redirect_uri_given;
+	bool redirect_exact;        /* byte for byte a registered one (no loopback port change) */
 	const char *response_type;
 	const char *scope;          /* normalised, default applied */
 	const char *state;
@@ -514,13 +558,25 @@ int pt_authz_check(struct pt_req *, const struct pt_params *, struct pt_authz *,
 /* The redirect back to the client: error or code, with state and iss. */
 void pt_authz_redirect(struct pt_req *, const struct pt_authz *, const char *code,
     const char *error, const char *desc);
-/* Records the grant and issues a code for it. */
+/* An error of a checked request (az->error): back to the client only when the user is
+ * signed in and the client is one the server may send people to unasked (made by an
+ * administrator, trusted, or approved by this user before); otherwise an error page,
+ * so this server's name is never an open redirector (RFC 9700 §4.11.2). u is NULL
+ * when nobody is signed in. */
+void pt_authz_fail(struct pt_req *, const struct pt_authz *, const struct pt_user *u);
+/* Records the grant and issues a code for it; with on_page (the user approved on the
+ * consent page) the grant remembers the redirect URI. PT_ERR_NOTFOUND when the user is
+ * not a member of the organization. */
 int pt_code_issue(struct pt_req *, const struct pt_authz *, int64_t user_id, int64_t org_id,
-    char code[PT_TOKEN_LEN + 1]) PT_WUR;
+    bool on_page, char code[PT_TOKEN_LEN + 1]) PT_WUR;
 
-/* Records (or widens) the grant of user+app+org; inside the caller's transaction. */
+/* Records (or widens) the grant of user+app+org; inside the caller's transaction.
+ * redirect_uri, when not NULL, is remembered with it. PT_ERR_NOTFOUND when the user is
+ * not a member of the organization: nothing is granted for it. */
 int pt_grant_record(struct pt_req *, int64_t user_id, int64_t app_id, int64_t org_id,
-    const char *scope, int64_t *grant_id) PT_WUR;
+    const char *scope, const char *redirect_uri, int64_t *grant_id) PT_WUR;
+/* The scope tokens of s, each once, in their first order, one space apart. */
+char *pt_scope_normalize(pt_arena *, const char *s);
 
 struct pt_issued {
 	char access[PT_TOKEN_LEN + 1];
@@ -530,11 +586,14 @@ struct pt_issued {
 };
 
 /* Issues an access token (and a refresh token when access_token_ttl is set)
- * under a grant; inside the caller's transaction. code_hash: the code the tokens come
- * from (or NULL); code_row > 0: that code's row, which becomes the access token
- * (PT_ERR_NOTFOUND if it was redeemed meanwhile). */
-int pt_tokens_issue(struct pt_req *, int64_t grant_id, const char *scope, const char *resource,
-    const uint8_t *code_hash, int64_t code_row, struct pt_issued *) PT_WUR;
+ * under a grant; inside the caller's transaction. The refresh token carries
+ * refresh_scope (NULL: scope), so a narrowed access token narrows nothing else
+ * (RFC 6749 §6). code_hash: the code the tokens come from (or NULL); code_row > 0:
+ * that code's row, which becomes the access token (PT_ERR_NOTFOUND if it was
+ * redeemed meanwhile). */
+int pt_tokens_issue(struct pt_req *, int64_t grant_id, const char *scope,
+    const char *refresh_scope, const char *resource, const uint8_t *code_hash,
+    int64_t code_row, struct pt_issued *) PT_WUR;
 /* The token endpoint's success answer. */
 void pt_token_response(struct pt_req *, const struct pt_issued *, const char *scope,
     int64_t org_id);

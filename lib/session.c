@@ -219,6 +219,14 @@ pt_session_end(struct pt_req *r)
 	r->user = NULL;
 }
 
+int
+pt_sessions_end_all(int64_t user_id)
+{
+	sqlite3_stmt *st = pt_stmt(ST_SESSIONS_END_ALL);
+	sqlite3_bind_int64(st, 1, user_id);
+	return pt_exec(st);
+}
+
 /* What a CSRF token is bound to: the session, or the pre-session cookie (plus
  * the trusted user name in remote_user mode). */
 static const char *

@@ -562,7 +562,7 @@ describe('the brute-force limit on user codes (RFC 8628 §5.1)', () => {
   });
   after(async () => { await stack?.stop(); });
 
-  test('after 10 wrong codes from an address even the right code gets 429, the same for every user there', async () => {
+  test('after 10 wrong codes a user gets 429 with Retry-After even for the right code; another user at the same address is not locked out', async () => {
     const d = await startDevice(stack);
     const s = await signedIn(stack, stack.user, stack.password, { 'x-forwarded-for': '10.0.0.1' });
     const csrf = await s.csrf('/oauth/device');
@@ -574,23 +574,48 @@ describe('the brute-force limit on user codes (RFC 8628 §5.1)', () => {
     }
     let r = await s.post('/oauth/device', { form: { csrf, user_code: d.user_code } });
     assert.equal(r.status, 429);
-    assert.match(pageError(r.text_), /Too many wrong codes/);
+    assert.match(pageError(r.text_), /Too many wrong codes\. Try again in \d+ minutes?/);
+    const wait = Number(r.headers.get('retry-after'));
+    assert.ok(Number.isInteger(wait) && wait > 0 && wait <= 1800, `Retry-After: ${r.headers.get('retry-after')}`);
     assert.ok(!isConsent(r.text_));
     r = await s.get('/device/verify?' + new URLSearchParams({ code: d.user_code }));
     assert.equal(r.status, 429);
     assert.ok(!r.text_.includes(d.user_code), 'the 429 page does not echo the code');
-    // another user at the same address is limited too
+    // another user behind the same address (a NAT, a proxy) is not locked out
     const pw = addUser(stack, 'bob');
     const bob = await signedIn(stack, 'bob', pw, { 'x-forwarded-for': '10.0.0.1' });
     r = await bob.get('/oauth/device?' + new URLSearchParams({ code: d.user_code }));
-    assert.equal(r.status, 429);
+    assert.equal(r.status, 200);
+    assert.ok(isConsent(r.text_), 'bob sees the consent page for the right code');
     // the janitor keeps the live counters
     stack.cli(['janitor']);
-    r = await bob.get('/oauth/device?' + new URLSearchParams({ code: d.user_code }));
+    r = await s.get('/oauth/device?' + new URLSearchParams({ code: d.user_code }));
     assert.equal(r.status, 429, 'still limited after the janitor ran');
     // the device request itself is untouched
     const t = await poll(stack.url, stack.cli_app.client_id, d.device_code);
     assert.equal(t.body.error, 'authorization_pending');
+  });
+
+  test('an address is limited at 100 wrong codes, whoever types them', async () => {
+    const d = await startDevice(stack);
+    const addr = { 'x-forwarded-for': '10.0.9.9' };
+    // 10 users, 10 wrong codes each (the most one user may): the address reaches 100
+    for (let u = 0; u < 10; u++) {
+      const pw = addUser(stack, `nat${u}`);
+      const s = await signedIn(stack, `nat${u}`, pw, addr);
+      const csrf = await s.csrf('/oauth/device');
+      for (let i = 0; i < 10; i++) {
+        const r = await s.post('/oauth/device', { form: { csrf, user_code: 'ZZZZ-ZZZ' + 'ABCDEFGHJK'[i] } });
+        assert.equal(r.status, 400, `user ${u} guess ${i}`);
+      }
+    }
+    const pw = addUser(stack, 'nat10');
+    const s = await signedIn(stack, 'nat10', pw, addr);
+    const r = await s.get('/oauth/device?' + new URLSearchParams({ code: d.user_code }));
+    assert.equal(r.status, 429, 'a new user at that address waits');
+    assert.ok(Number(r.headers.get('retry-after')) > 0);
+    const elsewhere = await signedIn(stack, 'nat10', pw, { 'x-forwarded-for': '10.0.9.10' });
+    assert.equal((await elsewhere.get('/oauth/device?' + new URLSearchParams({ code: d.user_code }))).status, 200, 'the same user elsewhere is not');
   });
 
   test('the limit follows the user to another address, and other users elsewhere are not limited', async () => {

@@ -196,11 +196,10 @@ describe('authorization code flow', () => {
     assert.match(html, /<code>posts:read<\/code> Read your posts/);
     assert.match(html, /name="action" value="deny"/);
     assert.match(html, /action="\/oauth\/consent"/);
+    // the form names the request kept on the server, and carries none of its fields
     const form = consentForm(html);
-    assert.equal(form.client_id, app.client_id);
-    assert.equal(form.redirect_uri, cb);
-    assert.equal(form.state, 's');
-    assert.equal(form.scope, 'profile posts:read');
+    assert.deepEqual(Object.keys(form).sort(), ['csrf', 'org', 'request']);
+    assert.match(form.request, /^pcr_[0-9A-Za-z]{49}$/);
     assert.match(form.csrf, /^[0-9a-f]{32}$/);
     assert.match(form.org, /^\d+$/);
   });
@@ -501,8 +500,8 @@ describe('authorization code flow', () => {
     const bad = await token(stack.url, { grant_type: 'authorization_code', code, redirect_uri: 'https://pub.example/cb', client_id: pub.client_id, code_verifier: pkce().verifier });
     assertTokenError(bad, 400, 'invalid_grant', /code_verifier/);
     const withSecret = await token(stack.url, { grant_type: 'authorization_code', code, redirect_uri: 'https://pub.example/cb', client_id: pub.client_id, client_secret: 'pcs_' + 'x'.repeat(48), code_verifier: verifier });
-    assertTokenError(withSecret, 401, 'invalid_client', /public client/);
-    assert.equal(withSecret.headers.get('www-authenticate'), null, 'no Basic was used');
+    assertTokenError(withSecret, 401, 'invalid_client', /^client authentication failed$/);
+    assert.match(withSecret.headers.get('www-authenticate') ?? '', /^Basic /, 'every 401 has a challenge (RFC 6749 §5.2)');
     const ok = await token(stack.url, { grant_type: 'authorization_code', code, redirect_uri: 'https://pub.example/cb', client_id: pub.client_id, code_verifier: verifier });
     assertTokenOk(ok);
     assert.equal(await check(stack.url, ok.body.access_token), 204);
@@ -574,7 +573,7 @@ describe('authorization code flow', () => {
     assertPageHeaders(r, 'deleted client');
     assert.match(r.text_, /unknown client_id/);
     const t = await token(stack.url, { grant_type: 'authorization_code', code: a.code, redirect_uri: cb }, [gone.client_id, gone.client_secret]);
-    assertTokenError(t, 401, 'invalid_client', /unknown client/);
+    assertTokenError(t, 401, 'invalid_client', /^client authentication failed$/);
   });
 
   test('a code for another client is invalid_grant', async () => {
@@ -604,7 +603,7 @@ describe('authorization code flow', () => {
     }
   });
 
-  test('invalid_client: wrong secret, unknown client, no authentication (401, Basic challenge only for Basic)', async () => {
+  test('invalid_client: wrong secret, unknown client, no authentication: 401 with a Basic challenge, one description for unknown and wrong', async () => {
     const code = await codeFor();
     const body = { grant_type: 'authorization_code', code, redirect_uri: cb };
     const wrongBasic = await token(stack.url, body, [app.client_id, 'pcs_' + 'x'.repeat(48)]);
@@ -612,14 +611,19 @@ describe('authorization code flow', () => {
     assert.match(wrongBasic.headers.get('www-authenticate') ?? '', /^Basic /);
     const wrongPost = await token(stack.url, { ...body, client_id: app.client_id, client_secret: 'pcs_' + 'x'.repeat(48) });
     assertTokenError(wrongPost, 401, 'invalid_client', /authentication failed/);
-    assert.equal(wrongPost.headers.get('www-authenticate'), null);
+    assert.match(wrongPost.headers.get('www-authenticate') ?? '', /^Basic realm="postern"/, 'credentials in the body: still a challenge');
     const unknown = await token(stack.url, body, ['pca_' + 'B'.repeat(32), 'pcs_' + 'x'.repeat(48)]);
-    assertTokenError(unknown, 401, 'invalid_client', /unknown client/);
+    assertTokenError(unknown, 401, 'invalid_client');
+    assert.equal(unknown.body.error_description, wrongBasic.body.error_description, 'an unknown client reads like a wrong secret');
     assert.match(unknown.headers.get('www-authenticate') ?? '', /^Basic /);
+    const unknownPost = await token(stack.url, { ...body, client_id: 'pca_' + 'C'.repeat(32), client_secret: 'pcs_' + 'x'.repeat(48) });
+    assert.equal(unknownPost.body.error_description, wrongPost.body.error_description);
     const none = await token(stack.url, body);
     assertTokenError(none, 401, 'invalid_client', /client_id is missing/);
+    assert.match(none.headers.get('www-authenticate') ?? '', /^Basic /, 'no credentials at all: a challenge');
     const idOnly = await token(stack.url, { ...body, client_id: app.client_id });
-    assertTokenError(idOnly, 401, 'invalid_client', /client authentication is required/);
+    assertTokenError(idOnly, 401, 'invalid_client', /^client authentication failed$/);
+    assert.match(idOnly.headers.get('www-authenticate') ?? '', /^Basic /);
     const badHeader = await token(stack.url, body, null, { headers: { authorization: 'Basic !!!notbase64' } });
     assertTokenError(badHeader, 401, 'invalid_client', /Basic/);
     assert.match(badHeader.headers.get('www-authenticate') ?? '', /^Basic /);

@@ -11,9 +11,47 @@ import { check, Session, tokenFor } from '../lib/client.mjs';
 
 const sql = (db, q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, q], { encoding: 'utf8' }).trim();
 
+/* Puts back schema 3: users, orgs, grants and tokens without AUTOINCREMENT (ids kept),
+ * pictures in the apps row, no consent requests table. */
+function downgrade3(db) {
+  const rebuild = (t, cols, create) => `ALTER TABLE ${t} RENAME TO ${t}_4; ${create};
+    INSERT INTO ${t} (${cols}) SELECT ${cols} FROM ${t}_4; DROP TABLE ${t}_4;`;
+  sql(db, `PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON; BEGIN;
+    ALTER TABLE apps ADD COLUMN picture BLOB; ALTER TABLE apps ADD COLUMN picture_type TEXT;
+    UPDATE apps SET picture = (SELECT picture FROM app_pictures p WHERE p.app_id = apps.id),
+      picture_type = (SELECT type FROM app_pictures p WHERE p.app_id = apps.id);
+    DROP TABLE app_pictures; DROP TABLE requests; DROP INDEX sessions_user;
+    ALTER TABLE apps DROP COLUMN resource_server;
+    DROP INDEX grants_app; DROP INDEX tokens_hash; DROP INDEX tokens_code_hash; DROP INDEX tokens_grant;
+    DROP INDEX tokens_expires; DROP INDEX tokens_code_expires;
+    ${rebuild('users', 'id, name, password, is_admin, created', `CREATE TABLE users (id INTEGER PRIMARY KEY,
+      name TEXT NOT NULL UNIQUE, password TEXT, is_admin INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL)`)}
+    ${rebuild('orgs', 'id, name, personal_of, created', `CREATE TABLE orgs (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+      personal_of INTEGER UNIQUE REFERENCES users(id) ON DELETE CASCADE, created INTEGER NOT NULL)`)}
+    ${rebuild('grants', 'id, user_id, app_id, org_id, scope, created, last_used', `CREATE TABLE grants (id INTEGER PRIMARY KEY,
+      user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+      org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE, scope TEXT NOT NULL, created INTEGER NOT NULL,
+      last_used INTEGER, UNIQUE (user_id, app_id, org_id))`)}
+    ${rebuild('tokens', 'id, hash, kind, grant_id, code_hash, scope, resource, created, expires, last_used, redirect_uri, redirect_given, challenge, code_expires',
+      `CREATE TABLE tokens (id INTEGER PRIMARY KEY, hash BLOB, kind INTEGER NOT NULL,
+      grant_id INTEGER NOT NULL REFERENCES grants(id) ON DELETE CASCADE, code_hash BLOB, scope TEXT NOT NULL, resource TEXT,
+      created INTEGER NOT NULL, expires INTEGER, last_used INTEGER, redirect_uri TEXT, redirect_given INTEGER,
+      challenge TEXT, code_expires INTEGER)`)}
+    CREATE INDEX grants_app ON grants(app_id);
+    CREATE UNIQUE INDEX tokens_hash ON tokens(hash) WHERE hash IS NOT NULL;
+    CREATE INDEX tokens_code_hash ON tokens(code_hash) WHERE code_hash IS NOT NULL;
+    CREATE INDEX tokens_grant ON tokens(grant_id);
+    CREATE INDEX tokens_expires ON tokens(expires) WHERE expires IS NOT NULL;
+    CREATE INDEX tokens_code_expires ON tokens(code_expires) WHERE code_expires IS NOT NULL;
+    DELETE FROM sqlite_sequence;
+    PRAGMA user_version = 3;
+    COMMIT;`);
+}
+
 /* Puts back the tokens and codes tables of schema 1 or 2 (their rows kept, codes
  * waiting for redemption left out), and a pending code in the old codes table. */
 function downgrade(db, version) {
+  downgrade3(db);
   sql(db, `BEGIN;
     DROP INDEX tokens_hash; DROP INDEX tokens_code_hash; DROP INDEX tokens_grant;
     DROP INDEX tokens_expires; DROP INDEX tokens_code_expires;
@@ -64,7 +102,7 @@ describe('schema migration', () => {
     assert.equal(sql(db, 'PRAGMA user_version'), '2');
     assert.ok(has('codes'));
     stack.cli(['init']);
-    assert.equal(sql(db, 'PRAGMA user_version'), '3');
+    assert.equal(sql(db, 'PRAGMA user_version'), '4');
     assert.ok(!has('codes') && !has('tokens_2'), 'the old tables are gone');
     assert.ok(has('tokens_hash') && has('tokens_code_hash') && has('tokens_code_expires'));
     assert.equal(ids(), before, 'token rows changed');
@@ -78,11 +116,44 @@ describe('schema migration', () => {
     downgrade(db, 1);
     assert.ok(has('tokens_code'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '3');
+    assert.equal(sql(db, 'PRAGMA user_version'), '4');
     assert.ok(!has('tokens_code') && !has('codes'));
     assert.equal(await check(stack.url, t), 204);
     const logs = ['authorize', 'consent', 'token', 'apps', 'revoke', 'introspect', 'device'].map((c) => stack.log(`${c}.log`)).join('');
-    assert.equal((logs.match(/schema 1 brought up to 3/g) || []).length, 1, 'exactly one process did it');
+    assert.equal((logs.match(/schema 1 brought up to 4/g) || []).length, 1, 'exactly one process did it');
+    await codeFlowPasses();
+  });
+
+  test('schema 3 is brought up to 4: ids kept and never given again, pictures out of the apps row', async () => {
+    const t = issue();
+    // a picture, straight into schema 3's apps row after the downgrade
+    downgrade3(db);
+    sql(db, `UPDATE apps SET picture = x'89504e470d0a1a0a00', picture_type = 'image/png' WHERE client_id = '${stack.app.client_id}'`);
+    const users = sql(db, 'SELECT group_concat(id || name, \',\') FROM (SELECT * FROM users ORDER BY id)');
+    const before = ids();
+    assert.doesNotMatch(sql(db, "SELECT sql FROM sqlite_master WHERE name = 'users'"), /AUTOINCREMENT/);
+    await stack.restart();
+    assert.equal(sql(db, 'PRAGMA user_version'), '4');
+    for (const table of ['users', 'orgs', 'grants', 'tokens'])
+      assert.match(sql(db, `SELECT sql FROM sqlite_master WHERE name = '${table}'`), /AUTOINCREMENT/, table);
+    assert.equal(sql(db, 'SELECT group_concat(id || name, \',\') FROM (SELECT * FROM users ORDER BY id)'), users);
+    assert.equal(ids(), before, 'token rows changed');
+    assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('apps') WHERE name LIKE 'picture%'"), '0');
+    assert.equal(sql(db, `SELECT hex(p.picture) || p.type FROM app_pictures p JOIN apps a ON a.id = p.app_id WHERE a.client_id = '${stack.app.client_id}'`),
+      '89504E470D0A1A0A00image/png');
+    const pic = await fetch(`${stack.url}/oauth/apps/${stack.app.client_id}/picture`);
+    assert.equal(pic.status, 200);
+    assert.equal(pic.headers.get('content-type'), 'image/png');
+    assert.equal(sql(db, 'PRAGMA foreign_key_check'), '');
+    assert.equal(await check(stack.url, t), 204);
+    // the newest user leaves; the next one gets a new id, and so does its organization
+    stack.cli(['user', 'add', 'newest'], 'pw-newest-0123456789\n');
+    const gone = JSON.parse(stack.cli(['--json', 'user', 'list'])).find((u) => u.name === 'newest');
+    stack.cli(['user', 'del', 'newest']);
+    stack.cli(['user', 'add', 'newer'], 'pw-newer-0123456789\n');
+    const fresh = JSON.parse(stack.cli(['--json', 'user', 'list'])).find((u) => u.name === 'newer');
+    assert.ok(fresh.id > gone.id, `user id ${fresh.id} reused`);
+    assert.ok(fresh.organization_id > gone.organization_id, `organization id ${fresh.organization_id} reused`);
     await codeFlowPasses();
   });
 
@@ -90,10 +161,10 @@ describe('schema migration', () => {
     sql(db, 'PRAGMA user_version = 99');
     const r = stack.cliRun(['init']);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /schema 99 is newer than this postern \(3\)/);
+    assert.match(r.stderr, /schema 99 is newer than this postern \(4\)/);
     await assert.rejects(stack.restart(), /did not come up/);
     assert.match(stack.log('token.log'), /schema 99 is newer than this postern/);
-    sql(db, 'PRAGMA user_version = 3');
+    sql(db, 'PRAGMA user_version = 4');
     await stack.restart();
     assert.equal(await check(stack.url, issue()), 204);
   });

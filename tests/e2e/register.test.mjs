@@ -76,9 +76,12 @@ describe('registration on', () => {
 
   test('the registered client runs the flow with PKCE and no secret; without PKCE it is refused', async () => {
     const { body: c } = await register(stack.url, metadata);
+    // a client that registered itself and was never approved is not sent errors: the
+    // server's name would be an open redirector (RFC 9700 §4.11.2)
     const noPkce = await authorize(alice, codeRequest(c.client_id, { redirect_uri: 'https://mcp.example/callback' }));
-    assert.equal(noPkce.status, 302);
-    assert.equal(new URL(noPkce.location).searchParams.get('error'), 'invalid_request');
+    assert.equal(noPkce.status, 400);
+    assert.equal(noPkce.location, null);
+    assert.match(noPkce.page.text_, /invalid_request: PKCE/);
     const verifier = 'v'.repeat(20) + 'erifier-0123456789-abcdefghijkl';
     const a = await authorize(alice, codeRequest(c.client_id, { redirect_uri: 'https://mcp.example/callback', verifier }));
     assert.equal(a.consentShown, true, 'a registered client never skips consent');
