@@ -109,7 +109,8 @@ extra+=" fastcgi_cache_valid 204 5s; include $root/conf/check_cache.conf; fastcg
 log "starting the stack on 127.0.0.1:$port (state in $work)"
 # limit_req stays on (its cost is part of the stack) at a rate one client never reaches
 PORT=$port SEED=1 POSTERN_BUILD=$build EXTRA_NGINX=$extra CHECK_CACHE_ZONE=1 LOGIN_RATE=1000000r/s \
-	TOKEN_RATE=1000000r/s "$root/tools/stack.sh" up "$st" >"$work/stack.json"
+	TOKEN_RATE=1000000r/s AUTHORIZE_RATE=1000000r/s INTROSPECT_RATE=1000000r/s REVOKE_RATE=1000000r/s \
+	DEVICE_RATE=1000000r/s "$root/tools/stack.sh" up "$st" >"$work/stack.json"
 url=$(jq -r .url "$work/stack.json")
 conf=$(jq -r .config "$work/stack.json")
 password=$(jq -r .password "$work/stack.json")

@@ -15,7 +15,12 @@
 #   EXTRA_CONFIG=        lines appended to postern.conf on first use
 #   EXTRA_NGINX=         lines inside nginx's server block (@STATE@, @ROOT@, @PORT@ and
 #                        @BASE@ in them are replaced as in tools/nginx.conf.in)
-#   LOGIN_RATE=10r/s TOKEN_RATE=50r/s REGISTER_RATE=10r/m   nginx limit_req rates
+#   LOGIN_RATE=10r/s TOKEN_RATE=50r/s REGISTER_RATE=10r/m REVOKE_RATE=50r/s
+#   INTROSPECT_RATE=50r/s AUTHORIZE_RATE=50r/s DEVICE_RATE=20r/s
+#                        nginx limit_req rates per client address (N r/s or N r/m):
+#                        login; token; registration; revoke; introspect; authorize,
+#                        consent and logout; device_authorization and device/code. Their
+#                        429s carry Retry-After: the seconds one more request waits for.
 #   CHECK_CACHE=N        the micro-cache of /oauth/check for N seconds (conf/check_cache.*,
 #                        needs libnginx-mod-http-js); its cache folder is DIR/check-cache
 #   CHECK_CACHE_ZONE=1   only the http-level part of it, for a location in EXTRA_NGINX
@@ -138,15 +143,36 @@ if [ -n "${CHECK_CACHE:-}" ] || [ "${CHECK_CACHE_ZONE:-}" = 1 ]; then
 fi
 [ -n "${CHECK_CACHE:-}" ] && cc_loc="fastcgi_cache_valid 204 ${CHECK_CACHE}s; include $root/conf/check_cache.conf;"
 
+# Retry-After of a limit_req rate (N r/s or N r/m): the whole seconds until its zone lets
+# one more request through
+retry_after() {
+	[[ $1 =~ ^[1-9][0-9]*r/[sm]$ ]] || { echo "stack.sh: a rate is N r/s or N r/m, not '$1'" >&2; return 2; }
+	local n=${1%r/*} per=1
+	[ "${1##*/}" = m ] && per=60
+	echo $(((per + n - 1) / n))
+}
+# @X_RATE@ and @X_RETRY@ of every zone, as "@KEY@=value" words for awk (rates have no spaces)
+limits=""
+for zone in LOGIN=${LOGIN_RATE:-10r/s} TOKEN=${TOKEN_RATE:-50r/s} REGISTER=${REGISTER_RATE:-10r/m} \
+	REVOKE=${REVOKE_RATE:-50r/s} INTROSPECT=${INTROSPECT_RATE:-50r/s} \
+	AUTHORIZE=${AUTHORIZE_RATE:-50r/s} DEVICE=${DEVICE_RATE:-20r/s}; do
+	rate=${zone#*=}
+	secs=$(retry_after "$rate")
+	limits+=" @${zone%%=*}_RATE@=$rate @${zone%%=*}_RETRY@=$secs"
+done
+
 # nginx config from the template
 extra=${EXTRA_NGINX:-}
 awk -v state="$dir" -v root="$root" -v port="$PORT" -v base="$BASE_PATH" \
-	-v ru="$remote_user" -v extra="$extra" -v lr="${LOGIN_RATE:-10r/s}" -v tr="${TOKEN_RATE:-50r/s}" -v rr="${REGISTER_RATE:-10r/m}" -v nu="$nginx_user" \
+	-v ru="$remote_user" -v extra="$extra" -v limits="$limits" -v nu="$nginx_user" \
 	-v ccm="$cc_main" -v cch="$cc_http" -v ccl="$cc_loc" '
-	BEGIN { gsub(/@STATE@/, state, extra); gsub(/@ROOT@/, root, extra); gsub(/@PORT@/, port, extra); gsub(/@BASE@/, base, extra) }
+	BEGIN { gsub(/@STATE@/, state, extra); gsub(/@ROOT@/, root, extra); gsub(/@PORT@/, port, extra); gsub(/@BASE@/, base, extra)
+		nl = split(limits, kv, " ")
+		for (i = 1; i <= nl; i++) { eq = index(kv[i], "="); lkey[i] = substr(kv[i], 1, eq - 1); lval[i] = substr(kv[i], eq + 1) } }
 	{
 	gsub(/@STATE@/, state); gsub(/@ROOT@/, root); gsub(/@PORT@/, port); gsub(/@BASE@/, base);
-	gsub(/@NGINX_USER@/, nu); gsub(/@LOGIN_RATE@/, lr); gsub(/@TOKEN_RATE@/, tr); gsub(/@REGISTER_RATE@/, rr);
+	gsub(/@NGINX_USER@/, nu);
+	for (i = 1; i <= nl; i++) gsub(lkey[i], lval[i]);
 	gsub(/@CHECK_CACHE_MAIN@/, ccm); gsub(/@CHECK_CACHE_HTTP@/, cch); gsub(/@CHECK_CACHE@/, ccl);
 	if ($0 ~ /@EXTRA_NGINX@/) { print extra; next }
 	gsub(/@REMOTE_USER@/, ru); print }' "$root/tools/nginx.conf.in" >"$dir/nginx.conf"
