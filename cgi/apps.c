@@ -1,12 +1,10 @@
 /* apps.c: the developer's apps (/oauth/apps...: list, create, edit, picture, rotate the
  * secret, delete) and RFC 7591 dynamic client registration (POST /oauth/register). */
-#define _GNU_SOURCE /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <cjson/cJSON.h>
 #include <sodium.h>
 
 #include "postern.h"
@@ -96,20 +94,6 @@ static const struct pt_field small_fields[SF__MAX] = {
 enum { NQ_DONE, NQ__MAX };
 static const struct pt_field notice_fields[NQ__MAX] = {
 	[NQ_DONE] = {"done", 16, NULL, 0},
-};
-
-/* RFC 7591 client metadata this server reads; every other member is ignored (§2). */
-enum {
-	RG_REDIRECT_URIS, RG_CLIENT_NAME, RG_AUTH_METHOD, RG_GRANT_TYPES, RG_RESPONSE_TYPES,
-	RG_SCOPE, RG__MAX
-};
-static const char *const reg_members[RG__MAX] = {
-	[RG_REDIRECT_URIS] = "redirect_uris",
-	[RG_CLIENT_NAME] = "client_name",
-	[RG_AUTH_METHOD] = "token_endpoint_auth_method",
-	[RG_GRANT_TYPES] = "grant_types",
-	[RG_RESPONSE_TYPES] = "response_types",
-	[RG_SCOPE] = "scope",
 };
 
 /* What the create and edit form says, checked. */
@@ -369,8 +353,14 @@ form_read(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
 		return "Enter a name for the app.";
 	if (pt_utf8_len(f->name, nl) > PT_MAX_APP_NAME)
 		return pt_printf(a, "The name is longer than %d characters.", PT_MAX_APP_NAME);
+	const char *why = pt_display_text_problem(a, f->name, nl, false);
+	if (why != NULL)
+		return pt_printf(a, "The name %s.", why);
 	if (pt_utf8_len(f->description, strlen(f->description)) > PT_MAX_APP_DESC)
 		return pt_printf(a, "The description is longer than %d characters.", PT_MAX_APP_DESC);
+	why = pt_display_text_problem(a, f->description, strlen(f->description), true);
+	if (why != NULL)
+		return pt_printf(a, "The description %s.", why);
 	if (f->picture != NULL) {
 		if (f->picture_n > PT_MAX_PICTURE)
 			return pt_printf(a, "The picture is larger than 1 MiB (%d bytes): upload a smaller one.",
@@ -533,7 +523,7 @@ list_page(struct pt_req *r, const struct pt_user *u)
 		const char *name = pt_col_text(r->a, st, 1);
 		pt_tv_set(it, "client_id", cid);
 		pt_tv_set(it, "app_name", name);
-		pt_tv_setn(it, "app_initial", name, name[0] ? (size_t)1 : 0);
+		pt_tv_setn(it, "app_initial", name, pt_utf8_initial(name, strlen(name)));
 		pt_tv_set(it, "app_description", pt_col_text(r->a, st, 2));
 		if (sqlite3_column_int(st, 3))
 			pt_tv_url(it, "app_picture", app_path(r, cid, "/picture"));
@@ -847,28 +837,6 @@ picture(struct pt_req *r, const char *cid)
 
 /* ------------------------------------------------------------ RFC 7591 */
 
-/* Copies the strings of a JSON array member, joined by sep; false when it is not an
- * array of strings (or is longer than max items). */
-static bool
-json_strings(pt_arena *a, const cJSON *arr, size_t max, char sep, char **out, size_t *count)
-{
-	pt_buf b;
-	pt_buf_init(&b, a);
-	size_t k = 0;
-	if (!cJSON_IsArray(arr))
-		return false;
-	for (const cJSON *it = arr->child; it != NULL; it = it->next) {
-		if (!cJSON_IsString(it) || ++k > max)
-			return false;
-		if (k > 1)
-			pt_buf_addc(&b, sep);
-		pt_buf_adds(&b, it->valuestring);
-	}
-	*out = b.p;
-	*count = k;
-	return true;
-}
-
 static void
 json_list(pt_buf *b, const char *list, char sep)
 {
@@ -890,14 +858,10 @@ json_list(pt_buf *b, const char *list, char sep)
 static void
 reg(struct pt_req *r)
 {
-	cJSON *root = NULL;
-	const cJSON *m[RG__MAX] = {0};
+	struct pt_reg m;
+	struct pt_reg_fail rf;
 	int status = 400;
 	const char *error = "invalid_client_metadata", *desc = NULL;
-	char *uris = NULL, *rtypes = NULL;
-	const char *grants = "authorization_code"; /* the RFC 7591 §2 default */
-	const char *name = NULL, *scope = NULL;
-	size_t nuris = 0, k = 0;
 
 	if (!pt_is_post(r)) {
 		pt_header(r, "Allow", "POST");
@@ -922,117 +886,18 @@ reg(struct pt_req *r)
 		desc = "the body must be application/json";
 		goto done;
 	}
-	/* cJSON ends a string at an escaped NUL, which would silently truncate it */
-	if (memmem(r->body, r->body_len, "\\u0000", 6) != NULL) {
-		desc = "the body contains a NUL character";
+	int rc = pt_register_parse(r->a, r->cfg, r->body, r->body_len, &m, &rf);
+	if (rc != PT_OK) {
+		status = rc == PT_ERR_TOOLONG ? 413 : 400;
+		error = rf.error;
+		desc = rf.desc;
 		goto done;
 	}
-	root = cJSON_ParseWithLength(r->body, r->body_len);
-	if (!cJSON_IsObject(root)) {
-		desc = "the body is not a JSON object";
-		goto done;
-	}
-	for (const cJSON *it = root->child; it != NULL; it = it->next) {
-		if (++k > PT_MAX_PAIRS) {
-			desc = "the body has too many members";
-			goto done;
-		}
-		for (size_t i = 0; i < RG__MAX; i++) {
-			if (it->string == NULL || strcmp(it->string, reg_members[i]) != 0)
-				continue;
-			if (m[i] != NULL) {
-				desc = pt_printf(r->a, "%s is repeated", reg_members[i]);
-				goto done;
-			}
-			m[i] = it;
-		}
-	}
-	/* redirect_uris: required, since the only flow is the authorization code */
-	if (m[RG_REDIRECT_URIS] == NULL) {
-		error = "invalid_redirect_uri";
-		desc = "redirect_uris is required";
-		goto done;
-	}
-	if (!json_strings(r->a, m[RG_REDIRECT_URIS], PT_MAX_REDIRECT_URIS, '\n', &uris, &nuris) ||
-	    nuris == 0) {
-		error = "invalid_redirect_uri";
-		desc = pt_printf(r->a, "redirect_uris must be an array of 1 to %d strings",
-		    PT_MAX_REDIRECT_URIS);
-		goto done;
-	}
-	for (const cJSON *it = m[RG_REDIRECT_URIS]->child; it != NULL; it = it->next) {
-		if (!pt_redirect_uri_valid(it->valuestring, strlen(it->valuestring))) {
-			error = "invalid_redirect_uri";
-			desc = "each redirect URI must be an absolute https URI (or http on a loopback"
-			       " host) without a fragment";
-			goto done;
-		}
-	}
-	if (m[RG_CLIENT_NAME] != NULL) {
-		if (!cJSON_IsString(m[RG_CLIENT_NAME])) {
-			desc = "client_name must be a string";
-			goto done;
-		}
-		name = trimmed(r->a, m[RG_CLIENT_NAME]->valuestring, strlen(m[RG_CLIENT_NAME]->valuestring));
-		size_t n = strlen(name);
-		if (!pt_valid_utf8(name, n) || !pt_valid_printable(name, n) ||
-		    pt_utf8_len(name, n) > PT_MAX_APP_NAME) {
-			desc = pt_printf(r->a, "client_name must be at most %d printable characters",
-			    PT_MAX_APP_NAME);
-			goto done;
-		}
-	}
-	if (name == NULL || *name == '\0')
-		name = REG_NAME_DEFAULT;
-	if (m[RG_AUTH_METHOD] != NULL &&
-	    (!cJSON_IsString(m[RG_AUTH_METHOD]) || strcmp(m[RG_AUTH_METHOD]->valuestring, "none") != 0)) {
-		desc = "token_endpoint_auth_method must be \"none\": registered clients are public"
-		       " and use PKCE";
-		goto done;
-	}
-	if (m[RG_GRANT_TYPES] != NULL) {
-		char *g;
-		size_t ng;
-		if (!json_strings(r->a, m[RG_GRANT_TYPES], 2, ' ', &g, &ng)) {
-			desc = "grant_types may hold only authorization_code and refresh_token";
-			goto done;
-		}
-		for (const cJSON *it = m[RG_GRANT_TYPES]->child; it != NULL; it = it->next)
-			if (strcmp(it->valuestring, "authorization_code") != 0 &&
-			    strcmp(it->valuestring, "refresh_token") != 0) {
-				desc = "grant_types may hold only authorization_code and refresh_token";
-				goto done;
-			}
-		if (!pt_word_in("authorization_code", 18, g)) {
-			desc = "grant_types must include authorization_code";
-			goto done;
-		}
-		grants = g;
-		if (ng == 2 && strcmp(m[RG_GRANT_TYPES]->child->valuestring,
-				   m[RG_GRANT_TYPES]->child->next->valuestring) == 0)
-			grants = "authorization_code";
-	}
-	if (m[RG_RESPONSE_TYPES] != NULL) {
-		size_t nr;
-		if (!json_strings(r->a, m[RG_RESPONSE_TYPES], 1, ' ', &rtypes, &nr) ||
-		    (nr == 1 && strcmp(rtypes, "code") != 0)) {
-			desc = "response_types may hold only code";
-			goto done;
-		}
-	}
-	if (m[RG_SCOPE] != NULL) {
-		if (!cJSON_IsString(m[RG_SCOPE])) {
-			desc = "scope must be a string";
-			goto done;
-		}
-		scope = m[RG_SCOPE]->valuestring;
-		if (strlen(scope) > PT_MAX_SCOPE || !pt_scopes_ok(r->cfg, scope, strlen(scope), NULL)) {
-			error = "invalid_client_metadata";
-			desc = "scope names a scope this server does not offer";
-			goto done;
-		}
-	}
-	if (scope == NULL || *scope == '\0') {
+	const char *uris = m.redirect_uris;
+	const char *name = m.client_name != NULL ? m.client_name : REG_NAME_DEFAULT;
+	const char *grants = m.grant_types != NULL ? m.grant_types : "authorization_code"; /* RFC 7591 §2 */
+	const char *scope = m.scope;
+	if (scope == NULL) {
 		pt_buf b;
 		pt_buf_init(&b, r->a);
 		for (size_t i = 0; i < r->cfg->nscopes; i++) {
@@ -1079,7 +944,6 @@ reg(struct pt_req *r)
 	pt_json(r, 201, &b);
 	status = 201;
 done:
-	cJSON_Delete(root);
 	if (status != 201)
 		pt_json_error(r, status, error, desc);
 }

@@ -136,7 +136,7 @@ grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
 	const char *cid = pt_col_text(r->a, st, 1);
 	const char *name = pt_col_text(r->a, st, 2);
 	pt_tv_set(it, "app_name", name);
-	pt_tv_setn(it, "app_initial", name, name[0] ? (size_t)1 : 0);
+	pt_tv_setn(it, "app_initial", name, pt_utf8_initial(name, strlen(name)));
 	if (sqlite3_column_int(st, 3))
 		pt_tv_url(it, "app_picture",
 		    pt_path(r, pt_printf(r->a, "/oauth/apps/%s/picture", cid)));

@@ -431,8 +431,10 @@ cmd_org(int argc, char **argv)
 		if (o.npos != 1 || opt(&o, "owner") == NULL)
 			die("usage: postern org add NAME --owner USER");
 		const char *name = o.pos[0];
-		if (strlen(name) == 0 || pt_utf8_len(name, strlen(name)) > PT_MAX_ORG_NAME ||
-		    !pt_valid_printable(name, strlen(name)) || !pt_valid_utf8(name, strlen(name)))
+		const char *why = pt_display_text_problem(arena, name, strlen(name), false);
+		if (why != NULL)
+			die("the organization name %s", why);
+		if (strlen(name) == 0 || pt_utf8_len(name, strlen(name)) > PT_MAX_ORG_NAME)
 			die("organization names are 1-%d printable characters", PT_MAX_ORG_NAME);
 		int64_t owner = user_id(opt(&o, "owner"), NULL);
 		if (pt_begin() != PT_OK)
@@ -585,12 +587,16 @@ cmd_app(int argc, char **argv)
 		bool pub = opt(&o, "public") != NULL;
 		if (name == NULL || *name == '\0')
 			die("usage: postern app create --name NAME --redirect-uri URI [...]");
-		if (pt_utf8_len(name, strlen(name)) > PT_MAX_APP_NAME || !pt_valid_utf8(name, strlen(name)) ||
-		    !pt_valid_printable(name, strlen(name)))
+		const char *why = pt_display_text_problem(arena, name, strlen(name), false);
+		if (why != NULL)
+			die("--name %s", why);
+		if (pt_utf8_len(name, strlen(name)) > PT_MAX_APP_NAME)
 			die("the name must be 1-%d printable characters", PT_MAX_APP_NAME);
 		if (desc == NULL)
 			desc = "";
-		if (pt_utf8_len(desc, strlen(desc)) > PT_MAX_APP_DESC || !pt_valid_utf8(desc, strlen(desc)))
+		if ((why = pt_display_text_problem(arena, desc, strlen(desc), true)) != NULL)
+			die("--description %s", why);
+		if (pt_utf8_len(desc, strlen(desc)) > PT_MAX_APP_DESC)
 			die("the description must be at most %d characters", PT_MAX_APP_DESC);
 		if (*scope && !pt_scopes_ok(&cfg, scope, strlen(scope), NULL))
 			die("--scope names a scope that is not in the config");

@@ -50,7 +50,7 @@ pt_consent_vars(struct pt_req *r, const struct pt_app *app, const char *scope,
 	pt_tv_setf(t, "title", "Authorize %s", app->name);
 	pt_tv_set(t, "app_name", app->name);
 	pt_tv_set(t, "app_description", app->description);
-	pt_tv_setn(t, "app_initial", app->name, app->name[0] ? 1 : 0);
+	pt_tv_setn(t, "app_initial", app->name, pt_utf8_initial(app->name, strlen(app->name)));
 	if (app->has_picture)
 		pt_tv_url(t, "app_picture", pt_path(r, pt_printf(r->a, "/oauth/apps/%s/picture",
 		    app->client_id)));

@@ -182,17 +182,33 @@ pt_parse_json(pt_arena *a, const char *s, size_t n, const struct pt_field *f, si
 		rc = PT_ERR_ENCODING;
 		goto out;
 	}
-	size_t pairs = 0;
-	for (cJSON *it = root->child; it != NULL; it = it->next) {
-		if (++pairs > PT_MAX_PAIRS) {
+	bool nul_in_key;
+	long nul_at = pt_json_nul_member(s, n, &nul_in_key);
+	long k = 0;
+	for (cJSON *it = root->child; it != NULL; it = it->next, k++) {
+		if (k >= PT_MAX_PAIRS) {
 			fail->param = "request";
 			fail->reason = "has too many parameters";
 			rc = PT_ERR_TOOLONG;
 			goto out;
 		}
-		if (it->string == NULL)
-			continue;
-		int idx = field_index(f, nf, it->string, strlen(it->string));
+		int idx = it->string == NULL ? -1 : field_index(f, nf, it->string, strlen(it->string));
+		if (k == nul_at) {
+			/* cJSON ends its strings at an escaped NUL: the key or value it gave
+			 * is cut short, so the member is refused, named when it is known */
+			rc = PT_ERR_CONTROL;
+			if (nul_in_key && idx >= 0) {
+				fail->param = f[idx].name;
+				fail->reason = "has a NUL character in its name";
+			} else if (nul_in_key) {
+				fail->param = "request";
+				fail->reason = "has a parameter name with a NUL character";
+			} else {
+				fail->param = idx >= 0 ? f[idx].name : "body";
+				fail->reason = "contains a NUL character";
+			}
+			goto out;
+		}
 		if (idx < 0)
 			continue;
 		const char *v;
@@ -212,24 +228,68 @@ pt_parse_json(pt_arena *a, const char *s, size_t n, const struct pt_field *f, si
 			rc = PT_ERR_INVALID;
 			goto out;
 		}
-		/* cJSON strings stop at an escaped NUL; that would silently truncate, so
-		 * refuse a raw \u0000 anywhere in the body instead. */
 		size_t vn = strlen(v);
 		rc = store(a, f, (size_t)idx, pt_strndup(a, v, vn), vn, p, fail);
 		if (rc != PT_OK)
 			goto out;
-	}
-	if (memmem(s, n, "\\u0000", 6) != NULL) {
-		fail->param = "body";
-		fail->reason = "contains a NUL character";
-		rc = PT_ERR_CONTROL;
-		goto out;
 	}
 	fail->param = NULL;
 	fail->reason = NULL;
 out:
 	cJSON_Delete(root);
 	return rc;
+}
+
+/* Skips a JSON string whose opening quote is s[*i - 1]; true when it holds an escaped
+ * NUL. Escapes are stepped over whole, so "\\u0000" (a backslash, then u0000) is none. */
+static bool
+json_string_has_nul(const char *s, size_t n, size_t *i)
+{
+	bool nul = false;
+	while (*i < n && s[*i] != '"') {
+		if (s[*i] == '\\') {
+			if (*i + 5 < n && memcmp(s + *i + 1, "u0000", 5) == 0)
+				nul = true;
+			*i += 2;
+		} else {
+			(*i)++;
+		}
+	}
+	(*i)++; /* the closing quote */
+	return nul;
+}
+
+long
+pt_json_nul_member(const char *s, size_t n, bool *in_key)
+{
+	size_t i = 0, depth = 0;
+	long member = -1;
+	bool key_next = false;
+	*in_key = false;
+	while (i < n) {
+		char c = s[i++];
+		if (c == '{' || c == '[') {
+			key_next = depth == 0 && c == '{';
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (depth <= 1)
+				break; /* the end of the object: what follows is not cJSON's */
+			depth--;
+		} else if (c == ',' && depth == 1) {
+			key_next = true;
+		} else if (c == '"') {
+			bool key = key_next;
+			if (key) {
+				member++;
+				key_next = false;
+			}
+			if (json_string_has_nul(s, n, &i) && member >= 0) {
+				*in_key = key;
+				return member;
+			}
+		}
+	}
+	return -1;
 }
 
 /* Finds parameter `name` (e.g. boundary) in a header value like
@@ -530,43 +590,150 @@ pt_valid_username(const char *v, size_t n)
 	return true;
 }
 
+/* Decodes the UTF-8 character at the start of s into *cp; returns its length in bytes,
+ * or 0 when s is empty or does not start with a well-formed character (overlong forms,
+ * surrogates and code points over U+10FFFF are not). */
+static size_t
+utf8_next(const char *s, size_t n, uint32_t *cp)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t k;
+	uint32_t c;
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	} else if ((p[0] & 0xe0) == 0xc0) {
+		k = 1;
+		c = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		k = 2;
+		c = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		k = 3;
+		c = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (k >= n)
+		return 0;
+	for (size_t j = 1; j <= k; j++) {
+		if ((p[j] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[j] & 0x3f);
+	}
+	if ((k == 1 && c < 0x80) || (k == 2 && c < 0x800) || (k == 3 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return k + 1;
+}
+
 bool
 pt_valid_utf8(const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
-		unsigned c = p[i];
-		size_t k;
 		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
+		size_t k = utf8_next(s + i, n - i, &cp);
+		if (k == 0)
 			return false;
-		}
-		if (i + k >= n)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + j] & 0x3f);
-		}
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
+		i += k;
 	}
 	return true;
+}
+
+/* Characters that show as nothing, or change how the text around them is shown: with
+ * them a name can look like another app's (U+202E turns "gpj.exe" around, U+200B splits
+ * a word invisibly). Unicode's default-ignorable and format (Cf) characters, the fillers
+ * that render blank, and the interlinear annotation controls. */
+static const struct {
+	uint32_t lo, hi;
+} invisible[] = {
+	{0x00ad, 0x00ad},   /* soft hyphen */
+	{0x034f, 0x034f},   /* combining grapheme joiner */
+	{0x061c, 0x061c},   /* Arabic letter mark */
+	{0x115f, 0x1160},   /* Hangul choseong and jungseong fillers */
+	{0x17b4, 0x17b5},   /* Khmer inherent vowels */
+	{0x180b, 0x180f},   /* Mongolian variation selectors and vowel separator */
+	{0x200b, 0x200f},   /* zero-width space, non-joiner, joiner; LRM, RLM */
+	{0x2028, 0x202e},   /* line and paragraph separators; bidi embeddings, overrides */
+	{0x2060, 0x206f},   /* word joiner, invisible operators, bidi isolates */
+	{0x3164, 0x3164},   /* Hangul filler */
+	{0xfeff, 0xfeff},   /* zero-width no-break space (byte order mark) */
+	{0xffa0, 0xffa0},   /* halfwidth Hangul filler */
+	{0xfff0, 0xfffb},   /* unassigned specials, interlinear annotation */
+	{0x1bca0, 0x1bca3}, /* shorthand format controls */
+	{0x1d173, 0x1d17a}, /* musical symbol format controls */
+	{0xe0000, 0xe0fff}, /* tags, variation selectors 17-256 */
+};
+
+static bool
+refused_in_text(uint32_t c, bool multiline)
+{
+	if (c < 0x20)
+		return !(multiline && (c == '\n' || c == '\t'));
+	if (c >= 0x7f && c <= 0x9f) /* DEL, C1 controls */
+		return true;
+	if ((c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe) /* noncharacters */
+		return true;
+	for (size_t i = 0; i < sizeof(invisible) / sizeof(invisible[0]); i++)
+		if (c >= invisible[i].lo && c <= invisible[i].hi)
+			return true;
+	return false;
+}
+
+bool
+pt_valid_display_text(const char *s, size_t n, bool multiline, uint32_t *bad)
+{
+	size_t i = 0;
+	bool after_base = false; /* the previous character is one a selector may follow */
+	while (i < n) {
+		uint32_t c;
+		size_t k = utf8_next(s + i, n - i, &c);
+		if (k == 0) {
+			if (bad != NULL)
+				*bad = PT_BAD_UTF8;
+			return false;
+		}
+		/* U+FE00-U+FE0F choose a glyph of the character before them (U+FE0F: the emoji
+		 * form of ❤): fine after one, invisible anywhere else */
+		bool selector = c >= 0xfe00 && c <= 0xfe0f;
+		if (refused_in_text(c, multiline) || (selector && !after_base)) {
+			if (bad != NULL)
+				*bad = c;
+			return false;
+		}
+		after_base = !selector && c != ' ' && c != '\n' && c != '\t';
+		i += k;
+	}
+	return true;
+}
+
+const char *
+pt_display_text_problem(pt_arena *a, const char *s, size_t n, bool multiline)
+{
+	uint32_t bad;
+	if (pt_valid_display_text(s, n, multiline, &bad))
+		return NULL;
+	if (bad == PT_BAD_UTF8)
+		return "is not valid UTF-8";
+	return pt_printf(a, "contains an invisible or control character (U+%04X)", (unsigned)bad);
+}
+
+size_t
+pt_utf8_initial(const char *s, size_t n)
+{
+	uint32_t c;
+	size_t i = utf8_next(s, n, &c), k;
+	if (i == 0)
+		return 0;
+	/* the marks that belong to it: a decomposed "É" is E + U+0301 */
+	while ((k = utf8_next(s + i, n - i, &c)) != 0 &&
+	       ((c >= 0x0300 && c <= 0x036f) || (c >= 0xfe00 && c <= 0xfe0f)))
+		i += k;
+	return i;
 }
 
 size_t

@@ -155,6 +155,25 @@ bool pt_valid_pkce_challenge(const char *, size_t);
 bool pt_valid_username(const char *, size_t);  /* [a-zA-Z0-9._@-], 1..64 */
 bool pt_valid_utf8(const char *, size_t);
 size_t pt_utf8_len(const char *, size_t);      /* characters, for "<= 100 chars" limits */
+/* Text people are shown as the name or description of an app or organization: valid
+ * UTF-8 with no control character (multiline allows \n and \t), noncharacter, or
+ * invisible or format character (bidi overrides, zero-width characters, fillers,
+ * tags; a variation selector only right after a visible character), so that what a
+ * page shows is what was typed. When false and bad is not NULL, *bad is the first
+ * refused code point, or PT_BAD_UTF8. */
+#define PT_BAD_UTF8 UINT32_MAX
+bool pt_valid_display_text(const char *, size_t, bool multiline, uint32_t *bad);
+/* The same check as a phrase for a message ("contains an invisible or control
+ * character (U+202E)", "is not valid UTF-8"), or NULL when the text is fine. */
+const char *pt_display_text_problem(pt_arena *, const char *, size_t, bool multiline);
+/* Bytes of the first character of s with the combining marks and variation selectors
+ * right after it (the letter a page shows for an app without a picture); 0 when s is
+ * empty or does not start with valid UTF-8. */
+size_t pt_utf8_initial(const char *, size_t);
+/* The top-level member of a JSON object (s already parsed as one by cJSON) whose name
+ * or value holds an escaped NUL (\u0000), where cJSON's string would end early: its
+ * index, with *in_key saying whether it was in the name; -1 when there is none. */
+long pt_json_nul_member(const char *s, size_t n, bool *in_key);
 
 /* ---------------------------------------------------------------- URIs */
 
@@ -251,6 +270,29 @@ bool pt_resource_known(const struct pt_config *, const char *v);
 bool pt_scope_subset(const char *a, const char *b);
 /* Is t (n bytes) one of the words of list (separated by spaces or newlines)? */
 bool pt_word_in(const char *t, size_t n, const char *list);
+
+/* ---------------------------------------------------------------- registration */
+
+/* RFC 7591 client metadata from a registration body, checked; NULL where the member
+ * was absent or blank (the caller applies its defaults). */
+struct pt_reg {
+	const char *redirect_uris; /* '\n'-separated, each pt_redirect_uri_valid; never NULL */
+	const char *client_name;   /* trimmed, pt_valid_display_text, <= PT_MAX_APP_NAME chars */
+	const char *grant_types;   /* "authorization_code" [" refresh_token"] */
+	const char *scope;         /* configured scopes, space-separated */
+};
+
+/* Why a registration body was refused: the RFC 7591 §3.2.2 error and a description. */
+struct pt_reg_fail {
+	const char *error;
+	const char *desc;
+};
+
+/* Reads a registration body (application/json; no database): PT_OK, or PT_ERR_TOOLONG
+ * (over PT_MAX_BODY), PT_ERR_ENCODING (not a JSON object), PT_ERR_CONTROL (an escaped
+ * NUL) or PT_ERR_INVALID (bad metadata), with fail filled. Unknown members are ignored. */
+int pt_register_parse(pt_arena *, const struct pt_config *, const char *body, size_t n,
+    struct pt_reg *, struct pt_reg_fail *) PT_WUR;
 
 /* ---------------------------------------------------------------- log */
 

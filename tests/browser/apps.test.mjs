@@ -162,6 +162,48 @@ describe('browser: apps and approved apps', () => {
     await context.close();
   });
 
+  test('an app without a picture shows the first character of a non-ASCII name, on the apps, consent and approved pages', async () => {
+    const shot = shooter('initials');
+    const context = await browser.newContext({ baseURL: stack.url, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const redirect = `${stack.url}/client/callback`;
+    const names = [['Émile', 'É'], ['Ωmega', 'Ω'], ['日本', '日']];
+    const apps = names.map(([name]) => JSON.parse(stack.cli(['--json', 'app', 'create', '--name', name, '--owner', 'alice',
+      '--redirect-uri', redirect, '--scope', 'profile'])));
+    // the bytes nginx sent decode as UTF-8 with no replacement character, and the page shows none
+    const utf8 = async (res, what) => {
+      const text = new TextDecoder('utf-8', { fatal: true }).decode(await res.body());
+      assert.ok(!text.includes('\uFFFD'), `${what}: a replacement character in the HTML`);
+      assert.ok(!(await page.locator('body').innerText()).includes('\uFFFD'), `${what}: a replacement character on the page`);
+    };
+    const initialOf = (scope, name) => scope.locator('li.app').filter({ hasText: name }).locator('.app-initial');
+
+    await signIn(page, shot, 'alice', password);
+    const list = await page.goto('/oauth/apps');
+    await shot(page, 'apps-list');
+    await utf8(list, 'apps list');
+    for (const [name, letter] of names)
+      assert.equal((await initialOf(page, name).innerText()).trim(), letter, `apps list: ${name}`);
+
+    for (const [i, [name, letter]] of names.entries()) {
+      const consent = await page.goto(`/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: apps[i].client_id, redirect_uri: redirect, scope: 'profile' })}`);
+      await shot(page, `consent-${i}`);
+      await utf8(consent, `consent for ${name}`);
+      assert.equal((await page.locator('.app-initial.large').innerText()).trim(), letter, `consent: ${name}`);
+      const box = await page.locator('.app-initial.large').boundingBox();
+      assert.ok(box && box.width > 0 && box.height > 0, 'the initial is drawn');
+      await page.getByRole('button', { name: /authorize/i }).click();
+      await page.waitForURL(/\/client\/callback\?/);
+    }
+
+    const approved = await page.goto('/oauth/approved');
+    await shot(page, 'approved');
+    await utf8(approved, 'approved apps');
+    for (const [name, letter] of names)
+      assert.equal((await initialOf(page, name).innerText()).trim(), letter, `approved apps: ${name}`);
+    await context.close();
+  });
+
   test('at 320 px no page scrolls sideways', async () => {
     const shot = shooter('narrow');
     const context = await browser.newContext({ baseURL: stack.url, viewport: { width: 320, height: 640 } });

@@ -155,6 +155,60 @@ describe('apps', () => {
     assert.equal(appsJson(stack).length, n + 1);
   });
 
+  test('a name or description with an invisible or control character is refused, naming the character', async () => {
+    const n = appsJson(stack).length;
+    const cases = [
+      [{ name: 'Good\u202Egpj.exe' }, /The name contains an invisible or control character \(U\+202E\)\./],
+      [{ name: 'Pay\u200Bpal' }, /The name contains an invisible or control character \(U\+200B\)\./],
+      [{ name: '\u2067Bank\u2069' }, /\(U\+2067\)/],
+      [{ name: 'Soft\u00ADhyphen' }, /\(U\+00AD\)/],
+      [{ name: 'Filler \u3164' }, /\(U\+3164\)/],
+      [{ name: 'Next\u0085line' }, /\(U\+0085\)/],
+      [{ name: 'Tag\u{E0041}' }, /\(U\+E0041\)/],
+      [{ name: '\uFE0FStart' }, /\(U\+FE0F\)/],
+      [{ description: 'One line\u2028another' }, /The description contains an invisible or control character \(U\+2028\)\./],
+      [{ description: 'Looks \u200Fharmless' }, /The description contains an invisible or control character \(U\+200F\)\./],
+      [{ description: 'Zero\uFEFFwidth' }, /\(U\+FEFF\)/],
+    ];
+    for (const [f, msg] of cases) {
+      const csrf = await alice.csrf('/oauth/apps/new');
+      const r = await alice.post('/oauth/apps/new', { multipart: appForm(csrf, f) });
+      assert.equal(r.status, 400, JSON.stringify(f));
+      assert.match(r.text_, msg, JSON.stringify(f));
+    }
+    // the edit form checks the same
+    const app = await createApp(alice, { name: 'Plain name' });
+    const csrf = await alice.csrf(`/oauth/apps/${app.client_id}`);
+    const r = await alice.post(`/oauth/apps/${app.client_id}`, { multipart: appForm(csrf, { name: 'Plain\u202Ename' }) });
+    assert.equal(r.status, 400);
+    assert.match(r.text_, /The name contains an invisible or control character \(U\+202E\)\./);
+    assert.equal(JSON.parse(stack.cli(['--json', 'app', 'show', app.client_id])).name, 'Plain name');
+    assert.equal(appsJson(stack).length, n + 1, 'only the plain app was created');
+    // letters of any script, emoji with their presentation selector, tabs and line breaks in a description
+    const ok = await createApp(alice, { name: 'Émile 日本 ❤️', description: 'Two\r\nlines\twith a tab' });
+    const shown = JSON.parse(stack.cli(['--json', 'app', 'show', ok.client_id]));
+    assert.equal(shown.name, 'Émile 日本 ❤️');
+    assert.equal(shown.description, 'Two\nlines\twith a tab');
+  });
+
+  test('the letter of an app without a picture is its first character, on the apps, consent and approved pages', async () => {
+    const initial = (html) => [...html.matchAll(/<span class="app-initial[^"]*" aria-hidden="true">([^<]*)<\/span>/g)].map((m) => m[1]);
+    for (const [name, letter] of [['Émile', 'É'], ['Ωmega', 'Ω'], ['日本', '日'], ['E\u0301clair', 'E\u0301']]) {
+      const app = await createApp(bob, { name });
+      const list = await bob.get('/oauth/apps');
+      assert.ok(!list.text_.includes('\uFFFD'), `${name}: the apps page is valid UTF-8`);
+      assert.ok(initial(list.text_).includes(letter), `${name}: ${initial(list.text_)}`);
+      const a = await authorize(bob, codeRequest(app.client_id), { decision: null });
+      assert.ok(a.consentShown, name);
+      assert.ok(!a.page.text_.includes('\uFFFD'), `${name}: the consent page is valid UTF-8`);
+      assert.deepEqual(initial(a.page.text_), [letter]);
+      await tokenFor(stack, bob, app);
+      const approved = await bob.get('/oauth/approved');
+      assert.ok(!approved.text_.includes('\uFFFD'), `${name}: the approved page is valid UTF-8`);
+      assert.ok(initial(approved.text_).includes(letter), `${name}: ${initial(approved.text_)}`);
+    }
+  });
+
   test('names and descriptions are escaped on every page', async () => {
     const name = '<script>alert(1)</script>';
     const description = `He said "hi" & 'bye' <img src=x onerror=alert(2)>`;

@@ -59,6 +59,35 @@ describe('the admin command', () => {
     assert.equal(sql('SELECT count(*) FROM apps'), before);
   });
 
+  test('app and organization names with an invisible or control character are refused naming it, and write nothing', () => {
+    const apps = sql('SELECT count(*) FROM apps'), orgs = sql('SELECT count(*) FROM orgs');
+    const uri = ['--redirect-uri', 'https://x.example/cb'];
+    for (const [args, msg] of [
+      [['--name', 'Good\u202Egpj.exe'], /--name contains an invisible or control character \(U\+202E\)/],
+      [['--name', 'Pay\u200Bpal'], /--name contains an invisible or control character \(U\+200B\)/],
+      [['--name', 'Tag\u{E0041}'], /\(U\+E0041\)/],
+      [['--name', 'Two\nlines'], /--name contains an invisible or control character \(U\+000A\)/],
+      [['--name', 'Fine', '--description', 'Hidden\u2066text'], /--description contains an invisible or control character \(U\+2066\)/],
+      [['--name', 'Fine', '--description', 'Esc\u001b[31m'], /--description contains an invisible or control character \(U\+001B\)/],
+    ]) {
+      const r = stack.cliRun(['app', 'create', ...args, ...uri]);
+      assert.notEqual(r.status, 0, JSON.stringify(args));
+      assert.match(r.stderr, msg, JSON.stringify(args));
+    }
+    for (const [name, cp] of [['Acme\u202Eevil', 'U\\+202E'], ['Soft\u00ADhyphen', 'U\\+00AD'], ['C1\u0085', 'U\\+0085']]) {
+      const r = stack.cliRun(['org', 'add', name, '--owner', 'demo']);
+      assert.notEqual(r.status, 0, name);
+      assert.match(r.stderr, new RegExp(`the organization name contains an invisible or control character \\(${cp}\\)`), name);
+    }
+    assert.equal(sql('SELECT count(*) FROM apps'), apps);
+    assert.equal(sql('SELECT count(*) FROM orgs'), orgs);
+    // any script, emoji, and line breaks in a description are fine
+    const app = JSON.parse(stack.cli(['--json', 'app', 'create', '--name', 'Émile 日本 ❤️', '--description', 'Two\nlines', ...uri]));
+    assert.equal(sql(`SELECT name || '|' || description FROM apps WHERE client_id = '${app.client_id}'`), 'Émile 日本 ❤️|Two\nlines');
+    stack.cli(['org', 'add', 'Ωmega Ltd', '--owner', 'demo']);
+    assert.equal(sql("SELECT count(*) FROM orgs WHERE name = 'Ωmega Ltd'"), '1');
+  });
+
   test('the janitor removes expired codes and sessions and reports it as JSON; a redeemed code\'s token stays', async () => {
     // an expired code and an expired session, as a day of traffic leaves them
     const live = JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'demo', '--app', stack.app.client_id])).access_token;

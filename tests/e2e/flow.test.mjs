@@ -671,7 +671,11 @@ describe('authorization code flow', () => {
     }
     const jsonCases = [
       ['{"grant_type":"authorization_code","code":', /not a JSON object|body|JSON/],
-      ['{"grant_type":"authorization_code","code":"a\\u0000b"}', /NUL character/],
+      // an escaped NUL would end cJSON's string early: refused, naming the parameter
+      ['{"grant_type":"authorization_code","code":"a\\u0000b"}', /^code contains a NUL character$/],
+      [`{"grant_type":"authorization_code\\u0000x","code":"${code}"}`, /^grant_type contains a NUL character$/],
+      [`{"grant_type":"authorization_code","code\\u0000x":"${code}"}`, /^code has a NUL character in its name$/],
+      [`{"grant_type":"authorization_code","code":"${code}","x\\u0000":"y"}`, /^request has a parameter name with a NUL character$/],
       ['{"grant_type":"authorization_code","code":"a","code":"b"}', /code is repeated/],
       ['{"grant_type":"authorization_code","code":["x"]}', /code must be a string/],
       ['[1,2]', /JSON/],

@@ -152,6 +152,42 @@ describe('registration on', () => {
     assert.equal(appsJson(stack).length, n, 'nothing was created');
   });
 
+  test('a client_name with an invisible or control character is refused, naming the member and the character', async () => {
+    const n = appsJson(stack).length;
+    for (const [name, cp] of [['Good\u202Egpj.exe', 'U+202E'], ['Go\u200Bogle', 'U+200B'], ['\u2066Bank', 'U+2066'],
+      ['Next\u0085line', 'U+0085'], ['Tag\u{E0041}', 'U+E0041'], ['Filler\u3164', 'U+3164'], ['Zero\uFEFF', 'U+FEFF']]) {
+      const r = await register(stack.url, { ...metadata, client_name: name });
+      assert.equal(r.status, 400, cp);
+      assert.equal(r.body.error, 'invalid_client_metadata', cp);
+      assert.equal(r.body.error_description, `client_name contains an invisible or control character (${cp})`);
+    }
+    assert.equal(appsJson(stack).length, n, 'nothing was created');
+    const ok = await register(stack.url, { ...metadata, client_name: 'Émile 日本 ❤️' });
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal(ok.body.client_name, 'Émile 日本 ❤️');
+  });
+
+  test('an escaped NUL is refused naming the member it is in, never cut short', async () => {
+    const n = appsJson(stack).length;
+    const uris = '"redirect_uris":["https://a.example/cb"]';
+    for (const [raw, desc] of [
+      [`{${uris},"client_name":"Good\\u0000Evil"}`, 'client_name contains a NUL character'],
+      ['{"redirect_uris":["https://a.example/cb\\u0000.evil.example"]}', 'redirect_uris contains a NUL character'],
+      [`{${uris},"scope\\u0000x":"profile"}`, 'scope has a NUL character in its name'],
+      [`{${uris},"logo_uri":"https://a.example/\\u0000"}`, 'the body contains a NUL character'],
+    ]) {
+      const r = await register(stack.url, raw);
+      assert.equal(r.status, 400, raw);
+      assert.equal(r.body.error, 'invalid_client_metadata', raw);
+      assert.equal(r.body.error_description, desc, raw);
+    }
+    assert.equal(appsJson(stack).length, n, 'nothing was created');
+    // a backslash followed by the letters u0000 is text, not a NUL
+    const ok = await register(stack.url, `{${uris},"client_name":"back\\\\u0000slash"}`);
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal(ok.body.client_name, 'back\\u0000slash');
+  });
+
   test('a body over 64 KiB is refused', async () => {
     const r = await register(stack.url, { ...metadata, client_uri: 'https://a.example/' + 'x'.repeat(70 * 1024) });
     assert.ok(r.status === 413 || r.status === 400, String(r.status));

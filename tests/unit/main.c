@@ -101,6 +101,7 @@ main(void)
 	suite_uri();
 	suite_tmpl();
 	suite_config();
+	suite_register();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

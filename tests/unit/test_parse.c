@@ -275,12 +275,62 @@ json_duplicate_member_refused(void)
 }
 
 static void
-json_escaped_nul_refused(void)
+json_escaped_nul_in_a_value_names_the_parameter(void)
 {
+	/* cJSON would hand over "a": the value is refused, never cut short */
 	CHECK_INT(json("{\"name\":\"a\\u0000b\"}"), PT_ERR_CONTROL);
-	CHECK_STR(fail.param, "body");
-	/* also in a member nobody asked for */
+	CHECK_STR(fail.param, "name");
+	CHECK_STR(fail.reason, "contains a NUL character");
+	CHECK(p.v[F_NAME] == NULL);
+	CHECK_INT(json("{\"desc\":\"ok\",\"scope\":\"\\u0000\"}"), PT_ERR_CONTROL);
+	CHECK_STR(fail.param, "scope");
+	/* inside an array of a known member, and in a member nobody asked for */
+	CHECK_INT(json("{\"scope\":[\"x\",\"\\u0000\"]}"), PT_ERR_CONTROL);
+	CHECK_STR(fail.param, "scope");
 	CHECK_INT(json("{\"zzz\":\"\\u0000\"}"), PT_ERR_CONTROL);
+	CHECK_STR(fail.param, "body");
+	CHECK_INT(json("{\"zzz\":{\"name\":[\"\\u0000\"]},\"name\":\"a\"}"), PT_ERR_CONTROL);
+	CHECK_STR(fail.param, "body");
+}
+
+static void
+json_escaped_nul_in_a_key_is_refused(void)
+{
+	/* "name\u0000x" would be read as "name" */
+	CHECK_INT(json("{\"name\\u0000x\":\"a\"}"), PT_ERR_CONTROL);
+	CHECK_STR(fail.param, "name");
+	CHECK_STR(fail.reason, "has a NUL character in its name");
+	CHECK(p.v[F_NAME] == NULL);
+	CHECK_INT(json("{\"desc\":\"d\",\"zz\\u0000\":\"a\"}"), PT_ERR_CONTROL);
+	CHECK_STR(fail.param, "request");
+}
+
+static void
+json_escaped_backslash_before_u0000_is_text(void)
+{
+	/* "\\u0000" is a backslash and the letters u0000, not a NUL */
+	CHECK_INT(json("{\"name\":\"\\\\u0000\"}"), PT_OK);
+	CHECK_MEM(p.v[F_NAME], p.n[F_NAME], "\\u0000");
+	CHECK_INT(json("{\"name\":\"a\\\\\\u0000\"}"), PT_ERR_CONTROL); /* a\\ then \u0000 */
+	CHECK_STR(fail.param, "name");
+}
+
+static void
+json_nul_member_finds_the_member(void)
+{
+	bool key = true;
+	const char *s = "{\"a\":1,\"b\":[\"x\",{\"c\":\"\\u0000\"}],\"d\":2}";
+	CHECK_INT(pt_json_nul_member(s, strlen(s), &key), 1);
+	CHECK(!key);
+	s = "{\"a\":\"1,\\\"\",\"b\\u0000\":2}"; /* a comma and a quote inside a string */
+	CHECK_INT(pt_json_nul_member(s, strlen(s), &key), 1);
+	CHECK(key);
+	s = "{\"a\":\"\\\\u0000\"}";
+	CHECK_INT(pt_json_nul_member(s, strlen(s), &key), -1);
+	s = "{\"a\":1} \"\\u0000\""; /* after the object: not part of it */
+	CHECK_INT(pt_json_nul_member(s, strlen(s), &key), -1);
+	s = "{\"a\":\"\\u000"; /* truncated: no read past the end */
+	CHECK_INT(pt_json_nul_member(s, strlen(s), &key), -1);
 }
 
 static void
@@ -686,6 +736,140 @@ validators_utf8(void)
 	CHECK_INT(V(pt_utf8_len, ""), 0);
 }
 
+/* pt_valid_display_text on a NUL-terminated literal; the refused code point in *bad. */
+static uint32_t bad;
+static bool
+shown(const char *s, bool multiline)
+{
+	bad = 0;
+	return pt_valid_display_text(s, strlen(s), multiline, &bad);
+}
+
+static void
+display_text_accepts_letters_of_every_script(void)
+{
+	CHECK(shown("Postbot 2", false));
+	CHECK(shown("\xc3\x89mile", false));                        /* Émile */
+	CHECK(shown("\xce\xa9mega", false));                        /* Ωmega */
+	CHECK(shown("\xe6\x97\xa5\xe6\x9c\xac", false));           /* 日本 */
+	CHECK(shown("\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85", false)); /* Arabic, right to left */
+	CHECK(shown("E\xcc\x81mile", false));                      /* E + combining acute */
+	CHECK(shown("\xe2\x9d\xa4\xef\xb8\x8f Love", false));       /* ❤ + U+FE0F */
+	CHECK(shown("\xf0\x9f\x98\x80 caf\xc3\xa9", false));
+	CHECK(shown("\xc2\xa0non-breaking", false));               /* U+00A0 is visible space */
+	CHECK(shown("", false));
+	CHECK(shown("line one\nline\ttwo", true));
+}
+
+static void
+display_text_refuses_controls(void)
+{
+	CHECK(!shown("a\nb", false));
+	CHECK_INT(bad, 0x0a);
+	CHECK(!shown("tab\there", false));
+	CHECK_INT(bad, 0x09);
+	CHECK(!shown("a\rb", true));
+	CHECK_INT(bad, 0x0d);
+	CHECK(!shown("a\x1b[31m", true));
+	CHECK_INT(bad, 0x1b);
+	CHECK(!shown("del\x7f", false));
+	CHECK_INT(bad, 0x7f);
+	CHECK(!shown("c1\xc2\x85", true)); /* U+0085 next line */
+	CHECK_INT(bad, 0x85);
+	CHECK(!shown("c1\xc2\x9b", false));
+	CHECK_INT(bad, 0x9b);
+	CHECK(!pt_valid_display_text("a\0b", 3, true, &bad)); /* a NUL inside the length */
+	CHECK_INT(bad, 0);
+	CHECK(!pt_valid_display_text("a\0b", 3, true, NULL));
+}
+
+static void
+display_text_refuses_invisible_and_bidi_characters(void)
+{
+	static const struct {
+		const char *s;
+		uint32_t cp;
+	} cases[] = {
+		{"Good\xe2\x80\xaegpj.exe", 0x202e},  /* right-to-left override */
+		{"\xe2\x80\xadGood", 0x202d},         /* left-to-right override */
+		{"Go\xe2\x80\x8bogle", 0x200b},       /* zero-width space */
+		{"Go\xe2\x80\x8dogle", 0x200d},       /* zero-width joiner */
+		{"Go\xe2\x80\x8fogle", 0x200f},       /* right-to-left mark */
+		{"soft\xc2\xadhyphen", 0x00ad},
+		{"cgj\xcd\x8f", 0x034f},
+		{"alm\xd8\x9c", 0x061c},
+		{"\xe1\x85\x9f", 0x115f},             /* Hangul choseong filler */
+		{"\xe1\x85\xa0", 0x1160},
+		{"\xe1\x9e\xb4", 0x17b4},
+		{"\xe1\xa0\x8e", 0x180e},             /* Mongolian vowel separator */
+		{"line\xe2\x80\xa8sep", 0x2028},
+		{"\xe2\x81\xa0", 0x2060},             /* word joiner */
+		{"\xe2\x81\xa6isolate\xe2\x81\xa9", 0x2066},
+		{"\xe2\x81\xaf", 0x206f},
+		{"\xe3\x85\xa4", 0x3164},             /* Hangul filler */
+		{"\xef\xbb\xbf" "bom", 0xfeff},
+		{"\xef\xbe\xa0", 0xffa0},
+		{"\xef\xbf\xb9", 0xfff9},             /* interlinear annotation anchor */
+		{"\xef\xbf\xbb", 0xfffb},
+		{"tag\xf3\xa0\x81\x81", 0xe0041},     /* TAG LATIN CAPITAL LETTER A */
+		{"\xf3\xa0\xbf\xbf", 0xe0fff},
+		{"\xf0\x9d\x85\xb3", 0x1d173},        /* musical symbol begin beam */
+		{"\xef\xbf\xbe", 0xfffe},             /* noncharacters */
+		{"\xef\xb7\x90", 0xfdd0},
+		{"\xf4\x8f\xbf\xbf", 0x10ffff},
+		{"\xef\xb8\x8fstart", 0xfe0f},        /* a selector with nothing to select */
+		{"a \xef\xb8\x8f", 0xfe0f},
+		{"\xe2\x9d\xa4\xef\xb8\x8f\xef\xb8\x8f", 0xfe0f},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!CHECK(!shown(cases[i].s, true)))
+			printf("     case %zu\n", i);
+		if (!CHECK_INT(bad, cases[i].cp))
+			printf("     case %zu\n", i);
+	}
+}
+
+static void
+display_text_refuses_invalid_utf8(void)
+{
+	CHECK(!shown("caf\xe9", false));
+	CHECK_INT(bad, PT_BAD_UTF8);
+	CHECK(!shown("\xed\xa0\x80", false)); /* surrogate */
+	CHECK_INT(bad, PT_BAD_UTF8);
+	CHECK(!pt_valid_display_text("\xc3\xa9", 1, false, &bad)); /* cut by the length */
+	CHECK_INT(bad, PT_BAD_UTF8);
+}
+
+static void
+display_text_problem_says_which_character(void)
+{
+	pt_arena *a = unit_arena();
+	CHECK(pt_display_text_problem(a, "fine", 4, false) == NULL);
+	CHECK_STR(pt_display_text_problem(a, "x\xe2\x80\xae", 4, false),
+	    "contains an invisible or control character (U+202E)");
+	CHECK_STR(pt_display_text_problem(a, "x\x01", 2, true),
+	    "contains an invisible or control character (U+0001)");
+	CHECK_STR(pt_display_text_problem(a, "\xf3\xa0\x81\x81", 4, false),
+	    "contains an invisible or control character (U+E0041)");
+	CHECK_STR(pt_display_text_problem(a, "\xff", 1, false), "is not valid UTF-8");
+}
+
+static void
+utf8_initial_is_a_whole_character(void)
+{
+	CHECK_INT(V(pt_utf8_initial, "Postbot"), 1);
+	CHECK_INT(V(pt_utf8_initial, "\xc3\x89mile"), 2);                /* É */
+	CHECK_INT(V(pt_utf8_initial, "\xce\xa9mega"), 2);                /* Ω */
+	CHECK_INT(V(pt_utf8_initial, "\xe6\x97\xa5\xe6\x9c\xac"), 3);   /* 日 */
+	CHECK_INT(V(pt_utf8_initial, "\xf0\x9f\x98\x80x"), 4);           /* 😀 */
+	CHECK_INT(V(pt_utf8_initial, "E\xcc\x81mile"), 3);               /* E + U+0301 */
+	CHECK_INT(V(pt_utf8_initial, "\xe2\x9d\xa4\xef\xb8\x8f Love"), 6); /* ❤ + U+FE0F */
+	CHECK_INT(V(pt_utf8_initial, ""), 0);
+	CHECK_INT(V(pt_utf8_initial, "\xc3"), 0);   /* cut short */
+	CHECK_INT(V(pt_utf8_initial, "\x80" "abc"), 0); /* not UTF-8 */
+	CHECK_INT(pt_utf8_initial("\xc3\x89", 1), 0);
+}
+
 void
 suite_parse(void)
 {
@@ -712,7 +896,10 @@ suite_parse(void)
 	RUN(json_refuses_non_objects_and_garbage);
 	RUN(json_object_member_value_refused);
 	RUN(json_duplicate_member_refused);
-	RUN(json_escaped_nul_refused);
+	RUN(json_escaped_nul_in_a_value_names_the_parameter);
+	RUN(json_escaped_nul_in_a_key_is_refused);
+	RUN(json_escaped_backslash_before_u0000_is_text);
+	RUN(json_nul_member_finds_the_member);
 	RUN(json_oversize_value_names_the_parameter);
 	RUN(json_too_many_members_refused);
 	RUN(json_oversize_body_refused);
@@ -738,4 +925,10 @@ suite_parse(void)
 	RUN(validators_pkce);
 	RUN(validators_username);
 	RUN(validators_utf8);
+	RUN(display_text_accepts_letters_of_every_script);
+	RUN(display_text_refuses_controls);
+	RUN(display_text_refuses_invisible_and_bidi_characters);
+	RUN(display_text_refuses_invalid_utf8);
+	RUN(display_text_problem_says_which_character);
+	RUN(utf8_initial_is_a_whole_character);
 }

@@ -41,5 +41,6 @@ void suite_token(void);
 void suite_uri(void);
 void suite_tmpl(void);
 void suite_config(void);
+void suite_register(void);
 
 #endif

@@ -1,0 +1,218 @@
+/* register.c: the body of an RFC 7591 registration request, read into checked client
+ * metadata; storing the client and answering is cgi/apps.c's. */
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "postern.h"
+
+/* RFC 7591 client metadata this server reads; every other member is ignored (§2). */
+enum {
+	RG_REDIRECT_URIS, RG_CLIENT_NAME, RG_AUTH_METHOD, RG_GRANT_TYPES, RG_RESPONSE_TYPES,
+	RG_SCOPE, RG__MAX
+};
+static const char *const reg_members[RG__MAX] = {
+	[RG_REDIRECT_URIS] = "redirect_uris",
+	[RG_CLIENT_NAME] = "client_name",
+	[RG_AUTH_METHOD] = "token_endpoint_auth_method",
+	[RG_GRANT_TYPES] = "grant_types",
+	[RG_RESPONSE_TYPES] = "response_types",
+	[RG_SCOPE] = "scope",
+};
+
+static int
+member_index(const char *name)
+{
+	for (int i = 0; name != NULL && i < RG__MAX; i++)
+		if (strcmp(name, reg_members[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Copies the strings of a JSON array member, joined by sep; false when it is not an
+ * array of strings (or is longer than max items). */
+static bool
+json_strings(pt_arena *a, const cJSON *arr, size_t max, char sep, char **out, size_t *count)
+{
+	pt_buf b;
+	pt_buf_init(&b, a);
+	size_t k = 0;
+	if (!cJSON_IsArray(arr))
+		return false;
+	for (const cJSON *it = arr->child; it != NULL; it = it->next) {
+		if (!cJSON_IsString(it) || ++k > max)
+			return false;
+		if (k > 1)
+			pt_buf_addc(&b, sep);
+		pt_buf_adds(&b, it->valuestring);
+	}
+	*out = b.p;
+	*count = k;
+	return true;
+}
+
+/* Copies s without leading and trailing blanks. */
+static char *
+trimmed(pt_arena *a, const char *s)
+{
+	size_t n = strlen(s);
+	while (n && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	return pt_strndup(a, s, n);
+}
+
+int
+pt_register_parse(pt_arena *a, const struct pt_config *cfg, const char *body, size_t n,
+    struct pt_reg *out, struct pt_reg_fail *fail)
+{
+	const cJSON *m[RG__MAX] = {0};
+	cJSON *root = NULL;
+	int rc = PT_ERR_INVALID;
+	char *uris;
+	size_t nuris = 0;
+
+	memset(out, 0, sizeof(*out));
+	fail->error = "invalid_client_metadata";
+	fail->desc = NULL;
+	if (n > PT_MAX_BODY) {
+		fail->desc = pt_printf(a, "the body is larger than %d bytes", PT_MAX_BODY);
+		return PT_ERR_TOOLONG;
+	}
+	root = cJSON_ParseWithLength(body, n);
+	if (!cJSON_IsObject(root)) {
+		fail->desc = "the body is not a JSON object";
+		rc = PT_ERR_ENCODING;
+		goto out;
+	}
+	bool nul_in_key;
+	long nul_at = pt_json_nul_member(body, n, &nul_in_key);
+	long k = 0;
+	for (const cJSON *it = root->child; it != NULL; it = it->next, k++) {
+		if (k >= PT_MAX_PAIRS) {
+			fail->desc = "the body has too many members";
+			goto out;
+		}
+		int i = member_index(it->string);
+		if (k == nul_at) {
+			/* cJSON cut the name or value short at the NUL: refuse, never guess */
+			rc = PT_ERR_CONTROL;
+			if (i < 0)
+				fail->desc = nul_in_key ? "a member name contains a NUL character"
+							: "the body contains a NUL character";
+			else
+				fail->desc = pt_printf(a, nul_in_key ? "%s has a NUL character in its name"
+								     : "%s contains a NUL character", reg_members[i]);
+			goto out;
+		}
+		if (i < 0)
+			continue;
+		if (m[i] != NULL) {
+			fail->desc = pt_printf(a, "%s is repeated", reg_members[i]);
+			goto out;
+		}
+		m[i] = it;
+	}
+	/* redirect_uris: required, since the only flow is the authorization code */
+	fail->error = "invalid_redirect_uri";
+	if (m[RG_REDIRECT_URIS] == NULL) {
+		fail->desc = "redirect_uris is required";
+		goto out;
+	}
+	if (!json_strings(a, m[RG_REDIRECT_URIS], PT_MAX_REDIRECT_URIS, '\n', &uris, &nuris) ||
+	    nuris == 0) {
+		fail->desc = pt_printf(a, "redirect_uris must be an array of 1 to %d strings",
+		    PT_MAX_REDIRECT_URIS);
+		goto out;
+	}
+	for (const cJSON *it = m[RG_REDIRECT_URIS]->child; it != NULL; it = it->next) {
+		if (!pt_redirect_uri_valid(it->valuestring, strlen(it->valuestring))) {
+			fail->desc = "each redirect URI must be an absolute https URI (or http on a"
+				     " loopback host) without a fragment";
+			goto out;
+		}
+	}
+	out->redirect_uris = uris;
+	fail->error = "invalid_client_metadata";
+	if (m[RG_CLIENT_NAME] != NULL) {
+		if (!cJSON_IsString(m[RG_CLIENT_NAME])) {
+			fail->desc = "client_name must be a string";
+			goto out;
+		}
+		const char *name = trimmed(a, m[RG_CLIENT_NAME]->valuestring);
+		size_t nn = strlen(name);
+		const char *why = pt_display_text_problem(a, name, nn, false);
+		if (why != NULL) {
+			fail->desc = pt_printf(a, "client_name %s", why);
+			goto out;
+		}
+		if (pt_utf8_len(name, nn) > PT_MAX_APP_NAME) {
+			fail->desc = pt_printf(a, "client_name must be at most %d characters",
+			    PT_MAX_APP_NAME);
+			goto out;
+		}
+		if (nn > 0)
+			out->client_name = name;
+	}
+	if (m[RG_AUTH_METHOD] != NULL &&
+	    (!cJSON_IsString(m[RG_AUTH_METHOD]) || strcmp(m[RG_AUTH_METHOD]->valuestring, "none") != 0)) {
+		fail->desc = "token_endpoint_auth_method must be \"none\": registered clients are"
+			     " public and use PKCE";
+		goto out;
+	}
+	if (m[RG_GRANT_TYPES] != NULL) {
+		char *g;
+		size_t ng;
+		if (!json_strings(a, m[RG_GRANT_TYPES], 2, ' ', &g, &ng)) {
+			fail->desc = "grant_types may hold only authorization_code and refresh_token";
+			goto out;
+		}
+		for (const cJSON *it = m[RG_GRANT_TYPES]->child; it != NULL; it = it->next)
+			if (strcmp(it->valuestring, "authorization_code") != 0 &&
+			    strcmp(it->valuestring, "refresh_token") != 0) {
+				fail->desc = "grant_types may hold only authorization_code and refresh_token";
+				goto out;
+			}
+		if (!pt_word_in("authorization_code", 18, g)) {
+			fail->desc = "grant_types must include authorization_code";
+			goto out;
+		}
+		out->grant_types = g;
+		if (ng == 2 && strcmp(m[RG_GRANT_TYPES]->child->valuestring,
+				   m[RG_GRANT_TYPES]->child->next->valuestring) == 0)
+			out->grant_types = "authorization_code";
+	}
+	if (m[RG_RESPONSE_TYPES] != NULL) {
+		char *rtypes;
+		size_t nr;
+		if (!json_strings(a, m[RG_RESPONSE_TYPES], 1, ' ', &rtypes, &nr) ||
+		    (nr == 1 && strcmp(rtypes, "code") != 0)) {
+			fail->desc = "response_types may hold only code";
+			goto out;
+		}
+	}
+	if (m[RG_SCOPE] != NULL) {
+		if (!cJSON_IsString(m[RG_SCOPE])) {
+			fail->desc = "scope must be a string";
+			goto out;
+		}
+		const char *scope = m[RG_SCOPE]->valuestring;
+		size_t sn = strlen(scope);
+		if (sn > PT_MAX_SCOPE || !pt_scopes_ok(cfg, scope, sn, NULL)) {
+			fail->desc = "scope names a scope this server does not offer";
+			goto out;
+		}
+		if (sn > 0)
+			out->scope = pt_strndup(a, scope, sn);
+	}
+	fail->error = NULL;
+	rc = PT_OK;
+out:
+	cJSON_Delete(root);
+	if (rc != PT_OK)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}

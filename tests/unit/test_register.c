@@ -1,0 +1,120 @@
+/* test_register.c: RFC 7591 registration bodies, against lib/register.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "unit.h"
+
+static struct pt_config cfg;
+static struct pt_reg m;
+static struct pt_reg_fail rf;
+
+static int
+reg(const char *body)
+{
+	static char profile[] = "profile", read[] = "posts:read", empty[] = "";
+	if (cfg.nscopes == 0) {
+		cfg.scopes[0] = (struct pt_scope){profile, empty};
+		cfg.scopes[1] = (struct pt_scope){read, empty};
+		cfg.nscopes = 2;
+	}
+	return pt_register_parse(unit_arena(), &cfg, body, strlen(body), &m, &rf);
+}
+
+#define URIS "\"redirect_uris\":[\"https://a.example/cb\",\"http://127.0.0.1:9/cb\"]"
+
+static void
+register_reads_the_metadata(void)
+{
+	CHECK_INT(reg("{" URIS ",\"client_name\":\"  MCP \\u00e9 \",\"scope\":\"posts:read\","
+		      "\"grant_types\":[\"authorization_code\",\"refresh_token\"],"
+		      "\"response_types\":[\"code\"],\"token_endpoint_auth_method\":\"none\","
+		      "\"logo_uri\":\"https://a.example/x.png\"}"),
+	    PT_OK);
+	CHECK_STR(m.redirect_uris, "https://a.example/cb\nhttp://127.0.0.1:9/cb");
+	CHECK_STR(m.client_name, "MCP \xc3\xa9");
+	CHECK_STR(m.scope, "posts:read");
+	CHECK_STR(m.grant_types, "authorization_code refresh_token");
+	CHECK(rf.error == NULL);
+}
+
+static void
+register_leaves_absent_members_to_the_caller(void)
+{
+	CHECK_INT(reg("{" URIS ",\"client_name\":\" \",\"scope\":\"\"}"), PT_OK);
+	CHECK(m.client_name == NULL);
+	CHECK(m.scope == NULL);
+	CHECK(m.grant_types == NULL);
+	CHECK_INT(reg("{" URIS ",\"grant_types\":[\"authorization_code\",\"authorization_code\"]}"), PT_OK);
+	CHECK_STR(m.grant_types, "authorization_code");
+}
+
+static void
+register_client_name_must_be_display_text(void)
+{
+	CHECK_INT(reg("{" URIS ",\"client_name\":\"Good\\u202egpj.exe\"}"), PT_ERR_INVALID);
+	CHECK_STR(rf.error, "invalid_client_metadata");
+	CHECK_STR(rf.desc, "client_name contains an invisible or control character (U+202E)");
+	CHECK(m.redirect_uris == NULL);
+	CHECK_INT(reg("{" URIS ",\"client_name\":\"Go\\u200bogle\"}"), PT_ERR_INVALID);
+	CHECK(strstr(rf.desc, "U+200B") != NULL);
+	CHECK_INT(reg("{" URIS ",\"client_name\":\"a\\u0085b\"}"), PT_ERR_INVALID);
+	CHECK(strstr(rf.desc, "U+0085") != NULL);
+	CHECK_INT(reg("{" URIS ",\"client_name\":\"tag\\udb40\\udc41\"}"), PT_ERR_INVALID); /* U+E0041 */
+	CHECK(strstr(rf.desc, "U+E0041") != NULL);
+	CHECK_INT(reg("{" URIS ",\"client_name\":\"\xff\"}"), PT_ERR_INVALID);
+	CHECK_STR(rf.desc, "client_name is not valid UTF-8");
+	CHECK_INT(reg("{" URIS ",\"client_name\":\"\\u65e5\\u672c \\u2764\\ufe0f\"}"), PT_OK);
+	CHECK_STR(m.client_name, "\xe6\x97\xa5\xe6\x9c\xac \xe2\x9d\xa4\xef\xb8\x8f");
+}
+
+static void
+register_escaped_nul_names_the_member(void)
+{
+	CHECK_INT(reg("{" URIS ",\"client_name\":\"Good\\u0000Evil\"}"), PT_ERR_CONTROL);
+	CHECK_STR(rf.error, "invalid_client_metadata");
+	CHECK_STR(rf.desc, "client_name contains a NUL character");
+	CHECK_INT(reg("{\"redirect_uris\":[\"https://a.example/cb\\u0000x\"]}"), PT_ERR_CONTROL);
+	CHECK_STR(rf.desc, "redirect_uris contains a NUL character");
+	CHECK_INT(reg("{" URIS ",\"scope\\u0000x\":\"profile\"}"), PT_ERR_CONTROL);
+	CHECK_STR(rf.desc, "scope has a NUL character in its name");
+	CHECK_INT(reg("{" URIS ",\"other\":\"\\u0000\"}"), PT_ERR_CONTROL);
+	CHECK_STR(rf.desc, "the body contains a NUL character");
+	CHECK_INT(reg("{" URIS ",\"client_name\":\"a\\\\u0000\"}"), PT_OK); /* an escaped backslash */
+	CHECK_STR(m.client_name, "a\\u0000");
+}
+
+static void
+register_refuses_bad_bodies_and_metadata(void)
+{
+	CHECK_INT(reg("[1]"), PT_ERR_ENCODING);
+	CHECK_STR(rf.desc, "the body is not a JSON object");
+	CHECK_INT(reg("{\"redirect_uris\":"), PT_ERR_ENCODING);
+	CHECK_INT(reg("{}"), PT_ERR_INVALID);
+	CHECK_STR(rf.error, "invalid_redirect_uri");
+	CHECK_INT(reg("{\"redirect_uris\":[\"http://a.example/cb\"]}"), PT_ERR_INVALID);
+	CHECK_STR(rf.error, "invalid_redirect_uri");
+	CHECK_INT(reg("{" URIS "," URIS "}"), PT_ERR_INVALID);
+	CHECK_STR(rf.desc, "redirect_uris is repeated");
+	CHECK_INT(reg("{" URIS ",\"scope\":\"admin\"}"), PT_ERR_INVALID);
+	CHECK_STR(rf.error, "invalid_client_metadata");
+	CHECK_INT(reg("{" URIS ",\"grant_types\":[\"refresh_token\"]}"), PT_ERR_INVALID);
+	CHECK_INT(reg("{" URIS ",\"token_endpoint_auth_method\":\"client_secret_basic\"}"), PT_ERR_INVALID);
+	CHECK_INT(reg("{" URIS ",\"response_types\":[\"token\"]}"), PT_ERR_INVALID);
+	pt_arena *a = unit_arena();
+	size_t n = PT_MAX_BODY + 1;
+	char *big = pt_alloc(a, n);
+	memset(big, ' ', n);
+	big[0] = '{';
+	big[n - 1] = '}';
+	CHECK_INT(pt_register_parse(a, &cfg, big, n, &m, &rf), PT_ERR_TOOLONG);
+}
+
+void
+suite_register(void)
+{
+	RUN(register_reads_the_metadata);
+	RUN(register_leaves_absent_members_to_the_caller);
+	RUN(register_client_name_must_be_display_text);
+	RUN(register_escaped_nul_names_the_member);
+	RUN(register_refuses_bad_bodies_and_metadata);
+}
