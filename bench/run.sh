@@ -192,10 +192,17 @@ nginx_pids() {
 	echo "$m"
 	pgrep -P "$m" || true
 }
-# postern processes: the first seven lines of run/pids (stack.sh writes them), then bare
-postern_pids() { head -n 7 "$st/run/pids"; }
+# postern processes: the first seven lines of run/pids (stack.sh writes them: each
+# executable's supervisor) and their workers, then bare
+postern_pids() {
+	local p
+	for p in $(head -n 7 "$st/run/pids"); do
+		echo "$p"
+		pgrep -P "$p" || true
+	done
+}
 bare_pids() { tail -n +8 "$st/run/pids"; }
-stack_pids() { nginx_pids; cat "$st/run/pids"; }
+stack_pids() { nginx_pids; postern_pids; bare_pids; }
 
 # utime + stime in clock ticks, summed over the given pids
 ticks() {

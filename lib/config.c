@@ -75,6 +75,36 @@ trim(char *s)
 	return s;
 }
 
+static const char *const exe_names[PT_EXE__MAX] = {
+	[PT_EXE_AUTHORIZE] = "authorize",
+	[PT_EXE_CONSENT] = "consent",
+	[PT_EXE_TOKEN] = "token",
+	[PT_EXE_APPS] = "apps",
+	[PT_EXE_REVOKE] = "revoke",
+	[PT_EXE_INTROSPECT] = "introspect",
+	[PT_EXE_DEVICE] = "device",
+};
+
+int
+pt_exe_by_name(const char *name)
+{
+	for (int i = 0; i < PT_EXE__MAX; i++)
+		if (strcmp(name, exe_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Worker processes for a small (1-2 core) server; postern.conf.example says why. */
+static const long default_processes[PT_EXE__MAX] = {
+	[PT_EXE_AUTHORIZE] = 1,
+	[PT_EXE_CONSENT] = 2,
+	[PT_EXE_TOKEN] = 2,
+	[PT_EXE_APPS] = 1,
+	[PT_EXE_REVOKE] = 1,
+	[PT_EXE_INTROSPECT] = 2,
+	[PT_EXE_DEVICE] = 1,
+};
+
 static void
 defaults(struct pt_config *c)
 {
@@ -96,6 +126,7 @@ defaults(struct pt_config *c)
 	c->api_url = NULL;
 	c->log_level = xstrdup("info");
 	c->sync_full = true;
+	memcpy(c->processes, default_processes, sizeof(c->processes));
 }
 
 static int
@@ -179,6 +210,15 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 			c->scopes[c->nscopes].name = xstrdup(name);
 			c->scopes[c->nscopes].desc = xstrdup(v);
 			c->nscopes++;
+		} else if (strncmp(k, "processes ", 10) == 0) {
+			char *name = trim(k + 10);
+			int e = pt_exe_by_name(name);
+			if (e < 0)
+				BAD("%s:%d: processes: no executable called '%s' (authorize, consent,"
+				    " token, apps, revoke, introspect or device)", path, lineno, name);
+			if (!parse_long(v, 1, PT_MAX_PROCESSES, &c->processes[e]))
+				BAD("%s:%d: processes %s must be 1..%d", path, lineno, name,
+				    PT_MAX_PROCESSES);
 		} else if (!strcmp(k, "base_url")) {
 			size_t n = strlen(v);
 			while (n && v[n - 1] == '/')

@@ -164,6 +164,23 @@ pt_db_open(const char *path, bool sync_full)
 	return PT_OK;
 }
 
+int
+pt_db_close(void)
+{
+	for (size_t i = 0; i < ST__MAX; i++) {
+		sqlite3_finalize(stmts[i]);
+		stmts[i] = NULL;
+	}
+	/* sqlite3_close, not _v2: a statement still prepared elsewhere must keep the
+	 * handle open (and the caller from forking), not turn it into a zombie */
+	if (sqlite3_close(db) != SQLITE_OK) {
+		pt_warn("database close: %s", sqlite3_errmsg(db));
+		return PT_ERR_DB;
+	}
+	db = NULL;
+	return PT_OK;
+}
+
 sqlite3_stmt *
 pt_stmt(enum pt_stmt i)
 {

@@ -1,10 +1,17 @@
-/* http.c: the FastCGI request loop, request reading with limits, and responses. */
+/* http.c: the FastCGI request loop and its worker processes, request reading with limits,
+ * and responses. */
+#include <assert.h>
+#include <errno.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <fcgiapp.h>
 #include <sodium.h>
@@ -333,55 +340,97 @@ pt_path_is_api(const char *path)
 	return false;
 }
 
-int
-pt_serve(const char *name, size_t max_body, pt_handler handler)
-{
-	static struct pt_config cfg;
-	char err[512];
-	FCGX_Request fr;
+/* ---------------------------------------------------------------- processes */
 
-	if (sodium_init() < 0) {
-		fprintf(stderr, "%s: libsodium failed to initialise\n", name);
+/* A supervisor (the process spawn-fcgi started) forks `processes NAME` workers that
+ * all accept on the FastCGI socket, fd 0; the kernel hands each connection to one of
+ * them, so a slow request (an Argon2id sign-in, a write waiting for the lock) holds up
+ * only its own worker. A worker that dies is forked again at once, up to a burst per
+ * window; past that the supervisor pauses, doubling the pause while they keep dying,
+ * so a worker that cannot start is retried without spinning. */
+#define RESTART_WINDOW_MS 1000   /* restarts are counted per window */
+#define RESTART_BURST_MIN 4      /* restarts allowed per window (or the worker count) */
+#define RESTART_PAUSE_MS  1000   /* the first pause after a burst */
+#define RESTART_PAUSE_MAX_MS 30000
+#define STOP_WAIT_MS      3000   /* SIGTERM to SIGKILL of the workers at shutdown */
+
+/* Set by the worker's loop, read by its SIGTERM handler. */
+static volatile sig_atomic_t worker_idle, worker_stopping;
+
+/* A worker's SIGTERM: waiting for a connection it leaves at once; in a request it
+ * finishes the request first. (A connection accepted in the instant before the loop
+ * clears worker_idle is dropped: nginx answers that one 502, as it would a moment
+ * later with every worker gone.) */
+static void
+worker_sigterm(int sig)
+{
+	(void)sig;
+	if (worker_idle)
+		_exit(0);
+	worker_stopping = 1;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timespec
+ms_timespec(int64_t ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+	return ts;
+}
+
+/* One worker: its own database handle and FastCGI state, then the request loop until
+ * SIGTERM. Returns the exit status (the caller _exits with it). */
+static int
+worker(const char *name, struct pt_config *cfg, size_t max_body, pt_handler handler,
+    pid_t supervisor, const sigset_t *mask)
+{
+	FCGX_Request fr;
+	struct sigaction sa;
+
+	/* never outlive the supervisor, even one killed with SIGKILL; it may have died
+	 * between fork() and here */
+	if (prctl(PR_SET_PDEATHSIG, (unsigned long)SIGTERM) != 0 || getppid() != supervisor)
 		return 1;
-	}
-	if (pt_config_load(&cfg, NULL, err, sizeof(err)) != PT_OK) {
-		fprintf(stderr, "%s: %s\n", name, err);
-		return 1;
-	}
-	if (!cfg.have_key) {
-		fprintf(stderr, "%s: no secret key in %s: run `postern init` first\n", name,
-		    cfg.secret_key_file);
-		return 1;
-	}
-	pt_hash_key(cfg.key);
-	pt_tmpl_dirs(cfg.templates_dir, cfg.templates_override);
-	/* no bulk page-cache allocation per connection (SQLite's default is 20 pages up
-	 * front): a process at rest holds only the pages it has read */
-	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
-	/* a fixed threshold: glibc raises it when a big block is freed (Argon2id frees one of
-	 * 128 KiB at every sign-in), and with it the heap it keeps instead of returning
-	 * (consent held 220 KiB of heap at rest instead of 108) */
-	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-	if (pt_db_open(cfg.database, cfg.sync_full) != PT_OK)
-		return 1;
-	/* a database from an older postern is brought up to date before serving */
-	if (pt_db_init_schema(pt_db(), err, sizeof(err)) != PT_OK) {
-		fprintf(stderr, "%s: %s: %s\n", name, cfg.database, err);
-		return 1;
-	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_sigterm;
+	sa.sa_flags = SA_RESTART; /* a request's reads and writes never see EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the supervisor, which stops the workers */
 	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+
+	pt_hash_key(cfg->key);
+	pt_tmpl_dirs(cfg->templates_dir, cfg->templates_override);
+	if (pt_db_open(cfg->database, cfg->sync_full) != PT_OK)
+		return 1;
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
 		fprintf(stderr, "%s: FastCGI initialisation failed\n", name);
 		return 1;
 	}
 	pt_arena *a = pt_arena_new();
-	while (FCGX_Accept_r(&fr) >= 0) {
+	for (;;) {
+		worker_idle = 1;
+		if (worker_stopping) /* a SIGTERM during start-up or the last request */
+			break;
+		if (FCGX_Accept_r(&fr) < 0) {
+			pt_warn("%s: accepting on the FastCGI socket failed", name);
+			return 1;
+		}
+		worker_idle = 0;
 		struct pt_req r;
 		struct pt_fail fail;
 		memset(&r, 0, sizeof(r));
 		r.fcgx = &fr;
 		r.a = a;
-		r.cfg = &cfg;
+		r.cfg = cfg;
 		pt_buf_init(&r.headers, a);
 		int rc = pt_req_read(&r, max_body, &fail);
 		if (rc != PT_OK) {
@@ -404,4 +453,171 @@ pt_serve(const char *name, size_t max_body, pt_handler handler)
 	}
 	pt_arena_free(a);
 	return 0;
+}
+
+/* Forks one worker; its pid, or -1. The child never returns. */
+static pid_t
+spawn(const char *name, struct pt_config *cfg, size_t max_body, pt_handler handler,
+    const sigset_t *mask)
+{
+	pid_t self = getpid();
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(worker(name, cfg, max_body, handler, self, mask));
+	if (pid < 0)
+		pt_warn("%s: fork: %s", name, strerror(errno));
+	return pid;
+}
+
+/* Reaps every exited worker, clearing its slot; logs it unless stopping. Returns the
+ * number still running. */
+static int
+reap(const char *name, pid_t *pids, int n, bool stopping)
+{
+	int st, alive = 0;
+	pid_t pid;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (int i = 0; i < n; i++)
+			if (pids[i] == pid)
+				pids[i] = 0;
+		if (stopping)
+			continue;
+		if (WIFSIGNALED(st))
+			pt_warn("%s: worker %d killed by signal %d; starting another", name, (int)pid,
+			    WTERMSIG(st));
+		else
+			pt_warn("%s: worker %d exited with status %d; starting another", name,
+			    (int)pid, WEXITSTATUS(st));
+	}
+	for (int i = 0; i < n; i++)
+		alive += pids[i] > 0;
+	return alive;
+}
+
+/* Sends SIGTERM to every worker and waits for them, SIGKILL after STOP_WAIT_MS. */
+static void
+stop_workers(const char *name, pid_t *pids, int n, const sigset_t *wait_set)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	int64_t deadline = now_ms() + STOP_WAIT_MS;
+	while (reap(name, pids, n, true) > 0) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0) {
+			pt_warn("%s: workers still running %d ms after SIGTERM: killing them", name,
+			    STOP_WAIT_MS);
+			for (int i = 0; i < n; i++)
+				if (pids[i] > 0 && kill(pids[i], SIGKILL) == 0)
+					waitpid(pids[i], NULL, 0);
+			return;
+		}
+		struct timespec ts = ms_timespec(left);
+		sigtimedwait(wait_set, NULL, &ts); /* a SIGCHLD, or the deadline */
+	}
+}
+
+/* The supervisor's loop: keeps n workers running until SIGTERM or SIGINT. */
+static int
+supervise(const char *name, struct pt_config *cfg, int n, size_t max_body, pt_handler handler)
+{
+	pid_t pids[PT_MAX_PROCESSES] = {0};
+	sigset_t wait_set, mask;
+	int burst = n > RESTART_BURST_MIN ? n : RESTART_BURST_MIN;
+	int restarts = 0;
+	int64_t window = now_ms(), resume = 0, pause = RESTART_PAUSE_MS;
+	bool started = false;
+
+	assert(n >= 1 && n <= PT_MAX_PROCESSES);
+	sigemptyset(&wait_set);
+	sigaddset(&wait_set, SIGCHLD);
+	sigaddset(&wait_set, SIGTERM);
+	sigaddset(&wait_set, SIGINT);
+	signal(SIGCHLD, SIG_DFL); /* an inherited SIG_IGN would reap the workers unseen */
+	/* blocked before the first fork and taken with sigtimedwait: no exit or stop is
+	 * missed between two looks */
+	sigprocmask(SIG_BLOCK, &wait_set, &mask);
+	pt_info("%s: %d worker process%s", name, n, n == 1 ? "" : "es");
+	for (;;) {
+		reap(name, pids, n, false);
+		int64_t t = now_ms();
+		for (int i = 0; i < n && t >= resume; i++) {
+			if (pids[i] > 0)
+				continue;
+			if (started) { /* a restart: counted against the burst */
+				if (t - window >= RESTART_WINDOW_MS) {
+					if (restarts < burst)
+						pause = RESTART_PAUSE_MS; /* the last window was calm */
+					window = t;
+					restarts = 0;
+				}
+				if (restarts >= burst) {
+					resume = t + pause;
+					pt_warn("%s: %d workers restarted within %d ms; pausing %lld ms", name,
+					    restarts, RESTART_WINDOW_MS, (long long)pause);
+					pause = pause * 2 < RESTART_PAUSE_MAX_MS ? pause * 2 : RESTART_PAUSE_MAX_MS;
+					break;
+				}
+				restarts++;
+			}
+			pids[i] = spawn(name, cfg, max_body, handler, &mask);
+			if (pids[i] < 0) {
+				pids[i] = 0;
+				resume = t + RESTART_PAUSE_MS;
+				break;
+			}
+		}
+		started = true;
+		/* until a worker exits, a stop arrives, or a pause ends (a second at most:
+		 * the loop looks at the workers again whatever happens) */
+		int64_t wait = resume > t ? resume - t : 1000;
+		struct timespec ts = ms_timespec(wait < 1000 ? wait : 1000);
+		int sig = sigtimedwait(&wait_set, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+	}
+	stop_workers(name, pids, n, &wait_set);
+	return 0;
+}
+
+int
+pt_serve(const char *name, size_t max_body, pt_handler handler)
+{
+	static struct pt_config cfg;
+	char err[512];
+	int exe = pt_exe_by_name(name);
+
+	assert(exe >= 0);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium failed to initialise\n", name);
+		return 1;
+	}
+	if (pt_config_load(&cfg, NULL, err, sizeof(err)) != PT_OK) {
+		fprintf(stderr, "%s: %s\n", name, err);
+		return 1;
+	}
+	if (!cfg.have_key) {
+		fprintf(stderr, "%s: no secret key in %s: run `postern init` first\n", name,
+		    cfg.secret_key_file);
+		return 1;
+	}
+	/* no bulk page-cache allocation per connection (SQLite's default is 20 pages up
+	 * front): a process at rest holds only the pages it has read */
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+	/* a fixed threshold: glibc raises it when a big block is freed (Argon2id frees one of
+	 * 128 KiB at every sign-in), and with it the heap it keeps instead of returning
+	 * (consent held 220 KiB of heap at rest instead of 108) */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	/* a database from an older postern is brought up to date before serving, once, by
+	 * the supervisor; its handle is closed before any fork (an SQLite connection must
+	 * never cross one) and each worker opens its own */
+	if (pt_db_open(cfg.database, cfg.sync_full) != PT_OK)
+		return 1;
+	if (pt_db_init_schema(pt_db(), err, sizeof(err)) != PT_OK) {
+		fprintf(stderr, "%s: %s: %s\n", name, cfg.database, err);
+		return 1;
+	}
+	if (pt_db_close() != PT_OK)
+		return 1;
+	return supervise(name, &cfg, (int)cfg.processes[exe], max_body, handler);
 }

@@ -54,6 +54,7 @@ enum pt_err {
 #define PT_MAX_PENDING_REQUESTS 10       /* consent pages one user has open */
 #define PT_DB_BUSY_MS      1000          /* longest wait for another writer, then 503 */
 #define PT_DELETE_BATCH    500           /* rows one short transaction deletes (janitor, app del) */
+#define PT_MAX_PROCESSES   64            /* worker processes of one executable */
 
 /* ---------------------------------------------------------------- memory */
 
@@ -64,8 +65,8 @@ pt_arena *pt_arena_new(void);
 void pt_arena_free(pt_arena *);
 /* Frees everything allocated since creation but keeps the first block. */
 void pt_arena_reset(pt_arena *);
-/* Never returns NULL: an out-of-memory aborts the process (spawn-fcgi users
- * restart it), so callers need no NULL checks. */
+/* Never returns NULL: an out-of-memory aborts the worker (its supervisor forks
+ * another), so callers need no NULL checks. */
 void *pt_alloc(pt_arena *, size_t);
 char *pt_strndup(pt_arena *, const char *, size_t);
 char *pt_strdup(pt_arena *, const char *);
@@ -223,6 +224,20 @@ struct pt_scope {
 
 enum pt_login { PT_LOGIN_BUILTIN, PT_LOGIN_REMOTE_USER };
 
+/* The FastCGI executables, for keys that name one (`processes NAME = N`). */
+enum pt_exe {
+	PT_EXE_AUTHORIZE,
+	PT_EXE_CONSENT,
+	PT_EXE_TOKEN,
+	PT_EXE_APPS,
+	PT_EXE_REVOKE,
+	PT_EXE_INTROSPECT,
+	PT_EXE_DEVICE,
+	PT_EXE__MAX
+};
+/* The executable called name, or -1 when there is none. */
+int pt_exe_by_name(const char *name);
+
 struct pt_config {
 	char *path;          /* the file it came from */
 	char *base_url;      /* = issuer, no trailing slash */
@@ -252,6 +267,7 @@ struct pt_config {
 	bool sync_full;         /* synchronous = full (default): a commit survives power loss */
 	char *resources[PT_MAX_RESOURCES]; /* RFC 9728 protected resources (and RFC 8707 targets) */
 	size_t nresources;
+	long processes[PT_EXE__MAX]; /* worker processes per executable, 1..PT_MAX_PROCESSES */
 	char *log_level;
 };
 
@@ -351,6 +367,11 @@ enum pt_stmt {
 /* Opens the database (WAL, busy_timeout, foreign_keys) once per process; sync_full:
  * synchronous = FULL (every commit reaches the disk before it is answered). */
 int pt_db_open(const char *path, bool sync_full) PT_WUR;
+/* Finalizes the statements pt_stmt prepared and closes the handle, so a process can
+ * fork without a connection (SQLite's must never cross fork()). Statements prepared
+ * through pt_stmt_sql must be finalized by their owners first: PT_ERR_DB otherwise,
+ * with the handle left open. */
+int pt_db_close(void) PT_WUR;
 sqlite3 *pt_db(void);
 /* The prepared statement, reset and unbound, ready for binds. Prepared on
  * first use with SQLITE_PREPARE_PERSISTENT and kept for the process. */
@@ -470,8 +491,11 @@ int pt_req_body(struct pt_req *, const struct pt_field *, size_t, struct pt_para
 /* Is this path an API endpoint (errors in JSON) rather than a page? */
 bool pt_path_is_api(const char *path);
 
-/* The per-process loop: loads the config, opens the database, accepts FastCGI
- * requests on fd 0 (spawn-fcgi) and calls handler with a fresh arena each time. */
+/* An executable's main: loads the config, brings the schema up to date, then
+ * supervises `processes NAME` worker processes (name: the executable's name) that each
+ * open the database and accept FastCGI requests on fd 0 (spawn-fcgi's socket), calling
+ * handler with a fresh arena each time. A worker that dies is forked again (at a
+ * bounded rate); SIGTERM or SIGINT stops the workers and returns 0. */
 typedef void (*pt_handler)(struct pt_req *);
 int pt_serve(const char *name, size_t max_body, pt_handler);
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # stack.sh: start or stop a whole postern stack (nginx + every executable under
 # spawn-fcgi) in one state folder, on loopback. Used by `make run`, the tests and
-# the benchmarks; a test suite can call it directly.
+# the benchmarks; a test suite can call it directly. DIR/run/pids lists the spawn-fcgi
+# pids, one per executable: each is a supervisor whose children are its workers
+# (`processes NAME = N` in the config, e.g. through EXTRA_CONFIG); `down` stops both.
 #
 #   tools/stack.sh up DIR      start (creating config, key, database on first use)
 #   tools/stack.sh down DIR    stop everything started from DIR
@@ -43,6 +45,17 @@ running() {
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
+# the pids of a process's children (an executable's workers), from /proc/*/stat
+children() {
+	local f line rest
+	for f in /proc/[0-9]*/stat; do
+		read -r line 2>/dev/null <"$f" || continue
+		rest=${line##*) }  # after "pid (comm) ": state ppid ...
+		rest=${rest#* }
+		if [ "${rest%% *}" = "$1" ]; then f=${f#/proc/}; echo "${f%/stat}"; fi
+	done
+}
+
 down() {
 	local npid=""
 	if [ -f "$dir/run/nginx.pid" ]; then
@@ -50,12 +63,24 @@ down() {
 		kill "$npid" 2>/dev/null || true
 	fi
 	if [ -f "$dir/run/pids" ]; then
+		# each pid is an executable's supervisor; its workers are its children. SIGTERM
+		# to the supervisor stops them (it waits up to 3 s, then SIGKILLs them); they
+		# are waited for here too, so nothing of this stack outlives `down`.
+		local pids=() pid alive
+		while read -r pid; do
+			pids+=("$pid")
+			running "$pid" && pids+=($(children "$pid"))
+		done <"$dir/run/pids"
 		while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$dir/run/pids"
-		# wait until they are gone (bounded), so a next `up` can bind again
-		for _ in $(seq 1 100); do
-			alive=0
-			while read -r pid; do running "$pid" && alive=1; done <"$dir/run/pids"
-			[ $alive = 0 ] && break
+		# wait until they are gone (bounded: 5 s, then SIGKILL), so a next `up` can bind again
+		for i in $(seq 1 250); do
+			alive=()
+			for pid in "${pids[@]}"; do running "$pid" && alive+=("$pid"); done
+			[ ${#alive[@]} = 0 ] && break
+			if [ "$i" = 250 ]; then
+				echo "stack.sh: still running after 5 s, killing: ${alive[*]}" >&2
+				kill -9 "${alive[@]}" 2>/dev/null || true
+			fi
 			sleep 0.02
 		done
 		rm -f "$dir/run/pids"

@@ -66,6 +66,13 @@ defaults_apply_to_an_empty_file(void)
 	CHECK(!cfg.registration);
 	CHECK_INT(cfg.nresources, 0);
 	CHECK_STR(cfg.log_level, "info");
+	CHECK_INT(cfg.processes[PT_EXE_AUTHORIZE], 1);
+	CHECK_INT(cfg.processes[PT_EXE_CONSENT], 2);
+	CHECK_INT(cfg.processes[PT_EXE_TOKEN], 2);
+	CHECK_INT(cfg.processes[PT_EXE_APPS], 1);
+	CHECK_INT(cfg.processes[PT_EXE_REVOKE], 1);
+	CHECK_INT(cfg.processes[PT_EXE_INTROSPECT], 2);
+	CHECK_INT(cfg.processes[PT_EXE_DEVICE], 1);
 	/* the default files sit next to the config file, whatever the working directory */
 	CHECK_STR(cfg.database, in_dir("postern.db"));
 	CHECK_STR(cfg.secret_key_file, in_dir("secret.key"));
@@ -133,6 +140,53 @@ every_key_is_parsed(void)
 	CHECK_STR(cfg.resources[0], "https://example.com/mcp");
 	CHECK_STR(cfg.resources[1], "http://127.0.0.1:9000/api");
 	CHECK_STR(cfg.log_level, "debug");
+}
+
+static void
+processes_per_executable(void)
+{
+	CHECK_INT(load("processes introspect = 3\nprocesses   consent  =  64\n"
+	    "processes authorize = 1 # one is enough\nprocesses token = 5\nprocesses token = 4\n"),
+	    PT_OK);
+	CHECK_INT(cfg.processes[PT_EXE_INTROSPECT], 3);
+	CHECK_INT(cfg.processes[PT_EXE_CONSENT], PT_MAX_PROCESSES);
+	CHECK_INT(cfg.processes[PT_EXE_AUTHORIZE], 1);
+	CHECK_INT(cfg.processes[PT_EXE_TOKEN], 4); /* the last line wins */
+	CHECK_INT(cfg.processes[PT_EXE_APPS], 1);  /* the others keep their defaults */
+	CHECK_INT(cfg.processes[PT_EXE_DEVICE], 1);
+	/* every executable has a name the key takes */
+	for (int e = 0; e < PT_EXE__MAX; e++) {
+		static const char *const names[] = {"authorize", "consent", "token", "apps",
+		    "revoke", "introspect", "device"};
+		char line[64];
+		snprintf(line, sizeof(line), "processes %s = 7\n", names[e]);
+		CHECK_INT(pt_exe_by_name(names[e]), e);
+		CHECK_INT(load(line), PT_OK);
+		CHECK_INT(cfg.processes[e], 7);
+	}
+	CHECK_INT(pt_exe_by_name("Introspect"), -1);
+	CHECK_INT(pt_exe_by_name(""), -1);
+}
+
+static void
+processes_out_of_range_or_unknown_refused(void)
+{
+	CHECK_INT(load("\nprocesses introspect = 0\n"), PT_ERR_CONFIG);
+	CHECK(names_line(2));
+	CHECK(strstr(err, "processes introspect must be 1..64") != NULL);
+	CHECK_INT(load("processes introspect = 65\n"), PT_ERR_CONFIG);
+	CHECK(names_line(1));
+	CHECK_INT(load("processes introspect = -1\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("processes introspect = two\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("processes introspect = 2x\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("processes introspect =\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("processes janitor = 2\n"), PT_ERR_CONFIG);
+	CHECK(names_line(1));
+	CHECK(strstr(err, "no executable called 'janitor'") != NULL);
+	CHECK(strstr(err, "introspect") != NULL); /* and it lists the ones there are */
+	CHECK_INT(load("processes introspect token = 2\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("processes = 2\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "unknown key 'processes'") != NULL);
 }
 
 static void
@@ -310,6 +364,8 @@ example_config_loads(void)
 	CHECK_INT(cfg.cookie_secure, -1);
 	CHECK_INT(cfg.device_interval, 5);
 	CHECK(!cfg.registration);
+	CHECK_INT(cfg.processes[PT_EXE_INTROSPECT], 2);
+	CHECK_INT(cfg.processes[PT_EXE_AUTHORIZE], 1);
 }
 
 static void
@@ -369,6 +425,8 @@ suite_config(void)
 	snprintf(cfgpath, sizeof(cfgpath), "%s/postern.conf", dir);
 	RUN(defaults_apply_to_an_empty_file);
 	RUN(every_key_is_parsed);
+	RUN(processes_per_executable);
+	RUN(processes_out_of_range_or_unknown_refused);
 	RUN(default_scope_is_the_first_scope);
 	RUN(booleans_and_cookie_secure_words);
 	RUN(ttl_ranges_are_inclusive);
