@@ -113,9 +113,14 @@ describe('worker processes', () => {
       else if (Date.now() - start > 5000) assert.fail(`no replacement within 5 s: workers ${now}`);
     }
     const restartMs = Date.now() - start;
-    for (let i = 0; i < 20; i++) statuses.push((await timedCheck(stack.url, live)).status);
-    // the others kept accepting on the shared socket: not one 502 before or after
-    assert.deepEqual(statuses.filter((s) => s !== 204), [], `statuses ${statuses}`);
+    const after = [];
+    for (let i = 0; i < 20; i++) after.push((await timedCheck(stack.url, live)).status);
+    // the others kept accepting on the shared socket: at most the one connection the
+    // killed worker may have taken from the queue as it died is lost (a SIGKILL gives it
+    // no chance to answer); none before, and none once the replacement is there
+    assert.deepEqual(statuses.slice(0, 5), [204, 204, 204, 204, 204]);
+    assert.ok(statuses.slice(5).filter((s) => s !== 204).length <= 1, `statuses ${statuses}`);
+    assert.deepEqual(after.filter((s) => s !== 204), [], `after the replacement: ${after}`);
     assert.ok(replaced, 'a new worker');
     assert.equal(path.basename(cmdline(replaced)[0]), 'introspect');
     assert.match(stack.log('introspect.log'), new RegExp(`worker ${victim} killed by signal 9`));
