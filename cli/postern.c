@@ -15,7 +15,7 @@
 enum {
 	Q_USER_LIST, Q_USER_PASSWD, Q_USER_ID, Q_ORG_ADD, Q_ORG_GET, Q_MEMBER_ADD,
 	Q_MEMBER_DEL, Q_MEMBER_GRANTS_DEL, Q_MEMBER_DEVICES_DEL, Q_ORG_DEL, Q_APP_INSERT, Q_APP_LIST,
-	Q_APP_ROTATE, Q_APP_ID, Q_APP_SET_RS, Q_TOKEN_LIST, Q_TOKEN_DEL, Q_GRANT_DEL, Q_USER_GRANTS_DEL,
+	Q_APP_ROTATE, Q_APP_ID, Q_APP_SET_RS, Q_TOKEN_LIST, Q_TOKEN_DEL, Q_GRANT_DEL, Q_USER_GRANTS_DEL, Q_USER_DEVICES_DEL,
 	Q_JANITOR_CODES, Q_JANITOR_REDEEMED, Q_JANITOR_SESSIONS, Q_JANITOR_DEVICES, Q_JANITOR_TOKENS,
 	Q_JANITOR_ATTEMPTS, Q_JANITOR_REQUESTS, Q_GRANT_FOR, Q_ORG_MEMBERS, Q__MAX
 };
@@ -55,6 +55,7 @@ static const char *const sql[Q__MAX] = {
 	[Q_TOKEN_DEL] = "DELETE FROM tokens WHERE id = ?",
 	[Q_GRANT_DEL] = "DELETE FROM grants WHERE id = ?",
 	[Q_USER_GRANTS_DEL] = "DELETE FROM grants WHERE user_id = ?",
+	[Q_USER_DEVICES_DEL] = "DELETE FROM devices WHERE user_id = ?",
 	/* each janitor statement removes at most a batch (?2): it runs again until less
 	 * comes back, one short transaction at a time */
 	[Q_JANITOR_CODES] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
@@ -353,6 +354,10 @@ cmd_user(int argc, char **argv)
 			if (pt_exec(st) != PT_OK)
 				die("could not revoke the tokens; nothing changed");
 			grants = sqlite3_changes(pt_db());
+			st = q(Q_USER_DEVICES_DEL);
+			sqlite3_bind_int64(st, 1, uid);
+			if (pt_exec(st) != PT_OK)
+				die("could not revoke the device approvals; nothing changed");
 		}
 		if (pt_commit() != PT_OK)
 			die("could not save; nothing changed");

@@ -147,9 +147,12 @@ describe('what ends access', () => {
     assert.equal(await check(stack.url, t.access_token), 204, 'tokens are kept by default');
     const s = new Session(stack.url);
     await s.signIn(m.name, 'a-new-password-123');
+    const device = await deviceApproved(s, m.org);
     const out2 = JSON.parse(stack.cli(['--json', 'user', 'passwd', m.name, '--revoke-tokens'], 'another-password-456\n'));
     assert.equal(out2.grants_revoked, 1);
     assert.equal(await check(stack.url, t.access_token), 401, '--revoke-tokens ends the tokens');
+    const d = await pollDevice(device);
+    assert.equal(d.body.access_token, undefined, 'and the device approvals not yet collected');
     assert.equal((await s.get('/oauth/approved')).status, 302);
   });
 
