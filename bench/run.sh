@@ -147,6 +147,9 @@ mint --app "$app_id" tokens $((small - 1))
 unknown=$(mint --app "$app_id" unknown 1)
 malformed="pat_$(printf 'A%.0s' $(seq 1 49))"
 mint --app "$app_id" expired "$expired"
+# the redeeming app has a picture (200 KiB, as an app's logo may be): it must not slow the
+# app lookup every token request makes (pictures live in their own table)
+sql "INSERT INTO app_pictures (app_id, picture, type) SELECT id, randomblob(204800), 'image/png' FROM apps WHERE client_id = '$app_id'"
 [ -n "${BENCH_PRE_SQL:-}" ] && sql "$BENCH_PRE_SQL" # EXPERIMENT
 log "seeded $(sql 'SELECT count(*) FROM tokens') live tokens, $expired expired codes, device requests and sessions"
 

@@ -411,6 +411,7 @@ worker(const char *name, struct pt_config *cfg, size_t max_body, pt_handler hand
 	pt_tmpl_dirs(cfg->templates_dir, cfg->templates_override);
 	if (pt_db_open(cfg->database, cfg->sync_full) != PT_OK)
 		return 1;
+	pt_db_defer_checkpoints();
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
 		fprintf(stderr, "%s: FastCGI initialisation failed\n", name);
 		return 1;
@@ -450,6 +451,9 @@ worker(const char *name, struct pt_config *cfg, size_t max_body, pt_handler hand
 		pt_rollback(); /* a handler that failed mid-transaction leaves nothing behind */
 		FCGX_Finish_r(&fr);
 		pt_arena_reset(a);
+		/* answered: a checkpoint the request made due is taken now, while the other
+		 * workers accept */
+		pt_db_idle();
 	}
 	pt_arena_free(a);
 	return 0;

@@ -53,6 +53,7 @@ enum pt_err {
 #define PT_MAX_PENDING_CODES 5           /* unredeemed codes one grant keeps */
 #define PT_MAX_PENDING_REQUESTS 10       /* consent pages one user has open */
 #define PT_DB_BUSY_MS      1000          /* longest wait for another writer, then 503 */
+#define PT_WAL_CHECKPOINT_PAGES 4000     /* WAL pages (16 MB) that make a checkpoint due */
 #define PT_DELETE_BATCH    500           /* rows one short transaction deletes (janitor, app del) */
 #define PT_MAX_PROCESSES   64            /* worker processes of one executable */
 
@@ -372,6 +373,11 @@ int pt_db_open(const char *path, bool sync_full) PT_WUR;
  * through pt_stmt_sql must be finalized by their owners first: PT_ERR_DB otherwise,
  * with the handle left open. */
 int pt_db_close(void) PT_WUR;
+/* From now on a commit that brings the WAL to PT_WAL_CHECKPOINT_PAGES does not copy it
+ * back itself (SQLite's autocheckpoint would, before the request is answered): the
+ * next pt_db_idle, called once the response is out, does. */
+void pt_db_defer_checkpoints(void);
+void pt_db_idle(void);
 sqlite3 *pt_db(void);
 /* The prepared statement, reset and unbound, ready for binds. Prepared on
  * first use with SQLITE_PREPARE_PERSISTENT and kept for the process. */
