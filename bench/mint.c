@@ -126,7 +126,7 @@ main(int argc, char **argv)
 	if (pt_config_load(&cfg, config, err, sizeof(err)) != PT_OK)
 		die(err);
 	pt_hash_key(cfg.key);
-	if (pt_db_open(cfg.database, cfg.sync_full) != PT_OK)
+	if (pt_db_open(cfg.database, PT_SYNC_NORMAL) != PT_OK)
 		die("cannot open the database");
 	/* a big page cache so a million random-key index inserts stay in memory */
 	sqlite3_exec(pt_db(), "PRAGMA cache_size = -262144", NULL, NULL, NULL);

@@ -746,7 +746,7 @@ rotate(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 		pt_bind_blob(st, 1, hash, sizeof(hash));
 		sqlite3_bind_int64(st, 2, app->id);
 		sqlite3_bind_int64(st, 3, u->id);
-		rc = pt_exec(st);
+		rc = pt_exec_durable(st); /* the old secret must never work again */
 		if (rc == PT_OK && sqlite3_changes(pt_db()) != 1)
 			rc = PT_ERR_NOTFOUND;
 	}

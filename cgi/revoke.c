@@ -58,7 +58,7 @@ revoke(struct pt_req *r)
 		return;
 	}
 	pt_hash(h, t, n);
-	if (pt_begin() != PT_OK) {
+	if (pt_begin_durable() != PT_OK) {
 		pt_json_error(r, PT_UNAVAILABLE);
 		return;
 	}
@@ -226,6 +226,9 @@ approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
 	sqlite3_stmt *st = ap_stmt(confirmed ? AP_DELETE : AP_GET);
 	int rc = SQLITE_ERROR;
 	struct pt_tv *t = pt_tv_new(r->a);
+	/* a revocation is on the disk before the page says so */
+	if (confirmed && pt_begin_durable() != PT_OK)
+		st = NULL;
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, u->id);
@@ -233,6 +236,8 @@ approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
 		if (rc == SQLITE_ROW)
 			grant_item(r, st, t);
 		sqlite3_reset(st);
+		if (confirmed && rc == SQLITE_DONE && pt_commit() != PT_OK)
+			rc = SQLITE_BUSY;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		pt_warn("approved: %s", sqlite3_errmsg(pt_db()));

@@ -98,7 +98,11 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 		FAIL(400, "invalid_grant", "code_verifier sent but no code_challenge was");
 	}
 	if (used) {
-		/* RFC 6749 §4.1.2: a replayed code revokes what it produced */
+		/* RFC 6749 §4.1.2: a replayed code revokes what it produced (durably: the
+		 * request's transaction gives way to one that reaches the disk) */
+		pt_rollback();
+		if (pt_begin_durable() != PT_OK)
+			FAIL(PT_UNAVAILABLE);
 		st = pt_stmt(ST_TOKEN_DELETE_BY_CODE);
 		pt_bind_blob(st, 1, h, sizeof(h));
 		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
@@ -152,6 +156,9 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		FAIL(400, "invalid_grant", "the refresh token was issued to another client");
 	if (kind == 3) {
 		/* RFC 9700 §4.14.2: a rotated refresh token came back: revoke the grant */
+		pt_rollback();
+		if (pt_begin_durable() != PT_OK)
+			FAIL(PT_UNAVAILABLE);
 		st = pt_stmt(ST_GRANT_DELETE);
 		sqlite3_bind_int64(st, 1, grant);
 		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)

@@ -192,7 +192,7 @@ open_db(void)
 	if (!cfg.have_key)
 		die("no secret key at %s: run `postern init` first", cfg.secret_key_file);
 	pt_hash_key(cfg.key);
-	if (pt_db_open(cfg.database, cfg.sync_full) != PT_OK)
+	if (pt_db_open(cfg.database, PT_SYNC_FULL) != PT_OK)
 		die("cannot open the database %s (run `postern init`?)", cfg.database);
 }
 

@@ -125,7 +125,7 @@ defaults(struct pt_config *c)
 	c->login = PT_LOGIN_BUILTIN;
 	c->api_url = NULL;
 	c->log_level = xstrdup("info");
-	c->sync_full = true;
+	c->sync = PT_SYNC_REVOCATIONS;
 	memcpy(c->processes, default_processes, sizeof(c->processes));
 }
 
@@ -295,11 +295,13 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 				BAD("%s:%d: app_creation must be everyone or admins", path, lineno);
 		} else if (!strcmp(k, "synchronous")) {
 			if (!strcmp(v, "full"))
-				c->sync_full = true;
+				c->sync = PT_SYNC_FULL;
+			else if (!strcmp(v, "revocations"))
+				c->sync = PT_SYNC_REVOCATIONS;
 			else if (!strcmp(v, "normal"))
-				c->sync_full = false;
+				c->sync = PT_SYNC_NORMAL;
 			else
-				BAD("%s:%d: synchronous must be full or normal", path, lineno);
+				BAD("%s:%d: synchronous must be full, revocations or normal", path, lineno);
 		} else if (!strcmp(k, "registration")) {
 			if (!parse_bool(v, &c->registration))
 				BAD("%s:%d: registration must be on or off", path, lineno);

@@ -173,9 +173,29 @@ pt_db(void)
 	return db;
 }
 
-int
-pt_db_open(const char *path, bool sync_full)
+/* synchronous: the connection runs at FULL when every write must be durable, else at
+ * NORMAL and switches to FULL around the transactions that end access (SQLite takes the
+ * change only outside a transaction) */
+static enum pt_sync sync_mode;
+static bool durable_now;
+
+static void
+durable(bool on)
 {
+	if (sync_mode != PT_SYNC_REVOCATIONS || durable_now == on)
+		return;
+	if (sqlite3_exec(db, on ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", NULL,
+		NULL, NULL) != SQLITE_OK)
+		pt_warn("synchronous: %s", sqlite3_errmsg(db));
+	durable_now = on;
+}
+
+int
+pt_db_open(const char *path, enum pt_sync sync)
+{
+	bool sync_full = sync == PT_SYNC_FULL;
+	sync_mode = sync;
+	durable_now = false;
 	char *err = NULL;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -289,9 +309,31 @@ pt_begin(void)
 }
 
 int
+pt_begin_durable(void)
+{
+	durable(true);
+	int rc = pt_begin();
+	if (rc != PT_OK)
+		durable(false);
+	return rc;
+}
+
+int
+pt_exec_durable(sqlite3_stmt *st)
+{
+	durable(true);
+	int rc = pt_exec(st);
+	durable(false);
+	return rc;
+}
+
+int
 pt_commit(void)
 {
-	return pt_exec(pt_stmt(ST_COMMIT));
+	int rc = pt_exec(pt_stmt(ST_COMMIT));
+	if (rc == PT_OK)
+		durable(false);
+	return rc;
 }
 
 void
@@ -300,6 +342,8 @@ pt_rollback(void)
 	if (db != NULL && !sqlite3_get_autocommit(db))
 		if (pt_exec(pt_stmt(ST_ROLLBACK)) != PT_OK)
 			pt_warn("rollback failed");
+	if (db != NULL && sqlite3_get_autocommit(db))
+		durable(false);
 }
 
 void

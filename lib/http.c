@@ -409,7 +409,7 @@ worker(const char *name, struct pt_config *cfg, size_t max_body, pt_handler hand
 
 	pt_hash_key(cfg->key);
 	pt_tmpl_dirs(cfg->templates_dir, cfg->templates_override);
-	if (pt_db_open(cfg->database, cfg->sync_full) != PT_OK)
+	if (pt_db_open(cfg->database, cfg->sync) != PT_OK)
 		return 1;
 	pt_db_defer_checkpoints();
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
@@ -615,7 +615,7 @@ pt_serve(const char *name, size_t max_body, pt_handler handler)
 	/* a database from an older postern is brought up to date before serving, once, by
 	 * the supervisor; its handle is closed before any fork (an SQLite connection must
 	 * never cross one) and each worker opens its own */
-	if (pt_db_open(cfg.database, cfg.sync_full) != PT_OK)
+	if (pt_db_open(cfg.database, cfg.sync) != PT_OK)
 		return 1;
 	if (pt_db_init_schema(pt_db(), err, sizeof(err)) != PT_OK) {
 		fprintf(stderr, "%s: %s: %s\n", name, cfg.database, err);

@@ -58,7 +58,7 @@ delete_batches(enum pt_stmt i, int64_t id)
 			return PT_ERR_DB;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int(st, 2, PT_DELETE_BATCH);
-		int rc = pt_exec(st);
+		int rc = pt_exec_durable(st);
 		if (rc != PT_OK)
 			return rc;
 		if (sqlite3_changes(pt_db()) < PT_DELETE_BATCH)
@@ -73,7 +73,7 @@ delete_row(enum pt_stmt i, int64_t id)
 	if (st == NULL)
 		return PT_ERR_DB;
 	sqlite3_bind_int64(st, 1, id);
-	int rc = pt_exec(st);
+	int rc = pt_exec_durable(st);
 	if (rc == PT_OK && sqlite3_changes(pt_db()) != 1)
 		rc = PT_ERR_NOTFOUND;
 	return rc;

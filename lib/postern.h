@@ -239,6 +239,14 @@ enum pt_exe {
 /* The executable called name, or -1 when there is none. */
 int pt_exe_by_name(const char *name);
 
+/* synchronous: which writes reach the disk before they are answered (a power cut
+ * cannot take them back). */
+enum pt_sync {
+	PT_SYNC_NORMAL,       /* none: the last moments before a power cut can be lost */
+	PT_SYNC_REVOCATIONS,  /* revocations, deletions, sign-outs, secret rotations (default) */
+	PT_SYNC_FULL,         /* every write, token issuance included */
+};
+
 struct pt_config {
 	char *path;          /* the file it came from */
 	char *base_url;      /* = issuer, no trailing slash */
@@ -265,7 +273,7 @@ struct pt_config {
 	char *api_url;          /* what the Postiz CLI is told to call */
 	bool registration;      /* RFC 7591 dynamic registration */
 	bool apps_admins_only;  /* app_creation = admins: only administrators make apps */
-	bool sync_full;         /* synchronous = full (default): a commit survives power loss */
+	enum pt_sync sync;      /* which commits must reach the disk before they are answered */
 	char *resources[PT_MAX_RESOURCES]; /* RFC 9728 protected resources (and RFC 8707 targets) */
 	size_t nresources;
 	long processes[PT_EXE__MAX]; /* worker processes per executable, 1..PT_MAX_PROCESSES */
@@ -365,9 +373,9 @@ enum pt_stmt {
 	ST__MAX
 };
 
-/* Opens the database (WAL, busy_timeout, foreign_keys) once per process; sync_full:
- * synchronous = FULL (every commit reaches the disk before it is answered). */
-int pt_db_open(const char *path, bool sync_full) PT_WUR;
+/* Opens the database (WAL, busy_timeout, foreign_keys) once per process; sync says
+ * which commits are durable (synchronous = FULL) before they are answered. */
+int pt_db_open(const char *path, enum pt_sync sync) PT_WUR;
 /* Finalizes the statements pt_stmt prepared and closes the handle, so a process can
  * fork without a connection (SQLite's must never cross fork()). Statements prepared
  * through pt_stmt_sql must be finalized by their owners first: PT_ERR_DB otherwise,
@@ -391,6 +399,12 @@ int pt_exec(sqlite3_stmt *) PT_WUR;
 /* The same without waiting for another writer: PT_ERR_BUSY at once when locked. */
 int pt_exec_nowait(sqlite3_stmt *) PT_WUR;
 int pt_begin(void) PT_WUR;
+/* A transaction that ends access (a revocation, a deletion, a sign-out): with
+ * synchronous = revocations (the default) or full it is on the disk before
+ * pt_commit returns, so a power cut can never bring back what it ended. */
+int pt_begin_durable(void) PT_WUR;
+/* One statement outside a transaction, durable like pt_begin_durable. */
+int pt_exec_durable(sqlite3_stmt *) PT_WUR;
 int pt_commit(void) PT_WUR;
 void pt_rollback(void);
 void pt_bind_text(sqlite3_stmt *, int i, const char *, size_t);

@@ -211,7 +211,7 @@ pt_session_end(struct pt_req *r)
 		pt_hash(h, s, strlen(s));
 		sqlite3_stmt *st = pt_stmt(ST_SESSION_DELETE);
 		pt_bind_blob(st, 1, h, sizeof(h));
-		if (pt_exec(st) != PT_OK)
+		if (pt_exec_durable(st) != PT_OK)
 			pt_warn("session delete failed");
 	}
 	set_cookie(r, r->cfg->cookie_name, "", 0);
@@ -224,7 +224,7 @@ pt_sessions_end_all(int64_t user_id)
 {
 	sqlite3_stmt *st = pt_stmt(ST_SESSIONS_END_ALL);
 	sqlite3_bind_int64(st, 1, user_id);
-	return pt_exec(st);
+	return pt_exec_durable(st);
 }
 
 /* What a CSRF token is bound to: the session, or the pre-session cookie (plus
