@@ -147,19 +147,6 @@ picture_type(const char *p, size_t n)
 	return NULL;
 }
 
-/* Copies s without leading and trailing blanks. */
-static char *
-trimmed(pt_arena *a, const char *s, size_t n)
-{
-	while (n && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
-		s++;
-		n--;
-	}
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-		n--;
-	return pt_strndup(a, s, n);
-}
-
 /* Line breaks as '\n' only (a browser sends CRLF). */
 static char *
 unix_lines(pt_arena *a, const char *s, size_t n)
@@ -264,11 +251,11 @@ form_read(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
 {
 	pt_arena *a = r->a;
 	memset(f, 0, sizeof(*f));
-	f->name = p->v[AF_NAME] ? trimmed(a, p->v[AF_NAME], p->n[AF_NAME]) : "";
+	f->name = p->v[AF_NAME] ? pt_trimmed(a, p->v[AF_NAME], p->n[AF_NAME]) : "";
 	f->description = "";
 	if (p->v[AF_DESCRIPTION] != NULL) {
 		char *d = unix_lines(a, p->v[AF_DESCRIPTION], p->n[AF_DESCRIPTION]);
-		f->description = trimmed(a, d, strlen(d));
+		f->description = pt_trimmed(a, d, strlen(d));
 	}
 	f->public = p->v[AF_TYPE] != NULL && strcmp(p->v[AF_TYPE], "public") == 0;
 	/* only an administrator marks an app trusted; anyone else keeps what it was */
@@ -286,7 +273,7 @@ form_read(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
 	const char *s = p->v[AF_REDIRECT_URIS] ? p->v[AF_REDIRECT_URIS] : "";
 	while (*s) {
 		size_t k = strcspn(s, "\n");
-		char *line = trimmed(a, s, k);
+		char *line = pt_trimmed(a, s, k);
 		size_t ln = strlen(line);
 		s += k;
 		if (*s)

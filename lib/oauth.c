@@ -416,25 +416,11 @@ pt_scope_normalize(pt_arena *a, const char *s)
 	return b.p;
 }
 
-/* Union of two scope strings, keeping a's order. */
+/* Union of two scope strings, keeping have's order. */
 static char *
 scope_union(pt_arena *a, const char *have, const char *add)
 {
-	pt_buf b;
-	pt_buf_init(&b, a);
-	pt_buf_adds(&b, have);
-	for (const char *s = add; *s;) {
-		size_t k = strcspn(s, " ");
-		if (k && !pt_word_in(s, k, have)) {
-			if (b.n)
-				pt_buf_addc(&b, ' ');
-			pt_buf_add(&b, s, k);
-		}
-		s += k;
-		while (*s == ' ')
-			s++;
-	}
-	return b.p;
+	return pt_scope_normalize(a, pt_printf(a, "%s %s", have, add));
 }
 
 int

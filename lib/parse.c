@@ -514,6 +514,18 @@ pt_bearer(const char *h, const char **t, size_t *n)
 	return true;
 }
 
+char *
+pt_trimmed(pt_arena *a, const char *s, size_t n)
+{
+	while (n && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	return pt_strndup(a, s, n);
+}
+
 bool
 pt_valid_printable(const char *v, size_t n)
 {

@@ -148,6 +148,9 @@ int pt_base64_decode(pt_arena *, const char *s, size_t n, char **out, size_t *ou
 /* Returns the token from "Bearer <t>" or a raw "<t>" Authorization header. */
 bool pt_bearer(const char *hdr, const char **t, size_t *n);
 
+/* A copy of s (n bytes) without leading and trailing blanks (space, tab, CR, LF). */
+char *pt_trimmed(pt_arena *, const char *s, size_t n);
+
 /* Validators shared by the executables. */
 bool pt_valid_printable(const char *, size_t); /* no control characters */
 bool pt_valid_b62ish(const char *, size_t);    /* [A-Za-z0-9_-] */

@@ -51,20 +51,6 @@ json_strings(pt_arena *a, const cJSON *arr, size_t max, char sep, char **out, si
 	return true;
 }
 
-/* Copies s without leading and trailing blanks. */
-static char *
-trimmed(pt_arena *a, const char *s)
-{
-	size_t n = strlen(s);
-	while (n && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) {
-		s++;
-		n--;
-	}
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-		n--;
-	return pt_strndup(a, s, n);
-}
-
 int
 pt_register_parse(pt_arena *a, const struct pt_config *cfg, const char *body, size_t n,
     struct pt_reg *out, struct pt_reg_fail *fail)
@@ -142,7 +128,7 @@ pt_register_parse(pt_arena *a, const struct pt_config *cfg, const char *body, si
 			fail->desc = "client_name must be a string";
 			goto out;
 		}
-		const char *name = trimmed(a, m[RG_CLIENT_NAME]->valuestring);
+		const char *name = pt_trimmed(a, m[RG_CLIENT_NAME]->valuestring, strlen(m[RG_CLIENT_NAME]->valuestring));
 		size_t nn = strlen(name);
 		const char *why = pt_display_text_problem(a, name, nn, false);
 		if (why != NULL) {
