@@ -5,16 +5,20 @@ LIBEXEC   ?= $(PREFIX)/lib/postern
 SHAREDIR  ?= $(PREFIX)/share/postern
 CC        ?= cc
 PKGS       = fcgi sqlite3 libsodium libcjson
+# libcurl: only the device executable links it (lib/fetch.c, a bridged device login)
+CURL_PKG   = libcurl
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lsqlite3 -lsodium -lcjson)
+CURL_CFLAGS := $(shell pkg-config --cflags $(CURL_PKG) 2>/dev/null)
+CURL_LIBS  := $(shell pkg-config --libs $(CURL_PKG) 2>/dev/null || echo -lcurl)
 DEFS      = -D_DEFAULT_SOURCE -DPOSTERN_TEMPLATES='"$(SHAREDIR)/templates"'
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=c11 $(WARN) $(HARDEN) $(DEFS) -Ilib $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = -std=c11 $(WARN) $(HARDEN) $(DEFS) -Ilib $(PKG_CFLAGS) $(CURL_CFLAGS) $(CFLAGS)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now
-SAN_CFLAGS = -std=c11 $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) -O1 -g -fno-omit-frame-pointer \
+SAN_CFLAGS = -std=c11 $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) $(CURL_CFLAGS) -O1 -g -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 LIB_SRC  = $(wildcard lib/*.c)
@@ -42,6 +46,8 @@ build/libpostern.a: $(LIB_OBJ)
 	ar rcs $@ $^
 build/%: cgi/%.c build/libpostern.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpostern.a $(LDFLAGS) $(PKG_LIBS)
+build/device: cgi/device.c build/libpostern.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpostern.a $(LDFLAGS) $(PKG_LIBS) $(CURL_LIBS)
 build/postern: cli/postern.c build/libpostern.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpostern.a $(LDFLAGS) $(PKG_LIBS)
 build/bare: bench/bare.c
@@ -59,6 +65,8 @@ build/san/libpostern.a: $(SAN_OBJ)
 	ar rcs $@ $^
 build/san/%: cgi/%.c build/san/libpostern.a $(HEADERS)
 	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/libpostern.a $(PKG_LIBS)
+build/san/device: cgi/device.c build/san/libpostern.a $(HEADERS)
+	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/libpostern.a $(PKG_LIBS) $(CURL_LIBS)
 build/san/postern: cli/postern.c build/san/libpostern.a $(HEADERS)
 	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/libpostern.a $(PKG_LIBS)
 

@@ -2,7 +2,7 @@
 -- Secrets (client secrets, codes, tokens, sessions, device codes) are stored only as
 -- keyed BLAKE2b-256 hashes (32-byte BLOBs); the key lives outside the database.
 
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 
 -- Ids that leave the server (a user's `sub`, an organization's id, grant and token ids in
 -- addresses and in the admin command) are AUTOINCREMENT: an id is never handed to a new
@@ -138,6 +138,26 @@ CREATE TABLE IF NOT EXISTS devices (
 	expires     INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS devices_expires ON devices(expires);
+
+-- Device logins bridged to an upstream provider (the upstream_* config keys): the CLI's
+-- request, the browser that entered its user code and the state sent upstream with it,
+-- then the upstream's answer until the CLI collects it. Secrets are keyed hashes, or, where
+-- they must be read back (the PKCE verifier, the upstream's token), sealed with a key
+-- derived from the server key (crypto_secretbox, a key per row). A row goes when the CLI
+-- collects its answer, or when it expires (the janitor).
+CREATE TABLE IF NOT EXISTS bridge_devices (
+	hash        BLOB PRIMARY KEY,          -- of the device code
+	user_code   TEXT NOT NULL UNIQUE,      -- 8 chars, no hyphen
+	state       INTEGER NOT NULL DEFAULT 0, -- 0 pending, 1 sent upstream, 2 exchanging,
+	                                        -- 3 denied, 4 ready
+	oauth_state BLOB UNIQUE,               -- hash of the state sent upstream; single use
+	browser     BLOB,                      -- hash of the cookie of the browser sent upstream
+	verifier    BLOB,                      -- the PKCE verifier, sealed
+	token       BLOB,                      -- the upstream's access token, sealed
+	org         BLOB,                      -- the upstream's organization id, sealed
+	expires     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS bridge_devices_expires ON bridge_devices(expires);
 
 -- Counters for rate limits kept by postern itself (device user-code guesses).
 CREATE TABLE IF NOT EXISTS attempts (

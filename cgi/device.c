@@ -1,5 +1,7 @@
 /* device.c: device login. RFC 8628 device authorization and verification page, and the
- * Postiz CLI endpoints (/device/code, /device/token, /health). */
+ * Postiz CLI endpoints (/device/code, /device/token, /health): for postern's own apps, or,
+ * with the upstream_* config keys, bridged to an upstream provider (/device/verify,
+ * /device/callback). */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +23,11 @@
 #define GUESS_LIMIT_ADDR 100
 #define GUESS_LIMIT_ALL  1000
 
-enum { DQ_INSERT, DQ_BY_USER_CODE, DQ_DECIDE, DQ_ATTEMPT_GET, DQ_ATTEMPT_ADD, DQ__MAX };
+enum {
+	DQ_INSERT, DQ_BY_USER_CODE, DQ_DECIDE, DQ_ATTEMPT_GET, DQ_ATTEMPT_ADD,
+	DQ_BR_INSERT, DQ_BR_BY_USER_CODE, DQ_BR_SEND, DQ_BR_BY_STATE, DQ_BR_TAKE_STATE, DQ_BR_READY,
+	DQ_BR_RETRY, DQ_BR_POLL, DQ_BR_COLLECT, DQ_BR_DELETE, DQ__MAX
+};
 static const char *const sql[DQ__MAX] = {
 	[DQ_INSERT] = "INSERT INTO devices (hash, user_code, app_id, scope, interval, expires)"
 		      " VALUES (?, ?, ?, ?, ?, ?)",
@@ -32,6 +38,28 @@ static const char *const sql[DQ__MAX] = {
 	[DQ_ATTEMPT_GET] = "SELECT coalesce(sum(count), 0) FROM attempts WHERE key = ? AND window >= ?",
 	[DQ_ATTEMPT_ADD] = "INSERT INTO attempts (key, window, count) VALUES (?, ?, 1)"
 			   " ON CONFLICT (key, window) DO UPDATE SET count = count + 1",
+	/* bridged device logins: states as in schema.sql (0 pending, 1 sent upstream,
+	 * 2 exchanging, 3 denied, 4 ready) */
+	[DQ_BR_INSERT] = "INSERT INTO bridge_devices (hash, user_code, expires) VALUES (?, ?, ?)",
+	[DQ_BR_BY_USER_CODE] = "SELECT hash FROM bridge_devices WHERE user_code = ? AND state IN (0, 1)"
+			       " AND expires > ?",
+	/* entering the code again (a tab closed at the upstream) starts over: the state
+	 * sent before stops working */
+	[DQ_BR_SEND] = "UPDATE bridge_devices SET state = 1, oauth_state = ?, browser = ?, verifier = ?"
+		       " WHERE hash = ? AND state IN (0, 1) AND expires > ?",
+	[DQ_BR_BY_STATE] = "SELECT hash, browser, verifier, expires FROM bridge_devices"
+			   " WHERE oauth_state = ? AND state = 1",
+	/* the state is single-use: whoever clears it owns the callback */
+	[DQ_BR_TAKE_STATE] = "UPDATE bridge_devices SET state = ?, oauth_state = NULL, browser = NULL"
+			     " WHERE hash = ? AND oauth_state = ? AND state = 1",
+	[DQ_BR_READY] = "UPDATE bridge_devices SET state = 4, token = ?, org = ?, verifier = NULL"
+			" WHERE hash = ? AND state = 2",
+	[DQ_BR_RETRY] = "UPDATE bridge_devices SET state = 0, verifier = NULL WHERE hash = ? AND state = 2",
+	[DQ_BR_POLL] = "SELECT state, expires FROM bridge_devices WHERE hash = ?",
+	/* collected once: the upstream's token leaves the database with its answer */
+	[DQ_BR_COLLECT] = "DELETE FROM bridge_devices WHERE hash = ? AND state = 4 AND expires > ?"
+			  " RETURNING token, org",
+	[DQ_BR_DELETE] = "DELETE FROM bridge_devices WHERE hash = ?",
 };
 static sqlite3_stmt *stmts[DQ__MAX];
 
@@ -40,6 +68,8 @@ stmt(int i)
 {
 	return pt_stmt_sql(&stmts[i], sql[i]);
 }
+
+static void bridge_token(struct pt_req *, const char *device_code, size_t n);
 
 enum { DA_CLIENT_ID, DA_CLIENT_SECRET, DA_SCOPE, DA_DEVICE_CODE, DA__MAX };
 static const struct pt_field api_fields[DA__MAX] = {
@@ -60,7 +90,8 @@ static const struct pt_field page_fields[PG__MAX] = {
 
 /* ------------------------------------------------------------ API */
 
-/* Issues a device code and user code for app (RFC 8628 §3.2). */
+/* Issues a device code and user code (RFC 8628 §3.2): for app, or, with app NULL, a
+ * device login bridged to the upstream, whose codes are entered at /device/verify. */
 static void
 issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 {
@@ -75,15 +106,20 @@ issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 		for (int i = 0; i < USER_CODE_LEN; i++)
 			uc[i] = USER_CODE_ALPHABET[randombytes_uniform(32)];
 		uc[USER_CODE_LEN] = '\0';
-		sqlite3_stmt *st = stmt(DQ_INSERT);
+		sqlite3_stmt *st = stmt(app != NULL ? DQ_INSERT : DQ_BR_INSERT);
 		pt_bind_blob(st, 1, h, sizeof(h));
 		pt_bind_text(st, 2, uc, USER_CODE_LEN);
-		sqlite3_bind_int64(st, 3, app->id);
-		pt_bind_text(st, 4, scope, strlen(scope));
-		sqlite3_bind_int64(st, 5, r->cfg->device_interval);
-		sqlite3_bind_int64(st, 6, now + r->cfg->device_code_ttl);
-		int rc = sqlite3_step(st);
-		sqlite3_reset(st);
+		if (app != NULL) {
+			sqlite3_bind_int64(st, 3, app->id);
+			pt_bind_text(st, 4, scope, strlen(scope));
+			sqlite3_bind_int64(st, 5, r->cfg->device_interval);
+			sqlite3_bind_int64(st, 6, now + r->cfg->device_code_ttl);
+		} else {
+			sqlite3_bind_int64(st, 3, now + r->cfg->device_code_ttl);
+		}
+		int rc = st != NULL ? sqlite3_step(st) : SQLITE_ERROR;
+		if (st != NULL)
+			sqlite3_reset(st);
 		if (rc == SQLITE_DONE)
 			done = true;
 		else if (sqlite3_extended_errcode(pt_db()) != SQLITE_CONSTRAINT_UNIQUE)
@@ -95,7 +131,7 @@ issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 	}
 	char pretty[USER_CODE_LEN + 2];
 	snprintf(pretty, sizeof(pretty), "%.4s-%.4s", uc, uc + 4);
-	char *verify = pt_url(r, "/oauth/device");
+	char *verify = pt_url(r, app != NULL ? "/oauth/device" : "/device/verify");
 	const char *kv[] = {"code", pretty, NULL};
 	char *complete = pt_uri_with_params(r->a, verify, kv);
 	pt_buf b;
@@ -189,6 +225,13 @@ postiz(struct pt_req *r, bool token)
 	const char *scope;
 	if (!api_body(r, &p, "use POST"))
 		return;
+	if (r->cfg->bridge) {
+		if (token)
+			bridge_token(r, p.v[DA_DEVICE_CODE], p.n[DA_DEVICE_CODE]);
+		else
+			issue(r, NULL, NULL);
+		return;
+	}
 	if (!cli_app(r, &app))
 		return;
 	if (token) {
@@ -277,8 +320,20 @@ entry_page(struct pt_req *r, int status, const char *code, const char *error)
 	pt_tv_set(t, "title", "Connect a device");
 	pt_tv_set(t, "code", code);
 	pt_tv_set(t, "error", error);
-	pt_tv_set(t, "action", pt_path(r, "/oauth/device"));
+	/* the bridge's page is /device/verify; postern's own is /oauth/device */
+	bool bridged = r->cfg->bridge && strcmp(r->path, "/device/verify") == 0;
+	pt_tv_set(t, "action", pt_path(r, bridged ? "/device/verify" : "/oauth/device"));
 	pt_page(r, status, "device", t);
+}
+
+/* The 429 page of a key over its guess limit (wait: seconds until it may guess again). */
+static void
+too_many_guesses(struct pt_req *r, int64_t wait)
+{
+	long minutes = (long)((wait + 59) / 60);
+	pt_header(r, "Retry-After", pt_printf(r->a, "%lld", (long long)wait));
+	entry_page(r, 429, NULL, pt_printf(r->a, "Too many wrong codes. Try again in %ld minute%s "
+	    "with the code your device shows.", minutes, minutes == 1 ? "" : "s"));
 }
 
 static void
@@ -349,10 +404,7 @@ verify_page(struct pt_req *r)
 	if (wait == 0)
 		wait = locked_for(kall, GUESS_LIMIT_ALL);
 	if (wait > 0) {
-		long minutes = (long)((wait + 59) / 60);
-		pt_header(r, "Retry-After", pt_printf(r->a, "%lld", (long long)wait));
-		entry_page(r, 429, NULL, pt_printf(r->a, "Too many wrong codes. Try again in %ld minute%s "
-		    "with the code your device shows.", minutes, minutes == 1 ? "" : "s"));
+		too_many_guesses(r, wait);
 		return;
 	}
 	struct pt_app app;
@@ -421,6 +473,499 @@ verify_page(struct pt_req *r)
 		    "The device was not connected. You can close this page and go back to your device.");
 }
 
+/* ------------------------------------------------------------ the bridge */
+
+/* A device login bridged to an upstream provider (the upstream_* config keys): the CLI
+ * starts it here (/device/code), the person enters the user code at /device/verify and
+ * is sent to the upstream's consent page with a fresh state bound to their browser; the
+ * upstream comes back to /device/callback with a code, exchanged here for its token,
+ * which the CLI's next poll (/device/token) collects. */
+
+#define BRIDGE_COOKIE "postern_bridge"
+#define BRIDGE_COOKIE_LEN 32
+#define BRIDGE_STATE_LEN 43    /* base62: 256 bits */
+#define BRIDGE_VERIFIER_LEN 43 /* RFC 7636 §4.1: 43..128 unreserved characters */
+#define BRIDGE_MAX_CODE 2048   /* the upstream's authorization code */
+
+enum { CB_CODE, CB_STATE, CB_ERROR, CB_ERROR_DESC, CB__MAX };
+static const struct pt_field callback_fields[CB__MAX] = {
+	[CB_CODE] = {"code", BRIDGE_MAX_CODE, NULL, 0},
+	[CB_STATE] = {"state", PT_MAX_STATE, NULL, 0},
+	[CB_ERROR] = {"error", 64, NULL, 0},
+	[CB_ERROR_DESC] = {"error_description", 1000, NULL, 0},
+};
+
+/* This browser's binding cookie, set when it has none (or a malformed one). */
+static const char *
+bridge_browser(struct pt_req *r)
+{
+	const char *v;
+	size_t n;
+	if (pt_cookie_get(r->cookie, BRIDGE_COOKIE, &v, &n) && n == BRIDGE_COOKIE_LEN &&
+	    pt_valid_b62ish(v, n))
+		return pt_strndup(r->a, v, n);
+	char b[BRIDGE_COOKIE_LEN + 1];
+	pt_random_b62(b, BRIDGE_COOKIE_LEN);
+	b[BRIDGE_COOKIE_LEN] = '\0';
+	pt_cookie_set(r, BRIDGE_COOKIE, b, -1);
+	return pt_strdup(r->a, b);
+}
+
+/* A blob column copied into the arena (NULL for NULL). */
+static const uint8_t *
+col_blob(struct pt_req *r, sqlite3_stmt *st, int col, size_t *n)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	*n = (size_t)sqlite3_column_bytes(st, col);
+	if (p == NULL)
+		return NULL;
+	uint8_t *c = pt_alloc(r->a, *n ? *n : 1);
+	memcpy(c, p, *n);
+	return c;
+}
+
+/* Runs a statement that binds a row hash (and nothing else) at 1. */
+static int
+by_hash(int q, const uint8_t h[PT_HASH_LEN])
+{
+	sqlite3_stmt *st = stmt(q);
+	if (st == NULL)
+		return PT_ERR_DB;
+	pt_bind_blob(st, 1, h, PT_HASH_LEN);
+	return pt_exec(st);
+}
+
+/* POST /device/token, bridged: the reference server's answers. */
+static void
+bridge_token(struct pt_req *r, const char *code, size_t n)
+{
+	uint8_t h[PT_HASH_LEN], key[32];
+	int64_t now = pt_now();
+	if (code == NULL) {
+		pt_json_error(r, 400, "invalid_request", "device_code is missing");
+		return;
+	}
+	if (!pt_token_check(code, n, "pdc_")) {
+		pt_json_error(r, 400, "invalid_device_code", "the device code is not valid");
+		return;
+	}
+	pt_hash(h, code, n);
+	sqlite3_stmt *st = stmt(DQ_BR_POLL);
+	if (st == NULL) {
+		pt_json_error(r, PT_UNAVAILABLE);
+		return;
+	}
+	pt_bind_blob(st, 1, h, sizeof(h));
+	int rc = sqlite3_step(st);
+	int state = sqlite3_column_int(st, 0);
+	int64_t expires = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE) {
+		pt_json_error(r, 400, "invalid_device_code", "the device code is not valid");
+		return;
+	}
+	if (rc != SQLITE_ROW) {
+		pt_json_error(r, PT_UNAVAILABLE);
+		return;
+	}
+	/* expired and denied requests are answered once, then forgotten */
+	if (expires <= now || state == 3) {
+		if (by_hash(DQ_BR_DELETE, h) == PT_ERR_BUSY) {
+			pt_json_error(r, PT_UNAVAILABLE);
+			return;
+		}
+		if (expires <= now)
+			pt_json_error(r, 400, "expired_token", "the device code has expired; start again");
+		else
+			pt_json_error(r, 400, "access_denied", "the user denied the request");
+		return;
+	}
+	if (state != 4) {
+		pt_json_error(r, 400, "authorization_pending", "the user has not finished yet");
+		return;
+	}
+	st = stmt(DQ_BR_COLLECT);
+	pt_bind_blob(st, 1, h, sizeof(h));
+	sqlite3_bind_int64(st, 2, now);
+	rc = sqlite3_step(st);
+	size_t tn = 0, on = 0;
+	const uint8_t *sealed_token = rc == SQLITE_ROW ? col_blob(r, st, 0, &tn) : NULL;
+	const uint8_t *sealed_org = rc == SQLITE_ROW ? col_blob(r, st, 1, &on) : NULL;
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE) {
+		/* another poll collected it a moment ago */
+		pt_json_error(r, 400, "invalid_device_code", "the device code is not valid");
+		return;
+	}
+	if (rc != SQLITE_ROW) {
+		pt_json_error(r, PT_UNAVAILABLE);
+		return;
+	}
+	pt_bridge_key(key, r->cfg->key);
+	char *token = pt_unseal(r->a, key, h, sizeof(h), sealed_token, tn);
+	char *org = sealed_org ? pt_unseal(r->a, key, h, sizeof(h), sealed_org, on) : NULL;
+	sodium_memzero(key, sizeof(key));
+	if (token == NULL || (sealed_org != NULL && org == NULL)) {
+		/* the server key changed since it was sealed: nothing to retry */
+		pt_warn("bridge: a stored upstream token did not open (was the secret key replaced?)");
+		pt_json_error(r, 500, "server_error", "the login could not be completed; start again");
+		return;
+	}
+	pt_buf b;
+	pt_buf_init(&b, r->a);
+	pt_buf_adds(&b, "{\"access_token\":");
+	pt_buf_json(&b, token, strlen(token));
+	pt_buf_adds(&b, ",\"api_url\":");
+	pt_buf_json(&b, r->cfg->upstream_api_url, strlen(r->cfg->upstream_api_url));
+	if (org != NULL) {
+		pt_buf_adds(&b, ",\"organization_id\":");
+		pt_buf_json(&b, org, strlen(org));
+	}
+	pt_buf_addc(&b, '}');
+	pt_json(r, 200, &b);
+	sodium_memzero(b.p, b.n);
+	sodium_memzero(token, strlen(token));
+}
+
+/* GET/POST /device/verify, bridged: the person enters the user code (no sign-in here:
+ * the upstream signs them in) and is sent to the upstream's consent page. */
+static void
+bridge_page(struct pt_req *r)
+{
+	struct pt_params p;
+	struct pt_fail fail;
+	char uc[USER_CODE_LEN + 1];
+	bool post = pt_is_post(r);
+	int rc = post ? pt_req_body(r, page_fields, PG__MAX, &p, &fail)
+		      : pt_req_query(r, page_fields, PG__MAX, &p, &fail);
+	const char *browser = bridge_browser(r);
+	if (rc != PT_OK) {
+		entry_page(r, 400, NULL, pt_printf(r->a, "The form is malformed: %s %s.", fail.param,
+		    fail.reason));
+		return;
+	}
+	const char *given = p.v[PG_USER_CODE] ? p.v[PG_USER_CODE] : p.v[PG_CODE];
+	if (!post || given == NULL) {
+		entry_page(r, 200, given, NULL);
+		return;
+	}
+	if (!pt_csrf_ok(r, p.v[PG_CSRF], p.n[PG_CSRF])) {
+		entry_page(r, 403, given, "The form expired or came from another site. Please try again.");
+		return;
+	}
+	/* RFC 8628 §5.1: guesses are limited per browser, per address and in all */
+	uint8_t bh[PT_HASH_LEN];
+	char bhex[33];
+	pt_hash2(bh, "bridge-browser", browser, BRIDGE_COOKIE_LEN);
+	sodium_bin2hex(bhex, sizeof(bhex), bh, 16);
+	const char *kaddr = pt_printf(r->a, "device:addr:%s", r->remote_addr);
+	const char *kbrowser = pt_printf(r->a, "device:browser:%s", bhex);
+	const char *kall = "device:all";
+	int64_t wait = locked_for(kbrowser, GUESS_LIMIT_USER);
+	if (wait == 0)
+		wait = locked_for(kaddr, GUESS_LIMIT_ADDR);
+	if (wait == 0)
+		wait = locked_for(kall, GUESS_LIMIT_ALL);
+	if (wait > 0) {
+		too_many_guesses(r, wait);
+		return;
+	}
+	uint8_t row[PT_HASH_LEN];
+	bool found = false;
+	if (normalize(given, strlen(given), uc)) {
+		sqlite3_stmt *st = stmt(DQ_BR_BY_USER_CODE);
+		pt_bind_text(st, 1, uc, USER_CODE_LEN);
+		sqlite3_bind_int64(st, 2, pt_now());
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PT_HASH_LEN) {
+			memcpy(row, sqlite3_column_blob(st, 0), PT_HASH_LEN);
+			found = true;
+		}
+		sqlite3_reset(st);
+	}
+	if (!found) {
+		count_attempt(kaddr);
+		count_attempt(kbrowser);
+		count_attempt(kall);
+		entry_page(r, 400, given, "That code is not valid or has expired. Check the code on your device.");
+		return;
+	}
+	/* a fresh state for this request and this browser: never the device code, which
+	 * would land in the upstream's logs */
+	char state[BRIDGE_STATE_LEN + 1], verifier[BRIDGE_VERIFIER_LEN + 1], challenge[44];
+	uint8_t sh[PT_HASH_LEN], key[32];
+	size_t sealed_n;
+	pt_random_b62(state, BRIDGE_STATE_LEN);
+	state[BRIDGE_STATE_LEN] = '\0';
+	pt_random_b62(verifier, BRIDGE_VERIFIER_LEN);
+	verifier[BRIDGE_VERIFIER_LEN] = '\0';
+	pt_pkce_s256(challenge, verifier, BRIDGE_VERIFIER_LEN);
+	pt_hash2(sh, "bridge-state", state, BRIDGE_STATE_LEN);
+	pt_bridge_key(key, r->cfg->key);
+	uint8_t *sealed = pt_seal(r->a, key, row, sizeof(row), verifier, BRIDGE_VERIFIER_LEN, &sealed_n);
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(verifier, sizeof(verifier));
+	sqlite3_stmt *st = stmt(DQ_BR_SEND);
+	rc = PT_ERR_DB;
+	if (st != NULL) {
+		pt_bind_blob(st, 1, sh, sizeof(sh));
+		pt_bind_blob(st, 2, bh, sizeof(bh));
+		pt_bind_blob(st, 3, sealed, sealed_n);
+		pt_bind_blob(st, 4, row, sizeof(row));
+		sqlite3_bind_int64(st, 5, pt_now());
+		rc = pt_exec(st);
+	}
+	if (rc != PT_OK) {
+		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		return;
+	}
+	if (sqlite3_changes(pt_db()) != 1) {
+		entry_page(r, 400, given, "That code is not valid or has expired. Check the code on your device.");
+		return;
+	}
+	const char *redirect = r->cfg->upstream_redirect_uri ? pt_url(r, "/device/callback") : NULL;
+	const char *kv[] = {"client_id", r->cfg->upstream_client_id, "response_type", "code",
+	    "state", state, "code_challenge", challenge, "code_challenge_method", "S256",
+	    "redirect_uri", redirect, NULL};
+	pt_see_other(r, pt_uri_with_params(r->a, r->cfg->upstream_authorize_url, kv));
+	sodium_memzero(state, sizeof(state));
+}
+
+/* The answer of the upstream's token endpoint for code, exchanged with the app's
+ * credentials (Postiz: a JSON body; or a form body with HTTP Basic). PT_OK with *out;
+ * otherwise the page to show is already sent. */
+static int
+bridge_exchange(struct pt_req *r, const char *code, const char *verifier,
+    struct pt_upstream_answer *out)
+{
+	const struct pt_config *c = r->cfg;
+	const char *redirect = c->upstream_redirect_uri ? pt_url(r, "/device/callback") : NULL;
+	const char *headers[4] = {"Accept: application/json", NULL, NULL, NULL};
+	pt_buf b;
+	pt_buf_init(&b, r->a);
+	if (!c->upstream_token_basic) {
+		headers[1] = "Content-Type: application/json";
+		pt_buf_adds(&b, "{\"grant_type\":\"authorization_code\",\"code\":");
+		pt_buf_json(&b, code, strlen(code));
+		pt_buf_adds(&b, ",\"client_id\":");
+		pt_buf_json(&b, c->upstream_client_id, strlen(c->upstream_client_id));
+		pt_buf_adds(&b, ",\"client_secret\":");
+		pt_buf_json(&b, c->upstream_client_secret, strlen(c->upstream_client_secret));
+		pt_buf_adds(&b, ",\"code_verifier\":");
+		pt_buf_json(&b, verifier, strlen(verifier));
+		if (redirect != NULL) {
+			pt_buf_adds(&b, ",\"redirect_uri\":");
+			pt_buf_json(&b, redirect, strlen(redirect));
+		}
+		pt_buf_addc(&b, '}');
+	} else {
+		/* RFC 6749 §2.3.1: id and secret form-encoded, then Basic */
+		pt_buf cred, hdr;
+		pt_buf_init(&cred, r->a);
+		pt_buf_urlenc(&cred, c->upstream_client_id, strlen(c->upstream_client_id));
+		pt_buf_addc(&cred, ':');
+		pt_buf_urlenc(&cred, c->upstream_client_secret, strlen(c->upstream_client_secret));
+		size_t b64n = sodium_base64_ENCODED_LEN(cred.n, sodium_base64_VARIANT_ORIGINAL);
+		pt_buf_init(&hdr, r->a);
+		pt_buf_adds(&hdr, "Authorization: Basic ");
+		char *b64 = pt_alloc(r->a, b64n);
+		sodium_bin2base64(b64, b64n, (const unsigned char *)cred.p, cred.n,
+		    sodium_base64_VARIANT_ORIGINAL);
+		pt_buf_adds(&hdr, b64);
+		sodium_memzero(cred.p, cred.n);
+		sodium_memzero(b64, b64n);
+		headers[1] = "Content-Type: application/x-www-form-urlencoded";
+		headers[2] = hdr.p;
+		pt_buf_adds(&b, "grant_type=authorization_code&code=");
+		pt_buf_urlenc(&b, code, strlen(code));
+		pt_buf_adds(&b, "&code_verifier=");
+		pt_buf_urlenc(&b, verifier, strlen(verifier));
+		if (redirect != NULL) {
+			pt_buf_adds(&b, "&redirect_uri=");
+			pt_buf_urlenc(&b, redirect, strlen(redirect));
+		}
+	}
+	struct pt_fetched f;
+	int rc = pt_fetch_post(r->a, c->upstream_token_url, headers, b.p, b.n,
+	    PT_MAX_UPSTREAM_ANSWER, &f);
+	sodium_memzero(b.p, b.n);
+	if (headers[2] != NULL)
+		sodium_memzero((char *)headers[2], strlen(headers[2]));
+	if (rc != PT_OK) {
+		/* the log says why; never a header or a body */
+		pt_warn("bridge: the upstream token endpoint: %s", f.error);
+		pt_error_page(r, 502, "The sign-in service did not answer",
+		    rc == PT_ERR_TOOLONG
+			? "The sign-in service sent an answer too large to read. Please try again later: enter the code from your device again."
+			: "The sign-in service could not be reached. Please try again in a moment: enter the code from your device again.");
+		return PT_ERR_IO;
+	}
+	if (f.status < 200 || f.status > 299) {
+		const char *msg = pt_upstream_error_message(r->a, f.body, f.n);
+		pt_warn("bridge: the upstream token endpoint answered %d", f.status);
+		pt_error_page(r, 502, "The sign-in service refused the login",
+		    pt_printf(r->a, "The sign-in service answered with an error (HTTP %d)%s%s. Please "
+		    "try again: enter the code from your device again.", f.status, msg ? ": " : "",
+		    msg ? msg : ""));
+		sodium_memzero((char *)f.body, f.n);
+		return PT_ERR_INVALID;
+	}
+	rc = pt_upstream_answer_parse(r->a, f.body, f.n, out);
+	sodium_memzero((char *)f.body, f.n);
+	if (rc != PT_OK) {
+		pt_warn("bridge: the upstream token endpoint's answer (HTTP %d) has no usable"
+		    " access_token (error %d)", f.status, rc);
+		pt_error_page(r, 502, "The sign-in service sent an unreadable answer",
+		    "The sign-in service's answer held no token this server could read. Please try "
+		    "again later: enter the code from your device again.");
+		return PT_ERR_ENCODING;
+	}
+	return PT_OK;
+}
+
+/* GET /device/callback: the upstream sends the browser back with a code (or an error)
+ * and the state. */
+static void
+bridge_callback(struct pt_req *r)
+{
+	static const char used[] = "This sign-in link is not valid or was already used. Start "
+				   "again by entering the code from your device.";
+	struct pt_params p;
+	struct pt_fail fail;
+	if (pt_req_query(r, callback_fields, CB__MAX, &p, &fail) != PT_OK) {
+		pt_error_page(r, 400, "Bad request", pt_printf(r->a, "The sign-in answer is malformed: "
+		    "%s %s.", fail.param, fail.reason));
+		return;
+	}
+	if (p.v[CB_STATE] == NULL) {
+		pt_error_page(r, 400, "Bad request", used);
+		return;
+	}
+	uint8_t sh[PT_HASH_LEN], row[PT_HASH_LEN], bh[PT_HASH_LEN], key[32];
+	pt_hash2(sh, "bridge-state", p.v[CB_STATE], p.n[CB_STATE]);
+	sqlite3_stmt *st = stmt(DQ_BR_BY_STATE);
+	if (st == NULL) {
+		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		return;
+	}
+	pt_bind_blob(st, 1, sh, sizeof(sh));
+	int rc = sqlite3_step(st);
+	size_t rn = 0, brn = 0, vn = 0;
+	const uint8_t *rowp = rc == SQLITE_ROW ? col_blob(r, st, 0, &rn) : NULL;
+	const uint8_t *browser = rc == SQLITE_ROW ? col_blob(r, st, 1, &brn) : NULL;
+	const uint8_t *sealed = rc == SQLITE_ROW ? col_blob(r, st, 2, &vn) : NULL;
+	int64_t expires = rc == SQLITE_ROW ? sqlite3_column_int64(st, 3) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		return;
+	}
+	if (rc == SQLITE_DONE || rowp == NULL || rn != PT_HASH_LEN || browser == NULL ||
+	    brn != PT_HASH_LEN) {
+		pt_error_page(r, 400, "Bad request", used);
+		return;
+	}
+	memcpy(row, rowp, PT_HASH_LEN);
+	if (expires <= pt_now()) {
+		pt_error_page(r, 400, "Expired", "The login request has expired. Start again on your "
+		    "device.");
+		return;
+	}
+	/* only the browser that entered the code may finish it (and a forged link does not
+	 * use the state up) */
+	const char *v;
+	size_t n;
+	if (!pt_cookie_get(r->cookie, BRIDGE_COOKIE, &v, &n) || n != BRIDGE_COOKIE_LEN) {
+		pt_error_page(r, 400, "Bad request", "Finish the login in the browser where you "
+		    "entered the code.");
+		return;
+	}
+	pt_hash2(bh, "bridge-browser", v, n);
+	if (sodium_memcmp(bh, browser, PT_HASH_LEN) != 0) {
+		pt_error_page(r, 400, "Bad request", "Finish the login in the browser where you "
+		    "entered the code.");
+		return;
+	}
+	bool denied = p.v[CB_ERROR] != NULL && strcmp(p.v[CB_ERROR], "access_denied") == 0;
+	st = stmt(DQ_BR_TAKE_STATE);
+	sqlite3_bind_int(st, 1, denied ? 3 : 2);
+	pt_bind_blob(st, 2, row, sizeof(row));
+	pt_bind_blob(st, 3, sh, sizeof(sh));
+	rc = pt_exec(st);
+	if (rc != PT_OK) {
+		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		return;
+	}
+	if (sqlite3_changes(pt_db()) != 1) {
+		pt_error_page(r, 400, "Bad request", used);
+		return;
+	}
+	if (denied) {
+		/* told to the CLI at its next poll */
+		message(r, 200, "Request denied",
+		    "The device was not connected. You can close this page and go back to your device.");
+		return;
+	}
+	struct pt_upstream_answer ans;
+	char *verifier = NULL;
+	if (p.v[CB_ERROR] != NULL) {
+		const char *desc = p.v[CB_ERROR_DESC];
+		pt_warn("bridge: the upstream sent back error %s", p.v[CB_ERROR]);
+		pt_error_page(r, 502, "The sign-in service refused the login",
+		    pt_printf(r->a, "The sign-in service answered: %s%s%s. Start again by entering "
+		    "the code from your device.", p.v[CB_ERROR], desc ? ": " : "", desc ? desc : ""));
+		rc = PT_ERR_INVALID;
+	} else if (p.v[CB_CODE] == NULL || p.n[CB_CODE] == 0) {
+		pt_error_page(r, 400, "Bad request", "The sign-in answer has no code. Start again by "
+		    "entering the code from your device.");
+		rc = PT_ERR_MISSING;
+	} else {
+		pt_bridge_key(key, r->cfg->key);
+		verifier = pt_unseal(r->a, key, row, sizeof(row), sealed, vn);
+		sodium_memzero(key, sizeof(key));
+		if (verifier == NULL) {
+			pt_warn("bridge: a stored PKCE verifier did not open (was the secret key replaced?)");
+			pt_error_page(r, 500, "Error", "The login could not be completed. Start again on "
+			    "your device.");
+			rc = PT_ERR_INVALID;
+		} else {
+			rc = bridge_exchange(r, p.v[CB_CODE], verifier, &ans);
+			sodium_memzero(verifier, strlen(verifier));
+		}
+	}
+	if (rc != PT_OK) {
+		/* the person may enter the code again; the CLI keeps waiting meanwhile */
+		if (by_hash(DQ_BR_RETRY, row) != PT_OK)
+			pt_warn("bridge: could not reopen a login request");
+		return;
+	}
+	size_t tn, on = 0;
+	pt_bridge_key(key, r->cfg->key);
+	uint8_t *token = pt_seal(r->a, key, row, sizeof(row), ans.access_token,
+	    strlen(ans.access_token), &tn);
+	uint8_t *org = ans.org ? pt_seal(r->a, key, row, sizeof(row), ans.org, strlen(ans.org), &on)
+			       : NULL;
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero((char *)ans.access_token, strlen(ans.access_token));
+	st = stmt(DQ_BR_READY);
+	rc = PT_ERR_DB;
+	if (st != NULL) {
+		pt_bind_blob(st, 1, token, tn);
+		if (org != NULL)
+			pt_bind_blob(st, 2, org, on);
+		pt_bind_blob(st, 3, row, sizeof(row));
+		rc = pt_exec(st);
+	}
+	if (rc != PT_OK || sqlite3_changes(pt_db()) != 1) {
+		if (by_hash(DQ_BR_RETRY, row) != PT_OK)
+			pt_warn("bridge: could not reopen a login request");
+		pt_error_page(r, 503, "Try again", "The server is busy. Please try again: enter the "
+		    "code from your device again.");
+		return;
+	}
+	message(r, 200, "Device connected", "You are signed in. You can close this page and go "
+	    "back to your device.");
+}
+
 static void
 health(struct pt_req *r)
 {
@@ -436,6 +981,10 @@ handle(struct pt_req *r)
 	const char *path = r->path;
 	if (strcmp(path, "/oauth/device_authorization") == 0)
 		device_authorization(r);
+	else if (strcmp(path, "/device/verify") == 0 && r->cfg->bridge)
+		bridge_page(r);
+	else if (strcmp(path, "/device/callback") == 0 && r->cfg->bridge)
+		bridge_callback(r);
 	else if (strcmp(path, "/oauth/device") == 0 || strcmp(path, "/device/verify") == 0)
 		verify_page(r);
 	else if (strcmp(path, "/device/code") == 0)

@@ -17,7 +17,7 @@ enum {
 	Q_MEMBER_DEL, Q_MEMBER_GRANTS_DEL, Q_MEMBER_DEVICES_DEL, Q_ORG_DEL, Q_APP_INSERT, Q_APP_LIST,
 	Q_APP_ROTATE, Q_APP_ID, Q_APP_SET_RS, Q_TOKEN_LIST, Q_TOKEN_DEL, Q_GRANT_DEL, Q_USER_GRANTS_DEL, Q_USER_DEVICES_DEL,
 	Q_JANITOR_CODES, Q_JANITOR_REDEEMED, Q_JANITOR_SESSIONS, Q_JANITOR_DEVICES, Q_JANITOR_TOKENS,
-	Q_JANITOR_ATTEMPTS, Q_JANITOR_REQUESTS, Q_GRANT_FOR, Q_ORG_MEMBERS, Q__MAX
+	Q_JANITOR_ATTEMPTS, Q_JANITOR_REQUESTS, Q_JANITOR_BRIDGE, Q_GRANT_FOR, Q_ORG_MEMBERS, Q__MAX
 };
 static const char *const sql[Q__MAX] = {
 	[Q_USER_LIST] = "SELECT u.id, u.name, u.is_admin, u.created, o.id FROM users u"
@@ -69,6 +69,9 @@ static const char *const sql[Q__MAX] = {
 			       " WHERE expires <= ?1 LIMIT ?2)",
 	[Q_JANITOR_DEVICES] = "DELETE FROM devices WHERE hash IN (SELECT hash FROM devices"
 			      " WHERE expires <= ?1 LIMIT ?2)",
+	/* bridged device logins, with any upstream token never collected */
+	[Q_JANITOR_BRIDGE] = "DELETE FROM bridge_devices WHERE hash IN (SELECT hash FROM bridge_devices"
+			     " WHERE expires <= ?1 LIMIT ?2)",
 	[Q_JANITOR_TOKENS] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
 			     " WHERE expires IS NOT NULL AND expires <= ?1 LIMIT ?2)",
 	[Q_JANITOR_ATTEMPTS] = "DELETE FROM attempts WHERE (key, window) IN (SELECT key, window"
@@ -892,6 +895,8 @@ cmd_janitor(void)
 		if (steps[i].after >= 0)
 			janitor_step(steps[i].after, cutoff, steps[i].name);
 	}
+	/* counted with the device requests they are */
+	removed[2] += janitor_step(Q_JANITOR_BRIDGE, pt_now(), "bridged device requests");
 	sqlite3_exec(pt_db(), "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;", NULL, NULL, NULL);
 	if (json)
 		printf("{\"codes\":%lld,\"sessions\":%lld,\"devices\":%lld,\"tokens\":%lld,"

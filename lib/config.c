@@ -157,6 +157,143 @@ load_key(struct pt_config *c, char *err, size_t errlen)
 	return PT_OK;
 }
 
+/* The upstream_* keys of a bridged device login. A bad line is named by number; the
+ * secret is never part of a message. */
+static bool
+upstream_key(struct pt_config *c, const char *path, const char *k, const char *v, char *err,
+    size_t errlen, int lineno)
+{
+	char **url = !strcmp(k, "upstream_authorize_url") ? &c->upstream_authorize_url
+	    : !strcmp(k, "upstream_token_url")		  ? &c->upstream_token_url
+							  : NULL;
+	if (url != NULL) {
+		/* TLS is always verified; plain http only reaches this machine */
+		if (!pt_redirect_uri_valid(v, strlen(v))) {
+			snprintf(err, errlen, "%s:%d: %s must be an https URL without fragment or"
+			    " user info (plain http only on a loopback host: 127.0.0.1, [::1],"
+			    " localhost)", path, lineno, k);
+			return false;
+		}
+		free(*url);
+		*url = xstrdup(v);
+	} else if (!strcmp(k, "upstream_client_id")) {
+		if (!*v || strlen(v) > 256 || strpbrk(v, " \t") || !pt_valid_printable(v, strlen(v))) {
+			snprintf(err, errlen, "%s:%d: upstream_client_id must be 1..256 printable"
+			    " characters without blanks", path, lineno);
+			return false;
+		}
+		free(c->upstream_client_id);
+		c->upstream_client_id = xstrdup(v);
+	} else if (!strcmp(k, "upstream_client_secret")) {
+		size_t n = strlen(v);
+		if (!n || n > PT_MAX_UPSTREAM_SECRET || strpbrk(v, " \t") || !pt_valid_printable(v, n)) {
+			snprintf(err, errlen, "%s:%d: upstream_client_secret must be 1..%d printable"
+			    " characters without blanks", path, lineno, PT_MAX_UPSTREAM_SECRET);
+			return false;
+		}
+		if (c->upstream_client_secret != NULL)
+			sodium_memzero(c->upstream_client_secret, strlen(c->upstream_client_secret));
+		free(c->upstream_client_secret);
+		c->upstream_client_secret = xstrdup(v);
+	} else if (!strcmp(k, "upstream_client_secret_file")) {
+		free(c->upstream_secret_file);
+		c->upstream_secret_file = relpath(path, v);
+	} else if (!strcmp(k, "upstream_api_url")) {
+		if ((strncmp(v, "https://", 8) && strncmp(v, "http://", 7)) || strpbrk(v, "\" \\") ||
+		    !pt_valid_printable(v, strlen(v))) {
+			snprintf(err, errlen, "%s:%d: upstream_api_url must be an http(s) URL", path,
+			    lineno);
+			return false;
+		}
+		free(c->upstream_api_url);
+		c->upstream_api_url = xstrdup(v);
+	} else if (!strcmp(k, "upstream_send_redirect_uri")) {
+		if (!parse_bool(v, &c->upstream_redirect_uri)) {
+			snprintf(err, errlen, "%s:%d: upstream_send_redirect_uri must be on or off",
+			    path, lineno);
+			return false;
+		}
+	} else if (!strcmp(k, "upstream_token_auth")) {
+		if (!strcmp(v, "json") || !strcmp(v, "basic")) {
+			c->upstream_token_basic = !strcmp(v, "basic");
+		} else {
+			snprintf(err, errlen, "%s:%d: upstream_token_auth must be json (Postiz) or basic",
+			    path, lineno);
+			return false;
+		}
+	} else {
+		snprintf(err, errlen, "%s:%d: unknown key '%s'", path, lineno, k);
+		return false;
+	}
+	return true;
+}
+
+/* Reads the upstream secret from its file: the first line, without the newline. */
+static int
+upstream_secret_file(struct pt_config *c, char *err, size_t errlen)
+{
+	char buf[PT_MAX_UPSTREAM_SECRET + 3];
+	FILE *f = fopen(c->upstream_secret_file, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "upstream_client_secret_file %s: %s", c->upstream_secret_file,
+		    strerror(errno));
+		return PT_ERR_CONFIG;
+	}
+	bool got = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	size_t n = got ? strlen(buf) : 0;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	bool ok = n > 0 && n <= PT_MAX_UPSTREAM_SECRET && !strpbrk(buf, " \t") &&
+	    pt_valid_printable(buf, n);
+	if (ok) {
+		if (c->upstream_client_secret != NULL)
+			sodium_memzero(c->upstream_client_secret, strlen(c->upstream_client_secret));
+		free(c->upstream_client_secret);
+		c->upstream_client_secret = xstrdup(buf);
+	}
+	sodium_memzero(buf, sizeof(buf));
+	if (!ok) {
+		snprintf(err, errlen, "upstream_client_secret_file %s: the first line must be the"
+		    " secret, 1..%d printable characters without blanks", c->upstream_secret_file,
+		    PT_MAX_UPSTREAM_SECRET);
+		return PT_ERR_CONFIG;
+	}
+	return PT_OK;
+}
+
+/* A bridge needs every upstream_* key but the optional ones; some without the rest is
+ * a mistake, named here rather than found at the first login. */
+static int
+upstream_check(struct pt_config *c, const char *path, char *err, size_t errlen)
+{
+	if (c->upstream_secret_file != NULL && upstream_secret_file(c, err, errlen) != PT_OK)
+		return PT_ERR_CONFIG;
+	const struct {
+		const char *name;
+		const char *v;
+	} need[] = {
+		{"upstream_authorize_url", c->upstream_authorize_url},
+		{"upstream_token_url", c->upstream_token_url},
+		{"upstream_client_id", c->upstream_client_id},
+		{"upstream_client_secret (or upstream_client_secret_file)", c->upstream_client_secret},
+		{"upstream_api_url", c->upstream_api_url},
+	};
+	size_t have = 0, n = sizeof(need) / sizeof(need[0]);
+	for (size_t i = 0; i < n; i++)
+		have += need[i].v != NULL;
+	if (have == 0 && !c->upstream_redirect_uri && !c->upstream_token_basic)
+		return PT_OK;
+	for (size_t i = 0; i < n; i++)
+		if (need[i].v == NULL) {
+			snprintf(err, errlen, "%s: a device login bridged to an upstream needs %s too",
+			    path, need[i].name);
+			return PT_ERR_CONFIG;
+		}
+	c->bridge = true;
+	return PT_OK;
+}
+
 int
 pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 {
@@ -311,6 +448,11 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 			if ((strncmp(v, "https://", 8) && strncmp(v, "http://", 7)) || strpbrk(v, "#?\" \\"))
 				BAD("%s:%d: protected_resource must be an http(s) URL without query or fragment", path, lineno);
 			c->resources[c->nresources++] = xstrdup(v);
+		} else if (!strncmp(k, "upstream_", 9)) {
+			if (!upstream_key(c, path, k, v, err, errlen, lineno)) {
+				fclose(f);
+				return PT_ERR_CONFIG;
+			}
 		} else if (!strcmp(k, "log_level")) {
 			free(c->log_level);
 			c->log_level = xstrdup(v);
@@ -333,6 +475,8 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 	}
 	if (c->api_url == NULL)
 		c->api_url = xstrdup(c->base_url);
+	if (upstream_check(c, path, err, errlen) != PT_OK)
+		return PT_ERR_CONFIG;
 	return load_key(c, err, errlen);
 }
 
@@ -416,5 +560,13 @@ pt_config_free(struct pt_config *c)
 	free(c->cli_app);
 	free(c->api_url);
 	free(c->log_level);
+	free(c->upstream_authorize_url);
+	free(c->upstream_token_url);
+	free(c->upstream_client_id);
+	if (c->upstream_client_secret != NULL)
+		sodium_memzero(c->upstream_client_secret, strlen(c->upstream_client_secret));
+	free(c->upstream_client_secret);
+	free(c->upstream_secret_file);
+	free(c->upstream_api_url);
 	sodium_memzero(c, sizeof(*c));
 }

@@ -5,7 +5,7 @@
 
 #include "postern.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 /* The whole SQL surface of the servers, one screen. Indexed by enum pt_stmt. */
 static const char *const sql[ST__MAX] = {
@@ -415,6 +415,11 @@ static const char to4_after[] =
     " coalesce(picture_type, 'application/octet-stream') FROM apps WHERE picture IS NOT NULL;"
     " ALTER TABLE apps DROP COLUMN picture; ALTER TABLE apps DROP COLUMN picture_type;"
     " ALTER TABLE apps ADD COLUMN resource_server INTEGER NOT NULL DEFAULT 0;";
+
+/*
+ * Schema 5 adds bridge_devices (device logins bridged to an upstream provider): a new
+ * table, which schema.sql creates; no rows move, so there is no step of its own.
+ */
 
 /* Runs one migration step when from <= version < to (version 0 is a new database). */
 static bool

@@ -56,6 +56,13 @@ enum pt_err {
 #define PT_WAL_CHECKPOINT_PAGES 4000     /* WAL pages (16 MB) that make a checkpoint due */
 #define PT_DELETE_BATCH    500           /* rows one short transaction deletes (janitor, app del) */
 #define PT_MAX_PROCESSES   64            /* worker processes of one executable */
+#define PT_MAX_UPSTREAM_SECRET 512       /* upstream_client_secret (or its file) */
+#define PT_MAX_UPSTREAM_ANSWER (64 * 1024) /* the upstream token endpoint's answer */
+#define PT_MAX_UPSTREAM_TOKEN 4096       /* the upstream's access token */
+#define PT_MAX_UPSTREAM_ORG 256          /* the upstream's organization id */
+#define PT_MAX_UPSTREAM_MESSAGE 300      /* an upstream error message shown on the page */
+#define PT_UPSTREAM_CONNECT_MS 5000      /* connecting to the upstream */
+#define PT_UPSTREAM_TIMEOUT_MS 15000     /* the whole upstream exchange */
 
 /* ---------------------------------------------------------------- memory */
 
@@ -281,6 +288,17 @@ struct pt_config {
 	size_t nresources;
 	long processes[PT_EXE__MAX]; /* worker processes per executable, 1..PT_MAX_PROCESSES */
 	char *log_level;
+	/* Device login bridged to an upstream provider: set together (bridge is then true)
+	 * or not at all. The URLs are https, or http on a loopback host. */
+	char *upstream_authorize_url;
+	char *upstream_token_url;
+	char *upstream_client_id;
+	char *upstream_client_secret; /* from the config or upstream_client_secret_file */
+	char *upstream_secret_file;   /* where it came from, when it did */
+	char *upstream_api_url;       /* what the CLI is told to call */
+	bool upstream_redirect_uri;   /* send redirect_uri = base_url/device/callback */
+	bool upstream_token_basic;    /* form body + HTTP Basic instead of Postiz's JSON body */
+	bool bridge;
 };
 
 /* Loads the file at path (NULL: $POSTERN_CONFIG). On error writes a message
@@ -540,6 +558,10 @@ const char *pt_utc_time(pt_arena *, int64_t t);
 struct pt_app;
 struct pt_tv *pt_consent_vars(struct pt_req *, const struct pt_app *, const char *scope,
     const struct pt_user *, const char *action);
+/* Sets a cookie of this server: Path = the base path, HttpOnly, SameSite=Lax, Secure
+ * unless the base URL is plain http on loopback (or as cookie_secure says); max_age < 0
+ * keeps it for the browser's session. */
+void pt_cookie_set(struct pt_req *, const char *name, const char *value, long max_age);
 /* Starts a session for user_id and sets the cookie. */
 int pt_session_start(struct pt_req *, int64_t user_id) PT_WUR;
 void pt_session_end(struct pt_req *);
@@ -695,5 +717,52 @@ void pt_token_response(struct pt_req *, const struct pt_issued *, const char *sc
  * ({"access_token","token_type","api_url","organization_id"}). */
 void pt_device_token(struct pt_req *, const struct pt_app *, const char *device_code, size_t n,
     bool postiz);
+
+/* ---------------------------------------------------------------- upstream (bridge) */
+
+/* What a bridged device login keeps of the upstream token endpoint's answer. */
+struct pt_upstream_answer {
+	const char *access_token; /* 1..PT_MAX_UPSTREAM_TOKEN printable ASCII characters */
+	const char *org;          /* `id` (Postiz: the organization), or NULL when absent */
+};
+
+/* Reads a 2xx answer of the upstream token endpoint: a JSON object with a string
+ * access_token and, optionally, id (a string, or a whole number taken as its digits).
+ * PT_OK; PT_ERR_TOOLONG (over PT_MAX_UPSTREAM_ANSWER), PT_ERR_ENCODING (not a JSON
+ * object, or an escaped NUL in a member), PT_ERR_MISSING (no access_token) or
+ * PT_ERR_INVALID (a member of the wrong type, length or characters), *out zeroed. */
+int pt_upstream_answer_parse(pt_arena *, const char *s, size_t n,
+    struct pt_upstream_answer *out) PT_WUR;
+/* The message of an upstream error answer (error_description, error, or NestJS's
+ * message string or list), as valid UTF-8 without control characters, at most
+ * PT_MAX_UPSTREAM_MESSAGE bytes, for a page (escaped there); NULL when there is none. */
+const char *pt_upstream_error_message(pt_arena *, const char *s, size_t n);
+
+/* The key a bridge seals with, derived from the server key (crypto_kdf). */
+void pt_bridge_key(uint8_t out[32], const uint8_t server_key[32]);
+/* Seals m (n bytes) for the row named by row (crypto_secretbox under a key derived from
+ * key and row): nonce, MAC and ciphertext, *outn bytes, in the arena. */
+uint8_t *pt_seal(pt_arena *, const uint8_t key[32], const uint8_t *row, size_t rown,
+    const char *m, size_t n, size_t *outn);
+/* Opens what pt_seal made for the same row: a NUL-terminated copy, or NULL when it was
+ * altered, belongs to another row or another key. */
+char *pt_unseal(pt_arena *, const uint8_t key[32], const uint8_t *row, size_t rown,
+    const uint8_t *c, size_t cn);
+
+/* An HTTP answer: status and body (in the arena, NUL-terminated), or why there was none. */
+struct pt_fetched {
+	int status;
+	const char *body;
+	size_t n;
+	const char *error; /* for the log: libcurl's message (never a header or the body) */
+};
+
+/* POSTs body to url (http or https; TLS verified; no redirects followed;
+ * PT_UPSTREAM_CONNECT_MS and PT_UPSTREAM_TIMEOUT_MS) with headers ("Name: value", NULL
+ * ended). PT_OK with any status; PT_ERR_TOOLONG when the answer is over max bytes;
+ * PT_ERR_IO when no answer came (out->error says why). In lib/fetch.c, which links
+ * libcurl. */
+int pt_fetch_post(pt_arena *, const char *url, const char *const *headers, const char *body,
+    size_t n, size_t max, struct pt_fetched *out) PT_WUR;
 
 #endif

@@ -38,6 +38,12 @@ set_cookie(struct pt_req *r, const char *name, const char *value, long max_age)
 	pt_header(r, "Set-Cookie", c);
 }
 
+void
+pt_cookie_set(struct pt_req *r, const char *name, const char *value, long max_age)
+{
+	set_cookie(r, name, value, max_age);
+}
+
 /* Reads our own cookie if it is well-formed; a malformed one counts as absent. */
 static const char *
 read_cookie(struct pt_req *r, const char *name, const char *prefix, size_t len)

@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 # libnginx-mod-http-js: the optional micro-cache of the check (conf/check_cache.js)
-debs="build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libcjson-dev
+debs="build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libcjson-dev libcurl4-openssl-dev
       nginx-light libnginx-mod-http-js spawn-fcgi curl sqlite3 jq openssl nodejs npm chromium
       clang wrk"
 missing=()

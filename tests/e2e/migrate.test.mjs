@@ -11,6 +11,11 @@ import { check, Session, tokenFor } from '../lib/client.mjs';
 
 const sql = (db, q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, q], { encoding: 'utf8' }).trim();
 
+/* Puts back schema 4: no table for bridged device logins. */
+function downgrade4(db) {
+  sql(db, 'BEGIN; DROP TABLE bridge_devices; PRAGMA user_version = 4; COMMIT;');
+}
+
 /* Puts back schema 3: users, orgs, grants and tokens without AUTOINCREMENT (ids kept),
  * pictures in the apps row, no consent requests table. */
 function downgrade3(db) {
@@ -20,7 +25,7 @@ function downgrade3(db) {
     ALTER TABLE apps ADD COLUMN picture BLOB; ALTER TABLE apps ADD COLUMN picture_type TEXT;
     UPDATE apps SET picture = (SELECT picture FROM app_pictures p WHERE p.app_id = apps.id),
       picture_type = (SELECT type FROM app_pictures p WHERE p.app_id = apps.id);
-    DROP TABLE app_pictures; DROP TABLE requests; DROP INDEX sessions_user;
+    DROP TABLE app_pictures; DROP TABLE requests; DROP INDEX sessions_user; DROP TABLE IF EXISTS bridge_devices;
     ALTER TABLE apps DROP COLUMN resource_server;
     DROP INDEX grants_app; DROP INDEX tokens_hash; DROP INDEX tokens_code_hash; DROP INDEX tokens_grant;
     DROP INDEX tokens_expires; DROP INDEX tokens_code_expires;
@@ -102,7 +107,7 @@ describe('schema migration', () => {
     assert.equal(sql(db, 'PRAGMA user_version'), '2');
     assert.ok(has('codes'));
     stack.cli(['init']);
-    assert.equal(sql(db, 'PRAGMA user_version'), '4');
+    assert.equal(sql(db, 'PRAGMA user_version'), '5');
     assert.ok(!has('codes') && !has('tokens_2'), 'the old tables are gone');
     assert.ok(has('tokens_hash') && has('tokens_code_hash') && has('tokens_code_expires'));
     assert.equal(ids(), before, 'token rows changed');
@@ -116,11 +121,11 @@ describe('schema migration', () => {
     downgrade(db, 1);
     assert.ok(has('tokens_code'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '4');
+    assert.equal(sql(db, 'PRAGMA user_version'), '5');
     assert.ok(!has('tokens_code') && !has('codes'));
     assert.equal(await check(stack.url, t), 204);
     const logs = ['authorize', 'consent', 'token', 'apps', 'revoke', 'introspect', 'device'].map((c) => stack.log(`${c}.log`)).join('');
-    assert.equal((logs.match(/schema 1 brought up to 4/g) || []).length, 1, 'exactly one process did it');
+    assert.equal((logs.match(/schema 1 brought up to 5/g) || []).length, 1, 'exactly one process did it');
     await codeFlowPasses();
   });
 
@@ -133,7 +138,7 @@ describe('schema migration', () => {
     const before = ids();
     assert.doesNotMatch(sql(db, "SELECT sql FROM sqlite_master WHERE name = 'users'"), /AUTOINCREMENT/);
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '4');
+    assert.equal(sql(db, 'PRAGMA user_version'), '5');
     for (const table of ['users', 'orgs', 'grants', 'tokens'])
       assert.match(sql(db, `SELECT sql FROM sqlite_master WHERE name = '${table}'`), /AUTOINCREMENT/, table);
     assert.equal(sql(db, 'SELECT group_concat(id || name, \',\') FROM (SELECT * FROM users ORDER BY id)'), users);
@@ -157,14 +162,26 @@ describe('schema migration', () => {
     await codeFlowPasses();
   });
 
+  test('schema 4 is brought up to 5: the bridged device logins table appears, tokens kept', async () => {
+    const t = issue();
+    const before = ids();
+    downgrade4(db);
+    assert.ok(!has('bridge_devices'));
+    await stack.restart();
+    assert.equal(sql(db, 'PRAGMA user_version'), '5');
+    assert.ok(has('bridge_devices') && has('bridge_devices_expires'));
+    assert.equal(ids(), before, 'token rows changed');
+    assert.equal(await check(stack.url, t), 204);
+  });
+
   test('a database from a newer postern is refused by the admin command and the servers', async () => {
     sql(db, 'PRAGMA user_version = 99');
     const r = stack.cliRun(['init']);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /schema 99 is newer than this postern \(4\)/);
+    assert.match(r.stderr, /schema 99 is newer than this postern \(5\)/);
     await assert.rejects(stack.restart(), /did not come up/);
     assert.match(stack.log('token.log'), /schema 99 is newer than this postern/);
-    sql(db, 'PRAGMA user_version = 4');
+    sql(db, 'PRAGMA user_version = 5');
     await stack.restart();
     assert.equal(await check(stack.url, issue()), 204);
   });

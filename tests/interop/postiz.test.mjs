@@ -17,7 +17,7 @@ import { chmodSync, mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsS
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startStack } from '../lib/stack.mjs';
+import { startStack, freePort } from '../lib/stack.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const postizBin = path.resolve(here, '../node_modules/.bin/postiz');
@@ -185,5 +185,140 @@ describe('postiz auth:login against postern', () => {
     assert.match(status.stdout, /Authentication method: OAuth2/);
     assert.ok(status.stdout.includes(creds.apiUrl));
     assert.match(status.stdout, /Credentials are valid\. 0 integration\(s\) connected/, status.stdout);
+  });
+});
+
+/* The browser for a login through a bridge: the code-entry page of the bridge (no
+ * sign-in there), then the upstream's sign-in and consent page, answered with
+ * $POSTIZ_TEST_DECISION, then back to the bridge's /device/callback. One cookie jar for
+ * every port, as browsers keep cookies per host. */
+const BRIDGE_XDG_OPEN = XDG_OPEN.replace(/\(async \(\) => \{[\s\S]*$/, `(async () => {
+  const url = process.argv[2];
+  let r = await req('GET', url);
+  const entry = hidden(r.text);
+  const code = r.text.match(/name="user_code"[^>]* value="([^"]*)"/);
+  r = await req('POST', formAction(r.text, 'name="user_code"', url), { ...entry, user_code: unescape(code[1]) });
+  if (r.res.status !== 303) throw new Error('the code was not taken: ' + r.res.status + ' ' + r.text.slice(0, 300));
+  report.upstream = r.location;
+  // the upstream: not signed in, so its login form, then back to its authorize URL
+  r = await req('GET', r.location);
+  r = await req('GET', r.location);
+  const login = hidden(r.text);
+  r = await req('POST', formAction(r.text, 'name="password"', r.res.url), { ...login, username: process.env.POSTIZ_TEST_USER, password: process.env.POSTIZ_TEST_PASSWORD });
+  if (!r.location) throw new Error('sign-in failed: ' + r.res.status);
+  r = await req('GET', r.location);
+  report.consent = /name="action" value="approve"/.test(r.text);
+  const form = hidden(r.text);
+  const org = r.text.match(/name="org" value="(\\d+)"/);
+  if (org) form.org = report.org = org[1];
+  r = await req('POST', formAction(r.text, 'name="action" value="approve"', r.res.url), { ...form, action: process.env.POSTIZ_TEST_DECISION });
+  report.callback = r.location;
+  // back at the bridge
+  r = await req('GET', r.location);
+  report.final = { status: r.res.status, connected: /You are signed in/.test(r.text), denied: /was not connected/.test(r.text) };
+})().catch((e) => { report.error = String(e && e.stack || e); }).finally(done);
+`);
+
+describe('postiz auth:login through postern bridged to an upstream postern (the self-hosted CLI auth server)', () => {
+  let upstream, bridge, app, tmp;
+  before(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'postern-postiz-bridge-'));
+    mkdirSync(path.join(tmp, 'api/public/v1'), { recursive: true });
+    writeFileSync(path.join(tmp, 'api/public/v1/integrations'), '[]\n');
+    for (const d of ['', 'api', 'api/public', 'api/public/v1']) chmodSync(path.join(tmp, d), 0o755);
+    chmodSync(path.join(tmp, 'api/public/v1/integrations'), 0o644);
+    // the upstream plays Postiz: its API behind its own token check, and the bridge's app
+    upstream = await startStack({ env: {
+      EXTRA_NGINX: `location /api/ { auth_request /oauth/check; default_type application/json; alias ${tmp}/api/; }`,
+    } });
+    const bridgePort = await freePort();
+    app = JSON.parse(upstream.cli(['--json', 'app', 'create', '--name', 'Postiz CLI auth server', '--owner', 'demo',
+      '--redirect-uri', `http://127.0.0.1:${bridgePort}/device/callback`]));
+    assert.match(app.client_secret, /^pcs_/, 'a confidential app');
+    bridge = await startStack({ env: { PORT: String(bridgePort), SEED: '0', EXTRA_CONFIG: [
+      'device_interval = 1',
+      `upstream_authorize_url = ${upstream.url}/oauth/authorize`,
+      `upstream_token_url = ${upstream.url}/oauth/token`,
+      `upstream_client_id = ${app.client_id}`,
+      `upstream_client_secret = ${app.client_secret}`,
+      `upstream_api_url = ${upstream.url}/api`,
+    ].join('\n') } });
+  });
+  after(async () => {
+    await bridge?.stop();
+    await upstream?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /* Runs `postiz auth:login` against the bridge with a fresh HOME; the browser answers
+   * the upstream's consent page with decision. */
+  async function login(name, decision) {
+    const home = path.join(tmp, name, 'home'), bin = path.join(tmp, name, 'bin'), reportFile = path.join(tmp, name, 'browser.json');
+    mkdirSync(home, { recursive: true });
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, 'xdg-open'), BRIDGE_XDG_OPEN, { mode: 0o755 });
+    const env = {
+      ...process.env,
+      HOME: home,
+      PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+      POSTIZ_AUTH_SERVER: bridge.url,
+      POSTIZ_TEST_USER: upstream.user,
+      POSTIZ_TEST_PASSWORD: upstream.password,
+      POSTIZ_TEST_REPORT: reportFile,
+      POSTIZ_TEST_DECISION: decision,
+    };
+    delete env.POSTIZ_API_KEY;
+    const r = await runPostiz(['auth:login'], env);
+    const browser = existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, 'utf8')) : null;
+    const why = `exit ${r.code} ${r.signal ?? ''}${r.timedOut ? ' (timed out)' : ''}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}\nbrowser: ${JSON.stringify(browser, null, 1)}`;
+    return { r, browser, why, env, file: path.join(home, '.postiz', 'credentials.json') };
+  }
+
+  test('a denial at the upstream ends the CLI\'s login at once with access_denied', { timeout: TIMEOUT + 10000 }, async () => {
+    const { r, browser, why, file } = await login('deny', 'deny');
+    assert.equal(r.timedOut, false, why);
+    assert.equal(r.code, 1, why);
+    assert.match(r.stderr, /Authorization failed: access_denied/, why);
+    assert.equal(browser.error, undefined, why);
+    assert.equal(browser.consent, true, 'the upstream showed its consent page');
+    assert.equal(browser.final.denied, true, why);
+    assert.ok(!existsSync(file), 'no credentials');
+  });
+
+  test('the CLI logs in through the bridge and holds the upstream\'s token and API URL', { timeout: TIMEOUT + 10000 }, async () => {
+    const { r, browser, why, env, file } = await login('approve', 'approve');
+    assert.equal(r.timedOut, false, why);
+    assert.equal(r.code, 0, why);
+    assert.match(r.stdout, /Successfully authenticated/, why);
+    // the browser went from the bridge's page to the upstream and back
+    const opened = new URL(browser.argv[0]);
+    assert.equal(opened.origin + opened.pathname, bridge.url + '/device/verify');
+    const up = new URL(browser.upstream);
+    assert.equal(up.origin + up.pathname, upstream.url + '/oauth/authorize');
+    assert.equal(up.searchParams.get('client_id'), app.client_id);
+    assert.equal(up.searchParams.get('code_challenge_method'), 'S256');
+    assert.ok(browser.callback.startsWith(bridge.url + '/device/callback?'), browser.callback);
+    assert.equal(browser.final.connected, true, why);
+
+    const creds = JSON.parse(readFileSync(file, 'utf8'));
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.match(creds.accessToken, /^pat_[A-Za-z0-9]+$/);
+    assert.equal(creds.apiUrl, upstream.url + '/api');
+    assert.equal(String(creds.organizationId), browser.org, 'the organization chosen at the upstream');
+    // the upstream's token: its check takes it, the bridge's does not know it
+    const c = await fetch(upstream.url + '/oauth/check', { headers: { authorization: creds.accessToken } });
+    assert.equal(c.status, 204);
+    assert.equal(c.headers.get('x-oauth-client'), app.client_id);
+    assert.equal(c.headers.get('x-oauth-user'), upstream.user);
+    assert.equal(c.headers.get('x-oauth-organization'), String(creds.organizationId));
+    assert.equal((await fetch(bridge.url + '/oauth/check', { headers: { authorization: creds.accessToken } })).status, 401);
+    // and the CLI talks to the upstream's API with it
+    const status = await runPostiz(['auth:status'], env);
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    assert.ok(status.stdout.includes(upstream.url + '/api'));
+    assert.match(status.stdout, /Credentials are valid\. 0 integration\(s\) connected/, status.stdout);
+    // nothing of the login stays at the bridge
+    assert.equal(JSON.parse(bridge.cli(['--json', 'janitor'])).devices, 0);
+    assert.ok(!bridge.log('device.log').includes(creds.accessToken));
   });
 });

@@ -102,6 +102,7 @@ main(void)
 	suite_tmpl();
 	suite_config();
 	suite_register();
+	suite_upstream();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

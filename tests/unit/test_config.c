@@ -416,6 +416,80 @@ scope_helpers(void)
 	CHECK(pt_scope_subset("a  b ", "a b"));
 }
 
+#define BRIDGE_KEYS \
+	"upstream_authorize_url = https://platform.postiz.com/oauth/authorize\n" \
+	"upstream_token_url = https://api.postiz.com/public/v1/oauth/token\n" \
+	"upstream_client_id = pca_abc\n" \
+	"upstream_api_url = https://api.postiz.com\n"
+
+static void
+bridge_keys_come_together(void)
+{
+	CHECK_INT(load("# nothing\n"), PT_OK);
+	CHECK(!cfg.bridge);
+	CHECK(cfg.upstream_authorize_url == NULL && cfg.upstream_client_secret == NULL);
+	CHECK_INT(load(BRIDGE_KEYS "upstream_client_secret = pcs_s3cret\n"), PT_OK);
+	CHECK(cfg.bridge);
+	CHECK_STR(cfg.upstream_authorize_url, "https://platform.postiz.com/oauth/authorize");
+	CHECK_STR(cfg.upstream_token_url, "https://api.postiz.com/public/v1/oauth/token");
+	CHECK_STR(cfg.upstream_client_id, "pca_abc");
+	CHECK_STR(cfg.upstream_client_secret, "pcs_s3cret");
+	CHECK_STR(cfg.upstream_api_url, "https://api.postiz.com");
+	CHECK(!cfg.upstream_token_basic);
+	CHECK(!cfg.upstream_redirect_uri);
+	CHECK_INT(load(BRIDGE_KEYS "upstream_client_secret = pcs_s3cret\nupstream_token_auth = basic\n"
+	    "upstream_send_redirect_uri = on\n"), PT_OK);
+	CHECK(cfg.upstream_token_basic && cfg.upstream_redirect_uri);
+	/* one missing: named, and the secret is never in a message */
+	CHECK_INT(load(BRIDGE_KEYS), PT_ERR_CONFIG);
+	CHECK(strstr(err, "needs upstream_client_secret") != NULL);
+	CHECK_INT(load("upstream_client_secret = pcs_s3cret\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "needs upstream_authorize_url") != NULL);
+	CHECK(strstr(err, "pcs_s3cret") == NULL);
+	CHECK_INT(load("upstream_token_auth = basic\n"), PT_ERR_CONFIG);
+	CHECK_INT(load(BRIDGE_KEYS "upstream_client_secret = pcs_s3cret\nupstream_token_auth = form\n"), PT_ERR_CONFIG);
+	CHECK(names_line(6));
+	CHECK_INT(load("upstream_client_secret = pcs with blank\n"), PT_ERR_CONFIG);
+	CHECK(names_line(1) && strstr(err, "pcs with") == NULL);
+	CHECK_INT(load("upstream_colour = blue\n"), PT_ERR_CONFIG);
+	CHECK(names_line(1));
+}
+
+static void
+bridge_urls_are_https_or_loopback_http(void)
+{
+	static const char *const ok[] = {"https://postiz.example/oauth/authorize?x=1",
+	    "http://127.0.0.1:5000/oauth/token", "http://localhost/t", "http://[::1]:8/t"};
+	static const char *const bad[] = {"http://postiz.example/oauth/token",
+	    "http://10.0.0.1/t", "ftp://postiz.example/t", "https://user:pw@postiz.example/t",
+	    "https://postiz.example/t#frag", "postiz.example/t", "http://127.0.0.1.evil.example/t"};
+	char text[512];
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "upstream_token_url = %s\n", ok[i]);
+		CHECK_INT(load(text), PT_ERR_CONFIG); /* the other keys are missing ... */
+		CHECK(strstr(err, "needs") != NULL); /* ... but the URL was taken */
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "upstream_authorize_url = %s\n", bad[i]);
+		CHECK_INT(load(text), PT_ERR_CONFIG);
+		CHECK(names_line(1) && strstr(err, "must be an https URL") != NULL);
+	}
+}
+
+static void
+bridge_secret_from_a_file(void)
+{
+	unit_write_file(dir, "upstream-secret", "pcs_from_file\nsecond line\n");
+	CHECK_INT(load(BRIDGE_KEYS "upstream_client_secret_file = upstream-secret\n"), PT_OK);
+	CHECK_STR(cfg.upstream_client_secret, "pcs_from_file");
+	CHECK(cfg.bridge);
+	unit_write_file(dir, "upstream-secret", "\n");
+	CHECK_INT(load(BRIDGE_KEYS "upstream_client_secret_file = upstream-secret\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "the first line must be the secret") != NULL);
+	CHECK_INT(load(BRIDGE_KEYS "upstream_client_secret_file = no-such-file\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "no-such-file: No such file") != NULL);
+}
+
 void
 suite_config(void)
 {
@@ -441,6 +515,9 @@ suite_config(void)
 	RUN(trailing_comments_are_stripped);
 	RUN(example_config_loads);
 	RUN(scope_helpers);
+	RUN(bridge_keys_come_together);
+	RUN(bridge_urls_are_https_or_loopback_http);
+	RUN(bridge_secret_from_a_file);
 	pt_config_free(&cfg);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

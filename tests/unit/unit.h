@@ -42,5 +42,6 @@ void suite_uri(void);
 void suite_tmpl(void);
 void suite_config(void);
 void suite_register(void);
+void suite_upstream(void);
 
 #endif
