@@ -29,7 +29,7 @@ BINS     = $(CGIS:%=build/%) build/postern build/bare
 SAN_BINS = $(CGIS:%=build/san/%) build/san/postern
 HEADERS  = $(wildcard lib/*.h)
 
-.PHONY: all san test unit e2e browser interop fuzz run stop deps install uninstall clean bench
+.PHONY: all san test unit e2e browser interop fuzz run stop deps install uninstall clean bench soak
 all: $(BINS)
 
 build/schema.c: schema.sql
@@ -101,6 +101,12 @@ run: deps all
 
 bench: deps all
 	@bench/run.sh
+
+# `make soak`: an hour of mixed load watching for wrong answers, leaks and crashes (not
+# part of `make test`); SOAK_MINUTES=10 make soak for a shorter one
+SOAK_MINUTES ?= 60
+soak: deps all
+	node bench/soak.mjs --minutes $(SOAK_MINUTES)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHAREDIR)/templates \
