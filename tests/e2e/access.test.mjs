@@ -133,6 +133,25 @@ describe('what ends access', () => {
     assert.match(page.headers.get('location'), /\/oauth\/login/);
   });
 
+  test('deleting an app with more tokens than one batch revokes them all; the janitor clears more than a batch', async () => {
+    const big = JSON.parse(stack.cli(['--json', 'app', 'create', '--name', 'Busy app', '--owner', 'demo', '--redirect-uri', CB]));
+    const live = JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'demo', '--app', big.client_id]));
+    // 1,200 more tokens under the same grant (PT_DELETE_BATCH is 500: three batches)
+    sql(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
+      INSERT INTO tokens (hash, kind, grant_id, scope, created) SELECT randomblob(32), 1, ${live.grant_id}, 'profile', unixepoch() FROM n`);
+    assert.equal(await check(stack.url, live.access_token), 204);
+    stack.cli(['app', 'del', big.client_id]);
+    assert.equal(await check(stack.url, live.access_token), 401);
+    assert.equal(sql(`SELECT count(*) FROM tokens WHERE grant_id = ${live.grant_id}`), '0');
+    assert.equal(sql(`SELECT count(*) FROM apps WHERE client_id = '${big.client_id}'`), '0');
+    // expired sessions, more than a batch: the janitor takes them all in short transactions
+    sql(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1234)
+      INSERT INTO sessions (hash, user_id, created, expires) SELECT randomblob(32), 1, 0, 1 FROM n`);
+    const j = JSON.parse(stack.cli(['--json', 'janitor']));
+    assert.ok(j.sessions >= 1234, JSON.stringify(j));
+    assert.equal(sql('SELECT count(*) FROM sessions WHERE expires <= unixepoch()'), '0');
+  });
+
   test('a password change ends every session; tokens stay unless --revoke-tokens', async () => {
     const m = await member();
     const t = await approveFor(m.s, m.org);
