@@ -114,7 +114,7 @@ struct app_form {
 static char *
 app_path(struct pt_req *r, const char *client_id, const char *suffix)
 {
-	return pt_path(r, pt_printf(r->a, "/oauth/apps/%s%s", client_id, suffix));
+	return pt_path(r, pt_printf(r->ctx.a, "/oauth/apps/%s%s", client_id, suffix));
 }
 
 static void
@@ -179,7 +179,7 @@ signed_in(struct pt_req *r, struct pt_user *u)
 {
 	const char *ret = pt_path(r, "/oauth/apps");
 	if (!pt_is_post(r))
-		ret = r->query[0] ? pt_printf(r->a, "%s?%s", pt_path(r, r->path), r->query)
+		ret = r->query[0] ? pt_printf(r->ctx.a, "%s?%s", pt_path(r, r->path), r->query)
 				  : pt_path(r, r->path);
 	return pt_signed_in(r, u, ret);
 }
@@ -201,12 +201,12 @@ owned_app(struct pt_req *r, const struct pt_user *u, const char *cid, struct pt_
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		app->id = sqlite3_column_int64(st, 0);
-		app->client_id = pt_col_text(r->a, st, 1);
-		app->name = pt_col_text(r->a, st, 2);
-		app->description = pt_col_text(r->a, st, 3);
+		app->client_id = pt_col_text(r->ctx.a, st, 1);
+		app->name = pt_col_text(r->ctx.a, st, 2);
+		app->description = pt_col_text(r->ctx.a, st, 3);
 		app->has_picture = sqlite3_column_int(st, 4) != 0;
-		app->redirect_uris = pt_col_text(r->a, st, 5);
-		app->scopes = pt_col_text(r->a, st, 6);
+		app->redirect_uris = pt_col_text(r->ctx.a, st, 5);
+		app->scopes = pt_col_text(r->ctx.a, st, 6);
 		app->public = sqlite3_column_int(st, 7) != 0;
 		app->trusted = sqlite3_column_int(st, 8) != 0;
 		app->require_pkce = sqlite3_column_int(st, 9) != 0;
@@ -249,7 +249,7 @@ static const char *
 form_read(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
     const struct pt_app *old, struct app_form *f)
 {
-	pt_arena *a = r->a;
+	pt_arena *a = r->ctx.a;
 	memset(f, 0, sizeof(*f));
 	f->name = p->v[AF_NAME] ? pt_trimmed(a, p->v[AF_NAME], p->n[AF_NAME]) : "";
 	f->description = "";
@@ -304,14 +304,14 @@ form_read(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
 	const char *want = p->v[AF_SCOPE] ? p->v[AF_SCOPE] : "";
 	for (const char *w = want; *w;) {
 		size_t k = strcspn(w, "\n");
-		if (k && pt_config_scope(r->cfg, w, k) == NULL && unknown == NULL)
+		if (k && pt_config_scope(r->ctx.cfg, w, k) == NULL && unknown == NULL)
 			unknown = pt_strndup(a, w, k);
 		w += k;
 		if (*w)
 			w++;
 	}
-	for (size_t i = 0; i < r->cfg->nscopes; i++) {
-		const char *nm = r->cfg->scopes[i].name;
+	for (size_t i = 0; i < r->ctx.cfg->nscopes; i++) {
+		const char *nm = r->ctx.cfg->scopes[i].name;
 		size_t nl = strlen(nm);
 		bool on = false;
 		for (const char *w = want; *w && !on;) {
@@ -418,7 +418,7 @@ static void
 form_page(struct pt_req *r, int status, const struct pt_user *u, const struct pt_app *app,
     const struct app_form *f, const char *error, const char *notice)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	if (app == NULL) {
 		pt_tv_set(t, "title", "New app");
 		pt_tv_set(t, "heading", "New app");
@@ -447,12 +447,12 @@ form_page(struct pt_req *r, int status, const struct pt_user *u, const struct pt
 	pt_tv_setf(t, "name_max", "%d", PT_MAX_APP_NAME);
 	pt_tv_setf(t, "desc_max", "%d", PT_MAX_APP_DESC);
 	pt_tv_setf(t, "uris_max", "%d", PT_MAX_REDIRECT_URIS);
-	for (size_t i = 0; i < r->cfg->nscopes; i++) {
+	for (size_t i = 0; i < r->ctx.cfg->nscopes; i++) {
 		struct pt_tv *it = pt_tv_add(t, "scopes");
-		pt_tv_set(it, "scope_name", r->cfg->scopes[i].name);
-		pt_tv_set(it, "scope_desc", r->cfg->scopes[i].desc);
+		pt_tv_set(it, "scope_name", r->ctx.cfg->scopes[i].name);
+		pt_tv_set(it, "scope_desc", r->ctx.cfg->scopes[i].desc);
 		pt_tv_setf(it, "scope_id", "scope-%zu", i);
-		const char *name = r->cfg->scopes[i].name;
+		const char *name = r->ctx.cfg->scopes[i].name;
 		pt_tv_set(it, "scope_checked", pt_word_in(name, strlen(name), f->scopes) ? "1" : "");
 	}
 	pt_tv_set(t, f->public ? "is_public" : "is_confidential", "1");
@@ -470,7 +470,7 @@ static void
 secret_page(struct pt_req *r, const char *heading, const char *client_id, const char *name,
     const char *secret)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_set(t, "title", heading);
 	pt_tv_set(t, "heading", heading);
 	pt_tv_set(t, "name", name);
@@ -489,7 +489,7 @@ list_page(struct pt_req *r, const struct pt_user *u)
 {
 	struct pt_params q;
 	struct pt_fail fail;
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	if (pt_req_query(r, notice_fields, NQ__MAX, &q, &fail) == PT_OK && q.v[NQ_DONE] != NULL &&
 	    strcmp(q.v[NQ_DONE], "deleted") == 0)
 		pt_tv_set(t, "notice", "The app was deleted. Its client ID no longer works.");
@@ -506,19 +506,19 @@ list_page(struct pt_req *r, const struct pt_user *u)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		pt_tv_set(t, "has_apps", "1");
 		struct pt_tv *it = pt_tv_add(t, "apps");
-		const char *cid = pt_col_text(r->a, st, 0);
-		const char *name = pt_col_text(r->a, st, 1);
+		const char *cid = pt_col_text(r->ctx.a, st, 0);
+		const char *name = pt_col_text(r->ctx.a, st, 1);
 		pt_tv_set(it, "client_id", cid);
 		pt_tv_set(it, "app_name", name);
 		pt_tv_setn(it, "app_initial", name, pt_utf8_initial(name, strlen(name)));
-		pt_tv_set(it, "app_description", pt_col_text(r->a, st, 2));
+		pt_tv_set(it, "app_description", pt_col_text(r->ctx.a, st, 2));
 		if (sqlite3_column_int(st, 3))
 			pt_tv_url(it, "app_picture", app_path(r, cid, "/picture"));
 		else
 			pt_tv_set(it, "app_picture", "");
 		pt_tv_set(it, "app_type", sqlite3_column_int(st, 4) ? "Public" : "Confidential");
 		pt_tv_set(it, "app_trusted", sqlite3_column_int(st, 5) ? "1" : "");
-		pt_tv_set(it, "app_created", pt_utc_time(r->a, sqlite3_column_int64(st, 6)));
+		pt_tv_set(it, "app_created", pt_utc_time(r->ctx.a, sqlite3_column_int64(st, 6)));
 		pt_tv_setf(it, "app_users", "%lld", (long long)sqlite3_column_int64(st, 7));
 		pt_tv_set(it, "app_url", app_path(r, cid, ""));
 	}
@@ -601,7 +601,7 @@ form_posted(struct pt_req *r, const struct pt_user *u, const struct pt_app *app,
 	const char *err = form_read(r, &p, u, app, f);
 	if (rc != PT_OK) {
 		form_page(r, 400, u, app, f,
-		    pt_printf(r->a, "The form could not be read: %s %s.", fail.param, fail.reason), NULL);
+		    pt_printf(r->ctx.a, "The form could not be read: %s %s.", fail.param, fail.reason), NULL);
 		return false;
 	}
 	if (!pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
@@ -619,13 +619,13 @@ static void
 create(struct pt_req *r, const struct pt_user *u)
 {
 	struct app_form f;
-	if (r->cfg->apps_admins_only && !u->admin) {
+	if (r->ctx.cfg->apps_admins_only && !u->admin) {
 		pt_error_page(r, 403, "Not allowed",
 		    "On this server only administrators register apps. Ask one to register yours.");
 		return;
 	}
 	if (!pt_is_post(r)) {
-		form_from_app(r->cfg, NULL, &f, r->a);
+		form_from_app(r->ctx.cfg, NULL, &f, r->ctx.a);
 		form_page(r, 200, u, NULL, &f, NULL, NULL);
 		return;
 	}
@@ -654,7 +654,7 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 		if (pt_req_query(r, notice_fields, NQ__MAX, &q, &fail) == PT_OK && q.v[NQ_DONE] != NULL &&
 		    strcmp(q.v[NQ_DONE], "saved") == 0)
 			notice = "Your changes were saved.";
-		form_from_app(r->cfg, app, &f, r->a);
+		form_from_app(r->ctx.cfg, app, &f, r->ctx.a);
 		form_page(r, 200, u, app, &f, NULL, notice);
 		return;
 	}
@@ -692,7 +692,7 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	if (fresh)
 		secret_page(r, "App is now confidential", app->client_id, f.name, secret);
 	else
-		pt_see_other(r, pt_printf(r->a, "%s?done=saved", app_path(r, app->client_id, "")));
+		pt_see_other(r, pt_printf(r->ctx.a, "%s?done=saved", app_path(r, app->client_id, "")));
 	sodium_memzero(secret, sizeof(secret));
 	return;
 fail:
@@ -778,7 +778,7 @@ delete(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 			return;
 		}
 	}
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_setf(t, "title", "Delete %s?", app->name);
 	pt_tv_set(t, "name", app->name);
 	pt_tv_set(t, "client_id", app->client_id);
@@ -857,7 +857,7 @@ reg(struct pt_req *r)
 		desc = "registration takes POST";
 		goto done;
 	}
-	if (!r->cfg->registration) {
+	if (!r->ctx.cfg->registration) {
 		status = 403;
 		error = "access_denied";
 		desc = "registration is disabled";
@@ -865,7 +865,7 @@ reg(struct pt_req *r)
 	}
 	if (r->body_len > PT_MAX_BODY) {
 		status = 413;
-		desc = pt_printf(r->a, "the body is larger than %d bytes", PT_MAX_BODY);
+		desc = pt_printf(r->ctx.a, "the body is larger than %d bytes", PT_MAX_BODY);
 		goto done;
 	}
 	if (strncasecmp(r->content_type, "application/json", 16) != 0 ||
@@ -873,7 +873,7 @@ reg(struct pt_req *r)
 		desc = "the body must be application/json";
 		goto done;
 	}
-	int rc = pt_register_parse(r->a, r->cfg, r->body, r->body_len, &m, &rf);
+	int rc = pt_register_parse(r->ctx.a, r->ctx.cfg, r->body, r->body_len, &m, &rf);
 	if (rc != PT_OK) {
 		status = rc == PT_ERR_TOOLONG ? 413 : 400;
 		error = rf.error;
@@ -886,11 +886,11 @@ reg(struct pt_req *r)
 	const char *scope = m.scope;
 	if (scope == NULL) {
 		pt_buf b;
-		pt_buf_init(&b, r->a);
-		for (size_t i = 0; i < r->cfg->nscopes; i++) {
+		pt_buf_init(&b, r->ctx.a);
+		for (size_t i = 0; i < r->ctx.cfg->nscopes; i++) {
 			if (i)
 				pt_buf_addc(&b, ' ');
-			pt_buf_adds(&b, r->cfg->scopes[i].name);
+			pt_buf_adds(&b, r->ctx.cfg->scopes[i].name);
 		}
 		scope = b.p;
 	}
@@ -915,7 +915,7 @@ reg(struct pt_req *r)
 	}
 	pt_info("registered client %s", cid);
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"client_id\":");
 	pt_buf_json(&b, cid, PT_CLIENT_ID_LEN);
 	pt_buf_addf(&b, ",\"client_id_issued_at\":%lld,\"client_name\":", (long long)now);
@@ -956,7 +956,7 @@ handle(struct pt_req *r)
 	if (*rest == '/')
 		rest++;
 	size_t k = strcspn(rest, "/");
-	const char *id = pt_strndup(r->a, rest, k);
+	const char *id = pt_strndup(r->ctx.a, rest, k);
 	const char *action = rest[k] == '/' ? rest + k + 1 : NULL;
 	bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
 	if (!get && !pt_is_post(r)) {

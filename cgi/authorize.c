@@ -10,7 +10,7 @@ static char *
 request_query(struct pt_req *r, const struct pt_params *p)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	for (size_t i = 0; i < AZ__MAX; i++) {
 		if (p->v[i] == NULL)
 			continue;
@@ -54,7 +54,7 @@ request_store(struct pt_req *r, const struct pt_params *p, const struct pt_user 
 	pt_bind_blob(st, 1, h, sizeof(h));
 	sqlite3_bind_int64(st, 2, u->id);
 	pt_bind_text(st, 3, q, strlen(q));
-	sqlite3_bind_int64(st, 4, pt_now() + r->cfg->code_ttl);
+	sqlite3_bind_int64(st, 4, pt_now() + r->ctx.cfg->code_ttl);
 	if ((rc = pt_exec(st)) != PT_OK || (rc = pt_commit()) != PT_OK)
 		goto fail;
 	return PT_OK;
@@ -76,7 +76,7 @@ consent_page(struct pt_req *r, const struct pt_params *p, const struct pt_authz 
 	struct pt_tv *t = pt_consent_vars(r, &az->app, az->scope, u, "/oauth/consent");
 	if (t == NULL)
 		return;
-	pt_tv_set(t, "redirect_host", host_of(r->a, az->redirect_uri));
+	pt_tv_set(t, "redirect_host", host_of(r->ctx.a, az->redirect_uri));
 	struct pt_tv *it = pt_tv_add(t, "hidden");
 	pt_tv_set(it, "name", "request");
 	pt_tv_set(it, "value", id);
@@ -147,20 +147,20 @@ redirect_malformed(struct pt_req *r, const struct pt_fail *bad)
 	    strcmp(bad->param, "redirect_uri") == 0)
 		return false;
 	/* the state is echoed only when it is itself well-formed */
-	if (pt_parse_form(r->a, s, n, f, 3, &q, &fail) != PT_OK &&
-	    pt_parse_form(r->a, s, n, f, 2, &q, &fail) != PT_OK)
+	if (pt_parse_form(r->ctx.a, s, n, f, 3, &q, &fail) != PT_OK &&
+	    pt_parse_form(r->ctx.a, s, n, f, 2, &q, &fail) != PT_OK)
 		return false;
 	memset(&p, 0, sizeof(p));
 	p.v[AZ_CLIENT_ID] = q.v[0];
 	p.n[AZ_CLIENT_ID] = q.n[0];
 	p.v[AZ_REDIRECT_URI] = q.v[1];
 	p.n[AZ_REDIRECT_URI] = q.n[1];
-	if (pt_authz_check(r, &p, &az, &fail) != PT_OK)
+	if (pt_authz_check(&r->ctx, &p, &az, &fail) != PT_OK)
 		return false;
 	struct pt_user u;
 	az.state = q.v[2];
 	az.error = "invalid_request";
-	az.error_description = pt_printf(r->a, "%s %s", bad->param, bad->reason);
+	az.error_description = pt_printf(r->ctx.a, "%s %s", bad->param, bad->reason);
 	pt_authz_fail(r, &az, user_or_null(r, &u));
 	return true;
 }
@@ -191,11 +191,11 @@ handle(struct pt_req *r)
 		return;
 	if (rc != PT_OK) {
 		pt_error_page(r, 400, "Bad request",
-		    pt_printf(r->a, "The authorization request is malformed: %s %s.", fail.param,
+		    pt_printf(r->ctx.a, "The authorization request is malformed: %s %s.", fail.param,
 			fail.reason));
 		return;
 	}
-	rc = pt_authz_check(r, &p, &az, &fail);
+	rc = pt_authz_check(&r->ctx, &p, &az, &fail);
 	if (rc == PT_ERR_DB) {
 		pt_error_page(r, 503, "Server busy", fail.reason);
 		return;
@@ -208,14 +208,14 @@ handle(struct pt_req *r)
 		pt_authz_fail(r, &az, user_or_null(r, &u));
 		return;
 	}
-	if (!pt_signed_in(r, &u, pt_printf(r->a, "%s?%s", pt_path(r, "/oauth/authorize"),
+	if (!pt_signed_in(r, &u, pt_printf(r->ctx.a, "%s?%s", pt_path(r, "/oauth/authorize"),
 	    request_query(r, &p))))
 		return;
 	int64_t org;
 	rc = remembered_org(&az, &u, &org);
 	if (rc == PT_OK) {
 		char code[PT_TOKEN_LEN + 1];
-		rc = pt_code_issue(r, &az, u.id, org, false, code);
+		rc = pt_code_issue(&r->ctx, &az, u.id, org, false, code);
 		if (rc == PT_OK) {
 			pt_authz_redirect(r, &az, code, NULL, NULL);
 			return;

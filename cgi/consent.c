@@ -28,7 +28,7 @@ static const struct pt_field consent_fields[CS__MAX] = {
 static const char *
 safe_return(struct pt_req *r, const char *v)
 {
-	const char *base = r->cfg->base_path;
+	const char *base = r->ctx.cfg->base_path;
 	size_t bl = strlen(base);
 	const char *home = pt_path(r, "/oauth/apps");
 	if (v == NULL || strncmp(v, base, bl) != 0 || v[bl] != '/' || v[bl + 1] == '/' ||
@@ -41,7 +41,7 @@ static void
 login_page(struct pt_req *r, int status, const char *error, const char *username,
     const char *return_to)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_set(t, "title", "Sign in");
 	pt_tv_set(t, "error", error);
 	pt_tv_set(t, "username", username);
@@ -57,7 +57,7 @@ login(struct pt_req *r)
 	struct pt_user u;
 	int rc;
 
-	if (r->cfg->login == PT_LOGIN_REMOTE_USER) {
+	if (r->ctx.cfg->login == PT_LOGIN_REMOTE_USER) {
 		pt_error_page(r, 404, "Not found",
 		    "Sign-in is handled by the site itself; this server has no login form.");
 		return;
@@ -66,7 +66,7 @@ login(struct pt_req *r)
 		rc = pt_req_query(r, login_fields, LG__MAX, &p, &fail);
 		if (rc != PT_OK) {
 			pt_error_page(r, 400, "Bad request",
-			    pt_printf(r->a, "%s %s.", fail.param, fail.reason));
+			    pt_printf(r->ctx.a, "%s %s.", fail.param, fail.reason));
 			return;
 		}
 		rc = pt_session_user(r, &u);
@@ -79,7 +79,7 @@ login(struct pt_req *r)
 	}
 	rc = pt_req_body(r, login_fields, LG__MAX, &p, &fail);
 	if (rc != PT_OK) {
-		login_page(r, 400, pt_printf(r->a, "The form is malformed: %s %s.", fail.param,
+		login_page(r, 400, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
 		    fail.reason), NULL, safe_return(r, NULL));
 		return;
 	}
@@ -93,7 +93,7 @@ login(struct pt_req *r)
 		login_page(r, 400, "Enter your user name and password.", p.v[LG_USERNAME], ret);
 		return;
 	}
-	rc = pt_password_check(r->a, p.v[LG_USERNAME], p.n[LG_USERNAME], p.v[LG_PASSWORD],
+	rc = pt_password_check(r->ctx.a, p.v[LG_USERNAME], p.n[LG_USERNAME], p.v[LG_PASSWORD],
 	    p.n[LG_PASSWORD], &u);
 	if (rc == PT_ERR_NOTFOUND) {
 		pt_info("failed sign-in for a user name from %s", r->remote_addr);
@@ -155,7 +155,7 @@ request_take(struct pt_req *r, const struct pt_params *p, const struct pt_user *
 	pt_bind_blob(st, 1, h, sizeof(h));
 	sqlite3_bind_int64(st, 2, u->id);
 	int rc = sqlite3_step(st);
-	const char *query = rc == SQLITE_ROW ? pt_col_text(r->a, st, 0) : NULL;
+	const char *query = rc == SQLITE_ROW ? pt_col_text(r->ctx.a, st, 0) : NULL;
 	bool live = rc == SQLITE_ROW && sqlite3_column_int64(st, 1) > pt_now();
 	/* DELETE ... RETURNING is done once its rows are read */
 	while (rc == SQLITE_ROW)
@@ -165,7 +165,7 @@ request_take(struct pt_req *r, const struct pt_params *p, const struct pt_user *
 		return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
 	if (query == NULL || !live)
 		return PT_ERR_NOTFOUND;
-	if (pt_parse_form(r->a, query, strlen(query), pt_authz_fields, AZ__MAX, q, &fail) != PT_OK)
+	if (pt_parse_form(r->ctx.a, query, strlen(query), pt_authz_fields, AZ__MAX, q, &fail) != PT_OK)
 		return PT_ERR_NOTFOUND;
 	return PT_OK;
 }
@@ -180,13 +180,13 @@ consent(struct pt_req *r)
 
 	if (!pt_is_post(r)) {
 		/* a bookmarked or reloaded consent page: start the request again */
-		pt_redirect(r, pt_printf(r->a, "%s?%s", pt_path(r, "/oauth/authorize"), r->query));
+		pt_redirect(r, pt_printf(r->ctx.a, "%s?%s", pt_path(r, "/oauth/authorize"), r->query));
 		return;
 	}
 	int rc = pt_req_body(r, consent_fields, CS__MAX, &p, &fail);
 	if (rc != PT_OK) {
 		pt_error_page(r, 400, "Bad request",
-		    pt_printf(r->a, "The consent form is malformed: %s %s.", fail.param, fail.reason));
+		    pt_printf(r->ctx.a, "The consent form is malformed: %s %s.", fail.param, fail.reason));
 		return;
 	}
 	rc = pt_session_user(r, &u);
@@ -217,7 +217,7 @@ consent(struct pt_req *r)
 		return;
 	}
 	/* the app may have changed since the page was shown: the request is checked again */
-	rc = pt_authz_check(r, &q, &az, &fail);
+	rc = pt_authz_check(&r->ctx, &q, &az, &fail);
 	if (rc != PT_OK) {
 		pt_error_page(r, rc == PT_ERR_DB ? 503 : 400, "Invalid authorization request",
 		    fail.reason);
@@ -238,7 +238,7 @@ consent(struct pt_req *r)
 		return;
 	}
 	char code[PT_TOKEN_LEN + 1];
-	rc = pt_code_issue(r, &az, u.id, org, true, code);
+	rc = pt_code_issue(&r->ctx, &az, u.id, org, true, code);
 	if (rc == PT_ERR_NOTFOUND) {
 		pt_error_page(r, 403, "Not allowed", "You are not a member of that organization.");
 		return;

@@ -112,10 +112,10 @@ issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 		if (app != NULL) {
 			sqlite3_bind_int64(st, 3, app->id);
 			pt_bind_text(st, 4, scope, strlen(scope));
-			sqlite3_bind_int64(st, 5, r->cfg->device_interval);
-			sqlite3_bind_int64(st, 6, now + r->cfg->device_code_ttl);
+			sqlite3_bind_int64(st, 5, r->ctx.cfg->device_interval);
+			sqlite3_bind_int64(st, 6, now + r->ctx.cfg->device_code_ttl);
 		} else {
-			sqlite3_bind_int64(st, 3, now + r->cfg->device_code_ttl);
+			sqlite3_bind_int64(st, 3, now + r->ctx.cfg->device_code_ttl);
 		}
 		int rc = st != NULL ? sqlite3_step(st) : SQLITE_ERROR;
 		if (st != NULL)
@@ -133,9 +133,9 @@ issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 	snprintf(pretty, sizeof(pretty), "%.4s-%.4s", uc, uc + 4);
 	char *verify = pt_url(r, app != NULL ? "/oauth/device" : "/device/verify");
 	const char *kv[] = {"code", pretty, NULL};
-	char *complete = pt_uri_with_params(r->a, verify, kv);
+	char *complete = pt_uri_with_params(r->ctx.a, verify, kv);
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"device_code\":");
 	pt_buf_json(&b, dc, PT_TOKEN_LEN);
 	pt_buf_adds(&b, ",\"user_code\":");
@@ -144,20 +144,20 @@ issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 	pt_buf_json(&b, verify, strlen(verify));
 	pt_buf_adds(&b, ",\"verification_uri_complete\":");
 	pt_buf_json(&b, complete, strlen(complete));
-	pt_buf_addf(&b, ",\"expires_in\":%ld,\"interval\":%ld}", r->cfg->device_code_ttl,
-	    r->cfg->device_interval);
+	pt_buf_addf(&b, ",\"expires_in\":%ld,\"interval\":%ld}", r->ctx.cfg->device_code_ttl,
+	    r->ctx.cfg->device_interval);
 	pt_json(r, 200, &b);
 }
 
 static bool
 scope_for(struct pt_req *r, const struct pt_app *app, const char *want, const char **scope)
 {
-	const char *s = want && *want ? want : r->cfg->default_scope;
+	const char *s = want && *want ? want : r->ctx.cfg->default_scope;
 	if (!(want && *want) && *app->scopes && !pt_scope_subset(s, app->scopes))
 		s = app->scopes;
-	if (!pt_scopes_ok(r->cfg, s, strlen(s), app->scopes))
+	if (!pt_scopes_ok(r->ctx.cfg, s, strlen(s), app->scopes))
 		return false;
-	*scope = pt_scope_normalize(r->a, s);
+	*scope = pt_scope_normalize(r->ctx.a, s);
 	return true;
 }
 
@@ -173,7 +173,7 @@ api_body(struct pt_req *r, struct pt_params *p, const char *not_post)
 		return false;
 	}
 	if (pt_req_body(r, api_fields, DA__MAX, p, &fail) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", pt_printf(r->a, "%s %s", fail.param, fail.reason));
+		pt_json_error(r, 400, "invalid_request", pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return false;
 	}
 	return true;
@@ -208,8 +208,8 @@ device_authorization(struct pt_req *r)
 static bool
 cli_app(struct pt_req *r, struct pt_app *app)
 {
-	const char *id = r->cfg->cli_app;
-	if (id == NULL || pt_app_get(r->a, id, strlen(id), app) != PT_OK) {
+	const char *id = r->ctx.cfg->cli_app;
+	if (id == NULL || pt_app_get(r->ctx.a, id, strlen(id), app) != PT_OK) {
 		pt_json_error(r, 400, "invalid_request", "device login for the CLI is not configured");
 		return false;
 	}
@@ -225,7 +225,7 @@ postiz(struct pt_req *r, bool token)
 	const char *scope;
 	if (!api_body(r, &p, "use POST"))
 		return;
-	if (r->cfg->bridge) {
+	if (r->ctx.cfg->bridge) {
 		if (token)
 			bridge_token(r, p.v[DA_DEVICE_CODE], p.n[DA_DEVICE_CODE]);
 		else
@@ -316,12 +316,12 @@ count_attempt(const char *key)
 static void
 entry_page(struct pt_req *r, int status, const char *code, const char *error)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_set(t, "title", "Connect a device");
 	pt_tv_set(t, "code", code);
 	pt_tv_set(t, "error", error);
 	/* the bridge's page is /device/verify; postern's own is /oauth/device */
-	bool bridged = r->cfg->bridge && strcmp(r->path, "/device/verify") == 0;
+	bool bridged = r->ctx.cfg->bridge && strcmp(r->path, "/device/verify") == 0;
 	pt_tv_set(t, "action", pt_path(r, bridged ? "/device/verify" : "/oauth/device"));
 	pt_page(r, status, "device", t);
 }
@@ -331,8 +331,8 @@ static void
 too_many_guesses(struct pt_req *r, int64_t wait)
 {
 	long minutes = (long)((wait + 59) / 60);
-	pt_header(r, "Retry-After", pt_printf(r->a, "%lld", (long long)wait));
-	entry_page(r, 429, NULL, pt_printf(r->a, "Too many wrong codes. Try again in %ld minute%s "
+	pt_header(r, "Retry-After", pt_printf(r->ctx.a, "%lld", (long long)wait));
+	entry_page(r, 429, NULL, pt_printf(r->ctx.a, "Too many wrong codes. Try again in %ld minute%s "
 	    "with the code your device shows.", minutes, minutes == 1 ? "" : "s"));
 }
 
@@ -354,7 +354,7 @@ consent_page(struct pt_req *r, const struct pt_app *app, const char *scope, cons
 static void
 message(struct pt_req *r, int status, const char *title, const char *msg)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_set(t, "title", title);
 	pt_tv_set(t, "message", msg);
 	pt_page(r, status, "message", t);
@@ -372,7 +372,7 @@ verify_page(struct pt_req *r)
 	int rc = post ? pt_req_body(r, page_fields, PG__MAX, &p, &fail)
 		      : pt_req_query(r, page_fields, PG__MAX, &p, &fail);
 	if (rc != PT_OK) {
-		entry_page(r, 400, NULL, pt_printf(r->a, "The form is malformed: %s %s.", fail.param,
+		entry_page(r, 400, NULL, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
 		    fail.reason));
 		return;
 	}
@@ -381,7 +381,7 @@ verify_page(struct pt_req *r)
 	char *ret = pt_path(r, "/oauth/device");
 	if (typed != NULL && *typed) {
 		const char *kv[] = {"code", typed, NULL};
-		ret = pt_uri_with_params(r->a, ret, kv);
+		ret = pt_uri_with_params(r->ctx.a, ret, kv);
 	}
 	if (!pt_signed_in(r, &u, ret))
 		return;
@@ -395,8 +395,8 @@ verify_page(struct pt_req *r)
 		return;
 	}
 	/* RFC 8628 §5.1: guesses are limited per user, per address and in all */
-	const char *kaddr = pt_printf(r->a, "device:addr:%s", r->remote_addr);
-	const char *kuser = pt_printf(r->a, "device:user:%lld", (long long)u.id);
+	const char *kaddr = pt_printf(r->ctx.a, "device:addr:%s", r->remote_addr);
+	const char *kuser = pt_printf(r->ctx.a, "device:user:%lld", (long long)u.id);
 	const char *kall = "device:all";
 	int64_t wait = locked_for(kuser, GUESS_LIMIT_USER);
 	if (wait == 0)
@@ -415,10 +415,10 @@ verify_page(struct pt_req *r)
 		pt_bind_text(st, 1, uc, USER_CODE_LEN);
 		sqlite3_bind_int64(st, 2, pt_now());
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			const char *cid = pt_col_text(r->a, st, 0);
-			scope = pt_col_text(r->a, st, 1);
+			const char *cid = pt_col_text(r->ctx.a, st, 0);
+			scope = pt_col_text(r->ctx.a, st, 1);
 			sqlite3_reset(st);
-			found = pt_app_get(r->a, cid, strlen(cid), &app) == PT_OK;
+			found = pt_app_get(r->ctx.a, cid, strlen(cid), &app) == PT_OK;
 		} else {
 			sqlite3_reset(st);
 		}
@@ -455,7 +455,7 @@ verify_page(struct pt_req *r)
 		}
 	}
 	sqlite3_stmt *st = stmt(DQ_DECIDE);
-	sqlite3_bind_int(st, 1, approve ? 1 : 2);
+	sqlite3_bind_int(st, 1, approve ? PT_DEVICE_APPROVED : PT_DEVICE_DENIED);
 	sqlite3_bind_int64(st, 2, u.id);
 	if (approve)
 		sqlite3_bind_int64(st, 3, org);
@@ -467,7 +467,7 @@ verify_page(struct pt_req *r)
 	}
 	if (approve)
 		message(r, 200, "Device connected",
-		    pt_printf(r->a, "%s is now connected to your account. You can close this page and go back to your device.", app.name));
+		    pt_printf(r->ctx.a, "%s is now connected to your account. You can close this page and go back to your device.", app.name));
 	else
 		message(r, 200, "Request denied",
 		    "The device was not connected. You can close this page and go back to your device.");
@@ -487,6 +487,16 @@ verify_page(struct pt_req *r)
 #define BRIDGE_VERIFIER_LEN 43 /* RFC 7636 §4.1: 43..128 unreserved characters */
 #define BRIDGE_MAX_CODE 2048   /* the upstream's authorization code */
 
+/* Where a bridged device login stands (bridge_devices.state, schema.sql; the SQL above
+ * spells the same numbers). */
+enum bridge_state {
+	BRIDGE_PENDING = 0,    /* waiting for the person to enter the code */
+	BRIDGE_SENT = 1,       /* sent to the upstream with a state */
+	BRIDGE_EXCHANGING = 2, /* back with a code, exchanging it */
+	BRIDGE_DENIED = 3,
+	BRIDGE_READY = 4,      /* the upstream's token waits for the CLI */
+};
+
 enum { CB_CODE, CB_STATE, CB_ERROR, CB_ERROR_DESC, CB__MAX };
 static const struct pt_field callback_fields[CB__MAX] = {
 	[CB_CODE] = {"code", BRIDGE_MAX_CODE, NULL, 0},
@@ -503,12 +513,12 @@ bridge_browser(struct pt_req *r)
 	size_t n;
 	if (pt_cookie_get(r->cookie, BRIDGE_COOKIE, &v, &n) && n == BRIDGE_COOKIE_LEN &&
 	    pt_valid_b62ish(v, n))
-		return pt_strndup(r->a, v, n);
+		return pt_strndup(r->ctx.a, v, n);
 	char b[BRIDGE_COOKIE_LEN + 1];
 	pt_random_b62(b, BRIDGE_COOKIE_LEN);
 	b[BRIDGE_COOKIE_LEN] = '\0';
 	pt_cookie_set(r, BRIDGE_COOKIE, b, -1);
-	return pt_strdup(r->a, b);
+	return pt_strdup(r->ctx.a, b);
 }
 
 /* A blob column copied into the arena (NULL for NULL). */
@@ -519,7 +529,7 @@ col_blob(struct pt_req *r, sqlite3_stmt *st, int col, size_t *n)
 	*n = (size_t)sqlite3_column_bytes(st, col);
 	if (p == NULL)
 		return NULL;
-	uint8_t *c = pt_alloc(r->a, *n ? *n : 1);
+	uint8_t *c = pt_alloc(r->ctx.a, *n ? *n : 1);
 	memcpy(c, p, *n);
 	return c;
 }
@@ -557,7 +567,7 @@ bridge_token(struct pt_req *r, const char *code, size_t n)
 	}
 	pt_bind_blob(st, 1, h, sizeof(h));
 	int rc = sqlite3_step(st);
-	int state = sqlite3_column_int(st, 0);
+	enum bridge_state state = (enum bridge_state)sqlite3_column_int(st, 0);
 	int64_t expires = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE) {
@@ -569,7 +579,7 @@ bridge_token(struct pt_req *r, const char *code, size_t n)
 		return;
 	}
 	/* expired and denied requests are answered once, then forgotten */
-	if (expires <= now || state == 3) {
+	if (expires <= now || state == BRIDGE_DENIED) {
 		if (by_hash(DQ_BR_DELETE, h) == PT_ERR_BUSY) {
 			pt_json_error(r, PT_UNAVAILABLE);
 			return;
@@ -580,7 +590,7 @@ bridge_token(struct pt_req *r, const char *code, size_t n)
 			pt_json_error(r, 400, "access_denied", "the user denied the request");
 		return;
 	}
-	if (state != 4) {
+	if (state != BRIDGE_READY) {
 		pt_json_error(r, 400, "authorization_pending", "the user has not finished yet");
 		return;
 	}
@@ -601,9 +611,9 @@ bridge_token(struct pt_req *r, const char *code, size_t n)
 		pt_json_error(r, PT_UNAVAILABLE);
 		return;
 	}
-	pt_bridge_key(key, r->cfg->key);
-	char *token = pt_unseal(r->a, key, h, sizeof(h), sealed_token, tn);
-	char *org = sealed_org ? pt_unseal(r->a, key, h, sizeof(h), sealed_org, on) : NULL;
+	pt_bridge_key(key, r->ctx.cfg->key);
+	char *token = pt_unseal(r->ctx.a, key, h, sizeof(h), sealed_token, tn);
+	char *org = sealed_org ? pt_unseal(r->ctx.a, key, h, sizeof(h), sealed_org, on) : NULL;
 	sodium_memzero(key, sizeof(key));
 	if (token == NULL || (sealed_org != NULL && org == NULL)) {
 		/* the server key changed since it was sealed: nothing to retry */
@@ -612,11 +622,11 @@ bridge_token(struct pt_req *r, const char *code, size_t n)
 		return;
 	}
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"access_token\":");
 	pt_buf_json(&b, token, strlen(token));
 	pt_buf_adds(&b, ",\"api_url\":");
-	pt_buf_json(&b, r->cfg->upstream_api_url, strlen(r->cfg->upstream_api_url));
+	pt_buf_json(&b, r->ctx.cfg->upstream_api_url, strlen(r->ctx.cfg->upstream_api_url));
 	if (org != NULL) {
 		pt_buf_adds(&b, ",\"organization_id\":");
 		pt_buf_json(&b, org, strlen(org));
@@ -640,7 +650,7 @@ bridge_page(struct pt_req *r)
 		      : pt_req_query(r, page_fields, PG__MAX, &p, &fail);
 	const char *browser = bridge_browser(r);
 	if (rc != PT_OK) {
-		entry_page(r, 400, NULL, pt_printf(r->a, "The form is malformed: %s %s.", fail.param,
+		entry_page(r, 400, NULL, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
 		    fail.reason));
 		return;
 	}
@@ -658,8 +668,8 @@ bridge_page(struct pt_req *r)
 	char bhex[33];
 	pt_hash2(bh, "bridge-browser", browser, BRIDGE_COOKIE_LEN);
 	sodium_bin2hex(bhex, sizeof(bhex), bh, 16);
-	const char *kaddr = pt_printf(r->a, "device:addr:%s", r->remote_addr);
-	const char *kbrowser = pt_printf(r->a, "device:browser:%s", bhex);
+	const char *kaddr = pt_printf(r->ctx.a, "device:addr:%s", r->remote_addr);
+	const char *kbrowser = pt_printf(r->ctx.a, "device:browser:%s", bhex);
 	const char *kall = "device:all";
 	int64_t wait = locked_for(kbrowser, GUESS_LIMIT_USER);
 	if (wait == 0)
@@ -700,8 +710,8 @@ bridge_page(struct pt_req *r)
 	verifier[BRIDGE_VERIFIER_LEN] = '\0';
 	pt_pkce_s256(challenge, verifier, BRIDGE_VERIFIER_LEN);
 	pt_hash2(sh, "bridge-state", state, BRIDGE_STATE_LEN);
-	pt_bridge_key(key, r->cfg->key);
-	uint8_t *sealed = pt_seal(r->a, key, row, sizeof(row), verifier, BRIDGE_VERIFIER_LEN, &sealed_n);
+	pt_bridge_key(key, r->ctx.cfg->key);
+	uint8_t *sealed = pt_seal(r->ctx.a, key, row, sizeof(row), verifier, BRIDGE_VERIFIER_LEN, &sealed_n);
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(verifier, sizeof(verifier));
 	sqlite3_stmt *st = stmt(DQ_BR_SEND);
@@ -722,11 +732,11 @@ bridge_page(struct pt_req *r)
 		entry_page(r, 400, given, "That code is not valid or has expired. Check the code on your device.");
 		return;
 	}
-	const char *redirect = r->cfg->upstream_redirect_uri ? pt_url(r, "/device/callback") : NULL;
-	const char *kv[] = {"client_id", r->cfg->upstream_client_id, "response_type", "code",
+	const char *redirect = r->ctx.cfg->upstream_redirect_uri ? pt_url(r, "/device/callback") : NULL;
+	const char *kv[] = {"client_id", r->ctx.cfg->upstream_client_id, "response_type", "code",
 	    "state", state, "code_challenge", challenge, "code_challenge_method", "S256",
 	    "redirect_uri", redirect, NULL};
-	pt_see_other(r, pt_uri_with_params(r->a, r->cfg->upstream_authorize_url, kv));
+	pt_see_other(r, pt_uri_with_params(r->ctx.a, r->ctx.cfg->upstream_authorize_url, kv));
 	sodium_memzero(state, sizeof(state));
 }
 
@@ -737,11 +747,11 @@ static int
 bridge_exchange(struct pt_req *r, const char *code, const char *verifier,
     struct pt_upstream_answer *out)
 {
-	const struct pt_config *c = r->cfg;
+	const struct pt_config *c = r->ctx.cfg;
 	const char *redirect = c->upstream_redirect_uri ? pt_url(r, "/device/callback") : NULL;
 	const char *headers[4] = {"Accept: application/json", NULL, NULL, NULL};
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	if (!c->upstream_token_basic) {
 		headers[1] = "Content-Type: application/json";
 		pt_buf_adds(&b, "{\"grant_type\":\"authorization_code\",\"code\":");
@@ -760,14 +770,14 @@ bridge_exchange(struct pt_req *r, const char *code, const char *verifier,
 	} else {
 		/* RFC 6749 §2.3.1: id and secret form-encoded, then Basic */
 		pt_buf cred, hdr;
-		pt_buf_init(&cred, r->a);
+		pt_buf_init(&cred, r->ctx.a);
 		pt_buf_urlenc(&cred, c->upstream_client_id, strlen(c->upstream_client_id));
 		pt_buf_addc(&cred, ':');
 		pt_buf_urlenc(&cred, c->upstream_client_secret, strlen(c->upstream_client_secret));
 		size_t b64n = sodium_base64_ENCODED_LEN(cred.n, sodium_base64_VARIANT_ORIGINAL);
-		pt_buf_init(&hdr, r->a);
+		pt_buf_init(&hdr, r->ctx.a);
 		pt_buf_adds(&hdr, "Authorization: Basic ");
-		char *b64 = pt_alloc(r->a, b64n);
+		char *b64 = pt_alloc(r->ctx.a, b64n);
 		sodium_bin2base64(b64, b64n, (const unsigned char *)cred.p, cred.n,
 		    sodium_base64_VARIANT_ORIGINAL);
 		pt_buf_adds(&hdr, b64);
@@ -785,7 +795,7 @@ bridge_exchange(struct pt_req *r, const char *code, const char *verifier,
 		}
 	}
 	struct pt_fetched f;
-	int rc = pt_fetch_post(r->a, c->upstream_token_url, headers, b.p, b.n,
+	int rc = pt_fetch_post(r->ctx.a, c->upstream_token_url, headers, b.p, b.n,
 	    PT_MAX_UPSTREAM_ANSWER, &f);
 	sodium_memzero(b.p, b.n);
 	if (headers[2] != NULL)
@@ -800,16 +810,16 @@ bridge_exchange(struct pt_req *r, const char *code, const char *verifier,
 		return PT_ERR_IO;
 	}
 	if (f.status < 200 || f.status > 299) {
-		const char *msg = pt_upstream_error_message(r->a, f.body, f.n);
+		const char *msg = pt_upstream_error_message(r->ctx.a, f.body, f.n);
 		pt_warn("bridge: the upstream token endpoint answered %d", f.status);
 		pt_error_page(r, 502, "The sign-in service refused the login",
-		    pt_printf(r->a, "The sign-in service answered with an error (HTTP %d)%s%s. Please "
+		    pt_printf(r->ctx.a, "The sign-in service answered with an error (HTTP %d)%s%s. Please "
 		    "try again: enter the code from your device again.", f.status, msg ? ": " : "",
 		    msg ? msg : ""));
 		sodium_memzero((char *)f.body, f.n);
 		return PT_ERR_INVALID;
 	}
-	rc = pt_upstream_answer_parse(r->a, f.body, f.n, out);
+	rc = pt_upstream_answer_parse(r->ctx.a, f.body, f.n, out);
 	sodium_memzero((char *)f.body, f.n);
 	if (rc != PT_OK) {
 		pt_warn("bridge: the upstream token endpoint's answer (HTTP %d) has no usable"
@@ -832,7 +842,7 @@ bridge_callback(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	if (pt_req_query(r, callback_fields, CB__MAX, &p, &fail) != PT_OK) {
-		pt_error_page(r, 400, "Bad request", pt_printf(r->a, "The sign-in answer is malformed: "
+		pt_error_page(r, 400, "Bad request", pt_printf(r->ctx.a, "The sign-in answer is malformed: "
 		    "%s %s.", fail.param, fail.reason));
 		return;
 	}
@@ -887,7 +897,7 @@ bridge_callback(struct pt_req *r)
 	}
 	bool denied = p.v[CB_ERROR] != NULL && strcmp(p.v[CB_ERROR], "access_denied") == 0;
 	st = stmt(DQ_BR_TAKE_STATE);
-	sqlite3_bind_int(st, 1, denied ? 3 : 2);
+	sqlite3_bind_int(st, 1, denied ? BRIDGE_DENIED : BRIDGE_EXCHANGING);
 	pt_bind_blob(st, 2, row, sizeof(row));
 	pt_bind_blob(st, 3, sh, sizeof(sh));
 	rc = pt_exec(st);
@@ -911,7 +921,7 @@ bridge_callback(struct pt_req *r)
 		const char *desc = p.v[CB_ERROR_DESC];
 		pt_warn("bridge: the upstream sent back error %s", p.v[CB_ERROR]);
 		pt_error_page(r, 502, "The sign-in service refused the login",
-		    pt_printf(r->a, "The sign-in service answered: %s%s%s. Start again by entering "
+		    pt_printf(r->ctx.a, "The sign-in service answered: %s%s%s. Start again by entering "
 		    "the code from your device.", p.v[CB_ERROR], desc ? ": " : "", desc ? desc : ""));
 		rc = PT_ERR_INVALID;
 	} else if (p.v[CB_CODE] == NULL || p.n[CB_CODE] == 0) {
@@ -919,8 +929,8 @@ bridge_callback(struct pt_req *r)
 		    "entering the code from your device.");
 		rc = PT_ERR_MISSING;
 	} else {
-		pt_bridge_key(key, r->cfg->key);
-		verifier = pt_unseal(r->a, key, row, sizeof(row), sealed, vn);
+		pt_bridge_key(key, r->ctx.cfg->key);
+		verifier = pt_unseal(r->ctx.a, key, row, sizeof(row), sealed, vn);
 		sodium_memzero(key, sizeof(key));
 		if (verifier == NULL) {
 			pt_warn("bridge: a stored PKCE verifier did not open (was the secret key replaced?)");
@@ -939,10 +949,10 @@ bridge_callback(struct pt_req *r)
 		return;
 	}
 	size_t tn, on = 0;
-	pt_bridge_key(key, r->cfg->key);
-	uint8_t *token = pt_seal(r->a, key, row, sizeof(row), ans.access_token,
+	pt_bridge_key(key, r->ctx.cfg->key);
+	uint8_t *token = pt_seal(r->ctx.a, key, row, sizeof(row), ans.access_token,
 	    strlen(ans.access_token), &tn);
-	uint8_t *org = ans.org ? pt_seal(r->a, key, row, sizeof(row), ans.org, strlen(ans.org), &on)
+	uint8_t *org = ans.org ? pt_seal(r->ctx.a, key, row, sizeof(row), ans.org, strlen(ans.org), &on)
 			       : NULL;
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero((char *)ans.access_token, strlen(ans.access_token));
@@ -970,7 +980,7 @@ static void
 health(struct pt_req *r)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"status\":\"ok\"}");
 	pt_json(r, 200, &b);
 }
@@ -981,9 +991,9 @@ handle(struct pt_req *r)
 	const char *path = r->path;
 	if (strcmp(path, "/oauth/device_authorization") == 0)
 		device_authorization(r);
-	else if (strcmp(path, "/device/verify") == 0 && r->cfg->bridge)
+	else if (strcmp(path, "/device/verify") == 0 && r->ctx.cfg->bridge)
 		bridge_page(r);
-	else if (strcmp(path, "/device/callback") == 0 && r->cfg->bridge)
+	else if (strcmp(path, "/device/callback") == 0 && r->ctx.cfg->bridge)
 		bridge_callback(r);
 	else if (strcmp(path, "/oauth/device") == 0 || strcmp(path, "/device/verify") == 0)
 		verify_page(r);

@@ -31,7 +31,7 @@ struct live {
 	const char *resource;
 	int64_t created;
 	int64_t expires; /* 0: never */
-	int kind;
+	enum pt_token_kind kind;
 };
 
 /* Looks a token up. PT_OK for a live one, PT_ERR_NOTFOUND for anything not live
@@ -57,24 +57,25 @@ lookup(struct pt_req *r, const char *t, size_t n, struct live *l)
 		return PT_ERR_DB;
 	}
 	int64_t now = pt_now();
-	l->user = pt_col_text(r->a, st, 0);
+	l->user = pt_col_text(r->ctx.a, st, 0);
 	l->org = sqlite3_column_int64(st, 1);
-	l->scope = pt_col_text(r->a, st, 2);
-	l->client_id = pt_col_text(r->a, st, 3);
+	l->scope = pt_col_text(r->ctx.a, st, 2);
+	l->client_id = pt_col_text(r->ctx.a, st, 3);
 	l->expires = sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 4);
 	int64_t token_id = sqlite3_column_int64(st, 5);
 	int64_t grant_id = sqlite3_column_int64(st, 6);
 	l->created = sqlite3_column_int64(st, 7);
 	l->user_id = sqlite3_column_int64(st, 8);
-	l->resource = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 9);
-	l->kind = sqlite3_column_int(st, 10);
+	l->resource = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : pt_col_text(r->ctx.a, st, 9);
+	l->kind = (enum pt_token_kind)sqlite3_column_int(st, 10);
 	int64_t last_used = sqlite3_column_int64(st, 11);
 	sqlite3_reset(st);
-	if ((l->kind != 1 && l->kind != 2) || (access != (l->kind == 1)))
+	if ((l->kind != PT_KIND_ACCESS && l->kind != PT_KIND_REFRESH) ||
+	    access != (l->kind == PT_KIND_ACCESS))
 		return PT_ERR_NOTFOUND;
 	if (l->expires != 0 && l->expires <= now)
 		return PT_ERR_NOTFOUND;
-	if (l->kind == 1 && now - last_used >= TOUCH_INTERVAL) {
+	if (l->kind == PT_KIND_ACCESS && now - last_used >= TOUCH_INTERVAL) {
 		/* best effort, and never waiting: while another process holds the write lock
 		 * the check answers at once and the next check records the use */
 		st = pt_stmt(ST_TOKEN_TOUCH);
@@ -102,7 +103,7 @@ unauthorized(struct pt_req *r, int status, const char *error, const char *desc,
     const char *scope, const char *metadata)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "Bearer realm=\"postern\"");
 	if (error)
 		pt_buf_addf(&b, ", error=\"%s\", error_description=\"%s\"", error, desc);
@@ -141,7 +142,7 @@ check(struct pt_req *r)
 		pt_respond(r, 500, NULL, NULL, 0);
 		return;
 	}
-	if (rc != PT_OK || l.kind != 1) {
+	if (rc != PT_OK || l.kind != PT_KIND_ACCESS) {
 		unauthorized(r, 401, "invalid_token", "the access token is not valid", NULL, meta);
 		return;
 	}
@@ -151,7 +152,7 @@ check(struct pt_req *r)
 		return;
 	}
 	pt_header(r, "X-OAuth-User", l.user);
-	pt_header(r, "X-OAuth-Organization", pt_printf(r->a, "%lld", (long long)l.org));
+	pt_header(r, "X-OAuth-Organization", pt_printf(r->ctx.a, "%lld", (long long)l.org));
 	pt_header(r, "X-OAuth-Scope", l.scope);
 	pt_header(r, "X-OAuth-Client", l.client_id);
 	pt_header(r, "Cache-Control", "no-store");
@@ -173,7 +174,7 @@ introspect(struct pt_req *r)
 		return;
 	}
 	if (pt_req_body(r, introspect_fields, IN__MAX, &p, &fail) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", pt_printf(r->a, "%s %s", fail.param, fail.reason));
+		pt_json_error(r, 400, "invalid_request", pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return;
 	}
 	if (pt_client_auth(r, p.v[IN_CLIENT_ID], p.n[IN_CLIENT_ID], p.v[IN_CLIENT_SECRET],
@@ -191,7 +192,7 @@ introspect(struct pt_req *r)
 		return;
 	}
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	int rc = lookup(r, p.v[IN_TOKEN], p.n[IN_TOKEN], &l);
 	if (rc == PT_ERR_DB) {
 		pt_json_error(r, PT_UNAVAILABLE);
@@ -218,9 +219,9 @@ introspect(struct pt_req *r)
 	    (long long)l.user_id, (long long)l.org, (long long)l.created);
 	if (l.expires)
 		pt_buf_addf(&b, ",\"exp\":%lld", (long long)l.expires);
-	pt_buf_adds(&b, l.kind == 1 ? ",\"token_type\":\"Bearer\"" : ",\"token_type\":\"refresh_token\"");
+	pt_buf_adds(&b, l.kind == PT_KIND_ACCESS ? ",\"token_type\":\"Bearer\"" : ",\"token_type\":\"refresh_token\"");
 	pt_buf_adds(&b, ",\"iss\":");
-	pt_buf_json(&b, r->cfg->base_url, strlen(r->cfg->base_url));
+	pt_buf_json(&b, r->ctx.cfg->base_url, strlen(r->ctx.cfg->base_url));
 	if (l.resource) {
 		pt_buf_adds(&b, ",\"aud\":");
 		pt_buf_json(&b, l.resource, strlen(l.resource));
@@ -244,7 +245,7 @@ userinfo(struct pt_req *r)
 		pt_json_error(r, PT_UNAVAILABLE);
 		return;
 	}
-	if (rc != PT_OK || l.kind != 1) {
+	if (rc != PT_OK || l.kind != PT_KIND_ACCESS) {
 		unauthorized(r, 401, "invalid_token", "the access token is not valid", NULL, NULL);
 		return;
 	}
@@ -255,7 +256,7 @@ userinfo(struct pt_req *r)
 		return;
 	}
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_addf(&b, "{\"sub\":\"%lld\",\"name\":", (long long)l.user_id);
 	pt_buf_json(&b, l.user, strlen(l.user));
 	pt_buf_adds(&b, ",\"preferred_username\":");
@@ -277,9 +278,9 @@ json_url(pt_buf *b, struct pt_req *r, const char *key, const char *path)
 static void
 metadata(struct pt_req *r)
 {
-	const struct pt_config *c = r->cfg;
+	const struct pt_config *c = r->ctx.cfg;
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"issuer\":");
 	pt_buf_json(&b, c->base_url, strlen(c->base_url));
 	json_url(&b, r, "authorization_endpoint", "/oauth/authorize");
@@ -322,15 +323,15 @@ resource_metadata(struct pt_req *r, const char *full)
 	size_t wl = strlen(wk);
 	if (full == NULL || strncmp(full, wk, wl) != 0)
 		return false;
-	for (size_t i = 0; i < r->cfg->nresources; i++) {
-		const char *res = r->cfg->resources[i];
+	for (size_t i = 0; i < r->ctx.cfg->nresources; i++) {
+		const char *res = r->ctx.cfg->resources[i];
 		const char *host = strstr(res, "://") + 3;
 		const char *path = strchr(host, '/');
 		if (strcmp(full + wl, path && strcmp(path, "/") ? path : "") != 0)
 			continue;
-		const struct pt_config *c = r->cfg;
+		const struct pt_config *c = r->ctx.cfg;
 		pt_buf b;
-		pt_buf_init(&b, r->a);
+		pt_buf_init(&b, r->ctx.a);
 		pt_buf_adds(&b, "{\"resource\":");
 		pt_buf_json(&b, res, strlen(res));
 		pt_buf_adds(&b, ",\"authorization_servers\":[");
@@ -368,7 +369,7 @@ handle(struct pt_req *r)
 		const char *wk = "/.well-known/oauth-authorization-server";
 		const char *full = pt_req_param(r, "DOCUMENT_URI");
 		size_t wl = strlen(wk);
-		if (full && strncmp(full, wk, wl) == 0 && strcmp(full + wl, r->cfg->base_path) == 0)
+		if (full && strncmp(full, wk, wl) == 0 && strcmp(full + wl, r->ctx.cfg->base_path) == 0)
 			metadata(r);
 		else if (!resource_metadata(r, full))
 			pt_json_error(r, 404, "not_found", "no such endpoint");

@@ -17,7 +17,7 @@ static void
 ok(struct pt_req *r)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{}");
 	pt_json(r, 200, &b);
 }
@@ -39,7 +39,7 @@ revoke(struct pt_req *r)
 		return;
 	}
 	if (pt_req_body(r, revoke_fields, RV__MAX, &p, &fail) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", pt_printf(r->a, "%s %s", fail.param, fail.reason));
+		pt_json_error(r, 400, "invalid_request", pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return;
 	}
 	if (pt_client_auth(r, p.v[RV_CLIENT_ID], p.n[RV_CLIENT_ID], p.v[RV_CLIENT_SECRET],
@@ -76,7 +76,7 @@ revoke(struct pt_req *r)
 	}
 	int64_t token_id = sqlite3_column_int64(st, 5);
 	int64_t grant_id = sqlite3_column_int64(st, 6);
-	int kind = sqlite3_column_int(st, 10);
+	enum pt_token_kind kind = (enum pt_token_kind)sqlite3_column_int(st, 10);
 	int64_t app_id = sqlite3_column_int64(st, 12);
 	sqlite3_reset(st);
 	if (app_id != app.id) {
@@ -84,8 +84,8 @@ revoke(struct pt_req *r)
 		pt_json_error(r, 400, "unauthorized_client", "the token was not issued to this client");
 		return;
 	}
-	st = pt_stmt(kind == 1 ? ST_TOKEN_DELETE : ST_GRANT_DELETE);
-	sqlite3_bind_int64(st, 1, kind == 1 ? token_id : grant_id);
+	st = pt_stmt(kind == PT_KIND_ACCESS ? ST_TOKEN_DELETE : ST_GRANT_DELETE);
+	sqlite3_bind_int64(st, 1, kind == PT_KIND_ACCESS ? token_id : grant_id);
 	if (pt_exec(st) != PT_OK || pt_commit() != PT_OK) {
 		pt_rollback();
 		pt_json_error(r, PT_UNAVAILABLE);
@@ -133,22 +133,22 @@ static void
 grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
 {
 	int64_t id = sqlite3_column_int64(st, 0);
-	const char *cid = pt_col_text(r->a, st, 1);
-	const char *name = pt_col_text(r->a, st, 2);
+	const char *cid = pt_col_text(r->ctx.a, st, 1);
+	const char *name = pt_col_text(r->ctx.a, st, 2);
 	pt_tv_set(it, "app_name", name);
 	pt_tv_setn(it, "app_initial", name, pt_utf8_initial(name, strlen(name)));
 	if (sqlite3_column_int(st, 3))
 		pt_tv_url(it, "app_picture",
-		    pt_path(r, pt_printf(r->a, "/oauth/apps/%s/picture", cid)));
+		    pt_path(r, pt_printf(r->ctx.a, "/oauth/apps/%s/picture", cid)));
 	else
 		pt_tv_set(it, "app_picture", "");
-	pt_tv_set(it, "org_name", pt_col_text(r->a, st, 4));
-	const char *scope = pt_col_text(r->a, st, 5);
+	pt_tv_set(it, "org_name", pt_col_text(r->ctx.a, st, 4));
+	const char *scope = pt_col_text(r->ctx.a, st, 5);
 	for (const char *s = scope; *s;) {
 		size_t k = strcspn(s, " ");
 		if (k) {
 			struct pt_tv *sc = pt_tv_add(it, "scopes");
-			const struct pt_scope *c = pt_config_scope(r->cfg, s, k);
+			const struct pt_scope *c = pt_config_scope(r->ctx.cfg, s, k);
 			pt_tv_setn(sc, "scope_name", s, k);
 			pt_tv_set(sc, "scope_desc", c != NULL ? c->desc : "");
 		}
@@ -156,11 +156,11 @@ grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
 		while (*s == ' ')
 			s++;
 	}
-	pt_tv_set(it, "approved_at", pt_utc_time(r->a, sqlite3_column_int64(st, 6)));
+	pt_tv_set(it, "approved_at", pt_utc_time(r->ctx.a, sqlite3_column_int64(st, 6)));
 	pt_tv_set(it, "last_used", sqlite3_column_type(st, 7) == SQLITE_NULL
-	    ? "" : pt_utc_time(r->a, sqlite3_column_int64(st, 7)));
+	    ? "" : pt_utc_time(r->ctx.a, sqlite3_column_int64(st, 7)));
 	pt_tv_set(it, "revoke_url",
-	    pt_path(r, pt_printf(r->a, "/oauth/approved/%lld/revoke", (long long)id)));
+	    pt_path(r, pt_printf(r->ctx.a, "/oauth/approved/%lld/revoke", (long long)id)));
 }
 
 /* The signed-in user, or a response (see pt_signed_in): a GET comes back to itself
@@ -177,7 +177,7 @@ approved_list(struct pt_req *r, const struct pt_user *u)
 {
 	struct pt_params q;
 	struct pt_fail fail;
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_set(t, "title", "Approved apps");
 	pt_tv_set(t, "apps_url", pt_path(r, "/oauth/apps"));
 	if (pt_req_query(r, approved_notice, AN__MAX, &q, &fail) == PT_OK && q.v[AN_DONE] != NULL &&
@@ -225,7 +225,7 @@ approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
 	}
 	sqlite3_stmt *st = ap_stmt(confirmed ? AP_DELETE : AP_GET);
 	int rc = SQLITE_ERROR;
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	/* a revocation is on the disk before the page says so */
 	if (confirmed && pt_begin_durable() != PT_OK)
 		st = NULL;
@@ -254,7 +254,7 @@ approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
 		return;
 	}
 	pt_tv_set(t, "title", "Revoke access?");
-	pt_tv_set(t, "action", pt_path(r, pt_printf(r->a, "/oauth/approved/%lld/revoke", id)));
+	pt_tv_set(t, "action", pt_path(r, pt_printf(r->ctx.a, "/oauth/approved/%lld/revoke", id)));
 	pt_tv_set(t, "approved_url", pt_path(r, "/oauth/approved"));
 	pt_page(r, 200, "approved_revoke", t);
 }
@@ -288,7 +288,7 @@ approved(struct pt_req *r)
 		pt_error_page(r, 404, "Not found", "There is no page at this address.");
 		return;
 	}
-	approved_revoke(r, &u, pt_strndup(r->a, rest, k));
+	approved_revoke(r, &u, pt_strndup(r->ctx.a, rest, k));
 }
 
 static void

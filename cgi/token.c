@@ -59,11 +59,11 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	}
 	int64_t grant = sqlite3_column_int64(st, 0);
 	bool kept = sqlite3_column_type(st, 1) != SQLITE_NULL; /* the request is still on the row */
-	const char *redirect = pt_col_text(r->a, st, 1);
+	const char *redirect = pt_col_text(r->ctx.a, st, 1);
 	bool redirect_given = sqlite3_column_int(st, 2) != 0;
-	const char *scope = pt_col_text(r->a, st, 3);
-	const char *challenge = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 4);
-	const char *resource = sqlite3_column_type(st, 5) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 5);
+	const char *scope = pt_col_text(r->ctx.a, st, 3);
+	const char *challenge = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : pt_col_text(r->ctx.a, st, 4);
+	const char *resource = sqlite3_column_type(st, 5) == SQLITE_NULL ? NULL : pt_col_text(r->ctx.a, st, 5);
 	bool live = sqlite3_column_type(st, 6) != SQLITE_NULL && sqlite3_column_int64(st, 6) > pt_now();
 	bool used = sqlite3_column_int(st, 7) != 0;
 	int64_t app_id = sqlite3_column_int64(st, 8);
@@ -113,7 +113,7 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
 		FAIL(400, "invalid_target", "resource does not match the authorization request");
 	/* the code's row becomes the access token: the code is used from now on */
-	rc = pt_tokens_issue(r, grant, scope, NULL, resource, h, row, &out);
+	rc = pt_tokens_issue(&r->ctx, grant, scope, NULL, resource, h, row, &out);
 	if (rc == PT_ERR_NOTFOUND)
 		FAIL(400, "invalid_grant", "the code was already used");
 	if (rc != PT_OK || pt_commit() != PT_OK)
@@ -144,17 +144,17 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		FAIL(PT_UNAVAILABLE);
 	}
 	int64_t org = sqlite3_column_int64(st, 1);
-	const char *scope = pt_col_text(r->a, st, 2);
+	const char *scope = pt_col_text(r->ctx.a, st, 2);
 	bool expired = sqlite3_column_type(st, 4) != SQLITE_NULL && sqlite3_column_int64(st, 4) <= pt_now();
 	int64_t token_id = sqlite3_column_int64(st, 5);
 	int64_t grant = sqlite3_column_int64(st, 6);
-	const char *resource = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 9);
-	int kind = sqlite3_column_int(st, 10);
+	const char *resource = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : pt_col_text(r->ctx.a, st, 9);
+	enum pt_token_kind kind = (enum pt_token_kind)sqlite3_column_int(st, 10);
 	int64_t app_id = sqlite3_column_int64(st, 12);
 	sqlite3_reset(st);
 	if (app_id != app->id)
 		FAIL(400, "invalid_grant", "the refresh token was issued to another client");
-	if (kind == 3) {
+	if (kind == PT_KIND_REFRESH_USED) {
 		/* RFC 9700 §4.14.2: a rotated refresh token came back: revoke the grant */
 		pt_rollback();
 		if (pt_begin_durable() != PT_OK)
@@ -166,7 +166,7 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		pt_warn("refresh token reuse for client %s: the grant is revoked", app->client_id);
 		FAIL(400, "invalid_grant", "the refresh token was already used");
 	}
-	if (kind != 2)
+	if (kind != PT_KIND_REFRESH)
 		FAIL(400, "invalid_grant", "the refresh token is not valid");
 	if (expired)
 		FAIL(400, "invalid_grant", "the refresh token has expired");
@@ -177,7 +177,7 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	if (want != NULL && *want) {
 		if (!pt_scope_subset(want, scope))
 			FAIL(400, "invalid_scope", "a refresh cannot widen the scope");
-		access_scope = pt_scope_normalize(r->a, want);
+		access_scope = pt_scope_normalize(r->ctx.a, want);
 	}
 	st = pt_stmt(ST_REFRESH_TAKE);
 	sqlite3_bind_int64(st, 1, token_id);
@@ -192,7 +192,7 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		FAIL(400, "invalid_grant", "the refresh token was already used");
 	if (rc != SQLITE_ROW)
 		FAIL(PT_UNAVAILABLE);
-	if (pt_tokens_issue(r, grant, access_scope, scope, resource, from_code ? code_hash : NULL, 0,
+	if (pt_tokens_issue(&r->ctx, grant, access_scope, scope, resource, from_code ? code_hash : NULL, 0,
 		&out) != PT_OK || pt_commit() != PT_OK)
 		FAIL(PT_UNAVAILABLE);
 	pt_token_response(r, &out, access_scope, org);
@@ -214,7 +214,7 @@ handle(struct pt_req *r)
 		FAIL(405, "invalid_request", "the token endpoint takes POST");
 	}
 	if (pt_req_body(r, fields, TK__MAX, &p, &pf) != PT_OK)
-		FAIL(400, "invalid_request", pt_printf(r->a, "%s %s", pf.param, pf.reason));
+		FAIL(400, "invalid_request", pt_printf(r->ctx.a, "%s %s", pf.param, pf.reason));
 	const char *gt = p.v[TK_GRANT_TYPE];
 	/* the code and refresh grants read the client and write the tokens in one
 	 * transaction (one set of locks); the device grant keeps its own */

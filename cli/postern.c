@@ -772,7 +772,7 @@ cmd_token(int argc, char **argv)
 		else
 			printf("%-6s %-8s %-16s %-38s %-6s %s\n", "ID", "KIND", "USER", "APP", "GRANT", "SCOPE");
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *kind = sqlite3_column_int(st, 1) == 1 ? "access" : "refresh";
+			const char *kind = sqlite3_column_int(st, 1) == PT_KIND_ACCESS ? "access" : "refresh";
 			if (json) {
 				printf("%s{\"id\":%lld,\"kind\":\"%s\",\"user\":", n ? "," : "",
 				    sqlite3_column_int64(st, 0), kind);
@@ -826,14 +826,11 @@ cmd_token(int argc, char **argv)
 		if (sqlite3_step(st) != SQLITE_ROW)
 			die("%s is not a member of organization %lld", u, (long long)org);
 		sqlite3_reset(st);
-		struct pt_req r;
-		memset(&r, 0, sizeof(r));
-		r.a = arena;
-		r.cfg = &cfg;
+		struct pt_ctx ctx = pt_ctx_init(arena, &cfg);
 		int64_t grant;
 		struct pt_issued out;
-		if (pt_begin() != PT_OK || pt_grant_record(&r, uid, app.id, org, scope, NULL, &grant) != PT_OK ||
-		    pt_tokens_issue(&r, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
+		if (pt_begin() != PT_OK || pt_grant_record(&ctx, uid, app.id, org, scope, NULL, &grant) != PT_OK ||
+		    pt_tokens_issue(&ctx, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
 			die("could not issue a token");
 		if (json)
 			printf("{\"access_token\":\"%s\",\"scope\":\"%s\",\"organization_id\":%lld,\"grant_id\":%lld}\n",

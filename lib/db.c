@@ -1,4 +1,5 @@
 /* db.c: the database handle and every SQL statement the executables run, by index. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -119,6 +120,14 @@ static const char *const sql[ST__MAX] = {
 
 static sqlite3 *db;
 static sqlite3_stmt *stmts[ST__MAX];
+
+struct pt_ctx
+pt_ctx_init(pt_arena *a, const struct pt_config *cfg)
+{
+	struct pt_ctx c = {.a = a, .cfg = cfg, .db = pt_db()};
+	assert(a != NULL && cfg != NULL && c.db != NULL);
+	return c;
+}
 
 int64_t
 pt_now(void)

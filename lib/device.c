@@ -12,6 +12,7 @@ static const char *const sql[DV__MAX] = {
 		    " FROM devices WHERE hash = ?"),
 	[DV_SLOW] = "UPDATE devices SET interval = interval + 5, last_poll = ? WHERE hash = ?",
 	[DV_POLL] = "UPDATE devices SET last_poll = ? WHERE hash = ?",
+	/* PT_DEVICE_APPROVED to PT_DEVICE_COLLECTED */
 	[DV_COLLECT] = "UPDATE devices SET state = 3 WHERE hash = ? AND state = 1",
 };
 static sqlite3_stmt *stmts[DV__MAX];
@@ -55,7 +56,7 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 			FAIL(400, postiz ? "expired_token" : "invalid_grant", "the device code is not valid");
 		FAIL(PT_UNAVAILABLE);
 	}
-	int state = sqlite3_column_int(st, 0);
+	enum pt_device_state state = (enum pt_device_state)sqlite3_column_int(st, 0);
 	int64_t user = sqlite3_column_int64(st, 1);
 	int64_t org = sqlite3_column_int64(st, 2);
 	int64_t interval = sqlite3_column_int64(st, 3);
@@ -63,7 +64,7 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 	int64_t last_poll = sqlite3_column_int64(st, 4);
 	int64_t expires = sqlite3_column_int64(st, 5);
 	int64_t app_id = sqlite3_column_int64(st, 6);
-	const char *scope = pt_col_text(r->a, st, 7);
+	const char *scope = pt_col_text(r->ctx.a, st, 7);
 	sqlite3_reset(st);
 
 	if (app_id != app->id)
@@ -71,7 +72,7 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 	if (expires <= now)
 		FAIL(400, "expired_token", "the device code has expired; start again");
 	switch (state) {
-	case 0:
+	case PT_DEVICE_PENDING:
 		/* RFC 8628 §3.5: polling too fast adds 5 s to this code's interval. Not for
 		 * the Postiz CLI: it gives up on any error but authorization_pending, and
 		 * network jitter alone can make its polls arrive early. */
@@ -89,10 +90,11 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
 			FAIL(PT_UNAVAILABLE);
 		FAIL(400, "authorization_pending", "the user has not acted yet");
-	case 2:
+	case PT_DEVICE_DENIED:
 		FAIL(400, "access_denied", "the user denied the request");
-	case 1:
+	case PT_DEVICE_APPROVED:
 		break;
+	case PT_DEVICE_COLLECTED:
 	default:
 		FAIL(400, "invalid_grant", "the device code was already used");
 	}
@@ -103,22 +105,22 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 	if (sqlite3_changes(pt_db()) != 1)
 		FAIL(400, "invalid_grant", "the device code was already used");
 	int64_t grant;
-	rc = pt_grant_record(r, user, app->id, org, scope, NULL, &grant);
+	rc = pt_grant_record(&r->ctx, user, app->id, org, scope, NULL, &grant);
 	if (rc == PT_ERR_NOTFOUND)
 		/* the user left the organization after approving: nothing is issued for it */
 		FAIL(400, "access_denied", "the approval no longer holds; start again");
-	if (rc != PT_OK || pt_tokens_issue(r, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK ||
+	if (rc != PT_OK || pt_tokens_issue(&r->ctx, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK ||
 	    pt_commit() != PT_OK)
 		FAIL(PT_UNAVAILABLE);
 	if (!postiz) {
 		pt_token_response(r, &out, scope, org);
 	} else {
 		pt_buf b;
-		pt_buf_init(&b, r->a);
+		pt_buf_init(&b, r->ctx.a);
 		pt_buf_adds(&b, "{\"access_token\":");
 		pt_buf_json(&b, out.access, PT_TOKEN_LEN);
 		pt_buf_adds(&b, ",\"token_type\":\"Bearer\",\"api_url\":");
-		pt_buf_json(&b, r->cfg->api_url, strlen(r->cfg->api_url));
+		pt_buf_json(&b, r->ctx.cfg->api_url, strlen(r->ctx.cfg->api_url));
 		pt_buf_addf(&b, ",\"organization_id\":\"%lld\"}", (long long)org);
 		pt_json(r, 200, &b);
 		sodium_memzero(b.p, b.n);

@@ -91,8 +91,8 @@ pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
 		v = param(r, "SCRIPT_NAME");
 	if (v == NULL)
 		v = "/";
-	size_t bl = strlen(r->cfg->base_path);
-	if (bl && strncmp(v, r->cfg->base_path, bl) == 0 && (v[bl] == '/' || v[bl] == '\0'))
+	size_t bl = strlen(r->ctx.cfg->base_path);
+	if (bl && strncmp(v, r->ctx.cfg->base_path, bl) == 0 && (v[bl] == '/' || v[bl] == '\0'))
 		v += bl;
 	r->path = *v ? v : "/";
 	/* nginx's auth_request does not split "/oauth/check?scope=x" into path and
@@ -101,7 +101,7 @@ pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
 	if (qm != NULL) {
 		if (r->query[0] == '\0')
 			r->query = qm + 1;
-		r->path = pt_strndup(r->a, r->path, (size_t)(qm - r->path));
+		r->path = pt_strndup(r->ctx.a, r->path, (size_t)(qm - r->path));
 	}
 	r->body = "";
 	r->body_len = 0;
@@ -132,7 +132,7 @@ pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
 			fail->reason = "is larger than this endpoint accepts";
 			return PT_ERR_TOOLONG;
 		}
-		char *b = pt_alloc(r->a, (size_t)len + 1);
+		char *b = pt_alloc(r->ctx.a, (size_t)len + 1);
 		size_t got = 0;
 		while (got < len) {
 			int k = FCGX_GetStr(b + got, (int)(len - got), r->fcgx->in);
@@ -210,13 +210,13 @@ pt_respond_page(struct pt_req *r, int status, const char *html, size_t n)
 static void
 page_common(struct pt_req *r, struct pt_tv *t)
 {
-	pt_tv_set(t, "base", r->cfg->base_path);
+	pt_tv_set(t, "base", r->ctx.cfg->base_path);
 	pt_tv_set(t, "static", pt_path(r, "/static"));
 	pt_tv_set(t, "csrf", pt_csrf_token(r));
 	if (r->user != NULL) {
 		pt_tv_set(t, "signed_in", "1");
 		pt_tv_set(t, "user_name", r->user->name);
-		if (r->cfg->login == PT_LOGIN_BUILTIN)
+		if (r->ctx.cfg->login == PT_LOGIN_BUILTIN)
 			pt_tv_set(t, "can_logout", "1");
 	}
 }
@@ -225,7 +225,7 @@ void
 pt_page(struct pt_req *r, int status, const char *name, struct pt_tv *t)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	page_common(r, t);
 	if (pt_tmpl_render(&b, name, t) != PT_OK) {
 		pt_warn("template %s failed to render", name);
@@ -239,7 +239,7 @@ pt_page(struct pt_req *r, int status, const char *name, struct pt_tv *t)
 void
 pt_error_page(struct pt_req *r, int status, const char *title, const char *message)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_set(t, "title", title);
 	pt_tv_set(t, "message", message);
 	pt_page(r, status, "error", t);
@@ -257,7 +257,7 @@ void
 pt_json_error(struct pt_req *r, int status, const char *error, const char *desc)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"error\":");
 	pt_buf_json(&b, error, strlen(error));
 	if (desc != NULL) {
@@ -280,13 +280,13 @@ pt_redirect(struct pt_req *r, const char *location)
 char *
 pt_url(struct pt_req *r, const char *path)
 {
-	return pt_printf(r->a, "%s%s", r->cfg->base_url, path);
+	return pt_printf(r->ctx.a, "%s%s", r->ctx.cfg->base_url, path);
 }
 
 char *
 pt_path(struct pt_req *r, const char *path)
 {
-	return pt_printf(r->a, "%s%s", r->cfg->base_path, path);
+	return pt_printf(r->ctx.a, "%s%s", r->ctx.cfg->base_path, path);
 }
 
 bool
@@ -299,7 +299,7 @@ int
 pt_req_query(struct pt_req *r, const struct pt_field *f, size_t nf, struct pt_params *p,
     struct pt_fail *fail)
 {
-	return pt_parse_form(r->a, r->query, strlen(r->query), f, nf, p, fail);
+	return pt_parse_form(r->ctx.a, r->query, strlen(r->query), f, nf, p, fail);
 }
 
 static bool
@@ -314,14 +314,14 @@ pt_req_body(struct pt_req *r, const struct pt_field *f, size_t nf, struct pt_par
     struct pt_fail *fail)
 {
 	if (r->body_len == 0) /* an empty body (the Postiz CLI sends one) has no parameters */
-		return pt_parse_form(r->a, "", 0, f, nf, p, fail);
+		return pt_parse_form(r->ctx.a, "", 0, f, nf, p, fail);
 	if (ctype_is(r->content_type, "application/json"))
-		return pt_parse_json(r->a, r->body, r->body_len, f, nf, p, fail);
+		return pt_parse_json(r->ctx.a, r->body, r->body_len, f, nf, p, fail);
 	if (ctype_is(r->content_type, "multipart/form-data"))
-		return pt_parse_multipart(r->a, r->content_type, r->body, r->body_len, f, nf, p, fail);
+		return pt_parse_multipart(r->ctx.a, r->content_type, r->body, r->body_len, f, nf, p, fail);
 	if (ctype_is(r->content_type, "application/x-www-form-urlencoded") ||
 	    (r->content_type[0] == '\0' && r->body_len == 0))
-		return pt_parse_form(r->a, r->body, r->body_len, f, nf, p, fail);
+		return pt_parse_form(r->ctx.a, r->body, r->body_len, f, nf, p, fail);
 	memset(p, 0, sizeof(*p));
 	fail->param = "Content-Type";
 	fail->reason = "must be application/x-www-form-urlencoded or application/json";
@@ -430,8 +430,7 @@ worker(const char *name, struct pt_config *cfg, size_t max_body, pt_handler hand
 		struct pt_fail fail;
 		memset(&r, 0, sizeof(r));
 		r.fcgx = &fr;
-		r.a = a;
-		r.cfg = cfg;
+		r.ctx = pt_ctx_init(a, cfg);
 		pt_buf_init(&r.headers, a);
 		int rc = pt_req_read(&r, max_body, &fail);
 		if (rc != PT_OK) {

@@ -1,4 +1,5 @@
 /* oauth.c: apps, client authentication, the authorization request, codes and tokens. */
+#include <assert.h>
 #include <string.h>
 #include <strings.h>
 
@@ -139,7 +140,7 @@ pt_client_auth(struct pt_req *r, const char *body_id, size_t idn, const char *bo
 	cf->status = 401;
 	if (strncasecmp(r->authorization, "Basic ", 6) == 0) {
 		cf->basic = true;
-		int rc = pt_basic_decode(r->a, r->authorization, strlen(r->authorization), &bid,
+		int rc = pt_basic_decode(r->ctx.a, r->authorization, strlen(r->authorization), &bid,
 		    &bidn, &bsec, &bsecn);
 		if (rc != PT_OK) {
 			cf->desc = "the Authorization header is not valid Basic credentials";
@@ -172,7 +173,7 @@ pt_client_auth(struct pt_req *r, const char *body_id, size_t idn, const char *bo
 	cf->desc = "client authentication failed";
 	uint8_t h[PT_HASH_LEN];
 	pt_hash(h, sec ? sec : "", sec ? secn : 0);
-	int rc = pt_app_get(r->a, id, idn, app);
+	int rc = pt_app_get(r->ctx.a, id, idn, app);
 	if (rc == PT_ERR_DB) {
 		cf->error = "temporarily_unavailable";
 		cf->status = 503;
@@ -285,7 +286,7 @@ resource_ok(const char *v)
 }
 
 int
-pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
+pt_authz_check(const struct pt_ctx *ctx, const struct pt_params *p, struct pt_authz *az,
     struct pt_fail *fail)
 {
 	memset(az, 0, sizeof(*az));
@@ -294,7 +295,7 @@ pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
 		fail->reason = "The request does not name an application (client_id is missing).";
 		return PT_ERR_INVALID;
 	}
-	int rc = pt_app_get(r->a, p->v[AZ_CLIENT_ID], p->n[AZ_CLIENT_ID], &az->app);
+	int rc = pt_app_get(ctx->a, p->v[AZ_CLIENT_ID], p->n[AZ_CLIENT_ID], &az->app);
 	if (rc == PT_ERR_DB) {
 		fail->reason = "The server could not look up the application. Try again later.";
 		return PT_ERR_DB;
@@ -306,7 +307,7 @@ pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
 	az->client_id = az->app.client_id;
 	fail->param = "redirect_uri";
 	az->redirect_uri_given = p->v[AZ_REDIRECT_URI] != NULL;
-	az->redirect_uri = pick_redirect(r->a, az->app.redirect_uris, p->v[AZ_REDIRECT_URI],
+	az->redirect_uri = pick_redirect(ctx->a, az->app.redirect_uris, p->v[AZ_REDIRECT_URI],
 	    p->n[AZ_REDIRECT_URI], &az->redirect_exact);
 	if (az->redirect_uri == NULL) {
 		fail->reason = az->redirect_uri_given
@@ -323,7 +324,7 @@ pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
 	az->resource = p->v[AZ_RESOURCE];
 	const char *method = p->v[AZ_CODE_CHALLENGE_METHOD];
 	const char *scope = p->v[AZ_SCOPE];
-	const struct pt_config *c = r->cfg;
+	const struct pt_config *c = ctx->cfg;
 #define ERR(e, d) do { az->error = (e); az->error_description = (d); return PT_OK; } while (0)
 	if (az->response_type == NULL)
 		ERR("invalid_request", "response_type is missing");
@@ -338,7 +339,7 @@ pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
 	}
 	if (!pt_scopes_ok(c, scope, strlen(scope), az->app.scopes))
 		ERR("invalid_scope", "a requested scope is unknown or not allowed for this client");
-	az->scope = pt_scope_normalize(r->a, scope);
+	az->scope = pt_scope_normalize(ctx->a, scope);
 	if (method != NULL && strcmp(method, "S256") != 0)
 		ERR("invalid_request", "code_challenge_method must be S256");
 	if (az->challenge != NULL) {
@@ -364,8 +365,8 @@ pt_authz_redirect(struct pt_req *r, const struct pt_authz *az, const char *code,
     const char *error, const char *desc)
 {
 	const char *kv[] = {"code", code, "error", error, "error_description", desc, "state",
-	    az->state, "iss", r->cfg->base_url, NULL};
-	pt_redirect(r, pt_uri_with_params(r->a, az->redirect_uri, kv));
+	    az->state, "iss", r->ctx.cfg->base_url, NULL};
+	pt_redirect(r, pt_uri_with_params(r->ctx.a, az->redirect_uri, kv));
 }
 
 /* Has the user approved this app before (for any organization they are still in)? */
@@ -392,7 +393,7 @@ pt_authz_fail(struct pt_req *r, const struct pt_authz *az, const struct pt_user 
 	pt_info("authorization error %s for client %s shown, not redirected", az->error,
 	    az->client_id);
 	pt_error_page(r, 400, "Invalid authorization request",
-	    pt_printf(r->a, "The application %s sent an authorization request this server "
+	    pt_printf(r->ctx.a, "The application %s sent an authorization request this server "
 	    "cannot accept (%s: %s). Go back to the application and tell its developer.",
 	    az->app.name, az->error, az->error_description ? az->error_description : ""));
 }
@@ -424,7 +425,7 @@ scope_union(pt_arena *a, const char *have, const char *add)
 }
 
 int
-pt_grant_record(struct pt_req *r, int64_t user_id, int64_t app_id, int64_t org_id,
+pt_grant_record(const struct pt_ctx *ctx, int64_t user_id, int64_t app_id, int64_t org_id,
     const char *scope, const char *redirect_uri, int64_t *grant_id)
 {
 	sqlite3_stmt *st = pt_stmt(ST_GRANT_FIND);
@@ -434,7 +435,7 @@ pt_grant_record(struct pt_req *r, int64_t user_id, int64_t app_id, int64_t org_i
 	const char *all = scope;
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		all = scope_union(r->a, pt_col_text(r->a, st, 1), scope);
+		all = scope_union(ctx->a, pt_col_text(ctx->a, st, 1), scope);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return PT_ERR_DB;
@@ -458,7 +459,7 @@ pt_grant_record(struct pt_req *r, int64_t user_id, int64_t app_id, int64_t org_i
 }
 
 int
-pt_code_issue(struct pt_req *r, const struct pt_authz *az, int64_t user_id, int64_t org_id,
+pt_code_issue(const struct pt_ctx *ctx, const struct pt_authz *az, int64_t user_id, int64_t org_id,
     bool on_page, char code[PT_TOKEN_LEN + 1])
 {
 	int64_t grant;
@@ -466,7 +467,7 @@ pt_code_issue(struct pt_req *r, const struct pt_authz *az, int64_t user_id, int6
 	int rc = pt_begin();
 	if (rc != PT_OK)
 		return rc;
-	rc = pt_grant_record(r, user_id, az->app.id, org_id, az->scope,
+	rc = pt_grant_record(ctx, user_id, az->app.id, org_id, az->scope,
 	    on_page ? az->redirect_uri : NULL, &grant);
 	if (rc != PT_OK)
 		goto fail;
@@ -486,7 +487,7 @@ pt_code_issue(struct pt_req *r, const struct pt_authz *az, int64_t user_id, int6
 	pt_bind_text(st, 6, az->challenge, az->challenge ? strlen(az->challenge) : 0);
 	pt_bind_text(st, 7, az->resource, az->resource ? strlen(az->resource) : 0);
 	int64_t now = pt_now();
-	sqlite3_bind_int64(st, 8, now + r->cfg->code_ttl);
+	sqlite3_bind_int64(st, 8, now + ctx->cfg->code_ttl);
 	sqlite3_bind_int64(st, 9, now);
 	if ((rc = pt_exec(st)) != PT_OK || (rc = pt_commit()) != PT_OK)
 		goto fail;
@@ -496,21 +497,23 @@ fail:
 	return rc == PT_ERR_NOTFOUND || rc == PT_ERR_BUSY ? rc : PT_ERR_DB;
 }
 
-/* Mints one token of kind (1 access, 2 refresh) into tok and stores its hash: in a new
+/* Mints one token of kind (access or refresh) into tok and stores its hash: in a new
  * row, or (code_row > 0) for an access token in the row of the code it is redeemed
  * from; a refresh token from a code gets a copy of the code's request, so that a
  * replay of the code is checked like a redemption even after the access token (the
  * code's own row) was revoked. */
 static int
-token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, int kind, int64_t grant_id,
+token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, enum pt_token_kind kind,
+    int64_t grant_id,
     const char *scope, const char *resource, const uint8_t *code_hash, int64_t code_row,
     int64_t now, int64_t expires)
 {
 	uint8_t h[PT_HASH_LEN];
 	sqlite3_stmt *st;
+	assert(kind == PT_KIND_ACCESS || kind == PT_KIND_REFRESH);
 	pt_token_new(tok, prefix);
 	pt_hash(h, tok, PT_TOKEN_LEN);
-	if (code_row > 0 && kind == 2) {
+	if (code_row > 0 && kind == PT_KIND_REFRESH) {
 		st = pt_stmt(ST_REFRESH_FROM_CODE);
 		pt_bind_blob(st, 1, h, sizeof(h));
 		pt_bind_text(st, 2, scope, strlen(scope));
@@ -545,27 +548,27 @@ token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, int kind, int64_t gr
 }
 
 int
-pt_tokens_issue(struct pt_req *r, int64_t grant_id, const char *scope, const char *refresh_scope,
+pt_tokens_issue(const struct pt_ctx *ctx, int64_t grant_id, const char *scope, const char *refresh_scope,
     const char *resource, const uint8_t *code_hash, int64_t code_row, struct pt_issued *out)
 {
 	int64_t now = pt_now();
-	long ttl = r->cfg->access_token_ttl;
+	long ttl = ctx->cfg->access_token_ttl;
 	memset(out, 0, sizeof(*out));
-	int rc = token_store(out->access, "pat_", 1, grant_id, scope, resource, code_hash, code_row,
+	int rc = token_store(out->access, "pat_", PT_KIND_ACCESS, grant_id, scope, resource, code_hash, code_row,
 	    now, ttl > 0 ? now + ttl : 0);
 	if (rc != PT_OK || ttl <= 0)
 		return rc;
 	out->expires_in = ttl;
 	out->has_refresh = true;
-	return token_store(out->refresh, "prt_", 2, grant_id, refresh_scope ? refresh_scope : scope,
-	    resource, code_hash, code_row, now, now + r->cfg->refresh_token_ttl);
+	return token_store(out->refresh, "prt_", PT_KIND_REFRESH, grant_id, refresh_scope ? refresh_scope : scope,
+	    resource, code_hash, code_row, now, now + ctx->cfg->refresh_token_ttl);
 }
 
 void
 pt_token_response(struct pt_req *r, const struct pt_issued *t, const char *scope, int64_t org_id)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"access_token\":");
 	pt_buf_json(&b, t->access, PT_TOKEN_LEN);
 	pt_buf_adds(&b, ",\"token_type\":\"Bearer\",\"scope\":");

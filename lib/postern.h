@@ -208,6 +208,24 @@ char *pt_uri_with_params(pt_arena *, const char *uri, const char *const *kv);
 #define PT_CLIENT_SECRET_LEN (4 + 48)
 #define PT_HASH_LEN 32
 
+/* What a row of the tokens table is (its kind column, schema.sql): a code becomes an
+ * access token in its own row; a refresh token, once rotated, stays as used so that its
+ * reuse is seen. */
+enum pt_token_kind {
+	PT_KIND_CODE = 0,
+	PT_KIND_ACCESS = 1,
+	PT_KIND_REFRESH = 2,
+	PT_KIND_REFRESH_USED = 3,
+};
+
+/* Where a device authorization stands (the devices table's state column). */
+enum pt_device_state {
+	PT_DEVICE_PENDING = 0,   /* the user has not answered */
+	PT_DEVICE_APPROVED = 1,  /* approved, not yet collected */
+	PT_DEVICE_DENIED = 2,
+	PT_DEVICE_COLLECTED = 3, /* its token was issued */
+};
+
 /* Fills out with n base62 characters from the CSPRNG (no NUL). */
 void pt_random_b62(char *out, size_t n);
 /* A new token: prefix ("pat_", "prt_", "pac_", "pdc_", "pse_"), random, checksum. */
@@ -463,6 +481,20 @@ int pt_tmpl_render(pt_buf *, const char *name, const struct pt_tv *) PT_WUR;
 /* Renders from a string, for tests. */
 int pt_tmpl_render_string(pt_buf *, const char *src, const struct pt_tv *) PT_WUR;
 
+/* ---------------------------------------------------------------- context */
+
+/* What the OAuth core needs that is not HTTP: an arena for what it returns, the config
+ * and the database. An executable hands over its request's (r->ctx); the admin command,
+ * the benchmarks' seeder and the unit tests make their own with pt_ctx_init. */
+struct pt_ctx {
+	pt_arena *a;
+	const struct pt_config *cfg;
+	sqlite3 *db;
+};
+
+/* A context of arena a and config cfg on the open database (pt_db()). */
+struct pt_ctx pt_ctx_init(pt_arena *a, const struct pt_config *cfg);
+
 /* ---------------------------------------------------------------- requests */
 
 struct FCGX_Request;
@@ -473,9 +505,8 @@ struct pt_user {
 };
 
 struct pt_req {
+	struct pt_ctx ctx;        /* arena, config, database: what the core is handed */
 	struct FCGX_Request *fcgx;
-	pt_arena *a;
-	const struct pt_config *cfg;
 	const char *method;
 	const char *path;         /* request path below base_path, starting with '/' */
 	const char *query;        /* QUERY_STRING, "" when absent */
@@ -665,7 +696,8 @@ struct pt_authz {
 /* Checks client_id and redirect_uri first: on failure returns PT_ERR_INVALID
  * with fail->reason describing it for the HTML error page. Otherwise returns
  * PT_OK, with az->error set if the rest of the request is bad (to redirect). */
-int pt_authz_check(struct pt_req *, const struct pt_params *, struct pt_authz *, struct pt_fail *) PT_WUR;
+int pt_authz_check(const struct pt_ctx *, const struct pt_params *, struct pt_authz *,
+    struct pt_fail *) PT_WUR;
 /* The redirect back to the client: error or code, with state and iss. */
 void pt_authz_redirect(struct pt_req *, const struct pt_authz *, const char *code,
     const char *error, const char *desc);
@@ -678,13 +710,13 @@ void pt_authz_fail(struct pt_req *, const struct pt_authz *, const struct pt_use
 /* Records the grant and issues a code for it; with on_page (the user approved on the
  * consent page) the grant remembers the redirect URI. PT_ERR_NOTFOUND when the user is
  * not a member of the organization. */
-int pt_code_issue(struct pt_req *, const struct pt_authz *, int64_t user_id, int64_t org_id,
+int pt_code_issue(const struct pt_ctx *, const struct pt_authz *, int64_t user_id, int64_t org_id,
     bool on_page, char code[PT_TOKEN_LEN + 1]) PT_WUR;
 
 /* Records (or widens) the grant of user+app+org; inside the caller's transaction.
  * redirect_uri, when not NULL, is remembered with it. PT_ERR_NOTFOUND when the user is
  * not a member of the organization: nothing is granted for it. */
-int pt_grant_record(struct pt_req *, int64_t user_id, int64_t app_id, int64_t org_id,
+int pt_grant_record(const struct pt_ctx *, int64_t user_id, int64_t app_id, int64_t org_id,
     const char *scope, const char *redirect_uri, int64_t *grant_id) PT_WUR;
 /* The scope tokens of s, each once, in their first order, one space apart. */
 char *pt_scope_normalize(pt_arena *, const char *s);
@@ -702,7 +734,7 @@ struct pt_issued {
  * (RFC 6749 §6). code_hash: the code the tokens come from (or NULL); code_row > 0:
  * that code's row, which becomes the access token (PT_ERR_NOTFOUND if it was
  * redeemed meanwhile). */
-int pt_tokens_issue(struct pt_req *, int64_t grant_id, const char *scope,
+int pt_tokens_issue(const struct pt_ctx *, int64_t grant_id, const char *scope,
     const char *refresh_scope, const char *resource, const uint8_t *code_hash,
     int64_t code_row, struct pt_issued *) PT_WUR;
 /* The token endpoint's success answer. */
