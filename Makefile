@@ -29,7 +29,7 @@ BINS     = $(CGIS:%=build/%) build/postern build/bare
 SAN_BINS = $(CGIS:%=build/san/%) build/san/postern
 HEADERS  = $(wildcard lib/*.h)
 
-.PHONY: all san test unit e2e browser interop fuzz run stop deps install uninstall clean bench soak
+.PHONY: all san test unit lint e2e browser interop fuzz run stop deps install uninstall clean bench soak
 all: $(BINS)
 
 build/schema.c: schema.sql
@@ -81,9 +81,16 @@ deps:
 unit: build/unit
 	build/unit
 
+# `make lint`: the route tables of cgi/*.c against tools/nginx.conf.in and
+# nginx.conf.example (a path one has and the other lacks fails); `node tools/lint.mjs
+# --map` prints the route map.
+lint:
+	node tools/lint.mjs
+
 # `make test`: the whole suite. Unit tests and end-to-end tests run against the
 # sanitizer build; browser and interoperability tests against the normal one.
 test: deps all san build/unit
+	node tools/lint.mjs
 	build/unit
 	tools/fuzz.sh smoke
 	cd tests && POSTERN_BUILD=$(CURDIR)/build/san node --test --test-concurrency=1 e2e/

@@ -172,18 +172,6 @@ is_yes(const struct pt_params *p, int i)
 	return p->v[i] != NULL && p->n[i] == 1 && p->v[i][0] == '1';
 }
 
-/* The signed-in user, or a response (see pt_signed_in): a GET comes back to itself
- * after sign-in, a POST to the apps list. */
-static bool
-signed_in(struct pt_req *r, struct pt_user *u)
-{
-	const char *ret = pt_path(r, "/oauth/apps");
-	if (!pt_is_post(r))
-		ret = r->query[0] ? pt_printf(r->ctx.a, "%s?%s", pt_path(r, r->path), r->query)
-				  : pt_path(r, r->path);
-	return pt_signed_in(r, u, ret);
-}
-
 /* The app client_id if the user owns it: PT_ERR_NOTFOUND for anyone else's (the same
  * answer as for no app at all), PT_ERR_DB on failure. */
 static int
@@ -709,12 +697,6 @@ rotate(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 {
 	struct pt_params p;
 	struct pt_fail fail;
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_error_page(r, 405, "Method not allowed",
-		    "Rotate the secret with the button on the app's page.");
-		return;
-	}
 	if (pt_req_body(r, small_fields, SF__MAX, &p, &fail) != PT_OK ||
 	    !pt_csrf_ok(r, p.v[SF_CSRF], p.n[SF_CSRF])) {
 		csrf_failed(r);
@@ -850,13 +832,6 @@ reg(struct pt_req *r)
 	int status = 400;
 	const char *error = "invalid_client_metadata", *desc = NULL;
 
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		status = 405;
-		error = "invalid_request";
-		desc = "registration takes POST";
-		goto done;
-	}
 	if (!r->ctx.cfg->registration) {
 		status = 403;
 		error = "access_denied";
@@ -938,57 +913,25 @@ done:
 /* ------------------------------------------------------------ routing */
 
 static void
-handle(struct pt_req *r)
+apps_list(struct pt_req *r)
 {
-	struct pt_user u;
-	struct pt_app app;
+	list_page(r, r->user);
+}
 
-	if (strcmp(r->path, "/oauth/register") == 0) {
-		reg(r);
-		return;
-	}
-	/* /oauth/apps[/new | /<client_id>[/picture | /rotate | /delete]] */
-	const char *rest = r->path + 11;
-	if (strncmp(r->path, "/oauth/apps", 11) != 0 || (*rest != '\0' && *rest != '/')) {
-		pt_error_page(r, 404, "Not found", "There is no page at this address.");
-		return;
-	}
-	if (*rest == '/')
-		rest++;
-	size_t k = strcspn(rest, "/");
-	const char *id = pt_strndup(r->ctx.a, rest, k);
-	const char *action = rest[k] == '/' ? rest + k + 1 : NULL;
-	bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
-	if (!get && !pt_is_post(r)) {
-		pt_header(r, "Allow", "GET, POST");
-		pt_error_page(r, 405, "Method not allowed", "Use GET or POST.");
-		return;
-	}
-	if (action != NULL && strcmp(action, "picture") == 0 && *id) {
-		if (!get) {
-			pt_header(r, "Allow", "GET");
-			pt_error_page(r, 405, "Method not allowed", "Pictures are fetched with GET.");
-			return;
-		}
-		picture(r, id);
-		return;
-	}
-	if (!signed_in(r, &u))
-		return;
-	if (*id == '\0' && action == NULL) {
-		if (!get) {
-			pt_header(r, "Allow", "GET");
-			pt_error_page(r, 405, "Method not allowed", "Create an app from the new app page.");
-			return;
-		}
-		list_page(r, &u);
-		return;
-	}
-	if (strcmp(id, "new") == 0 && action == NULL) {
-		create(r, &u);
-		return;
-	}
-	int rc = owned_app(r, &u, id, &app);
+static void
+apps_new(struct pt_req *r)
+{
+	create(r, r->user);
+}
+
+/* Runs fn on the app of the address (r->arg) when the signed-in user owns it; 404 for
+ * anyone else's, the same answer as for no app at all. */
+static void
+with_owned_app(struct pt_req *r, void (*fn)(struct pt_req *, const struct pt_user *,
+    const struct pt_app *))
+{
+	struct pt_app app;
+	int rc = owned_app(r, r->user, r->arg, &app);
 	if (rc == PT_ERR_DB) {
 		pt_error_page(r, 503, "Server busy", "The server could not load the app. Try again in a moment.");
 		return;
@@ -997,18 +940,50 @@ handle(struct pt_req *r)
 		not_found(r);
 		return;
 	}
-	if (action == NULL)
-		edit(r, &u, &app);
-	else if (strcmp(action, "rotate") == 0)
-		rotate(r, &u, &app);
-	else if (strcmp(action, "delete") == 0)
-		delete(r, &u, &app);
-	else
-		not_found(r);
+	fn(r, r->user, &app);
 }
+
+static void
+app_edit(struct pt_req *r)
+{
+	with_owned_app(r, edit);
+}
+
+static void
+app_rotate(struct pt_req *r)
+{
+	with_owned_app(r, rotate);
+}
+
+static void
+app_delete(struct pt_req *r)
+{
+	with_owned_app(r, delete);
+}
+
+static void
+app_picture(struct pt_req *r)
+{
+	picture(r, r->arg);
+}
+
+/* The first row that matches wins: /oauth/apps/new before /oauth/apps/<client_id>. */
+static const struct pt_route routes[] = {
+	/* methods         path                     face     needs                  handler */
+	{PT_POST,          "/oauth/register",        PT_API,  0,                     reg},
+	{PT_GET,           "/oauth/apps",            PT_PAGE, PT_SESSION,            apps_list},
+	{PT_GET,           "/oauth/apps/",           PT_PAGE, PT_SESSION,            apps_list},
+	{PT_GET | PT_POST, "/oauth/apps/new",        PT_PAGE, PT_SESSION | PT_CSRF,  apps_new},
+	{PT_GET | PT_POST, "/oauth/apps/*",          PT_PAGE, PT_SESSION | PT_CSRF,  app_edit},
+	{PT_GET,           "/oauth/apps/*/picture",  PT_PAGE, 0,                     app_picture},
+	{PT_POST,          "/oauth/apps/*/rotate",   PT_PAGE, PT_SESSION | PT_CSRF,  app_rotate},
+	{PT_GET | PT_POST, "/oauth/apps/*/delete",   PT_PAGE, PT_SESSION | PT_CSRF,  app_delete},
+};
 
 int
 main(void)
 {
-	return pt_serve("apps", PT_MAX_UPLOAD_BODY, handle);
+	static const struct pt_site site = {"apps", PT_MAX_UPLOAD_BODY, PT_PAGE, "/oauth/apps",
+	    routes, sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

@@ -165,8 +165,9 @@ redirect_malformed(struct pt_req *r, const struct pt_fail *bad)
 	return true;
 }
 
+/* GET or POST /oauth/authorize */
 static void
-handle(struct pt_req *r)
+authorize(struct pt_req *r)
 {
 	struct pt_params p;
 	struct pt_fail fail;
@@ -174,19 +175,10 @@ handle(struct pt_req *r)
 	struct pt_user u;
 	int rc;
 
-	if (strcmp(r->path, "/oauth/authorize") != 0) {
-		pt_error_page(r, 404, "Not found", "There is no page at this address.");
-		return;
-	}
 	if (pt_is_post(r))
 		rc = pt_req_body(r, pt_authz_fields, AZ__MAX, &p, &fail);
-	else if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+	else
 		rc = pt_req_query(r, pt_authz_fields, AZ__MAX, &p, &fail);
-	else {
-		pt_header(r, "Allow", "GET, POST");
-		pt_error_page(r, 405, "Method not allowed", "Use GET or POST.");
-		return;
-	}
 	if (rc != PT_OK && redirect_malformed(r, &fail))
 		return;
 	if (rc != PT_OK) {
@@ -232,8 +224,15 @@ handle(struct pt_req *r)
 	consent_page(r, &p, &az, &u);
 }
 
+static const struct pt_route routes[] = {
+	/* methods         path               face     needs  handler */
+	{PT_GET | PT_POST, "/oauth/authorize", PT_PAGE, 0,     authorize},
+};
+
 int
 main(void)
 {
-	return pt_serve("authorize", PT_MAX_BODY, handle);
+	static const struct pt_site site = {"authorize", PT_MAX_BODY, PT_PAGE, "/oauth/authorize",
+	    routes, sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

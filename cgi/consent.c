@@ -114,11 +114,6 @@ logout(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	struct pt_user u = {0};
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_error_page(r, 405, "Method not allowed", "Sign out with the button on the page.");
-		return;
-	}
 	bool signed_in = false;
 	if (pt_req_body(r, login_fields, LG__MAX, &p, &fail) != PT_OK ||
 	    (!(signed_in = pt_session_user(r, &u) == PT_OK) && r->sess == NULL) ||
@@ -250,21 +245,18 @@ consent(struct pt_req *r)
 	pt_authz_redirect(r, &az, code, NULL, NULL);
 }
 
-static void
-handle(struct pt_req *r)
-{
-	if (strcmp(r->path, "/oauth/login") == 0)
-		login(r);
-	else if (strcmp(r->path, "/oauth/logout") == 0)
-		logout(r);
-	else if (strcmp(r->path, "/oauth/consent") == 0)
-		consent(r);
-	else
-		pt_error_page(r, 404, "Not found", "There is no page at this address.");
-}
+static const struct pt_route routes[] = {
+	/* methods         path             face     needs    handler */
+	{PT_GET | PT_POST, "/oauth/login",   PT_PAGE, PT_CSRF, login},
+	{PT_POST,          "/oauth/logout",  PT_PAGE, PT_CSRF, logout},
+	/* a GET (a reloaded consent page) starts the request again */
+	{PT_GET | PT_POST, "/oauth/consent", PT_PAGE, PT_CSRF, consent},
+};
 
 int
 main(void)
 {
-	return pt_serve("consent", PT_MAX_BODY, handle);
+	static const struct pt_site site = {"consent", PT_MAX_BODY, PT_PAGE, "/oauth/login", routes,
+	    sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

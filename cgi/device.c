@@ -161,17 +161,11 @@ scope_for(struct pt_req *r, const struct pt_app *app, const char *want, const ch
 	return true;
 }
 
-/* POST /oauth/device_authorization */
 /* The POSTed body of a device API request, or false after a JSON error. */
 static bool
-api_body(struct pt_req *r, struct pt_params *p, const char *not_post)
+api_body(struct pt_req *r, struct pt_params *p)
 {
 	struct pt_fail fail;
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_json_error(r, 405, "invalid_request", not_post);
-		return false;
-	}
 	if (pt_req_body(r, api_fields, DA__MAX, p, &fail) != PT_OK) {
 		pt_json_error(r, 400, "invalid_request", pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return false;
@@ -179,6 +173,7 @@ api_body(struct pt_req *r, struct pt_params *p, const char *not_post)
 	return true;
 }
 
+/* POST /oauth/device_authorization */
 static void
 device_authorization(struct pt_req *r)
 {
@@ -186,7 +181,7 @@ device_authorization(struct pt_req *r)
 	struct pt_app app;
 	struct pt_client_fail cf;
 	const char *scope;
-	if (!api_body(r, &p, "device authorization takes POST"))
+	if (!api_body(r, &p))
 		return;
 	if (pt_client_auth(r, p.v[DA_CLIENT_ID], p.n[DA_CLIENT_ID], p.v[DA_CLIENT_SECRET],
 		p.n[DA_CLIENT_SECRET], &app, &cf) != PT_OK) {
@@ -223,7 +218,7 @@ postiz(struct pt_req *r, bool token)
 	struct pt_params p;
 	struct pt_app app;
 	const char *scope;
-	if (!api_body(r, &p, "use POST"))
+	if (!api_body(r, &p))
 		return;
 	if (r->ctx.cfg->bridge) {
 		if (token)
@@ -977,6 +972,18 @@ bridge_callback(struct pt_req *r)
 }
 
 static void
+postiz_code(struct pt_req *r)
+{
+	postiz(r, false);
+}
+
+static void
+postiz_token(struct pt_req *r)
+{
+	postiz(r, true);
+}
+
+static void
 health(struct pt_req *r)
 {
 	pt_buf b;
@@ -985,30 +992,24 @@ health(struct pt_req *r)
 	pt_json(r, 200, &b);
 }
 
-static void
-handle(struct pt_req *r)
-{
-	const char *path = r->path;
-	if (strcmp(path, "/oauth/device_authorization") == 0)
-		device_authorization(r);
-	else if (strcmp(path, "/device/verify") == 0 && r->ctx.cfg->bridge)
-		bridge_page(r);
-	else if (strcmp(path, "/device/callback") == 0 && r->ctx.cfg->bridge)
-		bridge_callback(r);
-	else if (strcmp(path, "/oauth/device") == 0 || strcmp(path, "/device/verify") == 0)
-		verify_page(r);
-	else if (strcmp(path, "/device/code") == 0)
-		postiz(r, false);
-	else if (strcmp(path, "/device/token") == 0)
-		postiz(r, true);
-	else if (strcmp(path, "/health") == 0)
-		health(r);
-	else
-		pt_json_error(r, 404, "not_found", "no such endpoint");
-}
+/* The first row that matches wins: with the upstream_* keys /device/verify is the
+ * bridge's page, without them the same page as /oauth/device. */
+static const struct pt_route routes[] = {
+	/* methods         path                           face     needs      handler */
+	{PT_POST,          "/oauth/device_authorization", PT_API,  PT_CLIENT, device_authorization},
+	{PT_ANY,           "/device/verify",              PT_PAGE, PT_BRIDGE | PT_CSRF, bridge_page},
+	{PT_ANY,           "/device/callback",            PT_PAGE, PT_BRIDGE, bridge_callback},
+	{PT_ANY,           "/oauth/device",               PT_PAGE, PT_CSRF,   verify_page},
+	{PT_ANY,           "/device/verify",              PT_PAGE, PT_CSRF,   verify_page},
+	{PT_POST,          "/device/code",                PT_API,  0,         postiz_code},
+	{PT_POST,          "/device/token",               PT_API,  0,         postiz_token},
+	{PT_ANY,           "/health",                     PT_API,  0,         health},
+};
 
 int
 main(void)
 {
-	return pt_serve("device", PT_MAX_BODY, handle);
+	static const struct pt_site site = {"device", PT_MAX_BODY, PT_API, "/oauth/device", routes,
+	    sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

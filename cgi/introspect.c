@@ -168,11 +168,6 @@ introspect(struct pt_req *r)
 	struct pt_client_fail cf;
 	struct live l;
 
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_json_error(r, 405, "invalid_request", "introspection takes POST");
-		return;
-	}
 	if (pt_req_body(r, introspect_fields, IN__MAX, &p, &fail) != PT_OK) {
 		pt_json_error(r, 400, "invalid_request", pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return;
@@ -314,15 +309,32 @@ metadata(struct pt_req *r)
 	pt_respond(r, 200, "application/json", b.p, b.n);
 }
 
+/* The RFC 8414 §3.1 form for an issuer with a path: the well-known prefix at the
+ * root, then the issuer's path. */
+static void
+metadata_at_path(struct pt_req *r)
+{
+	const char *wk = "/.well-known/oauth-authorization-server";
+	const char *full = pt_req_param(r, "DOCUMENT_URI");
+	size_t wl = strlen(wk);
+	if (full && strncmp(full, wk, wl) == 0 && strcmp(full + wl, r->ctx.cfg->base_path) == 0)
+		metadata(r);
+	else
+		pt_json_error(r, 404, "not_found", "no such endpoint");
+}
+
 /* RFC 9728 protected-resource metadata, for each protected_resource in the config, at
- * /.well-known/oauth-protected-resource + the resource's path (§3.1). */
-static bool
-resource_metadata(struct pt_req *r, const char *full)
+ * /.well-known/oauth-protected-resource + the resource's path (§3.1), at the root. */
+static void
+resource_metadata(struct pt_req *r)
 {
 	const char *wk = "/.well-known/oauth-protected-resource";
+	const char *full = pt_req_param(r, "DOCUMENT_URI");
 	size_t wl = strlen(wk);
-	if (full == NULL || strncmp(full, wk, wl) != 0)
-		return false;
+	if (full == NULL || strncmp(full, wk, wl) != 0) {
+		pt_json_error(r, 404, "not_found", "no such endpoint");
+		return;
+	}
 	for (size_t i = 0; i < r->ctx.cfg->nresources; i++) {
 		const char *res = r->ctx.cfg->resources[i];
 		const char *host = strstr(res, "://") + 3;
@@ -346,38 +358,28 @@ resource_metadata(struct pt_req *r, const char *full)
 		pt_header(r, "Cache-Control", "public, max-age=3600");
 		pt_header(r, "Access-Control-Allow-Origin", "*");
 		pt_respond(r, 200, "application/json", b.p, b.n);
-		return true;
+		return;
 	}
-	return false;
+	pt_json_error(r, 404, "not_found", "no such endpoint");
 }
 
-static void
-handle(struct pt_req *r)
-{
-	const char *path = r->path;
-	if (strcmp(path, "/oauth/check") == 0)
-		check(r);
-	else if (strcmp(path, "/oauth/introspect") == 0)
-		introspect(r);
-	else if (strcmp(path, "/oauth/userinfo") == 0)
-		userinfo(r);
-	else if (strcmp(path, "/.well-known/oauth-authorization-server") == 0)
-		metadata(r);
-	else {
-		/* the RFC 8414 §3.1 form for an issuer with a path: the well-known prefix
-		 * at the root, then the issuer's path */
-		const char *wk = "/.well-known/oauth-authorization-server";
-		const char *full = pt_req_param(r, "DOCUMENT_URI");
-		size_t wl = strlen(wk);
-		if (full && strncmp(full, wk, wl) == 0 && strcmp(full + wl, r->ctx.cfg->base_path) == 0)
-			metadata(r);
-		else if (!resource_metadata(r, full))
-			pt_json_error(r, 404, "not_found", "no such endpoint");
-	}
-}
+/* The check is nginx's auth_request target: it keeps the method of the request it guards
+ * (any method) and its Content-Length without the body. */
+static const struct pt_route routes[] = {
+	/* methods path                                          face    needs      handler */
+	{PT_ANY,  "/oauth/check",                               PT_API, PT_NOBODY, check},
+	{PT_POST, "/oauth/introspect",                          PT_API, PT_CLIENT, introspect},
+	{PT_ANY,  "/oauth/userinfo",                            PT_API, 0,         userinfo},
+	{PT_ANY,  "/.well-known/oauth-authorization-server",    PT_API, 0,         metadata},
+	{PT_ANY,  "/.well-known/oauth-authorization-server/**", PT_API, 0,         metadata_at_path},
+	{PT_ANY,  "/.well-known/oauth-protected-resource",      PT_API, 0,         resource_metadata},
+	{PT_ANY,  "/.well-known/oauth-protected-resource/**",   PT_API, 0,         resource_metadata},
+};
 
 int
 main(void)
 {
-	return pt_serve("introspect", PT_MAX_BODY, handle);
+	static const struct pt_site site = {"introspect", PT_MAX_BODY, PT_API, "/oauth/check",
+	    routes, sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

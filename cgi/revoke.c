@@ -33,11 +33,6 @@ revoke(struct pt_req *r)
 	struct pt_client_fail cf;
 	uint8_t h[PT_HASH_LEN];
 
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_json_error(r, 405, "invalid_request", "revocation takes POST");
-		return;
-	}
 	if (pt_req_body(r, revoke_fields, RV__MAX, &p, &fail) != PT_OK) {
 		pt_json_error(r, 400, "invalid_request", pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return;
@@ -163,18 +158,11 @@ grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
 	    pt_path(r, pt_printf(r->ctx.a, "/oauth/approved/%lld/revoke", (long long)id)));
 }
 
-/* The signed-in user, or a response (see pt_signed_in): a GET comes back to itself
- * after sign-in, a POST to the list. */
-static bool
-signed_in(struct pt_req *r, struct pt_user *u)
-{
-	return pt_signed_in(r, u, pt_is_post(r) ? pt_path(r, "/oauth/approved") : pt_path(r, r->path));
-}
-
 /* GET /oauth/approved: the apps the user approved, one row per grant. */
 static void
-approved_list(struct pt_req *r, const struct pt_user *u)
+approved_list(struct pt_req *r)
 {
+	const struct pt_user *u = r->user;
 	struct pt_params q;
 	struct pt_fail fail;
 	struct pt_tv *t = pt_tv_new(r->ctx.a);
@@ -203,13 +191,15 @@ approved_list(struct pt_req *r, const struct pt_user *u)
 /* GET or POST /oauth/approved/<grant id>/revoke asks; POST with confirm=yes revokes:
  * the grant goes, and with it every code and token issued under it. */
 static void
-approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
+approved_revoke(struct pt_req *r)
 {
+	const struct pt_user *u = r->user;
+	const char *idstr = r->arg;
 	struct pt_params p;
 	struct pt_fail fail;
 	char *end = NULL;
-	long long id = strtoll(idstr, &end, 10);
-	if (idstr[0] < '1' || idstr[0] > '9' || *end != '\0' || id <= 0) {
+	long long id = strlen(idstr) > 18 ? 0 : strtoll(idstr, &end, 10);
+	if (idstr[0] < '1' || idstr[0] > '9' || id <= 0 || *end != '\0') {
 		pt_error_page(r, 404, "Not found", "You have approved no app at this address.");
 		return;
 	}
@@ -259,52 +249,19 @@ approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
 	pt_page(r, 200, "approved_revoke", t);
 }
 
-static void
-approved(struct pt_req *r)
-{
-	struct pt_user u;
-	const char *rest = r->path + strlen("/oauth/approved");
-	bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
-	if (!get && !pt_is_post(r)) {
-		pt_header(r, "Allow", "GET, POST");
-		pt_error_page(r, 405, "Method not allowed", "Use GET or POST.");
-		return;
-	}
-	if (!signed_in(r, &u))
-		return;
-	if (*rest == '\0' || strcmp(rest, "/") == 0) {
-		if (!get) {
-			pt_header(r, "Allow", "GET");
-			pt_error_page(r, 405, "Method not allowed", "Revoke an app with its button.");
-			return;
-		}
-		approved_list(r, &u);
-		return;
-	}
-	/* /<grant id>/revoke */
-	rest++;
-	size_t k = strcspn(rest, "/");
-	if (strcmp(rest + k, "/revoke") != 0 || k == 0 || k > 18) {
-		pt_error_page(r, 404, "Not found", "There is no page at this address.");
-		return;
-	}
-	approved_revoke(r, &u, pt_strndup(r->ctx.a, rest, k));
-}
-
-static void
-handle(struct pt_req *r)
-{
-	if (strcmp(r->path, "/oauth/revoke") == 0)
-		revoke(r);
-	else if (strncmp(r->path, "/oauth/approved", 15) == 0 &&
-	    (r->path[15] == '\0' || r->path[15] == '/'))
-		approved(r);
-	else
-		pt_error_page(r, 404, "Not found", "There is no page at this address.");
-}
+static const struct pt_route routes[] = {
+	/* methods         path                        face     needs                   handler */
+	{PT_POST,          "/oauth/revoke",             PT_API,  PT_CLIENT,              revoke},
+	{PT_GET,           "/oauth/approved",           PT_PAGE, PT_SESSION,             approved_list},
+	{PT_GET,           "/oauth/approved/",          PT_PAGE, PT_SESSION,             approved_list},
+	/* a GET or a POST without confirm=yes asks first */
+	{PT_GET | PT_POST, "/oauth/approved/*/revoke",  PT_PAGE, PT_SESSION | PT_CSRF,   approved_revoke},
+};
 
 int
 main(void)
 {
-	return pt_serve("revoke", PT_MAX_BODY, handle);
+	static const struct pt_site site = {"revoke", PT_MAX_BODY, PT_PAGE, "/oauth/approved",
+	    routes, sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

@@ -199,20 +199,15 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	sodium_memzero(&out, sizeof(out));
 }
 
+/* POST /oauth/token */
 static void
-handle(struct pt_req *r)
+token(struct pt_req *r)
 {
 	struct pt_params p;
 	struct pt_fail pf;
 	struct pt_app app;
 	struct pt_client_fail cf;
 
-	if (strcmp(r->path, "/oauth/token") != 0)
-		FAIL(404, "not_found", "no such endpoint");
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		FAIL(405, "invalid_request", "the token endpoint takes POST");
-	}
 	if (pt_req_body(r, fields, TK__MAX, &p, &pf) != PT_OK)
 		FAIL(400, "invalid_request", pt_printf(r->ctx.a, "%s %s", pf.param, pf.reason));
 	const char *gt = p.v[TK_GRANT_TYPE];
@@ -241,8 +236,15 @@ handle(struct pt_req *r)
 		pt_device_token(r, &app, p.v[TK_DEVICE_CODE], p.n[TK_DEVICE_CODE], false);
 }
 
+static const struct pt_route routes[] = {
+	/* methods path           face    needs      handler */
+	{PT_POST, "/oauth/token", PT_API, PT_CLIENT, token},
+};
+
 int
 main(void)
 {
-	return pt_serve("token", PT_MAX_BODY, handle);
+	static const struct pt_site site = {"token", PT_MAX_BODY, PT_API, "/oauth/token", routes,
+	    sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

@@ -71,7 +71,7 @@ bounded(const char *v, size_t max, const char *name, struct pt_fail *fail)
 }
 
 int
-pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
+pt_req_read(struct pt_req *r, struct pt_fail *fail)
 {
 	const char *v;
 	int rc;
@@ -114,11 +114,14 @@ pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
 		return rc;
 	if (r->remote_user && (rc = bounded(r->remote_user, PT_MAX_USERNAME, "REMOTE_USER", fail)))
 		return rc;
-	/* No body for GET/HEAD, nor for the check: as an nginx auth_request subrequest it
-	 * carries the Content-Length (and method) of the request it guards, without the body. */
-	bool bodyless = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0 ||
-	    strcmp(r->path, "/oauth/check") == 0;
-	v = bodyless ? NULL : param(r, "CONTENT_LENGTH");
+	return PT_OK;
+}
+
+int
+pt_req_read_body(struct pt_req *r, size_t max_body, struct pt_fail *fail)
+{
+	const char *v = param(r, "CONTENT_LENGTH");
+	fail->param = fail->reason = NULL;
 	if (v != NULL && *v) {
 		char *end;
 		unsigned long long len = strtoull(v, &end, 10);
@@ -328,18 +331,6 @@ pt_req_body(struct pt_req *r, const struct pt_field *f, size_t nf, struct pt_par
 	return PT_ERR_INVALID;
 }
 
-bool
-pt_path_is_api(const char *path)
-{
-	static const char *const api[] = {"/oauth/token", "/oauth/revoke", "/oauth/introspect",
-	    "/oauth/check", "/oauth/userinfo", "/oauth/register", "/oauth/device_authorization",
-	    "/device/code", "/device/token", "/health", "/.well-known/", NULL};
-	for (size_t i = 0; api[i]; i++)
-		if (strncmp(path, api[i], strlen(api[i])) == 0)
-			return true;
-	return false;
-}
-
 /* ---------------------------------------------------------------- processes */
 
 /* A supervisor (the process spawn-fcgi started) forks `processes NAME` workers that
@@ -388,9 +379,9 @@ ms_timespec(int64_t ms)
 /* One worker: its own database handle and FastCGI state, then the request loop until
  * SIGTERM. Returns the exit status (the caller _exits with it). */
 static int
-worker(const char *name, struct pt_config *cfg, size_t max_body, pt_handler handler,
-    pid_t supervisor, const sigset_t *mask)
+worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, const sigset_t *mask)
 {
+	const char *name = site->name;
 	FCGX_Request fr;
 	struct sigaction sa;
 
@@ -427,22 +418,11 @@ worker(const char *name, struct pt_config *cfg, size_t max_body, pt_handler hand
 		}
 		worker_idle = 0;
 		struct pt_req r;
-		struct pt_fail fail;
 		memset(&r, 0, sizeof(r));
 		r.fcgx = &fr;
 		r.ctx = pt_ctx_init(a, cfg);
 		pt_buf_init(&r.headers, a);
-		int rc = pt_req_read(&r, max_body, &fail);
-		if (rc != PT_OK) {
-			const char *msg = pt_printf(a, "%s %s", fail.param ? fail.param : "request",
-			    fail.reason ? fail.reason : "is malformed");
-			if (pt_path_is_api(r.path))
-				pt_json_error(&r, 400, "invalid_request", msg);
-			else
-				pt_error_page(&r, 400, "Bad request", msg);
-		} else {
-			handler(&r);
-		}
+		pt_dispatch(&r, site);
 		if (!r.responded) {
 			pt_warn("%s: handler for %s sent no response", name, r.path);
 			pt_json_error(&r, 500, "server_error", "internal error");
@@ -460,15 +440,14 @@ worker(const char *name, struct pt_config *cfg, size_t max_body, pt_handler hand
 
 /* Forks one worker; its pid, or -1. The child never returns. */
 static pid_t
-spawn(const char *name, struct pt_config *cfg, size_t max_body, pt_handler handler,
-    const sigset_t *mask)
+spawn(const struct pt_site *site, struct pt_config *cfg, const sigset_t *mask)
 {
 	pid_t self = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
-		_exit(worker(name, cfg, max_body, handler, self, mask));
+		_exit(worker(site, cfg, self, mask));
 	if (pid < 0)
-		pt_warn("%s: fork: %s", name, strerror(errno));
+		pt_warn("%s: fork: %s", site->name, strerror(errno));
 	return pid;
 }
 
@@ -522,8 +501,9 @@ stop_workers(const char *name, pid_t *pids, int n, const sigset_t *wait_set)
 
 /* The supervisor's loop: keeps n workers running until SIGTERM or SIGINT. */
 static int
-supervise(const char *name, struct pt_config *cfg, int n, size_t max_body, pt_handler handler)
+supervise(const struct pt_site *site, struct pt_config *cfg, int n)
 {
+	const char *name = site->name;
 	pid_t pids[PT_MAX_PROCESSES] = {0};
 	sigset_t wait_set, mask;
 	int burst = n > RESTART_BURST_MIN ? n : RESTART_BURST_MIN;
@@ -563,7 +543,7 @@ supervise(const char *name, struct pt_config *cfg, int n, size_t max_body, pt_ha
 				}
 				restarts++;
 			}
-			pids[i] = spawn(name, cfg, max_body, handler, &mask);
+			pids[i] = spawn(site, cfg, &mask);
 			if (pids[i] < 0) {
 				pids[i] = 0;
 				resume = t + RESTART_PAUSE_MS;
@@ -584,9 +564,10 @@ supervise(const char *name, struct pt_config *cfg, int n, size_t max_body, pt_ha
 }
 
 int
-pt_serve(const char *name, size_t max_body, pt_handler handler)
+pt_serve(const struct pt_site *site)
 {
 	static struct pt_config cfg;
+	const char *name = site->name;
 	char err[512];
 	int exe = pt_exe_by_name(name);
 
@@ -622,5 +603,5 @@ pt_serve(const char *name, size_t max_body, pt_handler handler)
 	}
 	if (pt_db_close() != PT_OK)
 		return 1;
-	return supervise(name, &cfg, (int)cfg.processes[exe], max_body, handler);
+	return supervise(site, &cfg, (int)cfg.processes[exe]);
 }

@@ -515,6 +515,7 @@ struct pt_req {
 	const char *authorization;/* "" when absent */
 	const char *remote_user;  /* NULL when nginx did not set one */
 	const char *remote_addr;
+	const char *arg;          /* what the route's '*' or '**' matched, NULL when none */
 	const char *body;
 	size_t body_len;
 	pt_buf headers;           /* extra response headers, "Name: value\r\n" each */
@@ -527,10 +528,12 @@ struct pt_req {
 	bool user_looked_up;
 };
 
-/* Reads the FastCGI environment and at most max_body bytes of body. Returns
- * PT_ERR_TOOLONG for an oversized body, query or Authorization header
- * (with fail->param naming which), PT_ERR_CONTROL for control characters in them. */
-int pt_req_read(struct pt_req *, size_t max_body, struct pt_fail *) PT_WUR;
+/* Reads the FastCGI environment: method, path (always set, also on failure), query and
+ * headers. Returns PT_ERR_TOOLONG for an oversized query or Authorization header (with
+ * fail->param naming which), PT_ERR_CONTROL for control characters in them. */
+int pt_req_read(struct pt_req *, struct pt_fail *) PT_WUR;
+/* Reads the body, at most max_body bytes (PT_ERR_TOOLONG past that). */
+int pt_req_read_body(struct pt_req *, size_t max_body, struct pt_fail *) PT_WUR;
 const char *pt_req_param(const struct pt_req *, const char *name);
 void pt_header(struct pt_req *, const char *name, const char *value);
 /* Writes the status, headers and body. */
@@ -560,16 +563,71 @@ bool pt_is_post(const struct pt_req *);
 int pt_req_query(struct pt_req *, const struct pt_field *, size_t, struct pt_params *, struct pt_fail *) PT_WUR;
 int pt_req_body(struct pt_req *, const struct pt_field *, size_t, struct pt_params *, struct pt_fail *) PT_WUR;
 
-/* Is this path an API endpoint (errors in JSON) rather than a page? */
-bool pt_path_is_api(const char *path);
+/* ---------------------------------------------------------------- routes */
+
+typedef void (*pt_handler)(struct pt_req *);
+
+/* The methods a route takes (HEAD is taken as GET). */
+enum {
+	PT_GET = 1,
+	PT_POST = 2,
+	PT_OTHER = 4,                      /* PUT, DELETE, ... */
+	PT_ANY = PT_GET | PT_POST | PT_OTHER, /* never a 405 (the check: nginx's auth_request
+					       * keeps the method of the request it guards) */
+};
+
+/* What a route answers its errors in: an HTML page or a JSON OAuth error. */
+enum pt_face { PT_PAGE, PT_API };
+
+/* What a route needs. The dispatcher enforces PT_SESSION (a signed-out visitor goes to
+ * the login page; the handler finds the user in r->user), PT_NOBODY and PT_BRIDGE;
+ * PT_CSRF and PT_CLIENT are checked by the handler, on the fields of its own form, and
+ * stated here so that the table tells the whole story. */
+enum {
+	PT_SESSION = 1, /* a signed-in user */
+	PT_CSRF = 2,    /* a POST carries the session's CSRF token */
+	PT_CLIENT = 4,  /* client authentication (Basic or client_id + client_secret) */
+	PT_NOBODY = 8,  /* never read a body: an nginx auth_request subrequest has none */
+	PT_BRIDGE = 16, /* exists only with the upstream_* keys (a bridged device login) */
+};
+
+/* One row of an executable's route table. path is matched whole; '*' matches one
+ * non-empty path segment and '**', at the end, the non-empty rest (r->arg gets either).
+ * The first row matching path and method wins. */
+struct pt_route {
+	unsigned methods;
+	const char *path;
+	enum pt_face face;
+	unsigned needs;
+	pt_handler handler;
+};
+
+/* An executable: its name (processes NAME, the socket nginx passes to), its routes. */
+struct pt_site {
+	const char *name;
+	size_t max_body;            /* the largest body any of its routes takes */
+	enum pt_face unmatched;     /* what a 404 (and a malformed request to no route) is */
+	const char *home;           /* a path: where a signed-out POST returns after sign-in */
+	const struct pt_route *routes;
+	size_t nroutes;
+};
+
+/* Does path match the route pattern? *arg, *argn: what '*' or '**' matched. */
+bool pt_route_path_match(const char *pattern, const char *path, const char **arg, size_t *argn);
+/* The first route matching method and path, or NULL; *allow gets the methods of every
+ * route matching path, *path_hit the first of them (NULL: no route has this path). */
+const struct pt_route *pt_route_find(const struct pt_site *, const struct pt_config *,
+    const char *method, const char *path, unsigned *allow, const struct pt_route **path_hit);
+/* Serves one request: reads it (400 when malformed), finds its route (404, 405 with
+ * Allow), signs the user in when the route needs it, calls the handler. */
+void pt_dispatch(struct pt_req *, const struct pt_site *);
 
 /* An executable's main: loads the config, brings the schema up to date, then
- * supervises `processes NAME` worker processes (name: the executable's name) that each
- * open the database and accept FastCGI requests on fd 0 (spawn-fcgi's socket), calling
- * handler with a fresh arena each time. A worker that dies is forked again (at a
- * bounded rate); SIGTERM or SIGINT stops the workers and returns 0. */
-typedef void (*pt_handler)(struct pt_req *);
-int pt_serve(const char *name, size_t max_body, pt_handler);
+ * supervises `processes NAME` worker processes that each open the database and accept
+ * FastCGI requests on fd 0 (spawn-fcgi's socket), dispatching each with a fresh arena.
+ * A worker that dies is forked again (at a bounded rate); SIGTERM or SIGINT stops the
+ * workers and returns 0. */
+int pt_serve(const struct pt_site *);
 
 /* ---------------------------------------------------------------- sessions */
 

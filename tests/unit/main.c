@@ -103,6 +103,7 @@ main(void)
 	suite_config();
 	suite_register();
 	suite_upstream();
+	suite_route();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

@@ -43,5 +43,6 @@ void suite_tmpl(void);
 void suite_config(void);
 void suite_register(void);
 void suite_upstream(void);
+void suite_route(void);
 
 #endif
