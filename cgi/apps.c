@@ -1,5 +1,6 @@
 /* apps.c: the developer's apps (/oauth/apps...: list, create, edit, picture, rotate the
  * secret, delete) and RFC 7591 dynamic client registration (POST /oauth/register). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,20 +214,20 @@ owned_app(struct pt_req *r, const struct pt_user *u, const char *cid, struct pt_
 static void
 not_found(struct pt_req *r)
 {
-	pt_error_page(r, 404, "Not found", "There is no app at this address among your apps.");
+	pt_fail(r, PT_E_NOT_FOUND, "There is no app at this address among your apps.");
 }
 
 static void
 csrf_failed(struct pt_req *r)
 {
-	pt_error_page(r, 403, "Form expired",
+	pt_fail(r, PT_E_CSRF,
 	    "The form expired or came from another site. Go back, reload the page and try again.");
 }
 
 static void
 db_failed(struct pt_req *r)
 {
-	pt_error_page(r, 503, "Server busy", "The server could not save your change. Try again in a moment.");
+	pt_fail(r, PT_E_BUSY, "The server could not save your change. Try again in a moment.");
 }
 
 /* ------------------------------------------------------------ the form */
@@ -512,7 +513,7 @@ list_page(struct pt_req *r, const struct pt_user *u)
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		pt_error_page(r, 503, "Server busy", "The server could not load your apps. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load your apps. Try again in a moment.");
 		return;
 	}
 	pt_page(r, 200, "apps", t);
@@ -588,7 +589,7 @@ form_posted(struct pt_req *r, const struct pt_user *u, const struct pt_app *app,
 	int rc = pt_req_body(r, app_fields, AF__MAX, &p, &fail);
 	const char *err = form_read(r, &p, u, app, f);
 	if (rc != PT_OK) {
-		form_page(r, 400, u, app, f,
+		form_page(r, pt_error_status(PT_E_INVALID_REQUEST), u, app, f,
 		    pt_printf(r->ctx.a, "The form could not be read: %s %s.", fail.param, fail.reason), NULL);
 		return false;
 	}
@@ -597,7 +598,7 @@ form_posted(struct pt_req *r, const struct pt_user *u, const struct pt_app *app,
 		return false;
 	}
 	if (err != NULL) {
-		form_page(r, 400, u, app, f, err, NULL);
+		form_page(r, pt_error_status(PT_E_INVALID_REQUEST), u, app, f, err, NULL);
 		return false;
 	}
 	return true;
@@ -608,7 +609,7 @@ create(struct pt_req *r, const struct pt_user *u)
 {
 	struct app_form f;
 	if (r->ctx.cfg->apps_admins_only && !u->admin) {
-		pt_error_page(r, 403, "Not allowed",
+		pt_fail(r, PT_E_FORBIDDEN,
 		    "On this server only administrators register apps. Ask one to register yours.");
 		return;
 	}
@@ -703,7 +704,7 @@ rotate(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 		return;
 	}
 	if (app->public) {
-		pt_error_page(r, 400, "No secret", "A public app has no secret to rotate.");
+		pt_fail(r, PT_E_NO_SECRET, "A public app has no secret to rotate.");
 		return;
 	}
 	char secret[PT_CLIENT_SECRET_LEN + 1];
@@ -775,12 +776,12 @@ picture(struct pt_req *r, const char *cid)
 {
 	size_t n = strlen(cid);
 	if (n != PT_CLIENT_ID_LEN || memcmp(cid, "pca_", 4) != 0 || !pt_valid_b62ish(cid, n)) {
-		pt_error_page(r, 404, "Not found", "This app has no picture.");
+		pt_fail(r, PT_E_NOT_FOUND, "This app has no picture.");
 		return;
 	}
 	sqlite3_stmt *st = stmt(AQ_PICTURE_GET);
 	if (st == NULL) {
-		pt_error_page(r, 503, "Server busy", "The server could not load the picture. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load the picture. Try again in a moment.");
 		return;
 	}
 	pt_bind_text(st, 1, cid, n);
@@ -796,10 +797,10 @@ picture(struct pt_req *r, const char *cid)
 		pt_header(r, "Cache-Control", "no-cache");
 		pt_respond(r, 200, type, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
 	} else if (rc == SQLITE_DONE) {
-		pt_error_page(r, 404, "Not found", "This app has no picture.");
+		pt_fail(r, PT_E_NOT_FOUND, "This app has no picture.");
 	} else {
 		pt_warn("picture: %s", sqlite3_errmsg(pt_db()));
-		pt_error_page(r, 503, "Server busy", "The server could not load the picture. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load the picture. Try again in a moment.");
 	}
 	sqlite3_reset(st);
 }
@@ -829,31 +830,29 @@ reg(struct pt_req *r)
 {
 	struct pt_reg m;
 	struct pt_reg_fail rf;
-	int status = 400;
-	const char *error = "invalid_client_metadata", *desc = NULL;
 
 	if (!r->ctx.cfg->registration) {
-		status = 403;
-		error = "access_denied";
-		desc = "registration is disabled";
-		goto done;
+		pt_fail(r, PT_E_REGISTRATION_OFF, NULL);
+		return;
 	}
 	if (r->body_len > PT_MAX_BODY) {
-		status = 413;
-		desc = pt_printf(r->ctx.a, "the body is larger than %d bytes", PT_MAX_BODY);
-		goto done;
+		pt_fail(r, PT_E_METADATA_TOO_LARGE,
+		    pt_printf(r->ctx.a, "the body is larger than %d bytes", PT_MAX_BODY));
+		return;
 	}
 	if (strncasecmp(r->content_type, "application/json", 16) != 0 ||
 	    (r->content_type[16] != '\0' && r->content_type[16] != ';' && r->content_type[16] != ' ')) {
-		desc = "the body must be application/json";
-		goto done;
+		pt_fail(r, PT_E_CLIENT_METADATA, "the body must be application/json");
+		return;
 	}
 	int rc = pt_register_parse(r->ctx.a, r->ctx.cfg, r->body, r->body_len, &m, &rf);
 	if (rc != PT_OK) {
-		status = rc == PT_ERR_TOOLONG ? 413 : 400;
-		error = rf.error;
-		desc = rf.desc;
-		goto done;
+		enum pt_error e = rc == PT_ERR_TOOLONG ? PT_E_METADATA_TOO_LARGE
+		    : strcmp(rf.error, "invalid_redirect_uri") == 0 ? PT_E_REDIRECT_URI
+		    : PT_E_CLIENT_METADATA;
+		assert(strcmp(pt_error_code(e), rf.error) == 0);
+		pt_fail(r, e, rf.desc);
+		return;
 	}
 	const char *uris = m.redirect_uris;
 	const char *name = m.client_name != NULL ? m.client_name : REG_NAME_DEFAULT;
@@ -883,10 +882,8 @@ reg(struct pt_req *r)
 		sqlite3_bind_int64(st, 6, now);
 	}
 	if (st == NULL || pt_exec(st) != PT_OK) {
-		status = 503;
-		error = "temporarily_unavailable";
-		desc = "the server is busy; retry shortly";
-		goto done;
+		pt_fail(r, PT_E_BUSY, NULL);
+		return;
 	}
 	pt_info("registered client %s", cid);
 	pt_buf b;
@@ -904,10 +901,6 @@ reg(struct pt_req *r)
 	pt_buf_json(&b, scope, strlen(scope));
 	pt_buf_addc(&b, '}');
 	pt_json(r, 201, &b);
-	status = 201;
-done:
-	if (status != 201)
-		pt_json_error(r, status, error, desc);
 }
 
 /* ------------------------------------------------------------ routing */
@@ -933,7 +926,7 @@ with_owned_app(struct pt_req *r, void (*fn)(struct pt_req *, const struct pt_use
 	struct pt_app app;
 	int rc = owned_app(r, r->user, r->arg, &app);
 	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 503, "Server busy", "The server could not load the app. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load the app. Try again in a moment.");
 		return;
 	}
 	if (rc != PT_OK) {

@@ -70,7 +70,7 @@ consent_page(struct pt_req *r, const struct pt_params *p, const struct pt_authz 
 {
 	char id[PT_TOKEN_LEN + 1];
 	if (request_store(r, p, u, id) != PT_OK) {
-		pt_error_page(r, 503, "Server busy", "The server could not start your approval. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not start your approval. Try again in a moment.");
 		return;
 	}
 	struct pt_tv *t = pt_consent_vars(r, &az->app, az->scope, u, "/oauth/consent");
@@ -182,18 +182,18 @@ authorize(struct pt_req *r)
 	if (rc != PT_OK && redirect_malformed(r, &fail))
 		return;
 	if (rc != PT_OK) {
-		pt_error_page(r, 400, "Bad request",
+		pt_fail(r, PT_E_INVALID_REQUEST,
 		    pt_printf(r->ctx.a, "The authorization request is malformed: %s %s.", fail.param,
 			fail.reason));
 		return;
 	}
 	rc = pt_authz_check(&r->ctx, &p, &az, &fail);
 	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 503, "Server busy", fail.reason);
+		pt_fail(r, PT_E_BUSY, fail.reason);
 		return;
 	}
 	if (rc != PT_OK) {
-		pt_error_page(r, 400, "Invalid authorization request", fail.reason);
+		pt_fail(r, PT_E_BAD_AUTHZ, fail.reason);
 		return;
 	}
 	if (az.error != NULL) {
@@ -218,7 +218,7 @@ authorize(struct pt_req *r)
 		}
 		/* the membership went away meanwhile: ask again */
 	} else if (rc == PT_ERR_DB) {
-		pt_error_page(r, 503, "Server busy", "The server could not load your approvals. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load your approvals. Try again in a moment.");
 		return;
 	}
 	consent_page(r, &p, &az, &u);

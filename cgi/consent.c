@@ -58,14 +58,14 @@ login(struct pt_req *r)
 	int rc;
 
 	if (r->ctx.cfg->login == PT_LOGIN_REMOTE_USER) {
-		pt_error_page(r, 404, "Not found",
+		pt_fail(r, PT_E_NOT_FOUND,
 		    "Sign-in is handled by the site itself; this server has no login form.");
 		return;
 	}
 	if (!pt_is_post(r)) {
 		rc = pt_req_query(r, login_fields, LG__MAX, &p, &fail);
 		if (rc != PT_OK) {
-			pt_error_page(r, 400, "Bad request",
+			pt_fail(r, PT_E_INVALID_REQUEST,
 			    pt_printf(r->ctx.a, "%s %s.", fail.param, fail.reason));
 			return;
 		}
@@ -79,29 +79,29 @@ login(struct pt_req *r)
 	}
 	rc = pt_req_body(r, login_fields, LG__MAX, &p, &fail);
 	if (rc != PT_OK) {
-		login_page(r, 400, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
+		login_page(r, pt_error_status(PT_E_INVALID_REQUEST), pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
 		    fail.reason), NULL, safe_return(r, NULL));
 		return;
 	}
 	const char *ret = safe_return(r, p.v[LG_RETURN_TO]);
 	if (!pt_csrf_ok(r, p.v[LG_CSRF], p.n[LG_CSRF])) {
-		login_page(r, 403, "The form expired or came from another site. Please try again.",
+		login_page(r, pt_error_status(PT_E_CSRF), "The form expired or came from another site. Please try again.",
 		    p.v[LG_USERNAME], ret);
 		return;
 	}
 	if (p.v[LG_USERNAME] == NULL || p.v[LG_PASSWORD] == NULL || p.n[LG_USERNAME] == 0) {
-		login_page(r, 400, "Enter your user name and password.", p.v[LG_USERNAME], ret);
+		login_page(r, pt_error_status(PT_E_INVALID_REQUEST), "Enter your user name and password.", p.v[LG_USERNAME], ret);
 		return;
 	}
 	rc = pt_password_check(r->ctx.a, p.v[LG_USERNAME], p.n[LG_USERNAME], p.v[LG_PASSWORD],
 	    p.n[LG_PASSWORD], &u);
 	if (rc == PT_ERR_NOTFOUND) {
 		pt_info("failed sign-in for a user name from %s", r->remote_addr);
-		login_page(r, 401, "Wrong user name or password.", p.v[LG_USERNAME], ret);
+		login_page(r, pt_error_status(PT_E_SIGN_IN_FAILED), "Wrong user name or password.", p.v[LG_USERNAME], ret);
 		return;
 	}
 	if (rc != PT_OK || pt_session_start(r, u.id) != PT_OK) {
-		login_page(r, 500, "The server could not sign you in. Try again later.",
+		login_page(r, pt_error_status(PT_E_SERVER), "The server could not sign you in. Try again later.",
 		    p.v[LG_USERNAME], ret);
 		return;
 	}
@@ -118,14 +118,14 @@ logout(struct pt_req *r)
 	if (pt_req_body(r, login_fields, LG__MAX, &p, &fail) != PT_OK ||
 	    (!(signed_in = pt_session_user(r, &u) == PT_OK) && r->sess == NULL) ||
 	    !pt_csrf_ok(r, p.v[LG_CSRF], p.n[LG_CSRF])) {
-		pt_error_page(r, 403, "Not signed out",
+		pt_fail(r, PT_E_NOT_SIGNED_OUT,
 		    "The sign-out form expired or came from another site.");
 		return;
 	}
 	if (signed_in && p.v[LG_EVERYWHERE] != NULL && strcmp(p.v[LG_EVERYWHERE], "1") == 0) {
 		/* every session of the account, on every device (after a stolen cookie) */
 		if (pt_sessions_end_all(u.id) != PT_OK) {
-			pt_error_page(r, 503, "Not signed out", "The server could not end your sessions. Try again in a moment.");
+			pt_fail(r, PT_E_BUSY, "The server could not end your sessions. Try again in a moment.");
 			return;
 		}
 		pt_info("user %s signed out everywhere", u.name);
@@ -180,42 +180,41 @@ consent(struct pt_req *r)
 	}
 	int rc = pt_req_body(r, consent_fields, CS__MAX, &p, &fail);
 	if (rc != PT_OK) {
-		pt_error_page(r, 400, "Bad request",
+		pt_fail(r, PT_E_INVALID_REQUEST,
 		    pt_printf(r->ctx.a, "The consent form is malformed: %s %s.", fail.param, fail.reason));
 		return;
 	}
 	rc = pt_session_user(r, &u);
 	if (rc != PT_OK) {
-		pt_error_page(r, rc == PT_ERR_DB ? 503 : 403, "Not signed in",
+		pt_fail(r, rc == PT_ERR_DB ? PT_E_BUSY : PT_E_SIGNED_OUT,
 		    "Your session ended. Go back to the application and start again.");
 		return;
 	}
 	if (!pt_csrf_ok(r, p.v[CS_CSRF], p.n[CS_CSRF])) {
-		pt_error_page(r, 403, "Form expired",
+		pt_fail(r, PT_E_CSRF,
 		    "The consent form expired or came from another site. Go back to the application and start again.");
 		return;
 	}
 	const char *action = p.v[CS_ACTION] ? p.v[CS_ACTION] : "";
 	bool approve = strcmp(action, "approve") == 0;
 	if (!approve && strcmp(action, "deny") != 0) {
-		pt_error_page(r, 400, "Bad request", "action must be approve or deny.");
+		pt_fail(r, PT_E_INVALID_REQUEST, "action must be approve or deny.");
 		return;
 	}
 	rc = request_take(r, &p, &u, &q);
 	if (rc == PT_ERR_NOTFOUND) {
-		pt_error_page(r, 400, "Request already answered",
+		pt_fail(r, PT_E_ANSWERED,
 		    "This authorization request was already answered, or it expired. Go back to the application and start again.");
 		return;
 	}
 	if (rc != PT_OK) {
-		pt_error_page(r, 503, "Server busy", "The server could not record your answer. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not record your answer. Try again in a moment.");
 		return;
 	}
 	/* the app may have changed since the page was shown: the request is checked again */
 	rc = pt_authz_check(&r->ctx, &q, &az, &fail);
 	if (rc != PT_OK) {
-		pt_error_page(r, rc == PT_ERR_DB ? 503 : 400, "Invalid authorization request",
-		    fail.reason);
+		pt_fail(r, rc == PT_ERR_DB ? PT_E_BUSY : PT_E_BAD_AUTHZ, fail.reason);
 		return;
 	}
 	if (az.error != NULL) {
@@ -229,13 +228,13 @@ consent(struct pt_req *r)
 	char *end = NULL;
 	long long org = p.v[CS_ORG] ? strtoll(p.v[CS_ORG], &end, 10) : 0;
 	if (p.v[CS_ORG] == NULL || *end != '\0' || org <= 0) {
-		pt_error_page(r, 400, "Bad request", "org is missing or not a number.");
+		pt_fail(r, PT_E_INVALID_REQUEST, "org is missing or not a number.");
 		return;
 	}
 	char code[PT_TOKEN_LEN + 1];
 	rc = pt_code_issue(&r->ctx, &az, u.id, org, true, code);
 	if (rc == PT_ERR_NOTFOUND) {
-		pt_error_page(r, 403, "Not allowed", "You are not a member of that organization.");
+		pt_fail(r, PT_E_FORBIDDEN, "You are not a member of that organization.");
 		return;
 	}
 	if (rc != PT_OK) {

@@ -126,7 +126,7 @@ issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 			break;
 	}
 	if (!done) {
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	char pretty[USER_CODE_LEN + 2];
@@ -167,7 +167,7 @@ api_body(struct pt_req *r, struct pt_params *p)
 {
 	struct pt_fail fail;
 	if (pt_req_body(r, api_fields, DA__MAX, p, &fail) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
+		pt_fail(r, PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return false;
 	}
 	return true;
@@ -179,21 +179,18 @@ device_authorization(struct pt_req *r)
 {
 	struct pt_params p;
 	struct pt_app app;
-	struct pt_client_fail cf;
 	const char *scope;
 	if (!api_body(r, &p))
 		return;
-	if (pt_client_auth(r, p.v[DA_CLIENT_ID], p.n[DA_CLIENT_ID], p.v[DA_CLIENT_SECRET],
-		p.n[DA_CLIENT_SECRET], &app, &cf) != PT_OK) {
-		pt_client_fail_respond(r, &cf);
+	if (!pt_client(r, p.v[DA_CLIENT_ID], p.n[DA_CLIENT_ID], p.v[DA_CLIENT_SECRET],
+	    p.n[DA_CLIENT_SECRET], &app))
 		return;
-	}
 	if (!pt_app_allows_grant(&app, "urn:ietf:params:oauth:grant-type:device_code")) {
-		pt_json_error(r, 400, "unauthorized_client", "this client may not use the device flow");
+		pt_fail(r, PT_E_UNAUTHORIZED_CLIENT, "this client may not use the device flow");
 		return;
 	}
 	if (!scope_for(r, &app, p.v[DA_SCOPE], &scope)) {
-		pt_json_error(r, 400, "invalid_scope", "a requested scope is unknown or not allowed");
+		pt_fail(r, PT_E_INVALID_SCOPE, "a requested scope is unknown or not allowed");
 		return;
 	}
 	issue(r, &app, scope);
@@ -205,7 +202,7 @@ cli_app(struct pt_req *r, struct pt_app *app)
 {
 	const char *id = r->ctx.cfg->cli_app;
 	if (id == NULL || pt_app_get(r->ctx.a, id, strlen(id), app) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", "device login for the CLI is not configured");
+		pt_fail(r, PT_E_INVALID_REQUEST, "device login for the CLI is not configured");
 		return false;
 	}
 	return true;
@@ -234,7 +231,7 @@ postiz(struct pt_req *r, bool token)
 		return;
 	}
 	if (!scope_for(r, &app, p.v[DA_SCOPE], &scope)) {
-		pt_json_error(r, 400, "invalid_scope", "a requested scope is unknown or not allowed");
+		pt_fail(r, PT_E_INVALID_SCOPE, "a requested scope is unknown or not allowed");
 		return;
 	}
 	issue(r, &app, scope);
@@ -327,7 +324,7 @@ too_many_guesses(struct pt_req *r, int64_t wait)
 {
 	long minutes = (long)((wait + 59) / 60);
 	pt_header(r, "Retry-After", pt_printf(r->ctx.a, "%lld", (long long)wait));
-	entry_page(r, 429, NULL, pt_printf(r->ctx.a, "Too many wrong codes. Try again in %ld minute%s "
+	entry_page(r, pt_error_status(PT_E_TOO_MANY_GUESSES), NULL, pt_printf(r->ctx.a, "Too many wrong codes. Try again in %ld minute%s "
 	    "with the code your device shows.", minutes, minutes == 1 ? "" : "s"));
 }
 
@@ -367,7 +364,7 @@ verify_page(struct pt_req *r)
 	int rc = post ? pt_req_body(r, page_fields, PG__MAX, &p, &fail)
 		      : pt_req_query(r, page_fields, PG__MAX, &p, &fail);
 	if (rc != PT_OK) {
-		entry_page(r, 400, NULL, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), NULL, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
 		    fail.reason));
 		return;
 	}
@@ -386,7 +383,7 @@ verify_page(struct pt_req *r)
 		return;
 	}
 	if (post && !pt_csrf_ok(r, p.v[PG_CSRF], p.n[PG_CSRF])) {
-		entry_page(r, 403, given, "The form expired or came from another site. Please try again.");
+		entry_page(r, pt_error_status(PT_E_CSRF), given, "The form expired or came from another site. Please try again.");
 		return;
 	}
 	/* RFC 8628 §5.1: guesses are limited per user, per address and in all */
@@ -423,7 +420,7 @@ verify_page(struct pt_req *r)
 		count_attempt(kuser);
 		count_attempt(kall);
 		/* the same answer for a malformed, unknown, used or expired code */
-		entry_page(r, 400, given, "That code is not valid or has expired. Check the code on your device.");
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "That code is not valid or has expired. Check the code on your device.");
 		return;
 	}
 	const char *action = p.v[PG_ACTION];
@@ -433,7 +430,7 @@ verify_page(struct pt_req *r)
 	}
 	bool approve = strcmp(action, "approve") == 0;
 	if (!approve && strcmp(action, "deny") != 0) {
-		entry_page(r, 400, given, "action must be approve or deny.");
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "action must be approve or deny.");
 		return;
 	}
 	char *end = NULL;
@@ -445,7 +442,7 @@ verify_page(struct pt_req *r)
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (p.v[PG_ORG] == NULL || *end != '\0' || rc != SQLITE_ROW) {
-			entry_page(r, 403, given, "You are not a member of that organization.");
+			entry_page(r, pt_error_status(PT_E_FORBIDDEN), given, "You are not a member of that organization.");
 			return;
 		}
 	}
@@ -457,7 +454,7 @@ verify_page(struct pt_req *r)
 	pt_bind_text(st, 4, uc, USER_CODE_LEN);
 	sqlite3_bind_int64(st, 5, pt_now());
 	if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1) {
-		entry_page(r, 400, NULL, "That code is not valid or has expired. Check the code on your device.");
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), NULL, "That code is not valid or has expired. Check the code on your device.");
 		return;
 	}
 	if (approve)
@@ -547,17 +544,17 @@ bridge_token(struct pt_req *r, const char *code, size_t n)
 	uint8_t h[PT_HASH_LEN], key[32];
 	int64_t now = pt_now();
 	if (code == NULL) {
-		pt_json_error(r, 400, "invalid_request", "device_code is missing");
+		pt_fail(r, PT_E_INVALID_REQUEST, "device_code is missing");
 		return;
 	}
 	if (!pt_token_check(code, n, "pdc_")) {
-		pt_json_error(r, 400, "invalid_device_code", "the device code is not valid");
+		pt_fail(r, PT_E_INVALID_DEVICE_CODE, "the device code is not valid");
 		return;
 	}
 	pt_hash(h, code, n);
 	sqlite3_stmt *st = stmt(DQ_BR_POLL);
 	if (st == NULL) {
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	pt_bind_blob(st, 1, h, sizeof(h));
@@ -566,27 +563,27 @@ bridge_token(struct pt_req *r, const char *code, size_t n)
 	int64_t expires = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE) {
-		pt_json_error(r, 400, "invalid_device_code", "the device code is not valid");
+		pt_fail(r, PT_E_INVALID_DEVICE_CODE, "the device code is not valid");
 		return;
 	}
 	if (rc != SQLITE_ROW) {
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	/* expired and denied requests are answered once, then forgotten */
 	if (expires <= now || state == BRIDGE_DENIED) {
 		if (by_hash(DQ_BR_DELETE, h) == PT_ERR_BUSY) {
-			pt_json_error(r, PT_UNAVAILABLE);
+			pt_fail(r, PT_E_BUSY, NULL);
 			return;
 		}
 		if (expires <= now)
-			pt_json_error(r, 400, "expired_token", "the device code has expired; start again");
+			pt_fail(r, PT_E_EXPIRED_TOKEN, "the device code has expired; start again");
 		else
-			pt_json_error(r, 400, "access_denied", "the user denied the request");
+			pt_fail(r, PT_E_ACCESS_DENIED, "the user denied the request");
 		return;
 	}
 	if (state != BRIDGE_READY) {
-		pt_json_error(r, 400, "authorization_pending", "the user has not finished yet");
+		pt_fail(r, PT_E_AUTHORIZATION_PENDING, "the user has not finished yet");
 		return;
 	}
 	st = stmt(DQ_BR_COLLECT);
@@ -599,11 +596,11 @@ bridge_token(struct pt_req *r, const char *code, size_t n)
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE) {
 		/* another poll collected it a moment ago */
-		pt_json_error(r, 400, "invalid_device_code", "the device code is not valid");
+		pt_fail(r, PT_E_INVALID_DEVICE_CODE, "the device code is not valid");
 		return;
 	}
 	if (rc != SQLITE_ROW) {
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	pt_bridge_key(key, r->ctx.cfg->key);
@@ -613,7 +610,7 @@ bridge_token(struct pt_req *r, const char *code, size_t n)
 	if (token == NULL || (sealed_org != NULL && org == NULL)) {
 		/* the server key changed since it was sealed: nothing to retry */
 		pt_warn("bridge: a stored upstream token did not open (was the secret key replaced?)");
-		pt_json_error(r, 500, "server_error", "the login could not be completed; start again");
+		pt_fail(r, PT_E_SERVER, "the login could not be completed; start again");
 		return;
 	}
 	pt_buf b;
@@ -645,7 +642,7 @@ bridge_page(struct pt_req *r)
 		      : pt_req_query(r, page_fields, PG__MAX, &p, &fail);
 	const char *browser = bridge_browser(r);
 	if (rc != PT_OK) {
-		entry_page(r, 400, NULL, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), NULL, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
 		    fail.reason));
 		return;
 	}
@@ -655,7 +652,7 @@ bridge_page(struct pt_req *r)
 		return;
 	}
 	if (!pt_csrf_ok(r, p.v[PG_CSRF], p.n[PG_CSRF])) {
-		entry_page(r, 403, given, "The form expired or came from another site. Please try again.");
+		entry_page(r, pt_error_status(PT_E_CSRF), given, "The form expired or came from another site. Please try again.");
 		return;
 	}
 	/* RFC 8628 §5.1: guesses are limited per browser, per address and in all */
@@ -691,7 +688,7 @@ bridge_page(struct pt_req *r)
 		count_attempt(kaddr);
 		count_attempt(kbrowser);
 		count_attempt(kall);
-		entry_page(r, 400, given, "That code is not valid or has expired. Check the code on your device.");
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "That code is not valid or has expired. Check the code on your device.");
 		return;
 	}
 	/* a fresh state for this request and this browser: never the device code, which
@@ -720,11 +717,11 @@ bridge_page(struct pt_req *r)
 		rc = pt_exec(st);
 	}
 	if (rc != PT_OK) {
-		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
 	if (sqlite3_changes(pt_db()) != 1) {
-		entry_page(r, 400, given, "That code is not valid or has expired. Check the code on your device.");
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "That code is not valid or has expired. Check the code on your device.");
 		return;
 	}
 	const char *redirect = r->ctx.cfg->upstream_redirect_uri ? pt_url(r, "/device/callback") : NULL;
@@ -798,7 +795,7 @@ bridge_exchange(struct pt_req *r, const char *code, const char *verifier,
 	if (rc != PT_OK) {
 		/* the log says why; never a header or a body */
 		pt_warn("bridge: the upstream token endpoint: %s", f.error);
-		pt_error_page(r, 502, "The sign-in service did not answer",
+		pt_fail(r, PT_E_UPSTREAM_DOWN,
 		    rc == PT_ERR_TOOLONG
 			? "The sign-in service sent an answer too large to read. Please try again later: enter the code from your device again."
 			: "The sign-in service could not be reached. Please try again in a moment: enter the code from your device again.");
@@ -807,7 +804,7 @@ bridge_exchange(struct pt_req *r, const char *code, const char *verifier,
 	if (f.status < 200 || f.status > 299) {
 		const char *msg = pt_upstream_error_message(r->ctx.a, f.body, f.n);
 		pt_warn("bridge: the upstream token endpoint answered %d", f.status);
-		pt_error_page(r, 502, "The sign-in service refused the login",
+		pt_fail(r, PT_E_UPSTREAM_REFUSED,
 		    pt_printf(r->ctx.a, "The sign-in service answered with an error (HTTP %d)%s%s. Please "
 		    "try again: enter the code from your device again.", f.status, msg ? ": " : "",
 		    msg ? msg : ""));
@@ -819,7 +816,7 @@ bridge_exchange(struct pt_req *r, const char *code, const char *verifier,
 	if (rc != PT_OK) {
 		pt_warn("bridge: the upstream token endpoint's answer (HTTP %d) has no usable"
 		    " access_token (error %d)", f.status, rc);
-		pt_error_page(r, 502, "The sign-in service sent an unreadable answer",
+		pt_fail(r, PT_E_UPSTREAM_UNREADABLE,
 		    "The sign-in service's answer held no token this server could read. Please try "
 		    "again later: enter the code from your device again.");
 		return PT_ERR_ENCODING;
@@ -837,19 +834,19 @@ bridge_callback(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	if (pt_req_query(r, callback_fields, CB__MAX, &p, &fail) != PT_OK) {
-		pt_error_page(r, 400, "Bad request", pt_printf(r->ctx.a, "The sign-in answer is malformed: "
+		pt_fail(r, PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "The sign-in answer is malformed: "
 		    "%s %s.", fail.param, fail.reason));
 		return;
 	}
 	if (p.v[CB_STATE] == NULL) {
-		pt_error_page(r, 400, "Bad request", used);
+		pt_fail(r, PT_E_INVALID_REQUEST, used);
 		return;
 	}
 	uint8_t sh[PT_HASH_LEN], row[PT_HASH_LEN], bh[PT_HASH_LEN], key[32];
 	pt_hash2(sh, "bridge-state", p.v[CB_STATE], p.n[CB_STATE]);
 	sqlite3_stmt *st = stmt(DQ_BR_BY_STATE);
 	if (st == NULL) {
-		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
 	pt_bind_blob(st, 1, sh, sizeof(sh));
@@ -861,17 +858,17 @@ bridge_callback(struct pt_req *r)
 	int64_t expires = rc == SQLITE_ROW ? sqlite3_column_int64(st, 3) : 0;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
 	if (rc == SQLITE_DONE || rowp == NULL || rn != PT_HASH_LEN || browser == NULL ||
 	    brn != PT_HASH_LEN) {
-		pt_error_page(r, 400, "Bad request", used);
+		pt_fail(r, PT_E_INVALID_REQUEST, used);
 		return;
 	}
 	memcpy(row, rowp, PT_HASH_LEN);
 	if (expires <= pt_now()) {
-		pt_error_page(r, 400, "Expired", "The login request has expired. Start again on your "
+		pt_fail(r, PT_E_EXPIRED, "The login request has expired. Start again on your "
 		    "device.");
 		return;
 	}
@@ -880,13 +877,13 @@ bridge_callback(struct pt_req *r)
 	const char *v;
 	size_t n;
 	if (!pt_cookie_get(r->cookie, BRIDGE_COOKIE, &v, &n) || n != BRIDGE_COOKIE_LEN) {
-		pt_error_page(r, 400, "Bad request", "Finish the login in the browser where you "
+		pt_fail(r, PT_E_INVALID_REQUEST, "Finish the login in the browser where you "
 		    "entered the code.");
 		return;
 	}
 	pt_hash2(bh, "bridge-browser", v, n);
 	if (sodium_memcmp(bh, browser, PT_HASH_LEN) != 0) {
-		pt_error_page(r, 400, "Bad request", "Finish the login in the browser where you "
+		pt_fail(r, PT_E_INVALID_REQUEST, "Finish the login in the browser where you "
 		    "entered the code.");
 		return;
 	}
@@ -897,11 +894,11 @@ bridge_callback(struct pt_req *r)
 	pt_bind_blob(st, 3, sh, sizeof(sh));
 	rc = pt_exec(st);
 	if (rc != PT_OK) {
-		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
 	if (sqlite3_changes(pt_db()) != 1) {
-		pt_error_page(r, 400, "Bad request", used);
+		pt_fail(r, PT_E_INVALID_REQUEST, used);
 		return;
 	}
 	if (denied) {
@@ -915,12 +912,12 @@ bridge_callback(struct pt_req *r)
 	if (p.v[CB_ERROR] != NULL) {
 		const char *desc = p.v[CB_ERROR_DESC];
 		pt_warn("bridge: the upstream sent back error %s", p.v[CB_ERROR]);
-		pt_error_page(r, 502, "The sign-in service refused the login",
+		pt_fail(r, PT_E_UPSTREAM_REFUSED,
 		    pt_printf(r->ctx.a, "The sign-in service answered: %s%s%s. Start again by entering "
 		    "the code from your device.", p.v[CB_ERROR], desc ? ": " : "", desc ? desc : ""));
 		rc = PT_ERR_INVALID;
 	} else if (p.v[CB_CODE] == NULL || p.n[CB_CODE] == 0) {
-		pt_error_page(r, 400, "Bad request", "The sign-in answer has no code. Start again by "
+		pt_fail(r, PT_E_INVALID_REQUEST, "The sign-in answer has no code. Start again by "
 		    "entering the code from your device.");
 		rc = PT_ERR_MISSING;
 	} else {
@@ -929,7 +926,7 @@ bridge_callback(struct pt_req *r)
 		sodium_memzero(key, sizeof(key));
 		if (verifier == NULL) {
 			pt_warn("bridge: a stored PKCE verifier did not open (was the secret key replaced?)");
-			pt_error_page(r, 500, "Error", "The login could not be completed. Start again on "
+			pt_fail(r, PT_E_SERVER, "The login could not be completed. Start again on "
 			    "your device.");
 			rc = PT_ERR_INVALID;
 		} else {
@@ -963,7 +960,7 @@ bridge_callback(struct pt_req *r)
 	if (rc != PT_OK || sqlite3_changes(pt_db()) != 1) {
 		if (by_hash(DQ_BR_RETRY, row) != PT_OK)
 			pt_warn("bridge: could not reopen a login request");
-		pt_error_page(r, 503, "Try again", "The server is busy. Please try again: enter the "
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again: enter the "
 		    "code from your device again.");
 		return;
 	}

@@ -98,22 +98,26 @@ http_url(const char *v)
 	    strpbrk(v, "\"\\ ") == NULL;
 }
 
+/* The RFC 6750 §3 answer of the check and userinfo: the status of e (PT_E_INVALID_TOKEN
+ * or PT_E_INSUFFICIENT_SCOPE) and a Bearer challenge, with no body (nginx builds the
+ * client's answer from the header). desc NULL: no token was sent, so the challenge
+ * names no error (§3.1). */
 static void
-unauthorized(struct pt_req *r, int status, const char *error, const char *desc,
-    const char *scope, const char *metadata)
+unauthorized(struct pt_req *r, enum pt_error e, const char *desc, const char *scope,
+    const char *metadata)
 {
 	pt_buf b;
 	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "Bearer realm=\"postern\"");
-	if (error)
-		pt_buf_addf(&b, ", error=\"%s\", error_description=\"%s\"", error, desc);
+	if (desc)
+		pt_buf_addf(&b, ", error=\"%s\", error_description=\"%s\"", pt_error_code(e), desc);
 	if (scope)
 		pt_buf_addf(&b, ", scope=\"%s\"", scope);
 	if (metadata)
 		pt_buf_addf(&b, ", resource_metadata=\"%s\"", metadata);
 	pt_header(r, "WWW-Authenticate", b.p);
 	pt_header(r, "Cache-Control", "no-store");
-	pt_respond(r, status, NULL, NULL, 0);
+	pt_respond(r, pt_error_status(e), NULL, NULL, 0);
 }
 
 /* GET /oauth/check: 204 + identity headers for nginx, 401/403, and 500 (never
@@ -129,25 +133,25 @@ check(struct pt_req *r)
 
 	if (pt_req_query(r, check_fields, CK__MAX, &p, &fail) != PT_OK) {
 		pt_warn("check: %s %s (fix the auth_request URI in nginx)", fail.param, fail.reason);
-		pt_respond(r, 500, NULL, NULL, 0);
+		pt_respond(r, pt_error_status(PT_E_SERVER), NULL, NULL, 0);
 		return;
 	}
 	const char *meta = http_url(p.v[CK_RESOURCE_METADATA]) ? p.v[CK_RESOURCE_METADATA] : NULL;
 	if (!pt_bearer(r->authorization, &t, &n)) {
-		unauthorized(r, 401, NULL, NULL, NULL, meta);
+		unauthorized(r, PT_E_INVALID_TOKEN, NULL, NULL, meta);
 		return;
 	}
 	int rc = lookup(r, t, n, &l);
 	if (rc == PT_ERR_DB) {
-		pt_respond(r, 500, NULL, NULL, 0);
+		pt_respond(r, pt_error_status(PT_E_SERVER), NULL, NULL, 0);
 		return;
 	}
 	if (rc != PT_OK || l.kind != PT_KIND_ACCESS) {
-		unauthorized(r, 401, "invalid_token", "the access token is not valid", NULL, meta);
+		unauthorized(r, PT_E_INVALID_TOKEN, "the access token is not valid", NULL, meta);
 		return;
 	}
 	if (p.v[CK_SCOPE] != NULL && !pt_scope_subset(p.v[CK_SCOPE], l.scope)) {
-		unauthorized(r, 403, "insufficient_scope", "the token lacks a required scope",
+		unauthorized(r, PT_E_INSUFFICIENT_SCOPE, "the token lacks a required scope",
 		    p.v[CK_SCOPE], meta);
 		return;
 	}
@@ -165,32 +169,28 @@ introspect(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	struct pt_app app;
-	struct pt_client_fail cf;
 	struct live l;
 
 	if (pt_req_body(r, introspect_fields, IN__MAX, &p, &fail) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
+		pt_fail(r, PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return;
 	}
-	if (pt_client_auth(r, p.v[IN_CLIENT_ID], p.n[IN_CLIENT_ID], p.v[IN_CLIENT_SECRET],
-		p.n[IN_CLIENT_SECRET], &app, &cf) != PT_OK) {
-		pt_client_fail_respond(r, &cf);
+	if (!pt_client(r, p.v[IN_CLIENT_ID], p.n[IN_CLIENT_ID], p.v[IN_CLIENT_SECRET],
+	    p.n[IN_CLIENT_SECRET], &app))
 		return;
-	}
 	if (app.public) {
-		cf = (struct pt_client_fail){"invalid_client", "introspection needs a confidential client", 401, false};
-		pt_client_fail_respond(r, &cf);
+		pt_fail(r, PT_E_CLIENT_AUTH, "introspection needs a confidential client");
 		return;
 	}
 	if (p.v[IN_TOKEN] == NULL) {
-		pt_json_error(r, 400, "invalid_request", "token is missing");
+		pt_fail(r, PT_E_INVALID_REQUEST, "token is missing");
 		return;
 	}
 	pt_buf b;
 	pt_buf_init(&b, r->ctx.a);
 	int rc = lookup(r, p.v[IN_TOKEN], p.n[IN_TOKEN], &l);
 	if (rc == PT_ERR_DB) {
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	/* a client learns about its own tokens only, unless an administrator made it a
@@ -232,21 +232,21 @@ userinfo(struct pt_req *r)
 	const char *t;
 	size_t n;
 	if (!pt_bearer(r->authorization, &t, &n)) {
-		unauthorized(r, 401, NULL, NULL, NULL, NULL);
+		unauthorized(r, PT_E_INVALID_TOKEN, NULL, NULL, NULL);
 		return;
 	}
 	int rc = lookup(r, t, n, &l);
 	if (rc == PT_ERR_DB) {
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	if (rc != PT_OK || l.kind != PT_KIND_ACCESS) {
-		unauthorized(r, 401, "invalid_token", "the access token is not valid", NULL, NULL);
+		unauthorized(r, PT_E_INVALID_TOKEN, "the access token is not valid", NULL, NULL);
 		return;
 	}
 	/* who the user is is what the profile scope covers (the consent page says so) */
 	if (!pt_word_in("profile", 7, l.scope)) {
-		unauthorized(r, 403, "insufficient_scope", "userinfo needs the profile scope",
+		unauthorized(r, PT_E_INSUFFICIENT_SCOPE, "userinfo needs the profile scope",
 		    "profile", NULL);
 		return;
 	}
@@ -320,7 +320,7 @@ metadata_at_path(struct pt_req *r)
 	if (full && strncmp(full, wk, wl) == 0 && strcmp(full + wl, r->ctx.cfg->base_path) == 0)
 		metadata(r);
 	else
-		pt_json_error(r, 404, "not_found", "no such endpoint");
+		pt_fail(r, PT_E_NOT_FOUND, "no such endpoint");
 }
 
 /* RFC 9728 protected-resource metadata, for each protected_resource in the config, at
@@ -332,7 +332,7 @@ resource_metadata(struct pt_req *r)
 	const char *full = pt_req_param(r, "DOCUMENT_URI");
 	size_t wl = strlen(wk);
 	if (full == NULL || strncmp(full, wk, wl) != 0) {
-		pt_json_error(r, 404, "not_found", "no such endpoint");
+		pt_fail(r, PT_E_NOT_FOUND, "no such endpoint");
 		return;
 	}
 	for (size_t i = 0; i < r->ctx.cfg->nresources; i++) {
@@ -360,7 +360,7 @@ resource_metadata(struct pt_req *r)
 		pt_respond(r, 200, "application/json", b.p, b.n);
 		return;
 	}
-	pt_json_error(r, 404, "not_found", "no such endpoint");
+	pt_fail(r, PT_E_NOT_FOUND, "no such endpoint");
 }
 
 /* The check is nginx's auth_request target: it keeps the method of the request it guards

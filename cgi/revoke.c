@@ -30,22 +30,19 @@ revoke(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	struct pt_app app;
-	struct pt_client_fail cf;
 	uint8_t h[PT_HASH_LEN];
 
 	if (pt_req_body(r, revoke_fields, RV__MAX, &p, &fail) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
+		pt_fail(r, PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return;
 	}
-	if (pt_client_auth(r, p.v[RV_CLIENT_ID], p.n[RV_CLIENT_ID], p.v[RV_CLIENT_SECRET],
-		p.n[RV_CLIENT_SECRET], &app, &cf) != PT_OK) {
-		pt_client_fail_respond(r, &cf);
+	if (!pt_client(r, p.v[RV_CLIENT_ID], p.n[RV_CLIENT_ID], p.v[RV_CLIENT_SECRET],
+	    p.n[RV_CLIENT_SECRET], &app))
 		return;
-	}
 	const char *t = p.v[RV_TOKEN];
 	size_t n = p.n[RV_TOKEN];
 	if (t == NULL) {
-		pt_json_error(r, 400, "invalid_request", "token is missing");
+		pt_fail(r, PT_E_INVALID_REQUEST, "token is missing");
 		return;
 	}
 	if (!pt_token_check(t, n, "pat_") && !pt_token_check(t, n, "prt_")) {
@@ -54,7 +51,7 @@ revoke(struct pt_req *r)
 	}
 	pt_hash(h, t, n);
 	if (pt_begin_durable() != PT_OK) {
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
@@ -66,7 +63,7 @@ revoke(struct pt_req *r)
 		if (rc == SQLITE_DONE)
 			ok(r);
 		else
-			pt_json_error(r, PT_UNAVAILABLE);
+			pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	int64_t token_id = sqlite3_column_int64(st, 5);
@@ -76,14 +73,14 @@ revoke(struct pt_req *r)
 	sqlite3_reset(st);
 	if (app_id != app.id) {
 		pt_rollback();
-		pt_json_error(r, 400, "unauthorized_client", "the token was not issued to this client");
+		pt_fail(r, PT_E_UNAUTHORIZED_CLIENT, "the token was not issued to this client");
 		return;
 	}
 	st = pt_stmt(kind == PT_KIND_ACCESS ? ST_TOKEN_DELETE : ST_GRANT_DELETE);
 	sqlite3_bind_int64(st, 1, kind == PT_KIND_ACCESS ? token_id : grant_id);
 	if (pt_exec(st) != PT_OK || pt_commit() != PT_OK) {
 		pt_rollback();
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	ok(r);
@@ -182,7 +179,7 @@ approved_list(struct pt_req *r)
 		sqlite3_reset(st);
 	}
 	if (rc != SQLITE_DONE) {
-		pt_error_page(r, 503, "Server busy", "The server could not load your approved apps. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load your approved apps. Try again in a moment.");
 		return;
 	}
 	pt_page(r, 200, "approved", t);
@@ -200,14 +197,14 @@ approved_revoke(struct pt_req *r)
 	char *end = NULL;
 	long long id = strlen(idstr) > 18 ? 0 : strtoll(idstr, &end, 10);
 	if (idstr[0] < '1' || idstr[0] > '9' || id <= 0 || *end != '\0') {
-		pt_error_page(r, 404, "Not found", "You have approved no app at this address.");
+		pt_fail(r, PT_E_NOT_FOUND, "You have approved no app at this address.");
 		return;
 	}
 	bool confirmed = false;
 	if (pt_is_post(r)) {
 		if (pt_req_body(r, approved_fields, AF__MAX, &p, &fail) != PT_OK ||
 		    !pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
-			pt_error_page(r, 403, "Form expired",
+			pt_fail(r, PT_E_CSRF,
 			    "The form expired or came from another site. Go back, reload the page and try again.");
 			return;
 		}
@@ -231,7 +228,7 @@ approved_revoke(struct pt_req *r)
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		pt_warn("approved: %s", sqlite3_errmsg(pt_db()));
-		pt_error_page(r, 503, "Server busy", "The server could not revoke the app. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not revoke the app. Try again in a moment.");
 		return;
 	}
 	if (confirmed && sqlite3_changes(pt_db()) == 1) {
@@ -240,7 +237,7 @@ approved_revoke(struct pt_req *r)
 		return;
 	}
 	if (confirmed || rc != SQLITE_ROW) {
-		pt_error_page(r, 404, "Not found", "You have approved no app at this address.");
+		pt_fail(r, PT_E_NOT_FOUND, "You have approved no app at this address.");
 		return;
 	}
 	pt_tv_set(t, "title", "Revoke access?");

@@ -24,15 +24,9 @@ static const struct pt_field fields[TK__MAX] = {
 	[TK_DEVICE_CODE] = {"device_code", 128, NULL, 0},
 };
 
-/* One exit for every error of this endpoint (RFC 6749 §5.2). */
-static void
-fail(struct pt_req *r, int status, const char *error, const char *desc)
-{
-	pt_rollback();
-	pt_json_error(r, status, error, desc);
-}
-
-#define FAIL(...) do { fail(r, __VA_ARGS__); return; } while (0)
+/* One exit for every error of this endpoint (RFC 6749 §5.2); pt_fail rolls back the
+ * transaction before it answers. */
+#define FAIL(e, desc) do { pt_fail(r, (e), (desc)); return; } while (0)
 
 /* authorization_code and refresh_token run inside the transaction handle() began. */
 static void
@@ -43,10 +37,10 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	struct pt_issued out;
 
 	if (code == NULL)
-		FAIL(400, "invalid_request", "code is missing");
+		FAIL(PT_E_INVALID_REQUEST, "code is missing");
 	/* a mistyped or forged code never reaches the database */
 	if (!pt_token_check(code, p->n[TK_CODE], "pac_"))
-		FAIL(400, "invalid_grant", "the code is not valid");
+		FAIL(PT_E_INVALID_GRANT, "the code is not valid");
 	pt_hash(h, code, p->n[TK_CODE]);
 	sqlite3_stmt *st = pt_stmt(ST_CODE_GET);
 	pt_bind_blob(st, 1, h, sizeof(h));
@@ -54,8 +48,8 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
 		if (rc == SQLITE_DONE)
-			FAIL(400, "invalid_grant", "the code is not valid");
-		FAIL(PT_UNAVAILABLE);
+			FAIL(PT_E_INVALID_GRANT, "the code is not valid");
+		FAIL(PT_E_BUSY, NULL);
 	}
 	int64_t grant = sqlite3_column_int64(st, 0);
 	bool kept = sqlite3_column_type(st, 1) != SQLITE_NULL; /* the request is still on the row */
@@ -76,48 +70,48 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	 * client, with its redirect URI and PKCE verifier (OAuth 2.1 §7.5.2); anyone else
 	 * holding a stolen code can revoke nothing. */
 	if (app_id != app->id)
-		FAIL(400, "invalid_grant", "the code was issued to another client");
+		FAIL(PT_E_INVALID_GRANT, "the code was issued to another client");
 	if (!live || !kept)
-		FAIL(400, "invalid_grant", "the code has expired");
+		FAIL(PT_E_INVALID_GRANT, "the code has expired");
 	const char *ru = p->v[TK_REDIRECT_URI];
 	if (redirect_given ? (ru == NULL || strcmp(ru, redirect) != 0)
 			   : (ru != NULL && strcmp(ru, redirect) != 0))
-		FAIL(400, "invalid_grant", "redirect_uri does not match the authorization request");
+		FAIL(PT_E_INVALID_GRANT, "redirect_uri does not match the authorization request");
 	const char *verifier = p->v[TK_CODE_VERIFIER];
 	if (challenge != NULL) {
 		char s256[44];
 		if (verifier == NULL)
-			FAIL(400, "invalid_grant", "code_verifier is missing");
+			FAIL(PT_E_INVALID_GRANT, "code_verifier is missing");
 		if (!pt_valid_pkce_verifier(verifier, p->n[TK_CODE_VERIFIER]))
-			FAIL(400, "invalid_grant", "code_verifier is malformed");
+			FAIL(PT_E_INVALID_GRANT, "code_verifier is malformed");
 		pt_pkce_s256(s256, verifier, p->n[TK_CODE_VERIFIER]);
 		if (!pt_ct_equal(s256, strlen(s256), challenge, strlen(challenge)))
-			FAIL(400, "invalid_grant", "code_verifier does not match the code_challenge");
+			FAIL(PT_E_INVALID_GRANT, "code_verifier does not match the code_challenge");
 	} else if (verifier != NULL) {
 		/* RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt */
-		FAIL(400, "invalid_grant", "code_verifier sent but no code_challenge was");
+		FAIL(PT_E_INVALID_GRANT, "code_verifier sent but no code_challenge was");
 	}
 	if (used) {
 		/* RFC 6749 §4.1.2: a replayed code revokes what it produced (durably: the
 		 * request's transaction gives way to one that reaches the disk) */
 		pt_rollback();
 		if (pt_begin_durable() != PT_OK)
-			FAIL(PT_UNAVAILABLE);
+			FAIL(PT_E_BUSY, NULL);
 		st = pt_stmt(ST_TOKEN_DELETE_BY_CODE);
 		pt_bind_blob(st, 1, h, sizeof(h));
 		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
-			FAIL(PT_UNAVAILABLE);
+			FAIL(PT_E_BUSY, NULL);
 		pt_warn("code reuse for client %s: its tokens are revoked", app->client_id);
-		FAIL(400, "invalid_grant", "the code was already used");
+		FAIL(PT_E_INVALID_GRANT, "the code was already used");
 	}
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
-		FAIL(400, "invalid_target", "resource does not match the authorization request");
+		FAIL(PT_E_INVALID_TARGET, "resource does not match the authorization request");
 	/* the code's row becomes the access token: the code is used from now on */
 	rc = pt_tokens_issue(&r->ctx, grant, scope, NULL, resource, h, row, &out);
 	if (rc == PT_ERR_NOTFOUND)
-		FAIL(400, "invalid_grant", "the code was already used");
+		FAIL(PT_E_INVALID_GRANT, "the code was already used");
 	if (rc != PT_OK || pt_commit() != PT_OK)
-		FAIL(PT_UNAVAILABLE);
+		FAIL(PT_E_BUSY, NULL);
 	pt_token_response(r, &out, scope, org);
 	sodium_memzero(&out, sizeof(out));
 }
@@ -130,9 +124,9 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	struct pt_issued out;
 
 	if (rt == NULL)
-		FAIL(400, "invalid_request", "refresh_token is missing");
+		FAIL(PT_E_INVALID_REQUEST, "refresh_token is missing");
 	if (!pt_token_check(rt, p->n[TK_REFRESH_TOKEN], "prt_"))
-		FAIL(400, "invalid_grant", "the refresh token is not valid");
+		FAIL(PT_E_INVALID_GRANT, "the refresh token is not valid");
 	pt_hash(h, rt, p->n[TK_REFRESH_TOKEN]);
 	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
 	pt_bind_blob(st, 1, h, sizeof(h));
@@ -140,8 +134,8 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
 		if (rc == SQLITE_DONE)
-			FAIL(400, "invalid_grant", "the refresh token is not valid");
-		FAIL(PT_UNAVAILABLE);
+			FAIL(PT_E_INVALID_GRANT, "the refresh token is not valid");
+		FAIL(PT_E_BUSY, NULL);
 	}
 	int64_t org = sqlite3_column_int64(st, 1);
 	const char *scope = pt_col_text(r->ctx.a, st, 2);
@@ -153,30 +147,30 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	int64_t app_id = sqlite3_column_int64(st, 12);
 	sqlite3_reset(st);
 	if (app_id != app->id)
-		FAIL(400, "invalid_grant", "the refresh token was issued to another client");
+		FAIL(PT_E_INVALID_GRANT, "the refresh token was issued to another client");
 	if (kind == PT_KIND_REFRESH_USED) {
 		/* RFC 9700 §4.14.2: a rotated refresh token came back: revoke the grant */
 		pt_rollback();
 		if (pt_begin_durable() != PT_OK)
-			FAIL(PT_UNAVAILABLE);
+			FAIL(PT_E_BUSY, NULL);
 		st = pt_stmt(ST_GRANT_DELETE);
 		sqlite3_bind_int64(st, 1, grant);
 		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
-			FAIL(PT_UNAVAILABLE);
+			FAIL(PT_E_BUSY, NULL);
 		pt_warn("refresh token reuse for client %s: the grant is revoked", app->client_id);
-		FAIL(400, "invalid_grant", "the refresh token was already used");
+		FAIL(PT_E_INVALID_GRANT, "the refresh token was already used");
 	}
 	if (kind != PT_KIND_REFRESH)
-		FAIL(400, "invalid_grant", "the refresh token is not valid");
+		FAIL(PT_E_INVALID_GRANT, "the refresh token is not valid");
 	if (expired)
-		FAIL(400, "invalid_grant", "the refresh token has expired");
+		FAIL(PT_E_INVALID_GRANT, "the refresh token has expired");
 	/* a narrower scope narrows the new access token only: the refresh token keeps the
 	 * scope it had (RFC 6749 §6) */
 	const char *want = p->v[TK_SCOPE];
 	const char *access_scope = scope;
 	if (want != NULL && *want) {
 		if (!pt_scope_subset(want, scope))
-			FAIL(400, "invalid_scope", "a refresh cannot widen the scope");
+			FAIL(PT_E_INVALID_SCOPE, "a refresh cannot widen the scope");
 		access_scope = pt_scope_normalize(r->ctx.a, want);
 	}
 	st = pt_stmt(ST_REFRESH_TAKE);
@@ -189,12 +183,12 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		memcpy(code_hash, sqlite3_column_blob(st, 0), PT_HASH_LEN);
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE)
-		FAIL(400, "invalid_grant", "the refresh token was already used");
+		FAIL(PT_E_INVALID_GRANT, "the refresh token was already used");
 	if (rc != SQLITE_ROW)
-		FAIL(PT_UNAVAILABLE);
+		FAIL(PT_E_BUSY, NULL);
 	if (pt_tokens_issue(&r->ctx, grant, access_scope, scope, resource, from_code ? code_hash : NULL, 0,
 		&out) != PT_OK || pt_commit() != PT_OK)
-		FAIL(PT_UNAVAILABLE);
+		FAIL(PT_E_BUSY, NULL);
 	pt_token_response(r, &out, access_scope, org);
 	sodium_memzero(&out, sizeof(out));
 }
@@ -206,28 +200,24 @@ token(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail pf;
 	struct pt_app app;
-	struct pt_client_fail cf;
 
 	if (pt_req_body(r, fields, TK__MAX, &p, &pf) != PT_OK)
-		FAIL(400, "invalid_request", pt_printf(r->ctx.a, "%s %s", pf.param, pf.reason));
+		FAIL(PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "%s %s", pf.param, pf.reason));
 	const char *gt = p.v[TK_GRANT_TYPE];
 	/* the code and refresh grants read the client and write the tokens in one
 	 * transaction (one set of locks); the device grant keeps its own */
 	bool txn = gt != NULL && (strcmp(gt, "authorization_code") == 0 || strcmp(gt, "refresh_token") == 0);
 	if (txn && pt_begin() != PT_OK)
-		FAIL(PT_UNAVAILABLE);
-	if (pt_client_auth(r, p.v[TK_CLIENT_ID], p.n[TK_CLIENT_ID], p.v[TK_CLIENT_SECRET],
-		p.n[TK_CLIENT_SECRET], &app, &cf) != PT_OK) {
-		pt_rollback();
-		pt_client_fail_respond(r, &cf);
+		FAIL(PT_E_BUSY, NULL);
+	if (!pt_client(r, p.v[TK_CLIENT_ID], p.n[TK_CLIENT_ID], p.v[TK_CLIENT_SECRET],
+	    p.n[TK_CLIENT_SECRET], &app))
 		return;
-	}
 	if (gt == NULL)
-		FAIL(400, "invalid_request", "grant_type is missing");
+		FAIL(PT_E_INVALID_REQUEST, "grant_type is missing");
 	if (strcmp(gt, "authorization_code") && strcmp(gt, "refresh_token") && strcmp(gt, DEVICE_GRANT))
-		FAIL(400, "unsupported_grant_type", "grant_type is not supported");
+		FAIL(PT_E_UNSUPPORTED_GRANT_TYPE, "grant_type is not supported");
 	if (!pt_app_allows_grant(&app, gt))
-		FAIL(400, "unauthorized_client", "this client may not use this grant type");
+		FAIL(PT_E_UNAUTHORIZED_CLIENT, "this client may not use this grant type");
 	if (strcmp(gt, "authorization_code") == 0)
 		authorization_code(r, &p, &app);
 	else if (strcmp(gt, "refresh_token") == 0)

@@ -23,14 +23,8 @@ stmt(int i)
 	return pt_stmt_sql(&stmts[i], sql[i]);
 }
 
-static void
-fail(struct pt_req *r, int status, const char *error, const char *desc)
-{
-	pt_rollback();
-	pt_json_error(r, status, error, desc);
-}
-
-#define FAIL(...) do { fail(r, __VA_ARGS__); return; } while (0)
+/* pt_fail rolls back the transaction before it answers. */
+#define FAIL(e, desc) do { pt_fail(r, (e), (desc)); return; } while (0)
 
 void
 pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, size_t n,
@@ -41,20 +35,20 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 	int64_t now = pt_now();
 
 	if (code == NULL)
-		FAIL(400, "invalid_request", "device_code is missing");
+		FAIL(PT_E_INVALID_REQUEST, "device_code is missing");
 	if (!pt_token_check(code, n, "pdc_"))
-		FAIL(400, postiz ? "invalid_request" : "invalid_grant", "the device code is not valid");
+		FAIL(postiz ? PT_E_INVALID_REQUEST : PT_E_INVALID_GRANT, "the device code is not valid");
 	pt_hash(h, code, n);
 	if (pt_begin() != PT_OK)
-		FAIL(PT_UNAVAILABLE);
+		FAIL(PT_E_BUSY, NULL);
 	sqlite3_stmt *st = stmt(DV_GET);
 	pt_bind_blob(st, 1, h, sizeof(h));
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
 		if (rc == SQLITE_DONE)
-			FAIL(400, postiz ? "expired_token" : "invalid_grant", "the device code is not valid");
-		FAIL(PT_UNAVAILABLE);
+			FAIL(postiz ? PT_E_EXPIRED_TOKEN : PT_E_INVALID_GRANT, "the device code is not valid");
+		FAIL(PT_E_BUSY, NULL);
 	}
 	enum pt_device_state state = (enum pt_device_state)sqlite3_column_int(st, 0);
 	int64_t user = sqlite3_column_int64(st, 1);
@@ -68,9 +62,9 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 	sqlite3_reset(st);
 
 	if (app_id != app->id)
-		FAIL(400, "invalid_grant", "the device code was issued to another client");
+		FAIL(PT_E_INVALID_GRANT, "the device code was issued to another client");
 	if (expires <= now)
-		FAIL(400, "expired_token", "the device code has expired; start again");
+		FAIL(PT_E_EXPIRED_TOKEN, "the device code has expired; start again");
 	switch (state) {
 	case PT_DEVICE_PENDING:
 		/* RFC 8628 §3.5: polling too fast adds 5 s to this code's interval. Not for
@@ -81,37 +75,37 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 			sqlite3_bind_int64(st, 1, now);
 			pt_bind_blob(st, 2, h, sizeof(h));
 			if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
-				FAIL(PT_UNAVAILABLE);
-			FAIL(400, "slow_down", "poll less often");
+				FAIL(PT_E_BUSY, NULL);
+			FAIL(PT_E_SLOW_DOWN, "poll less often");
 		}
 		st = stmt(DV_POLL);
 		sqlite3_bind_int64(st, 1, now);
 		pt_bind_blob(st, 2, h, sizeof(h));
 		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
-			FAIL(PT_UNAVAILABLE);
-		FAIL(400, "authorization_pending", "the user has not acted yet");
+			FAIL(PT_E_BUSY, NULL);
+		FAIL(PT_E_AUTHORIZATION_PENDING, "the user has not acted yet");
 	case PT_DEVICE_DENIED:
-		FAIL(400, "access_denied", "the user denied the request");
+		FAIL(PT_E_ACCESS_DENIED, "the user denied the request");
 	case PT_DEVICE_APPROVED:
 		break;
 	case PT_DEVICE_COLLECTED:
 	default:
-		FAIL(400, "invalid_grant", "the device code was already used");
+		FAIL(PT_E_INVALID_GRANT, "the device code was already used");
 	}
 	st = stmt(DV_COLLECT);
 	pt_bind_blob(st, 1, h, sizeof(h));
 	if (pt_exec(st) != PT_OK)
-		FAIL(PT_UNAVAILABLE);
+		FAIL(PT_E_BUSY, NULL);
 	if (sqlite3_changes(pt_db()) != 1)
-		FAIL(400, "invalid_grant", "the device code was already used");
+		FAIL(PT_E_INVALID_GRANT, "the device code was already used");
 	int64_t grant;
 	rc = pt_grant_record(&r->ctx, user, app->id, org, scope, NULL, &grant);
 	if (rc == PT_ERR_NOTFOUND)
 		/* the user left the organization after approving: nothing is issued for it */
-		FAIL(400, "access_denied", "the approval no longer holds; start again");
+		FAIL(PT_E_ACCESS_DENIED, "the approval no longer holds; start again");
 	if (rc != PT_OK || pt_tokens_issue(&r->ctx, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK ||
 	    pt_commit() != PT_OK)
-		FAIL(PT_UNAVAILABLE);
+		FAIL(PT_E_BUSY, NULL);
 	if (!postiz) {
 		pt_token_response(r, &out, scope, org);
 	} else {

@@ -425,7 +425,7 @@ worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, cons
 		pt_dispatch(&r, site);
 		if (!r.responded) {
 			pt_warn("%s: handler for %s sent no response", name, r.path);
-			pt_json_error(&r, 500, "server_error", "internal error");
+			pt_fail(&r, PT_E_SERVER, NULL);
 		}
 		pt_rollback(); /* a handler that failed mid-transaction leaves nothing behind */
 		FCGX_Finish_r(&fr);

@@ -128,35 +128,27 @@ pt_app_allows_grant(const struct pt_app *app, const char *grant_type)
 	return pt_word_in(grant_type, strlen(grant_type), app->grant_types);
 }
 
-int
+enum pt_error
 pt_client_auth(struct pt_req *r, const char *body_id, size_t idn, const char *body_secret,
-    size_t secn, struct pt_app *app, struct pt_client_fail *cf)
+    size_t secn, struct pt_app *app, const char **desc)
 {
 	char *bid = NULL, *bsec = NULL;
 	size_t bidn = 0, bsecn = 0;
 	const char *id = body_id, *sec = body_secret;
-	cf->basic = false;
-	cf->error = "invalid_client";
-	cf->status = 401;
 	if (strncasecmp(r->authorization, "Basic ", 6) == 0) {
-		cf->basic = true;
 		int rc = pt_basic_decode(r->ctx.a, r->authorization, strlen(r->authorization), &bid,
 		    &bidn, &bsec, &bsecn);
 		if (rc != PT_OK) {
-			cf->desc = "the Authorization header is not valid Basic credentials";
-			return PT_ERR_INVALID;
+			*desc = "the Authorization header is not valid Basic credentials";
+			return PT_E_CLIENT_AUTH;
 		}
 		if (body_secret != NULL) {
-			cf->error = "invalid_request";
-			cf->status = 400;
-			cf->desc = "use one client authentication method, not two";
-			return PT_ERR_INVALID;
+			*desc = "use one client authentication method, not two";
+			return PT_E_INVALID_REQUEST;
 		}
 		if (body_id != NULL && (idn != bidn || memcmp(body_id, bid, idn) != 0)) {
-			cf->error = "invalid_request";
-			cf->status = 400;
-			cf->desc = "client_id does not match the Authorization header";
-			return PT_ERR_INVALID;
+			*desc = "client_id does not match the Authorization header";
+			return PT_E_INVALID_REQUEST;
 		}
 		id = bid;
 		idn = bidn;
@@ -164,50 +156,52 @@ pt_client_auth(struct pt_req *r, const char *body_id, size_t idn, const char *bo
 		secn = bsecn;
 	}
 	if (id == NULL) {
-		cf->desc = "client_id is missing";
-		return PT_ERR_INVALID;
+		*desc = "client_id is missing";
+		return PT_E_CLIENT_AUTH;
 	}
 	/* an unknown client, a wrong secret, a missing one and a secret sent for a public
 	 * client get the same answer, and the secret is hashed either way: the answer does
 	 * not tell which client ids exist */
-	cf->desc = "client authentication failed";
+	*desc = "client authentication failed";
 	uint8_t h[PT_HASH_LEN];
 	pt_hash(h, sec ? sec : "", sec ? secn : 0);
 	int rc = pt_app_get(r->ctx.a, id, idn, app);
 	if (rc == PT_ERR_DB) {
-		cf->error = "temporarily_unavailable";
-		cf->status = 503;
-		cf->desc = "the server could not look up the client; retry shortly";
-		return rc;
+		*desc = "the server could not look up the client; retry shortly";
+		return PT_E_BUSY;
 	}
 	if (rc != PT_OK) {
 		pt_info("client authentication: unknown client_id");
-		return PT_ERR_INVALID;
+		return PT_E_CLIENT_AUTH;
 	}
 	if (app->public) {
 		if (sec != NULL && secn > 0) {
 			pt_info("client authentication: a secret sent for public client %s", app->client_id);
-			return PT_ERR_INVALID;
+			return PT_E_CLIENT_AUTH;
 		}
-		return PT_OK;
+		return PT_E_NONE;
 	}
 	if (sec == NULL || !app->has_secret) {
 		pt_info("client authentication: no secret for %s", app->client_id);
-		return PT_ERR_INVALID;
+		return PT_E_CLIENT_AUTH;
 	}
 	if (sodium_memcmp(h, app->secret_hash, PT_HASH_LEN) != 0) {
 		pt_info("client authentication: wrong secret for %s", app->client_id);
-		return PT_ERR_INVALID;
+		return PT_E_CLIENT_AUTH;
 	}
-	return PT_OK;
+	return PT_E_NONE;
 }
 
-void
-pt_client_fail_respond(struct pt_req *r, const struct pt_client_fail *cf)
+bool
+pt_client(struct pt_req *r, const char *id, size_t idn, const char *secret, size_t secretn,
+    struct pt_app *app)
 {
-	if (cf->status == 401)
-		pt_header(r, "WWW-Authenticate", "Basic realm=\"postern\", charset=\"UTF-8\"");
-	pt_json_error(r, cf->status, cf->error, cf->desc);
+	const char *desc = NULL;
+	enum pt_error e = pt_client_auth(r, id, idn, secret, secretn, app, &desc);
+	if (e == PT_E_NONE)
+		return true;
+	pt_fail(r, e, desc);
+	return false;
 }
 
 /* The registered URI that the request names, or the only one when it names none;
@@ -392,7 +386,7 @@ pt_authz_fail(struct pt_req *r, const struct pt_authz *az, const struct pt_user 
 	}
 	pt_info("authorization error %s for client %s shown, not redirected", az->error,
 	    az->client_id);
-	pt_error_page(r, 400, "Invalid authorization request",
+	pt_fail(r, PT_E_BAD_AUTHZ,
 	    pt_printf(r->ctx.a, "The application %s sent an authorization request this server "
 	    "cannot accept (%s: %s). Go back to the application and tell its developer.",
 	    az->app.name, az->error, az->error_description ? az->error_description : ""));

@@ -21,12 +21,12 @@ pt_signed_in(struct pt_req *r, struct pt_user *u, const char *return_to)
 	if (rc == PT_OK)
 		return true;
 	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 503, "Server busy", "The server could not check your session. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not check your session. Try again in a moment.");
 		return false;
 	}
 	if (r->ctx.cfg->login == PT_LOGIN_REMOTE_USER) {
 		/* nginx should have authenticated this request: refused, never anonymous */
-		pt_error_page(r, 403, "Sign-in required",
+		pt_fail(r, PT_E_SIGN_IN_REQUIRED,
 		    "This server takes sign-in from the site, and none was provided.");
 		return false;
 	}
@@ -81,7 +81,7 @@ pt_consent_vars(struct pt_req *r, const struct pt_app *app, const char *scope,
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		pt_error_page(r, 503, "Server busy", "The server could not load your organizations. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load your organizations. Try again in a moment.");
 		return NULL;
 	}
 	if (n > 1)

@@ -497,6 +497,9 @@ struct pt_ctx pt_ctx_init(pt_arena *a, const struct pt_config *cfg);
 
 /* ---------------------------------------------------------------- requests */
 
+/* What a route answers its errors in: an HTML page or a JSON OAuth error. */
+enum pt_face { PT_PAGE, PT_API };
+
 struct FCGX_Request;
 struct pt_user {
 	int64_t id;
@@ -519,6 +522,7 @@ struct pt_req {
 	const char *body;
 	size_t body_len;
 	pt_buf headers;           /* extra response headers, "Name: value\r\n" each */
+	enum pt_face face;        /* the route's: errors answered as a page or as JSON */
 	bool responded;
 	int status;               /* what was sent, for tests and logs */
 	/* session state, filled by pt_session_user / pt_csrf_token */
@@ -543,12 +547,10 @@ void pt_respond(struct pt_req *, int status, const char *ctype, const char *body
 void pt_respond_page(struct pt_req *, int status, const char *html, size_t n);
 /* Renders template `name` into a page response; a render failure gives 500. */
 void pt_page(struct pt_req *, int status, const char *name, struct pt_tv *);
-/* The HTML error page, status and a message for a person. */
+/* The HTML error page and the JSON error: what pt_fail writes with. A handler calls
+ * pt_fail with a named error instead (lib/error.c has the table). */
 void pt_error_page(struct pt_req *, int status, const char *title, const char *message);
-/* The arguments of a JSON error when storage failed or stayed locked: 503, which
- * pt_respond sends with Retry-After, so the client tries again. */
-#define PT_UNAVAILABLE 503, "temporarily_unavailable", "the server is busy; retry shortly"
-/* JSON {"error","error_description"} with Cache-Control: no-store. */
+/* {"error","error_description"} with Cache-Control: no-store. */
 void pt_json_error(struct pt_req *, int status, const char *error, const char *desc);
 void pt_json(struct pt_req *, int status, const pt_buf *json);
 void pt_redirect(struct pt_req *, const char *location);
@@ -563,6 +565,63 @@ bool pt_is_post(const struct pt_req *);
 int pt_req_query(struct pt_req *, const struct pt_field *, size_t, struct pt_params *, struct pt_fail *) PT_WUR;
 int pt_req_body(struct pt_req *, const struct pt_field *, size_t, struct pt_params *, struct pt_fail *) PT_WUR;
 
+/* ---------------------------------------------------------------- errors */
+
+/* Every error a request can end in. The table in error.c gives each its status, OAuth
+ * error code, JSON description, page title and text, and WWW-Authenticate challenge;
+ * a handler names the error and never a status. */
+enum pt_error {
+	PT_E_NONE = 0,
+	PT_E_INVALID_REQUEST,       /* 400 invalid_request, "Bad request" */
+	PT_E_NOT_FOUND,             /* 404 */
+	PT_E_METHOD,                /* 405 (the dispatcher adds Allow) */
+	PT_E_CLIENT_AUTH,           /* 401 invalid_client, WWW-Authenticate: Basic */
+	PT_E_INVALID_GRANT,         /* 400 */
+	PT_E_UNAUTHORIZED_CLIENT,   /* 400 */
+	PT_E_UNSUPPORTED_GRANT_TYPE,/* 400 */
+	PT_E_INVALID_SCOPE,         /* 400 */
+	PT_E_INVALID_TARGET,        /* 400, RFC 8707 */
+	PT_E_CLIENT_METADATA,       /* 400 invalid_client_metadata, RFC 7591 */
+	PT_E_REDIRECT_URI,          /* 400 invalid_redirect_uri, RFC 7591 */
+	PT_E_METADATA_TOO_LARGE,    /* 413 invalid_client_metadata */
+	PT_E_REGISTRATION_OFF,      /* 403 access_denied */
+	PT_E_AUTHORIZATION_PENDING, /* 400, RFC 8628 */
+	PT_E_SLOW_DOWN,             /* 400, RFC 8628 */
+	PT_E_ACCESS_DENIED,         /* 400 access_denied (a device flow's denial) */
+	PT_E_EXPIRED_TOKEN,         /* 400, RFC 8628 */
+	PT_E_INVALID_DEVICE_CODE,   /* 400 (the Postiz CLI's bridge) */
+	PT_E_INVALID_TOKEN,         /* 401 invalid_token, WWW-Authenticate: Bearer */
+	PT_E_INSUFFICIENT_SCOPE,    /* 403 insufficient_scope, WWW-Authenticate: Bearer */
+	PT_E_BUSY,                  /* 503 temporarily_unavailable (pt_respond adds Retry-After) */
+	PT_E_SERVER,                /* 500 server_error */
+	PT_E_CSRF,                  /* 403 "Form expired" */
+	PT_E_FORBIDDEN,             /* 403 "Not allowed" */
+	PT_E_SIGNED_OUT,            /* 403 "Not signed in" */
+	PT_E_SIGN_IN_REQUIRED,      /* 403: remote_user mode without REMOTE_USER */
+	PT_E_NOT_SIGNED_OUT,        /* 403 "Not signed out" */
+	PT_E_BAD_AUTHZ,             /* 400 "Invalid authorization request" (never redirected) */
+	PT_E_ANSWERED,              /* 400 "Request already answered" */
+	PT_E_NO_SECRET,             /* 400: rotating the secret of a public app */
+	PT_E_EXPIRED,               /* 400 "Expired" */
+	PT_E_UPSTREAM_DOWN,         /* 502: a bridge's upstream did not answer */
+	PT_E_UPSTREAM_REFUSED,      /* 502: it answered with an error */
+	PT_E_UPSTREAM_UNREADABLE,   /* 502: its answer held no token */
+	PT_E_SIGN_IN_FAILED,        /* 401: wrong user name or password (the login form) */
+	PT_E_TOO_MANY_GUESSES,      /* 429: over a limit of wrong user codes (with Retry-After) */
+	PT_E__MAX
+};
+
+/* Which WWW-Authenticate goes with an error. */
+enum pt_challenge { PT_CHALLENGE_NONE, PT_CHALLENGE_BASIC, PT_CHALLENGE_BEARER };
+
+/* The status and the OAuth error code of e (for forms that answer with their own page). */
+int pt_error_status(enum pt_error);
+const char *pt_error_code(enum pt_error);
+/* Answers e in the route's face (r->face, set by the dispatcher): JSON
+ * {"error","error_description"} or the error page; detail replaces the table's
+ * description or page text (NULL: keep it). Rolls back any open transaction first. */
+void pt_fail(struct pt_req *, enum pt_error, const char *detail);
+
 /* ---------------------------------------------------------------- routes */
 
 typedef void (*pt_handler)(struct pt_req *);
@@ -575,9 +634,6 @@ enum {
 	PT_ANY = PT_GET | PT_POST | PT_OTHER, /* never a 405 (the check: nginx's auth_request
 					       * keeps the method of the request it guards) */
 };
-
-/* What a route answers its errors in: an HTML page or a JSON OAuth error. */
-enum pt_face { PT_PAGE, PT_API };
 
 /* What a route needs. The dispatcher enforces PT_SESSION (a signed-out visitor goes to
  * the login page; the handler finds the user in r->user), PT_NOBODY and PT_BRIDGE;
@@ -701,24 +757,18 @@ int pt_app_delete(int64_t app_id) PT_WUR;
 int pt_user_delete(int64_t user_id) PT_WUR;
 bool pt_app_allows_grant(const struct pt_app *, const char *grant_type);
 
-/* Why client authentication failed: the OAuth error, its status, a description,
- * and whether Basic was used. An unknown client, a wrong secret and a missing one
- * are told apart in the log only. */
-struct pt_client_fail {
-	const char *error;
-	const char *desc;
-	int status;
-	bool basic;
-};
-/* The answer to a failed client authentication; every 401 carries
- * WWW-Authenticate: Basic (RFC 6749 §5.2). */
-void pt_client_fail_respond(struct pt_req *, const struct pt_client_fail *);
-
 /* Authenticates the client of a token/revoke/introspect request: HTTP Basic
  * (RFC 6749 §2.3.1) or client_id + client_secret from the body; a public app
- * sends client_id only. Secrets are compared as keyed hashes in constant time. */
-int pt_client_auth(struct pt_req *, const char *id, size_t idn, const char *secret,
-    size_t secretn, struct pt_app *, struct pt_client_fail *) PT_WUR;
+ * sends client_id only. Secrets are compared as keyed hashes in constant time.
+ * PT_E_NONE with *app filled; else PT_E_CLIENT_AUTH (an unknown client, a wrong secret
+ * and a missing one are told apart in the log only), PT_E_INVALID_REQUEST (two methods,
+ * or a client_id that differs from Basic's) or PT_E_BUSY, with *desc saying why. */
+enum pt_error pt_client_auth(struct pt_req *, const char *id, size_t idn, const char *secret,
+    size_t secretn, struct pt_app *, const char **desc) PT_WUR;
+/* What a PT_CLIENT route calls: true with *app; false once the failure is answered
+ * (a 401 carries WWW-Authenticate: Basic, RFC 6749 §5.2). */
+bool pt_client(struct pt_req *, const char *id, size_t idn, const char *secret,
+    size_t secretn, struct pt_app *) PT_WUR;
 
 /* The fields of an authorization request, shared by authorize and consent. */
 enum {

@@ -94,7 +94,7 @@ pt_dispatch(struct pt_req *r, const struct pt_site *site)
 	const struct pt_route *hit;
 	int rc = pt_req_read(r, &fail);
 	const struct pt_route *rt = pt_route_find(site, r->ctx.cfg, r->method, r->path, &allow, &hit);
-	bool api = (hit != NULL ? hit->face : site->unmatched) == PT_API;
+	r->face = hit != NULL ? hit->face : site->unmatched;
 
 	/* No body for GET/HEAD, nor for the check: as an nginx auth_request subrequest it
 	 * carries the Content-Length (and method) of the request it guards, without the body. */
@@ -102,31 +102,20 @@ pt_dispatch(struct pt_req *r, const struct pt_site *site)
 	if (rc == PT_OK && !bodyless)
 		rc = pt_req_read_body(r, site->max_body, &fail);
 	if (rc != PT_OK) {
-		const char *msg = pt_printf(r->ctx.a, "%s %s", fail.param ? fail.param : "request",
-		    fail.reason ? fail.reason : "is malformed");
-		if (api)
-			pt_json_error(r, 400, "invalid_request", msg);
-		else
-			pt_error_page(r, 400, "Bad request", msg);
+		pt_fail(r, PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "%s %s",
+		    fail.param ? fail.param : "request", fail.reason ? fail.reason : "is malformed"));
 		return;
 	}
 	if (hit == NULL) {
-		if (api)
-			pt_json_error(r, 404, "not_found", "no such endpoint");
-		else
-			pt_error_page(r, 404, "Not found", "There is no page at this address.");
+		pt_fail(r, PT_E_NOT_FOUND, NULL);
 		return;
 	}
 	if (rt == NULL) {
 		const char *allowed = allow_header(allow);
 		pt_header(r, "Allow", allowed);
-		if (api)
-			pt_json_error(r, 405, "invalid_request",
-			    pt_printf(r->ctx.a, "this endpoint takes %s", allowed));
-		else
-			pt_error_page(r, 405, "Method not allowed",
-			    pt_printf(r->ctx.a, "Use %s.", strcmp(allowed, "GET, POST") == 0 ?
-				"GET or POST" : allowed));
+		pt_fail(r, PT_E_METHOD, r->face == PT_API
+		    ? pt_printf(r->ctx.a, "this endpoint takes %s", allowed)
+		    : pt_printf(r->ctx.a, "Use %s.", strcmp(allowed, "GET, POST") == 0 ? "GET or POST" : allowed));
 		return;
 	}
 	const char *arg;

@@ -104,6 +104,7 @@ main(void)
 	suite_register();
 	suite_upstream();
 	suite_route();
+	suite_error();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

@@ -44,5 +44,6 @@ void suite_config(void);
 void suite_register(void);
 void suite_upstream(void);
 void suite_route(void);
+void suite_error(void);
 
 #endif
