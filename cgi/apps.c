@@ -16,13 +16,11 @@
 #define APP_DESC_BYTES (PT_MAX_APP_DESC * 4 + PT_MAX_APP_DESC)
 #define APP_URIS_BYTES (PT_MAX_REDIRECT_URIS * (PT_MAX_REDIRECT_URI + 2) + 512)
 #define APP_GRANT_TYPES "authorization_code refresh_token"
-#define REG_NAME_DEFAULT "Unnamed app"
 
 /* The SQL of this executable, by index. Every statement that touches one user's app
  * names the owner too, so a forged id can never reach another user's row. */
 enum {
-	AQ_LIST, AQ_GET, AQ_INSERT, AQ_UPDATE, AQ_PICTURE_SET, AQ_PICTURE_CLEAR, AQ_PICTURE_GET,
-	AQ_ROTATE, AQ_REGISTER, AQ__MAX
+	AQ_LIST, AQ_GET, AQ_UPDATE, AQ_PICTURE_GET, AQ_ROTATE, AQ__MAX
 };
 static const char *const sql[AQ__MAX] = {
 	[AQ_LIST] = "SELECT a.client_id, a.name, a.description,"
@@ -33,30 +31,14 @@ static const char *const sql[AQ__MAX] = {
 		   " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris,"
 		   " scopes, public, trusted, require_pkce, remember_consent"
 		   " FROM apps WHERE client_id = ? AND owner_id = ?",
-	[AQ_INSERT] = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
-		      " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
-		      " remember_consent, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	/* ?9: public (drops the secret); ?10: a new secret hash, or NULL to keep the old one */
 	[AQ_UPDATE] = "UPDATE apps SET name = ?1, description = ?2, redirect_uris = ?3, scopes = ?4,"
 		      " trusted = ?5, require_pkce = ?6, remember_consent = ?7, public = ?9,"
 		      " secret_hash = CASE WHEN ?9 THEN NULL WHEN ?10 IS NOT NULL THEN ?10"
 		      " ELSE secret_hash END WHERE id = ?8 AND owner_id = ?11",
-	/* pictures live in a table of their own, off the row every token request reads */
-	[AQ_PICTURE_SET] = "INSERT INTO app_pictures (app_id, picture, type)"
-			   " SELECT id, ?1, ?2 FROM apps WHERE id = ?3 AND owner_id = ?4"
-			   " ON CONFLICT (app_id) DO UPDATE SET picture = excluded.picture,"
-			   " type = excluded.type",
-	[AQ_PICTURE_CLEAR] = "DELETE FROM app_pictures WHERE app_id ="
-			     " (SELECT id FROM apps WHERE id = ? AND owner_id = ?)",
-	[AQ_PICTURE_GET] = "SELECT p.picture, p.type FROM app_pictures p JOIN apps a"
-			   " ON a.id = p.app_id WHERE a.client_id = ?",
+	[AQ_PICTURE_GET] = ("SELECT p.picture, p.type FROM app_pictures p JOIN apps a"
+			    " ON a.id = p.app_id WHERE a.client_id = ?"),
 	[AQ_ROTATE] = "UPDATE apps SET secret_hash = ? WHERE id = ? AND owner_id = ? AND public = 0",
-
-	/* a client that registered itself is public, needs PKCE, and never skips the consent
-	 * page on a remembered approval (any local program can use its client_id) */
-	[AQ_REGISTER] = "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
-			" public, require_pkce, registered, remember_consent, created)"
-			" VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?)",
 };
 static sqlite3_stmt *stmts[AQ__MAX];
 
@@ -97,74 +79,12 @@ static const struct pt_field notice_fields[NQ__MAX] = {
 	[NQ_DONE] = {"done", 16, NULL, 0},
 };
 
-/* What the create and edit form says, checked. */
-struct app_form {
-	const char *name;
-	const char *description;
-	const char *redirect_uris; /* '\n'-separated, trimmed */
-	const char *scopes;        /* space-separated, in config order */
-	bool public, trusted, require_pkce, remember_consent;
-	const char *picture;       /* new upload, or NULL */
-	size_t picture_n;
-	const char *picture_type;
-	bool remove_picture;
-};
-
 /* ------------------------------------------------------------ helpers */
 
 static char *
 app_path(struct pt_req *r, const char *client_id, const char *suffix)
 {
 	return pt_path(r, pt_printf(r->ctx.a, "/oauth/apps/%s%s", client_id, suffix));
-}
-
-static void
-new_client_id(char out[PT_CLIENT_ID_LEN + 1])
-{
-	memcpy(out, "pca_", 4);
-	pt_random_b62(out + 4, PT_CLIENT_ID_LEN - 4);
-	out[PT_CLIENT_ID_LEN] = '\0';
-}
-
-static void
-new_secret(char out[PT_CLIENT_SECRET_LEN + 1], uint8_t hash[PT_HASH_LEN])
-{
-	memcpy(out, "pcs_", 4);
-	pt_random_b62(out + 4, PT_CLIENT_SECRET_LEN - 4);
-	out[PT_CLIENT_SECRET_LEN] = '\0';
-	pt_hash(hash, out, PT_CLIENT_SECRET_LEN);
-}
-
-/* The content type of a picture, from its first bytes; NULL when it is none we take. */
-static const char *
-picture_type(const char *p, size_t n)
-{
-	if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
-		return "image/png";
-	if (n >= 3 && memcmp(p, "\xff\xd8\xff", 3) == 0)
-		return "image/jpeg";
-	if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
-		return "image/webp";
-	return NULL;
-}
-
-/* Line breaks as '\n' only (a browser sends CRLF). */
-static char *
-unix_lines(pt_arena *a, const char *s, size_t n)
-{
-	char *o = pt_alloc(a, n + 1);
-	size_t j = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\r') {
-			if (i + 1 < n && s[i + 1] == '\n')
-				continue;
-			o[j++] = '\n';
-		} else {
-			o[j++] = s[i];
-		}
-	}
-	o[j] = '\0';
-	return o;
 }
 
 static bool
@@ -236,142 +156,25 @@ db_failed(struct pt_req *r)
  * shows it again), and returns a message for the person when something is wrong. */
 static const char *
 form_read(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
-    const struct pt_app *old, struct app_form *f)
+    const struct pt_app *old, struct pt_new_app *f)
 {
-	pt_arena *a = r->ctx.a;
-	memset(f, 0, sizeof(*f));
-	f->name = p->v[AF_NAME] ? pt_trimmed(a, p->v[AF_NAME], p->n[AF_NAME]) : "";
-	f->description = "";
-	if (p->v[AF_DESCRIPTION] != NULL) {
-		char *d = unix_lines(a, p->v[AF_DESCRIPTION], p->n[AF_DESCRIPTION]);
-		f->description = pt_trimmed(a, d, strlen(d));
-	}
-	f->public = p->v[AF_TYPE] != NULL && strcmp(p->v[AF_TYPE], "public") == 0;
+	const struct pt_app_posted in = {p->v[AF_NAME], p->n[AF_NAME], p->v[AF_DESCRIPTION],
+	    p->n[AF_DESCRIPTION], p->v[AF_REDIRECT_URIS], p->v[AF_SCOPE], p->v[AF_TYPE],
+	    p->v[AF_PICTURE], p->n[AF_PICTURE]};
+	const char *err = pt_app_form_read(r->ctx.a, r->ctx.cfg, &in, f);
 	/* only an administrator marks an app trusted; anyone else keeps what it was */
 	f->trusted = u->admin ? is_yes(p, AF_TRUSTED) : (old != NULL && old->trusted);
 	f->require_pkce = is_yes(p, AF_REQUIRE_PKCE);
 	f->remember_consent = is_yes(p, AF_REMEMBER);
 	f->remove_picture = is_yes(p, AF_REMOVE_PICTURE);
-
-	/* redirect URIs: one a line, blanks ignored */
-	pt_buf uris;
-	pt_buf_init(&uris, a);
-	size_t nuris = 0;
-	const char *bad_uri = NULL;
-	bool dup = false;
-	const char *s = p->v[AF_REDIRECT_URIS] ? p->v[AF_REDIRECT_URIS] : "";
-	while (*s) {
-		size_t k = strcspn(s, "\n");
-		char *line = pt_trimmed(a, s, k);
-		size_t ln = strlen(line);
-		s += k;
-		if (*s)
-			s++;
-		if (ln == 0)
-			continue;
-		if (bad_uri == NULL && !pt_redirect_uri_valid(line, ln))
-			bad_uri = line;
-		for (const char *q = uris.n ? uris.p : ""; *q;) {
-			size_t qk = strcspn(q, "\n");
-			if (qk == ln && memcmp(q, line, ln) == 0)
-				dup = true;
-			q += qk;
-			if (*q)
-				q++;
-		}
-		if (uris.n)
-			pt_buf_addc(&uris, '\n');
-		pt_buf_add(&uris, line, ln);
-		nuris++;
-	}
-	f->redirect_uris = uris.n ? uris.p : "";
-
-	/* scopes: checkboxes of the configured scopes, kept in config order */
-	pt_buf sc;
-	pt_buf_init(&sc, a);
-	const char *unknown = NULL;
-	const char *want = p->v[AF_SCOPE] ? p->v[AF_SCOPE] : "";
-	for (const char *w = want; *w;) {
-		size_t k = strcspn(w, "\n");
-		if (k && pt_config_scope(r->ctx.cfg, w, k) == NULL && unknown == NULL)
-			unknown = pt_strndup(a, w, k);
-		w += k;
-		if (*w)
-			w++;
-	}
-	for (size_t i = 0; i < r->ctx.cfg->nscopes; i++) {
-		const char *nm = r->ctx.cfg->scopes[i].name;
-		size_t nl = strlen(nm);
-		bool on = false;
-		for (const char *w = want; *w && !on;) {
-			size_t k = strcspn(w, "\n");
-			on = k == nl && memcmp(w, nm, nl) == 0;
-			w += k;
-			if (*w)
-				w++;
-		}
-		if (on) {
-			if (sc.n)
-				pt_buf_addc(&sc, ' ');
-			pt_buf_add(&sc, nm, nl);
-		}
-	}
-	f->scopes = sc.n ? sc.p : "";
-
-	if (p->v[AF_PICTURE] != NULL) {
-		f->picture = p->v[AF_PICTURE];
-		f->picture_n = p->n[AF_PICTURE];
-	}
-
-	/* now the checks, in the order of the form */
-	size_t nl = strlen(f->name);
-	if (nl == 0)
-		return "Enter a name for the app.";
-	if (pt_utf8_len(f->name, nl) > PT_MAX_APP_NAME)
-		return pt_printf(a, "The name is longer than %d characters.", PT_MAX_APP_NAME);
-	const char *why = pt_display_text_problem(a, f->name, nl, false);
-	if (why != NULL)
-		return pt_printf(a, "The name %s.", why);
-	if (pt_utf8_len(f->description, strlen(f->description)) > PT_MAX_APP_DESC)
-		return pt_printf(a, "The description is longer than %d characters.", PT_MAX_APP_DESC);
-	why = pt_display_text_problem(a, f->description, strlen(f->description), true);
-	if (why != NULL)
-		return pt_printf(a, "The description %s.", why);
-	if (f->picture != NULL) {
-		if (f->picture_n > PT_MAX_PICTURE)
-			return pt_printf(a, "The picture is larger than 1 MiB (%d bytes): upload a smaller one.",
-			    PT_MAX_PICTURE);
-		f->picture_type = picture_type(f->picture, f->picture_n);
-		if (f->picture_type == NULL) {
-			if (f->picture_n >= 4 && memcmp(f->picture, "GIF8", 4) == 0)
-				return "The picture is a GIF: upload a PNG, JPEG or WebP image instead.";
-			return "The picture is not a PNG, JPEG or WebP image (the file's content is "
-			       "checked, not its name).";
-		}
-	}
-	if (nuris == 0)
-		return "Enter at least one redirect URI.";
-	if (nuris > PT_MAX_REDIRECT_URIS)
-		return pt_printf(a, "An app has at most %d redirect URIs.", PT_MAX_REDIRECT_URIS);
-	if (bad_uri != NULL)
-		return pt_printf(a, "The redirect URI %s is not valid: it must be an absolute https URI "
-		    "(or http on 127.0.0.1, [::1] or localhost), without a fragment, at most %d bytes.",
-		    bad_uri, PT_MAX_REDIRECT_URI);
-	if (dup)
-		return "A redirect URI is listed twice.";
-	if (unknown != NULL)
-		return pt_printf(a, "The scope %s is not one this server offers.", unknown);
-	if (*f->scopes == '\0')
-		return "Choose at least one scope the app may ask for.";
-	if (p->v[AF_TYPE] == NULL ||
-	    (strcmp(p->v[AF_TYPE], "public") != 0 && strcmp(p->v[AF_TYPE], "confidential") != 0))
-		return "Choose whether the app is confidential or public.";
-	return NULL;
+	f->owner_id = u->id;
+	f->grant_types = APP_GRANT_TYPES;
+	return err;
 }
 
 /* The form's values for an existing app (or the defaults of a new one). */
 static void
-form_from_app(const struct pt_config *c, const struct pt_app *app, struct app_form *f, pt_arena *a)
+form_from_app(const struct pt_config *c, const struct pt_app *app, struct pt_new_app *f, pt_arena *a)
 {
 	memset(f, 0, sizeof(*f));
 	if (app == NULL) {
@@ -405,7 +208,7 @@ form_from_app(const struct pt_config *c, const struct pt_app *app, struct app_fo
 /* The create form (app NULL) or the edit form of app. */
 static void
 form_page(struct pt_req *r, int status, const struct pt_user *u, const struct pt_app *app,
-    const struct app_form *f, const char *error, const char *notice)
+    const struct pt_new_app *f, const char *error, const char *notice)
 {
 	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	if (app == NULL) {
@@ -519,70 +322,12 @@ list_page(struct pt_req *r, const struct pt_user *u)
 	pt_page(r, 200, "apps", t);
 }
 
-/* Stores (or clears) the picture of the user's app: inside the caller's transaction. */
-static int
-picture_store(const struct pt_user *u, int64_t app_id, const struct app_form *f)
-{
-	sqlite3_stmt *st = stmt(f->picture != NULL ? AQ_PICTURE_SET : AQ_PICTURE_CLEAR);
-	int i = 1;
-	if (st == NULL)
-		return PT_ERR_DB;
-	if (f->picture != NULL) {
-		pt_bind_blob(st, i++, f->picture, f->picture_n);
-		pt_bind_text(st, i++, f->picture_type, strlen(f->picture_type));
-	}
-	sqlite3_bind_int64(st, i++, app_id);
-	sqlite3_bind_int64(st, i, u->id);
-	return pt_exec(st);
-}
-
-/* Stores a new app; fills client_id, and secret for a confidential one. */
-static int
-app_insert(const struct pt_user *u, const struct app_form *f,
-    char cid[PT_CLIENT_ID_LEN + 1], char secret[PT_CLIENT_SECRET_LEN + 1])
-{
-	uint8_t hash[PT_HASH_LEN];
-	new_client_id(cid);
-	new_secret(secret, hash);
-	int rc = pt_begin();
-	if (rc != PT_OK)
-		return rc;
-	sqlite3_stmt *st = stmt(AQ_INSERT);
-	if (st == NULL) {
-		pt_rollback();
-		return PT_ERR_DB;
-	}
-	pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
-	if (!f->public)
-		pt_bind_blob(st, 2, hash, sizeof(hash));
-	sqlite3_bind_int64(st, 3, u->id);
-	pt_bind_text(st, 4, f->name, strlen(f->name));
-	pt_bind_text(st, 5, f->description, strlen(f->description));
-	pt_bind_text(st, 6, f->redirect_uris, strlen(f->redirect_uris));
-	pt_bind_text(st, 7, f->scopes, strlen(f->scopes));
-	sqlite3_bind_text(st, 8, APP_GRANT_TYPES, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 9, f->public);
-	sqlite3_bind_int(st, 10, f->trusted);
-	sqlite3_bind_int(st, 11, f->require_pkce);
-	sqlite3_bind_int(st, 12, f->remember_consent);
-	sqlite3_bind_int64(st, 13, pt_now());
-	rc = pt_exec(st);
-	if (rc == PT_OK && f->picture != NULL)
-		rc = picture_store(u, sqlite3_last_insert_rowid(pt_db()), f);
-	if (rc == PT_OK)
-		rc = pt_commit();
-	if (rc != PT_OK)
-		pt_rollback();
-	sodium_memzero(hash, sizeof(hash));
-	return rc;
-}
-
 /* GET/POST /oauth/apps/new */
 /* Reads the posted app form into *f; false after answering a malformed form, a
  * failed CSRF check or an invalid field (the form again, with the message). */
 static bool
 form_posted(struct pt_req *r, const struct pt_user *u, const struct pt_app *app,
-    struct app_form *f)
+    struct pt_new_app *f)
 {
 	struct pt_params p;
 	struct pt_fail fail;
@@ -607,7 +352,7 @@ form_posted(struct pt_req *r, const struct pt_user *u, const struct pt_app *app,
 static void
 create(struct pt_req *r, const struct pt_user *u)
 {
-	struct app_form f;
+	struct pt_new_app f;
 	if (r->ctx.cfg->apps_admins_only && !u->admin) {
 		pt_fail(r, PT_E_FORBIDDEN,
 		    "On this server only administrators register apps. Ask one to register yours.");
@@ -621,7 +366,7 @@ create(struct pt_req *r, const struct pt_user *u)
 	if (!form_posted(r, u, NULL, &f))
 		return;
 	char cid[PT_CLIENT_ID_LEN + 1], secret[PT_CLIENT_SECRET_LEN + 1];
-	if (app_insert(u, &f, cid, secret) != PT_OK) {
+	if (pt_app_insert(&f, cid, secret) != PT_OK) {
 		sodium_memzero(secret, sizeof(secret));
 		db_failed(r);
 		return;
@@ -636,7 +381,7 @@ static void
 edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 {
 	struct pt_fail fail;
-	struct app_form f;
+	struct pt_new_app f;
 	if (!pt_is_post(r)) {
 		struct pt_params q;
 		const char *notice = NULL;
@@ -653,7 +398,7 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	char secret[PT_CLIENT_SECRET_LEN + 1];
 	uint8_t hash[PT_HASH_LEN];
 	bool fresh = app->public && !f.public;
-	new_secret(secret, hash);
+	pt_client_secret_new(secret, hash);
 	if (pt_begin() != PT_OK)
 		goto fail;
 	sqlite3_stmt *st = stmt(AQ_UPDATE);
@@ -673,7 +418,8 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	sqlite3_bind_int64(st, 11, u->id);
 	if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
 		goto fail;
-	if ((f.picture != NULL || f.remove_picture) && picture_store(u, app->id, &f) != PT_OK)
+	if ((f.picture != NULL || f.remove_picture) &&
+	    pt_app_picture_store(u->id, app->id, f.picture, f.picture_n, f.picture_type) != PT_OK)
 		goto fail;
 	if (pt_commit() != PT_OK)
 		goto fail;
@@ -709,7 +455,7 @@ rotate(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	}
 	char secret[PT_CLIENT_SECRET_LEN + 1];
 	uint8_t hash[PT_HASH_LEN];
-	new_secret(secret, hash);
+	pt_client_secret_new(secret, hash);
 	sqlite3_stmt *st = stmt(AQ_ROTATE);
 	int rc = PT_ERR_DB;
 	if (st != NULL) {
@@ -807,23 +553,6 @@ picture(struct pt_req *r, const char *cid)
 
 /* ------------------------------------------------------------ RFC 7591 */
 
-static void
-json_list(pt_buf *b, const char *list, char sep)
-{
-	pt_buf_addc(b, '[');
-	for (const char *s = list; *s;) {
-		const char *e = strchr(s, sep);
-		size_t k = e ? (size_t)(e - s) : strlen(s);
-		if (s != list)
-			pt_buf_addc(b, ',');
-		pt_buf_json(b, s, k);
-		s += k;
-		if (*s)
-			s++;
-	}
-	pt_buf_addc(b, ']');
-}
-
 /* POST /oauth/register: registers a public client that must use PKCE. */
 static void
 reg(struct pt_req *r)
@@ -854,53 +583,14 @@ reg(struct pt_req *r)
 		pt_fail(r, e, rf.desc);
 		return;
 	}
-	const char *uris = m.redirect_uris;
-	const char *name = m.client_name != NULL ? m.client_name : REG_NAME_DEFAULT;
-	const char *grants = m.grant_types != NULL ? m.grant_types : "authorization_code"; /* RFC 7591 §2 */
-	const char *scope = m.scope;
-	if (scope == NULL) {
-		pt_buf b;
-		pt_buf_init(&b, r->ctx.a);
-		for (size_t i = 0; i < r->ctx.cfg->nscopes; i++) {
-			if (i)
-				pt_buf_addc(&b, ' ');
-			pt_buf_adds(&b, r->ctx.cfg->scopes[i].name);
-		}
-		scope = b.p;
-	}
-
+	pt_buf answer;
 	char cid[PT_CLIENT_ID_LEN + 1];
-	int64_t now = pt_now();
-	new_client_id(cid);
-	sqlite3_stmt *st = stmt(AQ_REGISTER);
-	if (st != NULL) {
-		pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
-		pt_bind_text(st, 2, name, strlen(name));
-		pt_bind_text(st, 3, uris, strlen(uris));
-		pt_bind_text(st, 4, scope, strlen(scope));
-		pt_bind_text(st, 5, grants, strlen(grants));
-		sqlite3_bind_int64(st, 6, now);
-	}
-	if (st == NULL || pt_exec(st) != PT_OK) {
+	if (pt_register_store(&r->ctx, &m, cid, &answer) != PT_OK) {
 		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	pt_info("registered client %s", cid);
-	pt_buf b;
-	pt_buf_init(&b, r->ctx.a);
-	pt_buf_adds(&b, "{\"client_id\":");
-	pt_buf_json(&b, cid, PT_CLIENT_ID_LEN);
-	pt_buf_addf(&b, ",\"client_id_issued_at\":%lld,\"client_name\":", (long long)now);
-	pt_buf_json(&b, name, strlen(name));
-	pt_buf_adds(&b, ",\"redirect_uris\":");
-	json_list(&b, uris, '\n');
-	pt_buf_adds(&b, ",\"grant_types\":");
-	json_list(&b, grants, ' ');
-	pt_buf_adds(&b, ",\"response_types\":[\"code\"],\"token_endpoint_auth_method\":\"none\","
-			"\"scope\":");
-	pt_buf_json(&b, scope, strlen(scope));
-	pt_buf_addc(&b, '}');
-	pt_json(r, 201, &b);
+	pt_json(r, 201, &answer);
 }
 
 /* ------------------------------------------------------------ routing */

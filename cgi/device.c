@@ -12,35 +12,17 @@
 
 #include "postern.h"
 
-#define USER_CODE_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-#define USER_CODE_LEN 8
-#define GUESS_WINDOW 900     /* seconds */
-/* Wrong user codes per window: a signed-in user guesses for themself; an address may be a
- * NAT or a proxy with many people behind it, so it gets more; and every guess on the
- * server counts toward one cap, which bounds what a botnet of accounts can try against
- * the 32^8 user codes. */
-#define GUESS_LIMIT_USER 10
-#define GUESS_LIMIT_ADDR 100
-#define GUESS_LIMIT_ALL  1000
-
 enum {
-	DQ_INSERT, DQ_BY_USER_CODE, DQ_DECIDE, DQ_ATTEMPT_GET, DQ_ATTEMPT_ADD,
-	DQ_BR_INSERT, DQ_BR_BY_USER_CODE, DQ_BR_SEND, DQ_BR_BY_STATE, DQ_BR_TAKE_STATE, DQ_BR_READY,
-	DQ_BR_RETRY, DQ_BR_POLL, DQ_BR_COLLECT, DQ_BR_DELETE, DQ__MAX
+	DQ_BY_USER_CODE, DQ_DECIDE, DQ_BR_BY_USER_CODE, DQ_BR_SEND, DQ_BR_BY_STATE, DQ_BR_TAKE_STATE, DQ_BR_READY,
+	DQ_BR_RETRY, DQ__MAX
 };
 static const char *const sql[DQ__MAX] = {
-	[DQ_INSERT] = "INSERT INTO devices (hash, user_code, app_id, scope, interval, expires)"
-		      " VALUES (?, ?, ?, ?, ?, ?)",
 	[DQ_BY_USER_CODE] = "SELECT a.client_id, d.scope FROM devices d JOIN apps a ON a.id = d.app_id"
 			    " WHERE d.user_code = ? AND d.state = 0 AND d.expires > ?",
 	[DQ_DECIDE] = "UPDATE devices SET state = ?, user_id = ?, org_id = ?"
 		      " WHERE user_code = ? AND state = 0 AND expires > ?",
-	[DQ_ATTEMPT_GET] = "SELECT coalesce(sum(count), 0) FROM attempts WHERE key = ? AND window >= ?",
-	[DQ_ATTEMPT_ADD] = "INSERT INTO attempts (key, window, count) VALUES (?, ?, 1)"
-			   " ON CONFLICT (key, window) DO UPDATE SET count = count + 1",
 	/* bridged device logins: states as in schema.sql (0 pending, 1 sent upstream,
 	 * 2 exchanging, 3 denied, 4 ready) */
-	[DQ_BR_INSERT] = "INSERT INTO bridge_devices (hash, user_code, expires) VALUES (?, ?, ?)",
 	[DQ_BR_BY_USER_CODE] = "SELECT hash FROM bridge_devices WHERE user_code = ? AND state IN (0, 1)"
 			       " AND expires > ?",
 	/* entering the code again (a tab closed at the upstream) starts over: the state
@@ -55,11 +37,6 @@ static const char *const sql[DQ__MAX] = {
 	[DQ_BR_READY] = "UPDATE bridge_devices SET state = 4, token = ?, org = ?, verifier = NULL"
 			" WHERE hash = ? AND state = 2",
 	[DQ_BR_RETRY] = "UPDATE bridge_devices SET state = 0, verifier = NULL WHERE hash = ? AND state = 2",
-	[DQ_BR_POLL] = "SELECT state, expires FROM bridge_devices WHERE hash = ?",
-	/* collected once: the upstream's token leaves the database with its answer */
-	[DQ_BR_COLLECT] = "DELETE FROM bridge_devices WHERE hash = ? AND state = 4 AND expires > ?"
-			  " RETURNING token, org",
-	[DQ_BR_DELETE] = "DELETE FROM bridge_devices WHERE hash = ?",
 };
 static sqlite3_stmt *stmts[DQ__MAX];
 
@@ -68,8 +45,6 @@ stmt(int i)
 {
 	return pt_stmt_sql(&stmts[i], sql[i]);
 }
-
-static void bridge_token(struct pt_req *, const char *device_code, size_t n);
 
 enum { DA_CLIENT_ID, DA_CLIENT_SECRET, DA_SCOPE, DA_DEVICE_CODE, DA__MAX };
 static const struct pt_field api_fields[DA__MAX] = {
@@ -95,41 +70,12 @@ static const struct pt_field page_fields[PG__MAX] = {
 static void
 issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 {
-	char dc[PT_TOKEN_LEN + 1], uc[USER_CODE_LEN + 1];
-	uint8_t h[PT_HASH_LEN];
-	int64_t now = pt_now();
-	bool done = false;
-	pt_token_new(dc, "pdc_");
-	pt_hash(h, dc, PT_TOKEN_LEN);
-	/* user codes are unique among live requests: retry on the rare collision */
-	for (int attempt = 0; attempt < 5 && !done; attempt++) {
-		for (int i = 0; i < USER_CODE_LEN; i++)
-			uc[i] = USER_CODE_ALPHABET[randombytes_uniform(32)];
-		uc[USER_CODE_LEN] = '\0';
-		sqlite3_stmt *st = stmt(app != NULL ? DQ_INSERT : DQ_BR_INSERT);
-		pt_bind_blob(st, 1, h, sizeof(h));
-		pt_bind_text(st, 2, uc, USER_CODE_LEN);
-		if (app != NULL) {
-			sqlite3_bind_int64(st, 3, app->id);
-			pt_bind_text(st, 4, scope, strlen(scope));
-			sqlite3_bind_int64(st, 5, r->ctx.cfg->device_interval);
-			sqlite3_bind_int64(st, 6, now + r->ctx.cfg->device_code_ttl);
-		} else {
-			sqlite3_bind_int64(st, 3, now + r->ctx.cfg->device_code_ttl);
-		}
-		int rc = st != NULL ? sqlite3_step(st) : SQLITE_ERROR;
-		if (st != NULL)
-			sqlite3_reset(st);
-		if (rc == SQLITE_DONE)
-			done = true;
-		else if (sqlite3_extended_errcode(pt_db()) != SQLITE_CONSTRAINT_UNIQUE)
-			break;
-	}
-	if (!done) {
+	char dc[PT_TOKEN_LEN + 1], uc[PT_USER_CODE_LEN + 1];
+	if (pt_device_issue(&r->ctx, app, scope, dc, uc) != PT_OK) {
 		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
-	char pretty[USER_CODE_LEN + 2];
+	char pretty[PT_USER_CODE_LEN + 2];
 	snprintf(pretty, sizeof(pretty), "%.4s-%.4s", uc, uc + 4);
 	char *verify = pt_url(r, app != NULL ? "/oauth/device" : "/device/verify");
 	const char *kv[] = {"code", pretty, NULL};
@@ -219,7 +165,7 @@ postiz(struct pt_req *r, bool token)
 		return;
 	if (r->ctx.cfg->bridge) {
 		if (token)
-			bridge_token(r, p.v[DA_DEVICE_CODE], p.n[DA_DEVICE_CODE]);
+			pt_bridge_token(r, p.v[DA_DEVICE_CODE], p.n[DA_DEVICE_CODE]);
 		else
 			issue(r, NULL, NULL);
 		return;
@@ -239,72 +185,6 @@ postiz(struct pt_req *r, bool token)
 
 /* ------------------------------------------------------------ the page */
 
-/* Uppercases, drops spaces and hyphens; false unless 8 characters of the alphabet. */
-static bool
-normalize(const char *in, size_t n, char out[USER_CODE_LEN + 1])
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = (char)toupper((unsigned char)in[i]);
-		if (c == ' ' || c == '-' || c == '\t')
-			continue;
-		if (k == USER_CODE_LEN || strchr(USER_CODE_ALPHABET, c) == NULL || c == '\0')
-			return false;
-		out[k++] = c;
-	}
-	out[k] = '\0';
-	return k == USER_CODE_LEN;
-}
-
-/* Guesses are counted in windows named by their start time; a count covers the
- * current and the previous window, so no 15-minute span allows more than the limit
- * (a fixed window alone would allow twice the limit across its boundary). */
-static int64_t
-window_start(void)
-{
-	int64_t now = pt_now();
-	return now - now % GUESS_WINDOW;
-}
-
-/* Guesses counted under key since the window starting at since (an unreadable count
- * counts as over every limit). */
-static int64_t
-attempts(const char *key, int64_t since)
-{
-	sqlite3_stmt *st = stmt(DQ_ATTEMPT_GET);
-	if (st == NULL)
-		return INT32_MAX;
-	pt_bind_text(st, 1, key, strlen(key));
-	sqlite3_bind_int64(st, 2, since);
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT32_MAX;
-	sqlite3_reset(st);
-	return n;
-}
-
-/* 0 when key may guess again, else the seconds until it may: the count covers this
- * window and the one before, so it falls when the one before drops out, or, when this
- * window alone is over the limit, when this one does. */
-static int64_t
-locked_for(const char *key, int64_t limit)
-{
-	int64_t w = window_start(), now = pt_now();
-	if (attempts(key, w - GUESS_WINDOW) < limit)
-		return 0;
-	if (attempts(key, w) < limit)
-		return w + GUESS_WINDOW - now;
-	return w + 2 * GUESS_WINDOW - now;
-}
-
-static void
-count_attempt(const char *key)
-{
-	sqlite3_stmt *st = stmt(DQ_ATTEMPT_ADD);
-	pt_bind_text(st, 1, key, strlen(key));
-	sqlite3_bind_int64(st, 2, window_start());
-	if (pt_exec(st) != PT_OK)
-		pt_warn("could not count a device code attempt");
-}
-
 static void
 entry_page(struct pt_req *r, int status, const char *code, const char *error)
 {
@@ -318,14 +198,18 @@ entry_page(struct pt_req *r, int status, const char *code, const char *error)
 	pt_page(r, status, "device", t);
 }
 
-/* The 429 page of a key over its guess limit (wait: seconds until it may guess again). */
-static void
-too_many_guesses(struct pt_req *r, int64_t wait)
+/* True after the 429 page when who (or its address, or everyone) is over a guess limit. */
+static bool
+too_many_guesses(struct pt_req *r, const char *who)
 {
+	int64_t wait = pt_guess_wait(r->ctx.a, who, r->remote_addr);
+	if (wait <= 0)
+		return false;
 	long minutes = (long)((wait + 59) / 60);
 	pt_header(r, "Retry-After", pt_printf(r->ctx.a, "%lld", (long long)wait));
 	entry_page(r, pt_error_status(PT_E_TOO_MANY_GUESSES), NULL, pt_printf(r->ctx.a, "Too many wrong codes. Try again in %ld minute%s "
 	    "with the code your device shows.", minutes, minutes == 1 ? "" : "s"));
+	return true;
 }
 
 static void
@@ -359,7 +243,7 @@ verify_page(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	struct pt_user u;
-	char uc[USER_CODE_LEN + 1];
+	char uc[PT_USER_CODE_LEN + 1];
 	bool post = pt_is_post(r);
 	int rc = post ? pt_req_body(r, page_fields, PG__MAX, &p, &fail)
 		      : pt_req_query(r, page_fields, PG__MAX, &p, &fail);
@@ -387,24 +271,15 @@ verify_page(struct pt_req *r)
 		return;
 	}
 	/* RFC 8628 §5.1: guesses are limited per user, per address and in all */
-	const char *kaddr = pt_printf(r->ctx.a, "device:addr:%s", r->remote_addr);
 	const char *kuser = pt_printf(r->ctx.a, "device:user:%lld", (long long)u.id);
-	const char *kall = "device:all";
-	int64_t wait = locked_for(kuser, GUESS_LIMIT_USER);
-	if (wait == 0)
-		wait = locked_for(kaddr, GUESS_LIMIT_ADDR);
-	if (wait == 0)
-		wait = locked_for(kall, GUESS_LIMIT_ALL);
-	if (wait > 0) {
-		too_many_guesses(r, wait);
+	if (too_many_guesses(r, kuser))
 		return;
-	}
 	struct pt_app app;
 	const char *scope = NULL;
 	bool found = false;
-	if (normalize(given, strlen(given), uc)) {
+	if (pt_user_code_normalize(given, strlen(given), uc)) {
 		sqlite3_stmt *st = stmt(DQ_BY_USER_CODE);
-		pt_bind_text(st, 1, uc, USER_CODE_LEN);
+		pt_bind_text(st, 1, uc, PT_USER_CODE_LEN);
 		sqlite3_bind_int64(st, 2, pt_now());
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			const char *cid = pt_col_text(r->ctx.a, st, 0);
@@ -416,9 +291,7 @@ verify_page(struct pt_req *r)
 		}
 	}
 	if (!found) {
-		count_attempt(kaddr);
-		count_attempt(kuser);
-		count_attempt(kall);
+		pt_guess_count(r->ctx.a, kuser, r->remote_addr);
 		/* the same answer for a malformed, unknown, used or expired code */
 		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "That code is not valid or has expired. Check the code on your device.");
 		return;
@@ -451,7 +324,7 @@ verify_page(struct pt_req *r)
 	sqlite3_bind_int64(st, 2, u.id);
 	if (approve)
 		sqlite3_bind_int64(st, 3, org);
-	pt_bind_text(st, 4, uc, USER_CODE_LEN);
+	pt_bind_text(st, 4, uc, PT_USER_CODE_LEN);
 	sqlite3_bind_int64(st, 5, pt_now());
 	if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1) {
 		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), NULL, "That code is not valid or has expired. Check the code on your device.");
@@ -479,16 +352,6 @@ verify_page(struct pt_req *r)
 #define BRIDGE_VERIFIER_LEN 43 /* RFC 7636 §4.1: 43..128 unreserved characters */
 #define BRIDGE_MAX_CODE 2048   /* the upstream's authorization code */
 
-/* Where a bridged device login stands (bridge_devices.state, schema.sql; the SQL above
- * spells the same numbers). */
-enum bridge_state {
-	BRIDGE_PENDING = 0,    /* waiting for the person to enter the code */
-	BRIDGE_SENT = 1,       /* sent to the upstream with a state */
-	BRIDGE_EXCHANGING = 2, /* back with a code, exchanging it */
-	BRIDGE_DENIED = 3,
-	BRIDGE_READY = 4,      /* the upstream's token waits for the CLI */
-};
-
 enum { CB_CODE, CB_STATE, CB_ERROR, CB_ERROR_DESC, CB__MAX };
 static const struct pt_field callback_fields[CB__MAX] = {
 	[CB_CODE] = {"code", BRIDGE_MAX_CODE, NULL, 0},
@@ -513,19 +376,6 @@ bridge_browser(struct pt_req *r)
 	return pt_strdup(r->ctx.a, b);
 }
 
-/* A blob column copied into the arena (NULL for NULL). */
-static const uint8_t *
-col_blob(struct pt_req *r, sqlite3_stmt *st, int col, size_t *n)
-{
-	const void *p = sqlite3_column_blob(st, col);
-	*n = (size_t)sqlite3_column_bytes(st, col);
-	if (p == NULL)
-		return NULL;
-	uint8_t *c = pt_alloc(r->ctx.a, *n ? *n : 1);
-	memcpy(c, p, *n);
-	return c;
-}
-
 /* Runs a statement that binds a row hash (and nothing else) at 1. */
 static int
 by_hash(int q, const uint8_t h[PT_HASH_LEN])
@@ -537,98 +387,6 @@ by_hash(int q, const uint8_t h[PT_HASH_LEN])
 	return pt_exec(st);
 }
 
-/* POST /device/token, bridged: the reference server's answers. */
-static void
-bridge_token(struct pt_req *r, const char *code, size_t n)
-{
-	uint8_t h[PT_HASH_LEN], key[32];
-	int64_t now = pt_now();
-	if (code == NULL) {
-		pt_fail(r, PT_E_INVALID_REQUEST, "device_code is missing");
-		return;
-	}
-	if (!pt_token_check(code, n, "pdc_")) {
-		pt_fail(r, PT_E_INVALID_DEVICE_CODE, "the device code is not valid");
-		return;
-	}
-	pt_hash(h, code, n);
-	sqlite3_stmt *st = stmt(DQ_BR_POLL);
-	if (st == NULL) {
-		pt_fail(r, PT_E_BUSY, NULL);
-		return;
-	}
-	pt_bind_blob(st, 1, h, sizeof(h));
-	int rc = sqlite3_step(st);
-	enum bridge_state state = (enum bridge_state)sqlite3_column_int(st, 0);
-	int64_t expires = sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
-		pt_fail(r, PT_E_INVALID_DEVICE_CODE, "the device code is not valid");
-		return;
-	}
-	if (rc != SQLITE_ROW) {
-		pt_fail(r, PT_E_BUSY, NULL);
-		return;
-	}
-	/* expired and denied requests are answered once, then forgotten */
-	if (expires <= now || state == BRIDGE_DENIED) {
-		if (by_hash(DQ_BR_DELETE, h) == PT_ERR_BUSY) {
-			pt_fail(r, PT_E_BUSY, NULL);
-			return;
-		}
-		if (expires <= now)
-			pt_fail(r, PT_E_EXPIRED_TOKEN, "the device code has expired; start again");
-		else
-			pt_fail(r, PT_E_ACCESS_DENIED, "the user denied the request");
-		return;
-	}
-	if (state != BRIDGE_READY) {
-		pt_fail(r, PT_E_AUTHORIZATION_PENDING, "the user has not finished yet");
-		return;
-	}
-	st = stmt(DQ_BR_COLLECT);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	sqlite3_bind_int64(st, 2, now);
-	rc = sqlite3_step(st);
-	size_t tn = 0, on = 0;
-	const uint8_t *sealed_token = rc == SQLITE_ROW ? col_blob(r, st, 0, &tn) : NULL;
-	const uint8_t *sealed_org = rc == SQLITE_ROW ? col_blob(r, st, 1, &on) : NULL;
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
-		/* another poll collected it a moment ago */
-		pt_fail(r, PT_E_INVALID_DEVICE_CODE, "the device code is not valid");
-		return;
-	}
-	if (rc != SQLITE_ROW) {
-		pt_fail(r, PT_E_BUSY, NULL);
-		return;
-	}
-	pt_bridge_key(key, r->ctx.cfg->key);
-	char *token = pt_unseal(r->ctx.a, key, h, sizeof(h), sealed_token, tn);
-	char *org = sealed_org ? pt_unseal(r->ctx.a, key, h, sizeof(h), sealed_org, on) : NULL;
-	sodium_memzero(key, sizeof(key));
-	if (token == NULL || (sealed_org != NULL && org == NULL)) {
-		/* the server key changed since it was sealed: nothing to retry */
-		pt_warn("bridge: a stored upstream token did not open (was the secret key replaced?)");
-		pt_fail(r, PT_E_SERVER, "the login could not be completed; start again");
-		return;
-	}
-	pt_buf b;
-	pt_buf_init(&b, r->ctx.a);
-	pt_buf_adds(&b, "{\"access_token\":");
-	pt_buf_json(&b, token, strlen(token));
-	pt_buf_adds(&b, ",\"api_url\":");
-	pt_buf_json(&b, r->ctx.cfg->upstream_api_url, strlen(r->ctx.cfg->upstream_api_url));
-	if (org != NULL) {
-		pt_buf_adds(&b, ",\"organization_id\":");
-		pt_buf_json(&b, org, strlen(org));
-	}
-	pt_buf_addc(&b, '}');
-	pt_json(r, 200, &b);
-	sodium_memzero(b.p, b.n);
-	sodium_memzero(token, strlen(token));
-}
-
 /* GET/POST /device/verify, bridged: the person enters the user code (no sign-in here:
  * the upstream signs them in) and is sent to the upstream's consent page. */
 static void
@@ -636,7 +394,7 @@ bridge_page(struct pt_req *r)
 {
 	struct pt_params p;
 	struct pt_fail fail;
-	char uc[USER_CODE_LEN + 1];
+	char uc[PT_USER_CODE_LEN + 1];
 	bool post = pt_is_post(r);
 	int rc = post ? pt_req_body(r, page_fields, PG__MAX, &p, &fail)
 		      : pt_req_query(r, page_fields, PG__MAX, &p, &fail);
@@ -660,23 +418,14 @@ bridge_page(struct pt_req *r)
 	char bhex[33];
 	pt_hash2(bh, "bridge-browser", browser, BRIDGE_COOKIE_LEN);
 	sodium_bin2hex(bhex, sizeof(bhex), bh, 16);
-	const char *kaddr = pt_printf(r->ctx.a, "device:addr:%s", r->remote_addr);
 	const char *kbrowser = pt_printf(r->ctx.a, "device:browser:%s", bhex);
-	const char *kall = "device:all";
-	int64_t wait = locked_for(kbrowser, GUESS_LIMIT_USER);
-	if (wait == 0)
-		wait = locked_for(kaddr, GUESS_LIMIT_ADDR);
-	if (wait == 0)
-		wait = locked_for(kall, GUESS_LIMIT_ALL);
-	if (wait > 0) {
-		too_many_guesses(r, wait);
+	if (too_many_guesses(r, kbrowser))
 		return;
-	}
 	uint8_t row[PT_HASH_LEN];
 	bool found = false;
-	if (normalize(given, strlen(given), uc)) {
+	if (pt_user_code_normalize(given, strlen(given), uc)) {
 		sqlite3_stmt *st = stmt(DQ_BR_BY_USER_CODE);
-		pt_bind_text(st, 1, uc, USER_CODE_LEN);
+		pt_bind_text(st, 1, uc, PT_USER_CODE_LEN);
 		sqlite3_bind_int64(st, 2, pt_now());
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PT_HASH_LEN) {
 			memcpy(row, sqlite3_column_blob(st, 0), PT_HASH_LEN);
@@ -685,9 +434,7 @@ bridge_page(struct pt_req *r)
 		sqlite3_reset(st);
 	}
 	if (!found) {
-		count_attempt(kaddr);
-		count_attempt(kbrowser);
-		count_attempt(kall);
+		pt_guess_count(r->ctx.a, kbrowser, r->remote_addr);
 		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "That code is not valid or has expired. Check the code on your device.");
 		return;
 	}
@@ -732,98 +479,6 @@ bridge_page(struct pt_req *r)
 	sodium_memzero(state, sizeof(state));
 }
 
-/* The answer of the upstream's token endpoint for code, exchanged with the app's
- * credentials (Postiz: a JSON body; or a form body with HTTP Basic). PT_OK with *out;
- * otherwise the page to show is already sent. */
-static int
-bridge_exchange(struct pt_req *r, const char *code, const char *verifier,
-    struct pt_upstream_answer *out)
-{
-	const struct pt_config *c = r->ctx.cfg;
-	const char *redirect = c->upstream_redirect_uri ? pt_url(r, "/device/callback") : NULL;
-	const char *headers[4] = {"Accept: application/json", NULL, NULL, NULL};
-	pt_buf b;
-	pt_buf_init(&b, r->ctx.a);
-	if (!c->upstream_token_basic) {
-		headers[1] = "Content-Type: application/json";
-		pt_buf_adds(&b, "{\"grant_type\":\"authorization_code\",\"code\":");
-		pt_buf_json(&b, code, strlen(code));
-		pt_buf_adds(&b, ",\"client_id\":");
-		pt_buf_json(&b, c->upstream_client_id, strlen(c->upstream_client_id));
-		pt_buf_adds(&b, ",\"client_secret\":");
-		pt_buf_json(&b, c->upstream_client_secret, strlen(c->upstream_client_secret));
-		pt_buf_adds(&b, ",\"code_verifier\":");
-		pt_buf_json(&b, verifier, strlen(verifier));
-		if (redirect != NULL) {
-			pt_buf_adds(&b, ",\"redirect_uri\":");
-			pt_buf_json(&b, redirect, strlen(redirect));
-		}
-		pt_buf_addc(&b, '}');
-	} else {
-		/* RFC 6749 §2.3.1: id and secret form-encoded, then Basic */
-		pt_buf cred, hdr;
-		pt_buf_init(&cred, r->ctx.a);
-		pt_buf_urlenc(&cred, c->upstream_client_id, strlen(c->upstream_client_id));
-		pt_buf_addc(&cred, ':');
-		pt_buf_urlenc(&cred, c->upstream_client_secret, strlen(c->upstream_client_secret));
-		size_t b64n = sodium_base64_ENCODED_LEN(cred.n, sodium_base64_VARIANT_ORIGINAL);
-		pt_buf_init(&hdr, r->ctx.a);
-		pt_buf_adds(&hdr, "Authorization: Basic ");
-		char *b64 = pt_alloc(r->ctx.a, b64n);
-		sodium_bin2base64(b64, b64n, (const unsigned char *)cred.p, cred.n,
-		    sodium_base64_VARIANT_ORIGINAL);
-		pt_buf_adds(&hdr, b64);
-		sodium_memzero(cred.p, cred.n);
-		sodium_memzero(b64, b64n);
-		headers[1] = "Content-Type: application/x-www-form-urlencoded";
-		headers[2] = hdr.p;
-		pt_buf_adds(&b, "grant_type=authorization_code&code=");
-		pt_buf_urlenc(&b, code, strlen(code));
-		pt_buf_adds(&b, "&code_verifier=");
-		pt_buf_urlenc(&b, verifier, strlen(verifier));
-		if (redirect != NULL) {
-			pt_buf_adds(&b, "&redirect_uri=");
-			pt_buf_urlenc(&b, redirect, strlen(redirect));
-		}
-	}
-	struct pt_fetched f;
-	int rc = pt_fetch_post(r->ctx.a, c->upstream_token_url, headers, b.p, b.n,
-	    PT_MAX_UPSTREAM_ANSWER, &f);
-	sodium_memzero(b.p, b.n);
-	if (headers[2] != NULL)
-		sodium_memzero((char *)headers[2], strlen(headers[2]));
-	if (rc != PT_OK) {
-		/* the log says why; never a header or a body */
-		pt_warn("bridge: the upstream token endpoint: %s", f.error);
-		pt_fail(r, PT_E_UPSTREAM_DOWN,
-		    rc == PT_ERR_TOOLONG
-			? "The sign-in service sent an answer too large to read. Please try again later: enter the code from your device again."
-			: "The sign-in service could not be reached. Please try again in a moment: enter the code from your device again.");
-		return PT_ERR_IO;
-	}
-	if (f.status < 200 || f.status > 299) {
-		const char *msg = pt_upstream_error_message(r->ctx.a, f.body, f.n);
-		pt_warn("bridge: the upstream token endpoint answered %d", f.status);
-		pt_fail(r, PT_E_UPSTREAM_REFUSED,
-		    pt_printf(r->ctx.a, "The sign-in service answered with an error (HTTP %d)%s%s. Please "
-		    "try again: enter the code from your device again.", f.status, msg ? ": " : "",
-		    msg ? msg : ""));
-		sodium_memzero((char *)f.body, f.n);
-		return PT_ERR_INVALID;
-	}
-	rc = pt_upstream_answer_parse(r->ctx.a, f.body, f.n, out);
-	sodium_memzero((char *)f.body, f.n);
-	if (rc != PT_OK) {
-		pt_warn("bridge: the upstream token endpoint's answer (HTTP %d) has no usable"
-		    " access_token (error %d)", f.status, rc);
-		pt_fail(r, PT_E_UPSTREAM_UNREADABLE,
-		    "The sign-in service's answer held no token this server could read. Please try "
-		    "again later: enter the code from your device again.");
-		return PT_ERR_ENCODING;
-	}
-	return PT_OK;
-}
-
 /* GET /device/callback: the upstream sends the browser back with a code (or an error)
  * and the state. */
 static void
@@ -852,9 +507,9 @@ bridge_callback(struct pt_req *r)
 	pt_bind_blob(st, 1, sh, sizeof(sh));
 	int rc = sqlite3_step(st);
 	size_t rn = 0, brn = 0, vn = 0;
-	const uint8_t *rowp = rc == SQLITE_ROW ? col_blob(r, st, 0, &rn) : NULL;
-	const uint8_t *browser = rc == SQLITE_ROW ? col_blob(r, st, 1, &brn) : NULL;
-	const uint8_t *sealed = rc == SQLITE_ROW ? col_blob(r, st, 2, &vn) : NULL;
+	const uint8_t *rowp = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 0, &rn) : NULL;
+	const uint8_t *browser = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 1, &brn) : NULL;
+	const uint8_t *sealed = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 2, &vn) : NULL;
 	int64_t expires = rc == SQLITE_ROW ? sqlite3_column_int64(st, 3) : 0;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -889,7 +544,7 @@ bridge_callback(struct pt_req *r)
 	}
 	bool denied = p.v[CB_ERROR] != NULL && strcmp(p.v[CB_ERROR], "access_denied") == 0;
 	st = stmt(DQ_BR_TAKE_STATE);
-	sqlite3_bind_int(st, 1, denied ? BRIDGE_DENIED : BRIDGE_EXCHANGING);
+	sqlite3_bind_int(st, 1, denied ? PT_BRIDGE_DENIED : PT_BRIDGE_EXCHANGING);
 	pt_bind_blob(st, 2, row, sizeof(row));
 	pt_bind_blob(st, 3, sh, sizeof(sh));
 	rc = pt_exec(st);
@@ -930,7 +585,10 @@ bridge_callback(struct pt_req *r)
 			    "your device.");
 			rc = PT_ERR_INVALID;
 		} else {
-			rc = bridge_exchange(r, p.v[CB_CODE], verifier, &ans);
+			struct pt_upstream_fail why;
+			rc = pt_upstream_exchange(r->ctx.a, r->ctx.cfg, p.v[CB_CODE], verifier, &ans, &why);
+			if (rc != PT_OK)
+				pt_fail(r, why.error, why.message);
 			sodium_memzero(verifier, strlen(verifier));
 		}
 	}

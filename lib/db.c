@@ -370,6 +370,18 @@ pt_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
 	sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
 }
 
+const uint8_t *
+pt_col_blob(pt_arena *a, sqlite3_stmt *st, int col, size_t *n)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	*n = (size_t)sqlite3_column_bytes(st, col);
+	if (p == NULL)
+		return NULL;
+	uint8_t *c = pt_alloc(a, *n ? *n : 1);
+	memcpy(c, p, *n);
+	return c;
+}
+
 char *
 pt_col_text(pt_arena *a, sqlite3_stmt *st, int col)
 {

@@ -170,6 +170,7 @@ void
 pt_respond(struct pt_req *r, int status, const char *ctype, const char *body, size_t n)
 {
 	char head[128];
+	assert(status >= 100 && status <= 599);
 	if (r->responded)
 		return;
 	r->responded = true;
@@ -571,7 +572,7 @@ pt_serve(const struct pt_site *site)
 	char err[512];
 	int exe = pt_exe_by_name(name);
 
-	assert(exe >= 0);
+	assert(exe >= 0 && site->nroutes > 0 && site->max_body > 0);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: libsodium failed to initialise\n", name);
 		return 1;

@@ -305,7 +305,6 @@ struct pt_config {
 	char *resources[PT_MAX_RESOURCES]; /* RFC 9728 protected resources (and RFC 8707 targets) */
 	size_t nresources;
 	long processes[PT_EXE__MAX]; /* worker processes per executable, 1..PT_MAX_PROCESSES */
-	char *log_level;
 	/* Device login bridged to an upstream provider: set together (bridge is then true)
 	 * or not at all. The URLs are https, or http on a loopback host. */
 	char *upstream_authorize_url;
@@ -335,6 +334,65 @@ bool pt_scope_subset(const char *a, const char *b);
 /* Is t (n bytes) one of the words of list (separated by spaces or newlines)? */
 bool pt_word_in(const char *t, size_t n, const char *list);
 
+/* ---------------------------------------------------------------- apps */
+
+/* A new app, or what the app form says about one. */
+struct pt_new_app {
+	int64_t owner_id;           /* 0: none (the admin command without --owner) */
+	const char *name;
+	const char *description;
+	const char *redirect_uris;  /* '\n'-separated, trimmed */
+	const char *scopes;         /* space-separated, in config order; "" = every one */
+	const char *grant_types;    /* space-separated */
+	bool public, trusted, require_pkce, remember_consent, resource_server;
+	const char *picture;        /* an upload, or NULL */
+	size_t picture_n;
+	const char *picture_type;   /* pt_picture_type of it */
+	bool remove_picture;        /* the edit form: drop the picture */
+};
+
+/* The app form as posted (NULL where a field was absent; scopes '\n'-separated). */
+struct pt_app_posted {
+	const char *name;
+	size_t name_n;
+	const char *description;
+	size_t description_n;
+	const char *redirect_uris;
+	const char *scopes;
+	const char *type;           /* "public" or "confidential" */
+	const char *picture;
+	size_t picture_n;
+};
+
+/* A list of redirect URIs, one a line (blank lines and blanks around them ignored). */
+struct pt_uri_list {
+	const char *uris;           /* '\n'-separated, trimmed ("" when none) */
+	size_t count;
+	const char *bad;            /* the first that fails pt_redirect_uri_valid, or NULL */
+	bool repeated;              /* one is listed twice */
+};
+
+void pt_client_id_new(char out[PT_CLIENT_ID_LEN + 1]);
+/* A new secret and its keyed hash (what is stored). */
+void pt_client_secret_new(char out[PT_CLIENT_SECRET_LEN + 1], uint8_t hash[PT_HASH_LEN]);
+/* The content type of a picture from its first bytes (PNG, JPEG, WebP), else NULL. */
+const char *pt_picture_type(const char *, size_t);
+/* Parses a redirect-URI list (s, n bytes) into *out (arena strings). */
+void pt_uri_list_parse(pt_arena *, const char *s, size_t n, struct pt_uri_list *out);
+/* Reads the app form into *f, keeping what was typed even when it is wrong (the page
+ * shows it again): NULL when it is fine, else a message for the person (the first
+ * problem, in the order of the form). Sets name, description, redirect_uris, scopes,
+ * public and the picture; the caller sets the rest. */
+const char *pt_app_form_read(pt_arena *, const struct pt_config *, const struct pt_app_posted *,
+    struct pt_new_app *f);
+/* Stores a new app (and its picture) in one transaction; fills its client id, and a
+ * secret (shown once; stored only for a confidential app). */
+int pt_app_insert(const struct pt_new_app *, char cid[PT_CLIENT_ID_LEN + 1],
+    char secret[PT_CLIENT_SECRET_LEN + 1]) PT_WUR;
+/* Stores (picture not NULL) or clears the picture of owner_id's app app_id. */
+int pt_app_picture_store(int64_t owner_id, int64_t app_id, const char *picture, size_t n,
+    const char *type) PT_WUR;
+
 /* ---------------------------------------------------------------- registration */
 
 /* RFC 7591 client metadata from a registration body, checked; NULL where the member
@@ -357,6 +415,14 @@ struct pt_reg_fail {
  * NUL) or PT_ERR_INVALID (bad metadata), with fail filled. Unknown members are ignored. */
 int pt_register_parse(pt_arena *, const struct pt_config *, const char *body, size_t n,
     struct pt_reg *, struct pt_reg_fail *) PT_WUR;
+struct pt_ctx;
+/* The name of a registered client that sent none. */
+#define PT_REG_NAME_DEFAULT "Unnamed app"
+/* Stores a parsed registration as a public client that must use PKCE (defaults applied:
+ * PT_REG_NAME_DEFAULT, authorization_code, every configured scope); *cid its client id,
+ * *answer the RFC 7591 §3.2.1 response document. PT_OK, PT_ERR_BUSY or PT_ERR_DB. */
+int pt_register_store(const struct pt_ctx *, const struct pt_reg *, char cid[PT_CLIENT_ID_LEN + 1],
+    pt_buf *answer) PT_WUR;
 
 /* ---------------------------------------------------------------- log */
 
@@ -450,6 +516,8 @@ void pt_bind_text(sqlite3_stmt *, int i, const char *, size_t);
 void pt_bind_blob(sqlite3_stmt *, int i, const void *, size_t);
 /* Copies a text column into the arena ("" for NULL). */
 char *pt_col_text(pt_arena *, sqlite3_stmt *, int col);
+/* Copies a blob column into the arena, *n its length; NULL for NULL. */
+const uint8_t *pt_col_blob(pt_arena *, sqlite3_stmt *, int col, size_t *n);
 /* The schema, embedded from schema.sql at build time. */
 extern const char pt_schema_sql[];
 /* Creates or migrates the schema on an open handle. */
@@ -858,7 +926,39 @@ void pt_token_response(struct pt_req *, const struct pt_issued *, const char *sc
 void pt_device_token(struct pt_req *, const struct pt_app *, const char *device_code, size_t n,
     bool postiz);
 
+/* A user code: 8 characters of ABCDEFGHJKLMNPQRSTUVWXYZ23456789, shown as XXXX-XXXX. */
+#define PT_USER_CODE_LEN 8
+/* Issues a device code and a user code (RFC 8628 §3.2) for app, or, with app NULL, for
+ * a device login bridged to the upstream. PT_OK, PT_ERR_BUSY or PT_ERR_DB. */
+int pt_device_issue(const struct pt_ctx *, const struct pt_app *app, const char *scope,
+    char dc[PT_TOKEN_LEN + 1], char uc[PT_USER_CODE_LEN + 1]) PT_WUR;
+/* A typed user code uppercased, without spaces and hyphens; false unless that leaves
+ * PT_USER_CODE_LEN characters of the alphabet. */
+bool pt_user_code_normalize(const char *in, size_t n, char out[PT_USER_CODE_LEN + 1]);
+
+/* Wrong user codes (RFC 8628 §5.1) are limited per person (who: a key naming a signed-in
+ * user or a browser), per address and in all: 0 when who may guess again from addr, else
+ * the seconds until it may (an unreadable count counts as over the limit). */
+int64_t pt_guess_wait(pt_arena *, const char *who, const char *addr);
+/* Counts a wrong guess of who from addr. */
+void pt_guess_count(pt_arena *, const char *who, const char *addr);
+
 /* ---------------------------------------------------------------- upstream (bridge) */
+
+/* Where a bridged device login stands (bridge_devices.state, schema.sql; the SQL of
+ * cgi/device.c and lib/bridge.c spells the same numbers). */
+enum pt_bridge_state {
+	PT_BRIDGE_PENDING = 0,    /* waiting for the person to enter the code */
+	PT_BRIDGE_SENT = 1,       /* sent to the upstream with a state */
+	PT_BRIDGE_EXCHANGING = 2, /* back with a code, exchanging it */
+	PT_BRIDGE_DENIED = 3,
+	PT_BRIDGE_READY = 4,      /* the upstream's token waits for the CLI */
+};
+
+/* POST /device/token of a login bridged to the upstream: authorization_pending,
+ * access_denied and expired_token (each answered once), invalid_device_code, or
+ * {"access_token","api_url","organization_id"} once. In lib/bridge.c. */
+void pt_bridge_token(struct pt_req *, const char *device_code, size_t n);
 
 /* What a bridged device login keeps of the upstream token endpoint's answer. */
 struct pt_upstream_answer {
@@ -904,5 +1004,17 @@ struct pt_fetched {
  * libcurl. */
 int pt_fetch_post(pt_arena *, const char *url, const char *const *headers, const char *body,
     size_t n, size_t max, struct pt_fetched *out) PT_WUR;
+
+/* Why an exchange at the upstream failed: the error to answer, a message for the page. */
+struct pt_upstream_fail {
+	enum pt_error error;  /* PT_E_UPSTREAM_DOWN, _REFUSED or _UNREADABLE */
+	const char *message;
+};
+/* Exchanges a bridged login's code (and PKCE verifier) at upstream_token_url with the
+ * upstream app's credentials (Postiz: a JSON body; upstream_token_basic: a form body
+ * with HTTP Basic). PT_OK with *out; else PT_ERR_IO, PT_ERR_INVALID or PT_ERR_ENCODING
+ * with *why (the details go to the log, never a header or a body). In lib/fetch.c. */
+int pt_upstream_exchange(pt_arena *, const struct pt_config *, const char *code,
+    const char *verifier, struct pt_upstream_answer *out, struct pt_upstream_fail *why) PT_WUR;
 
 #endif

@@ -97,7 +97,7 @@ main(void)
 	}
 	suite_arena();
 	suite_parse();
-	suite_token();
+	suite_crypto();
 	suite_uri();
 	suite_tmpl();
 	suite_config();

@@ -37,7 +37,7 @@ void unit_write_file(const char *dir, const char *name, const char *text);
 
 void suite_arena(void);
 void suite_parse(void);
-void suite_token(void);
+void suite_crypto(void);
 void suite_uri(void);
 void suite_tmpl(void);
 void suite_config(void);

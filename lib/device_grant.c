@@ -1,12 +1,16 @@
-/* device.c: collecting a device authorization (RFC 8628 §3.4), shared by the token
+/* device_grant.c: collecting a device authorization (RFC 8628 §3.4), shared by the token
  * endpoint and the Postiz CLI's /device/token. */
+#include <assert.h>
+#include <ctype.h>
 #include <string.h>
 
 #include <sodium.h>
 
 #include "postern.h"
 
-enum { DV_GET, DV_SLOW, DV_POLL, DV_COLLECT, DV__MAX };
+#define USER_CODE_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+enum { DV_GET, DV_SLOW, DV_POLL, DV_COLLECT, DV_INSERT, DV_BR_INSERT, DV__MAX };
 static const char *const sql[DV__MAX] = {
 	[DV_GET] = ("SELECT state, user_id, org_id, interval, last_poll, expires, app_id, scope"
 		    " FROM devices WHERE hash = ?"),
@@ -14,6 +18,9 @@ static const char *const sql[DV__MAX] = {
 	[DV_POLL] = "UPDATE devices SET last_poll = ? WHERE hash = ?",
 	/* PT_DEVICE_APPROVED to PT_DEVICE_COLLECTED */
 	[DV_COLLECT] = "UPDATE devices SET state = 3 WHERE hash = ? AND state = 1",
+	[DV_INSERT] = "INSERT INTO devices (hash, user_code, app_id, scope, interval, expires)"
+		      " VALUES (?, ?, ?, ?, ?, ?)",
+	[DV_BR_INSERT] = "INSERT INTO bridge_devices (hash, user_code, expires) VALUES (?, ?, ?)",
 };
 static sqlite3_stmt *stmts[DV__MAX];
 
@@ -120,4 +127,58 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 		sodium_memzero(b.p, b.n);
 	}
 	sodium_memzero(&out, sizeof(out));
+}
+
+int
+pt_device_issue(const struct pt_ctx *ctx, const struct pt_app *app, const char *scope,
+    char dc[PT_TOKEN_LEN + 1], char uc[PT_USER_CODE_LEN + 1])
+{
+	uint8_t h[PT_HASH_LEN];
+	int64_t now = pt_now();
+	int rc = SQLITE_ERROR;
+	assert(app == NULL || scope != NULL);
+	pt_token_new(dc, "pdc_");
+	pt_hash(h, dc, PT_TOKEN_LEN);
+	/* user codes are unique among live requests: retry on the rare collision */
+	for (int attempt = 0; attempt < 5; attempt++) {
+		for (int i = 0; i < PT_USER_CODE_LEN; i++)
+			uc[i] = USER_CODE_ALPHABET[randombytes_uniform(32)];
+		uc[PT_USER_CODE_LEN] = '\0';
+		sqlite3_stmt *st = stmt(app != NULL ? DV_INSERT : DV_BR_INSERT);
+		if (st == NULL)
+			return PT_ERR_DB;
+		pt_bind_blob(st, 1, h, sizeof(h));
+		pt_bind_text(st, 2, uc, PT_USER_CODE_LEN);
+		if (app != NULL) {
+			sqlite3_bind_int64(st, 3, app->id);
+			pt_bind_text(st, 4, scope, strlen(scope));
+			sqlite3_bind_int64(st, 5, ctx->cfg->device_interval);
+			sqlite3_bind_int64(st, 6, now + ctx->cfg->device_code_ttl);
+		} else {
+			sqlite3_bind_int64(st, 3, now + ctx->cfg->device_code_ttl);
+		}
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			return PT_OK;
+		if (sqlite3_extended_errcode(ctx->db) != SQLITE_CONSTRAINT_UNIQUE)
+			break;
+	}
+	return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
+}
+
+bool
+pt_user_code_normalize(const char *in, size_t n, char out[PT_USER_CODE_LEN + 1])
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)toupper((unsigned char)in[i]);
+		if (c == ' ' || c == '-' || c == '\t')
+			continue;
+		if (k == PT_USER_CODE_LEN || strchr(USER_CODE_ALPHABET, c) == NULL || c == '\0')
+			return false;
+		out[k++] = c;
+	}
+	out[k] = '\0';
+	return k == PT_USER_CODE_LEN;
 }

@@ -1,4 +1,4 @@
-/* postern.c: the admin command: init, users, organizations, apps, tokens, janitor, backup. */
+/* admin.c: the admin command (built as `postern`): init, users, organizations, apps, tokens, janitor, backup. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@
 /* The admin command's own SQL, by index. */
 enum {
 	Q_USER_LIST, Q_USER_PASSWD, Q_USER_ID, Q_ORG_ADD, Q_ORG_GET, Q_MEMBER_ADD,
-	Q_MEMBER_DEL, Q_MEMBER_GRANTS_DEL, Q_MEMBER_DEVICES_DEL, Q_ORG_DEL, Q_APP_INSERT, Q_APP_LIST,
+	Q_MEMBER_DEL, Q_MEMBER_GRANTS_DEL, Q_MEMBER_DEVICES_DEL, Q_ORG_DEL, Q_APP_LIST,
 	Q_APP_ROTATE, Q_APP_ID, Q_APP_SET_RS, Q_TOKEN_LIST, Q_TOKEN_DEL, Q_GRANT_DEL, Q_USER_GRANTS_DEL, Q_USER_DEVICES_DEL,
 	Q_JANITOR_CODES, Q_JANITOR_REDEEMED, Q_JANITOR_SESSIONS, Q_JANITOR_DEVICES, Q_JANITOR_TOKENS,
 	Q_JANITOR_ATTEMPTS, Q_JANITOR_REQUESTS, Q_JANITOR_BRIDGE, Q_GRANT_FOR, Q_ORG_MEMBERS, Q__MAX
@@ -36,9 +36,6 @@ static const char *const sql[Q__MAX] = {
 	[Q_MEMBER_DEVICES_DEL] = "DELETE FROM devices WHERE org_id = ? AND user_id = ?",
 	/* members, grants (codes, tokens) and device approvals go by cascade */
 	[Q_ORG_DEL] = "DELETE FROM orgs WHERE id = ? AND personal_of IS NULL",
-	[Q_APP_INSERT] = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
-			 " redirect_uris, scopes, grant_types, public, trusted, require_pkce, created,"
-			 " resource_server) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[Q_APP_LIST] = "SELECT a.client_id, a.name, a.description, a.redirect_uris, a.scopes,"
 		       " a.grant_types, a.public, a.trusted, a.require_pkce, a.registered,"
 		       " coalesce(u.name, ''), a.created, a.resource_server FROM apps a"
@@ -92,6 +89,8 @@ q(int i)
 {
 	return pt_stmt_sql(&stmts[i], sql[i]);
 }
+
+static void die(const char *fmt, ...) PT_PRINTF(1, 2) __attribute__((noreturn));
 
 static void
 die(const char *fmt, ...)
@@ -567,15 +566,6 @@ print_app_json(sqlite3_stmt *st)
 	printf(",\"created\":%lld}", sqlite3_column_int64(st, 11));
 }
 
-static void
-new_secret(char out[PT_CLIENT_SECRET_LEN + 1], uint8_t hash[PT_HASH_LEN])
-{
-	memcpy(out, "pcs_", 4);
-	pt_random_b62(out + 4, PT_CLIENT_SECRET_LEN - 4);
-	out[PT_CLIENT_SECRET_LEN] = '\0';
-	pt_hash(hash, out, PT_CLIENT_SECRET_LEN);
-}
-
 static int
 cmd_app(int argc, char **argv)
 {
@@ -627,28 +617,11 @@ cmd_app(int argc, char **argv)
 		if (opt(&o, "owner"))
 			owner = user_id(opt(&o, "owner"), NULL);
 		char cid[PT_CLIENT_ID_LEN + 1], secret[PT_CLIENT_SECRET_LEN + 1];
-		uint8_t hash[PT_HASH_LEN];
-		memcpy(cid, "pca_", 4);
-		pt_random_b62(cid + 4, PT_CLIENT_ID_LEN - 4);
-		cid[PT_CLIENT_ID_LEN] = '\0';
-		new_secret(secret, hash);
-		sqlite3_stmt *st = q(Q_APP_INSERT);
-		pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
-		if (!pub)
-			pt_bind_blob(st, 2, hash, sizeof(hash));
-		if (owner)
-			sqlite3_bind_int64(st, 3, owner);
-		pt_bind_text(st, 4, name, strlen(name));
-		pt_bind_text(st, 5, desc, strlen(desc));
-		pt_bind_text(st, 6, uris.p, uris.n);
-		pt_bind_text(st, 7, scope, strlen(scope));
-		pt_bind_text(st, 8, grants, strlen(grants));
-		sqlite3_bind_int(st, 9, pub);
-		sqlite3_bind_int(st, 10, opt(&o, "trusted") != NULL);
-		sqlite3_bind_int(st, 11, opt(&o, "require-pkce") != NULL);
-		sqlite3_bind_int64(st, 12, pt_now());
-		sqlite3_bind_int(st, 13, opt(&o, "resource-server") != NULL);
-		if (pt_exec(st) != PT_OK)
+		const struct pt_new_app app = {.owner_id = owner, .name = name, .description = desc,
+		    .redirect_uris = uris.p, .scopes = scope, .grant_types = grants, .public = pub,
+		    .trusted = opt(&o, "trusted") != NULL, .require_pkce = opt(&o, "require-pkce") != NULL,
+		    .remember_consent = true, .resource_server = opt(&o, "resource-server") != NULL};
+		if (pt_app_insert(&app, cid, secret) != PT_OK)
 			die("could not create the app");
 		if (json) {
 			printf("{\"client_id\":\"%s\",", cid);
@@ -707,7 +680,7 @@ cmd_app(int argc, char **argv)
 			die("usage: postern app rotate CLIENT_ID");
 		char secret[PT_CLIENT_SECRET_LEN + 1];
 		uint8_t hash[PT_HASH_LEN];
-		new_secret(secret, hash);
+		pt_client_secret_new(secret, hash);
 		sqlite3_stmt *st = q(Q_APP_ROTATE);
 		pt_bind_blob(st, 1, hash, sizeof(hash));
 		pt_bind_text(st, 2, o.pos[0], strlen(o.pos[0]));
