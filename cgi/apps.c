@@ -20,7 +20,7 @@
 /* The SQL of this executable, by index. Every statement that touches one user's app
  * names the owner too, so a forged id can never reach another user's row. */
 enum {
-	AQ_LIST, AQ_GET, AQ_UPDATE, AQ_PICTURE_GET, AQ_ROTATE, AQ__MAX
+	AQ_LIST, AQ_GET, AQ_UPDATE, AQ_PICTURE_GET, AQ__MAX
 };
 static const char *const sql[AQ__MAX] = {
 	[AQ_LIST] = "SELECT a.client_id, a.name, a.description,"
@@ -38,7 +38,6 @@ static const char *const sql[AQ__MAX] = {
 		      " ELSE secret_hash END WHERE id = ?8 AND owner_id = ?11",
 	[AQ_PICTURE_GET] = ("SELECT p.picture, p.type FROM app_pictures p JOIN apps a"
 			    " ON a.id = p.app_id WHERE a.client_id = ?"),
-	[AQ_ROTATE] = "UPDATE apps SET secret_hash = ? WHERE id = ? AND owner_id = ? AND public = 0",
 };
 static sqlite3_stmt *stmts[AQ__MAX];
 
@@ -454,19 +453,7 @@ rotate(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 		return;
 	}
 	char secret[PT_CLIENT_SECRET_LEN + 1];
-	uint8_t hash[PT_HASH_LEN];
-	pt_client_secret_new(secret, hash);
-	sqlite3_stmt *st = stmt(AQ_ROTATE);
-	int rc = PT_ERR_DB;
-	if (st != NULL) {
-		pt_bind_blob(st, 1, hash, sizeof(hash));
-		sqlite3_bind_int64(st, 2, app->id);
-		sqlite3_bind_int64(st, 3, u->id);
-		rc = pt_exec_durable(st); /* the old secret must never work again */
-		if (rc == PT_OK && sqlite3_changes(pt_db()) != 1)
-			rc = PT_ERR_NOTFOUND;
-	}
-	sodium_memzero(hash, sizeof(hash));
+	int rc = pt_app_rotate_secret(app->client_id, u->id, secret);
 	if (rc == PT_OK) {
 		pt_info("user %s rotated the secret of %s", u->name, app->client_id);
 		secret_page(r, "New secret", app->client_id, app->name, secret);

@@ -41,12 +41,9 @@ static void
 login_page(struct pt_req *r, int status, const char *error, const char *username,
     const char *return_to)
 {
-	struct pt_tv *t = pt_tv_new(r->ctx.a);
-	pt_tv_set(t, "title", "Sign in");
-	pt_tv_set(t, "error", error);
-	pt_tv_set(t, "username", username);
-	pt_tv_set(t, "return_to", return_to);
-	pt_page(r, status, "login", t);
+	const char *kv[] = {"title", "Sign in", "error", error, "username", username,
+	    "return_to", return_to, NULL};
+	pt_page_kv(r, status, "login", kv);
 }
 
 static void

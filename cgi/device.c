@@ -95,16 +95,17 @@ issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 	pt_json(r, 200, &b);
 }
 
-static bool
-scope_for(struct pt_req *r, const struct pt_app *app, const char *want, const char **scope)
+/* Issues a device code for app with the scope it asks for (want; the default when
+ * empty), or answers invalid_scope. */
+static void
+issue_for(struct pt_req *r, const struct pt_app *app, const char *want)
 {
-	const char *s = want && *want ? want : r->ctx.cfg->default_scope;
-	if (!(want && *want) && *app->scopes && !pt_scope_subset(s, app->scopes))
-		s = app->scopes;
-	if (!pt_scopes_ok(r->ctx.cfg, s, strlen(s), app->scopes))
-		return false;
-	*scope = pt_scope_normalize(r->ctx.a, s);
-	return true;
+	const char *scope = pt_scope_for(&r->ctx, app, want);
+	if (scope == NULL) {
+		pt_fail(r, PT_E_INVALID_SCOPE, "a requested scope is unknown or not allowed");
+		return;
+	}
+	issue(r, app, scope);
 }
 
 /* The POSTed body of a device API request, or false after a JSON error. */
@@ -125,7 +126,6 @@ device_authorization(struct pt_req *r)
 {
 	struct pt_params p;
 	struct pt_app app;
-	const char *scope;
 	if (!api_body(r, &p))
 		return;
 	if (!pt_client(r, p.v[DA_CLIENT_ID], p.n[DA_CLIENT_ID], p.v[DA_CLIENT_SECRET],
@@ -135,11 +135,7 @@ device_authorization(struct pt_req *r)
 		pt_fail(r, PT_E_UNAUTHORIZED_CLIENT, "this client may not use the device flow");
 		return;
 	}
-	if (!scope_for(r, &app, p.v[DA_SCOPE], &scope)) {
-		pt_fail(r, PT_E_INVALID_SCOPE, "a requested scope is unknown or not allowed");
-		return;
-	}
-	issue(r, &app, scope);
+	issue_for(r, &app, p.v[DA_SCOPE]);
 }
 
 /* The app the Postiz CLI logs in with, named by cli_app in the config. */
@@ -160,7 +156,6 @@ postiz(struct pt_req *r, bool token)
 {
 	struct pt_params p;
 	struct pt_app app;
-	const char *scope;
 	if (!api_body(r, &p))
 		return;
 	if (r->ctx.cfg->bridge) {
@@ -172,30 +167,30 @@ postiz(struct pt_req *r, bool token)
 	}
 	if (!cli_app(r, &app))
 		return;
-	if (token) {
+	if (token)
 		pt_device_token(r, &app, p.v[DA_DEVICE_CODE], p.n[DA_DEVICE_CODE], true);
-		return;
-	}
-	if (!scope_for(r, &app, p.v[DA_SCOPE], &scope)) {
-		pt_fail(r, PT_E_INVALID_SCOPE, "a requested scope is unknown or not allowed");
-		return;
-	}
-	issue(r, &app, scope);
+	else
+		issue_for(r, &app, p.v[DA_SCOPE]);
 }
 
 /* ------------------------------------------------------------ the page */
 
+/* The code-entry form: posted, or in the query of a link (verification_uri_complete). */
+static int
+page_form(struct pt_req *r, struct pt_params *p, struct pt_fail *fail)
+{
+	return pt_is_post(r) ? pt_req_body(r, page_fields, PG__MAX, p, fail)
+			     : pt_req_query(r, page_fields, PG__MAX, p, fail);
+}
+
 static void
 entry_page(struct pt_req *r, int status, const char *code, const char *error)
 {
-	struct pt_tv *t = pt_tv_new(r->ctx.a);
-	pt_tv_set(t, "title", "Connect a device");
-	pt_tv_set(t, "code", code);
-	pt_tv_set(t, "error", error);
 	/* the bridge's page is /device/verify; postern's own is /oauth/device */
 	bool bridged = r->ctx.cfg->bridge && strcmp(r->path, "/device/verify") == 0;
-	pt_tv_set(t, "action", pt_path(r, bridged ? "/device/verify" : "/oauth/device"));
-	pt_page(r, status, "device", t);
+	const char *kv[] = {"title", "Connect a device", "code", code, "error", error, "action",
+	    pt_path(r, bridged ? "/device/verify" : "/oauth/device"), NULL};
+	pt_page_kv(r, status, "device", kv);
 }
 
 /* True after the 429 page when who (or its address, or everyone) is over a guess limit. */
@@ -230,10 +225,8 @@ consent_page(struct pt_req *r, const struct pt_app *app, const char *scope, cons
 static void
 message(struct pt_req *r, int status, const char *title, const char *msg)
 {
-	struct pt_tv *t = pt_tv_new(r->ctx.a);
-	pt_tv_set(t, "title", title);
-	pt_tv_set(t, "message", msg);
-	pt_page(r, status, "message", t);
+	const char *kv[] = {"title", title, "message", msg, NULL};
+	pt_page_kv(r, status, "message", kv);
 }
 
 /* GET/POST /oauth/device (also /device/verify): enter or confirm the user code. */
@@ -245,8 +238,7 @@ verify_page(struct pt_req *r)
 	struct pt_user u;
 	char uc[PT_USER_CODE_LEN + 1];
 	bool post = pt_is_post(r);
-	int rc = post ? pt_req_body(r, page_fields, PG__MAX, &p, &fail)
-		      : pt_req_query(r, page_fields, PG__MAX, &p, &fail);
+	int rc = page_form(r, &p, &fail);
 	if (rc != PT_OK) {
 		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), NULL, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
 		    fail.reason));
@@ -396,8 +388,7 @@ bridge_page(struct pt_req *r)
 	struct pt_fail fail;
 	char uc[PT_USER_CODE_LEN + 1];
 	bool post = pt_is_post(r);
-	int rc = post ? pt_req_body(r, page_fields, PG__MAX, &p, &fail)
-		      : pt_req_query(r, page_fields, PG__MAX, &p, &fail);
+	int rc = page_form(r, &p, &fail);
 	const char *browser = bridge_browser(r);
 	if (rc != PT_OK) {
 		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), NULL, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,

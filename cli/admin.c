@@ -15,7 +15,7 @@
 enum {
 	Q_USER_LIST, Q_USER_PASSWD, Q_USER_ID, Q_ORG_ADD, Q_ORG_GET, Q_MEMBER_ADD,
 	Q_MEMBER_DEL, Q_MEMBER_GRANTS_DEL, Q_MEMBER_DEVICES_DEL, Q_ORG_DEL, Q_APP_LIST,
-	Q_APP_ROTATE, Q_APP_ID, Q_APP_SET_RS, Q_TOKEN_LIST, Q_TOKEN_DEL, Q_GRANT_DEL, Q_USER_GRANTS_DEL, Q_USER_DEVICES_DEL,
+	Q_APP_ID, Q_APP_SET_RS, Q_TOKEN_LIST, Q_TOKEN_DEL, Q_GRANT_DEL, Q_USER_GRANTS_DEL, Q_USER_DEVICES_DEL,
 	Q_JANITOR_CODES, Q_JANITOR_REDEEMED, Q_JANITOR_SESSIONS, Q_JANITOR_DEVICES, Q_JANITOR_TOKENS,
 	Q_JANITOR_ATTEMPTS, Q_JANITOR_REQUESTS, Q_JANITOR_BRIDGE, Q_GRANT_FOR, Q_ORG_MEMBERS, Q__MAX
 };
@@ -41,7 +41,6 @@ static const char *const sql[Q__MAX] = {
 		       " coalesce(u.name, ''), a.created, a.resource_server FROM apps a"
 		       " LEFT JOIN users u ON u.id = a.owner_id"
 		       " WHERE ?1 IS NULL OR a.client_id = ?1 ORDER BY a.id",
-	[Q_APP_ROTATE] = "UPDATE apps SET secret_hash = ? WHERE client_id = ? AND public = 0",
 	[Q_APP_ID] = "SELECT id FROM apps WHERE client_id = ?",
 	[Q_APP_SET_RS] = "UPDATE apps SET resource_server = ? WHERE client_id = ?",
 	[Q_TOKEN_LIST] = "SELECT t.id, t.kind, u.name, a.client_id, g.org_id, t.scope, t.created,"
@@ -679,12 +678,7 @@ cmd_app(int argc, char **argv)
 		if (o.npos != 1)
 			die("usage: postern app rotate CLIENT_ID");
 		char secret[PT_CLIENT_SECRET_LEN + 1];
-		uint8_t hash[PT_HASH_LEN];
-		pt_client_secret_new(secret, hash);
-		sqlite3_stmt *st = q(Q_APP_ROTATE);
-		pt_bind_blob(st, 1, hash, sizeof(hash));
-		pt_bind_text(st, 2, o.pos[0], strlen(o.pos[0]));
-		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
+		if (pt_app_rotate_secret(o.pos[0], 0, secret) != PT_OK)
 			die("no confidential app %s", o.pos[0]);
 		if (json)
 			printf("{\"client_id\":\"%s\",\"client_secret\":\"%s\"}\n", o.pos[0], secret);

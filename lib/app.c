@@ -7,7 +7,7 @@
 
 #include "postern.h"
 
-enum { AS_INSERT, AS_PICTURE_SET, AS_PICTURE_CLEAR, AS__MAX };
+enum { AS_INSERT, AS_PICTURE_SET, AS_PICTURE_CLEAR, AS_ROTATE, AS__MAX };
 static const char *const sql[AS__MAX] = {
 	[AS_INSERT] = ("INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
 		       " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
@@ -21,6 +21,9 @@ static const char *const sql[AS__MAX] = {
 			    " type = excluded.type"),
 	[AS_PICTURE_CLEAR] = ("DELETE FROM app_pictures WHERE app_id ="
 			      " (SELECT id FROM apps WHERE id = ? AND owner_id = ?)"),
+	/* ?3: the owner, or NULL (the admin command) for any */
+	[AS_ROTATE] = ("UPDATE apps SET secret_hash = ?1 WHERE client_id = ?2"
+		       " AND (?3 IS NULL OR owner_id = ?3) AND public = 0"),
 };
 static sqlite3_stmt *stmts[AS__MAX];
 
@@ -279,5 +282,27 @@ pt_app_insert(const struct pt_new_app *f, char cid[PT_CLIENT_ID_LEN + 1],
 	if (rc != PT_OK)
 		pt_rollback();
 	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
+int
+pt_app_rotate_secret(const char *client_id, int64_t owner_id,
+    char secret[PT_CLIENT_SECRET_LEN + 1])
+{
+	uint8_t hash[PT_HASH_LEN];
+	sqlite3_stmt *st = stmt(AS_ROTATE);
+	if (st == NULL)
+		return PT_ERR_DB;
+	pt_client_secret_new(secret, hash);
+	pt_bind_blob(st, 1, hash, sizeof(hash));
+	pt_bind_text(st, 2, client_id, strlen(client_id));
+	if (owner_id > 0)
+		sqlite3_bind_int64(st, 3, owner_id);
+	int rc = pt_exec_durable(st); /* the old secret must never work again */
+	sodium_memzero(hash, sizeof(hash));
+	if (rc == PT_OK && sqlite3_changes(pt_db()) != 1)
+		rc = PT_ERR_NOTFOUND;
+	if (rc != PT_OK)
+		sodium_memzero(secret, PT_CLIENT_SECRET_LEN + 1);
 	return rc;
 }

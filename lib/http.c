@@ -241,12 +241,19 @@ pt_page(struct pt_req *r, int status, const char *name, struct pt_tv *t)
 }
 
 void
-pt_error_page(struct pt_req *r, int status, const char *title, const char *message)
+pt_page_kv(struct pt_req *r, int status, const char *name, const char *const *kv)
 {
 	struct pt_tv *t = pt_tv_new(r->ctx.a);
-	pt_tv_set(t, "title", title);
-	pt_tv_set(t, "message", message);
-	pt_page(r, status, "error", t);
+	for (size_t i = 0; kv[i] != NULL; i += 2)
+		pt_tv_set(t, kv[i], kv[i + 1]);
+	pt_page(r, status, name, t);
+}
+
+void
+pt_error_page(struct pt_req *r, int status, const char *title, const char *message)
+{
+	const char *kv[] = {"title", title, "message", message, NULL};
+	pt_page_kv(r, status, "error", kv);
 }
 
 void

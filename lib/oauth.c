@@ -326,14 +326,9 @@ pt_authz_check(const struct pt_ctx *ctx, const struct pt_params *p, struct pt_au
 		ERR("unsupported_response_type", "only response_type=code is supported");
 	if (!pt_app_allows_grant(&az->app, "authorization_code"))
 		ERR("unauthorized_client", "this client may not use the authorization code flow");
-	if (scope == NULL || *scope == '\0') {
-		scope = c->default_scope;
-		if (*az->app.scopes && !pt_scope_subset(scope, az->app.scopes))
-			scope = az->app.scopes;
-	}
-	if (!pt_scopes_ok(c, scope, strlen(scope), az->app.scopes))
+	az->scope = pt_scope_for(ctx, &az->app, scope);
+	if (az->scope == NULL)
 		ERR("invalid_scope", "a requested scope is unknown or not allowed for this client");
-	az->scope = pt_scope_normalize(ctx->a, scope);
 	if (method != NULL && strcmp(method, "S256") != 0)
 		ERR("invalid_request", "code_challenge_method must be S256");
 	if (az->challenge != NULL) {
@@ -390,6 +385,20 @@ pt_authz_fail(struct pt_req *r, const struct pt_authz *az, const struct pt_user 
 	    pt_printf(r->ctx.a, "The application %s sent an authorization request this server "
 	    "cannot accept (%s: %s). Go back to the application and tell its developer.",
 	    az->app.name, az->error, az->error_description ? az->error_description : ""));
+}
+
+const char *
+pt_scope_for(const struct pt_ctx *ctx, const struct pt_app *app, const char *want)
+{
+	const char *s = want;
+	if (s == NULL || *s == '\0') {
+		s = ctx->cfg->default_scope;
+		if (*app->scopes && !pt_scope_subset(s, app->scopes))
+			s = app->scopes;
+	}
+	if (!pt_scopes_ok(ctx->cfg, s, strlen(s), app->scopes))
+		return NULL;
+	return pt_scope_normalize(ctx->a, s);
 }
 
 char *

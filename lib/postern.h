@@ -389,6 +389,11 @@ const char *pt_app_form_read(pt_arena *, const struct pt_config *, const struct 
  * secret (shown once; stored only for a confidential app). */
 int pt_app_insert(const struct pt_new_app *, char cid[PT_CLIENT_ID_LEN + 1],
     char secret[PT_CLIENT_SECRET_LEN + 1]) PT_WUR;
+/* A new secret for a confidential app (of owner_id; 0: of anyone), durably: the old one
+ * never works again. PT_OK with secret; PT_ERR_NOTFOUND (no such confidential app),
+ * PT_ERR_BUSY or PT_ERR_DB. */
+int pt_app_rotate_secret(const char *client_id, int64_t owner_id,
+    char secret[PT_CLIENT_SECRET_LEN + 1]) PT_WUR;
 /* Stores (picture not NULL) or clears the picture of owner_id's app app_id. */
 int pt_app_picture_store(int64_t owner_id, int64_t app_id, const char *picture, size_t n,
     const char *type) PT_WUR;
@@ -615,6 +620,8 @@ void pt_respond(struct pt_req *, int status, const char *ctype, const char *body
 void pt_respond_page(struct pt_req *, int status, const char *html, size_t n);
 /* Renders template `name` into a page response; a render failure gives 500. */
 void pt_page(struct pt_req *, int status, const char *name, struct pt_tv *);
+/* The same with the values of kv: key, value, ..., NULL (a NULL value leaves it empty). */
+void pt_page_kv(struct pt_req *, int status, const char *name, const char *const *kv);
 /* The HTML error page and the JSON error: what pt_fail writes with. A handler calls
  * pt_fail with a named error instead (lib/error.c has the table). */
 void pt_error_page(struct pt_req *, int status, const char *title, const char *message);
@@ -894,6 +901,10 @@ int pt_code_issue(const struct pt_ctx *, const struct pt_authz *, int64_t user_i
  * not a member of the organization: nothing is granted for it. */
 int pt_grant_record(const struct pt_ctx *, int64_t user_id, int64_t app_id, int64_t org_id,
     const char *scope, const char *redirect_uri, int64_t *grant_id) PT_WUR;
+/* The scope an app gets when it asks for want: want itself, or, when want is NULL or
+ * empty, the default scope (or the app's allowed scopes when the default is not among
+ * them); normalised. NULL when a scope is unknown or not allowed for the app. */
+const char *pt_scope_for(const struct pt_ctx *, const struct pt_app *, const char *want);
 /* The scope tokens of s, each once, in their first order, one space apart. */
 char *pt_scope_normalize(pt_arena *, const char *s);
 
