@@ -111,10 +111,10 @@ main(int argc, char **argv)
 		else if (kind == NULL)
 			kind = argv[i];
 		else if (n < 0) {
-			char *end;
-			n = strtol(argv[i], &end, 10);
-			if (*end || n < 0 || n > 100000000)
+			long long v;
+			if (pt_strtonum(argv[i], 0, 100000000, &v) != PT_OK)
 				die("N must be a number from 0 to 100000000");
+			n = (long)v;
 		} else
 			die("too many arguments");
 	}

@@ -53,29 +53,29 @@ enum {
 	AF_TYPE, AF_TRUSTED, AF_REQUIRE_PKCE, AF_REMEMBER, AF_CSRF, AF__MAX
 };
 static const struct pt_field app_fields[AF__MAX] = {
-	[AF_NAME] = {"name", APP_NAME_BYTES, NULL, 0},
-	[AF_DESCRIPTION] = {"description", APP_DESC_BYTES, NULL, PT_F_MULTILINE},
+	[AF_NAME] = {"name", APP_NAME_BYTES, pt_valid_text, 0},
+	[AF_DESCRIPTION] = {"description", APP_DESC_BYTES, pt_valid_text, PT_F_MULTILINE},
 	/* over PT_MAX_PICTURE is refused below with its own message, keeping the form */
-	[AF_PICTURE] = {"picture", PT_MAX_UPLOAD_BODY, NULL, PT_F_BINARY},
-	[AF_REMOVE_PICTURE] = {"remove_picture", 1, NULL, 0},
-	[AF_REDIRECT_URIS] = {"redirect_uris", APP_URIS_BYTES, NULL, PT_F_MULTILINE},
+	[AF_PICTURE] = {"picture", PT_MAX_UPLOAD_BODY, pt_valid_text, PT_F_BINARY},
+	[AF_REMOVE_PICTURE] = {"remove_picture", PT_MAX_FLAG, pt_valid_text, 0},
+	[AF_REDIRECT_URIS] = {"redirect_uris", APP_URIS_BYTES, pt_valid_text, PT_F_MULTILINE},
 	[AF_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, PT_F_REPEAT},
-	[AF_TYPE] = {"type", 16, NULL, 0},
-	[AF_TRUSTED] = {"trusted", 1, NULL, 0},
-	[AF_REQUIRE_PKCE] = {"require_pkce", 1, NULL, 0},
-	[AF_REMEMBER] = {"remember_consent", 1, NULL, 0},
-	[AF_CSRF] = {"csrf", 64, NULL, 0},
+	[AF_TYPE] = {"type", PT_MAX_APP_TYPE, pt_valid_text, 0},
+	[AF_TRUSTED] = {"trusted", PT_MAX_FLAG, pt_valid_text, 0},
+	[AF_REQUIRE_PKCE] = {"require_pkce", PT_MAX_FLAG, pt_valid_text, 0},
+	[AF_REMEMBER] = {"remember_consent", PT_MAX_FLAG, pt_valid_text, 0},
+	[AF_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
 };
 
 /* The small forms: rotate, delete (confirm) and the notices of the pages. */
 enum { SF_CSRF, SF_CONFIRM, SF__MAX };
 static const struct pt_field small_fields[SF__MAX] = {
-	[SF_CSRF] = {"csrf", 64, NULL, 0},
-	[SF_CONFIRM] = {"confirm", 8, NULL, 0},
+	[SF_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
+	[SF_CONFIRM] = {"confirm", PT_MAX_CONFIRM, pt_valid_text, 0},
 };
 enum { NQ_DONE, NQ__MAX };
 static const struct pt_field notice_fields[NQ__MAX] = {
-	[NQ_DONE] = {"done", 16, NULL, 0},
+	[NQ_DONE] = {"done", PT_MAX_NOTICE, pt_valid_text, 0},
 };
 
 /* ------------------------------------------------------------ helpers */

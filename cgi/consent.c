@@ -6,21 +6,21 @@
 
 enum { LG_USERNAME, LG_PASSWORD, LG_RETURN_TO, LG_CSRF, LG_EVERYWHERE, LG__MAX };
 static const struct pt_field login_fields[LG__MAX] = {
-	[LG_USERNAME] = {"username", PT_MAX_USERNAME, NULL, 0},
-	[LG_PASSWORD] = {"password", PT_MAX_PASSWORD, NULL, 0},
-	[LG_RETURN_TO] = {"return_to", PT_MAX_QUERY, NULL, 0},
-	[LG_CSRF] = {"csrf", 64, NULL, 0},
-	[LG_EVERYWHERE] = {"everywhere", 1, NULL, 0},
+	[LG_USERNAME] = {"username", PT_MAX_USERNAME, pt_valid_text, 0},
+	[LG_PASSWORD] = {"password", PT_MAX_PASSWORD, pt_valid_text, 0},
+	[LG_RETURN_TO] = {"return_to", PT_MAX_QUERY, pt_valid_text, 0},
+	[LG_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
+	[LG_EVERYWHERE] = {"everywhere", PT_MAX_FLAG, pt_valid_text, 0},
 };
 
 /* The consent form: the pending request's id and the decision. Nothing of the request
  * itself comes from the form: it is read back from the server's record. */
 enum { CS_REQUEST, CS_ORG, CS_ACTION, CS_CSRF, CS__MAX };
 static const struct pt_field consent_fields[CS__MAX] = {
-	[CS_REQUEST] = {"request", 64, NULL, 0},
-	[CS_ORG] = {"org", 20, NULL, 0},
-	[CS_ACTION] = {"action", 16, NULL, 0},
-	[CS_CSRF] = {"csrf", 64, NULL, 0},
+	[CS_REQUEST] = {"request", PT_MAX_REQUEST_ID, pt_valid_text, 0},
+	[CS_ORG] = {"org", PT_MAX_ID_FIELD, pt_valid_text, 0},
+	[CS_ACTION] = {"action", PT_MAX_ACTION, pt_valid_text, 0},
+	[CS_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
 };
 
 /* Where to go after sign-in: only a path of this site below the base path, so
@@ -222,9 +222,8 @@ consent(struct pt_req *r)
 		pt_authz_redirect(r, &az, NULL, "access_denied", "the user denied the request");
 		return;
 	}
-	char *end = NULL;
-	long long org = p.v[CS_ORG] ? strtoll(p.v[CS_ORG], &end, 10) : 0;
-	if (p.v[CS_ORG] == NULL || *end != '\0' || org <= 0) {
+	long long org;
+	if (pt_strtonum(p.v[CS_ORG], 1, INT64_MAX, &org) != PT_OK) {
 		pt_fail(r, PT_E_INVALID_REQUEST, "org is missing or not a number.");
 		return;
 	}

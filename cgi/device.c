@@ -48,19 +48,19 @@ stmt(int i)
 
 enum { DA_CLIENT_ID, DA_CLIENT_SECRET, DA_SCOPE, DA_DEVICE_CODE, DA__MAX };
 static const struct pt_field api_fields[DA__MAX] = {
-	[DA_CLIENT_ID] = {"client_id", 128, NULL, 0},
-	[DA_CLIENT_SECRET] = {"client_secret", 128, NULL, 0},
+	[DA_CLIENT_ID] = {"client_id", PT_MAX_CLIENT_ID_FIELD, pt_valid_text, 0},
+	[DA_CLIENT_SECRET] = {"client_secret", PT_MAX_CLIENT_SECRET_FIELD, pt_valid_text, 0},
 	[DA_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, 0},
-	[DA_DEVICE_CODE] = {"device_code", 128, NULL, 0},
+	[DA_DEVICE_CODE] = {"device_code", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
 };
 
 enum { PG_CODE, PG_USER_CODE, PG_ACTION, PG_ORG, PG_CSRF, PG__MAX };
 static const struct pt_field page_fields[PG__MAX] = {
-	[PG_CODE] = {"code", 64, NULL, 0},
-	[PG_USER_CODE] = {"user_code", 64, NULL, 0},
-	[PG_ACTION] = {"action", 16, NULL, 0},
-	[PG_ORG] = {"org", 20, NULL, 0},
-	[PG_CSRF] = {"csrf", 64, NULL, 0},
+	[PG_CODE] = {"code", PT_MAX_USER_CODE_FIELD, pt_valid_text, 0},
+	[PG_USER_CODE] = {"user_code", PT_MAX_USER_CODE_FIELD, pt_valid_text, 0},
+	[PG_ACTION] = {"action", PT_MAX_ACTION, pt_valid_text, 0},
+	[PG_ORG] = {"org", PT_MAX_ID_FIELD, pt_valid_text, 0},
+	[PG_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
 };
 
 /* ------------------------------------------------------------ API */
@@ -298,15 +298,15 @@ verify_page(struct pt_req *r)
 		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "action must be approve or deny.");
 		return;
 	}
-	char *end = NULL;
-	long long org = p.v[PG_ORG] ? strtoll(p.v[PG_ORG], &end, 10) : 0;
+	long long org;
+	bool org_ok = pt_strtonum(p.v[PG_ORG], 1, INT64_MAX, &org) == PT_OK;
 	if (approve) {
 		sqlite3_stmt *st = pt_stmt(ST_USER_IN_ORG);
 		sqlite3_bind_int64(st, 1, u.id);
 		sqlite3_bind_int64(st, 2, org);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
-		if (p.v[PG_ORG] == NULL || *end != '\0' || rc != SQLITE_ROW) {
+		if (!org_ok || rc != SQLITE_ROW) {
 			entry_page(r, pt_error_status(PT_E_FORBIDDEN), given, "You are not a member of that organization.");
 			return;
 		}
@@ -342,14 +342,13 @@ verify_page(struct pt_req *r)
 #define BRIDGE_COOKIE_LEN 32
 #define BRIDGE_STATE_LEN 43    /* base62: 256 bits */
 #define BRIDGE_VERIFIER_LEN 43 /* RFC 7636 §4.1: 43..128 unreserved characters */
-#define BRIDGE_MAX_CODE 2048   /* the upstream's authorization code */
 
 enum { CB_CODE, CB_STATE, CB_ERROR, CB_ERROR_DESC, CB__MAX };
 static const struct pt_field callback_fields[CB__MAX] = {
-	[CB_CODE] = {"code", BRIDGE_MAX_CODE, NULL, 0},
-	[CB_STATE] = {"state", PT_MAX_STATE, NULL, 0},
-	[CB_ERROR] = {"error", 64, NULL, 0},
-	[CB_ERROR_DESC] = {"error_description", 1000, NULL, 0},
+	[CB_CODE] = {"code", PT_MAX_UPSTREAM_CODE, pt_valid_text, 0},
+	[CB_STATE] = {"state", PT_MAX_STATE, pt_valid_text, 0},
+	[CB_ERROR] = {"error", PT_MAX_OAUTH_ERROR, pt_valid_text, 0},
+	[CB_ERROR_DESC] = {"error_description", PT_MAX_ERROR_DESC, pt_valid_text, 0},
 };
 
 /* This browser's binding cookie, set when it has none (or a malformed one). */

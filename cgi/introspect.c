@@ -10,15 +10,15 @@
 enum { CK_SCOPE, CK_RESOURCE_METADATA, CK__MAX };
 static const struct pt_field check_fields[CK__MAX] = {
 	[CK_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, 0},
-	[CK_RESOURCE_METADATA] = {"resource_metadata", PT_MAX_REDIRECT_URI, NULL, 0},
+	[CK_RESOURCE_METADATA] = {"resource_metadata", PT_MAX_REDIRECT_URI, pt_valid_text, 0},
 };
 
 enum { IN_TOKEN, IN_HINT, IN_CLIENT_ID, IN_CLIENT_SECRET, IN__MAX };
 static const struct pt_field introspect_fields[IN__MAX] = {
-	[IN_TOKEN] = {"token", 128, NULL, 0},
-	[IN_HINT] = {"token_type_hint", 32, NULL, 0},
-	[IN_CLIENT_ID] = {"client_id", 128, NULL, 0},
-	[IN_CLIENT_SECRET] = {"client_secret", 128, NULL, 0},
+	[IN_TOKEN] = {"token", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
+	[IN_HINT] = {"token_type_hint", PT_MAX_TOKEN_HINT, pt_valid_text, 0},
+	[IN_CLIENT_ID] = {"client_id", PT_MAX_CLIENT_ID_FIELD, pt_valid_text, 0},
+	[IN_CLIENT_SECRET] = {"client_secret", PT_MAX_CLIENT_SECRET_FIELD, pt_valid_text, 0},
 };
 
 /* A live token, as the check, introspection and userinfo need it. */

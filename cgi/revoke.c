@@ -7,10 +7,10 @@
 
 enum { RV_TOKEN, RV_HINT, RV_CLIENT_ID, RV_CLIENT_SECRET, RV__MAX };
 static const struct pt_field revoke_fields[RV__MAX] = {
-	[RV_TOKEN] = {"token", 128, NULL, 0},
-	[RV_HINT] = {"token_type_hint", 32, NULL, 0},
-	[RV_CLIENT_ID] = {"client_id", 128, NULL, 0},
-	[RV_CLIENT_SECRET] = {"client_secret", 128, NULL, 0},
+	[RV_TOKEN] = {"token", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
+	[RV_HINT] = {"token_type_hint", PT_MAX_TOKEN_HINT, pt_valid_text, 0},
+	[RV_CLIENT_ID] = {"client_id", PT_MAX_CLIENT_ID_FIELD, pt_valid_text, 0},
+	[RV_CLIENT_SECRET] = {"client_secret", PT_MAX_CLIENT_SECRET_FIELD, pt_valid_text, 0},
 };
 
 static void
@@ -112,12 +112,12 @@ ap_stmt(int i)
 
 enum { AF_CSRF, AF_CONFIRM, AF__MAX };
 static const struct pt_field approved_fields[AF__MAX] = {
-	[AF_CSRF] = {"csrf", 64, NULL, 0},
-	[AF_CONFIRM] = {"confirm", 8, NULL, 0},
+	[AF_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
+	[AF_CONFIRM] = {"confirm", PT_MAX_CONFIRM, pt_valid_text, 0},
 };
 enum { AN_DONE, AN__MAX };
 static const struct pt_field approved_notice[AN__MAX] = {
-	[AN_DONE] = {"done", 16, NULL, 0},
+	[AN_DONE] = {"done", PT_MAX_NOTICE, pt_valid_text, 0},
 };
 
 /* Fills a template item from a row of AP_LIST or AP_GET. */
@@ -194,9 +194,8 @@ approved_revoke(struct pt_req *r)
 	const char *idstr = r->arg;
 	struct pt_params p;
 	struct pt_fail fail;
-	char *end = NULL;
-	long long id = strlen(idstr) > 18 ? 0 : strtoll(idstr, &end, 10);
-	if (idstr[0] < '1' || idstr[0] > '9' || id <= 0 || *end != '\0') {
+	long long id;
+	if (!pt_valid_id(idstr, strlen(idstr)) || pt_strtonum(idstr, 1, INT64_MAX, &id) != PT_OK) {
 		pt_fail(r, PT_E_NOT_FOUND, "You have approved no app at this address.");
 		return;
 	}

@@ -12,16 +12,16 @@ enum {
 	TK_CODE_VERIFIER, TK_REFRESH_TOKEN, TK_SCOPE, TK_RESOURCE, TK_DEVICE_CODE, TK__MAX
 };
 static const struct pt_field fields[TK__MAX] = {
-	[TK_GRANT_TYPE] = {"grant_type", 64, NULL, 0},
-	[TK_CODE] = {"code", 128, NULL, 0},
-	[TK_REDIRECT_URI] = {"redirect_uri", PT_MAX_REDIRECT_URI, NULL, 0},
-	[TK_CLIENT_ID] = {"client_id", 128, NULL, 0},
-	[TK_CLIENT_SECRET] = {"client_secret", 128, NULL, 0},
-	[TK_CODE_VERIFIER] = {"code_verifier", 128, NULL, 0},
-	[TK_REFRESH_TOKEN] = {"refresh_token", 128, NULL, 0},
+	[TK_GRANT_TYPE] = {"grant_type", PT_MAX_GRANT_TYPE, pt_valid_text, 0},
+	[TK_CODE] = {"code", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
+	[TK_REDIRECT_URI] = {"redirect_uri", PT_MAX_REDIRECT_URI, pt_valid_text, 0},
+	[TK_CLIENT_ID] = {"client_id", PT_MAX_CLIENT_ID_FIELD, pt_valid_text, 0},
+	[TK_CLIENT_SECRET] = {"client_secret", PT_MAX_CLIENT_SECRET_FIELD, pt_valid_text, 0},
+	[TK_CODE_VERIFIER] = {"code_verifier", PT_MAX_PKCE, pt_valid_text, 0},
+	[TK_REFRESH_TOKEN] = {"refresh_token", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
 	[TK_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, 0},
-	[TK_RESOURCE] = {"resource", PT_MAX_REDIRECT_URI, NULL, 0},
-	[TK_DEVICE_CODE] = {"device_code", 128, NULL, 0},
+	[TK_RESOURCE] = {"resource", PT_MAX_REDIRECT_URI, pt_valid_text, 0},
+	[TK_DEVICE_CODE] = {"device_code", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
 };
 
 /* One exit for every error of this endpoint (RFC 6749 §5.2); pt_fail rolls back the

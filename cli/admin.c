@@ -417,9 +417,8 @@ cmd_user(int argc, char **argv)
 static int64_t
 org_id(const char *v)
 {
-	char *end;
-	long long org = strtoll(v, &end, 10);
-	if (*end || org <= 0)
+	long long org;
+	if (pt_strtonum(v, 1, INT64_MAX, &org) != PT_OK)
 		die("ORG_ID must be a number");
 	return org;
 }
@@ -763,9 +762,8 @@ cmd_token(int argc, char **argv)
 		const char *g = opt(&o, "grant");
 		if ((o.npos != 1) == (g == NULL))
 			die("usage: postern token revoke ID | --grant GRANT_ID");
-		char *end;
-		long long id = strtoll(g ? g : o.pos[0], &end, 10);
-		if (*end || id <= 0)
+		long long id;
+		if (pt_strtonum(g ? g : o.pos[0], 1, INT64_MAX, &id) != PT_OK)
 			die("the id must be a number");
 		sqlite3_stmt *st = q(g ? Q_GRANT_DEL : Q_TOKEN_DEL);
 		sqlite3_bind_int64(st, 1, id);
@@ -780,7 +778,7 @@ cmd_token(int argc, char **argv)
 		int64_t org;
 		int64_t uid = user_id(u, &org);
 		if (opt(&o, "org"))
-			org = strtoll(opt(&o, "org"), NULL, 10);
+			org = org_id(opt(&o, "org"));
 		const char *scope = opt(&o, "scope") ? opt(&o, "scope") : cfg.default_scope;
 		if (!pt_scopes_ok(&cfg, scope, strlen(scope), NULL))
 			die("--scope names a scope that is not in the config");

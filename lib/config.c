@@ -43,12 +43,10 @@ relpath(const char *cfgpath, const char *v)
 static bool
 parse_long(const char *v, long min, long max, long *out)
 {
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (errno || end == v || *end != '\0' || x < min || x > max)
+	long long x;
+	if (pt_strtonum(v, min, max, &x) != PT_OK)
 		return false;
-	*out = x;
+	*out = (long)x;
 	return true;
 }
 

@@ -2,6 +2,7 @@
  * and responses. */
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -123,18 +124,19 @@ pt_req_read_body(struct pt_req *r, size_t max_body, struct pt_fail *fail)
 	const char *v = param(r, "CONTENT_LENGTH");
 	fail->param = fail->reason = NULL;
 	if (v != NULL && *v) {
-		char *end;
-		unsigned long long len = strtoull(v, &end, 10);
-		if (*end != '\0' || v[0] == '-') {
+		long long n;
+		int rc = pt_strtonum(v, 0, LLONG_MAX, &n);
+		if (rc == PT_ERR_INVALID || v[0] == '-') {
 			fail->param = "Content-Length";
 			fail->reason = "is not a number";
 			return PT_ERR_INVALID;
 		}
-		if (len > max_body) {
+		if (rc != PT_OK || (unsigned long long)n > max_body) {
 			fail->param = "body";
 			fail->reason = "is larger than this endpoint accepts";
 			return PT_ERR_TOOLONG;
 		}
+		size_t len = (size_t)n;
 		char *b = pt_alloc(r->ctx.a, (size_t)len + 1);
 		size_t got = 0;
 		while (got < len) {

@@ -250,14 +250,14 @@ pick_redirect(pt_arena *a, const char *list, const char *want, size_t wn, bool *
 }
 
 const struct pt_field pt_authz_fields[AZ__MAX] = {
-	[AZ_CLIENT_ID] = {"client_id", 64, NULL, 0},
-	[AZ_REDIRECT_URI] = {"redirect_uri", PT_MAX_REDIRECT_URI, NULL, 0},
-	[AZ_RESPONSE_TYPE] = {"response_type", 64, NULL, 0},
-	[AZ_SCOPE] = {"scope", PT_MAX_SCOPE, NULL, 0},
-	[AZ_STATE] = {"state", PT_MAX_STATE, NULL, 0},
-	[AZ_CODE_CHALLENGE] = {"code_challenge", 128, NULL, 0},
-	[AZ_CODE_CHALLENGE_METHOD] = {"code_challenge_method", 16, NULL, 0},
-	[AZ_RESOURCE] = {"resource", PT_MAX_RESOURCE, NULL, 0},
+	[AZ_CLIENT_ID] = {"client_id", PT_MAX_AUTHZ_CLIENT_ID, pt_valid_text, 0},
+	[AZ_REDIRECT_URI] = {"redirect_uri", PT_MAX_REDIRECT_URI, pt_valid_text, 0},
+	[AZ_RESPONSE_TYPE] = {"response_type", PT_MAX_RESPONSE_TYPE, pt_valid_text, 0},
+	[AZ_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_text, 0},
+	[AZ_STATE] = {"state", PT_MAX_STATE, pt_valid_text, 0},
+	[AZ_CODE_CHALLENGE] = {"code_challenge", PT_MAX_PKCE, pt_valid_text, 0},
+	[AZ_CODE_CHALLENGE_METHOD] = {"code_challenge_method", PT_MAX_PKCE_METHOD, pt_valid_text, 0},
+	[AZ_RESOURCE] = {"resource", PT_MAX_RESOURCE, pt_valid_text, 0},
 };
 
 bool

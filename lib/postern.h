@@ -57,6 +57,28 @@ enum pt_err {
 #define PT_DELETE_BATCH    500           /* rows one short transaction deletes (janitor, app del) */
 #define PT_MAX_PROCESSES   64            /* worker processes of one executable */
 #define PT_MAX_UPSTREAM_SECRET 512       /* upstream_client_secret (or its file) */
+/* Longest values of request fields, in bytes (the parser refuses longer ones). */
+#define PT_MAX_CLIENT_ID_FIELD 128       /* client_id of a client-authenticated request */
+#define PT_MAX_AUTHZ_CLIENT_ID 64        /* client_id of an authorization request */
+#define PT_MAX_CLIENT_SECRET_FIELD 128   /* client_secret */
+#define PT_MAX_TOKEN_FIELD 128           /* token, code, refresh_token, device_code */
+#define PT_MAX_GRANT_TYPE  64            /* grant_type */
+#define PT_MAX_RESPONSE_TYPE 64          /* response_type */
+#define PT_MAX_TOKEN_HINT  32            /* token_type_hint */
+#define PT_MAX_PKCE        128           /* code_verifier, code_challenge */
+#define PT_MAX_PKCE_METHOD 16            /* code_challenge_method */
+#define PT_MAX_CSRF        64            /* csrf */
+#define PT_MAX_REQUEST_ID  64            /* request (the consent form names its pending request) */
+#define PT_MAX_ACTION      16            /* action (approve, deny) */
+#define PT_MAX_ID_FIELD    20            /* org and other row ids */
+#define PT_MAX_CONFIRM     8             /* confirm (yes) */
+#define PT_MAX_NOTICE      16            /* done (a page's notice) */
+#define PT_MAX_FLAG        1             /* a checkbox: 1 */
+#define PT_MAX_APP_TYPE    16            /* type (public, confidential) */
+#define PT_MAX_USER_CODE_FIELD 64        /* a typed user code, with blanks and hyphens */
+#define PT_MAX_UPSTREAM_CODE 2048        /* the upstream's authorization code (bridge) */
+#define PT_MAX_OAUTH_ERROR 64            /* error of a redirect back */
+#define PT_MAX_ERROR_DESC  1000          /* error_description of a redirect back */
 #define PT_MAX_UPSTREAM_ANSWER (64 * 1024) /* the upstream token endpoint's answer */
 #define PT_MAX_UPSTREAM_TOKEN 4096       /* the upstream's access token */
 #define PT_MAX_UPSTREAM_ORG 256          /* the upstream's organization id */
@@ -158,7 +180,18 @@ bool pt_bearer(const char *hdr, const char **t, size_t *n);
 /* A copy of s (n bytes) without leading and trailing blanks (space, tab, CR, LF). */
 char *pt_trimmed(pt_arena *, const char *s, size_t n);
 
-/* Validators shared by the executables. */
+/* A whole decimal number from min to max, strtonum-style: digits with an optional
+ * leading '-', nothing else (no blanks, no '+'). PT_OK with *out; PT_ERR_MISSING (NULL),
+ * PT_ERR_INVALID (not a number) or PT_ERR_TOOLONG (out of range), *out 0. */
+int pt_strtonum(const char *s, long long min, long long max, long long *out) PT_WUR;
+
+/* Validators shared by the executables. Every field names one; the parser has already
+ * refused control characters (but for PT_F_MULTILINE's) and bad UTF-8 (but for
+ * PT_F_BINARY fields), so pt_valid_text takes any such value: for a field whose handler
+ * judges the value itself and answers in its own words (a token: invalid_grant, not
+ * invalid_request). */
+bool pt_valid_text(const char *, size_t);
+bool pt_valid_id(const char *, size_t);        /* a row id: 1..19 digits, no leading 0 */
 bool pt_valid_printable(const char *, size_t); /* no control characters */
 bool pt_valid_b62ish(const char *, size_t);    /* [A-Za-z0-9_-] */
 bool pt_valid_scope(const char *, size_t);     /* RFC 6749 §3.3 scope-tokens */
