@@ -105,6 +105,7 @@ main(void)
 	suite_upstream();
 	suite_route();
 	suite_error();
+	suite_core();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

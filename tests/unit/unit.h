@@ -45,5 +45,6 @@ void suite_register(void);
 void suite_upstream(void);
 void suite_route(void);
 void suite_error(void);
+void suite_core(void);
 
 #endif
