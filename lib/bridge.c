@@ -34,6 +34,20 @@ delete_row(const uint8_t h[PT_HASH_LEN])
 }
 
 /* POST /device/token, bridged: the reference server's answers. */
+/* True for a row (rc of sqlite3_step); otherwise answers: no row is an unknown (or
+ * already collected) device code, anything else a busy database. */
+static bool
+found(struct pt_req *r, int rc)
+{
+	if (rc == SQLITE_ROW)
+		return true;
+	if (rc == SQLITE_DONE)
+		pt_fail(r, PT_E_INVALID_DEVICE_CODE, "the device code is not valid");
+	else
+		pt_fail(r, PT_E_BUSY, NULL);
+	return false;
+}
+
 void
 pt_bridge_token(struct pt_req *r, const char *code, size_t n)
 {
@@ -58,14 +72,8 @@ pt_bridge_token(struct pt_req *r, const char *code, size_t n)
 	enum pt_bridge_state state = (enum pt_bridge_state)sqlite3_column_int(st, 0);
 	int64_t expires = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
-		pt_fail(r, PT_E_INVALID_DEVICE_CODE, "the device code is not valid");
+	if (!found(r, rc))
 		return;
-	}
-	if (rc != SQLITE_ROW) {
-		pt_fail(r, PT_E_BUSY, NULL);
-		return;
-	}
 	/* expired and denied requests are answered once, then forgotten */
 	if (expires <= now || state == PT_BRIDGE_DENIED) {
 		if (delete_row(h) == PT_ERR_BUSY) {
@@ -90,15 +98,8 @@ pt_bridge_token(struct pt_req *r, const char *code, size_t n)
 	const uint8_t *sealed_token = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 0, &tn) : NULL;
 	const uint8_t *sealed_org = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 1, &on) : NULL;
 	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
-		/* another poll collected it a moment ago */
-		pt_fail(r, PT_E_INVALID_DEVICE_CODE, "the device code is not valid");
+	if (!found(r, rc)) /* SQLITE_DONE: another poll collected it a moment ago */
 		return;
-	}
-	if (rc != SQLITE_ROW) {
-		pt_fail(r, PT_E_BUSY, NULL);
-		return;
-	}
 	pt_bridge_key(key, r->ctx.cfg->key);
 	char *token = pt_unseal(r->ctx.a, key, h, sizeof(h), sealed_token, tn);
 	char *org = sealed_org ? pt_unseal(r->ctx.a, key, h, sizeof(h), sealed_org, on) : NULL;

@@ -168,6 +168,16 @@ pt_header(struct pt_req *r, const char *name, const char *value)
 	pt_buf_add(&r->headers, "\r\n", 2);
 }
 
+/* Writes to FastCGI, or to r->capture (the unit tests' requests). */
+static void
+put(struct pt_req *r, const char *p, size_t n)
+{
+	if (r->capture != NULL)
+		pt_buf_add(r->capture, p, n);
+	else
+		FCGX_PutStr(p, (int)n, r->fcgx->out);
+}
+
 void
 pt_respond(struct pt_req *r, int status, const char *ctype, const char *body, size_t n)
 {
@@ -182,15 +192,15 @@ pt_respond(struct pt_req *r, int status, const char *ctype, const char *body, si
 	    (r->headers.n == 0 || strstr(r->headers.p, "Retry-After:") == NULL))
 		pt_header(r, "Retry-After", "1");
 	int k = snprintf(head, sizeof(head), "Status: %d %s\r\n", status, status_text(status));
-	FCGX_PutStr(head, k, r->fcgx->out);
+	put(r, head, (size_t)k);
 	if (ctype != NULL) {
 		k = snprintf(head, sizeof(head), "Content-Type: %s\r\n", ctype);
-		FCGX_PutStr(head, k, r->fcgx->out);
+		put(r, head, (size_t)k);
 	}
-	FCGX_PutStr(r->headers.p, (int)r->headers.n, r->fcgx->out);
-	FCGX_PutStr("\r\n", 2, r->fcgx->out);
+	put(r, r->headers.p, r->headers.n);
+	put(r, "\r\n", 2);
 	if (n)
-		FCGX_PutStr(body, (int)n, r->fcgx->out);
+		put(r, body, n);
 }
 
 static void

@@ -628,6 +628,7 @@ struct pt_req {
 	const char *body;
 	size_t body_len;
 	pt_buf headers;           /* extra response headers, "Name: value\r\n" each */
+	pt_buf *capture;          /* set (unit tests): the response is written here, not to FastCGI */
 	enum pt_face face;        /* the route's: errors answered as a page or as JSON */
 	bool responded;
 	int status;               /* what was sent, for tests and logs */

@@ -106,6 +106,7 @@ main(void)
 	suite_route();
 	suite_error();
 	suite_core();
+	suite_http();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

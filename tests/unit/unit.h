@@ -46,5 +46,6 @@ void suite_upstream(void);
 void suite_route(void);
 void suite_error(void);
 void suite_core(void);
+void suite_http(void);
 
 #endif
