@@ -91,7 +91,7 @@ build/clang/postern: cli/admin.c build/clang/libpostern.a $(HEADERS)
 # ---------------------------------------------------------------- tests
 UNIT_SRC = $(wildcard tests/unit/*.c)
 build/unit: $(UNIT_SRC) build/san/libpostern.a $(HEADERS)
-	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) build/san/libpostern.a $(PKG_LIBS)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) build/san/libpostern.a $(PKG_LIBS) $(CURL_LIBS)
 
 deps:
 	@tools/deps.sh

@@ -107,6 +107,7 @@ main(void)
 	suite_error();
 	suite_core();
 	suite_http();
+	suite_outbound();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

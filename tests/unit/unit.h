@@ -47,5 +47,6 @@ void suite_route(void);
 void suite_error(void);
 void suite_core(void);
 void suite_http(void);
+void suite_outbound(void);
 
 #endif
