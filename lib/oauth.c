@@ -197,6 +197,9 @@ pt_client(struct pt_req *r, const char *id, size_t idn, const char *secret, size
     struct pt_app *app)
 {
 	const char *desc = NULL;
+	/* the route table must say so (struct pt_route) */
+	assert(r->route == NULL || (r->route->needs & PT_CLIENT));
+	r->checked |= PT_CLIENT;
 	enum pt_error e = pt_client_auth(r, id, idn, secret, secretn, app, &desc);
 	if (e == PT_E_NONE)
 		return true;

@@ -625,6 +625,8 @@ struct pt_req {
 	const char *remote_user;  /* NULL when nginx did not set one */
 	const char *remote_addr;
 	const char *arg;          /* what the route's '*' or '**' matched, NULL when none */
+	const struct pt_route *route; /* the dispatcher's match (NULL outside it: unit tests) */
+	unsigned checked;         /* PT_CSRF, PT_CLIENT: what the handler has checked */
 	const char *body;
 	size_t body_len;
 	pt_buf headers;           /* extra response headers, "Name: value\r\n" each */
@@ -745,9 +747,11 @@ enum {
 };
 
 /* What a route needs. The dispatcher enforces PT_SESSION (a signed-out visitor goes to
- * the login page; the handler finds the user in r->user), PT_NOBODY and PT_BRIDGE;
- * PT_CSRF and PT_CLIENT are checked by the handler, on the fields of its own form, and
- * stated here so that the table tells the whole story. */
+ * the login page; the handler finds the user in r->user), PT_NOBODY and PT_BRIDGE.
+ * PT_CSRF and PT_CLIENT are checked by the handler, on the fields of its own form
+ * (pt_csrf_ok, pt_client), and the table is held to them: either check on a route that
+ * does not declare it is an assertion failure, and so is a PT_CLIENT route that answers
+ * below 400 without having authenticated the client. */
 enum {
 	PT_SESSION = 1, /* a signed-in user */
 	PT_CSRF = 2,    /* a POST carries the session's CSRF token */

@@ -122,6 +122,7 @@ pt_dispatch(struct pt_req *r, const struct pt_site *site)
 	size_t argn;
 	pt_route_path_match(rt->path, r->path, &arg, &argn);
 	r->arg = arg != NULL ? pt_strndup(r->ctx.a, arg, argn) : NULL;
+	r->route = rt;
 	if (rt->needs & PT_SESSION) {
 		/* a GET comes back to itself after sign-in, a POST to the site's home page */
 		struct pt_user u;
@@ -136,4 +137,7 @@ pt_dispatch(struct pt_req *r, const struct pt_site *site)
 		assert(r->user != NULL);
 	}
 	rt->handler(r);
+	/* a client-authenticated route never answers a success without authenticating */
+	assert(!(rt->needs & PT_CLIENT) || (r->checked & PT_CLIENT) || !r->responded ||
+	    r->status >= 400);
 }

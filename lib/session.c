@@ -1,4 +1,5 @@
 /* session.c: sign-in sessions, trusted REMOTE_USER sign-in, CSRF tokens, users. */
+#include <assert.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -272,6 +273,9 @@ pt_csrf_ok(struct pt_req *r, const char *tok, size_t n)
 {
 	uint8_t h[PT_HASH_LEN];
 	char hex[33];
+	/* the route table must say so (struct pt_route) */
+	assert(r->route == NULL || (r->route->needs & PT_CSRF));
+	r->checked |= PT_CSRF;
 	const char *b = csrf_binding(r, false);
 	if (b == NULL || tok == NULL)
 		return false;
