@@ -8,7 +8,7 @@ PKGS       = fcgi sqlite3 libsodium libcjson
 # libcurl: only the device executable links it (lib/fetch.c, a bridged device login)
 CURL_PKG   = libcurl
 
-WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lsqlite3 -lsodium -lcjson)
@@ -29,7 +29,7 @@ BINS     = $(CGIS:%=build/%) build/postern build/bare
 SAN_BINS = $(CGIS:%=build/san/%) build/san/postern
 HEADERS  = $(wildcard lib/*.h)
 
-.PHONY: all san test unit e2e browser interop fuzz run stop deps install uninstall clean bench soak
+.PHONY: all san clang test unit lint e2e browser interop fuzz run stop deps install uninstall clean bench soak
 all: $(BINS)
 
 build/schema.c: schema.sql
@@ -43,12 +43,12 @@ build/obj/%.o: lib/%.c $(HEADERS)
 build/obj/schema.o: build/schema.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 build/libpostern.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 build/%: cgi/%.c build/libpostern.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpostern.a $(LDFLAGS) $(PKG_LIBS)
 build/device: cgi/device.c build/libpostern.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpostern.a $(LDFLAGS) $(PKG_LIBS) $(CURL_LIBS)
-build/postern: cli/postern.c build/libpostern.a $(HEADERS)
+build/postern: cli/admin.c build/libpostern.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpostern.a $(LDFLAGS) $(PKG_LIBS)
 build/bare: bench/bare.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
@@ -62,18 +62,36 @@ build/san/obj/schema.o: build/schema.c
 	@mkdir -p build/san/obj
 	$(CC) $(SAN_CFLAGS) -c -o $@ $<
 build/san/libpostern.a: $(SAN_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 build/san/%: cgi/%.c build/san/libpostern.a $(HEADERS)
 	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/libpostern.a $(PKG_LIBS)
 build/san/device: cgi/device.c build/san/libpostern.a $(HEADERS)
 	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/libpostern.a $(PKG_LIBS) $(CURL_LIBS)
-build/san/postern: cli/postern.c build/san/libpostern.a $(HEADERS)
+build/san/postern: cli/admin.c build/san/libpostern.a $(HEADERS)
 	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/libpostern.a $(PKG_LIBS)
+
+# `make clang`: the library, the executables and the admin command built with clang as
+# well, warnings as errors (CI runs it next to make test, which builds with cc)
+CLANG     ?= clang
+CLANG_OBJ  = $(LIB_SRC:lib/%.c=build/clang/obj/%.o) build/clang/obj/schema.o
+clang: $(CGIS:%=build/clang/%) build/clang/postern
+build/clang/obj/%.o: lib/%.c $(HEADERS)
+	@mkdir -p build/clang/obj
+	$(CLANG) $(ALL_CFLAGS) -c -o $@ $<
+build/clang/obj/schema.o: build/schema.c
+	@mkdir -p build/clang/obj
+	$(CLANG) $(ALL_CFLAGS) -c -o $@ $<
+build/clang/libpostern.a: $(CLANG_OBJ)
+	rm -f $@ && ar rcs $@ $^
+build/clang/%: cgi/%.c build/clang/libpostern.a $(HEADERS)
+	$(CLANG) $(ALL_CFLAGS) -o $@ $< build/clang/libpostern.a $(LDFLAGS) $(PKG_LIBS) $(CURL_LIBS)
+build/clang/postern: cli/admin.c build/clang/libpostern.a $(HEADERS)
+	$(CLANG) $(ALL_CFLAGS) -o $@ $< build/clang/libpostern.a $(LDFLAGS) $(PKG_LIBS)
 
 # ---------------------------------------------------------------- tests
 UNIT_SRC = $(wildcard tests/unit/*.c)
 build/unit: $(UNIT_SRC) build/san/libpostern.a $(HEADERS)
-	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) build/san/libpostern.a $(PKG_LIBS)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) build/san/libpostern.a $(PKG_LIBS) $(CURL_LIBS)
 
 deps:
 	@tools/deps.sh
@@ -81,9 +99,16 @@ deps:
 unit: build/unit
 	build/unit
 
+# `make lint`: the route tables of cgi/*.c against tools/nginx.conf.in and
+# nginx.conf.example (a path one has and the other lacks fails); `node tools/lint.mjs
+# --map` prints the route map.
+lint:
+	node tools/lint.mjs
+
 # `make test`: the whole suite. Unit tests and end-to-end tests run against the
 # sanitizer build; browser and interoperability tests against the normal one.
 test: deps all san build/unit
+	node tools/lint.mjs
 	build/unit
 	tools/fuzz.sh smoke
 	cd tests && POSTERN_BUILD=$(CURDIR)/build/san node --test --test-concurrency=1 e2e/

@@ -99,7 +99,6 @@ main(int argc, char **argv)
 	char err[512];
 	struct pt_config cfg;
 	struct pt_app app;
-	struct pt_req r;
 	int64_t uid, org, grant;
 
 	for (int i = 1; i < argc; i++) {
@@ -112,10 +111,10 @@ main(int argc, char **argv)
 		else if (kind == NULL)
 			kind = argv[i];
 		else if (n < 0) {
-			char *end;
-			n = strtol(argv[i], &end, 10);
-			if (*end || n < 0 || n > 100000000)
+			long long v;
+			if (pt_strtonum(argv[i], 0, 100000000, &v) != PT_OK)
 				die("N must be a number from 0 to 100000000");
+			n = (long)v;
 		} else
 			die("too many arguments");
 	}
@@ -131,9 +130,7 @@ main(int argc, char **argv)
 	/* a big page cache so a million random-key index inserts stay in memory */
 	sqlite3_exec(pt_db(), "PRAGMA cache_size = -262144", NULL, NULL, NULL);
 
-	memset(&r, 0, sizeof(r));
-	r.a = pt_arena_new();
-	r.cfg = &cfg;
+	struct pt_ctx ctx = pt_ctx_init(pt_arena_new(), &cfg);
 	sqlite3_stmt *st = q(M_USER);
 	pt_bind_text(st, 1, user, strlen(user));
 	if (sqlite3_step(st) != SQLITE_ROW)
@@ -141,7 +138,7 @@ main(int argc, char **argv)
 	uid = sqlite3_column_int64(st, 0);
 	org = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
-	if (pt_app_get(r.a, app_id, strlen(app_id), &app) != PT_OK)
+	if (pt_app_get(ctx.a, app_id, strlen(app_id), &app) != PT_OK)
 		die("no such app");
 
 	const char *scope = cfg.default_scope;
@@ -150,7 +147,7 @@ main(int argc, char **argv)
 	uint8_t h[PT_HASH_LEN];
 	if (pt_begin() != PT_OK)
 		die("BEGIN failed");
-	if (pt_grant_record(&r, uid, app.id, org, scope, NULL, &grant) != PT_OK)
+	if (pt_grant_record(&ctx, uid, app.id, org, scope, NULL, &grant) != PT_OK)
 		die("could not record the grant");
 	for (long i = 0; i < n; i++) {
 		if (strcmp(kind, "codes") == 0) {
@@ -165,7 +162,7 @@ main(int argc, char **argv)
 			pt_hash(h, tok, PT_TOKEN_LEN);
 			st = pt_stmt(ST_TOKEN_INSERT);
 			pt_bind_blob(st, 1, h, sizeof(h));
-			sqlite3_bind_int(st, 2, 1);
+			sqlite3_bind_int(st, 2, PT_KIND_ACCESS);
 			sqlite3_bind_int64(st, 3, grant);
 			pt_bind_text(st, 5, scope, strlen(scope));
 			sqlite3_bind_int64(st, 7, now);

@@ -1,5 +1,6 @@
 /* apps.c: the developer's apps (/oauth/apps...: list, create, edit, picture, rotate the
  * secret, delete) and RFC 7591 dynamic client registration (POST /oauth/register). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +16,11 @@
 #define APP_DESC_BYTES (PT_MAX_APP_DESC * 4 + PT_MAX_APP_DESC)
 #define APP_URIS_BYTES (PT_MAX_REDIRECT_URIS * (PT_MAX_REDIRECT_URI + 2) + 512)
 #define APP_GRANT_TYPES "authorization_code refresh_token"
-#define REG_NAME_DEFAULT "Unnamed app"
 
 /* The SQL of this executable, by index. Every statement that touches one user's app
  * names the owner too, so a forged id can never reach another user's row. */
 enum {
-	AQ_LIST, AQ_GET, AQ_INSERT, AQ_UPDATE, AQ_PICTURE_SET, AQ_PICTURE_CLEAR, AQ_PICTURE_GET,
-	AQ_ROTATE, AQ_REGISTER, AQ__MAX
+	AQ_LIST, AQ_GET, AQ_UPDATE, AQ_PICTURE_GET, AQ__MAX
 };
 static const char *const sql[AQ__MAX] = {
 	[AQ_LIST] = "SELECT a.client_id, a.name, a.description,"
@@ -32,30 +31,13 @@ static const char *const sql[AQ__MAX] = {
 		   " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris,"
 		   " scopes, public, trusted, require_pkce, remember_consent"
 		   " FROM apps WHERE client_id = ? AND owner_id = ?",
-	[AQ_INSERT] = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
-		      " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
-		      " remember_consent, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	/* ?9: public (drops the secret); ?10: a new secret hash, or NULL to keep the old one */
 	[AQ_UPDATE] = "UPDATE apps SET name = ?1, description = ?2, redirect_uris = ?3, scopes = ?4,"
 		      " trusted = ?5, require_pkce = ?6, remember_consent = ?7, public = ?9,"
 		      " secret_hash = CASE WHEN ?9 THEN NULL WHEN ?10 IS NOT NULL THEN ?10"
 		      " ELSE secret_hash END WHERE id = ?8 AND owner_id = ?11",
-	/* pictures live in a table of their own, off the row every token request reads */
-	[AQ_PICTURE_SET] = "INSERT INTO app_pictures (app_id, picture, type)"
-			   " SELECT id, ?1, ?2 FROM apps WHERE id = ?3 AND owner_id = ?4"
-			   " ON CONFLICT (app_id) DO UPDATE SET picture = excluded.picture,"
-			   " type = excluded.type",
-	[AQ_PICTURE_CLEAR] = "DELETE FROM app_pictures WHERE app_id ="
-			     " (SELECT id FROM apps WHERE id = ? AND owner_id = ?)",
-	[AQ_PICTURE_GET] = "SELECT p.picture, p.type FROM app_pictures p JOIN apps a"
-			   " ON a.id = p.app_id WHERE a.client_id = ?",
-	[AQ_ROTATE] = "UPDATE apps SET secret_hash = ? WHERE id = ? AND owner_id = ? AND public = 0",
-
-	/* a client that registered itself is public, needs PKCE, and never skips the consent
-	 * page on a remembered approval (any local program can use its client_id) */
-	[AQ_REGISTER] = "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
-			" public, require_pkce, registered, remember_consent, created)"
-			" VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?)",
+	[AQ_PICTURE_GET] = ("SELECT p.picture, p.type FROM app_pictures p JOIN apps a"
+			    " ON a.id = p.app_id WHERE a.client_id = ?"),
 };
 static sqlite3_stmt *stmts[AQ__MAX];
 
@@ -71,42 +53,29 @@ enum {
 	AF_TYPE, AF_TRUSTED, AF_REQUIRE_PKCE, AF_REMEMBER, AF_CSRF, AF__MAX
 };
 static const struct pt_field app_fields[AF__MAX] = {
-	[AF_NAME] = {"name", APP_NAME_BYTES, NULL, 0},
-	[AF_DESCRIPTION] = {"description", APP_DESC_BYTES, NULL, PT_F_MULTILINE},
+	[AF_NAME] = {"name", APP_NAME_BYTES, pt_valid_text, 0},
+	[AF_DESCRIPTION] = {"description", APP_DESC_BYTES, pt_valid_text, PT_F_MULTILINE},
 	/* over PT_MAX_PICTURE is refused below with its own message, keeping the form */
-	[AF_PICTURE] = {"picture", PT_MAX_UPLOAD_BODY, NULL, PT_F_BINARY},
-	[AF_REMOVE_PICTURE] = {"remove_picture", 1, NULL, 0},
-	[AF_REDIRECT_URIS] = {"redirect_uris", APP_URIS_BYTES, NULL, PT_F_MULTILINE},
+	[AF_PICTURE] = {"picture", PT_MAX_UPLOAD_BODY, pt_valid_text, PT_F_BINARY},
+	[AF_REMOVE_PICTURE] = {"remove_picture", PT_MAX_FLAG, pt_valid_text, 0},
+	[AF_REDIRECT_URIS] = {"redirect_uris", APP_URIS_BYTES, pt_valid_text, PT_F_MULTILINE},
 	[AF_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, PT_F_REPEAT},
-	[AF_TYPE] = {"type", 16, NULL, 0},
-	[AF_TRUSTED] = {"trusted", 1, NULL, 0},
-	[AF_REQUIRE_PKCE] = {"require_pkce", 1, NULL, 0},
-	[AF_REMEMBER] = {"remember_consent", 1, NULL, 0},
-	[AF_CSRF] = {"csrf", 64, NULL, 0},
+	[AF_TYPE] = {"type", PT_MAX_APP_TYPE, pt_valid_text, 0},
+	[AF_TRUSTED] = {"trusted", PT_MAX_FLAG, pt_valid_text, 0},
+	[AF_REQUIRE_PKCE] = {"require_pkce", PT_MAX_FLAG, pt_valid_text, 0},
+	[AF_REMEMBER] = {"remember_consent", PT_MAX_FLAG, pt_valid_text, 0},
+	[AF_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
 };
 
 /* The small forms: rotate, delete (confirm) and the notices of the pages. */
 enum { SF_CSRF, SF_CONFIRM, SF__MAX };
 static const struct pt_field small_fields[SF__MAX] = {
-	[SF_CSRF] = {"csrf", 64, NULL, 0},
-	[SF_CONFIRM] = {"confirm", 8, NULL, 0},
+	[SF_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
+	[SF_CONFIRM] = {"confirm", PT_MAX_CONFIRM, pt_valid_text, 0},
 };
 enum { NQ_DONE, NQ__MAX };
 static const struct pt_field notice_fields[NQ__MAX] = {
-	[NQ_DONE] = {"done", 16, NULL, 0},
-};
-
-/* What the create and edit form says, checked. */
-struct app_form {
-	const char *name;
-	const char *description;
-	const char *redirect_uris; /* '\n'-separated, trimmed */
-	const char *scopes;        /* space-separated, in config order */
-	bool public, trusted, require_pkce, remember_consent;
-	const char *picture;       /* new upload, or NULL */
-	size_t picture_n;
-	const char *picture_type;
-	bool remove_picture;
+	[NQ_DONE] = {"done", PT_MAX_NOTICE, pt_valid_text, 0},
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -114,74 +83,13 @@ struct app_form {
 static char *
 app_path(struct pt_req *r, const char *client_id, const char *suffix)
 {
-	return pt_path(r, pt_printf(r->a, "/oauth/apps/%s%s", client_id, suffix));
-}
-
-static void
-new_client_id(char out[PT_CLIENT_ID_LEN + 1])
-{
-	memcpy(out, "pca_", 4);
-	pt_random_b62(out + 4, PT_CLIENT_ID_LEN - 4);
-	out[PT_CLIENT_ID_LEN] = '\0';
-}
-
-static void
-new_secret(char out[PT_CLIENT_SECRET_LEN + 1], uint8_t hash[PT_HASH_LEN])
-{
-	memcpy(out, "pcs_", 4);
-	pt_random_b62(out + 4, PT_CLIENT_SECRET_LEN - 4);
-	out[PT_CLIENT_SECRET_LEN] = '\0';
-	pt_hash(hash, out, PT_CLIENT_SECRET_LEN);
-}
-
-/* The content type of a picture, from its first bytes; NULL when it is none we take. */
-static const char *
-picture_type(const char *p, size_t n)
-{
-	if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
-		return "image/png";
-	if (n >= 3 && memcmp(p, "\xff\xd8\xff", 3) == 0)
-		return "image/jpeg";
-	if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
-		return "image/webp";
-	return NULL;
-}
-
-/* Line breaks as '\n' only (a browser sends CRLF). */
-static char *
-unix_lines(pt_arena *a, const char *s, size_t n)
-{
-	char *o = pt_alloc(a, n + 1);
-	size_t j = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\r') {
-			if (i + 1 < n && s[i + 1] == '\n')
-				continue;
-			o[j++] = '\n';
-		} else {
-			o[j++] = s[i];
-		}
-	}
-	o[j] = '\0';
-	return o;
+	return pt_path(r, pt_printf(r->ctx.a, "/oauth/apps/%s%s", client_id, suffix));
 }
 
 static bool
 is_yes(const struct pt_params *p, int i)
 {
 	return p->v[i] != NULL && p->n[i] == 1 && p->v[i][0] == '1';
-}
-
-/* The signed-in user, or a response (see pt_signed_in): a GET comes back to itself
- * after sign-in, a POST to the apps list. */
-static bool
-signed_in(struct pt_req *r, struct pt_user *u)
-{
-	const char *ret = pt_path(r, "/oauth/apps");
-	if (!pt_is_post(r))
-		ret = r->query[0] ? pt_printf(r->a, "%s?%s", pt_path(r, r->path), r->query)
-				  : pt_path(r, r->path);
-	return pt_signed_in(r, u, ret);
 }
 
 /* The app client_id if the user owns it: PT_ERR_NOTFOUND for anyone else's (the same
@@ -201,12 +109,12 @@ owned_app(struct pt_req *r, const struct pt_user *u, const char *cid, struct pt_
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		app->id = sqlite3_column_int64(st, 0);
-		app->client_id = pt_col_text(r->a, st, 1);
-		app->name = pt_col_text(r->a, st, 2);
-		app->description = pt_col_text(r->a, st, 3);
+		app->client_id = pt_col_text(r->ctx.a, st, 1);
+		app->name = pt_col_text(r->ctx.a, st, 2);
+		app->description = pt_col_text(r->ctx.a, st, 3);
 		app->has_picture = sqlite3_column_int(st, 4) != 0;
-		app->redirect_uris = pt_col_text(r->a, st, 5);
-		app->scopes = pt_col_text(r->a, st, 6);
+		app->redirect_uris = pt_col_text(r->ctx.a, st, 5);
+		app->scopes = pt_col_text(r->ctx.a, st, 6);
 		app->public = sqlite3_column_int(st, 7) != 0;
 		app->trusted = sqlite3_column_int(st, 8) != 0;
 		app->require_pkce = sqlite3_column_int(st, 9) != 0;
@@ -225,20 +133,20 @@ owned_app(struct pt_req *r, const struct pt_user *u, const char *cid, struct pt_
 static void
 not_found(struct pt_req *r)
 {
-	pt_error_page(r, 404, "Not found", "There is no app at this address among your apps.");
+	pt_fail(r, PT_E_NOT_FOUND, "There is no app at this address among your apps.");
 }
 
 static void
 csrf_failed(struct pt_req *r)
 {
-	pt_error_page(r, 403, "Form expired",
+	pt_fail(r, PT_E_CSRF,
 	    "The form expired or came from another site. Go back, reload the page and try again.");
 }
 
 static void
 db_failed(struct pt_req *r)
 {
-	pt_error_page(r, 503, "Server busy", "The server could not save your change. Try again in a moment.");
+	pt_fail(r, PT_E_BUSY, "The server could not save your change. Try again in a moment.");
 }
 
 /* ------------------------------------------------------------ the form */
@@ -247,142 +155,25 @@ db_failed(struct pt_req *r)
  * shows it again), and returns a message for the person when something is wrong. */
 static const char *
 form_read(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
-    const struct pt_app *old, struct app_form *f)
+    const struct pt_app *old, struct pt_new_app *f)
 {
-	pt_arena *a = r->a;
-	memset(f, 0, sizeof(*f));
-	f->name = p->v[AF_NAME] ? pt_trimmed(a, p->v[AF_NAME], p->n[AF_NAME]) : "";
-	f->description = "";
-	if (p->v[AF_DESCRIPTION] != NULL) {
-		char *d = unix_lines(a, p->v[AF_DESCRIPTION], p->n[AF_DESCRIPTION]);
-		f->description = pt_trimmed(a, d, strlen(d));
-	}
-	f->public = p->v[AF_TYPE] != NULL && strcmp(p->v[AF_TYPE], "public") == 0;
+	const struct pt_app_posted in = {p->v[AF_NAME], p->n[AF_NAME], p->v[AF_DESCRIPTION],
+	    p->n[AF_DESCRIPTION], p->v[AF_REDIRECT_URIS], p->v[AF_SCOPE], p->v[AF_TYPE],
+	    p->v[AF_PICTURE], p->n[AF_PICTURE]};
+	const char *err = pt_app_form_read(r->ctx.a, r->ctx.cfg, &in, f);
 	/* only an administrator marks an app trusted; anyone else keeps what it was */
 	f->trusted = u->admin ? is_yes(p, AF_TRUSTED) : (old != NULL && old->trusted);
 	f->require_pkce = is_yes(p, AF_REQUIRE_PKCE);
 	f->remember_consent = is_yes(p, AF_REMEMBER);
 	f->remove_picture = is_yes(p, AF_REMOVE_PICTURE);
-
-	/* redirect URIs: one a line, blanks ignored */
-	pt_buf uris;
-	pt_buf_init(&uris, a);
-	size_t nuris = 0;
-	const char *bad_uri = NULL;
-	bool dup = false;
-	const char *s = p->v[AF_REDIRECT_URIS] ? p->v[AF_REDIRECT_URIS] : "";
-	while (*s) {
-		size_t k = strcspn(s, "\n");
-		char *line = pt_trimmed(a, s, k);
-		size_t ln = strlen(line);
-		s += k;
-		if (*s)
-			s++;
-		if (ln == 0)
-			continue;
-		if (bad_uri == NULL && !pt_redirect_uri_valid(line, ln))
-			bad_uri = line;
-		for (const char *q = uris.n ? uris.p : ""; *q;) {
-			size_t qk = strcspn(q, "\n");
-			if (qk == ln && memcmp(q, line, ln) == 0)
-				dup = true;
-			q += qk;
-			if (*q)
-				q++;
-		}
-		if (uris.n)
-			pt_buf_addc(&uris, '\n');
-		pt_buf_add(&uris, line, ln);
-		nuris++;
-	}
-	f->redirect_uris = uris.n ? uris.p : "";
-
-	/* scopes: checkboxes of the configured scopes, kept in config order */
-	pt_buf sc;
-	pt_buf_init(&sc, a);
-	const char *unknown = NULL;
-	const char *want = p->v[AF_SCOPE] ? p->v[AF_SCOPE] : "";
-	for (const char *w = want; *w;) {
-		size_t k = strcspn(w, "\n");
-		if (k && pt_config_scope(r->cfg, w, k) == NULL && unknown == NULL)
-			unknown = pt_strndup(a, w, k);
-		w += k;
-		if (*w)
-			w++;
-	}
-	for (size_t i = 0; i < r->cfg->nscopes; i++) {
-		const char *nm = r->cfg->scopes[i].name;
-		size_t nl = strlen(nm);
-		bool on = false;
-		for (const char *w = want; *w && !on;) {
-			size_t k = strcspn(w, "\n");
-			on = k == nl && memcmp(w, nm, nl) == 0;
-			w += k;
-			if (*w)
-				w++;
-		}
-		if (on) {
-			if (sc.n)
-				pt_buf_addc(&sc, ' ');
-			pt_buf_add(&sc, nm, nl);
-		}
-	}
-	f->scopes = sc.n ? sc.p : "";
-
-	if (p->v[AF_PICTURE] != NULL) {
-		f->picture = p->v[AF_PICTURE];
-		f->picture_n = p->n[AF_PICTURE];
-	}
-
-	/* now the checks, in the order of the form */
-	size_t nl = strlen(f->name);
-	if (nl == 0)
-		return "Enter a name for the app.";
-	if (pt_utf8_len(f->name, nl) > PT_MAX_APP_NAME)
-		return pt_printf(a, "The name is longer than %d characters.", PT_MAX_APP_NAME);
-	const char *why = pt_display_text_problem(a, f->name, nl, false);
-	if (why != NULL)
-		return pt_printf(a, "The name %s.", why);
-	if (pt_utf8_len(f->description, strlen(f->description)) > PT_MAX_APP_DESC)
-		return pt_printf(a, "The description is longer than %d characters.", PT_MAX_APP_DESC);
-	why = pt_display_text_problem(a, f->description, strlen(f->description), true);
-	if (why != NULL)
-		return pt_printf(a, "The description %s.", why);
-	if (f->picture != NULL) {
-		if (f->picture_n > PT_MAX_PICTURE)
-			return pt_printf(a, "The picture is larger than 1 MiB (%d bytes): upload a smaller one.",
-			    PT_MAX_PICTURE);
-		f->picture_type = picture_type(f->picture, f->picture_n);
-		if (f->picture_type == NULL) {
-			if (f->picture_n >= 4 && memcmp(f->picture, "GIF8", 4) == 0)
-				return "The picture is a GIF: upload a PNG, JPEG or WebP image instead.";
-			return "The picture is not a PNG, JPEG or WebP image (the file's content is "
-			       "checked, not its name).";
-		}
-	}
-	if (nuris == 0)
-		return "Enter at least one redirect URI.";
-	if (nuris > PT_MAX_REDIRECT_URIS)
-		return pt_printf(a, "An app has at most %d redirect URIs.", PT_MAX_REDIRECT_URIS);
-	if (bad_uri != NULL)
-		return pt_printf(a, "The redirect URI %s is not valid: it must be an absolute https URI "
-		    "(or http on 127.0.0.1, [::1] or localhost), without a fragment, at most %d bytes.",
-		    bad_uri, PT_MAX_REDIRECT_URI);
-	if (dup)
-		return "A redirect URI is listed twice.";
-	if (unknown != NULL)
-		return pt_printf(a, "The scope %s is not one this server offers.", unknown);
-	if (*f->scopes == '\0')
-		return "Choose at least one scope the app may ask for.";
-	if (p->v[AF_TYPE] == NULL ||
-	    (strcmp(p->v[AF_TYPE], "public") != 0 && strcmp(p->v[AF_TYPE], "confidential") != 0))
-		return "Choose whether the app is confidential or public.";
-	return NULL;
+	f->owner_id = u->id;
+	f->grant_types = APP_GRANT_TYPES;
+	return err;
 }
 
 /* The form's values for an existing app (or the defaults of a new one). */
 static void
-form_from_app(const struct pt_config *c, const struct pt_app *app, struct app_form *f, pt_arena *a)
+form_from_app(const struct pt_config *c, const struct pt_app *app, struct pt_new_app *f, pt_arena *a)
 {
 	memset(f, 0, sizeof(*f));
 	if (app == NULL) {
@@ -416,9 +207,9 @@ form_from_app(const struct pt_config *c, const struct pt_app *app, struct app_fo
 /* The create form (app NULL) or the edit form of app. */
 static void
 form_page(struct pt_req *r, int status, const struct pt_user *u, const struct pt_app *app,
-    const struct app_form *f, const char *error, const char *notice)
+    const struct pt_new_app *f, const char *error, const char *notice)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	if (app == NULL) {
 		pt_tv_set(t, "title", "New app");
 		pt_tv_set(t, "heading", "New app");
@@ -447,12 +238,12 @@ form_page(struct pt_req *r, int status, const struct pt_user *u, const struct pt
 	pt_tv_setf(t, "name_max", "%d", PT_MAX_APP_NAME);
 	pt_tv_setf(t, "desc_max", "%d", PT_MAX_APP_DESC);
 	pt_tv_setf(t, "uris_max", "%d", PT_MAX_REDIRECT_URIS);
-	for (size_t i = 0; i < r->cfg->nscopes; i++) {
+	for (size_t i = 0; i < r->ctx.cfg->nscopes; i++) {
 		struct pt_tv *it = pt_tv_add(t, "scopes");
-		pt_tv_set(it, "scope_name", r->cfg->scopes[i].name);
-		pt_tv_set(it, "scope_desc", r->cfg->scopes[i].desc);
+		pt_tv_set(it, "scope_name", r->ctx.cfg->scopes[i].name);
+		pt_tv_set(it, "scope_desc", r->ctx.cfg->scopes[i].desc);
 		pt_tv_setf(it, "scope_id", "scope-%zu", i);
-		const char *name = r->cfg->scopes[i].name;
+		const char *name = r->ctx.cfg->scopes[i].name;
 		pt_tv_set(it, "scope_checked", pt_word_in(name, strlen(name), f->scopes) ? "1" : "");
 	}
 	pt_tv_set(t, f->public ? "is_public" : "is_confidential", "1");
@@ -470,7 +261,7 @@ static void
 secret_page(struct pt_req *r, const char *heading, const char *client_id, const char *name,
     const char *secret)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_set(t, "title", heading);
 	pt_tv_set(t, "heading", heading);
 	pt_tv_set(t, "name", name);
@@ -489,7 +280,7 @@ list_page(struct pt_req *r, const struct pt_user *u)
 {
 	struct pt_params q;
 	struct pt_fail fail;
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	if (pt_req_query(r, notice_fields, NQ__MAX, &q, &fail) == PT_OK && q.v[NQ_DONE] != NULL &&
 	    strcmp(q.v[NQ_DONE], "deleted") == 0)
 		pt_tv_set(t, "notice", "The app was deleted. Its client ID no longer works.");
@@ -506,86 +297,28 @@ list_page(struct pt_req *r, const struct pt_user *u)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		pt_tv_set(t, "has_apps", "1");
 		struct pt_tv *it = pt_tv_add(t, "apps");
-		const char *cid = pt_col_text(r->a, st, 0);
-		const char *name = pt_col_text(r->a, st, 1);
+		const char *cid = pt_col_text(r->ctx.a, st, 0);
+		const char *name = pt_col_text(r->ctx.a, st, 1);
 		pt_tv_set(it, "client_id", cid);
 		pt_tv_set(it, "app_name", name);
 		pt_tv_setn(it, "app_initial", name, pt_utf8_initial(name, strlen(name)));
-		pt_tv_set(it, "app_description", pt_col_text(r->a, st, 2));
+		pt_tv_set(it, "app_description", pt_col_text(r->ctx.a, st, 2));
 		if (sqlite3_column_int(st, 3))
 			pt_tv_url(it, "app_picture", app_path(r, cid, "/picture"));
 		else
 			pt_tv_set(it, "app_picture", "");
 		pt_tv_set(it, "app_type", sqlite3_column_int(st, 4) ? "Public" : "Confidential");
 		pt_tv_set(it, "app_trusted", sqlite3_column_int(st, 5) ? "1" : "");
-		pt_tv_set(it, "app_created", pt_utc_time(r->a, sqlite3_column_int64(st, 6)));
+		pt_tv_set(it, "app_created", pt_utc_time(r->ctx.a, sqlite3_column_int64(st, 6)));
 		pt_tv_setf(it, "app_users", "%lld", (long long)sqlite3_column_int64(st, 7));
 		pt_tv_set(it, "app_url", app_path(r, cid, ""));
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		pt_error_page(r, 503, "Server busy", "The server could not load your apps. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load your apps. Try again in a moment.");
 		return;
 	}
 	pt_page(r, 200, "apps", t);
-}
-
-/* Stores (or clears) the picture of the user's app: inside the caller's transaction. */
-static int
-picture_store(const struct pt_user *u, int64_t app_id, const struct app_form *f)
-{
-	sqlite3_stmt *st = stmt(f->picture != NULL ? AQ_PICTURE_SET : AQ_PICTURE_CLEAR);
-	int i = 1;
-	if (st == NULL)
-		return PT_ERR_DB;
-	if (f->picture != NULL) {
-		pt_bind_blob(st, i++, f->picture, f->picture_n);
-		pt_bind_text(st, i++, f->picture_type, strlen(f->picture_type));
-	}
-	sqlite3_bind_int64(st, i++, app_id);
-	sqlite3_bind_int64(st, i, u->id);
-	return pt_exec(st);
-}
-
-/* Stores a new app; fills client_id, and secret for a confidential one. */
-static int
-app_insert(const struct pt_user *u, const struct app_form *f,
-    char cid[PT_CLIENT_ID_LEN + 1], char secret[PT_CLIENT_SECRET_LEN + 1])
-{
-	uint8_t hash[PT_HASH_LEN];
-	new_client_id(cid);
-	new_secret(secret, hash);
-	int rc = pt_begin();
-	if (rc != PT_OK)
-		return rc;
-	sqlite3_stmt *st = stmt(AQ_INSERT);
-	if (st == NULL) {
-		pt_rollback();
-		return PT_ERR_DB;
-	}
-	pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
-	if (!f->public)
-		pt_bind_blob(st, 2, hash, sizeof(hash));
-	sqlite3_bind_int64(st, 3, u->id);
-	pt_bind_text(st, 4, f->name, strlen(f->name));
-	pt_bind_text(st, 5, f->description, strlen(f->description));
-	pt_bind_text(st, 6, f->redirect_uris, strlen(f->redirect_uris));
-	pt_bind_text(st, 7, f->scopes, strlen(f->scopes));
-	sqlite3_bind_text(st, 8, APP_GRANT_TYPES, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 9, f->public);
-	sqlite3_bind_int(st, 10, f->trusted);
-	sqlite3_bind_int(st, 11, f->require_pkce);
-	sqlite3_bind_int(st, 12, f->remember_consent);
-	sqlite3_bind_int64(st, 13, pt_now());
-	rc = pt_exec(st);
-	if (rc == PT_OK && f->picture != NULL)
-		rc = picture_store(u, sqlite3_last_insert_rowid(pt_db()), f);
-	if (rc == PT_OK)
-		rc = pt_commit();
-	if (rc != PT_OK)
-		pt_rollback();
-	sodium_memzero(hash, sizeof(hash));
-	return rc;
 }
 
 /* GET/POST /oauth/apps/new */
@@ -593,15 +326,15 @@ app_insert(const struct pt_user *u, const struct app_form *f,
  * failed CSRF check or an invalid field (the form again, with the message). */
 static bool
 form_posted(struct pt_req *r, const struct pt_user *u, const struct pt_app *app,
-    struct app_form *f)
+    struct pt_new_app *f)
 {
 	struct pt_params p;
 	struct pt_fail fail;
 	int rc = pt_req_body(r, app_fields, AF__MAX, &p, &fail);
 	const char *err = form_read(r, &p, u, app, f);
 	if (rc != PT_OK) {
-		form_page(r, 400, u, app, f,
-		    pt_printf(r->a, "The form could not be read: %s %s.", fail.param, fail.reason), NULL);
+		form_page(r, pt_error_status(PT_E_INVALID_REQUEST), u, app, f,
+		    pt_printf(r->ctx.a, "The form could not be read: %s %s.", fail.param, fail.reason), NULL);
 		return false;
 	}
 	if (!pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
@@ -609,7 +342,7 @@ form_posted(struct pt_req *r, const struct pt_user *u, const struct pt_app *app,
 		return false;
 	}
 	if (err != NULL) {
-		form_page(r, 400, u, app, f, err, NULL);
+		form_page(r, pt_error_status(PT_E_INVALID_REQUEST), u, app, f, err, NULL);
 		return false;
 	}
 	return true;
@@ -618,21 +351,21 @@ form_posted(struct pt_req *r, const struct pt_user *u, const struct pt_app *app,
 static void
 create(struct pt_req *r, const struct pt_user *u)
 {
-	struct app_form f;
-	if (r->cfg->apps_admins_only && !u->admin) {
-		pt_error_page(r, 403, "Not allowed",
+	struct pt_new_app f;
+	if (r->ctx.cfg->apps_admins_only && !u->admin) {
+		pt_fail(r, PT_E_FORBIDDEN,
 		    "On this server only administrators register apps. Ask one to register yours.");
 		return;
 	}
 	if (!pt_is_post(r)) {
-		form_from_app(r->cfg, NULL, &f, r->a);
+		form_from_app(r->ctx.cfg, NULL, &f, r->ctx.a);
 		form_page(r, 200, u, NULL, &f, NULL, NULL);
 		return;
 	}
 	if (!form_posted(r, u, NULL, &f))
 		return;
 	char cid[PT_CLIENT_ID_LEN + 1], secret[PT_CLIENT_SECRET_LEN + 1];
-	if (app_insert(u, &f, cid, secret) != PT_OK) {
+	if (pt_app_insert(&f, cid, secret) != PT_OK) {
 		sodium_memzero(secret, sizeof(secret));
 		db_failed(r);
 		return;
@@ -647,14 +380,14 @@ static void
 edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 {
 	struct pt_fail fail;
-	struct app_form f;
+	struct pt_new_app f;
 	if (!pt_is_post(r)) {
 		struct pt_params q;
 		const char *notice = NULL;
 		if (pt_req_query(r, notice_fields, NQ__MAX, &q, &fail) == PT_OK && q.v[NQ_DONE] != NULL &&
 		    strcmp(q.v[NQ_DONE], "saved") == 0)
 			notice = "Your changes were saved.";
-		form_from_app(r->cfg, app, &f, r->a);
+		form_from_app(r->ctx.cfg, app, &f, r->ctx.a);
 		form_page(r, 200, u, app, &f, NULL, notice);
 		return;
 	}
@@ -664,7 +397,7 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	char secret[PT_CLIENT_SECRET_LEN + 1];
 	uint8_t hash[PT_HASH_LEN];
 	bool fresh = app->public && !f.public;
-	new_secret(secret, hash);
+	pt_client_secret_new(secret, hash);
 	if (pt_begin() != PT_OK)
 		goto fail;
 	sqlite3_stmt *st = stmt(AQ_UPDATE);
@@ -684,7 +417,8 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	sqlite3_bind_int64(st, 11, u->id);
 	if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
 		goto fail;
-	if ((f.picture != NULL || f.remove_picture) && picture_store(u, app->id, &f) != PT_OK)
+	if ((f.picture != NULL || f.remove_picture) &&
+	    pt_app_picture_store(u->id, app->id, f.picture, f.picture_n, f.picture_type) != PT_OK)
 		goto fail;
 	if (pt_commit() != PT_OK)
 		goto fail;
@@ -692,7 +426,7 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	if (fresh)
 		secret_page(r, "App is now confidential", app->client_id, f.name, secret);
 	else
-		pt_see_other(r, pt_printf(r->a, "%s?done=saved", app_path(r, app->client_id, "")));
+		pt_see_other(r, pt_printf(r->ctx.a, "%s?done=saved", app_path(r, app->client_id, "")));
 	sodium_memzero(secret, sizeof(secret));
 	return;
 fail:
@@ -709,35 +443,17 @@ rotate(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 {
 	struct pt_params p;
 	struct pt_fail fail;
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_error_page(r, 405, "Method not allowed",
-		    "Rotate the secret with the button on the app's page.");
-		return;
-	}
 	if (pt_req_body(r, small_fields, SF__MAX, &p, &fail) != PT_OK ||
 	    !pt_csrf_ok(r, p.v[SF_CSRF], p.n[SF_CSRF])) {
 		csrf_failed(r);
 		return;
 	}
 	if (app->public) {
-		pt_error_page(r, 400, "No secret", "A public app has no secret to rotate.");
+		pt_fail(r, PT_E_NO_SECRET, "A public app has no secret to rotate.");
 		return;
 	}
 	char secret[PT_CLIENT_SECRET_LEN + 1];
-	uint8_t hash[PT_HASH_LEN];
-	new_secret(secret, hash);
-	sqlite3_stmt *st = stmt(AQ_ROTATE);
-	int rc = PT_ERR_DB;
-	if (st != NULL) {
-		pt_bind_blob(st, 1, hash, sizeof(hash));
-		sqlite3_bind_int64(st, 2, app->id);
-		sqlite3_bind_int64(st, 3, u->id);
-		rc = pt_exec_durable(st); /* the old secret must never work again */
-		if (rc == PT_OK && sqlite3_changes(pt_db()) != 1)
-			rc = PT_ERR_NOTFOUND;
-	}
-	sodium_memzero(hash, sizeof(hash));
+	int rc = pt_app_rotate_secret(app->client_id, u->id, secret);
 	if (rc == PT_OK) {
 		pt_info("user %s rotated the secret of %s", u->name, app->client_id);
 		secret_page(r, "New secret", app->client_id, app->name, secret);
@@ -778,7 +494,7 @@ delete(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 			return;
 		}
 	}
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_setf(t, "title", "Delete %s?", app->name);
 	pt_tv_set(t, "name", app->name);
 	pt_tv_set(t, "client_id", app->client_id);
@@ -793,12 +509,12 @@ picture(struct pt_req *r, const char *cid)
 {
 	size_t n = strlen(cid);
 	if (n != PT_CLIENT_ID_LEN || memcmp(cid, "pca_", 4) != 0 || !pt_valid_b62ish(cid, n)) {
-		pt_error_page(r, 404, "Not found", "This app has no picture.");
+		pt_fail(r, PT_E_NOT_FOUND, "This app has no picture.");
 		return;
 	}
 	sqlite3_stmt *st = stmt(AQ_PICTURE_GET);
 	if (st == NULL) {
-		pt_error_page(r, 503, "Server busy", "The server could not load the picture. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load the picture. Try again in a moment.");
 		return;
 	}
 	pt_bind_text(st, 1, cid, n);
@@ -814,32 +530,15 @@ picture(struct pt_req *r, const char *cid)
 		pt_header(r, "Cache-Control", "no-cache");
 		pt_respond(r, 200, type, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
 	} else if (rc == SQLITE_DONE) {
-		pt_error_page(r, 404, "Not found", "This app has no picture.");
+		pt_fail(r, PT_E_NOT_FOUND, "This app has no picture.");
 	} else {
 		pt_warn("picture: %s", sqlite3_errmsg(pt_db()));
-		pt_error_page(r, 503, "Server busy", "The server could not load the picture. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load the picture. Try again in a moment.");
 	}
 	sqlite3_reset(st);
 }
 
 /* ------------------------------------------------------------ RFC 7591 */
-
-static void
-json_list(pt_buf *b, const char *list, char sep)
-{
-	pt_buf_addc(b, '[');
-	for (const char *s = list; *s;) {
-		const char *e = strchr(s, sep);
-		size_t k = e ? (size_t)(e - s) : strlen(s);
-		if (s != list)
-			pt_buf_addc(b, ',');
-		pt_buf_json(b, s, k);
-		s += k;
-		if (*s)
-			s++;
-	}
-	pt_buf_addc(b, ']');
-}
 
 /* POST /oauth/register: registers a public client that must use PKCE. */
 static void
@@ -847,168 +546,114 @@ reg(struct pt_req *r)
 {
 	struct pt_reg m;
 	struct pt_reg_fail rf;
-	int status = 400;
-	const char *error = "invalid_client_metadata", *desc = NULL;
 
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		status = 405;
-		error = "invalid_request";
-		desc = "registration takes POST";
-		goto done;
-	}
-	if (!r->cfg->registration) {
-		status = 403;
-		error = "access_denied";
-		desc = "registration is disabled";
-		goto done;
+	if (!r->ctx.cfg->registration) {
+		pt_fail(r, PT_E_REGISTRATION_OFF, NULL);
+		return;
 	}
 	if (r->body_len > PT_MAX_BODY) {
-		status = 413;
-		desc = pt_printf(r->a, "the body is larger than %d bytes", PT_MAX_BODY);
-		goto done;
+		pt_fail(r, PT_E_METADATA_TOO_LARGE,
+		    pt_printf(r->ctx.a, "the body is larger than %d bytes", PT_MAX_BODY));
+		return;
 	}
 	if (strncasecmp(r->content_type, "application/json", 16) != 0 ||
 	    (r->content_type[16] != '\0' && r->content_type[16] != ';' && r->content_type[16] != ' ')) {
-		desc = "the body must be application/json";
-		goto done;
+		pt_fail(r, PT_E_CLIENT_METADATA, "the body must be application/json");
+		return;
 	}
-	int rc = pt_register_parse(r->a, r->cfg, r->body, r->body_len, &m, &rf);
+	int rc = pt_register_parse(r->ctx.a, r->ctx.cfg, r->body, r->body_len, &m, &rf);
 	if (rc != PT_OK) {
-		status = rc == PT_ERR_TOOLONG ? 413 : 400;
-		error = rf.error;
-		desc = rf.desc;
-		goto done;
+		enum pt_error e = rc == PT_ERR_TOOLONG ? PT_E_METADATA_TOO_LARGE
+		    : strcmp(rf.error, "invalid_redirect_uri") == 0 ? PT_E_REDIRECT_URI
+		    : PT_E_CLIENT_METADATA;
+		assert(strcmp(pt_error_code(e), rf.error) == 0);
+		pt_fail(r, e, rf.desc);
+		return;
 	}
-	const char *uris = m.redirect_uris;
-	const char *name = m.client_name != NULL ? m.client_name : REG_NAME_DEFAULT;
-	const char *grants = m.grant_types != NULL ? m.grant_types : "authorization_code"; /* RFC 7591 §2 */
-	const char *scope = m.scope;
-	if (scope == NULL) {
-		pt_buf b;
-		pt_buf_init(&b, r->a);
-		for (size_t i = 0; i < r->cfg->nscopes; i++) {
-			if (i)
-				pt_buf_addc(&b, ' ');
-			pt_buf_adds(&b, r->cfg->scopes[i].name);
-		}
-		scope = b.p;
-	}
-
+	pt_buf answer;
 	char cid[PT_CLIENT_ID_LEN + 1];
-	int64_t now = pt_now();
-	new_client_id(cid);
-	sqlite3_stmt *st = stmt(AQ_REGISTER);
-	if (st != NULL) {
-		pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
-		pt_bind_text(st, 2, name, strlen(name));
-		pt_bind_text(st, 3, uris, strlen(uris));
-		pt_bind_text(st, 4, scope, strlen(scope));
-		pt_bind_text(st, 5, grants, strlen(grants));
-		sqlite3_bind_int64(st, 6, now);
-	}
-	if (st == NULL || pt_exec(st) != PT_OK) {
-		status = 503;
-		error = "temporarily_unavailable";
-		desc = "the server is busy; retry shortly";
-		goto done;
+	if (pt_register_store(&r->ctx, &m, cid, &answer) != PT_OK) {
+		pt_fail(r, PT_E_BUSY, NULL);
+		return;
 	}
 	pt_info("registered client %s", cid);
-	pt_buf b;
-	pt_buf_init(&b, r->a);
-	pt_buf_adds(&b, "{\"client_id\":");
-	pt_buf_json(&b, cid, PT_CLIENT_ID_LEN);
-	pt_buf_addf(&b, ",\"client_id_issued_at\":%lld,\"client_name\":", (long long)now);
-	pt_buf_json(&b, name, strlen(name));
-	pt_buf_adds(&b, ",\"redirect_uris\":");
-	json_list(&b, uris, '\n');
-	pt_buf_adds(&b, ",\"grant_types\":");
-	json_list(&b, grants, ' ');
-	pt_buf_adds(&b, ",\"response_types\":[\"code\"],\"token_endpoint_auth_method\":\"none\","
-			"\"scope\":");
-	pt_buf_json(&b, scope, strlen(scope));
-	pt_buf_addc(&b, '}');
-	pt_json(r, 201, &b);
-	status = 201;
-done:
-	if (status != 201)
-		pt_json_error(r, status, error, desc);
+	pt_json(r, 201, &answer);
 }
 
 /* ------------------------------------------------------------ routing */
 
 static void
-handle(struct pt_req *r)
+apps_list(struct pt_req *r)
 {
-	struct pt_user u;
-	struct pt_app app;
+	list_page(r, r->user);
+}
 
-	if (strcmp(r->path, "/oauth/register") == 0) {
-		reg(r);
-		return;
-	}
-	/* /oauth/apps[/new | /<client_id>[/picture | /rotate | /delete]] */
-	const char *rest = r->path + 11;
-	if (strncmp(r->path, "/oauth/apps", 11) != 0 || (*rest != '\0' && *rest != '/')) {
-		pt_error_page(r, 404, "Not found", "There is no page at this address.");
-		return;
-	}
-	if (*rest == '/')
-		rest++;
-	size_t k = strcspn(rest, "/");
-	const char *id = pt_strndup(r->a, rest, k);
-	const char *action = rest[k] == '/' ? rest + k + 1 : NULL;
-	bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
-	if (!get && !pt_is_post(r)) {
-		pt_header(r, "Allow", "GET, POST");
-		pt_error_page(r, 405, "Method not allowed", "Use GET or POST.");
-		return;
-	}
-	if (action != NULL && strcmp(action, "picture") == 0 && *id) {
-		if (!get) {
-			pt_header(r, "Allow", "GET");
-			pt_error_page(r, 405, "Method not allowed", "Pictures are fetched with GET.");
-			return;
-		}
-		picture(r, id);
-		return;
-	}
-	if (!signed_in(r, &u))
-		return;
-	if (*id == '\0' && action == NULL) {
-		if (!get) {
-			pt_header(r, "Allow", "GET");
-			pt_error_page(r, 405, "Method not allowed", "Create an app from the new app page.");
-			return;
-		}
-		list_page(r, &u);
-		return;
-	}
-	if (strcmp(id, "new") == 0 && action == NULL) {
-		create(r, &u);
-		return;
-	}
-	int rc = owned_app(r, &u, id, &app);
+static void
+apps_new(struct pt_req *r)
+{
+	create(r, r->user);
+}
+
+/* Runs fn on the app of the address (r->arg) when the signed-in user owns it; 404 for
+ * anyone else's, the same answer as for no app at all. */
+static void
+with_owned_app(struct pt_req *r, void (*fn)(struct pt_req *, const struct pt_user *,
+    const struct pt_app *))
+{
+	struct pt_app app;
+	int rc = owned_app(r, r->user, r->arg, &app);
 	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 503, "Server busy", "The server could not load the app. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load the app. Try again in a moment.");
 		return;
 	}
 	if (rc != PT_OK) {
 		not_found(r);
 		return;
 	}
-	if (action == NULL)
-		edit(r, &u, &app);
-	else if (strcmp(action, "rotate") == 0)
-		rotate(r, &u, &app);
-	else if (strcmp(action, "delete") == 0)
-		delete(r, &u, &app);
-	else
-		not_found(r);
+	fn(r, r->user, &app);
 }
+
+static void
+app_edit(struct pt_req *r)
+{
+	with_owned_app(r, edit);
+}
+
+static void
+app_rotate(struct pt_req *r)
+{
+	with_owned_app(r, rotate);
+}
+
+static void
+app_delete(struct pt_req *r)
+{
+	with_owned_app(r, delete);
+}
+
+static void
+app_picture(struct pt_req *r)
+{
+	picture(r, r->arg);
+}
+
+/* The first row that matches wins: /oauth/apps/new before /oauth/apps/<client_id>. */
+static const struct pt_route routes[] = {
+	/* methods         path                     face     needs                  handler */
+	{PT_POST,          "/oauth/register",        PT_API,  0,                     reg},
+	{PT_GET,           "/oauth/apps",            PT_PAGE, PT_SESSION,            apps_list},
+	{PT_GET,           "/oauth/apps/",           PT_PAGE, PT_SESSION,            apps_list},
+	{PT_GET | PT_POST, "/oauth/apps/new",        PT_PAGE, PT_SESSION | PT_CSRF,  apps_new},
+	{PT_GET | PT_POST, "/oauth/apps/*",          PT_PAGE, PT_SESSION | PT_CSRF,  app_edit},
+	{PT_GET,           "/oauth/apps/*/picture",  PT_PAGE, 0,                     app_picture},
+	{PT_POST,          "/oauth/apps/*/rotate",   PT_PAGE, PT_SESSION | PT_CSRF,  app_rotate},
+	{PT_GET | PT_POST, "/oauth/apps/*/delete",   PT_PAGE, PT_SESSION | PT_CSRF,  app_delete},
+};
 
 int
 main(void)
 {
-	return pt_serve("apps", PT_MAX_UPLOAD_BODY, handle);
+	static const struct pt_site site = {"apps", PT_MAX_UPLOAD_BODY, PT_PAGE, "/oauth/apps",
+	    routes, sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

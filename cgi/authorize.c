@@ -10,7 +10,7 @@ static char *
 request_query(struct pt_req *r, const struct pt_params *p)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	for (size_t i = 0; i < AZ__MAX; i++) {
 		if (p->v[i] == NULL)
 			continue;
@@ -54,7 +54,7 @@ request_store(struct pt_req *r, const struct pt_params *p, const struct pt_user 
 	pt_bind_blob(st, 1, h, sizeof(h));
 	sqlite3_bind_int64(st, 2, u->id);
 	pt_bind_text(st, 3, q, strlen(q));
-	sqlite3_bind_int64(st, 4, pt_now() + r->cfg->code_ttl);
+	sqlite3_bind_int64(st, 4, pt_now() + r->ctx.cfg->code_ttl);
 	if ((rc = pt_exec(st)) != PT_OK || (rc = pt_commit()) != PT_OK)
 		goto fail;
 	return PT_OK;
@@ -70,13 +70,13 @@ consent_page(struct pt_req *r, const struct pt_params *p, const struct pt_authz 
 {
 	char id[PT_TOKEN_LEN + 1];
 	if (request_store(r, p, u, id) != PT_OK) {
-		pt_error_page(r, 503, "Server busy", "The server could not start your approval. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not start your approval. Try again in a moment.");
 		return;
 	}
 	struct pt_tv *t = pt_consent_vars(r, &az->app, az->scope, u, "/oauth/consent");
 	if (t == NULL)
 		return;
-	pt_tv_set(t, "redirect_host", host_of(r->a, az->redirect_uri));
+	pt_tv_set(t, "redirect_host", host_of(r->ctx.a, az->redirect_uri));
 	struct pt_tv *it = pt_tv_add(t, "hidden");
 	pt_tv_set(it, "name", "request");
 	pt_tv_set(it, "value", id);
@@ -147,26 +147,27 @@ redirect_malformed(struct pt_req *r, const struct pt_fail *bad)
 	    strcmp(bad->param, "redirect_uri") == 0)
 		return false;
 	/* the state is echoed only when it is itself well-formed */
-	if (pt_parse_form(r->a, s, n, f, 3, &q, &fail) != PT_OK &&
-	    pt_parse_form(r->a, s, n, f, 2, &q, &fail) != PT_OK)
+	if (pt_parse_form(r->ctx.a, s, n, f, 3, &q, &fail) != PT_OK &&
+	    pt_parse_form(r->ctx.a, s, n, f, 2, &q, &fail) != PT_OK)
 		return false;
 	memset(&p, 0, sizeof(p));
 	p.v[AZ_CLIENT_ID] = q.v[0];
 	p.n[AZ_CLIENT_ID] = q.n[0];
 	p.v[AZ_REDIRECT_URI] = q.v[1];
 	p.n[AZ_REDIRECT_URI] = q.n[1];
-	if (pt_authz_check(r, &p, &az, &fail) != PT_OK)
+	if (pt_authz_check(&r->ctx, &p, &az, &fail) != PT_OK)
 		return false;
 	struct pt_user u;
 	az.state = q.v[2];
 	az.error = "invalid_request";
-	az.error_description = pt_printf(r->a, "%s %s", bad->param, bad->reason);
+	az.error_description = pt_printf(r->ctx.a, "%s %s", bad->param, bad->reason);
 	pt_authz_fail(r, &az, user_or_null(r, &u));
 	return true;
 }
 
+/* GET or POST /oauth/authorize */
 static void
-handle(struct pt_req *r)
+authorize(struct pt_req *r)
 {
 	struct pt_params p;
 	struct pt_fail fail;
@@ -174,48 +175,39 @@ handle(struct pt_req *r)
 	struct pt_user u;
 	int rc;
 
-	if (strcmp(r->path, "/oauth/authorize") != 0) {
-		pt_error_page(r, 404, "Not found", "There is no page at this address.");
-		return;
-	}
 	if (pt_is_post(r))
 		rc = pt_req_body(r, pt_authz_fields, AZ__MAX, &p, &fail);
-	else if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+	else
 		rc = pt_req_query(r, pt_authz_fields, AZ__MAX, &p, &fail);
-	else {
-		pt_header(r, "Allow", "GET, POST");
-		pt_error_page(r, 405, "Method not allowed", "Use GET or POST.");
-		return;
-	}
 	if (rc != PT_OK && redirect_malformed(r, &fail))
 		return;
 	if (rc != PT_OK) {
-		pt_error_page(r, 400, "Bad request",
-		    pt_printf(r->a, "The authorization request is malformed: %s %s.", fail.param,
+		pt_fail(r, PT_E_INVALID_REQUEST,
+		    pt_printf(r->ctx.a, "The authorization request is malformed: %s %s.", fail.param,
 			fail.reason));
 		return;
 	}
-	rc = pt_authz_check(r, &p, &az, &fail);
+	rc = pt_authz_check(&r->ctx, &p, &az, &fail);
 	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 503, "Server busy", fail.reason);
+		pt_fail(r, PT_E_BUSY, fail.reason);
 		return;
 	}
 	if (rc != PT_OK) {
-		pt_error_page(r, 400, "Invalid authorization request", fail.reason);
+		pt_fail(r, PT_E_BAD_AUTHZ, fail.reason);
 		return;
 	}
 	if (az.error != NULL) {
 		pt_authz_fail(r, &az, user_or_null(r, &u));
 		return;
 	}
-	if (!pt_signed_in(r, &u, pt_printf(r->a, "%s?%s", pt_path(r, "/oauth/authorize"),
+	if (!pt_signed_in(r, &u, pt_printf(r->ctx.a, "%s?%s", pt_path(r, "/oauth/authorize"),
 	    request_query(r, &p))))
 		return;
 	int64_t org;
 	rc = remembered_org(&az, &u, &org);
 	if (rc == PT_OK) {
 		char code[PT_TOKEN_LEN + 1];
-		rc = pt_code_issue(r, &az, u.id, org, false, code);
+		rc = pt_code_issue(&r->ctx, &az, u.id, org, false, code);
 		if (rc == PT_OK) {
 			pt_authz_redirect(r, &az, code, NULL, NULL);
 			return;
@@ -226,14 +218,21 @@ handle(struct pt_req *r)
 		}
 		/* the membership went away meanwhile: ask again */
 	} else if (rc == PT_ERR_DB) {
-		pt_error_page(r, 503, "Server busy", "The server could not load your approvals. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load your approvals. Try again in a moment.");
 		return;
 	}
 	consent_page(r, &p, &az, &u);
 }
 
+static const struct pt_route routes[] = {
+	/* methods         path               face     needs  handler */
+	{PT_GET | PT_POST, "/oauth/authorize", PT_PAGE, 0,     authorize},
+};
+
 int
 main(void)
 {
-	return pt_serve("authorize", PT_MAX_BODY, handle);
+	static const struct pt_site site = {"authorize", PT_MAX_BODY, PT_PAGE, "/oauth/authorize",
+	    routes, sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

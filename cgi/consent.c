@@ -6,21 +6,21 @@
 
 enum { LG_USERNAME, LG_PASSWORD, LG_RETURN_TO, LG_CSRF, LG_EVERYWHERE, LG__MAX };
 static const struct pt_field login_fields[LG__MAX] = {
-	[LG_USERNAME] = {"username", PT_MAX_USERNAME, NULL, 0},
-	[LG_PASSWORD] = {"password", PT_MAX_PASSWORD, NULL, 0},
-	[LG_RETURN_TO] = {"return_to", PT_MAX_QUERY, NULL, 0},
-	[LG_CSRF] = {"csrf", 64, NULL, 0},
-	[LG_EVERYWHERE] = {"everywhere", 1, NULL, 0},
+	[LG_USERNAME] = {"username", PT_MAX_USERNAME, pt_valid_text, 0},
+	[LG_PASSWORD] = {"password", PT_MAX_PASSWORD, pt_valid_text, 0},
+	[LG_RETURN_TO] = {"return_to", PT_MAX_QUERY, pt_valid_text, 0},
+	[LG_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
+	[LG_EVERYWHERE] = {"everywhere", PT_MAX_FLAG, pt_valid_text, 0},
 };
 
 /* The consent form: the pending request's id and the decision. Nothing of the request
  * itself comes from the form: it is read back from the server's record. */
 enum { CS_REQUEST, CS_ORG, CS_ACTION, CS_CSRF, CS__MAX };
 static const struct pt_field consent_fields[CS__MAX] = {
-	[CS_REQUEST] = {"request", 64, NULL, 0},
-	[CS_ORG] = {"org", 20, NULL, 0},
-	[CS_ACTION] = {"action", 16, NULL, 0},
-	[CS_CSRF] = {"csrf", 64, NULL, 0},
+	[CS_REQUEST] = {"request", PT_MAX_REQUEST_ID, pt_valid_text, 0},
+	[CS_ORG] = {"org", PT_MAX_ID_FIELD, pt_valid_text, 0},
+	[CS_ACTION] = {"action", PT_MAX_ACTION, pt_valid_text, 0},
+	[CS_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
 };
 
 /* Where to go after sign-in: only a path of this site below the base path, so
@@ -28,7 +28,7 @@ static const struct pt_field consent_fields[CS__MAX] = {
 static const char *
 safe_return(struct pt_req *r, const char *v)
 {
-	const char *base = r->cfg->base_path;
+	const char *base = r->ctx.cfg->base_path;
 	size_t bl = strlen(base);
 	const char *home = pt_path(r, "/oauth/apps");
 	if (v == NULL || strncmp(v, base, bl) != 0 || v[bl] != '/' || v[bl + 1] == '/' ||
@@ -41,12 +41,9 @@ static void
 login_page(struct pt_req *r, int status, const char *error, const char *username,
     const char *return_to)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
-	pt_tv_set(t, "title", "Sign in");
-	pt_tv_set(t, "error", error);
-	pt_tv_set(t, "username", username);
-	pt_tv_set(t, "return_to", return_to);
-	pt_page(r, status, "login", t);
+	const char *kv[] = {"title", "Sign in", "error", error, "username", username,
+	    "return_to", return_to, NULL};
+	pt_page_kv(r, status, "login", kv);
 }
 
 static void
@@ -57,16 +54,16 @@ login(struct pt_req *r)
 	struct pt_user u;
 	int rc;
 
-	if (r->cfg->login == PT_LOGIN_REMOTE_USER) {
-		pt_error_page(r, 404, "Not found",
+	if (r->ctx.cfg->login == PT_LOGIN_REMOTE_USER) {
+		pt_fail(r, PT_E_NOT_FOUND,
 		    "Sign-in is handled by the site itself; this server has no login form.");
 		return;
 	}
 	if (!pt_is_post(r)) {
 		rc = pt_req_query(r, login_fields, LG__MAX, &p, &fail);
 		if (rc != PT_OK) {
-			pt_error_page(r, 400, "Bad request",
-			    pt_printf(r->a, "%s %s.", fail.param, fail.reason));
+			pt_fail(r, PT_E_INVALID_REQUEST,
+			    pt_printf(r->ctx.a, "%s %s.", fail.param, fail.reason));
 			return;
 		}
 		rc = pt_session_user(r, &u);
@@ -79,29 +76,29 @@ login(struct pt_req *r)
 	}
 	rc = pt_req_body(r, login_fields, LG__MAX, &p, &fail);
 	if (rc != PT_OK) {
-		login_page(r, 400, pt_printf(r->a, "The form is malformed: %s %s.", fail.param,
+		login_page(r, pt_error_status(PT_E_INVALID_REQUEST), pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
 		    fail.reason), NULL, safe_return(r, NULL));
 		return;
 	}
 	const char *ret = safe_return(r, p.v[LG_RETURN_TO]);
 	if (!pt_csrf_ok(r, p.v[LG_CSRF], p.n[LG_CSRF])) {
-		login_page(r, 403, "The form expired or came from another site. Please try again.",
+		login_page(r, pt_error_status(PT_E_CSRF), "The form expired or came from another site. Please try again.",
 		    p.v[LG_USERNAME], ret);
 		return;
 	}
 	if (p.v[LG_USERNAME] == NULL || p.v[LG_PASSWORD] == NULL || p.n[LG_USERNAME] == 0) {
-		login_page(r, 400, "Enter your user name and password.", p.v[LG_USERNAME], ret);
+		login_page(r, pt_error_status(PT_E_INVALID_REQUEST), "Enter your user name and password.", p.v[LG_USERNAME], ret);
 		return;
 	}
-	rc = pt_password_check(r->a, p.v[LG_USERNAME], p.n[LG_USERNAME], p.v[LG_PASSWORD],
+	rc = pt_password_check(r->ctx.a, p.v[LG_USERNAME], p.n[LG_USERNAME], p.v[LG_PASSWORD],
 	    p.n[LG_PASSWORD], &u);
 	if (rc == PT_ERR_NOTFOUND) {
 		pt_info("failed sign-in for a user name from %s", r->remote_addr);
-		login_page(r, 401, "Wrong user name or password.", p.v[LG_USERNAME], ret);
+		login_page(r, pt_error_status(PT_E_SIGN_IN_FAILED), "Wrong user name or password.", p.v[LG_USERNAME], ret);
 		return;
 	}
 	if (rc != PT_OK || pt_session_start(r, u.id) != PT_OK) {
-		login_page(r, 500, "The server could not sign you in. Try again later.",
+		login_page(r, pt_error_status(PT_E_SERVER), "The server could not sign you in. Try again later.",
 		    p.v[LG_USERNAME], ret);
 		return;
 	}
@@ -114,23 +111,18 @@ logout(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	struct pt_user u = {0};
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_error_page(r, 405, "Method not allowed", "Sign out with the button on the page.");
-		return;
-	}
 	bool signed_in = false;
 	if (pt_req_body(r, login_fields, LG__MAX, &p, &fail) != PT_OK ||
 	    (!(signed_in = pt_session_user(r, &u) == PT_OK) && r->sess == NULL) ||
 	    !pt_csrf_ok(r, p.v[LG_CSRF], p.n[LG_CSRF])) {
-		pt_error_page(r, 403, "Not signed out",
+		pt_fail(r, PT_E_NOT_SIGNED_OUT,
 		    "The sign-out form expired or came from another site.");
 		return;
 	}
 	if (signed_in && p.v[LG_EVERYWHERE] != NULL && strcmp(p.v[LG_EVERYWHERE], "1") == 0) {
 		/* every session of the account, on every device (after a stolen cookie) */
 		if (pt_sessions_end_all(u.id) != PT_OK) {
-			pt_error_page(r, 503, "Not signed out", "The server could not end your sessions. Try again in a moment.");
+			pt_fail(r, PT_E_BUSY, "The server could not end your sessions. Try again in a moment.");
 			return;
 		}
 		pt_info("user %s signed out everywhere", u.name);
@@ -155,7 +147,7 @@ request_take(struct pt_req *r, const struct pt_params *p, const struct pt_user *
 	pt_bind_blob(st, 1, h, sizeof(h));
 	sqlite3_bind_int64(st, 2, u->id);
 	int rc = sqlite3_step(st);
-	const char *query = rc == SQLITE_ROW ? pt_col_text(r->a, st, 0) : NULL;
+	const char *query = rc == SQLITE_ROW ? pt_col_text(r->ctx.a, st, 0) : NULL;
 	bool live = rc == SQLITE_ROW && sqlite3_column_int64(st, 1) > pt_now();
 	/* DELETE ... RETURNING is done once its rows are read */
 	while (rc == SQLITE_ROW)
@@ -165,7 +157,7 @@ request_take(struct pt_req *r, const struct pt_params *p, const struct pt_user *
 		return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
 	if (query == NULL || !live)
 		return PT_ERR_NOTFOUND;
-	if (pt_parse_form(r->a, query, strlen(query), pt_authz_fields, AZ__MAX, q, &fail) != PT_OK)
+	if (pt_parse_form(r->ctx.a, query, strlen(query), pt_authz_fields, AZ__MAX, q, &fail) != PT_OK)
 		return PT_ERR_NOTFOUND;
 	return PT_OK;
 }
@@ -180,47 +172,46 @@ consent(struct pt_req *r)
 
 	if (!pt_is_post(r)) {
 		/* a bookmarked or reloaded consent page: start the request again */
-		pt_redirect(r, pt_printf(r->a, "%s?%s", pt_path(r, "/oauth/authorize"), r->query));
+		pt_redirect(r, pt_printf(r->ctx.a, "%s?%s", pt_path(r, "/oauth/authorize"), r->query));
 		return;
 	}
 	int rc = pt_req_body(r, consent_fields, CS__MAX, &p, &fail);
 	if (rc != PT_OK) {
-		pt_error_page(r, 400, "Bad request",
-		    pt_printf(r->a, "The consent form is malformed: %s %s.", fail.param, fail.reason));
+		pt_fail(r, PT_E_INVALID_REQUEST,
+		    pt_printf(r->ctx.a, "The consent form is malformed: %s %s.", fail.param, fail.reason));
 		return;
 	}
 	rc = pt_session_user(r, &u);
 	if (rc != PT_OK) {
-		pt_error_page(r, rc == PT_ERR_DB ? 503 : 403, "Not signed in",
+		pt_fail(r, rc == PT_ERR_DB ? PT_E_BUSY : PT_E_SIGNED_OUT,
 		    "Your session ended. Go back to the application and start again.");
 		return;
 	}
 	if (!pt_csrf_ok(r, p.v[CS_CSRF], p.n[CS_CSRF])) {
-		pt_error_page(r, 403, "Form expired",
+		pt_fail(r, PT_E_CSRF,
 		    "The consent form expired or came from another site. Go back to the application and start again.");
 		return;
 	}
 	const char *action = p.v[CS_ACTION] ? p.v[CS_ACTION] : "";
 	bool approve = strcmp(action, "approve") == 0;
 	if (!approve && strcmp(action, "deny") != 0) {
-		pt_error_page(r, 400, "Bad request", "action must be approve or deny.");
+		pt_fail(r, PT_E_INVALID_REQUEST, "action must be approve or deny.");
 		return;
 	}
 	rc = request_take(r, &p, &u, &q);
 	if (rc == PT_ERR_NOTFOUND) {
-		pt_error_page(r, 400, "Request already answered",
+		pt_fail(r, PT_E_ANSWERED,
 		    "This authorization request was already answered, or it expired. Go back to the application and start again.");
 		return;
 	}
 	if (rc != PT_OK) {
-		pt_error_page(r, 503, "Server busy", "The server could not record your answer. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not record your answer. Try again in a moment.");
 		return;
 	}
 	/* the app may have changed since the page was shown: the request is checked again */
-	rc = pt_authz_check(r, &q, &az, &fail);
+	rc = pt_authz_check(&r->ctx, &q, &az, &fail);
 	if (rc != PT_OK) {
-		pt_error_page(r, rc == PT_ERR_DB ? 503 : 400, "Invalid authorization request",
-		    fail.reason);
+		pt_fail(r, rc == PT_ERR_DB ? PT_E_BUSY : PT_E_BAD_AUTHZ, fail.reason);
 		return;
 	}
 	if (az.error != NULL) {
@@ -231,16 +222,15 @@ consent(struct pt_req *r)
 		pt_authz_redirect(r, &az, NULL, "access_denied", "the user denied the request");
 		return;
 	}
-	char *end = NULL;
-	long long org = p.v[CS_ORG] ? strtoll(p.v[CS_ORG], &end, 10) : 0;
-	if (p.v[CS_ORG] == NULL || *end != '\0' || org <= 0) {
-		pt_error_page(r, 400, "Bad request", "org is missing or not a number.");
+	long long org;
+	if (pt_strtonum(p.v[CS_ORG], 1, INT64_MAX, &org) != PT_OK) {
+		pt_fail(r, PT_E_INVALID_REQUEST, "org is missing or not a number.");
 		return;
 	}
 	char code[PT_TOKEN_LEN + 1];
-	rc = pt_code_issue(r, &az, u.id, org, true, code);
+	rc = pt_code_issue(&r->ctx, &az, u.id, org, true, code);
 	if (rc == PT_ERR_NOTFOUND) {
-		pt_error_page(r, 403, "Not allowed", "You are not a member of that organization.");
+		pt_fail(r, PT_E_FORBIDDEN, "You are not a member of that organization.");
 		return;
 	}
 	if (rc != PT_OK) {
@@ -250,21 +240,18 @@ consent(struct pt_req *r)
 	pt_authz_redirect(r, &az, code, NULL, NULL);
 }
 
-static void
-handle(struct pt_req *r)
-{
-	if (strcmp(r->path, "/oauth/login") == 0)
-		login(r);
-	else if (strcmp(r->path, "/oauth/logout") == 0)
-		logout(r);
-	else if (strcmp(r->path, "/oauth/consent") == 0)
-		consent(r);
-	else
-		pt_error_page(r, 404, "Not found", "There is no page at this address.");
-}
+static const struct pt_route routes[] = {
+	/* methods         path             face     needs    handler */
+	{PT_GET | PT_POST, "/oauth/login",   PT_PAGE, PT_CSRF, login},
+	{PT_POST,          "/oauth/logout",  PT_PAGE, PT_CSRF, logout},
+	/* a GET (a reloaded consent page) starts the request again */
+	{PT_GET | PT_POST, "/oauth/consent", PT_PAGE, PT_CSRF, consent},
+};
 
 int
 main(void)
 {
-	return pt_serve("consent", PT_MAX_BODY, handle);
+	static const struct pt_site site = {"consent", PT_MAX_BODY, PT_PAGE, "/oauth/login", routes,
+	    sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

@@ -12,35 +12,17 @@
 
 #include "postern.h"
 
-#define USER_CODE_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-#define USER_CODE_LEN 8
-#define GUESS_WINDOW 900     /* seconds */
-/* Wrong user codes per window: a signed-in user guesses for themself; an address may be a
- * NAT or a proxy with many people behind it, so it gets more; and every guess on the
- * server counts toward one cap, which bounds what a botnet of accounts can try against
- * the 32^8 user codes. */
-#define GUESS_LIMIT_USER 10
-#define GUESS_LIMIT_ADDR 100
-#define GUESS_LIMIT_ALL  1000
-
 enum {
-	DQ_INSERT, DQ_BY_USER_CODE, DQ_DECIDE, DQ_ATTEMPT_GET, DQ_ATTEMPT_ADD,
-	DQ_BR_INSERT, DQ_BR_BY_USER_CODE, DQ_BR_SEND, DQ_BR_BY_STATE, DQ_BR_TAKE_STATE, DQ_BR_READY,
-	DQ_BR_RETRY, DQ_BR_POLL, DQ_BR_COLLECT, DQ_BR_DELETE, DQ__MAX
+	DQ_BY_USER_CODE, DQ_DECIDE, DQ_BR_BY_USER_CODE, DQ_BR_SEND, DQ_BR_BY_STATE, DQ_BR_TAKE_STATE, DQ_BR_READY,
+	DQ_BR_RETRY, DQ__MAX
 };
 static const char *const sql[DQ__MAX] = {
-	[DQ_INSERT] = "INSERT INTO devices (hash, user_code, app_id, scope, interval, expires)"
-		      " VALUES (?, ?, ?, ?, ?, ?)",
 	[DQ_BY_USER_CODE] = "SELECT a.client_id, d.scope FROM devices d JOIN apps a ON a.id = d.app_id"
 			    " WHERE d.user_code = ? AND d.state = 0 AND d.expires > ?",
 	[DQ_DECIDE] = "UPDATE devices SET state = ?, user_id = ?, org_id = ?"
 		      " WHERE user_code = ? AND state = 0 AND expires > ?",
-	[DQ_ATTEMPT_GET] = "SELECT coalesce(sum(count), 0) FROM attempts WHERE key = ? AND window >= ?",
-	[DQ_ATTEMPT_ADD] = "INSERT INTO attempts (key, window, count) VALUES (?, ?, 1)"
-			   " ON CONFLICT (key, window) DO UPDATE SET count = count + 1",
 	/* bridged device logins: states as in schema.sql (0 pending, 1 sent upstream,
 	 * 2 exchanging, 3 denied, 4 ready) */
-	[DQ_BR_INSERT] = "INSERT INTO bridge_devices (hash, user_code, expires) VALUES (?, ?, ?)",
 	[DQ_BR_BY_USER_CODE] = "SELECT hash FROM bridge_devices WHERE user_code = ? AND state IN (0, 1)"
 			       " AND expires > ?",
 	/* entering the code again (a tab closed at the upstream) starts over: the state
@@ -55,11 +37,6 @@ static const char *const sql[DQ__MAX] = {
 	[DQ_BR_READY] = "UPDATE bridge_devices SET state = 4, token = ?, org = ?, verifier = NULL"
 			" WHERE hash = ? AND state = 2",
 	[DQ_BR_RETRY] = "UPDATE bridge_devices SET state = 0, verifier = NULL WHERE hash = ? AND state = 2",
-	[DQ_BR_POLL] = "SELECT state, expires FROM bridge_devices WHERE hash = ?",
-	/* collected once: the upstream's token leaves the database with its answer */
-	[DQ_BR_COLLECT] = "DELETE FROM bridge_devices WHERE hash = ? AND state = 4 AND expires > ?"
-			  " RETURNING token, org",
-	[DQ_BR_DELETE] = "DELETE FROM bridge_devices WHERE hash = ?",
 };
 static sqlite3_stmt *stmts[DQ__MAX];
 
@@ -69,23 +46,21 @@ stmt(int i)
 	return pt_stmt_sql(&stmts[i], sql[i]);
 }
 
-static void bridge_token(struct pt_req *, const char *device_code, size_t n);
-
 enum { DA_CLIENT_ID, DA_CLIENT_SECRET, DA_SCOPE, DA_DEVICE_CODE, DA__MAX };
 static const struct pt_field api_fields[DA__MAX] = {
-	[DA_CLIENT_ID] = {"client_id", 128, NULL, 0},
-	[DA_CLIENT_SECRET] = {"client_secret", 128, NULL, 0},
+	[DA_CLIENT_ID] = {"client_id", PT_MAX_CLIENT_ID_FIELD, pt_valid_text, 0},
+	[DA_CLIENT_SECRET] = {"client_secret", PT_MAX_CLIENT_SECRET_FIELD, pt_valid_text, 0},
 	[DA_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, 0},
-	[DA_DEVICE_CODE] = {"device_code", 128, NULL, 0},
+	[DA_DEVICE_CODE] = {"device_code", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
 };
 
 enum { PG_CODE, PG_USER_CODE, PG_ACTION, PG_ORG, PG_CSRF, PG__MAX };
 static const struct pt_field page_fields[PG__MAX] = {
-	[PG_CODE] = {"code", 64, NULL, 0},
-	[PG_USER_CODE] = {"user_code", 64, NULL, 0},
-	[PG_ACTION] = {"action", 16, NULL, 0},
-	[PG_ORG] = {"org", 20, NULL, 0},
-	[PG_CSRF] = {"csrf", 64, NULL, 0},
+	[PG_CODE] = {"code", PT_MAX_USER_CODE_FIELD, pt_valid_text, 0},
+	[PG_USER_CODE] = {"user_code", PT_MAX_USER_CODE_FIELD, pt_valid_text, 0},
+	[PG_ACTION] = {"action", PT_MAX_ACTION, pt_valid_text, 0},
+	[PG_ORG] = {"org", PT_MAX_ID_FIELD, pt_valid_text, 0},
+	[PG_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
 };
 
 /* ------------------------------------------------------------ API */
@@ -95,47 +70,18 @@ static const struct pt_field page_fields[PG__MAX] = {
 static void
 issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 {
-	char dc[PT_TOKEN_LEN + 1], uc[USER_CODE_LEN + 1];
-	uint8_t h[PT_HASH_LEN];
-	int64_t now = pt_now();
-	bool done = false;
-	pt_token_new(dc, "pdc_");
-	pt_hash(h, dc, PT_TOKEN_LEN);
-	/* user codes are unique among live requests: retry on the rare collision */
-	for (int attempt = 0; attempt < 5 && !done; attempt++) {
-		for (int i = 0; i < USER_CODE_LEN; i++)
-			uc[i] = USER_CODE_ALPHABET[randombytes_uniform(32)];
-		uc[USER_CODE_LEN] = '\0';
-		sqlite3_stmt *st = stmt(app != NULL ? DQ_INSERT : DQ_BR_INSERT);
-		pt_bind_blob(st, 1, h, sizeof(h));
-		pt_bind_text(st, 2, uc, USER_CODE_LEN);
-		if (app != NULL) {
-			sqlite3_bind_int64(st, 3, app->id);
-			pt_bind_text(st, 4, scope, strlen(scope));
-			sqlite3_bind_int64(st, 5, r->cfg->device_interval);
-			sqlite3_bind_int64(st, 6, now + r->cfg->device_code_ttl);
-		} else {
-			sqlite3_bind_int64(st, 3, now + r->cfg->device_code_ttl);
-		}
-		int rc = st != NULL ? sqlite3_step(st) : SQLITE_ERROR;
-		if (st != NULL)
-			sqlite3_reset(st);
-		if (rc == SQLITE_DONE)
-			done = true;
-		else if (sqlite3_extended_errcode(pt_db()) != SQLITE_CONSTRAINT_UNIQUE)
-			break;
-	}
-	if (!done) {
-		pt_json_error(r, PT_UNAVAILABLE);
+	char dc[PT_TOKEN_LEN + 1], uc[PT_USER_CODE_LEN + 1];
+	if (pt_device_issue(&r->ctx, app, scope, dc, uc) != PT_OK) {
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
-	char pretty[USER_CODE_LEN + 2];
+	char pretty[PT_USER_CODE_LEN + 2];
 	snprintf(pretty, sizeof(pretty), "%.4s-%.4s", uc, uc + 4);
 	char *verify = pt_url(r, app != NULL ? "/oauth/device" : "/device/verify");
 	const char *kv[] = {"code", pretty, NULL};
-	char *complete = pt_uri_with_params(r->a, verify, kv);
+	char *complete = pt_uri_with_params(r->ctx.a, verify, kv);
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"device_code\":");
 	pt_buf_json(&b, dc, PT_TOKEN_LEN);
 	pt_buf_adds(&b, ",\"user_code\":");
@@ -144,73 +90,61 @@ issue(struct pt_req *r, const struct pt_app *app, const char *scope)
 	pt_buf_json(&b, verify, strlen(verify));
 	pt_buf_adds(&b, ",\"verification_uri_complete\":");
 	pt_buf_json(&b, complete, strlen(complete));
-	pt_buf_addf(&b, ",\"expires_in\":%ld,\"interval\":%ld}", r->cfg->device_code_ttl,
-	    r->cfg->device_interval);
+	pt_buf_addf(&b, ",\"expires_in\":%ld,\"interval\":%ld}", r->ctx.cfg->device_code_ttl,
+	    r->ctx.cfg->device_interval);
 	pt_json(r, 200, &b);
 }
 
-static bool
-scope_for(struct pt_req *r, const struct pt_app *app, const char *want, const char **scope)
+/* Issues a device code for app with the scope it asks for (want; the default when
+ * empty), or answers invalid_scope. */
+static void
+issue_for(struct pt_req *r, const struct pt_app *app, const char *want)
 {
-	const char *s = want && *want ? want : r->cfg->default_scope;
-	if (!(want && *want) && *app->scopes && !pt_scope_subset(s, app->scopes))
-		s = app->scopes;
-	if (!pt_scopes_ok(r->cfg, s, strlen(s), app->scopes))
+	const char *scope = pt_scope_for(&r->ctx, app, want);
+	if (scope == NULL) {
+		pt_fail(r, PT_E_INVALID_SCOPE, "a requested scope is unknown or not allowed");
+		return;
+	}
+	issue(r, app, scope);
+}
+
+/* The POSTed body of a device API request, or false after a JSON error. */
+static bool
+api_body(struct pt_req *r, struct pt_params *p)
+{
+	struct pt_fail fail;
+	if (pt_req_body(r, api_fields, DA__MAX, p, &fail) != PT_OK) {
+		pt_fail(r, PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return false;
-	*scope = pt_scope_normalize(r->a, s);
+	}
 	return true;
 }
 
 /* POST /oauth/device_authorization */
-/* The POSTed body of a device API request, or false after a JSON error. */
-static bool
-api_body(struct pt_req *r, struct pt_params *p, const char *not_post)
-{
-	struct pt_fail fail;
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_json_error(r, 405, "invalid_request", not_post);
-		return false;
-	}
-	if (pt_req_body(r, api_fields, DA__MAX, p, &fail) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", pt_printf(r->a, "%s %s", fail.param, fail.reason));
-		return false;
-	}
-	return true;
-}
-
 static void
 device_authorization(struct pt_req *r)
 {
 	struct pt_params p;
 	struct pt_app app;
-	struct pt_client_fail cf;
-	const char *scope;
-	if (!api_body(r, &p, "device authorization takes POST"))
+	if (!api_body(r, &p))
 		return;
-	if (pt_client_auth(r, p.v[DA_CLIENT_ID], p.n[DA_CLIENT_ID], p.v[DA_CLIENT_SECRET],
-		p.n[DA_CLIENT_SECRET], &app, &cf) != PT_OK) {
-		pt_client_fail_respond(r, &cf);
+	if (!pt_client(r, p.v[DA_CLIENT_ID], p.n[DA_CLIENT_ID], p.v[DA_CLIENT_SECRET],
+	    p.n[DA_CLIENT_SECRET], &app))
 		return;
-	}
 	if (!pt_app_allows_grant(&app, "urn:ietf:params:oauth:grant-type:device_code")) {
-		pt_json_error(r, 400, "unauthorized_client", "this client may not use the device flow");
+		pt_fail(r, PT_E_UNAUTHORIZED_CLIENT, "this client may not use the device flow");
 		return;
 	}
-	if (!scope_for(r, &app, p.v[DA_SCOPE], &scope)) {
-		pt_json_error(r, 400, "invalid_scope", "a requested scope is unknown or not allowed");
-		return;
-	}
-	issue(r, &app, scope);
+	issue_for(r, &app, p.v[DA_SCOPE]);
 }
 
 /* The app the Postiz CLI logs in with, named by cli_app in the config. */
 static bool
 cli_app(struct pt_req *r, struct pt_app *app)
 {
-	const char *id = r->cfg->cli_app;
-	if (id == NULL || pt_app_get(r->a, id, strlen(id), app) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", "device login for the CLI is not configured");
+	const char *id = r->ctx.cfg->cli_app;
+	if (id == NULL || pt_app_get(r->ctx.a, id, strlen(id), app) != PT_OK) {
+		pt_fail(r, PT_E_INVALID_REQUEST, "device login for the CLI is not configured");
 		return false;
 	}
 	return true;
@@ -222,118 +156,55 @@ postiz(struct pt_req *r, bool token)
 {
 	struct pt_params p;
 	struct pt_app app;
-	const char *scope;
-	if (!api_body(r, &p, "use POST"))
+	if (!api_body(r, &p))
 		return;
-	if (r->cfg->bridge) {
+	if (r->ctx.cfg->bridge) {
 		if (token)
-			bridge_token(r, p.v[DA_DEVICE_CODE], p.n[DA_DEVICE_CODE]);
+			pt_bridge_token(r, p.v[DA_DEVICE_CODE], p.n[DA_DEVICE_CODE]);
 		else
 			issue(r, NULL, NULL);
 		return;
 	}
 	if (!cli_app(r, &app))
 		return;
-	if (token) {
+	if (token)
 		pt_device_token(r, &app, p.v[DA_DEVICE_CODE], p.n[DA_DEVICE_CODE], true);
-		return;
-	}
-	if (!scope_for(r, &app, p.v[DA_SCOPE], &scope)) {
-		pt_json_error(r, 400, "invalid_scope", "a requested scope is unknown or not allowed");
-		return;
-	}
-	issue(r, &app, scope);
+	else
+		issue_for(r, &app, p.v[DA_SCOPE]);
 }
 
 /* ------------------------------------------------------------ the page */
 
-/* Uppercases, drops spaces and hyphens; false unless 8 characters of the alphabet. */
-static bool
-normalize(const char *in, size_t n, char out[USER_CODE_LEN + 1])
+/* The code-entry form: posted, or in the query of a link (verification_uri_complete). */
+static int
+page_form(struct pt_req *r, struct pt_params *p, struct pt_fail *fail)
 {
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = (char)toupper((unsigned char)in[i]);
-		if (c == ' ' || c == '-' || c == '\t')
-			continue;
-		if (k == USER_CODE_LEN || strchr(USER_CODE_ALPHABET, c) == NULL || c == '\0')
-			return false;
-		out[k++] = c;
-	}
-	out[k] = '\0';
-	return k == USER_CODE_LEN;
-}
-
-/* Guesses are counted in windows named by their start time; a count covers the
- * current and the previous window, so no 15-minute span allows more than the limit
- * (a fixed window alone would allow twice the limit across its boundary). */
-static int64_t
-window_start(void)
-{
-	int64_t now = pt_now();
-	return now - now % GUESS_WINDOW;
-}
-
-/* Guesses counted under key since the window starting at since (an unreadable count
- * counts as over every limit). */
-static int64_t
-attempts(const char *key, int64_t since)
-{
-	sqlite3_stmt *st = stmt(DQ_ATTEMPT_GET);
-	if (st == NULL)
-		return INT32_MAX;
-	pt_bind_text(st, 1, key, strlen(key));
-	sqlite3_bind_int64(st, 2, since);
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT32_MAX;
-	sqlite3_reset(st);
-	return n;
-}
-
-/* 0 when key may guess again, else the seconds until it may: the count covers this
- * window and the one before, so it falls when the one before drops out, or, when this
- * window alone is over the limit, when this one does. */
-static int64_t
-locked_for(const char *key, int64_t limit)
-{
-	int64_t w = window_start(), now = pt_now();
-	if (attempts(key, w - GUESS_WINDOW) < limit)
-		return 0;
-	if (attempts(key, w) < limit)
-		return w + GUESS_WINDOW - now;
-	return w + 2 * GUESS_WINDOW - now;
-}
-
-static void
-count_attempt(const char *key)
-{
-	sqlite3_stmt *st = stmt(DQ_ATTEMPT_ADD);
-	pt_bind_text(st, 1, key, strlen(key));
-	sqlite3_bind_int64(st, 2, window_start());
-	if (pt_exec(st) != PT_OK)
-		pt_warn("could not count a device code attempt");
+	return pt_is_post(r) ? pt_req_body(r, page_fields, PG__MAX, p, fail)
+			     : pt_req_query(r, page_fields, PG__MAX, p, fail);
 }
 
 static void
 entry_page(struct pt_req *r, int status, const char *code, const char *error)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
-	pt_tv_set(t, "title", "Connect a device");
-	pt_tv_set(t, "code", code);
-	pt_tv_set(t, "error", error);
 	/* the bridge's page is /device/verify; postern's own is /oauth/device */
-	bool bridged = r->cfg->bridge && strcmp(r->path, "/device/verify") == 0;
-	pt_tv_set(t, "action", pt_path(r, bridged ? "/device/verify" : "/oauth/device"));
-	pt_page(r, status, "device", t);
+	bool bridged = r->ctx.cfg->bridge && strcmp(r->path, "/device/verify") == 0;
+	const char *kv[] = {"title", "Connect a device", "code", code, "error", error, "action",
+	    pt_path(r, bridged ? "/device/verify" : "/oauth/device"), NULL};
+	pt_page_kv(r, status, "device", kv);
 }
 
-/* The 429 page of a key over its guess limit (wait: seconds until it may guess again). */
-static void
-too_many_guesses(struct pt_req *r, int64_t wait)
+/* True after the 429 page when who (or its address, or everyone) is over a guess limit. */
+static bool
+too_many_guesses(struct pt_req *r, const char *who)
 {
+	int64_t wait = pt_guess_wait(r->ctx.a, who, r->remote_addr);
+	if (wait <= 0)
+		return false;
 	long minutes = (long)((wait + 59) / 60);
-	pt_header(r, "Retry-After", pt_printf(r->a, "%lld", (long long)wait));
-	entry_page(r, 429, NULL, pt_printf(r->a, "Too many wrong codes. Try again in %ld minute%s "
+	pt_header(r, "Retry-After", pt_printf(r->ctx.a, "%lld", (long long)wait));
+	entry_page(r, pt_error_status(PT_E_TOO_MANY_GUESSES), NULL, pt_printf(r->ctx.a, "Too many wrong codes. Try again in %ld minute%s "
 	    "with the code your device shows.", minutes, minutes == 1 ? "" : "s"));
+	return true;
 }
 
 static void
@@ -354,10 +225,8 @@ consent_page(struct pt_req *r, const struct pt_app *app, const char *scope, cons
 static void
 message(struct pt_req *r, int status, const char *title, const char *msg)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
-	pt_tv_set(t, "title", title);
-	pt_tv_set(t, "message", msg);
-	pt_page(r, status, "message", t);
+	const char *kv[] = {"title", title, "message", msg, NULL};
+	pt_page_kv(r, status, "message", kv);
 }
 
 /* GET/POST /oauth/device (also /device/verify): enter or confirm the user code. */
@@ -367,12 +236,11 @@ verify_page(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	struct pt_user u;
-	char uc[USER_CODE_LEN + 1];
+	char uc[PT_USER_CODE_LEN + 1];
 	bool post = pt_is_post(r);
-	int rc = post ? pt_req_body(r, page_fields, PG__MAX, &p, &fail)
-		      : pt_req_query(r, page_fields, PG__MAX, &p, &fail);
+	int rc = page_form(r, &p, &fail);
 	if (rc != PT_OK) {
-		entry_page(r, 400, NULL, pt_printf(r->a, "The form is malformed: %s %s.", fail.param,
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), NULL, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
 		    fail.reason));
 		return;
 	}
@@ -381,7 +249,7 @@ verify_page(struct pt_req *r)
 	char *ret = pt_path(r, "/oauth/device");
 	if (typed != NULL && *typed) {
 		const char *kv[] = {"code", typed, NULL};
-		ret = pt_uri_with_params(r->a, ret, kv);
+		ret = pt_uri_with_params(r->ctx.a, ret, kv);
 	}
 	if (!pt_signed_in(r, &u, ret))
 		return;
@@ -391,44 +259,33 @@ verify_page(struct pt_req *r)
 		return;
 	}
 	if (post && !pt_csrf_ok(r, p.v[PG_CSRF], p.n[PG_CSRF])) {
-		entry_page(r, 403, given, "The form expired or came from another site. Please try again.");
+		entry_page(r, pt_error_status(PT_E_CSRF), given, "The form expired or came from another site. Please try again.");
 		return;
 	}
 	/* RFC 8628 §5.1: guesses are limited per user, per address and in all */
-	const char *kaddr = pt_printf(r->a, "device:addr:%s", r->remote_addr);
-	const char *kuser = pt_printf(r->a, "device:user:%lld", (long long)u.id);
-	const char *kall = "device:all";
-	int64_t wait = locked_for(kuser, GUESS_LIMIT_USER);
-	if (wait == 0)
-		wait = locked_for(kaddr, GUESS_LIMIT_ADDR);
-	if (wait == 0)
-		wait = locked_for(kall, GUESS_LIMIT_ALL);
-	if (wait > 0) {
-		too_many_guesses(r, wait);
+	const char *kuser = pt_printf(r->ctx.a, "device:user:%lld", (long long)u.id);
+	if (too_many_guesses(r, kuser))
 		return;
-	}
 	struct pt_app app;
 	const char *scope = NULL;
 	bool found = false;
-	if (normalize(given, strlen(given), uc)) {
+	if (pt_user_code_normalize(given, strlen(given), uc)) {
 		sqlite3_stmt *st = stmt(DQ_BY_USER_CODE);
-		pt_bind_text(st, 1, uc, USER_CODE_LEN);
+		pt_bind_text(st, 1, uc, PT_USER_CODE_LEN);
 		sqlite3_bind_int64(st, 2, pt_now());
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			const char *cid = pt_col_text(r->a, st, 0);
-			scope = pt_col_text(r->a, st, 1);
+			const char *cid = pt_col_text(r->ctx.a, st, 0);
+			scope = pt_col_text(r->ctx.a, st, 1);
 			sqlite3_reset(st);
-			found = pt_app_get(r->a, cid, strlen(cid), &app) == PT_OK;
+			found = pt_app_get(r->ctx.a, cid, strlen(cid), &app) == PT_OK;
 		} else {
 			sqlite3_reset(st);
 		}
 	}
 	if (!found) {
-		count_attempt(kaddr);
-		count_attempt(kuser);
-		count_attempt(kall);
+		pt_guess_count(r->ctx.a, kuser, r->remote_addr);
 		/* the same answer for a malformed, unknown, used or expired code */
-		entry_page(r, 400, given, "That code is not valid or has expired. Check the code on your device.");
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "That code is not valid or has expired. Check the code on your device.");
 		return;
 	}
 	const char *action = p.v[PG_ACTION];
@@ -438,36 +295,36 @@ verify_page(struct pt_req *r)
 	}
 	bool approve = strcmp(action, "approve") == 0;
 	if (!approve && strcmp(action, "deny") != 0) {
-		entry_page(r, 400, given, "action must be approve or deny.");
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "action must be approve or deny.");
 		return;
 	}
-	char *end = NULL;
-	long long org = p.v[PG_ORG] ? strtoll(p.v[PG_ORG], &end, 10) : 0;
+	long long org;
+	bool org_ok = pt_strtonum(p.v[PG_ORG], 1, INT64_MAX, &org) == PT_OK;
 	if (approve) {
 		sqlite3_stmt *st = pt_stmt(ST_USER_IN_ORG);
 		sqlite3_bind_int64(st, 1, u.id);
 		sqlite3_bind_int64(st, 2, org);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
-		if (p.v[PG_ORG] == NULL || *end != '\0' || rc != SQLITE_ROW) {
-			entry_page(r, 403, given, "You are not a member of that organization.");
+		if (!org_ok || rc != SQLITE_ROW) {
+			entry_page(r, pt_error_status(PT_E_FORBIDDEN), given, "You are not a member of that organization.");
 			return;
 		}
 	}
 	sqlite3_stmt *st = stmt(DQ_DECIDE);
-	sqlite3_bind_int(st, 1, approve ? 1 : 2);
+	sqlite3_bind_int(st, 1, approve ? PT_DEVICE_APPROVED : PT_DEVICE_DENIED);
 	sqlite3_bind_int64(st, 2, u.id);
 	if (approve)
 		sqlite3_bind_int64(st, 3, org);
-	pt_bind_text(st, 4, uc, USER_CODE_LEN);
+	pt_bind_text(st, 4, uc, PT_USER_CODE_LEN);
 	sqlite3_bind_int64(st, 5, pt_now());
 	if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1) {
-		entry_page(r, 400, NULL, "That code is not valid or has expired. Check the code on your device.");
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), NULL, "That code is not valid or has expired. Check the code on your device.");
 		return;
 	}
 	if (approve)
 		message(r, 200, "Device connected",
-		    pt_printf(r->a, "%s is now connected to your account. You can close this page and go back to your device.", app.name));
+		    pt_printf(r->ctx.a, "%s is now connected to your account. You can close this page and go back to your device.", app.name));
 	else
 		message(r, 200, "Request denied",
 		    "The device was not connected. You can close this page and go back to your device.");
@@ -485,14 +342,13 @@ verify_page(struct pt_req *r)
 #define BRIDGE_COOKIE_LEN 32
 #define BRIDGE_STATE_LEN 43    /* base62: 256 bits */
 #define BRIDGE_VERIFIER_LEN 43 /* RFC 7636 §4.1: 43..128 unreserved characters */
-#define BRIDGE_MAX_CODE 2048   /* the upstream's authorization code */
 
 enum { CB_CODE, CB_STATE, CB_ERROR, CB_ERROR_DESC, CB__MAX };
 static const struct pt_field callback_fields[CB__MAX] = {
-	[CB_CODE] = {"code", BRIDGE_MAX_CODE, NULL, 0},
-	[CB_STATE] = {"state", PT_MAX_STATE, NULL, 0},
-	[CB_ERROR] = {"error", 64, NULL, 0},
-	[CB_ERROR_DESC] = {"error_description", 1000, NULL, 0},
+	[CB_CODE] = {"code", PT_MAX_UPSTREAM_CODE, pt_valid_text, 0},
+	[CB_STATE] = {"state", PT_MAX_STATE, pt_valid_text, 0},
+	[CB_ERROR] = {"error", PT_MAX_OAUTH_ERROR, pt_valid_text, 0},
+	[CB_ERROR_DESC] = {"error_description", PT_MAX_ERROR_DESC, pt_valid_text, 0},
 };
 
 /* This browser's binding cookie, set when it has none (or a malformed one). */
@@ -503,25 +359,12 @@ bridge_browser(struct pt_req *r)
 	size_t n;
 	if (pt_cookie_get(r->cookie, BRIDGE_COOKIE, &v, &n) && n == BRIDGE_COOKIE_LEN &&
 	    pt_valid_b62ish(v, n))
-		return pt_strndup(r->a, v, n);
+		return pt_strndup(r->ctx.a, v, n);
 	char b[BRIDGE_COOKIE_LEN + 1];
 	pt_random_b62(b, BRIDGE_COOKIE_LEN);
 	b[BRIDGE_COOKIE_LEN] = '\0';
 	pt_cookie_set(r, BRIDGE_COOKIE, b, -1);
-	return pt_strdup(r->a, b);
-}
-
-/* A blob column copied into the arena (NULL for NULL). */
-static const uint8_t *
-col_blob(struct pt_req *r, sqlite3_stmt *st, int col, size_t *n)
-{
-	const void *p = sqlite3_column_blob(st, col);
-	*n = (size_t)sqlite3_column_bytes(st, col);
-	if (p == NULL)
-		return NULL;
-	uint8_t *c = pt_alloc(r->a, *n ? *n : 1);
-	memcpy(c, p, *n);
-	return c;
+	return pt_strdup(r->ctx.a, b);
 }
 
 /* Runs a statement that binds a row hash (and nothing else) at 1. */
@@ -535,98 +378,6 @@ by_hash(int q, const uint8_t h[PT_HASH_LEN])
 	return pt_exec(st);
 }
 
-/* POST /device/token, bridged: the reference server's answers. */
-static void
-bridge_token(struct pt_req *r, const char *code, size_t n)
-{
-	uint8_t h[PT_HASH_LEN], key[32];
-	int64_t now = pt_now();
-	if (code == NULL) {
-		pt_json_error(r, 400, "invalid_request", "device_code is missing");
-		return;
-	}
-	if (!pt_token_check(code, n, "pdc_")) {
-		pt_json_error(r, 400, "invalid_device_code", "the device code is not valid");
-		return;
-	}
-	pt_hash(h, code, n);
-	sqlite3_stmt *st = stmt(DQ_BR_POLL);
-	if (st == NULL) {
-		pt_json_error(r, PT_UNAVAILABLE);
-		return;
-	}
-	pt_bind_blob(st, 1, h, sizeof(h));
-	int rc = sqlite3_step(st);
-	int state = sqlite3_column_int(st, 0);
-	int64_t expires = sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
-		pt_json_error(r, 400, "invalid_device_code", "the device code is not valid");
-		return;
-	}
-	if (rc != SQLITE_ROW) {
-		pt_json_error(r, PT_UNAVAILABLE);
-		return;
-	}
-	/* expired and denied requests are answered once, then forgotten */
-	if (expires <= now || state == 3) {
-		if (by_hash(DQ_BR_DELETE, h) == PT_ERR_BUSY) {
-			pt_json_error(r, PT_UNAVAILABLE);
-			return;
-		}
-		if (expires <= now)
-			pt_json_error(r, 400, "expired_token", "the device code has expired; start again");
-		else
-			pt_json_error(r, 400, "access_denied", "the user denied the request");
-		return;
-	}
-	if (state != 4) {
-		pt_json_error(r, 400, "authorization_pending", "the user has not finished yet");
-		return;
-	}
-	st = stmt(DQ_BR_COLLECT);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	sqlite3_bind_int64(st, 2, now);
-	rc = sqlite3_step(st);
-	size_t tn = 0, on = 0;
-	const uint8_t *sealed_token = rc == SQLITE_ROW ? col_blob(r, st, 0, &tn) : NULL;
-	const uint8_t *sealed_org = rc == SQLITE_ROW ? col_blob(r, st, 1, &on) : NULL;
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
-		/* another poll collected it a moment ago */
-		pt_json_error(r, 400, "invalid_device_code", "the device code is not valid");
-		return;
-	}
-	if (rc != SQLITE_ROW) {
-		pt_json_error(r, PT_UNAVAILABLE);
-		return;
-	}
-	pt_bridge_key(key, r->cfg->key);
-	char *token = pt_unseal(r->a, key, h, sizeof(h), sealed_token, tn);
-	char *org = sealed_org ? pt_unseal(r->a, key, h, sizeof(h), sealed_org, on) : NULL;
-	sodium_memzero(key, sizeof(key));
-	if (token == NULL || (sealed_org != NULL && org == NULL)) {
-		/* the server key changed since it was sealed: nothing to retry */
-		pt_warn("bridge: a stored upstream token did not open (was the secret key replaced?)");
-		pt_json_error(r, 500, "server_error", "the login could not be completed; start again");
-		return;
-	}
-	pt_buf b;
-	pt_buf_init(&b, r->a);
-	pt_buf_adds(&b, "{\"access_token\":");
-	pt_buf_json(&b, token, strlen(token));
-	pt_buf_adds(&b, ",\"api_url\":");
-	pt_buf_json(&b, r->cfg->upstream_api_url, strlen(r->cfg->upstream_api_url));
-	if (org != NULL) {
-		pt_buf_adds(&b, ",\"organization_id\":");
-		pt_buf_json(&b, org, strlen(org));
-	}
-	pt_buf_addc(&b, '}');
-	pt_json(r, 200, &b);
-	sodium_memzero(b.p, b.n);
-	sodium_memzero(token, strlen(token));
-}
-
 /* GET/POST /device/verify, bridged: the person enters the user code (no sign-in here:
  * the upstream signs them in) and is sent to the upstream's consent page. */
 static void
@@ -634,13 +385,12 @@ bridge_page(struct pt_req *r)
 {
 	struct pt_params p;
 	struct pt_fail fail;
-	char uc[USER_CODE_LEN + 1];
+	char uc[PT_USER_CODE_LEN + 1];
 	bool post = pt_is_post(r);
-	int rc = post ? pt_req_body(r, page_fields, PG__MAX, &p, &fail)
-		      : pt_req_query(r, page_fields, PG__MAX, &p, &fail);
+	int rc = page_form(r, &p, &fail);
 	const char *browser = bridge_browser(r);
 	if (rc != PT_OK) {
-		entry_page(r, 400, NULL, pt_printf(r->a, "The form is malformed: %s %s.", fail.param,
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), NULL, pt_printf(r->ctx.a, "The form is malformed: %s %s.", fail.param,
 		    fail.reason));
 		return;
 	}
@@ -650,7 +400,7 @@ bridge_page(struct pt_req *r)
 		return;
 	}
 	if (!pt_csrf_ok(r, p.v[PG_CSRF], p.n[PG_CSRF])) {
-		entry_page(r, 403, given, "The form expired or came from another site. Please try again.");
+		entry_page(r, pt_error_status(PT_E_CSRF), given, "The form expired or came from another site. Please try again.");
 		return;
 	}
 	/* RFC 8628 §5.1: guesses are limited per browser, per address and in all */
@@ -658,23 +408,14 @@ bridge_page(struct pt_req *r)
 	char bhex[33];
 	pt_hash2(bh, "bridge-browser", browser, BRIDGE_COOKIE_LEN);
 	sodium_bin2hex(bhex, sizeof(bhex), bh, 16);
-	const char *kaddr = pt_printf(r->a, "device:addr:%s", r->remote_addr);
-	const char *kbrowser = pt_printf(r->a, "device:browser:%s", bhex);
-	const char *kall = "device:all";
-	int64_t wait = locked_for(kbrowser, GUESS_LIMIT_USER);
-	if (wait == 0)
-		wait = locked_for(kaddr, GUESS_LIMIT_ADDR);
-	if (wait == 0)
-		wait = locked_for(kall, GUESS_LIMIT_ALL);
-	if (wait > 0) {
-		too_many_guesses(r, wait);
+	const char *kbrowser = pt_printf(r->ctx.a, "device:browser:%s", bhex);
+	if (too_many_guesses(r, kbrowser))
 		return;
-	}
 	uint8_t row[PT_HASH_LEN];
 	bool found = false;
-	if (normalize(given, strlen(given), uc)) {
+	if (pt_user_code_normalize(given, strlen(given), uc)) {
 		sqlite3_stmt *st = stmt(DQ_BR_BY_USER_CODE);
-		pt_bind_text(st, 1, uc, USER_CODE_LEN);
+		pt_bind_text(st, 1, uc, PT_USER_CODE_LEN);
 		sqlite3_bind_int64(st, 2, pt_now());
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PT_HASH_LEN) {
 			memcpy(row, sqlite3_column_blob(st, 0), PT_HASH_LEN);
@@ -683,10 +424,8 @@ bridge_page(struct pt_req *r)
 		sqlite3_reset(st);
 	}
 	if (!found) {
-		count_attempt(kaddr);
-		count_attempt(kbrowser);
-		count_attempt(kall);
-		entry_page(r, 400, given, "That code is not valid or has expired. Check the code on your device.");
+		pt_guess_count(r->ctx.a, kbrowser, r->remote_addr);
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "That code is not valid or has expired. Check the code on your device.");
 		return;
 	}
 	/* a fresh state for this request and this browser: never the device code, which
@@ -700,8 +439,8 @@ bridge_page(struct pt_req *r)
 	verifier[BRIDGE_VERIFIER_LEN] = '\0';
 	pt_pkce_s256(challenge, verifier, BRIDGE_VERIFIER_LEN);
 	pt_hash2(sh, "bridge-state", state, BRIDGE_STATE_LEN);
-	pt_bridge_key(key, r->cfg->key);
-	uint8_t *sealed = pt_seal(r->a, key, row, sizeof(row), verifier, BRIDGE_VERIFIER_LEN, &sealed_n);
+	pt_bridge_key(key, r->ctx.cfg->key);
+	uint8_t *sealed = pt_seal(r->ctx.a, key, row, sizeof(row), verifier, BRIDGE_VERIFIER_LEN, &sealed_n);
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(verifier, sizeof(verifier));
 	sqlite3_stmt *st = stmt(DQ_BR_SEND);
@@ -715,111 +454,19 @@ bridge_page(struct pt_req *r)
 		rc = pt_exec(st);
 	}
 	if (rc != PT_OK) {
-		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
 	if (sqlite3_changes(pt_db()) != 1) {
-		entry_page(r, 400, given, "That code is not valid or has expired. Check the code on your device.");
+		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "That code is not valid or has expired. Check the code on your device.");
 		return;
 	}
-	const char *redirect = r->cfg->upstream_redirect_uri ? pt_url(r, "/device/callback") : NULL;
-	const char *kv[] = {"client_id", r->cfg->upstream_client_id, "response_type", "code",
+	const char *redirect = r->ctx.cfg->upstream_redirect_uri ? pt_url(r, "/device/callback") : NULL;
+	const char *kv[] = {"client_id", r->ctx.cfg->upstream_client_id, "response_type", "code",
 	    "state", state, "code_challenge", challenge, "code_challenge_method", "S256",
 	    "redirect_uri", redirect, NULL};
-	pt_see_other(r, pt_uri_with_params(r->a, r->cfg->upstream_authorize_url, kv));
+	pt_see_other(r, pt_uri_with_params(r->ctx.a, r->ctx.cfg->upstream_authorize_url, kv));
 	sodium_memzero(state, sizeof(state));
-}
-
-/* The answer of the upstream's token endpoint for code, exchanged with the app's
- * credentials (Postiz: a JSON body; or a form body with HTTP Basic). PT_OK with *out;
- * otherwise the page to show is already sent. */
-static int
-bridge_exchange(struct pt_req *r, const char *code, const char *verifier,
-    struct pt_upstream_answer *out)
-{
-	const struct pt_config *c = r->cfg;
-	const char *redirect = c->upstream_redirect_uri ? pt_url(r, "/device/callback") : NULL;
-	const char *headers[4] = {"Accept: application/json", NULL, NULL, NULL};
-	pt_buf b;
-	pt_buf_init(&b, r->a);
-	if (!c->upstream_token_basic) {
-		headers[1] = "Content-Type: application/json";
-		pt_buf_adds(&b, "{\"grant_type\":\"authorization_code\",\"code\":");
-		pt_buf_json(&b, code, strlen(code));
-		pt_buf_adds(&b, ",\"client_id\":");
-		pt_buf_json(&b, c->upstream_client_id, strlen(c->upstream_client_id));
-		pt_buf_adds(&b, ",\"client_secret\":");
-		pt_buf_json(&b, c->upstream_client_secret, strlen(c->upstream_client_secret));
-		pt_buf_adds(&b, ",\"code_verifier\":");
-		pt_buf_json(&b, verifier, strlen(verifier));
-		if (redirect != NULL) {
-			pt_buf_adds(&b, ",\"redirect_uri\":");
-			pt_buf_json(&b, redirect, strlen(redirect));
-		}
-		pt_buf_addc(&b, '}');
-	} else {
-		/* RFC 6749 §2.3.1: id and secret form-encoded, then Basic */
-		pt_buf cred, hdr;
-		pt_buf_init(&cred, r->a);
-		pt_buf_urlenc(&cred, c->upstream_client_id, strlen(c->upstream_client_id));
-		pt_buf_addc(&cred, ':');
-		pt_buf_urlenc(&cred, c->upstream_client_secret, strlen(c->upstream_client_secret));
-		size_t b64n = sodium_base64_ENCODED_LEN(cred.n, sodium_base64_VARIANT_ORIGINAL);
-		pt_buf_init(&hdr, r->a);
-		pt_buf_adds(&hdr, "Authorization: Basic ");
-		char *b64 = pt_alloc(r->a, b64n);
-		sodium_bin2base64(b64, b64n, (const unsigned char *)cred.p, cred.n,
-		    sodium_base64_VARIANT_ORIGINAL);
-		pt_buf_adds(&hdr, b64);
-		sodium_memzero(cred.p, cred.n);
-		sodium_memzero(b64, b64n);
-		headers[1] = "Content-Type: application/x-www-form-urlencoded";
-		headers[2] = hdr.p;
-		pt_buf_adds(&b, "grant_type=authorization_code&code=");
-		pt_buf_urlenc(&b, code, strlen(code));
-		pt_buf_adds(&b, "&code_verifier=");
-		pt_buf_urlenc(&b, verifier, strlen(verifier));
-		if (redirect != NULL) {
-			pt_buf_adds(&b, "&redirect_uri=");
-			pt_buf_urlenc(&b, redirect, strlen(redirect));
-		}
-	}
-	struct pt_fetched f;
-	int rc = pt_fetch_post(r->a, c->upstream_token_url, headers, b.p, b.n,
-	    PT_MAX_UPSTREAM_ANSWER, &f);
-	sodium_memzero(b.p, b.n);
-	if (headers[2] != NULL)
-		sodium_memzero((char *)headers[2], strlen(headers[2]));
-	if (rc != PT_OK) {
-		/* the log says why; never a header or a body */
-		pt_warn("bridge: the upstream token endpoint: %s", f.error);
-		pt_error_page(r, 502, "The sign-in service did not answer",
-		    rc == PT_ERR_TOOLONG
-			? "The sign-in service sent an answer too large to read. Please try again later: enter the code from your device again."
-			: "The sign-in service could not be reached. Please try again in a moment: enter the code from your device again.");
-		return PT_ERR_IO;
-	}
-	if (f.status < 200 || f.status > 299) {
-		const char *msg = pt_upstream_error_message(r->a, f.body, f.n);
-		pt_warn("bridge: the upstream token endpoint answered %d", f.status);
-		pt_error_page(r, 502, "The sign-in service refused the login",
-		    pt_printf(r->a, "The sign-in service answered with an error (HTTP %d)%s%s. Please "
-		    "try again: enter the code from your device again.", f.status, msg ? ": " : "",
-		    msg ? msg : ""));
-		sodium_memzero((char *)f.body, f.n);
-		return PT_ERR_INVALID;
-	}
-	rc = pt_upstream_answer_parse(r->a, f.body, f.n, out);
-	sodium_memzero((char *)f.body, f.n);
-	if (rc != PT_OK) {
-		pt_warn("bridge: the upstream token endpoint's answer (HTTP %d) has no usable"
-		    " access_token (error %d)", f.status, rc);
-		pt_error_page(r, 502, "The sign-in service sent an unreadable answer",
-		    "The sign-in service's answer held no token this server could read. Please try "
-		    "again later: enter the code from your device again.");
-		return PT_ERR_ENCODING;
-	}
-	return PT_OK;
 }
 
 /* GET /device/callback: the upstream sends the browser back with a code (or an error)
@@ -832,41 +479,41 @@ bridge_callback(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	if (pt_req_query(r, callback_fields, CB__MAX, &p, &fail) != PT_OK) {
-		pt_error_page(r, 400, "Bad request", pt_printf(r->a, "The sign-in answer is malformed: "
+		pt_fail(r, PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "The sign-in answer is malformed: "
 		    "%s %s.", fail.param, fail.reason));
 		return;
 	}
 	if (p.v[CB_STATE] == NULL) {
-		pt_error_page(r, 400, "Bad request", used);
+		pt_fail(r, PT_E_INVALID_REQUEST, used);
 		return;
 	}
 	uint8_t sh[PT_HASH_LEN], row[PT_HASH_LEN], bh[PT_HASH_LEN], key[32];
 	pt_hash2(sh, "bridge-state", p.v[CB_STATE], p.n[CB_STATE]);
 	sqlite3_stmt *st = stmt(DQ_BR_BY_STATE);
 	if (st == NULL) {
-		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
 	pt_bind_blob(st, 1, sh, sizeof(sh));
 	int rc = sqlite3_step(st);
 	size_t rn = 0, brn = 0, vn = 0;
-	const uint8_t *rowp = rc == SQLITE_ROW ? col_blob(r, st, 0, &rn) : NULL;
-	const uint8_t *browser = rc == SQLITE_ROW ? col_blob(r, st, 1, &brn) : NULL;
-	const uint8_t *sealed = rc == SQLITE_ROW ? col_blob(r, st, 2, &vn) : NULL;
+	const uint8_t *rowp = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 0, &rn) : NULL;
+	const uint8_t *browser = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 1, &brn) : NULL;
+	const uint8_t *sealed = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 2, &vn) : NULL;
 	int64_t expires = rc == SQLITE_ROW ? sqlite3_column_int64(st, 3) : 0;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
 	if (rc == SQLITE_DONE || rowp == NULL || rn != PT_HASH_LEN || browser == NULL ||
 	    brn != PT_HASH_LEN) {
-		pt_error_page(r, 400, "Bad request", used);
+		pt_fail(r, PT_E_INVALID_REQUEST, used);
 		return;
 	}
 	memcpy(row, rowp, PT_HASH_LEN);
 	if (expires <= pt_now()) {
-		pt_error_page(r, 400, "Expired", "The login request has expired. Start again on your "
+		pt_fail(r, PT_E_EXPIRED, "The login request has expired. Start again on your "
 		    "device.");
 		return;
 	}
@@ -875,28 +522,28 @@ bridge_callback(struct pt_req *r)
 	const char *v;
 	size_t n;
 	if (!pt_cookie_get(r->cookie, BRIDGE_COOKIE, &v, &n) || n != BRIDGE_COOKIE_LEN) {
-		pt_error_page(r, 400, "Bad request", "Finish the login in the browser where you "
+		pt_fail(r, PT_E_INVALID_REQUEST, "Finish the login in the browser where you "
 		    "entered the code.");
 		return;
 	}
 	pt_hash2(bh, "bridge-browser", v, n);
 	if (sodium_memcmp(bh, browser, PT_HASH_LEN) != 0) {
-		pt_error_page(r, 400, "Bad request", "Finish the login in the browser where you "
+		pt_fail(r, PT_E_INVALID_REQUEST, "Finish the login in the browser where you "
 		    "entered the code.");
 		return;
 	}
 	bool denied = p.v[CB_ERROR] != NULL && strcmp(p.v[CB_ERROR], "access_denied") == 0;
 	st = stmt(DQ_BR_TAKE_STATE);
-	sqlite3_bind_int(st, 1, denied ? 3 : 2);
+	sqlite3_bind_int(st, 1, denied ? PT_BRIDGE_DENIED : PT_BRIDGE_EXCHANGING);
 	pt_bind_blob(st, 2, row, sizeof(row));
 	pt_bind_blob(st, 3, sh, sizeof(sh));
 	rc = pt_exec(st);
 	if (rc != PT_OK) {
-		pt_error_page(r, 503, "Try again", "The server is busy. Please try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
 	if (sqlite3_changes(pt_db()) != 1) {
-		pt_error_page(r, 400, "Bad request", used);
+		pt_fail(r, PT_E_INVALID_REQUEST, used);
 		return;
 	}
 	if (denied) {
@@ -910,25 +557,28 @@ bridge_callback(struct pt_req *r)
 	if (p.v[CB_ERROR] != NULL) {
 		const char *desc = p.v[CB_ERROR_DESC];
 		pt_warn("bridge: the upstream sent back error %s", p.v[CB_ERROR]);
-		pt_error_page(r, 502, "The sign-in service refused the login",
-		    pt_printf(r->a, "The sign-in service answered: %s%s%s. Start again by entering "
+		pt_fail(r, PT_E_UPSTREAM_REFUSED,
+		    pt_printf(r->ctx.a, "The sign-in service answered: %s%s%s. Start again by entering "
 		    "the code from your device.", p.v[CB_ERROR], desc ? ": " : "", desc ? desc : ""));
 		rc = PT_ERR_INVALID;
 	} else if (p.v[CB_CODE] == NULL || p.n[CB_CODE] == 0) {
-		pt_error_page(r, 400, "Bad request", "The sign-in answer has no code. Start again by "
+		pt_fail(r, PT_E_INVALID_REQUEST, "The sign-in answer has no code. Start again by "
 		    "entering the code from your device.");
 		rc = PT_ERR_MISSING;
 	} else {
-		pt_bridge_key(key, r->cfg->key);
-		verifier = pt_unseal(r->a, key, row, sizeof(row), sealed, vn);
+		pt_bridge_key(key, r->ctx.cfg->key);
+		verifier = pt_unseal(r->ctx.a, key, row, sizeof(row), sealed, vn);
 		sodium_memzero(key, sizeof(key));
 		if (verifier == NULL) {
 			pt_warn("bridge: a stored PKCE verifier did not open (was the secret key replaced?)");
-			pt_error_page(r, 500, "Error", "The login could not be completed. Start again on "
+			pt_fail(r, PT_E_SERVER, "The login could not be completed. Start again on "
 			    "your device.");
 			rc = PT_ERR_INVALID;
 		} else {
-			rc = bridge_exchange(r, p.v[CB_CODE], verifier, &ans);
+			struct pt_upstream_fail why;
+			rc = pt_upstream_exchange(r->ctx.a, r->ctx.cfg, p.v[CB_CODE], verifier, &ans, &why);
+			if (rc != PT_OK)
+				pt_fail(r, why.error, why.message);
 			sodium_memzero(verifier, strlen(verifier));
 		}
 	}
@@ -939,10 +589,10 @@ bridge_callback(struct pt_req *r)
 		return;
 	}
 	size_t tn, on = 0;
-	pt_bridge_key(key, r->cfg->key);
-	uint8_t *token = pt_seal(r->a, key, row, sizeof(row), ans.access_token,
+	pt_bridge_key(key, r->ctx.cfg->key);
+	uint8_t *token = pt_seal(r->ctx.a, key, row, sizeof(row), ans.access_token,
 	    strlen(ans.access_token), &tn);
-	uint8_t *org = ans.org ? pt_seal(r->a, key, row, sizeof(row), ans.org, strlen(ans.org), &on)
+	uint8_t *org = ans.org ? pt_seal(r->ctx.a, key, row, sizeof(row), ans.org, strlen(ans.org), &on)
 			       : NULL;
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero((char *)ans.access_token, strlen(ans.access_token));
@@ -958,7 +608,7 @@ bridge_callback(struct pt_req *r)
 	if (rc != PT_OK || sqlite3_changes(pt_db()) != 1) {
 		if (by_hash(DQ_BR_RETRY, row) != PT_OK)
 			pt_warn("bridge: could not reopen a login request");
-		pt_error_page(r, 503, "Try again", "The server is busy. Please try again: enter the "
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again: enter the "
 		    "code from your device again.");
 		return;
 	}
@@ -967,38 +617,44 @@ bridge_callback(struct pt_req *r)
 }
 
 static void
+postiz_code(struct pt_req *r)
+{
+	postiz(r, false);
+}
+
+static void
+postiz_token(struct pt_req *r)
+{
+	postiz(r, true);
+}
+
+static void
 health(struct pt_req *r)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"status\":\"ok\"}");
 	pt_json(r, 200, &b);
 }
 
-static void
-handle(struct pt_req *r)
-{
-	const char *path = r->path;
-	if (strcmp(path, "/oauth/device_authorization") == 0)
-		device_authorization(r);
-	else if (strcmp(path, "/device/verify") == 0 && r->cfg->bridge)
-		bridge_page(r);
-	else if (strcmp(path, "/device/callback") == 0 && r->cfg->bridge)
-		bridge_callback(r);
-	else if (strcmp(path, "/oauth/device") == 0 || strcmp(path, "/device/verify") == 0)
-		verify_page(r);
-	else if (strcmp(path, "/device/code") == 0)
-		postiz(r, false);
-	else if (strcmp(path, "/device/token") == 0)
-		postiz(r, true);
-	else if (strcmp(path, "/health") == 0)
-		health(r);
-	else
-		pt_json_error(r, 404, "not_found", "no such endpoint");
-}
+/* The first row that matches wins: with the upstream_* keys /device/verify is the
+ * bridge's page, without them the same page as /oauth/device. */
+static const struct pt_route routes[] = {
+	/* methods         path                           face     needs      handler */
+	{PT_POST,          "/oauth/device_authorization", PT_API,  PT_CLIENT, device_authorization},
+	{PT_ANY,           "/device/verify",              PT_PAGE, PT_BRIDGE | PT_CSRF, bridge_page},
+	{PT_ANY,           "/device/callback",            PT_PAGE, PT_BRIDGE, bridge_callback},
+	{PT_ANY,           "/oauth/device",               PT_PAGE, PT_CSRF,   verify_page},
+	{PT_ANY,           "/device/verify",              PT_PAGE, PT_CSRF,   verify_page},
+	{PT_POST,          "/device/code",                PT_API,  0,         postiz_code},
+	{PT_POST,          "/device/token",               PT_API,  0,         postiz_token},
+	{PT_ANY,           "/health",                     PT_API,  0,         health},
+};
 
 int
 main(void)
 {
-	return pt_serve("device", PT_MAX_BODY, handle);
+	static const struct pt_site site = {"device", PT_MAX_BODY, PT_API, "/oauth/device", routes,
+	    sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

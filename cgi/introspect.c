@@ -10,15 +10,15 @@
 enum { CK_SCOPE, CK_RESOURCE_METADATA, CK__MAX };
 static const struct pt_field check_fields[CK__MAX] = {
 	[CK_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, 0},
-	[CK_RESOURCE_METADATA] = {"resource_metadata", PT_MAX_REDIRECT_URI, NULL, 0},
+	[CK_RESOURCE_METADATA] = {"resource_metadata", PT_MAX_REDIRECT_URI, pt_valid_text, 0},
 };
 
 enum { IN_TOKEN, IN_HINT, IN_CLIENT_ID, IN_CLIENT_SECRET, IN__MAX };
 static const struct pt_field introspect_fields[IN__MAX] = {
-	[IN_TOKEN] = {"token", 128, NULL, 0},
-	[IN_HINT] = {"token_type_hint", 32, NULL, 0},
-	[IN_CLIENT_ID] = {"client_id", 128, NULL, 0},
-	[IN_CLIENT_SECRET] = {"client_secret", 128, NULL, 0},
+	[IN_TOKEN] = {"token", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
+	[IN_HINT] = {"token_type_hint", PT_MAX_TOKEN_HINT, pt_valid_text, 0},
+	[IN_CLIENT_ID] = {"client_id", PT_MAX_CLIENT_ID_FIELD, pt_valid_text, 0},
+	[IN_CLIENT_SECRET] = {"client_secret", PT_MAX_CLIENT_SECRET_FIELD, pt_valid_text, 0},
 };
 
 /* A live token, as the check, introspection and userinfo need it. */
@@ -31,7 +31,7 @@ struct live {
 	const char *resource;
 	int64_t created;
 	int64_t expires; /* 0: never */
-	int kind;
+	enum pt_token_kind kind;
 };
 
 /* Looks a token up. PT_OK for a live one, PT_ERR_NOTFOUND for anything not live
@@ -57,24 +57,25 @@ lookup(struct pt_req *r, const char *t, size_t n, struct live *l)
 		return PT_ERR_DB;
 	}
 	int64_t now = pt_now();
-	l->user = pt_col_text(r->a, st, 0);
+	l->user = pt_col_text(r->ctx.a, st, 0);
 	l->org = sqlite3_column_int64(st, 1);
-	l->scope = pt_col_text(r->a, st, 2);
-	l->client_id = pt_col_text(r->a, st, 3);
+	l->scope = pt_col_text(r->ctx.a, st, 2);
+	l->client_id = pt_col_text(r->ctx.a, st, 3);
 	l->expires = sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 4);
 	int64_t token_id = sqlite3_column_int64(st, 5);
 	int64_t grant_id = sqlite3_column_int64(st, 6);
 	l->created = sqlite3_column_int64(st, 7);
 	l->user_id = sqlite3_column_int64(st, 8);
-	l->resource = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : pt_col_text(r->a, st, 9);
-	l->kind = sqlite3_column_int(st, 10);
+	l->resource = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : pt_col_text(r->ctx.a, st, 9);
+	l->kind = (enum pt_token_kind)sqlite3_column_int(st, 10);
 	int64_t last_used = sqlite3_column_int64(st, 11);
 	sqlite3_reset(st);
-	if ((l->kind != 1 && l->kind != 2) || (access != (l->kind == 1)))
+	if ((l->kind != PT_KIND_ACCESS && l->kind != PT_KIND_REFRESH) ||
+	    access != (l->kind == PT_KIND_ACCESS))
 		return PT_ERR_NOTFOUND;
 	if (l->expires != 0 && l->expires <= now)
 		return PT_ERR_NOTFOUND;
-	if (l->kind == 1 && now - last_used >= TOUCH_INTERVAL) {
+	if (l->kind == PT_KIND_ACCESS && now - last_used >= TOUCH_INTERVAL) {
 		/* best effort, and never waiting: while another process holds the write lock
 		 * the check answers at once and the next check records the use */
 		st = pt_stmt(ST_TOKEN_TOUCH);
@@ -97,22 +98,26 @@ http_url(const char *v)
 	    strpbrk(v, "\"\\ ") == NULL;
 }
 
+/* The RFC 6750 §3 answer of the check and userinfo: the status of e (PT_E_INVALID_TOKEN
+ * or PT_E_INSUFFICIENT_SCOPE) and a Bearer challenge, with no body (nginx builds the
+ * client's answer from the header). desc NULL: no token was sent, so the challenge
+ * names no error (§3.1). */
 static void
-unauthorized(struct pt_req *r, int status, const char *error, const char *desc,
-    const char *scope, const char *metadata)
+unauthorized(struct pt_req *r, enum pt_error e, const char *desc, const char *scope,
+    const char *metadata)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "Bearer realm=\"postern\"");
-	if (error)
-		pt_buf_addf(&b, ", error=\"%s\", error_description=\"%s\"", error, desc);
+	if (desc)
+		pt_buf_addf(&b, ", error=\"%s\", error_description=\"%s\"", pt_error_code(e), desc);
 	if (scope)
 		pt_buf_addf(&b, ", scope=\"%s\"", scope);
 	if (metadata)
 		pt_buf_addf(&b, ", resource_metadata=\"%s\"", metadata);
 	pt_header(r, "WWW-Authenticate", b.p);
 	pt_header(r, "Cache-Control", "no-store");
-	pt_respond(r, status, NULL, NULL, 0);
+	pt_respond(r, pt_error_status(e), NULL, NULL, 0);
 }
 
 /* GET /oauth/check: 204 + identity headers for nginx, 401/403, and 500 (never
@@ -128,30 +133,30 @@ check(struct pt_req *r)
 
 	if (pt_req_query(r, check_fields, CK__MAX, &p, &fail) != PT_OK) {
 		pt_warn("check: %s %s (fix the auth_request URI in nginx)", fail.param, fail.reason);
-		pt_respond(r, 500, NULL, NULL, 0);
+		pt_respond(r, pt_error_status(PT_E_SERVER), NULL, NULL, 0);
 		return;
 	}
 	const char *meta = http_url(p.v[CK_RESOURCE_METADATA]) ? p.v[CK_RESOURCE_METADATA] : NULL;
 	if (!pt_bearer(r->authorization, &t, &n)) {
-		unauthorized(r, 401, NULL, NULL, NULL, meta);
+		unauthorized(r, PT_E_INVALID_TOKEN, NULL, NULL, meta);
 		return;
 	}
 	int rc = lookup(r, t, n, &l);
 	if (rc == PT_ERR_DB) {
-		pt_respond(r, 500, NULL, NULL, 0);
+		pt_respond(r, pt_error_status(PT_E_SERVER), NULL, NULL, 0);
 		return;
 	}
-	if (rc != PT_OK || l.kind != 1) {
-		unauthorized(r, 401, "invalid_token", "the access token is not valid", NULL, meta);
+	if (rc != PT_OK || l.kind != PT_KIND_ACCESS) {
+		unauthorized(r, PT_E_INVALID_TOKEN, "the access token is not valid", NULL, meta);
 		return;
 	}
 	if (p.v[CK_SCOPE] != NULL && !pt_scope_subset(p.v[CK_SCOPE], l.scope)) {
-		unauthorized(r, 403, "insufficient_scope", "the token lacks a required scope",
+		unauthorized(r, PT_E_INSUFFICIENT_SCOPE, "the token lacks a required scope",
 		    p.v[CK_SCOPE], meta);
 		return;
 	}
 	pt_header(r, "X-OAuth-User", l.user);
-	pt_header(r, "X-OAuth-Organization", pt_printf(r->a, "%lld", (long long)l.org));
+	pt_header(r, "X-OAuth-Organization", pt_printf(r->ctx.a, "%lld", (long long)l.org));
 	pt_header(r, "X-OAuth-Scope", l.scope);
 	pt_header(r, "X-OAuth-Client", l.client_id);
 	pt_header(r, "Cache-Control", "no-store");
@@ -164,37 +169,28 @@ introspect(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	struct pt_app app;
-	struct pt_client_fail cf;
 	struct live l;
 
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_json_error(r, 405, "invalid_request", "introspection takes POST");
-		return;
-	}
 	if (pt_req_body(r, introspect_fields, IN__MAX, &p, &fail) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", pt_printf(r->a, "%s %s", fail.param, fail.reason));
+		pt_fail(r, PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return;
 	}
-	if (pt_client_auth(r, p.v[IN_CLIENT_ID], p.n[IN_CLIENT_ID], p.v[IN_CLIENT_SECRET],
-		p.n[IN_CLIENT_SECRET], &app, &cf) != PT_OK) {
-		pt_client_fail_respond(r, &cf);
+	if (!pt_client(r, p.v[IN_CLIENT_ID], p.n[IN_CLIENT_ID], p.v[IN_CLIENT_SECRET],
+	    p.n[IN_CLIENT_SECRET], &app))
 		return;
-	}
 	if (app.public) {
-		cf = (struct pt_client_fail){"invalid_client", "introspection needs a confidential client", 401, false};
-		pt_client_fail_respond(r, &cf);
+		pt_fail(r, PT_E_CLIENT_AUTH, "introspection needs a confidential client");
 		return;
 	}
 	if (p.v[IN_TOKEN] == NULL) {
-		pt_json_error(r, 400, "invalid_request", "token is missing");
+		pt_fail(r, PT_E_INVALID_REQUEST, "token is missing");
 		return;
 	}
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	int rc = lookup(r, p.v[IN_TOKEN], p.n[IN_TOKEN], &l);
 	if (rc == PT_ERR_DB) {
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	/* a client learns about its own tokens only, unless an administrator made it a
@@ -218,9 +214,9 @@ introspect(struct pt_req *r)
 	    (long long)l.user_id, (long long)l.org, (long long)l.created);
 	if (l.expires)
 		pt_buf_addf(&b, ",\"exp\":%lld", (long long)l.expires);
-	pt_buf_adds(&b, l.kind == 1 ? ",\"token_type\":\"Bearer\"" : ",\"token_type\":\"refresh_token\"");
+	pt_buf_adds(&b, l.kind == PT_KIND_ACCESS ? ",\"token_type\":\"Bearer\"" : ",\"token_type\":\"refresh_token\"");
 	pt_buf_adds(&b, ",\"iss\":");
-	pt_buf_json(&b, r->cfg->base_url, strlen(r->cfg->base_url));
+	pt_buf_json(&b, r->ctx.cfg->base_url, strlen(r->ctx.cfg->base_url));
 	if (l.resource) {
 		pt_buf_adds(&b, ",\"aud\":");
 		pt_buf_json(&b, l.resource, strlen(l.resource));
@@ -236,26 +232,26 @@ userinfo(struct pt_req *r)
 	const char *t;
 	size_t n;
 	if (!pt_bearer(r->authorization, &t, &n)) {
-		unauthorized(r, 401, NULL, NULL, NULL, NULL);
+		unauthorized(r, PT_E_INVALID_TOKEN, NULL, NULL, NULL);
 		return;
 	}
 	int rc = lookup(r, t, n, &l);
 	if (rc == PT_ERR_DB) {
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
-	if (rc != PT_OK || l.kind != 1) {
-		unauthorized(r, 401, "invalid_token", "the access token is not valid", NULL, NULL);
+	if (rc != PT_OK || l.kind != PT_KIND_ACCESS) {
+		unauthorized(r, PT_E_INVALID_TOKEN, "the access token is not valid", NULL, NULL);
 		return;
 	}
 	/* who the user is is what the profile scope covers (the consent page says so) */
 	if (!pt_word_in("profile", 7, l.scope)) {
-		unauthorized(r, 403, "insufficient_scope", "userinfo needs the profile scope",
+		unauthorized(r, PT_E_INSUFFICIENT_SCOPE, "userinfo needs the profile scope",
 		    "profile", NULL);
 		return;
 	}
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_addf(&b, "{\"sub\":\"%lld\",\"name\":", (long long)l.user_id);
 	pt_buf_json(&b, l.user, strlen(l.user));
 	pt_buf_adds(&b, ",\"preferred_username\":");
@@ -277,9 +273,9 @@ json_url(pt_buf *b, struct pt_req *r, const char *key, const char *path)
 static void
 metadata(struct pt_req *r)
 {
-	const struct pt_config *c = r->cfg;
+	const struct pt_config *c = r->ctx.cfg;
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"issuer\":");
 	pt_buf_json(&b, c->base_url, strlen(c->base_url));
 	json_url(&b, r, "authorization_endpoint", "/oauth/authorize");
@@ -313,24 +309,41 @@ metadata(struct pt_req *r)
 	pt_respond(r, 200, "application/json", b.p, b.n);
 }
 
+/* The RFC 8414 §3.1 form for an issuer with a path: the well-known prefix at the
+ * root, then the issuer's path. */
+static void
+metadata_at_path(struct pt_req *r)
+{
+	const char *wk = "/.well-known/oauth-authorization-server";
+	const char *full = pt_req_param(r, "DOCUMENT_URI");
+	size_t wl = strlen(wk);
+	if (full && strncmp(full, wk, wl) == 0 && strcmp(full + wl, r->ctx.cfg->base_path) == 0)
+		metadata(r);
+	else
+		pt_fail(r, PT_E_NOT_FOUND, "no such endpoint");
+}
+
 /* RFC 9728 protected-resource metadata, for each protected_resource in the config, at
- * /.well-known/oauth-protected-resource + the resource's path (§3.1). */
-static bool
-resource_metadata(struct pt_req *r, const char *full)
+ * /.well-known/oauth-protected-resource + the resource's path (§3.1), at the root. */
+static void
+resource_metadata(struct pt_req *r)
 {
 	const char *wk = "/.well-known/oauth-protected-resource";
+	const char *full = pt_req_param(r, "DOCUMENT_URI");
 	size_t wl = strlen(wk);
-	if (full == NULL || strncmp(full, wk, wl) != 0)
-		return false;
-	for (size_t i = 0; i < r->cfg->nresources; i++) {
-		const char *res = r->cfg->resources[i];
+	if (full == NULL || strncmp(full, wk, wl) != 0) {
+		pt_fail(r, PT_E_NOT_FOUND, "no such endpoint");
+		return;
+	}
+	for (size_t i = 0; i < r->ctx.cfg->nresources; i++) {
+		const char *res = r->ctx.cfg->resources[i];
 		const char *host = strstr(res, "://") + 3;
 		const char *path = strchr(host, '/');
 		if (strcmp(full + wl, path && strcmp(path, "/") ? path : "") != 0)
 			continue;
-		const struct pt_config *c = r->cfg;
+		const struct pt_config *c = r->ctx.cfg;
 		pt_buf b;
-		pt_buf_init(&b, r->a);
+		pt_buf_init(&b, r->ctx.a);
 		pt_buf_adds(&b, "{\"resource\":");
 		pt_buf_json(&b, res, strlen(res));
 		pt_buf_adds(&b, ",\"authorization_servers\":[");
@@ -345,38 +358,28 @@ resource_metadata(struct pt_req *r, const char *full)
 		pt_header(r, "Cache-Control", "public, max-age=3600");
 		pt_header(r, "Access-Control-Allow-Origin", "*");
 		pt_respond(r, 200, "application/json", b.p, b.n);
-		return true;
+		return;
 	}
-	return false;
+	pt_fail(r, PT_E_NOT_FOUND, "no such endpoint");
 }
 
-static void
-handle(struct pt_req *r)
-{
-	const char *path = r->path;
-	if (strcmp(path, "/oauth/check") == 0)
-		check(r);
-	else if (strcmp(path, "/oauth/introspect") == 0)
-		introspect(r);
-	else if (strcmp(path, "/oauth/userinfo") == 0)
-		userinfo(r);
-	else if (strcmp(path, "/.well-known/oauth-authorization-server") == 0)
-		metadata(r);
-	else {
-		/* the RFC 8414 §3.1 form for an issuer with a path: the well-known prefix
-		 * at the root, then the issuer's path */
-		const char *wk = "/.well-known/oauth-authorization-server";
-		const char *full = pt_req_param(r, "DOCUMENT_URI");
-		size_t wl = strlen(wk);
-		if (full && strncmp(full, wk, wl) == 0 && strcmp(full + wl, r->cfg->base_path) == 0)
-			metadata(r);
-		else if (!resource_metadata(r, full))
-			pt_json_error(r, 404, "not_found", "no such endpoint");
-	}
-}
+/* The check is nginx's auth_request target: it keeps the method of the request it guards
+ * (any method) and its Content-Length without the body. */
+static const struct pt_route routes[] = {
+	/* methods path                                          face    needs      handler */
+	{PT_ANY,  "/oauth/check",                               PT_API, PT_NOBODY, check},
+	{PT_POST, "/oauth/introspect",                          PT_API, PT_CLIENT, introspect},
+	{PT_ANY,  "/oauth/userinfo",                            PT_API, 0,         userinfo},
+	{PT_ANY,  "/.well-known/oauth-authorization-server",    PT_API, 0,         metadata},
+	{PT_ANY,  "/.well-known/oauth-authorization-server/**", PT_API, 0,         metadata_at_path},
+	{PT_ANY,  "/.well-known/oauth-protected-resource",      PT_API, 0,         resource_metadata},
+	{PT_ANY,  "/.well-known/oauth-protected-resource/**",   PT_API, 0,         resource_metadata},
+};
 
 int
 main(void)
 {
-	return pt_serve("introspect", PT_MAX_BODY, handle);
+	static const struct pt_site site = {"introspect", PT_MAX_BODY, PT_API, "/oauth/check",
+	    routes, sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

@@ -7,17 +7,17 @@
 
 enum { RV_TOKEN, RV_HINT, RV_CLIENT_ID, RV_CLIENT_SECRET, RV__MAX };
 static const struct pt_field revoke_fields[RV__MAX] = {
-	[RV_TOKEN] = {"token", 128, NULL, 0},
-	[RV_HINT] = {"token_type_hint", 32, NULL, 0},
-	[RV_CLIENT_ID] = {"client_id", 128, NULL, 0},
-	[RV_CLIENT_SECRET] = {"client_secret", 128, NULL, 0},
+	[RV_TOKEN] = {"token", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
+	[RV_HINT] = {"token_type_hint", PT_MAX_TOKEN_HINT, pt_valid_text, 0},
+	[RV_CLIENT_ID] = {"client_id", PT_MAX_CLIENT_ID_FIELD, pt_valid_text, 0},
+	[RV_CLIENT_SECRET] = {"client_secret", PT_MAX_CLIENT_SECRET_FIELD, pt_valid_text, 0},
 };
 
 static void
 ok(struct pt_req *r)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{}");
 	pt_json(r, 200, &b);
 }
@@ -30,27 +30,19 @@ revoke(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	struct pt_app app;
-	struct pt_client_fail cf;
 	uint8_t h[PT_HASH_LEN];
 
-	if (!pt_is_post(r)) {
-		pt_header(r, "Allow", "POST");
-		pt_json_error(r, 405, "invalid_request", "revocation takes POST");
-		return;
-	}
 	if (pt_req_body(r, revoke_fields, RV__MAX, &p, &fail) != PT_OK) {
-		pt_json_error(r, 400, "invalid_request", pt_printf(r->a, "%s %s", fail.param, fail.reason));
+		pt_fail(r, PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "%s %s", fail.param, fail.reason));
 		return;
 	}
-	if (pt_client_auth(r, p.v[RV_CLIENT_ID], p.n[RV_CLIENT_ID], p.v[RV_CLIENT_SECRET],
-		p.n[RV_CLIENT_SECRET], &app, &cf) != PT_OK) {
-		pt_client_fail_respond(r, &cf);
+	if (!pt_client(r, p.v[RV_CLIENT_ID], p.n[RV_CLIENT_ID], p.v[RV_CLIENT_SECRET],
+	    p.n[RV_CLIENT_SECRET], &app))
 		return;
-	}
 	const char *t = p.v[RV_TOKEN];
 	size_t n = p.n[RV_TOKEN];
 	if (t == NULL) {
-		pt_json_error(r, 400, "invalid_request", "token is missing");
+		pt_fail(r, PT_E_INVALID_REQUEST, "token is missing");
 		return;
 	}
 	if (!pt_token_check(t, n, "pat_") && !pt_token_check(t, n, "prt_")) {
@@ -59,7 +51,7 @@ revoke(struct pt_req *r)
 	}
 	pt_hash(h, t, n);
 	if (pt_begin_durable() != PT_OK) {
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
@@ -71,24 +63,24 @@ revoke(struct pt_req *r)
 		if (rc == SQLITE_DONE)
 			ok(r);
 		else
-			pt_json_error(r, PT_UNAVAILABLE);
+			pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	int64_t token_id = sqlite3_column_int64(st, 5);
 	int64_t grant_id = sqlite3_column_int64(st, 6);
-	int kind = sqlite3_column_int(st, 10);
+	enum pt_token_kind kind = (enum pt_token_kind)sqlite3_column_int(st, 10);
 	int64_t app_id = sqlite3_column_int64(st, 12);
 	sqlite3_reset(st);
 	if (app_id != app.id) {
 		pt_rollback();
-		pt_json_error(r, 400, "unauthorized_client", "the token was not issued to this client");
+		pt_fail(r, PT_E_UNAUTHORIZED_CLIENT, "the token was not issued to this client");
 		return;
 	}
-	st = pt_stmt(kind == 1 ? ST_TOKEN_DELETE : ST_GRANT_DELETE);
-	sqlite3_bind_int64(st, 1, kind == 1 ? token_id : grant_id);
+	st = pt_stmt(kind == PT_KIND_ACCESS ? ST_TOKEN_DELETE : ST_GRANT_DELETE);
+	sqlite3_bind_int64(st, 1, kind == PT_KIND_ACCESS ? token_id : grant_id);
 	if (pt_exec(st) != PT_OK || pt_commit() != PT_OK) {
 		pt_rollback();
-		pt_json_error(r, PT_UNAVAILABLE);
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	ok(r);
@@ -120,12 +112,12 @@ ap_stmt(int i)
 
 enum { AF_CSRF, AF_CONFIRM, AF__MAX };
 static const struct pt_field approved_fields[AF__MAX] = {
-	[AF_CSRF] = {"csrf", 64, NULL, 0},
-	[AF_CONFIRM] = {"confirm", 8, NULL, 0},
+	[AF_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
+	[AF_CONFIRM] = {"confirm", PT_MAX_CONFIRM, pt_valid_text, 0},
 };
 enum { AN_DONE, AN__MAX };
 static const struct pt_field approved_notice[AN__MAX] = {
-	[AN_DONE] = {"done", 16, NULL, 0},
+	[AN_DONE] = {"done", PT_MAX_NOTICE, pt_valid_text, 0},
 };
 
 /* Fills a template item from a row of AP_LIST or AP_GET. */
@@ -133,22 +125,22 @@ static void
 grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
 {
 	int64_t id = sqlite3_column_int64(st, 0);
-	const char *cid = pt_col_text(r->a, st, 1);
-	const char *name = pt_col_text(r->a, st, 2);
+	const char *cid = pt_col_text(r->ctx.a, st, 1);
+	const char *name = pt_col_text(r->ctx.a, st, 2);
 	pt_tv_set(it, "app_name", name);
 	pt_tv_setn(it, "app_initial", name, pt_utf8_initial(name, strlen(name)));
 	if (sqlite3_column_int(st, 3))
 		pt_tv_url(it, "app_picture",
-		    pt_path(r, pt_printf(r->a, "/oauth/apps/%s/picture", cid)));
+		    pt_path(r, pt_printf(r->ctx.a, "/oauth/apps/%s/picture", cid)));
 	else
 		pt_tv_set(it, "app_picture", "");
-	pt_tv_set(it, "org_name", pt_col_text(r->a, st, 4));
-	const char *scope = pt_col_text(r->a, st, 5);
+	pt_tv_set(it, "org_name", pt_col_text(r->ctx.a, st, 4));
+	const char *scope = pt_col_text(r->ctx.a, st, 5);
 	for (const char *s = scope; *s;) {
 		size_t k = strcspn(s, " ");
 		if (k) {
 			struct pt_tv *sc = pt_tv_add(it, "scopes");
-			const struct pt_scope *c = pt_config_scope(r->cfg, s, k);
+			const struct pt_scope *c = pt_config_scope(r->ctx.cfg, s, k);
 			pt_tv_setn(sc, "scope_name", s, k);
 			pt_tv_set(sc, "scope_desc", c != NULL ? c->desc : "");
 		}
@@ -156,28 +148,21 @@ grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
 		while (*s == ' ')
 			s++;
 	}
-	pt_tv_set(it, "approved_at", pt_utc_time(r->a, sqlite3_column_int64(st, 6)));
+	pt_tv_set(it, "approved_at", pt_utc_time(r->ctx.a, sqlite3_column_int64(st, 6)));
 	pt_tv_set(it, "last_used", sqlite3_column_type(st, 7) == SQLITE_NULL
-	    ? "" : pt_utc_time(r->a, sqlite3_column_int64(st, 7)));
+	    ? "" : pt_utc_time(r->ctx.a, sqlite3_column_int64(st, 7)));
 	pt_tv_set(it, "revoke_url",
-	    pt_path(r, pt_printf(r->a, "/oauth/approved/%lld/revoke", (long long)id)));
-}
-
-/* The signed-in user, or a response (see pt_signed_in): a GET comes back to itself
- * after sign-in, a POST to the list. */
-static bool
-signed_in(struct pt_req *r, struct pt_user *u)
-{
-	return pt_signed_in(r, u, pt_is_post(r) ? pt_path(r, "/oauth/approved") : pt_path(r, r->path));
+	    pt_path(r, pt_printf(r->ctx.a, "/oauth/approved/%lld/revoke", (long long)id)));
 }
 
 /* GET /oauth/approved: the apps the user approved, one row per grant. */
 static void
-approved_list(struct pt_req *r, const struct pt_user *u)
+approved_list(struct pt_req *r)
 {
+	const struct pt_user *u = r->user;
 	struct pt_params q;
 	struct pt_fail fail;
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_set(t, "title", "Approved apps");
 	pt_tv_set(t, "apps_url", pt_path(r, "/oauth/apps"));
 	if (pt_req_query(r, approved_notice, AN__MAX, &q, &fail) == PT_OK && q.v[AN_DONE] != NULL &&
@@ -194,7 +179,7 @@ approved_list(struct pt_req *r, const struct pt_user *u)
 		sqlite3_reset(st);
 	}
 	if (rc != SQLITE_DONE) {
-		pt_error_page(r, 503, "Server busy", "The server could not load your approved apps. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load your approved apps. Try again in a moment.");
 		return;
 	}
 	pt_page(r, 200, "approved", t);
@@ -203,21 +188,22 @@ approved_list(struct pt_req *r, const struct pt_user *u)
 /* GET or POST /oauth/approved/<grant id>/revoke asks; POST with confirm=yes revokes:
  * the grant goes, and with it every code and token issued under it. */
 static void
-approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
+approved_revoke(struct pt_req *r)
 {
+	const struct pt_user *u = r->user;
+	const char *idstr = r->arg;
 	struct pt_params p;
 	struct pt_fail fail;
-	char *end = NULL;
-	long long id = strtoll(idstr, &end, 10);
-	if (idstr[0] < '1' || idstr[0] > '9' || *end != '\0' || id <= 0) {
-		pt_error_page(r, 404, "Not found", "You have approved no app at this address.");
+	long long id;
+	if (!pt_valid_id(idstr, strlen(idstr)) || pt_strtonum(idstr, 1, INT64_MAX, &id) != PT_OK) {
+		pt_fail(r, PT_E_NOT_FOUND, "You have approved no app at this address.");
 		return;
 	}
 	bool confirmed = false;
 	if (pt_is_post(r)) {
 		if (pt_req_body(r, approved_fields, AF__MAX, &p, &fail) != PT_OK ||
 		    !pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
-			pt_error_page(r, 403, "Form expired",
+			pt_fail(r, PT_E_CSRF,
 			    "The form expired or came from another site. Go back, reload the page and try again.");
 			return;
 		}
@@ -225,7 +211,7 @@ approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
 	}
 	sqlite3_stmt *st = ap_stmt(confirmed ? AP_DELETE : AP_GET);
 	int rc = SQLITE_ERROR;
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	/* a revocation is on the disk before the page says so */
 	if (confirmed && pt_begin_durable() != PT_OK)
 		st = NULL;
@@ -241,7 +227,7 @@ approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		pt_warn("approved: %s", sqlite3_errmsg(pt_db()));
-		pt_error_page(r, 503, "Server busy", "The server could not revoke the app. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not revoke the app. Try again in a moment.");
 		return;
 	}
 	if (confirmed && sqlite3_changes(pt_db()) == 1) {
@@ -250,61 +236,28 @@ approved_revoke(struct pt_req *r, const struct pt_user *u, const char *idstr)
 		return;
 	}
 	if (confirmed || rc != SQLITE_ROW) {
-		pt_error_page(r, 404, "Not found", "You have approved no app at this address.");
+		pt_fail(r, PT_E_NOT_FOUND, "You have approved no app at this address.");
 		return;
 	}
 	pt_tv_set(t, "title", "Revoke access?");
-	pt_tv_set(t, "action", pt_path(r, pt_printf(r->a, "/oauth/approved/%lld/revoke", id)));
+	pt_tv_set(t, "action", pt_path(r, pt_printf(r->ctx.a, "/oauth/approved/%lld/revoke", id)));
 	pt_tv_set(t, "approved_url", pt_path(r, "/oauth/approved"));
 	pt_page(r, 200, "approved_revoke", t);
 }
 
-static void
-approved(struct pt_req *r)
-{
-	struct pt_user u;
-	const char *rest = r->path + strlen("/oauth/approved");
-	bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
-	if (!get && !pt_is_post(r)) {
-		pt_header(r, "Allow", "GET, POST");
-		pt_error_page(r, 405, "Method not allowed", "Use GET or POST.");
-		return;
-	}
-	if (!signed_in(r, &u))
-		return;
-	if (*rest == '\0' || strcmp(rest, "/") == 0) {
-		if (!get) {
-			pt_header(r, "Allow", "GET");
-			pt_error_page(r, 405, "Method not allowed", "Revoke an app with its button.");
-			return;
-		}
-		approved_list(r, &u);
-		return;
-	}
-	/* /<grant id>/revoke */
-	rest++;
-	size_t k = strcspn(rest, "/");
-	if (strcmp(rest + k, "/revoke") != 0 || k == 0 || k > 18) {
-		pt_error_page(r, 404, "Not found", "There is no page at this address.");
-		return;
-	}
-	approved_revoke(r, &u, pt_strndup(r->a, rest, k));
-}
-
-static void
-handle(struct pt_req *r)
-{
-	if (strcmp(r->path, "/oauth/revoke") == 0)
-		revoke(r);
-	else if (strncmp(r->path, "/oauth/approved", 15) == 0 &&
-	    (r->path[15] == '\0' || r->path[15] == '/'))
-		approved(r);
-	else
-		pt_error_page(r, 404, "Not found", "There is no page at this address.");
-}
+static const struct pt_route routes[] = {
+	/* methods         path                        face     needs                   handler */
+	{PT_POST,          "/oauth/revoke",             PT_API,  PT_CLIENT,              revoke},
+	{PT_GET,           "/oauth/approved",           PT_PAGE, PT_SESSION,             approved_list},
+	{PT_GET,           "/oauth/approved/",          PT_PAGE, PT_SESSION,             approved_list},
+	/* a GET or a POST without confirm=yes asks first */
+	{PT_GET | PT_POST, "/oauth/approved/*/revoke",  PT_PAGE, PT_SESSION | PT_CSRF,   approved_revoke},
+};
 
 int
 main(void)
 {
-	return pt_serve("revoke", PT_MAX_BODY, handle);
+	static const struct pt_site site = {"revoke", PT_MAX_BODY, PT_PAGE, "/oauth/approved",
+	    routes, sizeof(routes) / sizeof(routes[0])};
+	return pt_serve(&site);
 }

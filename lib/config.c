@@ -43,12 +43,10 @@ relpath(const char *cfgpath, const char *v)
 static bool
 parse_long(const char *v, long min, long max, long *out)
 {
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (errno || end == v || *end != '\0' || x < min || x > max)
+	long long x;
+	if (pt_strtonum(v, min, max, &x) != PT_OK)
 		return false;
-	*out = x;
+	*out = (long)x;
 	return true;
 }
 
@@ -124,7 +122,6 @@ defaults(struct pt_config *c)
 	c->templates_dir = xstrdup(POSTERN_TEMPLATES);
 	c->login = PT_LOGIN_BUILTIN;
 	c->api_url = NULL;
-	c->log_level = xstrdup("info");
 	c->sync = PT_SYNC_REVOCATIONS;
 	memcpy(c->processes, default_processes, sizeof(c->processes));
 }
@@ -337,7 +334,6 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 			BAD("%s:%d: expected key = value", path, lineno);
 		*eq = '\0';
 		char *k = trim(s), *v = trim(eq + 1);
-		long x;
 		if (strncmp(k, "scope ", 6) == 0) {
 			char *name = trim(k + 6);
 			if (c->nscopes == PT_MAX_SCOPES)
@@ -454,12 +450,11 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 				return PT_ERR_CONFIG;
 			}
 		} else if (!strcmp(k, "log_level")) {
-			free(c->log_level);
-			c->log_level = xstrdup(v);
+			/* never read by anything: accepted so that configs that still set it
+			 * load, and otherwise ignored */
 		} else {
 			BAD("%s:%d: unknown key '%s'", path, lineno, k);
 		}
-		(void)x;
 	}
 	fclose(f);
 #undef BAD
@@ -559,7 +554,6 @@ pt_config_free(struct pt_config *c)
 	free(c->templates_override);
 	free(c->cli_app);
 	free(c->api_url);
-	free(c->log_level);
 	free(c->upstream_authorize_url);
 	free(c->upstream_token_url);
 	free(c->upstream_client_id);

@@ -1,4 +1,5 @@
 /* db.c: the database handle and every SQL statement the executables run, by index. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -119,6 +120,14 @@ static const char *const sql[ST__MAX] = {
 
 static sqlite3 *db;
 static sqlite3_stmt *stmts[ST__MAX];
+
+struct pt_ctx
+pt_ctx_init(pt_arena *a, const struct pt_config *cfg)
+{
+	struct pt_ctx c = {.a = a, .cfg = cfg, .db = pt_db()};
+	assert(a != NULL && cfg != NULL && c.db != NULL);
+	return c;
+}
 
 int64_t
 pt_now(void)
@@ -359,6 +368,18 @@ void
 pt_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
 {
 	sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
+}
+
+const uint8_t *
+pt_col_blob(pt_arena *a, sqlite3_stmt *st, int col, size_t *n)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	*n = (size_t)sqlite3_column_bytes(st, col);
+	if (p == NULL)
+		return NULL;
+	uint8_t *c = pt_alloc(a, *n ? *n : 1);
+	memcpy(c, p, *n);
+	return c;
 }
 
 char *

@@ -103,3 +103,94 @@ done:
 	curl_easy_cleanup(c);
 	return rc;
 }
+
+/* The answer of the upstream's token endpoint for code, exchanged with the app's
+ * credentials (Postiz: a JSON body; or a form body with HTTP Basic). */
+int
+pt_upstream_exchange(pt_arena *a, const struct pt_config *c, const char *code,
+    const char *verifier, struct pt_upstream_answer *out, struct pt_upstream_fail *why)
+{
+	const char *redirect = c->upstream_redirect_uri
+	    ? pt_printf(a, "%s/device/callback", c->base_url) : NULL;
+	const char *headers[4] = {"Accept: application/json", NULL, NULL, NULL};
+	pt_buf b;
+	pt_buf_init(&b, a);
+	if (!c->upstream_token_basic) {
+		headers[1] = "Content-Type: application/json";
+		pt_buf_adds(&b, "{\"grant_type\":\"authorization_code\",\"code\":");
+		pt_buf_json(&b, code, strlen(code));
+		pt_buf_adds(&b, ",\"client_id\":");
+		pt_buf_json(&b, c->upstream_client_id, strlen(c->upstream_client_id));
+		pt_buf_adds(&b, ",\"client_secret\":");
+		pt_buf_json(&b, c->upstream_client_secret, strlen(c->upstream_client_secret));
+		pt_buf_adds(&b, ",\"code_verifier\":");
+		pt_buf_json(&b, verifier, strlen(verifier));
+		if (redirect != NULL) {
+			pt_buf_adds(&b, ",\"redirect_uri\":");
+			pt_buf_json(&b, redirect, strlen(redirect));
+		}
+		pt_buf_addc(&b, '}');
+	} else {
+		/* RFC 6749 §2.3.1: id and secret form-encoded, then Basic */
+		pt_buf cred, hdr;
+		pt_buf_init(&cred, a);
+		pt_buf_urlenc(&cred, c->upstream_client_id, strlen(c->upstream_client_id));
+		pt_buf_addc(&cred, ':');
+		pt_buf_urlenc(&cred, c->upstream_client_secret, strlen(c->upstream_client_secret));
+		size_t b64n = sodium_base64_ENCODED_LEN(cred.n, sodium_base64_VARIANT_ORIGINAL);
+		pt_buf_init(&hdr, a);
+		pt_buf_adds(&hdr, "Authorization: Basic ");
+		char *b64 = pt_alloc(a, b64n);
+		sodium_bin2base64(b64, b64n, (const unsigned char *)cred.p, cred.n,
+		    sodium_base64_VARIANT_ORIGINAL);
+		pt_buf_adds(&hdr, b64);
+		sodium_memzero(cred.p, cred.n);
+		sodium_memzero(b64, b64n);
+		headers[1] = "Content-Type: application/x-www-form-urlencoded";
+		headers[2] = hdr.p;
+		pt_buf_adds(&b, "grant_type=authorization_code&code=");
+		pt_buf_urlenc(&b, code, strlen(code));
+		pt_buf_adds(&b, "&code_verifier=");
+		pt_buf_urlenc(&b, verifier, strlen(verifier));
+		if (redirect != NULL) {
+			pt_buf_adds(&b, "&redirect_uri=");
+			pt_buf_urlenc(&b, redirect, strlen(redirect));
+		}
+	}
+	struct pt_fetched f;
+	int rc = pt_fetch_post(a, c->upstream_token_url, headers, b.p, b.n,
+	    PT_MAX_UPSTREAM_ANSWER, &f);
+	sodium_memzero(b.p, b.n);
+	if (headers[2] != NULL)
+		sodium_memzero((char *)headers[2], strlen(headers[2]));
+	if (rc != PT_OK) {
+		/* the log says why; never a header or a body */
+		pt_warn("bridge: the upstream token endpoint: %s", f.error);
+		why->error = PT_E_UPSTREAM_DOWN;
+		why->message = rc == PT_ERR_TOOLONG
+			? "The sign-in service sent an answer too large to read. Please try again later: enter the code from your device again."
+			: "The sign-in service could not be reached. Please try again in a moment: enter the code from your device again.";
+		return PT_ERR_IO;
+	}
+	if (f.status < 200 || f.status > 299) {
+		const char *msg = pt_upstream_error_message(a, f.body, f.n);
+		pt_warn("bridge: the upstream token endpoint answered %d", f.status);
+		why->error = PT_E_UPSTREAM_REFUSED;
+		why->message = pt_printf(a, "The sign-in service answered with an error (HTTP %d)%s%s. Please "
+		    "try again: enter the code from your device again.", f.status, msg ? ": " : "",
+		    msg ? msg : "");
+		sodium_memzero((char *)f.body, f.n);
+		return PT_ERR_INVALID;
+	}
+	rc = pt_upstream_answer_parse(a, f.body, f.n, out);
+	sodium_memzero((char *)f.body, f.n);
+	if (rc != PT_OK) {
+		pt_warn("bridge: the upstream token endpoint's answer (HTTP %d) has no usable"
+		    " access_token (error %d)", f.status, rc);
+		why->error = PT_E_UPSTREAM_UNREADABLE;
+		why->message = "The sign-in service's answer held no token this server could read. "
+		    "Please try again later: enter the code from your device again.";
+		return PT_ERR_ENCODING;
+	}
+	return PT_OK;
+}

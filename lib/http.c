@@ -2,6 +2,7 @@
  * and responses. */
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,7 +72,7 @@ bounded(const char *v, size_t max, const char *name, struct pt_fail *fail)
 }
 
 int
-pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
+pt_req_read(struct pt_req *r, struct pt_fail *fail)
 {
 	const char *v;
 	int rc;
@@ -91,8 +92,8 @@ pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
 		v = param(r, "SCRIPT_NAME");
 	if (v == NULL)
 		v = "/";
-	size_t bl = strlen(r->cfg->base_path);
-	if (bl && strncmp(v, r->cfg->base_path, bl) == 0 && (v[bl] == '/' || v[bl] == '\0'))
+	size_t bl = strlen(r->ctx.cfg->base_path);
+	if (bl && strncmp(v, r->ctx.cfg->base_path, bl) == 0 && (v[bl] == '/' || v[bl] == '\0'))
 		v += bl;
 	r->path = *v ? v : "/";
 	/* nginx's auth_request does not split "/oauth/check?scope=x" into path and
@@ -101,7 +102,7 @@ pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
 	if (qm != NULL) {
 		if (r->query[0] == '\0')
 			r->query = qm + 1;
-		r->path = pt_strndup(r->a, r->path, (size_t)(qm - r->path));
+		r->path = pt_strndup(r->ctx.a, r->path, (size_t)(qm - r->path));
 	}
 	r->body = "";
 	r->body_len = 0;
@@ -114,25 +115,29 @@ pt_req_read(struct pt_req *r, size_t max_body, struct pt_fail *fail)
 		return rc;
 	if (r->remote_user && (rc = bounded(r->remote_user, PT_MAX_USERNAME, "REMOTE_USER", fail)))
 		return rc;
-	/* No body for GET/HEAD, nor for the check: as an nginx auth_request subrequest it
-	 * carries the Content-Length (and method) of the request it guards, without the body. */
-	bool bodyless = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0 ||
-	    strcmp(r->path, "/oauth/check") == 0;
-	v = bodyless ? NULL : param(r, "CONTENT_LENGTH");
+	return PT_OK;
+}
+
+int
+pt_req_read_body(struct pt_req *r, size_t max_body, struct pt_fail *fail)
+{
+	const char *v = param(r, "CONTENT_LENGTH");
+	fail->param = fail->reason = NULL;
 	if (v != NULL && *v) {
-		char *end;
-		unsigned long long len = strtoull(v, &end, 10);
-		if (*end != '\0' || v[0] == '-') {
+		long long n;
+		int rc = pt_strtonum(v, 0, LLONG_MAX, &n);
+		if (rc == PT_ERR_INVALID || v[0] == '-') {
 			fail->param = "Content-Length";
 			fail->reason = "is not a number";
 			return PT_ERR_INVALID;
 		}
-		if (len > max_body) {
+		if (rc != PT_OK || (unsigned long long)n > max_body) {
 			fail->param = "body";
 			fail->reason = "is larger than this endpoint accepts";
 			return PT_ERR_TOOLONG;
 		}
-		char *b = pt_alloc(r->a, (size_t)len + 1);
+		size_t len = (size_t)n;
+		char *b = pt_alloc(r->ctx.a, (size_t)len + 1);
 		size_t got = 0;
 		while (got < len) {
 			int k = FCGX_GetStr(b + got, (int)(len - got), r->fcgx->in);
@@ -163,10 +168,21 @@ pt_header(struct pt_req *r, const char *name, const char *value)
 	pt_buf_add(&r->headers, "\r\n", 2);
 }
 
+/* Writes to FastCGI, or to r->capture (the unit tests' requests). */
+static void
+put(struct pt_req *r, const char *p, size_t n)
+{
+	if (r->capture != NULL)
+		pt_buf_add(r->capture, p, n);
+	else
+		FCGX_PutStr(p, (int)n, r->fcgx->out);
+}
+
 void
 pt_respond(struct pt_req *r, int status, const char *ctype, const char *body, size_t n)
 {
 	char head[128];
+	assert(status >= 100 && status <= 599);
 	if (r->responded)
 		return;
 	r->responded = true;
@@ -176,15 +192,15 @@ pt_respond(struct pt_req *r, int status, const char *ctype, const char *body, si
 	    (r->headers.n == 0 || strstr(r->headers.p, "Retry-After:") == NULL))
 		pt_header(r, "Retry-After", "1");
 	int k = snprintf(head, sizeof(head), "Status: %d %s\r\n", status, status_text(status));
-	FCGX_PutStr(head, k, r->fcgx->out);
+	put(r, head, (size_t)k);
 	if (ctype != NULL) {
 		k = snprintf(head, sizeof(head), "Content-Type: %s\r\n", ctype);
-		FCGX_PutStr(head, k, r->fcgx->out);
+		put(r, head, (size_t)k);
 	}
-	FCGX_PutStr(r->headers.p, (int)r->headers.n, r->fcgx->out);
-	FCGX_PutStr("\r\n", 2, r->fcgx->out);
+	put(r, r->headers.p, r->headers.n);
+	put(r, "\r\n", 2);
 	if (n)
-		FCGX_PutStr(body, (int)n, r->fcgx->out);
+		put(r, body, n);
 }
 
 static void
@@ -210,13 +226,13 @@ pt_respond_page(struct pt_req *r, int status, const char *html, size_t n)
 static void
 page_common(struct pt_req *r, struct pt_tv *t)
 {
-	pt_tv_set(t, "base", r->cfg->base_path);
+	pt_tv_set(t, "base", r->ctx.cfg->base_path);
 	pt_tv_set(t, "static", pt_path(r, "/static"));
 	pt_tv_set(t, "csrf", pt_csrf_token(r));
 	if (r->user != NULL) {
 		pt_tv_set(t, "signed_in", "1");
 		pt_tv_set(t, "user_name", r->user->name);
-		if (r->cfg->login == PT_LOGIN_BUILTIN)
+		if (r->ctx.cfg->login == PT_LOGIN_BUILTIN)
 			pt_tv_set(t, "can_logout", "1");
 	}
 }
@@ -225,7 +241,7 @@ void
 pt_page(struct pt_req *r, int status, const char *name, struct pt_tv *t)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	page_common(r, t);
 	if (pt_tmpl_render(&b, name, t) != PT_OK) {
 		pt_warn("template %s failed to render", name);
@@ -237,12 +253,19 @@ pt_page(struct pt_req *r, int status, const char *name, struct pt_tv *t)
 }
 
 void
+pt_page_kv(struct pt_req *r, int status, const char *name, const char *const *kv)
+{
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
+	for (size_t i = 0; kv[i] != NULL; i += 2)
+		pt_tv_set(t, kv[i], kv[i + 1]);
+	pt_page(r, status, name, t);
+}
+
+void
 pt_error_page(struct pt_req *r, int status, const char *title, const char *message)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
-	pt_tv_set(t, "title", title);
-	pt_tv_set(t, "message", message);
-	pt_page(r, status, "error", t);
+	const char *kv[] = {"title", title, "message", message, NULL};
+	pt_page_kv(r, status, "error", kv);
 }
 
 void
@@ -257,7 +280,7 @@ void
 pt_json_error(struct pt_req *r, int status, const char *error, const char *desc)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"error\":");
 	pt_buf_json(&b, error, strlen(error));
 	if (desc != NULL) {
@@ -280,13 +303,13 @@ pt_redirect(struct pt_req *r, const char *location)
 char *
 pt_url(struct pt_req *r, const char *path)
 {
-	return pt_printf(r->a, "%s%s", r->cfg->base_url, path);
+	return pt_printf(r->ctx.a, "%s%s", r->ctx.cfg->base_url, path);
 }
 
 char *
 pt_path(struct pt_req *r, const char *path)
 {
-	return pt_printf(r->a, "%s%s", r->cfg->base_path, path);
+	return pt_printf(r->ctx.a, "%s%s", r->ctx.cfg->base_path, path);
 }
 
 bool
@@ -299,7 +322,7 @@ int
 pt_req_query(struct pt_req *r, const struct pt_field *f, size_t nf, struct pt_params *p,
     struct pt_fail *fail)
 {
-	return pt_parse_form(r->a, r->query, strlen(r->query), f, nf, p, fail);
+	return pt_parse_form(r->ctx.a, r->query, strlen(r->query), f, nf, p, fail);
 }
 
 static bool
@@ -314,30 +337,18 @@ pt_req_body(struct pt_req *r, const struct pt_field *f, size_t nf, struct pt_par
     struct pt_fail *fail)
 {
 	if (r->body_len == 0) /* an empty body (the Postiz CLI sends one) has no parameters */
-		return pt_parse_form(r->a, "", 0, f, nf, p, fail);
+		return pt_parse_form(r->ctx.a, "", 0, f, nf, p, fail);
 	if (ctype_is(r->content_type, "application/json"))
-		return pt_parse_json(r->a, r->body, r->body_len, f, nf, p, fail);
+		return pt_parse_json(r->ctx.a, r->body, r->body_len, f, nf, p, fail);
 	if (ctype_is(r->content_type, "multipart/form-data"))
-		return pt_parse_multipart(r->a, r->content_type, r->body, r->body_len, f, nf, p, fail);
+		return pt_parse_multipart(r->ctx.a, r->content_type, r->body, r->body_len, f, nf, p, fail);
 	if (ctype_is(r->content_type, "application/x-www-form-urlencoded") ||
 	    (r->content_type[0] == '\0' && r->body_len == 0))
-		return pt_parse_form(r->a, r->body, r->body_len, f, nf, p, fail);
+		return pt_parse_form(r->ctx.a, r->body, r->body_len, f, nf, p, fail);
 	memset(p, 0, sizeof(*p));
 	fail->param = "Content-Type";
 	fail->reason = "must be application/x-www-form-urlencoded or application/json";
 	return PT_ERR_INVALID;
-}
-
-bool
-pt_path_is_api(const char *path)
-{
-	static const char *const api[] = {"/oauth/token", "/oauth/revoke", "/oauth/introspect",
-	    "/oauth/check", "/oauth/userinfo", "/oauth/register", "/oauth/device_authorization",
-	    "/device/code", "/device/token", "/health", "/.well-known/", NULL};
-	for (size_t i = 0; api[i]; i++)
-		if (strncmp(path, api[i], strlen(api[i])) == 0)
-			return true;
-	return false;
 }
 
 /* ---------------------------------------------------------------- processes */
@@ -388,9 +399,9 @@ ms_timespec(int64_t ms)
 /* One worker: its own database handle and FastCGI state, then the request loop until
  * SIGTERM. Returns the exit status (the caller _exits with it). */
 static int
-worker(const char *name, struct pt_config *cfg, size_t max_body, pt_handler handler,
-    pid_t supervisor, const sigset_t *mask)
+worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, const sigset_t *mask)
 {
+	const char *name = site->name;
 	FCGX_Request fr;
 	struct sigaction sa;
 
@@ -427,26 +438,14 @@ worker(const char *name, struct pt_config *cfg, size_t max_body, pt_handler hand
 		}
 		worker_idle = 0;
 		struct pt_req r;
-		struct pt_fail fail;
 		memset(&r, 0, sizeof(r));
 		r.fcgx = &fr;
-		r.a = a;
-		r.cfg = cfg;
+		r.ctx = pt_ctx_init(a, cfg);
 		pt_buf_init(&r.headers, a);
-		int rc = pt_req_read(&r, max_body, &fail);
-		if (rc != PT_OK) {
-			const char *msg = pt_printf(a, "%s %s", fail.param ? fail.param : "request",
-			    fail.reason ? fail.reason : "is malformed");
-			if (pt_path_is_api(r.path))
-				pt_json_error(&r, 400, "invalid_request", msg);
-			else
-				pt_error_page(&r, 400, "Bad request", msg);
-		} else {
-			handler(&r);
-		}
+		pt_dispatch(&r, site);
 		if (!r.responded) {
 			pt_warn("%s: handler for %s sent no response", name, r.path);
-			pt_json_error(&r, 500, "server_error", "internal error");
+			pt_fail(&r, PT_E_SERVER, NULL);
 		}
 		pt_rollback(); /* a handler that failed mid-transaction leaves nothing behind */
 		FCGX_Finish_r(&fr);
@@ -461,15 +460,14 @@ worker(const char *name, struct pt_config *cfg, size_t max_body, pt_handler hand
 
 /* Forks one worker; its pid, or -1. The child never returns. */
 static pid_t
-spawn(const char *name, struct pt_config *cfg, size_t max_body, pt_handler handler,
-    const sigset_t *mask)
+spawn(const struct pt_site *site, struct pt_config *cfg, const sigset_t *mask)
 {
 	pid_t self = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
-		_exit(worker(name, cfg, max_body, handler, self, mask));
+		_exit(worker(site, cfg, self, mask));
 	if (pid < 0)
-		pt_warn("%s: fork: %s", name, strerror(errno));
+		pt_warn("%s: fork: %s", site->name, strerror(errno));
 	return pid;
 }
 
@@ -523,8 +521,9 @@ stop_workers(const char *name, pid_t *pids, int n, const sigset_t *wait_set)
 
 /* The supervisor's loop: keeps n workers running until SIGTERM or SIGINT. */
 static int
-supervise(const char *name, struct pt_config *cfg, int n, size_t max_body, pt_handler handler)
+supervise(const struct pt_site *site, struct pt_config *cfg, int n)
 {
+	const char *name = site->name;
 	pid_t pids[PT_MAX_PROCESSES] = {0};
 	sigset_t wait_set, mask;
 	int burst = n > RESTART_BURST_MIN ? n : RESTART_BURST_MIN;
@@ -564,7 +563,7 @@ supervise(const char *name, struct pt_config *cfg, int n, size_t max_body, pt_ha
 				}
 				restarts++;
 			}
-			pids[i] = spawn(name, cfg, max_body, handler, &mask);
+			pids[i] = spawn(site, cfg, &mask);
 			if (pids[i] < 0) {
 				pids[i] = 0;
 				resume = t + RESTART_PAUSE_MS;
@@ -585,13 +584,14 @@ supervise(const char *name, struct pt_config *cfg, int n, size_t max_body, pt_ha
 }
 
 int
-pt_serve(const char *name, size_t max_body, pt_handler handler)
+pt_serve(const struct pt_site *site)
 {
 	static struct pt_config cfg;
+	const char *name = site->name;
 	char err[512];
 	int exe = pt_exe_by_name(name);
 
-	assert(exe >= 0);
+	assert(exe >= 0 && site->nroutes > 0 && site->max_body > 0);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: libsodium failed to initialise\n", name);
 		return 1;
@@ -623,5 +623,5 @@ pt_serve(const char *name, size_t max_body, pt_handler handler)
 	}
 	if (pt_db_close() != PT_OK)
 		return 1;
-	return supervise(name, &cfg, (int)cfg.processes[exe], max_body, handler);
+	return supervise(site, &cfg, (int)cfg.processes[exe]);
 }

@@ -1,4 +1,5 @@
 /* oauth.c: apps, client authentication, the authorization request, codes and tokens. */
+#include <assert.h>
 #include <string.h>
 #include <strings.h>
 
@@ -127,35 +128,27 @@ pt_app_allows_grant(const struct pt_app *app, const char *grant_type)
 	return pt_word_in(grant_type, strlen(grant_type), app->grant_types);
 }
 
-int
+enum pt_error
 pt_client_auth(struct pt_req *r, const char *body_id, size_t idn, const char *body_secret,
-    size_t secn, struct pt_app *app, struct pt_client_fail *cf)
+    size_t secn, struct pt_app *app, const char **desc)
 {
 	char *bid = NULL, *bsec = NULL;
 	size_t bidn = 0, bsecn = 0;
 	const char *id = body_id, *sec = body_secret;
-	cf->basic = false;
-	cf->error = "invalid_client";
-	cf->status = 401;
 	if (strncasecmp(r->authorization, "Basic ", 6) == 0) {
-		cf->basic = true;
-		int rc = pt_basic_decode(r->a, r->authorization, strlen(r->authorization), &bid,
+		int rc = pt_basic_decode(r->ctx.a, r->authorization, strlen(r->authorization), &bid,
 		    &bidn, &bsec, &bsecn);
 		if (rc != PT_OK) {
-			cf->desc = "the Authorization header is not valid Basic credentials";
-			return PT_ERR_INVALID;
+			*desc = "the Authorization header is not valid Basic credentials";
+			return PT_E_CLIENT_AUTH;
 		}
 		if (body_secret != NULL) {
-			cf->error = "invalid_request";
-			cf->status = 400;
-			cf->desc = "use one client authentication method, not two";
-			return PT_ERR_INVALID;
+			*desc = "use one client authentication method, not two";
+			return PT_E_INVALID_REQUEST;
 		}
 		if (body_id != NULL && (idn != bidn || memcmp(body_id, bid, idn) != 0)) {
-			cf->error = "invalid_request";
-			cf->status = 400;
-			cf->desc = "client_id does not match the Authorization header";
-			return PT_ERR_INVALID;
+			*desc = "client_id does not match the Authorization header";
+			return PT_E_INVALID_REQUEST;
 		}
 		id = bid;
 		idn = bidn;
@@ -163,50 +156,55 @@ pt_client_auth(struct pt_req *r, const char *body_id, size_t idn, const char *bo
 		secn = bsecn;
 	}
 	if (id == NULL) {
-		cf->desc = "client_id is missing";
-		return PT_ERR_INVALID;
+		*desc = "client_id is missing";
+		return PT_E_CLIENT_AUTH;
 	}
 	/* an unknown client, a wrong secret, a missing one and a secret sent for a public
 	 * client get the same answer, and the secret is hashed either way: the answer does
 	 * not tell which client ids exist */
-	cf->desc = "client authentication failed";
+	*desc = "client authentication failed";
 	uint8_t h[PT_HASH_LEN];
 	pt_hash(h, sec ? sec : "", sec ? secn : 0);
-	int rc = pt_app_get(r->a, id, idn, app);
+	int rc = pt_app_get(r->ctx.a, id, idn, app);
 	if (rc == PT_ERR_DB) {
-		cf->error = "temporarily_unavailable";
-		cf->status = 503;
-		cf->desc = "the server could not look up the client; retry shortly";
-		return rc;
+		*desc = "the server could not look up the client; retry shortly";
+		return PT_E_BUSY;
 	}
 	if (rc != PT_OK) {
 		pt_info("client authentication: unknown client_id");
-		return PT_ERR_INVALID;
+		return PT_E_CLIENT_AUTH;
 	}
 	if (app->public) {
 		if (sec != NULL && secn > 0) {
 			pt_info("client authentication: a secret sent for public client %s", app->client_id);
-			return PT_ERR_INVALID;
+			return PT_E_CLIENT_AUTH;
 		}
-		return PT_OK;
+		return PT_E_NONE;
 	}
 	if (sec == NULL || !app->has_secret) {
 		pt_info("client authentication: no secret for %s", app->client_id);
-		return PT_ERR_INVALID;
+		return PT_E_CLIENT_AUTH;
 	}
 	if (sodium_memcmp(h, app->secret_hash, PT_HASH_LEN) != 0) {
 		pt_info("client authentication: wrong secret for %s", app->client_id);
-		return PT_ERR_INVALID;
+		return PT_E_CLIENT_AUTH;
 	}
-	return PT_OK;
+	return PT_E_NONE;
 }
 
-void
-pt_client_fail_respond(struct pt_req *r, const struct pt_client_fail *cf)
+bool
+pt_client(struct pt_req *r, const char *id, size_t idn, const char *secret, size_t secretn,
+    struct pt_app *app)
 {
-	if (cf->status == 401)
-		pt_header(r, "WWW-Authenticate", "Basic realm=\"postern\", charset=\"UTF-8\"");
-	pt_json_error(r, cf->status, cf->error, cf->desc);
+	const char *desc = NULL;
+	/* the route table must say so (struct pt_route) */
+	assert(r->route == NULL || (r->route->needs & PT_CLIENT));
+	r->checked |= PT_CLIENT;
+	enum pt_error e = pt_client_auth(r, id, idn, secret, secretn, app, &desc);
+	if (e == PT_E_NONE)
+		return true;
+	pt_fail(r, e, desc);
+	return false;
 }
 
 /* The registered URI that the request names, or the only one when it names none;
@@ -255,14 +253,14 @@ pick_redirect(pt_arena *a, const char *list, const char *want, size_t wn, bool *
 }
 
 const struct pt_field pt_authz_fields[AZ__MAX] = {
-	[AZ_CLIENT_ID] = {"client_id", 64, NULL, 0},
-	[AZ_REDIRECT_URI] = {"redirect_uri", PT_MAX_REDIRECT_URI, NULL, 0},
-	[AZ_RESPONSE_TYPE] = {"response_type", 64, NULL, 0},
-	[AZ_SCOPE] = {"scope", PT_MAX_SCOPE, NULL, 0},
-	[AZ_STATE] = {"state", PT_MAX_STATE, NULL, 0},
-	[AZ_CODE_CHALLENGE] = {"code_challenge", 128, NULL, 0},
-	[AZ_CODE_CHALLENGE_METHOD] = {"code_challenge_method", 16, NULL, 0},
-	[AZ_RESOURCE] = {"resource", PT_MAX_RESOURCE, NULL, 0},
+	[AZ_CLIENT_ID] = {"client_id", PT_MAX_AUTHZ_CLIENT_ID, pt_valid_text, 0},
+	[AZ_REDIRECT_URI] = {"redirect_uri", PT_MAX_REDIRECT_URI, pt_valid_text, 0},
+	[AZ_RESPONSE_TYPE] = {"response_type", PT_MAX_RESPONSE_TYPE, pt_valid_text, 0},
+	[AZ_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_text, 0},
+	[AZ_STATE] = {"state", PT_MAX_STATE, pt_valid_text, 0},
+	[AZ_CODE_CHALLENGE] = {"code_challenge", PT_MAX_PKCE, pt_valid_text, 0},
+	[AZ_CODE_CHALLENGE_METHOD] = {"code_challenge_method", PT_MAX_PKCE_METHOD, pt_valid_text, 0},
+	[AZ_RESOURCE] = {"resource", PT_MAX_RESOURCE, pt_valid_text, 0},
 };
 
 bool
@@ -285,7 +283,7 @@ resource_ok(const char *v)
 }
 
 int
-pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
+pt_authz_check(const struct pt_ctx *ctx, const struct pt_params *p, struct pt_authz *az,
     struct pt_fail *fail)
 {
 	memset(az, 0, sizeof(*az));
@@ -294,7 +292,7 @@ pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
 		fail->reason = "The request does not name an application (client_id is missing).";
 		return PT_ERR_INVALID;
 	}
-	int rc = pt_app_get(r->a, p->v[AZ_CLIENT_ID], p->n[AZ_CLIENT_ID], &az->app);
+	int rc = pt_app_get(ctx->a, p->v[AZ_CLIENT_ID], p->n[AZ_CLIENT_ID], &az->app);
 	if (rc == PT_ERR_DB) {
 		fail->reason = "The server could not look up the application. Try again later.";
 		return PT_ERR_DB;
@@ -306,7 +304,7 @@ pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
 	az->client_id = az->app.client_id;
 	fail->param = "redirect_uri";
 	az->redirect_uri_given = p->v[AZ_REDIRECT_URI] != NULL;
-	az->redirect_uri = pick_redirect(r->a, az->app.redirect_uris, p->v[AZ_REDIRECT_URI],
+	az->redirect_uri = pick_redirect(ctx->a, az->app.redirect_uris, p->v[AZ_REDIRECT_URI],
 	    p->n[AZ_REDIRECT_URI], &az->redirect_exact);
 	if (az->redirect_uri == NULL) {
 		fail->reason = az->redirect_uri_given
@@ -323,7 +321,7 @@ pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
 	az->resource = p->v[AZ_RESOURCE];
 	const char *method = p->v[AZ_CODE_CHALLENGE_METHOD];
 	const char *scope = p->v[AZ_SCOPE];
-	const struct pt_config *c = r->cfg;
+	const struct pt_config *c = ctx->cfg;
 #define ERR(e, d) do { az->error = (e); az->error_description = (d); return PT_OK; } while (0)
 	if (az->response_type == NULL)
 		ERR("invalid_request", "response_type is missing");
@@ -331,14 +329,9 @@ pt_authz_check(struct pt_req *r, const struct pt_params *p, struct pt_authz *az,
 		ERR("unsupported_response_type", "only response_type=code is supported");
 	if (!pt_app_allows_grant(&az->app, "authorization_code"))
 		ERR("unauthorized_client", "this client may not use the authorization code flow");
-	if (scope == NULL || *scope == '\0') {
-		scope = c->default_scope;
-		if (*az->app.scopes && !pt_scope_subset(scope, az->app.scopes))
-			scope = az->app.scopes;
-	}
-	if (!pt_scopes_ok(c, scope, strlen(scope), az->app.scopes))
+	az->scope = pt_scope_for(ctx, &az->app, scope);
+	if (az->scope == NULL)
 		ERR("invalid_scope", "a requested scope is unknown or not allowed for this client");
-	az->scope = pt_scope_normalize(r->a, scope);
 	if (method != NULL && strcmp(method, "S256") != 0)
 		ERR("invalid_request", "code_challenge_method must be S256");
 	if (az->challenge != NULL) {
@@ -364,8 +357,8 @@ pt_authz_redirect(struct pt_req *r, const struct pt_authz *az, const char *code,
     const char *error, const char *desc)
 {
 	const char *kv[] = {"code", code, "error", error, "error_description", desc, "state",
-	    az->state, "iss", r->cfg->base_url, NULL};
-	pt_redirect(r, pt_uri_with_params(r->a, az->redirect_uri, kv));
+	    az->state, "iss", r->ctx.cfg->base_url, NULL};
+	pt_redirect(r, pt_uri_with_params(r->ctx.a, az->redirect_uri, kv));
 }
 
 /* Has the user approved this app before (for any organization they are still in)? */
@@ -391,10 +384,24 @@ pt_authz_fail(struct pt_req *r, const struct pt_authz *az, const struct pt_user 
 	}
 	pt_info("authorization error %s for client %s shown, not redirected", az->error,
 	    az->client_id);
-	pt_error_page(r, 400, "Invalid authorization request",
-	    pt_printf(r->a, "The application %s sent an authorization request this server "
+	pt_fail(r, PT_E_BAD_AUTHZ,
+	    pt_printf(r->ctx.a, "The application %s sent an authorization request this server "
 	    "cannot accept (%s: %s). Go back to the application and tell its developer.",
 	    az->app.name, az->error, az->error_description ? az->error_description : ""));
+}
+
+const char *
+pt_scope_for(const struct pt_ctx *ctx, const struct pt_app *app, const char *want)
+{
+	const char *s = want;
+	if (s == NULL || *s == '\0') {
+		s = ctx->cfg->default_scope;
+		if (*app->scopes && !pt_scope_subset(s, app->scopes))
+			s = app->scopes;
+	}
+	if (!pt_scopes_ok(ctx->cfg, s, strlen(s), app->scopes))
+		return NULL;
+	return pt_scope_normalize(ctx->a, s);
 }
 
 char *
@@ -424,7 +431,7 @@ scope_union(pt_arena *a, const char *have, const char *add)
 }
 
 int
-pt_grant_record(struct pt_req *r, int64_t user_id, int64_t app_id, int64_t org_id,
+pt_grant_record(const struct pt_ctx *ctx, int64_t user_id, int64_t app_id, int64_t org_id,
     const char *scope, const char *redirect_uri, int64_t *grant_id)
 {
 	sqlite3_stmt *st = pt_stmt(ST_GRANT_FIND);
@@ -434,7 +441,7 @@ pt_grant_record(struct pt_req *r, int64_t user_id, int64_t app_id, int64_t org_i
 	const char *all = scope;
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		all = scope_union(r->a, pt_col_text(r->a, st, 1), scope);
+		all = scope_union(ctx->a, pt_col_text(ctx->a, st, 1), scope);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return PT_ERR_DB;
@@ -458,7 +465,7 @@ pt_grant_record(struct pt_req *r, int64_t user_id, int64_t app_id, int64_t org_i
 }
 
 int
-pt_code_issue(struct pt_req *r, const struct pt_authz *az, int64_t user_id, int64_t org_id,
+pt_code_issue(const struct pt_ctx *ctx, const struct pt_authz *az, int64_t user_id, int64_t org_id,
     bool on_page, char code[PT_TOKEN_LEN + 1])
 {
 	int64_t grant;
@@ -466,7 +473,7 @@ pt_code_issue(struct pt_req *r, const struct pt_authz *az, int64_t user_id, int6
 	int rc = pt_begin();
 	if (rc != PT_OK)
 		return rc;
-	rc = pt_grant_record(r, user_id, az->app.id, org_id, az->scope,
+	rc = pt_grant_record(ctx, user_id, az->app.id, org_id, az->scope,
 	    on_page ? az->redirect_uri : NULL, &grant);
 	if (rc != PT_OK)
 		goto fail;
@@ -486,7 +493,7 @@ pt_code_issue(struct pt_req *r, const struct pt_authz *az, int64_t user_id, int6
 	pt_bind_text(st, 6, az->challenge, az->challenge ? strlen(az->challenge) : 0);
 	pt_bind_text(st, 7, az->resource, az->resource ? strlen(az->resource) : 0);
 	int64_t now = pt_now();
-	sqlite3_bind_int64(st, 8, now + r->cfg->code_ttl);
+	sqlite3_bind_int64(st, 8, now + ctx->cfg->code_ttl);
 	sqlite3_bind_int64(st, 9, now);
 	if ((rc = pt_exec(st)) != PT_OK || (rc = pt_commit()) != PT_OK)
 		goto fail;
@@ -496,21 +503,23 @@ fail:
 	return rc == PT_ERR_NOTFOUND || rc == PT_ERR_BUSY ? rc : PT_ERR_DB;
 }
 
-/* Mints one token of kind (1 access, 2 refresh) into tok and stores its hash: in a new
+/* Mints one token of kind (access or refresh) into tok and stores its hash: in a new
  * row, or (code_row > 0) for an access token in the row of the code it is redeemed
  * from; a refresh token from a code gets a copy of the code's request, so that a
  * replay of the code is checked like a redemption even after the access token (the
  * code's own row) was revoked. */
 static int
-token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, int kind, int64_t grant_id,
+token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, enum pt_token_kind kind,
+    int64_t grant_id,
     const char *scope, const char *resource, const uint8_t *code_hash, int64_t code_row,
     int64_t now, int64_t expires)
 {
 	uint8_t h[PT_HASH_LEN];
 	sqlite3_stmt *st;
+	assert(kind == PT_KIND_ACCESS || kind == PT_KIND_REFRESH);
 	pt_token_new(tok, prefix);
 	pt_hash(h, tok, PT_TOKEN_LEN);
-	if (code_row > 0 && kind == 2) {
+	if (code_row > 0 && kind == PT_KIND_REFRESH) {
 		st = pt_stmt(ST_REFRESH_FROM_CODE);
 		pt_bind_blob(st, 1, h, sizeof(h));
 		pt_bind_text(st, 2, scope, strlen(scope));
@@ -545,27 +554,27 @@ token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, int kind, int64_t gr
 }
 
 int
-pt_tokens_issue(struct pt_req *r, int64_t grant_id, const char *scope, const char *refresh_scope,
+pt_tokens_issue(const struct pt_ctx *ctx, int64_t grant_id, const char *scope, const char *refresh_scope,
     const char *resource, const uint8_t *code_hash, int64_t code_row, struct pt_issued *out)
 {
 	int64_t now = pt_now();
-	long ttl = r->cfg->access_token_ttl;
+	long ttl = ctx->cfg->access_token_ttl;
 	memset(out, 0, sizeof(*out));
-	int rc = token_store(out->access, "pat_", 1, grant_id, scope, resource, code_hash, code_row,
+	int rc = token_store(out->access, "pat_", PT_KIND_ACCESS, grant_id, scope, resource, code_hash, code_row,
 	    now, ttl > 0 ? now + ttl : 0);
 	if (rc != PT_OK || ttl <= 0)
 		return rc;
 	out->expires_in = ttl;
 	out->has_refresh = true;
-	return token_store(out->refresh, "prt_", 2, grant_id, refresh_scope ? refresh_scope : scope,
-	    resource, code_hash, code_row, now, now + r->cfg->refresh_token_ttl);
+	return token_store(out->refresh, "prt_", PT_KIND_REFRESH, grant_id, refresh_scope ? refresh_scope : scope,
+	    resource, code_hash, code_row, now, now + ctx->cfg->refresh_token_ttl);
 }
 
 void
 pt_token_response(struct pt_req *r, const struct pt_issued *t, const char *scope, int64_t org_id)
 {
 	pt_buf b;
-	pt_buf_init(&b, r->a);
+	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"access_token\":");
 	pt_buf_json(&b, t->access, PT_TOKEN_LEN);
 	pt_buf_adds(&b, ",\"token_type\":\"Bearer\",\"scope\":");

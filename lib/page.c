@@ -21,17 +21,17 @@ pt_signed_in(struct pt_req *r, struct pt_user *u, const char *return_to)
 	if (rc == PT_OK)
 		return true;
 	if (rc == PT_ERR_DB) {
-		pt_error_page(r, 503, "Server busy", "The server could not check your session. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not check your session. Try again in a moment.");
 		return false;
 	}
-	if (r->cfg->login == PT_LOGIN_REMOTE_USER) {
+	if (r->ctx.cfg->login == PT_LOGIN_REMOTE_USER) {
 		/* nginx should have authenticated this request: refused, never anonymous */
-		pt_error_page(r, 403, "Sign-in required",
+		pt_fail(r, PT_E_SIGN_IN_REQUIRED,
 		    "This server takes sign-in from the site, and none was provided.");
 		return false;
 	}
 	const char *kv[] = {"return_to", return_to, NULL};
-	const char *login = pt_uri_with_params(r->a, pt_path(r, "/oauth/login"), kv);
+	const char *login = pt_uri_with_params(r->ctx.a, pt_path(r, "/oauth/login"), kv);
 	if (pt_is_post(r))
 		pt_see_other(r, login);
 	else
@@ -46,20 +46,20 @@ struct pt_tv *
 pt_consent_vars(struct pt_req *r, const struct pt_app *app, const char *scope,
     const struct pt_user *u, const char *action)
 {
-	struct pt_tv *t = pt_tv_new(r->a);
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_setf(t, "title", "Authorize %s", app->name);
 	pt_tv_set(t, "app_name", app->name);
 	pt_tv_set(t, "app_description", app->description);
 	pt_tv_setn(t, "app_initial", app->name, pt_utf8_initial(app->name, strlen(app->name)));
 	if (app->has_picture)
-		pt_tv_url(t, "app_picture", pt_path(r, pt_printf(r->a, "/oauth/apps/%s/picture",
+		pt_tv_url(t, "app_picture", pt_path(r, pt_printf(r->ctx.a, "/oauth/apps/%s/picture",
 		    app->client_id)));
 	pt_tv_set(t, "client_id", app->client_id);
 	pt_tv_set(t, "user_name", u->name);
 	pt_tv_set(t, "action", pt_path(r, action));
 	for (const char *s = scope; *s;) {
 		size_t k = strcspn(s, " ");
-		const struct pt_scope *sc = pt_config_scope(r->cfg, s, k);
+		const struct pt_scope *sc = pt_config_scope(r->ctx.cfg, s, k);
 		if (sc != NULL) {
 			struct pt_tv *it = pt_tv_add(t, "scopes");
 			pt_tv_set(it, "name", sc->name);
@@ -75,13 +75,13 @@ pt_consent_vars(struct pt_req *r, const struct pt_app *app, const char *scope,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct pt_tv *it = pt_tv_add(t, "orgs");
 		pt_tv_setf(it, "id", "%lld", (long long)sqlite3_column_int64(st, 0));
-		pt_tv_set(it, "name", pt_col_text(r->a, st, 1));
+		pt_tv_set(it, "name", pt_col_text(r->ctx.a, st, 1));
 		if (n++ == 0)
 			pt_tv_set(it, "checked", "1");
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		pt_error_page(r, 503, "Server busy", "The server could not load your organizations. Try again in a moment.");
+		pt_fail(r, PT_E_BUSY, "The server could not load your organizations. Try again in a moment.");
 		return NULL;
 	}
 	if (n > 1)

@@ -2,6 +2,8 @@
  * cookies, Basic and Bearer credentials, and the validators fields use. */
 #define _GNU_SOURCE /* memmem */
 #include <stdio.h>
+#include <assert.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 
@@ -97,7 +99,8 @@ store(pt_arena *a, const struct pt_field *f, size_t idx, const char *v, size_t n
 		fail->reason = "is too long";
 		return PT_ERR_TOOLONG;
 	}
-	if (fd->valid != NULL && !fd->valid(v, n)) {
+	assert(fd->valid != NULL); /* every field names its validator */
+	if (!fd->valid(v, n)) {
 		fail->reason = "is not valid";
 		return PT_ERR_INVALID;
 	}
@@ -756,4 +759,56 @@ pt_utf8_len(const char *s, size_t n)
 		if (((unsigned char)s[i] & 0xc0) != 0x80)
 			c++;
 	return c;
+}
+
+int
+pt_strtonum(const char *s, long long min, long long max, long long *out)
+{
+	unsigned long long v = 0, limit;
+	bool neg = false;
+	assert(min <= max);
+	*out = 0;
+	if (s == NULL)
+		return PT_ERR_MISSING;
+	if (*s == '-') {
+		neg = true;
+		s++;
+	}
+	if (*s < '0' || *s > '9')
+		return PT_ERR_INVALID;
+	/* LLONG_MAX, or its magnitude + 1 for a negative number */
+	limit = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (limit - d) / 10)
+			return PT_ERR_TOOLONG;
+		v = v * 10 + d;
+	}
+	if (*s != '\0')
+		return PT_ERR_INVALID;
+	long long x = neg ? (v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v)
+			  : (long long)v;
+	if (x < min || x > max)
+		return PT_ERR_TOOLONG;
+	*out = x;
+	return PT_OK;
+}
+
+bool
+pt_valid_text(const char *v, size_t n)
+{
+	(void)v;
+	(void)n;
+	return true;
+}
+
+bool
+pt_valid_id(const char *v, size_t n)
+{
+	if (n == 0 || n > 19 || v[0] < '1' || v[0] > '9')
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+	return true;
 }

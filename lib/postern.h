@@ -57,6 +57,28 @@ enum pt_err {
 #define PT_DELETE_BATCH    500           /* rows one short transaction deletes (janitor, app del) */
 #define PT_MAX_PROCESSES   64            /* worker processes of one executable */
 #define PT_MAX_UPSTREAM_SECRET 512       /* upstream_client_secret (or its file) */
+/* Longest values of request fields, in bytes (the parser refuses longer ones). */
+#define PT_MAX_CLIENT_ID_FIELD 128       /* client_id of a client-authenticated request */
+#define PT_MAX_AUTHZ_CLIENT_ID 64        /* client_id of an authorization request */
+#define PT_MAX_CLIENT_SECRET_FIELD 128   /* client_secret */
+#define PT_MAX_TOKEN_FIELD 128           /* token, code, refresh_token, device_code */
+#define PT_MAX_GRANT_TYPE  64            /* grant_type */
+#define PT_MAX_RESPONSE_TYPE 64          /* response_type */
+#define PT_MAX_TOKEN_HINT  32            /* token_type_hint */
+#define PT_MAX_PKCE        128           /* code_verifier, code_challenge */
+#define PT_MAX_PKCE_METHOD 16            /* code_challenge_method */
+#define PT_MAX_CSRF        64            /* csrf */
+#define PT_MAX_REQUEST_ID  64            /* request (the consent form names its pending request) */
+#define PT_MAX_ACTION      16            /* action (approve, deny) */
+#define PT_MAX_ID_FIELD    20            /* org and other row ids */
+#define PT_MAX_CONFIRM     8             /* confirm (yes) */
+#define PT_MAX_NOTICE      16            /* done (a page's notice) */
+#define PT_MAX_FLAG        1             /* a checkbox: 1 */
+#define PT_MAX_APP_TYPE    16            /* type (public, confidential) */
+#define PT_MAX_USER_CODE_FIELD 64        /* a typed user code, with blanks and hyphens */
+#define PT_MAX_UPSTREAM_CODE 2048        /* the upstream's authorization code (bridge) */
+#define PT_MAX_OAUTH_ERROR 64            /* error of a redirect back */
+#define PT_MAX_ERROR_DESC  1000          /* error_description of a redirect back */
 #define PT_MAX_UPSTREAM_ANSWER (64 * 1024) /* the upstream token endpoint's answer */
 #define PT_MAX_UPSTREAM_TOKEN 4096       /* the upstream's access token */
 #define PT_MAX_UPSTREAM_ORG 256          /* the upstream's organization id */
@@ -158,7 +180,18 @@ bool pt_bearer(const char *hdr, const char **t, size_t *n);
 /* A copy of s (n bytes) without leading and trailing blanks (space, tab, CR, LF). */
 char *pt_trimmed(pt_arena *, const char *s, size_t n);
 
-/* Validators shared by the executables. */
+/* A whole decimal number from min to max, strtonum-style: digits with an optional
+ * leading '-', nothing else (no blanks, no '+'). PT_OK with *out; PT_ERR_MISSING (NULL),
+ * PT_ERR_INVALID (not a number) or PT_ERR_TOOLONG (out of range), *out 0. */
+int pt_strtonum(const char *s, long long min, long long max, long long *out) PT_WUR;
+
+/* Validators shared by the executables. Every field names one; the parser has already
+ * refused control characters (but for PT_F_MULTILINE's) and bad UTF-8 (but for
+ * PT_F_BINARY fields), so pt_valid_text takes any such value: for a field whose handler
+ * judges the value itself and answers in its own words (a token: invalid_grant, not
+ * invalid_request). */
+bool pt_valid_text(const char *, size_t);
+bool pt_valid_id(const char *, size_t);        /* a row id: 1..19 digits, no leading 0 */
 bool pt_valid_printable(const char *, size_t); /* no control characters */
 bool pt_valid_b62ish(const char *, size_t);    /* [A-Za-z0-9_-] */
 bool pt_valid_scope(const char *, size_t);     /* RFC 6749 §3.3 scope-tokens */
@@ -207,6 +240,24 @@ char *pt_uri_with_params(pt_arena *, const char *uri, const char *const *kv);
 #define PT_CLIENT_ID_LEN (4 + 32)
 #define PT_CLIENT_SECRET_LEN (4 + 48)
 #define PT_HASH_LEN 32
+
+/* What a row of the tokens table is (its kind column, schema.sql): a code becomes an
+ * access token in its own row; a refresh token, once rotated, stays as used so that its
+ * reuse is seen. */
+enum pt_token_kind {
+	PT_KIND_CODE = 0,
+	PT_KIND_ACCESS = 1,
+	PT_KIND_REFRESH = 2,
+	PT_KIND_REFRESH_USED = 3,
+};
+
+/* Where a device authorization stands (the devices table's state column). */
+enum pt_device_state {
+	PT_DEVICE_PENDING = 0,   /* the user has not answered */
+	PT_DEVICE_APPROVED = 1,  /* approved, not yet collected */
+	PT_DEVICE_DENIED = 2,
+	PT_DEVICE_COLLECTED = 3, /* its token was issued */
+};
 
 /* Fills out with n base62 characters from the CSPRNG (no NUL). */
 void pt_random_b62(char *out, size_t n);
@@ -287,7 +338,6 @@ struct pt_config {
 	char *resources[PT_MAX_RESOURCES]; /* RFC 9728 protected resources (and RFC 8707 targets) */
 	size_t nresources;
 	long processes[PT_EXE__MAX]; /* worker processes per executable, 1..PT_MAX_PROCESSES */
-	char *log_level;
 	/* Device login bridged to an upstream provider: set together (bridge is then true)
 	 * or not at all. The URLs are https, or http on a loopback host. */
 	char *upstream_authorize_url;
@@ -317,6 +367,70 @@ bool pt_scope_subset(const char *a, const char *b);
 /* Is t (n bytes) one of the words of list (separated by spaces or newlines)? */
 bool pt_word_in(const char *t, size_t n, const char *list);
 
+/* ---------------------------------------------------------------- apps */
+
+/* A new app, or what the app form says about one. */
+struct pt_new_app {
+	int64_t owner_id;           /* 0: none (the admin command without --owner) */
+	const char *name;
+	const char *description;
+	const char *redirect_uris;  /* '\n'-separated, trimmed */
+	const char *scopes;         /* space-separated, in config order; "" = every one */
+	const char *grant_types;    /* space-separated */
+	bool public, trusted, require_pkce, remember_consent, resource_server;
+	const char *picture;        /* an upload, or NULL */
+	size_t picture_n;
+	const char *picture_type;   /* pt_picture_type of it */
+	bool remove_picture;        /* the edit form: drop the picture */
+};
+
+/* The app form as posted (NULL where a field was absent; scopes '\n'-separated). */
+struct pt_app_posted {
+	const char *name;
+	size_t name_n;
+	const char *description;
+	size_t description_n;
+	const char *redirect_uris;
+	const char *scopes;
+	const char *type;           /* "public" or "confidential" */
+	const char *picture;
+	size_t picture_n;
+};
+
+/* A list of redirect URIs, one a line (blank lines and blanks around them ignored). */
+struct pt_uri_list {
+	const char *uris;           /* '\n'-separated, trimmed ("" when none) */
+	size_t count;
+	const char *bad;            /* the first that fails pt_redirect_uri_valid, or NULL */
+	bool repeated;              /* one is listed twice */
+};
+
+void pt_client_id_new(char out[PT_CLIENT_ID_LEN + 1]);
+/* A new secret and its keyed hash (what is stored). */
+void pt_client_secret_new(char out[PT_CLIENT_SECRET_LEN + 1], uint8_t hash[PT_HASH_LEN]);
+/* The content type of a picture from its first bytes (PNG, JPEG, WebP), else NULL. */
+const char *pt_picture_type(const char *, size_t);
+/* Parses a redirect-URI list (s, n bytes) into *out (arena strings). */
+void pt_uri_list_parse(pt_arena *, const char *s, size_t n, struct pt_uri_list *out);
+/* Reads the app form into *f, keeping what was typed even when it is wrong (the page
+ * shows it again): NULL when it is fine, else a message for the person (the first
+ * problem, in the order of the form). Sets name, description, redirect_uris, scopes,
+ * public and the picture; the caller sets the rest. */
+const char *pt_app_form_read(pt_arena *, const struct pt_config *, const struct pt_app_posted *,
+    struct pt_new_app *f);
+/* Stores a new app (and its picture) in one transaction; fills its client id, and a
+ * secret (shown once; stored only for a confidential app). */
+int pt_app_insert(const struct pt_new_app *, char cid[PT_CLIENT_ID_LEN + 1],
+    char secret[PT_CLIENT_SECRET_LEN + 1]) PT_WUR;
+/* A new secret for a confidential app (of owner_id; 0: of anyone), durably: the old one
+ * never works again. PT_OK with secret; PT_ERR_NOTFOUND (no such confidential app),
+ * PT_ERR_BUSY or PT_ERR_DB. */
+int pt_app_rotate_secret(const char *client_id, int64_t owner_id,
+    char secret[PT_CLIENT_SECRET_LEN + 1]) PT_WUR;
+/* Stores (picture not NULL) or clears the picture of owner_id's app app_id. */
+int pt_app_picture_store(int64_t owner_id, int64_t app_id, const char *picture, size_t n,
+    const char *type) PT_WUR;
+
 /* ---------------------------------------------------------------- registration */
 
 /* RFC 7591 client metadata from a registration body, checked; NULL where the member
@@ -339,6 +453,14 @@ struct pt_reg_fail {
  * NUL) or PT_ERR_INVALID (bad metadata), with fail filled. Unknown members are ignored. */
 int pt_register_parse(pt_arena *, const struct pt_config *, const char *body, size_t n,
     struct pt_reg *, struct pt_reg_fail *) PT_WUR;
+struct pt_ctx;
+/* The name of a registered client that sent none. */
+#define PT_REG_NAME_DEFAULT "Unnamed app"
+/* Stores a parsed registration as a public client that must use PKCE (defaults applied:
+ * PT_REG_NAME_DEFAULT, authorization_code, every configured scope); *cid its client id,
+ * *answer the RFC 7591 §3.2.1 response document. PT_OK, PT_ERR_BUSY or PT_ERR_DB. */
+int pt_register_store(const struct pt_ctx *, const struct pt_reg *, char cid[PT_CLIENT_ID_LEN + 1],
+    pt_buf *answer) PT_WUR;
 
 /* ---------------------------------------------------------------- log */
 
@@ -432,6 +554,8 @@ void pt_bind_text(sqlite3_stmt *, int i, const char *, size_t);
 void pt_bind_blob(sqlite3_stmt *, int i, const void *, size_t);
 /* Copies a text column into the arena ("" for NULL). */
 char *pt_col_text(pt_arena *, sqlite3_stmt *, int col);
+/* Copies a blob column into the arena, *n its length; NULL for NULL. */
+const uint8_t *pt_col_blob(pt_arena *, sqlite3_stmt *, int col, size_t *n);
 /* The schema, embedded from schema.sql at build time. */
 extern const char pt_schema_sql[];
 /* Creates or migrates the schema on an open handle. */
@@ -463,7 +587,24 @@ int pt_tmpl_render(pt_buf *, const char *name, const struct pt_tv *) PT_WUR;
 /* Renders from a string, for tests. */
 int pt_tmpl_render_string(pt_buf *, const char *src, const struct pt_tv *) PT_WUR;
 
+/* ---------------------------------------------------------------- context */
+
+/* What the OAuth core needs that is not HTTP: an arena for what it returns, the config
+ * and the database. An executable hands over its request's (r->ctx); the admin command,
+ * the benchmarks' seeder and the unit tests make their own with pt_ctx_init. */
+struct pt_ctx {
+	pt_arena *a;
+	const struct pt_config *cfg;
+	sqlite3 *db;
+};
+
+/* A context of arena a and config cfg on the open database (pt_db()). */
+struct pt_ctx pt_ctx_init(pt_arena *a, const struct pt_config *cfg);
+
 /* ---------------------------------------------------------------- requests */
+
+/* What a route answers its errors in: an HTML page or a JSON OAuth error. */
+enum pt_face { PT_PAGE, PT_API };
 
 struct FCGX_Request;
 struct pt_user {
@@ -473,9 +614,8 @@ struct pt_user {
 };
 
 struct pt_req {
+	struct pt_ctx ctx;        /* arena, config, database: what the core is handed */
 	struct FCGX_Request *fcgx;
-	pt_arena *a;
-	const struct pt_config *cfg;
 	const char *method;
 	const char *path;         /* request path below base_path, starting with '/' */
 	const char *query;        /* QUERY_STRING, "" when absent */
@@ -484,9 +624,14 @@ struct pt_req {
 	const char *authorization;/* "" when absent */
 	const char *remote_user;  /* NULL when nginx did not set one */
 	const char *remote_addr;
+	const char *arg;          /* what the route's '*' or '**' matched, NULL when none */
+	const struct pt_route *route; /* the dispatcher's match (NULL outside it: unit tests) */
+	unsigned checked;         /* PT_CSRF, PT_CLIENT: what the handler has checked */
 	const char *body;
 	size_t body_len;
 	pt_buf headers;           /* extra response headers, "Name: value\r\n" each */
+	pt_buf *capture;          /* set (unit tests): the response is written here, not to FastCGI */
+	enum pt_face face;        /* the route's: errors answered as a page or as JSON */
 	bool responded;
 	int status;               /* what was sent, for tests and logs */
 	/* session state, filled by pt_session_user / pt_csrf_token */
@@ -496,10 +641,12 @@ struct pt_req {
 	bool user_looked_up;
 };
 
-/* Reads the FastCGI environment and at most max_body bytes of body. Returns
- * PT_ERR_TOOLONG for an oversized body, query or Authorization header
- * (with fail->param naming which), PT_ERR_CONTROL for control characters in them. */
-int pt_req_read(struct pt_req *, size_t max_body, struct pt_fail *) PT_WUR;
+/* Reads the FastCGI environment: method, path (always set, also on failure), query and
+ * headers. Returns PT_ERR_TOOLONG for an oversized query or Authorization header (with
+ * fail->param naming which), PT_ERR_CONTROL for control characters in them. */
+int pt_req_read(struct pt_req *, struct pt_fail *) PT_WUR;
+/* Reads the body, at most max_body bytes (PT_ERR_TOOLONG past that). */
+int pt_req_read_body(struct pt_req *, size_t max_body, struct pt_fail *) PT_WUR;
 const char *pt_req_param(const struct pt_req *, const char *name);
 void pt_header(struct pt_req *, const char *name, const char *value);
 /* Writes the status, headers and body. */
@@ -509,12 +656,12 @@ void pt_respond(struct pt_req *, int status, const char *ctype, const char *body
 void pt_respond_page(struct pt_req *, int status, const char *html, size_t n);
 /* Renders template `name` into a page response; a render failure gives 500. */
 void pt_page(struct pt_req *, int status, const char *name, struct pt_tv *);
-/* The HTML error page, status and a message for a person. */
+/* The same with the values of kv: key, value, ..., NULL (a NULL value leaves it empty). */
+void pt_page_kv(struct pt_req *, int status, const char *name, const char *const *kv);
+/* The HTML error page and the JSON error: what pt_fail writes with. A handler calls
+ * pt_fail with a named error instead (lib/error.c has the table). */
 void pt_error_page(struct pt_req *, int status, const char *title, const char *message);
-/* The arguments of a JSON error when storage failed or stayed locked: 503, which
- * pt_respond sends with Retry-After, so the client tries again. */
-#define PT_UNAVAILABLE 503, "temporarily_unavailable", "the server is busy; retry shortly"
-/* JSON {"error","error_description"} with Cache-Control: no-store. */
+/* {"error","error_description"} with Cache-Control: no-store. */
 void pt_json_error(struct pt_req *, int status, const char *error, const char *desc);
 void pt_json(struct pt_req *, int status, const pt_buf *json);
 void pt_redirect(struct pt_req *, const char *location);
@@ -529,16 +676,127 @@ bool pt_is_post(const struct pt_req *);
 int pt_req_query(struct pt_req *, const struct pt_field *, size_t, struct pt_params *, struct pt_fail *) PT_WUR;
 int pt_req_body(struct pt_req *, const struct pt_field *, size_t, struct pt_params *, struct pt_fail *) PT_WUR;
 
-/* Is this path an API endpoint (errors in JSON) rather than a page? */
-bool pt_path_is_api(const char *path);
+/* ---------------------------------------------------------------- errors */
+
+/* Every error a request can end in. The table in error.c gives each its status, OAuth
+ * error code, JSON description, page title and text, and WWW-Authenticate challenge;
+ * a handler names the error and never a status. */
+enum pt_error {
+	PT_E_NONE = 0,
+	PT_E_INVALID_REQUEST,       /* 400 invalid_request, "Bad request" */
+	PT_E_NOT_FOUND,             /* 404 */
+	PT_E_METHOD,                /* 405 (the dispatcher adds Allow) */
+	PT_E_CLIENT_AUTH,           /* 401 invalid_client, WWW-Authenticate: Basic */
+	PT_E_INVALID_GRANT,         /* 400 */
+	PT_E_UNAUTHORIZED_CLIENT,   /* 400 */
+	PT_E_UNSUPPORTED_GRANT_TYPE,/* 400 */
+	PT_E_INVALID_SCOPE,         /* 400 */
+	PT_E_INVALID_TARGET,        /* 400, RFC 8707 */
+	PT_E_CLIENT_METADATA,       /* 400 invalid_client_metadata, RFC 7591 */
+	PT_E_REDIRECT_URI,          /* 400 invalid_redirect_uri, RFC 7591 */
+	PT_E_METADATA_TOO_LARGE,    /* 413 invalid_client_metadata */
+	PT_E_REGISTRATION_OFF,      /* 403 access_denied */
+	PT_E_AUTHORIZATION_PENDING, /* 400, RFC 8628 */
+	PT_E_SLOW_DOWN,             /* 400, RFC 8628 */
+	PT_E_ACCESS_DENIED,         /* 400 access_denied (a device flow's denial) */
+	PT_E_EXPIRED_TOKEN,         /* 400, RFC 8628 */
+	PT_E_INVALID_DEVICE_CODE,   /* 400 (the Postiz CLI's bridge) */
+	PT_E_INVALID_TOKEN,         /* 401 invalid_token, WWW-Authenticate: Bearer */
+	PT_E_INSUFFICIENT_SCOPE,    /* 403 insufficient_scope, WWW-Authenticate: Bearer */
+	PT_E_BUSY,                  /* 503 temporarily_unavailable (pt_respond adds Retry-After) */
+	PT_E_SERVER,                /* 500 server_error */
+	PT_E_CSRF,                  /* 403 "Form expired" */
+	PT_E_FORBIDDEN,             /* 403 "Not allowed" */
+	PT_E_SIGNED_OUT,            /* 403 "Not signed in" */
+	PT_E_SIGN_IN_REQUIRED,      /* 403: remote_user mode without REMOTE_USER */
+	PT_E_NOT_SIGNED_OUT,        /* 403 "Not signed out" */
+	PT_E_BAD_AUTHZ,             /* 400 "Invalid authorization request" (never redirected) */
+	PT_E_ANSWERED,              /* 400 "Request already answered" */
+	PT_E_NO_SECRET,             /* 400: rotating the secret of a public app */
+	PT_E_EXPIRED,               /* 400 "Expired" */
+	PT_E_UPSTREAM_DOWN,         /* 502: a bridge's upstream did not answer */
+	PT_E_UPSTREAM_REFUSED,      /* 502: it answered with an error */
+	PT_E_UPSTREAM_UNREADABLE,   /* 502: its answer held no token */
+	PT_E_SIGN_IN_FAILED,        /* 401: wrong user name or password (the login form) */
+	PT_E_TOO_MANY_GUESSES,      /* 429: over a limit of wrong user codes (with Retry-After) */
+	PT_E__MAX
+};
+
+/* Which WWW-Authenticate goes with an error. */
+enum pt_challenge { PT_CHALLENGE_NONE, PT_CHALLENGE_BASIC, PT_CHALLENGE_BEARER };
+
+/* The status and the OAuth error code of e (for forms that answer with their own page). */
+int pt_error_status(enum pt_error);
+const char *pt_error_code(enum pt_error);
+/* Answers e in the route's face (r->face, set by the dispatcher): JSON
+ * {"error","error_description"} or the error page; detail replaces the table's
+ * description or page text (NULL: keep it). Rolls back any open transaction first. */
+void pt_fail(struct pt_req *, enum pt_error, const char *detail);
+
+/* ---------------------------------------------------------------- routes */
+
+typedef void (*pt_handler)(struct pt_req *);
+
+/* The methods a route takes (HEAD is taken as GET). */
+enum {
+	PT_GET = 1,
+	PT_POST = 2,
+	PT_OTHER = 4,                      /* PUT, DELETE, ... */
+	PT_ANY = PT_GET | PT_POST | PT_OTHER, /* never a 405 (the check: nginx's auth_request
+					       * keeps the method of the request it guards) */
+};
+
+/* What a route needs. The dispatcher enforces PT_SESSION (a signed-out visitor goes to
+ * the login page; the handler finds the user in r->user), PT_NOBODY and PT_BRIDGE.
+ * PT_CSRF and PT_CLIENT are checked by the handler, on the fields of its own form
+ * (pt_csrf_ok, pt_client), and the table is held to them: either check on a route that
+ * does not declare it is an assertion failure, and so is a PT_CLIENT route that answers
+ * below 400 without having authenticated the client. */
+enum {
+	PT_SESSION = 1, /* a signed-in user */
+	PT_CSRF = 2,    /* a POST carries the session's CSRF token */
+	PT_CLIENT = 4,  /* client authentication (Basic or client_id + client_secret) */
+	PT_NOBODY = 8,  /* never read a body: an nginx auth_request subrequest has none */
+	PT_BRIDGE = 16, /* exists only with the upstream_* keys (a bridged device login) */
+};
+
+/* One row of an executable's route table. path is matched whole; '*' matches one
+ * non-empty path segment and '**', at the end, the non-empty rest (r->arg gets either).
+ * The first row matching path and method wins. */
+struct pt_route {
+	unsigned methods;
+	const char *path;
+	enum pt_face face;
+	unsigned needs;
+	pt_handler handler;
+};
+
+/* An executable: its name (processes NAME, the socket nginx passes to), its routes. */
+struct pt_site {
+	const char *name;
+	size_t max_body;            /* the largest body any of its routes takes */
+	enum pt_face unmatched;     /* what a 404 (and a malformed request to no route) is */
+	const char *home;           /* a path: where a signed-out POST returns after sign-in */
+	const struct pt_route *routes;
+	size_t nroutes;
+};
+
+/* Does path match the route pattern? *arg, *argn: what '*' or '**' matched. */
+bool pt_route_path_match(const char *pattern, const char *path, const char **arg, size_t *argn);
+/* The first route matching method and path, or NULL; *allow gets the methods of every
+ * route matching path, *path_hit the first of them (NULL: no route has this path). */
+const struct pt_route *pt_route_find(const struct pt_site *, const struct pt_config *,
+    const char *method, const char *path, unsigned *allow, const struct pt_route **path_hit);
+/* Serves one request: reads it (400 when malformed), finds its route (404, 405 with
+ * Allow), signs the user in when the route needs it, calls the handler. */
+void pt_dispatch(struct pt_req *, const struct pt_site *);
 
 /* An executable's main: loads the config, brings the schema up to date, then
- * supervises `processes NAME` worker processes (name: the executable's name) that each
- * open the database and accept FastCGI requests on fd 0 (spawn-fcgi's socket), calling
- * handler with a fresh arena each time. A worker that dies is forked again (at a
- * bounded rate); SIGTERM or SIGINT stops the workers and returns 0. */
-typedef void (*pt_handler)(struct pt_req *);
-int pt_serve(const char *name, size_t max_body, pt_handler);
+ * supervises `processes NAME` worker processes that each open the database and accept
+ * FastCGI requests on fd 0 (spawn-fcgi's socket), dispatching each with a fresh arena.
+ * A worker that dies is forked again (at a bounded rate); SIGTERM or SIGINT stops the
+ * workers and returns 0. */
+int pt_serve(const struct pt_site *);
 
 /* ---------------------------------------------------------------- sessions */
 
@@ -612,24 +870,18 @@ int pt_app_delete(int64_t app_id) PT_WUR;
 int pt_user_delete(int64_t user_id) PT_WUR;
 bool pt_app_allows_grant(const struct pt_app *, const char *grant_type);
 
-/* Why client authentication failed: the OAuth error, its status, a description,
- * and whether Basic was used. An unknown client, a wrong secret and a missing one
- * are told apart in the log only. */
-struct pt_client_fail {
-	const char *error;
-	const char *desc;
-	int status;
-	bool basic;
-};
-/* The answer to a failed client authentication; every 401 carries
- * WWW-Authenticate: Basic (RFC 6749 §5.2). */
-void pt_client_fail_respond(struct pt_req *, const struct pt_client_fail *);
-
 /* Authenticates the client of a token/revoke/introspect request: HTTP Basic
  * (RFC 6749 §2.3.1) or client_id + client_secret from the body; a public app
- * sends client_id only. Secrets are compared as keyed hashes in constant time. */
-int pt_client_auth(struct pt_req *, const char *id, size_t idn, const char *secret,
-    size_t secretn, struct pt_app *, struct pt_client_fail *) PT_WUR;
+ * sends client_id only. Secrets are compared as keyed hashes in constant time.
+ * PT_E_NONE with *app filled; else PT_E_CLIENT_AUTH (an unknown client, a wrong secret
+ * and a missing one are told apart in the log only), PT_E_INVALID_REQUEST (two methods,
+ * or a client_id that differs from Basic's) or PT_E_BUSY, with *desc saying why. */
+enum pt_error pt_client_auth(struct pt_req *, const char *id, size_t idn, const char *secret,
+    size_t secretn, struct pt_app *, const char **desc) PT_WUR;
+/* What a PT_CLIENT route calls: true with *app; false once the failure is answered
+ * (a 401 carries WWW-Authenticate: Basic, RFC 6749 §5.2). */
+bool pt_client(struct pt_req *, const char *id, size_t idn, const char *secret,
+    size_t secretn, struct pt_app *) PT_WUR;
 
 /* The fields of an authorization request, shared by authorize and consent. */
 enum {
@@ -665,7 +917,8 @@ struct pt_authz {
 /* Checks client_id and redirect_uri first: on failure returns PT_ERR_INVALID
  * with fail->reason describing it for the HTML error page. Otherwise returns
  * PT_OK, with az->error set if the rest of the request is bad (to redirect). */
-int pt_authz_check(struct pt_req *, const struct pt_params *, struct pt_authz *, struct pt_fail *) PT_WUR;
+int pt_authz_check(const struct pt_ctx *, const struct pt_params *, struct pt_authz *,
+    struct pt_fail *) PT_WUR;
 /* The redirect back to the client: error or code, with state and iss. */
 void pt_authz_redirect(struct pt_req *, const struct pt_authz *, const char *code,
     const char *error, const char *desc);
@@ -678,14 +931,18 @@ void pt_authz_fail(struct pt_req *, const struct pt_authz *, const struct pt_use
 /* Records the grant and issues a code for it; with on_page (the user approved on the
  * consent page) the grant remembers the redirect URI. PT_ERR_NOTFOUND when the user is
  * not a member of the organization. */
-int pt_code_issue(struct pt_req *, const struct pt_authz *, int64_t user_id, int64_t org_id,
+int pt_code_issue(const struct pt_ctx *, const struct pt_authz *, int64_t user_id, int64_t org_id,
     bool on_page, char code[PT_TOKEN_LEN + 1]) PT_WUR;
 
 /* Records (or widens) the grant of user+app+org; inside the caller's transaction.
  * redirect_uri, when not NULL, is remembered with it. PT_ERR_NOTFOUND when the user is
  * not a member of the organization: nothing is granted for it. */
-int pt_grant_record(struct pt_req *, int64_t user_id, int64_t app_id, int64_t org_id,
+int pt_grant_record(const struct pt_ctx *, int64_t user_id, int64_t app_id, int64_t org_id,
     const char *scope, const char *redirect_uri, int64_t *grant_id) PT_WUR;
+/* The scope an app gets when it asks for want: want itself, or, when want is NULL or
+ * empty, the default scope (or the app's allowed scopes when the default is not among
+ * them); normalised. NULL when a scope is unknown or not allowed for the app. */
+const char *pt_scope_for(const struct pt_ctx *, const struct pt_app *, const char *want);
 /* The scope tokens of s, each once, in their first order, one space apart. */
 char *pt_scope_normalize(pt_arena *, const char *s);
 
@@ -702,7 +959,7 @@ struct pt_issued {
  * (RFC 6749 §6). code_hash: the code the tokens come from (or NULL); code_row > 0:
  * that code's row, which becomes the access token (PT_ERR_NOTFOUND if it was
  * redeemed meanwhile). */
-int pt_tokens_issue(struct pt_req *, int64_t grant_id, const char *scope,
+int pt_tokens_issue(const struct pt_ctx *, int64_t grant_id, const char *scope,
     const char *refresh_scope, const char *resource, const uint8_t *code_hash,
     int64_t code_row, struct pt_issued *) PT_WUR;
 /* The token endpoint's success answer. */
@@ -718,7 +975,39 @@ void pt_token_response(struct pt_req *, const struct pt_issued *, const char *sc
 void pt_device_token(struct pt_req *, const struct pt_app *, const char *device_code, size_t n,
     bool postiz);
 
+/* A user code: 8 characters of ABCDEFGHJKLMNPQRSTUVWXYZ23456789, shown as XXXX-XXXX. */
+#define PT_USER_CODE_LEN 8
+/* Issues a device code and a user code (RFC 8628 §3.2) for app, or, with app NULL, for
+ * a device login bridged to the upstream. PT_OK, PT_ERR_BUSY or PT_ERR_DB. */
+int pt_device_issue(const struct pt_ctx *, const struct pt_app *app, const char *scope,
+    char dc[PT_TOKEN_LEN + 1], char uc[PT_USER_CODE_LEN + 1]) PT_WUR;
+/* A typed user code uppercased, without spaces and hyphens; false unless that leaves
+ * PT_USER_CODE_LEN characters of the alphabet. */
+bool pt_user_code_normalize(const char *in, size_t n, char out[PT_USER_CODE_LEN + 1]);
+
+/* Wrong user codes (RFC 8628 §5.1) are limited per person (who: a key naming a signed-in
+ * user or a browser), per address and in all: 0 when who may guess again from addr, else
+ * the seconds until it may (an unreadable count counts as over the limit). */
+int64_t pt_guess_wait(pt_arena *, const char *who, const char *addr);
+/* Counts a wrong guess of who from addr. */
+void pt_guess_count(pt_arena *, const char *who, const char *addr);
+
 /* ---------------------------------------------------------------- upstream (bridge) */
+
+/* Where a bridged device login stands (bridge_devices.state, schema.sql; the SQL of
+ * cgi/device.c and lib/bridge.c spells the same numbers). */
+enum pt_bridge_state {
+	PT_BRIDGE_PENDING = 0,    /* waiting for the person to enter the code */
+	PT_BRIDGE_SENT = 1,       /* sent to the upstream with a state */
+	PT_BRIDGE_EXCHANGING = 2, /* back with a code, exchanging it */
+	PT_BRIDGE_DENIED = 3,
+	PT_BRIDGE_READY = 4,      /* the upstream's token waits for the CLI */
+};
+
+/* POST /device/token of a login bridged to the upstream: authorization_pending,
+ * access_denied and expired_token (each answered once), invalid_device_code, or
+ * {"access_token","api_url","organization_id"} once. In lib/bridge.c. */
+void pt_bridge_token(struct pt_req *, const char *device_code, size_t n);
 
 /* What a bridged device login keeps of the upstream token endpoint's answer. */
 struct pt_upstream_answer {
@@ -764,5 +1053,17 @@ struct pt_fetched {
  * libcurl. */
 int pt_fetch_post(pt_arena *, const char *url, const char *const *headers, const char *body,
     size_t n, size_t max, struct pt_fetched *out) PT_WUR;
+
+/* Why an exchange at the upstream failed: the error to answer, a message for the page. */
+struct pt_upstream_fail {
+	enum pt_error error;  /* PT_E_UPSTREAM_DOWN, _REFUSED or _UNREADABLE */
+	const char *message;
+};
+/* Exchanges a bridged login's code (and PKCE verifier) at upstream_token_url with the
+ * upstream app's credentials (Postiz: a JSON body; upstream_token_basic: a form body
+ * with HTTP Basic). PT_OK with *out; else PT_ERR_IO, PT_ERR_INVALID or PT_ERR_ENCODING
+ * with *why (the details go to the log, never a header or a body). In lib/fetch.c. */
+int pt_upstream_exchange(pt_arena *, const struct pt_config *, const char *code,
+    const char *verifier, struct pt_upstream_answer *out, struct pt_upstream_fail *why) PT_WUR;
 
 #endif

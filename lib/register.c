@@ -1,5 +1,6 @@
 /* register.c: the body of an RFC 7591 registration request, read into checked client
  * metadata; storing the client and answering is cgi/apps.c's. */
+#include <assert.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -201,4 +202,79 @@ out:
 	if (rc != PT_OK)
 		memset(out, 0, sizeof(*out));
 	return rc;
+}
+
+/* a client that registered itself is public, needs PKCE, and never skips the consent
+ * page on a remembered approval (any local program can use its client_id) */
+static const char register_sql[] =
+    "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
+    " public, require_pkce, registered, remember_consent, created)"
+    " VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?)";
+static sqlite3_stmt *register_stmt;
+
+static void
+json_list(pt_buf *b, const char *list, char sep)
+{
+	pt_buf_addc(b, '[');
+	for (const char *s = list; *s;) {
+		const char *e = strchr(s, sep);
+		size_t k = e ? (size_t)(e - s) : strlen(s);
+		if (s != list)
+			pt_buf_addc(b, ',');
+		pt_buf_json(b, s, k);
+		s += k;
+		if (*s)
+			s++;
+	}
+	pt_buf_addc(b, ']');
+}
+
+int
+pt_register_store(const struct pt_ctx *ctx, const struct pt_reg *m,
+    char cid[PT_CLIENT_ID_LEN + 1], pt_buf *answer)
+{
+	const char *uris = m->redirect_uris;
+	const char *name = m->client_name != NULL ? m->client_name : PT_REG_NAME_DEFAULT;
+	/* RFC 7591 §2: authorization_code when absent */
+	const char *grants = m->grant_types != NULL ? m->grant_types : "authorization_code";
+	const char *scope = m->scope;
+	assert(uris != NULL);
+	if (scope == NULL) {
+		pt_buf b;
+		pt_buf_init(&b, ctx->a);
+		for (size_t i = 0; i < ctx->cfg->nscopes; i++) {
+			if (i)
+				pt_buf_addc(&b, ' ');
+			pt_buf_adds(&b, ctx->cfg->scopes[i].name);
+		}
+		scope = b.p;
+	}
+	int64_t now = pt_now();
+	pt_client_id_new(cid);
+	sqlite3_stmt *st = pt_stmt_sql(&register_stmt, register_sql);
+	if (st == NULL)
+		return PT_ERR_DB;
+	pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
+	pt_bind_text(st, 2, name, strlen(name));
+	pt_bind_text(st, 3, uris, strlen(uris));
+	pt_bind_text(st, 4, scope, strlen(scope));
+	pt_bind_text(st, 5, grants, strlen(grants));
+	sqlite3_bind_int64(st, 6, now);
+	int rc = pt_exec(st);
+	if (rc != PT_OK)
+		return rc;
+	pt_buf_init(answer, ctx->a);
+	pt_buf_adds(answer, "{\"client_id\":");
+	pt_buf_json(answer, cid, PT_CLIENT_ID_LEN);
+	pt_buf_addf(answer, ",\"client_id_issued_at\":%lld,\"client_name\":", (long long)now);
+	pt_buf_json(answer, name, strlen(name));
+	pt_buf_adds(answer, ",\"redirect_uris\":");
+	json_list(answer, uris, '\n');
+	pt_buf_adds(answer, ",\"grant_types\":");
+	json_list(answer, grants, ' ');
+	pt_buf_adds(answer, ",\"response_types\":[\"code\"],\"token_endpoint_auth_method\":\"none\","
+			    "\"scope\":");
+	pt_buf_json(answer, scope, strlen(scope));
+	pt_buf_addc(answer, '}');
+	return PT_OK;
 }

@@ -1,4 +1,5 @@
 /* session.c: sign-in sessions, trusted REMOTE_USER sign-in, CSRF tokens, users. */
+#include <assert.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -11,10 +12,10 @@
 static bool
 cookie_secure(const struct pt_req *r)
 {
-	if (r->cfg->cookie_secure >= 0)
-		return r->cfg->cookie_secure;
+	if (r->ctx.cfg->cookie_secure >= 0)
+		return r->ctx.cfg->cookie_secure;
 	/* auto: Secure unless the base URL is plain http on loopback (SPEC: Every response) */
-	const char *u = r->cfg->base_url;
+	const char *u = r->ctx.cfg->base_url;
 	if (strncmp(u, "http://", 7) != 0)
 		return true;
 	u += 7;
@@ -30,11 +31,11 @@ cookie_secure(const struct pt_req *r)
 static void
 set_cookie(struct pt_req *r, const char *name, const char *value, long max_age)
 {
-	const char *path = r->cfg->base_path[0] ? r->cfg->base_path : "/";
-	char *c = pt_printf(r->a, "%s=%s; Path=%s; HttpOnly; SameSite=Lax%s", name, value, path,
+	const char *path = r->ctx.cfg->base_path[0] ? r->ctx.cfg->base_path : "/";
+	char *c = pt_printf(r->ctx.a, "%s=%s; Path=%s; HttpOnly; SameSite=Lax%s", name, value, path,
 	    cookie_secure(r) ? "; Secure" : "");
 	if (max_age >= 0)
-		c = pt_printf(r->a, "%s; Max-Age=%ld", c, max_age);
+		c = pt_printf(r->ctx.a, "%s; Max-Age=%ld", c, max_age);
 	pt_header(r, "Set-Cookie", c);
 }
 
@@ -54,7 +55,7 @@ read_cookie(struct pt_req *r, const char *name, const char *prefix, size_t len)
 		return NULL;
 	if (prefix != NULL ? !pt_token_check(v, n, prefix) : (n != len || !pt_valid_b62ish(v, n)))
 		return NULL;
-	return pt_strndup(r->a, v, n);
+	return pt_strndup(r->ctx.a, v, n);
 }
 
 static int
@@ -63,7 +64,7 @@ user_from_stmt(struct pt_req *r, sqlite3_stmt *st, struct pt_user *u)
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		u->id = sqlite3_column_int64(st, 0);
-		u->name = pt_col_text(r->a, st, 1);
+		u->name = pt_col_text(r->ctx.a, st, 1);
 		u->admin = sqlite3_column_int(st, 2) != 0;
 		sqlite3_reset(st);
 		return PT_OK;
@@ -129,7 +130,7 @@ remote_user(struct pt_req *r, struct pt_user *u)
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		u->id = sqlite3_column_int64(st, 0);
-		u->name = pt_col_text(r->a, st, 1);
+		u->name = pt_col_text(r->ctx.a, st, 1);
 		u->admin = sqlite3_column_int(st, 3) != 0;
 		sqlite3_reset(st);
 		return PT_OK;
@@ -141,7 +142,7 @@ remote_user(struct pt_req *r, struct pt_user *u)
 	if ((rc = pt_user_create(r->remote_user, n, NULL, 0, false, &id)) != PT_OK)
 		return rc;
 	u->id = id;
-	u->name = pt_strdup(r->a, r->remote_user);
+	u->name = pt_strdup(r->ctx.a, r->remote_user);
 	u->admin = false;
 	pt_info("created user %s from REMOTE_USER", u->name);
 	return PT_OK;
@@ -157,14 +158,14 @@ pt_session_user(struct pt_req *r, struct pt_user *u)
 		return PT_OK;
 	}
 	int rc;
-	if (r->cfg->login == PT_LOGIN_REMOTE_USER) {
+	if (r->ctx.cfg->login == PT_LOGIN_REMOTE_USER) {
 		/* Never anonymous in this mode: no REMOTE_USER means nginx was bypassed or
 		 * misconfigured, and the caller refuses the request. */
 		if (r->remote_user == NULL)
 			return PT_ERR_NOTFOUND;
 		rc = remote_user(r, u);
 	} else {
-		r->sess = read_cookie(r, r->cfg->cookie_name, "pse_", 0);
+		r->sess = read_cookie(r, r->ctx.cfg->cookie_name, "pse_", 0);
 		if (r->sess == NULL) {
 			rc = PT_ERR_NOTFOUND;
 		} else {
@@ -182,7 +183,7 @@ pt_session_user(struct pt_req *r, struct pt_user *u)
 		return rc;
 	r->user_looked_up = true;
 	if (rc == PT_OK) {
-		r->user = pt_alloc(r->a, sizeof(*u));
+		r->user = pt_alloc(r->ctx.a, sizeof(*u));
 		*r->user = *u;
 	}
 	return rc;
@@ -199,11 +200,11 @@ pt_session_start(struct pt_req *r, int64_t user_id)
 	pt_bind_blob(st, 1, h, sizeof(h));
 	sqlite3_bind_int64(st, 2, user_id);
 	sqlite3_bind_int64(st, 3, pt_now());
-	sqlite3_bind_int64(st, 4, pt_now() + r->cfg->session_ttl);
+	sqlite3_bind_int64(st, 4, pt_now() + r->ctx.cfg->session_ttl);
 	if (pt_exec(st) != PT_OK)
 		return PT_ERR_DB;
-	set_cookie(r, r->cfg->cookie_name, tok, r->cfg->session_ttl);
-	r->sess = pt_strdup(r->a, tok);
+	set_cookie(r, r->ctx.cfg->cookie_name, tok, r->ctx.cfg->session_ttl);
+	r->sess = pt_strdup(r->ctx.a, tok);
 	sodium_memzero(tok, sizeof(tok));
 	return PT_OK;
 }
@@ -211,7 +212,7 @@ pt_session_start(struct pt_req *r, int64_t user_id)
 void
 pt_session_end(struct pt_req *r)
 {
-	const char *s = r->sess ? r->sess : read_cookie(r, r->cfg->cookie_name, "pse_", 0);
+	const char *s = r->sess ? r->sess : read_cookie(r, r->ctx.cfg->cookie_name, "pse_", 0);
 	if (s != NULL) {
 		uint8_t h[PT_HASH_LEN];
 		pt_hash(h, s, strlen(s));
@@ -220,7 +221,7 @@ pt_session_end(struct pt_req *r)
 		if (pt_exec_durable(st) != PT_OK)
 			pt_warn("session delete failed");
 	}
-	set_cookie(r, r->cfg->cookie_name, "", 0);
+	set_cookie(r, r->ctx.cfg->cookie_name, "", 0);
 	r->sess = NULL;
 	r->user = NULL;
 }
@@ -248,11 +249,11 @@ csrf_binding(struct pt_req *r, bool create)
 		char v[PRE_LEN + 1];
 		pt_random_b62(v, PRE_LEN);
 		v[PRE_LEN] = '\0';
-		r->pre = pt_strdup(r->a, v);
+		r->pre = pt_strdup(r->ctx.a, v);
 		set_cookie(r, PRE_COOKIE, v, -1);
 	}
-	if (r->cfg->login == PT_LOGIN_REMOTE_USER && r->remote_user != NULL)
-		return pt_printf(r->a, "%s\n%s", r->pre, r->remote_user);
+	if (r->ctx.cfg->login == PT_LOGIN_REMOTE_USER && r->remote_user != NULL)
+		return pt_printf(r->ctx.a, "%s\n%s", r->pre, r->remote_user);
 	return r->pre;
 }
 
@@ -260,7 +261,7 @@ const char *
 pt_csrf_token(struct pt_req *r)
 {
 	uint8_t h[PT_HASH_LEN];
-	char *hex = pt_alloc(r->a, 33);
+	char *hex = pt_alloc(r->ctx.a, 33);
 	const char *b = csrf_binding(r, true);
 	pt_hash2(h, "csrf", b, strlen(b));
 	sodium_bin2hex(hex, 33, h, 16);
@@ -272,6 +273,9 @@ pt_csrf_ok(struct pt_req *r, const char *tok, size_t n)
 {
 	uint8_t h[PT_HASH_LEN];
 	char hex[33];
+	/* the route table must say so (struct pt_route) */
+	assert(r->route == NULL || (r->route->needs & PT_CSRF));
+	r->checked |= PT_CSRF;
 	const char *b = csrf_binding(r, false);
 	if (b == NULL || tok == NULL)
 		return false;

@@ -71,6 +71,7 @@ done
 for pid in "${pids[@]}"; do
 	wait "$pid" || { echo "fuzz.sh: compiling the library failed" >&2; exit 1; }
 done
+rm -f "$out/libpostern.a"
 ar rcs "$out/libpostern.a" "${objs[@]}"
 
 targets=()

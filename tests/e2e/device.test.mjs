@@ -75,7 +75,7 @@ async function decide(s, userCode, decision) {
 }
 
 /* A token with a right checksum that the server never issued: 43 random base62
- * characters, then the base62 CRC32 of prefix and those (lib/token.c). */
+ * characters, then the base62 CRC32 of prefix and those (lib/crypto.c). */
 function wellFormed(prefix) {
   const b62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
   let t = prefix;

@@ -42,7 +42,7 @@ async function postForm(url, body, headers = {}) {
   return { status: r.status, body: json, text, headers: r.headers };
 }
 
-/* CRC32 as lib/token.c computes it, to forge tokens whose checksum is right. */
+/* CRC32 as lib/crypto.c computes it, to forge tokens whose checksum is right. */
 const crcTable = Array.from({ length: 256 }, (_, n) => {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;

@@ -3,13 +3,13 @@
 
 static const struct pt_field fields[] = {
 	{"client_id", 64, pt_valid_b62ish, 0},
-	{"redirect_uri", PT_MAX_REDIRECT_URI, NULL, 0},
+	{"redirect_uri", PT_MAX_REDIRECT_URI, pt_valid_text, 0},
 	{"scope", PT_MAX_SCOPE, pt_valid_scope, 0},
-	{"state", PT_MAX_STATE, NULL, 0},
-	{"description", PT_MAX_APP_DESC, NULL, PT_F_MULTILINE},
-	{"uri", 200, NULL, PT_F_REPEAT | PT_F_MULTILINE},
-	{"picture", 1000, NULL, PT_F_BINARY},
-	{"", 10, NULL, 0},
+	{"state", PT_MAX_STATE, pt_valid_text, 0},
+	{"description", PT_MAX_APP_DESC, pt_valid_text, PT_F_MULTILINE},
+	{"uri", 200, pt_valid_text, PT_F_REPEAT | PT_F_MULTILINE},
+	{"picture", 1000, pt_valid_text, PT_F_BINARY},
+	{"", 10, pt_valid_text, 0},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 

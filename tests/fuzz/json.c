@@ -2,12 +2,12 @@
 #include "fuzz.h"
 
 static const struct pt_field fields[] = {
-	{"grant_type", 100, NULL, 0},
+	{"grant_type", 100, pt_valid_text, 0},
 	{"code", PT_TOKEN_LEN, pt_valid_b62ish, 0},
 	{"client_id", 64, pt_valid_b62ish, 0},
 	{"scope", PT_MAX_SCOPE, pt_valid_scope, 0},
-	{"redirect_uris", 2000, NULL, PT_F_REPEAT | PT_F_MULTILINE},
-	{"client_name", PT_MAX_APP_NAME * 4, NULL, 0},
+	{"redirect_uris", 2000, pt_valid_text, PT_F_REPEAT | PT_F_MULTILINE},
+	{"client_name", PT_MAX_APP_NAME * 4, pt_valid_text, 0},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 

@@ -3,11 +3,11 @@
 #include "fuzz.h"
 
 static const struct pt_field fields[] = {
-	{"name", PT_MAX_APP_NAME * 4, NULL, 0},
-	{"description", PT_MAX_APP_DESC * 4, NULL, PT_F_MULTILINE},
-	{"redirect_uris", 2000, NULL, PT_F_MULTILINE},
+	{"name", PT_MAX_APP_NAME * 4, pt_valid_text, 0},
+	{"description", PT_MAX_APP_DESC * 4, pt_valid_text, PT_F_MULTILINE},
+	{"redirect_uris", 2000, pt_valid_text, PT_F_MULTILINE},
 	{"scope", PT_MAX_SCOPE, pt_valid_scope, PT_F_REPEAT},
-	{"picture", PT_MAX_PICTURE, NULL, PT_F_BINARY},
+	{"picture", PT_MAX_PICTURE, pt_valid_text, PT_F_BINARY},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 

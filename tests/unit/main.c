@@ -97,12 +97,17 @@ main(void)
 	}
 	suite_arena();
 	suite_parse();
-	suite_token();
+	suite_crypto();
 	suite_uri();
 	suite_tmpl();
 	suite_config();
 	suite_register();
 	suite_upstream();
+	suite_route();
+	suite_error();
+	suite_core();
+	suite_http();
+	suite_outbound();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

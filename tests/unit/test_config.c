@@ -65,7 +65,6 @@ defaults_apply_to_an_empty_file(void)
 	CHECK_STR(cfg.api_url, "http://127.0.0.1:8080");
 	CHECK(!cfg.registration);
 	CHECK_INT(cfg.nresources, 0);
-	CHECK_STR(cfg.log_level, "info");
 	CHECK_INT(cfg.processes[PT_EXE_AUTHORIZE], 1);
 	CHECK_INT(cfg.processes[PT_EXE_CONSENT], 2);
 	CHECK_INT(cfg.processes[PT_EXE_TOKEN], 2);
@@ -139,7 +138,7 @@ every_key_is_parsed(void)
 	CHECK_INT(cfg.nresources, 2);
 	CHECK_STR(cfg.resources[0], "https://example.com/mcp");
 	CHECK_STR(cfg.resources[1], "http://127.0.0.1:9000/api");
-	CHECK_STR(cfg.log_level, "debug");
+	/* log_level is accepted (older configs set it) and has no effect */
 }
 
 static void
@@ -336,9 +335,9 @@ missing_file_is_an_error(void)
 	CHECK(strstr(err, "POSTERN_CONFIG") != NULL);
 	pt_config_free(&cfg);
 	setenv("POSTERN_CONFIG", cfgpath, 1);
-	unit_write_file(dir, "postern.conf", "log_level = warn\n");
+	unit_write_file(dir, "postern.conf", "cookie_name = warn\n");
 	CHECK_INT(pt_config_load(&cfg, NULL, err, sizeof(err)), PT_OK);
-	CHECK_STR(cfg.log_level, "warn");
+	CHECK_STR(cfg.cookie_name, "warn");
 	if (saved != NULL)
 		setenv("POSTERN_CONFIG", saved, 1);
 	else
@@ -380,7 +379,6 @@ repeated_keys_take_the_last_value(void)
 	CHECK_STR(cfg.templates_override, in_dir("o2"));
 	CHECK_STR(cfg.cli_app, "c2");
 	CHECK_STR(cfg.api_url, "https://2.example");
-	CHECK_STR(cfg.log_level, "b");
 	CHECK_STR(cfg.database, in_dir("d2"));
 	CHECK_STR(cfg.cookie_name, "n2");
 }
@@ -388,10 +386,10 @@ repeated_keys_take_the_last_value(void)
 static void
 trailing_comments_are_stripped(void)
 {
-	CHECK_INT(load("code_ttl = 120 # two minutes\nlog_level = debug\t# chatty\n"
+	CHECK_INT(load("code_ttl = 120 # two minutes\ncookie_name = debug\t# chatty\n"
 	    "cli_app = pca_a#b\n   # indented comment\n"), PT_OK);
 	CHECK_INT(cfg.code_ttl, 120);
-	CHECK_STR(cfg.log_level, "debug");
+	CHECK_STR(cfg.cookie_name, "debug");
 	CHECK_STR(cfg.cli_app, "pca_a#b");
 }
 

@@ -7,11 +7,11 @@
 
 enum { F_NAME, F_SCOPE, F_DESC, F_URI, F_PIC, F__MAX };
 static const struct pt_field fields[F__MAX] = {
-	[F_NAME] = {"name", 10, NULL, 0},
+	[F_NAME] = {"name", 10, pt_valid_text, 0},
 	[F_SCOPE] = {"scope", 100, pt_valid_scope, 0},
-	[F_DESC] = {"desc", 50, NULL, PT_F_MULTILINE},
-	[F_URI] = {"uri", 12, NULL, PT_F_REPEAT},
-	[F_PIC] = {"picture", 1000, NULL, PT_F_BINARY},
+	[F_DESC] = {"desc", 50, pt_valid_text, PT_F_MULTILINE},
+	[F_URI] = {"uri", 12, pt_valid_text, PT_F_REPEAT},
+	[F_PIC] = {"picture", 1000, pt_valid_text, PT_F_BINARY},
 };
 
 static struct pt_params p;
@@ -870,9 +870,54 @@ utf8_initial_is_a_whole_character(void)
 	CHECK_INT(pt_utf8_initial("\xc3\x89", 1), 0);
 }
 
+static void
+strtonum_takes_digits_in_range(void)
+{
+	long long v;
+	CHECK_INT(pt_strtonum("42", 0, 100, &v), PT_OK);
+	CHECK_INT(v, 42);
+	CHECK_INT(pt_strtonum("-5", -10, 10, &v), PT_OK);
+	CHECK_INT(v, -5);
+	CHECK_INT(pt_strtonum("0", 0, 0, &v), PT_OK);
+	CHECK_INT(pt_strtonum("9223372036854775807", 0, INT64_MAX, &v), PT_OK);
+	CHECK_INT(v, INT64_MAX);
+	CHECK_INT(pt_strtonum("-9223372036854775808", INT64_MIN, 0, &v), PT_OK);
+	CHECK_INT(v, INT64_MIN);
+	/* out of range, and past what a long long holds */
+	CHECK_INT(pt_strtonum("101", 0, 100, &v), PT_ERR_TOOLONG);
+	CHECK_INT(v, 0);
+	CHECK_INT(pt_strtonum("0", 1, 100, &v), PT_ERR_TOOLONG);
+	CHECK_INT(pt_strtonum("9223372036854775808", 0, INT64_MAX, &v), PT_ERR_TOOLONG);
+	CHECK_INT(pt_strtonum("99999999999999999999999", 0, INT64_MAX, &v), PT_ERR_TOOLONG);
+	/* nothing but digits after an optional '-' */
+	CHECK_INT(pt_strtonum("", 0, 100, &v), PT_ERR_INVALID);
+	CHECK_INT(pt_strtonum("-", -1, 100, &v), PT_ERR_INVALID);
+	CHECK_INT(pt_strtonum(" 5", 0, 100, &v), PT_ERR_INVALID);
+	CHECK_INT(pt_strtonum("+5", 0, 100, &v), PT_ERR_INVALID);
+	CHECK_INT(pt_strtonum("5 ", 0, 100, &v), PT_ERR_INVALID);
+	CHECK_INT(pt_strtonum("0x10", 0, 100, &v), PT_ERR_INVALID);
+	CHECK_INT(pt_strtonum("1e3", 0, 10000, &v), PT_ERR_INVALID);
+	CHECK_INT(pt_strtonum(NULL, 0, 100, &v), PT_ERR_MISSING);
+}
+
+static void
+valid_id_is_a_row_id(void)
+{
+	CHECK(pt_valid_id("1", 1));
+	CHECK(pt_valid_id("1234567890123456789", 19));
+	CHECK(!pt_valid_id("", 0));
+	CHECK(!pt_valid_id("0", 1));
+	CHECK(!pt_valid_id("01", 2));
+	CHECK(!pt_valid_id("12345678901234567890", 20));
+	CHECK(!pt_valid_id("1a", 2));
+	CHECK(!pt_valid_id("-1", 2));
+}
+
 void
 suite_parse(void)
 {
+	RUN(strtonum_takes_digits_in_range);
+	RUN(valid_id_is_a_row_id);
 	RUN(urldecode_plus_and_percent);
 	RUN(urldecode_refuses_bad_escapes);
 	RUN(form_decodes_known_fields);

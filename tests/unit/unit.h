@@ -37,11 +37,16 @@ void unit_write_file(const char *dir, const char *name, const char *text);
 
 void suite_arena(void);
 void suite_parse(void);
-void suite_token(void);
+void suite_crypto(void);
 void suite_uri(void);
 void suite_tmpl(void);
 void suite_config(void);
 void suite_register(void);
 void suite_upstream(void);
+void suite_route(void);
+void suite_error(void);
+void suite_core(void);
+void suite_http(void);
+void suite_outbound(void);
 
 #endif

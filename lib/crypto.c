@@ -1,4 +1,4 @@
-/* token.c: token, code and secret generation, checksums, keyed hashing, PKCE. */
+/* crypto.c: token, code and secret generation, checksums, keyed hashing, PKCE. */
 #include <string.h>
 
 #include <sodium.h>

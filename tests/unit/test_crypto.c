@@ -1,4 +1,4 @@
-/* test_token.c: token format and checksum, keyed hashing, PKCE S256 and pt_ct_equal. */
+/* test_crypto.c: token format and checksum, keyed hashing, PKCE S256 and pt_ct_equal. */
 #include <string.h>
 
 #include <sodium.h>
@@ -173,7 +173,7 @@ ct_equal_compares_content_and_length(void)
 }
 
 void
-suite_token(void)
+suite_crypto(void)
 {
 	RUN(crc32_matches_the_standard_check_value);
 	RUN(random_b62_fills_with_base62);

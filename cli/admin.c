@@ -1,4 +1,4 @@
-/* postern.c: the admin command: init, users, organizations, apps, tokens, janitor, backup. */
+/* admin.c: the admin command (built as `postern`): init, users, organizations, apps, tokens, janitor, backup. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,8 +14,8 @@
 /* The admin command's own SQL, by index. */
 enum {
 	Q_USER_LIST, Q_USER_PASSWD, Q_USER_ID, Q_ORG_ADD, Q_ORG_GET, Q_MEMBER_ADD,
-	Q_MEMBER_DEL, Q_MEMBER_GRANTS_DEL, Q_MEMBER_DEVICES_DEL, Q_ORG_DEL, Q_APP_INSERT, Q_APP_LIST,
-	Q_APP_ROTATE, Q_APP_ID, Q_APP_SET_RS, Q_TOKEN_LIST, Q_TOKEN_DEL, Q_GRANT_DEL, Q_USER_GRANTS_DEL, Q_USER_DEVICES_DEL,
+	Q_MEMBER_DEL, Q_MEMBER_GRANTS_DEL, Q_MEMBER_DEVICES_DEL, Q_ORG_DEL, Q_APP_LIST,
+	Q_APP_ID, Q_APP_SET_RS, Q_TOKEN_LIST, Q_TOKEN_DEL, Q_GRANT_DEL, Q_USER_GRANTS_DEL, Q_USER_DEVICES_DEL,
 	Q_JANITOR_CODES, Q_JANITOR_REDEEMED, Q_JANITOR_SESSIONS, Q_JANITOR_DEVICES, Q_JANITOR_TOKENS,
 	Q_JANITOR_ATTEMPTS, Q_JANITOR_REQUESTS, Q_JANITOR_BRIDGE, Q_GRANT_FOR, Q_ORG_MEMBERS, Q__MAX
 };
@@ -36,15 +36,11 @@ static const char *const sql[Q__MAX] = {
 	[Q_MEMBER_DEVICES_DEL] = "DELETE FROM devices WHERE org_id = ? AND user_id = ?",
 	/* members, grants (codes, tokens) and device approvals go by cascade */
 	[Q_ORG_DEL] = "DELETE FROM orgs WHERE id = ? AND personal_of IS NULL",
-	[Q_APP_INSERT] = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
-			 " redirect_uris, scopes, grant_types, public, trusted, require_pkce, created,"
-			 " resource_server) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[Q_APP_LIST] = "SELECT a.client_id, a.name, a.description, a.redirect_uris, a.scopes,"
 		       " a.grant_types, a.public, a.trusted, a.require_pkce, a.registered,"
 		       " coalesce(u.name, ''), a.created, a.resource_server FROM apps a"
 		       " LEFT JOIN users u ON u.id = a.owner_id"
 		       " WHERE ?1 IS NULL OR a.client_id = ?1 ORDER BY a.id",
-	[Q_APP_ROTATE] = "UPDATE apps SET secret_hash = ? WHERE client_id = ? AND public = 0",
 	[Q_APP_ID] = "SELECT id FROM apps WHERE client_id = ?",
 	[Q_APP_SET_RS] = "UPDATE apps SET resource_server = ? WHERE client_id = ?",
 	[Q_TOKEN_LIST] = "SELECT t.id, t.kind, u.name, a.client_id, g.org_id, t.scope, t.created,"
@@ -92,6 +88,8 @@ q(int i)
 {
 	return pt_stmt_sql(&stmts[i], sql[i]);
 }
+
+static void die(const char *fmt, ...) PT_PRINTF(1, 2) __attribute__((noreturn));
 
 static void
 die(const char *fmt, ...)
@@ -419,9 +417,8 @@ cmd_user(int argc, char **argv)
 static int64_t
 org_id(const char *v)
 {
-	char *end;
-	long long org = strtoll(v, &end, 10);
-	if (*end || org <= 0)
+	long long org;
+	if (pt_strtonum(v, 1, INT64_MAX, &org) != PT_OK)
 		die("ORG_ID must be a number");
 	return org;
 }
@@ -567,15 +564,6 @@ print_app_json(sqlite3_stmt *st)
 	printf(",\"created\":%lld}", sqlite3_column_int64(st, 11));
 }
 
-static void
-new_secret(char out[PT_CLIENT_SECRET_LEN + 1], uint8_t hash[PT_HASH_LEN])
-{
-	memcpy(out, "pcs_", 4);
-	pt_random_b62(out + 4, PT_CLIENT_SECRET_LEN - 4);
-	out[PT_CLIENT_SECRET_LEN] = '\0';
-	pt_hash(hash, out, PT_CLIENT_SECRET_LEN);
-}
-
 static int
 cmd_app(int argc, char **argv)
 {
@@ -627,28 +615,11 @@ cmd_app(int argc, char **argv)
 		if (opt(&o, "owner"))
 			owner = user_id(opt(&o, "owner"), NULL);
 		char cid[PT_CLIENT_ID_LEN + 1], secret[PT_CLIENT_SECRET_LEN + 1];
-		uint8_t hash[PT_HASH_LEN];
-		memcpy(cid, "pca_", 4);
-		pt_random_b62(cid + 4, PT_CLIENT_ID_LEN - 4);
-		cid[PT_CLIENT_ID_LEN] = '\0';
-		new_secret(secret, hash);
-		sqlite3_stmt *st = q(Q_APP_INSERT);
-		pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
-		if (!pub)
-			pt_bind_blob(st, 2, hash, sizeof(hash));
-		if (owner)
-			sqlite3_bind_int64(st, 3, owner);
-		pt_bind_text(st, 4, name, strlen(name));
-		pt_bind_text(st, 5, desc, strlen(desc));
-		pt_bind_text(st, 6, uris.p, uris.n);
-		pt_bind_text(st, 7, scope, strlen(scope));
-		pt_bind_text(st, 8, grants, strlen(grants));
-		sqlite3_bind_int(st, 9, pub);
-		sqlite3_bind_int(st, 10, opt(&o, "trusted") != NULL);
-		sqlite3_bind_int(st, 11, opt(&o, "require-pkce") != NULL);
-		sqlite3_bind_int64(st, 12, pt_now());
-		sqlite3_bind_int(st, 13, opt(&o, "resource-server") != NULL);
-		if (pt_exec(st) != PT_OK)
+		const struct pt_new_app app = {.owner_id = owner, .name = name, .description = desc,
+		    .redirect_uris = uris.p, .scopes = scope, .grant_types = grants, .public = pub,
+		    .trusted = opt(&o, "trusted") != NULL, .require_pkce = opt(&o, "require-pkce") != NULL,
+		    .remember_consent = true, .resource_server = opt(&o, "resource-server") != NULL};
+		if (pt_app_insert(&app, cid, secret) != PT_OK)
 			die("could not create the app");
 		if (json) {
 			printf("{\"client_id\":\"%s\",", cid);
@@ -706,12 +677,7 @@ cmd_app(int argc, char **argv)
 		if (o.npos != 1)
 			die("usage: postern app rotate CLIENT_ID");
 		char secret[PT_CLIENT_SECRET_LEN + 1];
-		uint8_t hash[PT_HASH_LEN];
-		new_secret(secret, hash);
-		sqlite3_stmt *st = q(Q_APP_ROTATE);
-		pt_bind_blob(st, 1, hash, sizeof(hash));
-		pt_bind_text(st, 2, o.pos[0], strlen(o.pos[0]));
-		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
+		if (pt_app_rotate_secret(o.pos[0], 0, secret) != PT_OK)
 			die("no confidential app %s", o.pos[0]);
 		if (json)
 			printf("{\"client_id\":\"%s\",\"client_secret\":\"%s\"}\n", o.pos[0], secret);
@@ -772,7 +738,7 @@ cmd_token(int argc, char **argv)
 		else
 			printf("%-6s %-8s %-16s %-38s %-6s %s\n", "ID", "KIND", "USER", "APP", "GRANT", "SCOPE");
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *kind = sqlite3_column_int(st, 1) == 1 ? "access" : "refresh";
+			const char *kind = sqlite3_column_int(st, 1) == PT_KIND_ACCESS ? "access" : "refresh";
 			if (json) {
 				printf("%s{\"id\":%lld,\"kind\":\"%s\",\"user\":", n ? "," : "",
 				    sqlite3_column_int64(st, 0), kind);
@@ -796,9 +762,8 @@ cmd_token(int argc, char **argv)
 		const char *g = opt(&o, "grant");
 		if ((o.npos != 1) == (g == NULL))
 			die("usage: postern token revoke ID | --grant GRANT_ID");
-		char *end;
-		long long id = strtoll(g ? g : o.pos[0], &end, 10);
-		if (*end || id <= 0)
+		long long id;
+		if (pt_strtonum(g ? g : o.pos[0], 1, INT64_MAX, &id) != PT_OK)
 			die("the id must be a number");
 		sqlite3_stmt *st = q(g ? Q_GRANT_DEL : Q_TOKEN_DEL);
 		sqlite3_bind_int64(st, 1, id);
@@ -813,7 +778,7 @@ cmd_token(int argc, char **argv)
 		int64_t org;
 		int64_t uid = user_id(u, &org);
 		if (opt(&o, "org"))
-			org = strtoll(opt(&o, "org"), NULL, 10);
+			org = org_id(opt(&o, "org"));
 		const char *scope = opt(&o, "scope") ? opt(&o, "scope") : cfg.default_scope;
 		if (!pt_scopes_ok(&cfg, scope, strlen(scope), NULL))
 			die("--scope names a scope that is not in the config");
@@ -826,14 +791,11 @@ cmd_token(int argc, char **argv)
 		if (sqlite3_step(st) != SQLITE_ROW)
 			die("%s is not a member of organization %lld", u, (long long)org);
 		sqlite3_reset(st);
-		struct pt_req r;
-		memset(&r, 0, sizeof(r));
-		r.a = arena;
-		r.cfg = &cfg;
+		struct pt_ctx ctx = pt_ctx_init(arena, &cfg);
 		int64_t grant;
 		struct pt_issued out;
-		if (pt_begin() != PT_OK || pt_grant_record(&r, uid, app.id, org, scope, NULL, &grant) != PT_OK ||
-		    pt_tokens_issue(&r, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
+		if (pt_begin() != PT_OK || pt_grant_record(&ctx, uid, app.id, org, scope, NULL, &grant) != PT_OK ||
+		    pt_tokens_issue(&ctx, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
 			die("could not issue a token");
 		if (json)
 			printf("{\"access_token\":\"%s\",\"scope\":\"%s\",\"organization_id\":%lld,\"grant_id\":%lld}\n",

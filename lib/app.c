@@ -1,0 +1,308 @@
+/* app.c: making and checking apps, shared by the apps pages and the admin command:
+ * client ids and secrets, the app form's checks, the redirect-URI list, the insert. */
+#include <assert.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "postern.h"
+
+enum { AS_INSERT, AS_PICTURE_SET, AS_PICTURE_CLEAR, AS_ROTATE, AS__MAX };
+static const char *const sql[AS__MAX] = {
+	[AS_INSERT] = ("INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
+		       " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
+		       " remember_consent, resource_server, created)"
+		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+	/* pictures live in a table of their own, off the row every token request reads;
+	 * both statements name the owner, so a forged id never reaches another user's app */
+	[AS_PICTURE_SET] = ("INSERT INTO app_pictures (app_id, picture, type)"
+			    " SELECT id, ?1, ?2 FROM apps WHERE id = ?3 AND owner_id = ?4"
+			    " ON CONFLICT (app_id) DO UPDATE SET picture = excluded.picture,"
+			    " type = excluded.type"),
+	[AS_PICTURE_CLEAR] = ("DELETE FROM app_pictures WHERE app_id ="
+			      " (SELECT id FROM apps WHERE id = ? AND owner_id = ?)"),
+	/* ?3: the owner, or NULL (the admin command) for any */
+	[AS_ROTATE] = ("UPDATE apps SET secret_hash = ?1 WHERE client_id = ?2"
+		       " AND (?3 IS NULL OR owner_id = ?3) AND public = 0"),
+};
+static sqlite3_stmt *stmts[AS__MAX];
+
+static sqlite3_stmt *
+stmt(int i)
+{
+	return pt_stmt_sql(&stmts[i], sql[i]);
+}
+
+void
+pt_client_id_new(char out[PT_CLIENT_ID_LEN + 1])
+{
+	memcpy(out, "pca_", 4);
+	pt_random_b62(out + 4, PT_CLIENT_ID_LEN - 4);
+	out[PT_CLIENT_ID_LEN] = '\0';
+}
+
+void
+pt_client_secret_new(char out[PT_CLIENT_SECRET_LEN + 1], uint8_t hash[PT_HASH_LEN])
+{
+	memcpy(out, "pcs_", 4);
+	pt_random_b62(out + 4, PT_CLIENT_SECRET_LEN - 4);
+	out[PT_CLIENT_SECRET_LEN] = '\0';
+	pt_hash(hash, out, PT_CLIENT_SECRET_LEN);
+}
+
+const char *
+pt_picture_type(const char *p, size_t n)
+{
+	if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
+		return "image/png";
+	if (n >= 3 && memcmp(p, "\xff\xd8\xff", 3) == 0)
+		return "image/jpeg";
+	if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+		return "image/webp";
+	return NULL;
+}
+
+void
+pt_uri_list_parse(pt_arena *a, const char *s, size_t n, struct pt_uri_list *out)
+{
+	pt_buf uris;
+	memset(out, 0, sizeof(*out));
+	pt_buf_init(&uris, a);
+	const char *end = s + n;
+	while (s < end) {
+		size_t k = 0;
+		while (s + k < end && s[k] != '\n')
+			k++;
+		char *line = pt_trimmed(a, s, k);
+		size_t ln = strlen(line);
+		s += k < (size_t)(end - s) ? k + 1 : k;
+		if (ln == 0)
+			continue;
+		if (out->bad == NULL && !pt_redirect_uri_valid(line, ln))
+			out->bad = line;
+		if (uris.n && !out->repeated) {
+			for (const char *q = uris.p; *q;) {
+				size_t qk = strcspn(q, "\n");
+				if (qk == ln && memcmp(q, line, ln) == 0)
+					out->repeated = true;
+				q += qk;
+				if (*q)
+					q++;
+			}
+		}
+		if (uris.n)
+			pt_buf_addc(&uris, '\n');
+		pt_buf_add(&uris, line, ln);
+		out->count++;
+	}
+	out->uris = uris.n ? uris.p : "";
+}
+
+/* Line breaks as '\n' only (a browser sends CRLF). */
+static char *
+unix_lines(pt_arena *a, const char *s, size_t n)
+{
+	char *o = pt_alloc(a, n + 1);
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\r') {
+			if (i + 1 < n && s[i + 1] == '\n')
+				continue;
+			o[j++] = '\n';
+		} else {
+			o[j++] = s[i];
+		}
+	}
+	o[j] = '\0';
+	return o;
+}
+
+/* The scopes of want ('\n'-separated) that the config has, space-separated in config
+ * order; *unknown: the first one it does not have, or NULL. */
+static const char *
+scopes_in_config_order(pt_arena *a, const struct pt_config *cfg, const char *want,
+    const char **unknown)
+{
+	pt_buf sc;
+	pt_buf_init(&sc, a);
+	*unknown = NULL;
+	for (const char *w = want; *w;) {
+		size_t k = strcspn(w, "\n");
+		if (k && pt_config_scope(cfg, w, k) == NULL && *unknown == NULL)
+			*unknown = pt_strndup(a, w, k);
+		w += k;
+		if (*w)
+			w++;
+	}
+	for (size_t i = 0; i < cfg->nscopes; i++) {
+		const char *nm = cfg->scopes[i].name;
+		size_t nl = strlen(nm);
+		bool on = false;
+		for (const char *w = want; *w && !on;) {
+			size_t k = strcspn(w, "\n");
+			on = k == nl && memcmp(w, nm, nl) == 0;
+			w += k;
+			if (*w)
+				w++;
+		}
+		if (on) {
+			if (sc.n)
+				pt_buf_addc(&sc, ' ');
+			pt_buf_add(&sc, nm, nl);
+		}
+	}
+	return sc.n ? sc.p : "";
+}
+
+const char *
+pt_app_form_read(pt_arena *a, const struct pt_config *cfg, const struct pt_app_posted *in,
+    struct pt_new_app *f)
+{
+	struct pt_uri_list uris;
+	memset(f, 0, sizeof(*f));
+	f->name = in->name ? pt_trimmed(a, in->name, in->name_n) : "";
+	f->description = "";
+	if (in->description != NULL) {
+		char *d = unix_lines(a, in->description, in->description_n);
+		f->description = pt_trimmed(a, d, strlen(d));
+	}
+	f->public = in->type != NULL && strcmp(in->type, "public") == 0;
+	const char *list = in->redirect_uris ? in->redirect_uris : "";
+	pt_uri_list_parse(a, list, strlen(list), &uris);
+	f->redirect_uris = uris.uris;
+	const char *unknown;
+	f->scopes = scopes_in_config_order(a, cfg, in->scopes ? in->scopes : "", &unknown);
+	f->picture = in->picture;
+	f->picture_n = in->picture_n;
+
+	/* now the checks, in the order of the form */
+	size_t nl = strlen(f->name);
+	if (nl == 0)
+		return "Enter a name for the app.";
+	if (pt_utf8_len(f->name, nl) > PT_MAX_APP_NAME)
+		return pt_printf(a, "The name is longer than %d characters.", PT_MAX_APP_NAME);
+	const char *why = pt_display_text_problem(a, f->name, nl, false);
+	if (why != NULL)
+		return pt_printf(a, "The name %s.", why);
+	if (pt_utf8_len(f->description, strlen(f->description)) > PT_MAX_APP_DESC)
+		return pt_printf(a, "The description is longer than %d characters.", PT_MAX_APP_DESC);
+	why = pt_display_text_problem(a, f->description, strlen(f->description), true);
+	if (why != NULL)
+		return pt_printf(a, "The description %s.", why);
+	if (f->picture != NULL) {
+		if (f->picture_n > PT_MAX_PICTURE)
+			return pt_printf(a, "The picture is larger than 1 MiB (%d bytes): upload a smaller one.",
+			    PT_MAX_PICTURE);
+		f->picture_type = pt_picture_type(f->picture, f->picture_n);
+		if (f->picture_type == NULL) {
+			if (f->picture_n >= 4 && memcmp(f->picture, "GIF8", 4) == 0)
+				return "The picture is a GIF: upload a PNG, JPEG or WebP image instead.";
+			return "The picture is not a PNG, JPEG or WebP image (the file's content is "
+			       "checked, not its name).";
+		}
+	}
+	if (uris.count == 0)
+		return "Enter at least one redirect URI.";
+	if (uris.count > PT_MAX_REDIRECT_URIS)
+		return pt_printf(a, "An app has at most %d redirect URIs.", PT_MAX_REDIRECT_URIS);
+	if (uris.bad != NULL)
+		return pt_printf(a, "The redirect URI %s is not valid: it must be an absolute https URI "
+		    "(or http on 127.0.0.1, [::1] or localhost), without a fragment, at most %d bytes.",
+		    uris.bad, PT_MAX_REDIRECT_URI);
+	if (uris.repeated)
+		return "A redirect URI is listed twice.";
+	if (unknown != NULL)
+		return pt_printf(a, "The scope %s is not one this server offers.", unknown);
+	if (*f->scopes == '\0')
+		return "Choose at least one scope the app may ask for.";
+	if (in->type == NULL ||
+	    (strcmp(in->type, "public") != 0 && strcmp(in->type, "confidential") != 0))
+		return "Choose whether the app is confidential or public.";
+	return NULL;
+}
+
+int
+pt_app_picture_store(int64_t owner_id, int64_t app_id, const char *picture, size_t n,
+    const char *type)
+{
+	sqlite3_stmt *st = stmt(picture != NULL ? AS_PICTURE_SET : AS_PICTURE_CLEAR);
+	int i = 1;
+	if (st == NULL)
+		return PT_ERR_DB;
+	if (picture != NULL) {
+		assert(type != NULL);
+		pt_bind_blob(st, i++, picture, n);
+		pt_bind_text(st, i++, type, strlen(type));
+	}
+	sqlite3_bind_int64(st, i++, app_id);
+	sqlite3_bind_int64(st, i, owner_id);
+	return pt_exec(st);
+}
+
+int
+pt_app_insert(const struct pt_new_app *f, char cid[PT_CLIENT_ID_LEN + 1],
+    char secret[PT_CLIENT_SECRET_LEN + 1])
+{
+	uint8_t hash[PT_HASH_LEN];
+	assert(f->name != NULL && f->redirect_uris != NULL && f->scopes != NULL &&
+	    f->grant_types != NULL);
+	pt_client_id_new(cid);
+	pt_client_secret_new(secret, hash);
+	int rc = pt_begin();
+	if (rc != PT_OK)
+		return rc;
+	sqlite3_stmt *st = stmt(AS_INSERT);
+	if (st == NULL) {
+		pt_rollback();
+		return PT_ERR_DB;
+	}
+	const char *desc = f->description ? f->description : "";
+	pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
+	if (!f->public)
+		pt_bind_blob(st, 2, hash, sizeof(hash));
+	if (f->owner_id > 0)
+		sqlite3_bind_int64(st, 3, f->owner_id);
+	pt_bind_text(st, 4, f->name, strlen(f->name));
+	pt_bind_text(st, 5, desc, strlen(desc));
+	pt_bind_text(st, 6, f->redirect_uris, strlen(f->redirect_uris));
+	pt_bind_text(st, 7, f->scopes, strlen(f->scopes));
+	pt_bind_text(st, 8, f->grant_types, strlen(f->grant_types));
+	sqlite3_bind_int(st, 9, f->public);
+	sqlite3_bind_int(st, 10, f->trusted);
+	sqlite3_bind_int(st, 11, f->require_pkce);
+	sqlite3_bind_int(st, 12, f->remember_consent);
+	sqlite3_bind_int(st, 13, f->resource_server);
+	sqlite3_bind_int64(st, 14, pt_now());
+	rc = pt_exec(st);
+	if (rc == PT_OK && f->picture != NULL)
+		rc = pt_app_picture_store(f->owner_id, sqlite3_last_insert_rowid(pt_db()), f->picture,
+		    f->picture_n, f->picture_type);
+	if (rc == PT_OK)
+		rc = pt_commit();
+	if (rc != PT_OK)
+		pt_rollback();
+	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
+int
+pt_app_rotate_secret(const char *client_id, int64_t owner_id,
+    char secret[PT_CLIENT_SECRET_LEN + 1])
+{
+	uint8_t hash[PT_HASH_LEN];
+	sqlite3_stmt *st = stmt(AS_ROTATE);
+	if (st == NULL)
+		return PT_ERR_DB;
+	pt_client_secret_new(secret, hash);
+	pt_bind_blob(st, 1, hash, sizeof(hash));
+	pt_bind_text(st, 2, client_id, strlen(client_id));
+	if (owner_id > 0)
+		sqlite3_bind_int64(st, 3, owner_id);
+	int rc = pt_exec_durable(st); /* the old secret must never work again */
+	sodium_memzero(hash, sizeof(hash));
+	if (rc == PT_OK && sqlite3_changes(pt_db()) != 1)
+		rc = PT_ERR_NOTFOUND;
+	if (rc != PT_OK)
+		sodium_memzero(secret, PT_CLIENT_SECRET_LEN + 1);
+	return rc;
+}
