@@ -107,7 +107,7 @@ lint:
 
 # `make test`: the whole suite. Unit tests and end-to-end tests run against the
 # sanitizer build; browser and interoperability tests against the normal one.
-test: deps all san build/unit
+test: deps all san clang build/unit
 	node tools/lint.mjs
 	build/unit
 	tools/fuzz.sh smoke
