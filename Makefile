@@ -3,6 +3,8 @@ PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 LIBEXEC   ?= $(PREFIX)/lib/postern
 SHAREDIR  ?= $(PREFIX)/share/postern
+MANDIR    ?= $(PREFIX)/share/man
+VERSION   ?= 0.1.0
 CC        ?= cc
 PKGS       = fcgi sqlite3 libsodium libcjson
 # libcurl: only the device executable links it (lib/fetch.c, a bridged device login)
@@ -29,7 +31,7 @@ BINS     = $(CGIS:%=build/%) build/postern build/bare
 SAN_BINS = $(CGIS:%=build/san/%) build/san/postern
 HEADERS  = $(wildcard lib/*.h)
 
-.PHONY: all san clang test unit lint e2e browser interop fuzz run stop deps install uninstall clean bench soak
+.PHONY: all san clang test unit lint e2e browser interop fuzz run stop deps install uninstall deb clean bench soak
 all: $(BINS)
 
 build/schema.c: schema.sql
@@ -133,20 +135,39 @@ SOAK_MINUTES ?= 60
 soak: deps all
 	node bench/soak.mjs --minutes $(SOAK_MINUTES)
 
+# The units name /usr/local/bin and /usr/local/lib/postern (contrib/ works as it is after
+# a default install); other BINDIR and LIBEXEC are written into the installed copies.
+UNIT_PATHS = -e 's|/usr/local/bin/postern|$(BINDIR)/postern|' -e 's|/usr/local/lib/postern/|$(LIBEXEC)/|'
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHAREDIR)/templates \
-		$(DESTDIR)$(SHAREDIR)/static
+		$(DESTDIR)$(SHAREDIR)/static $(DESTDIR)$(SHAREDIR)/postern@device.service.d \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 build/postern $(DESTDIR)$(BINDIR)/postern
 	for c in $(CGIS); do install -m 755 build/$$c $(DESTDIR)$(LIBEXEC)/$$c; done
 	install -m 644 templates/*.html $(DESTDIR)$(SHAREDIR)/templates/
 	cp -R static/. $(DESTDIR)$(SHAREDIR)/static/
 	install -m 644 schema.sql nginx.conf.example postern.conf.example $(DESTDIR)$(SHAREDIR)/
 	install -m 644 conf/fastcgi_params conf/check_cache.conf conf/check_cache.js $(DESTDIR)$(SHAREDIR)/
-	install -m 644 contrib/*.service contrib/*.target contrib/*.timer $(DESTDIR)$(SHAREDIR)/
+	for u in contrib/*.service contrib/*.socket contrib/*.target contrib/*.timer \
+		contrib/postern@device.service.d/*.conf; do \
+		sed $(UNIT_PATHS) $$u > $(DESTDIR)$(SHAREDIR)/$${u#contrib/} && \
+		chmod 644 $(DESTDIR)$(SHAREDIR)/$${u#contrib/} || exit 1; done
+	install -m 644 man/postern.8 $(DESTDIR)$(MANDIR)/man8/postern.8
+	install -m 644 man/postern.conf.5 $(DESTDIR)$(MANDIR)/man5/postern.conf.5
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/postern
+	rm -f $(DESTDIR)$(BINDIR)/postern $(DESTDIR)$(MANDIR)/man8/postern.8 \
+		$(DESTDIR)$(MANDIR)/man5/postern.conf.5
 	rm -rf $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHAREDIR)
+
+# `make deb`: $(DEBDIR)/postern_$(VERSION)_<arch>.deb from the `make all` programs
+# (installed under /usr, units in /lib/systemd/system, the postern user and
+# /var/lib/postern made by its postinst); tools/deb.sh says what goes where.
+DEBDIR ?= build
+deb: all
+	rm -rf $(DEBDIR)/deb-root
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEBDIR))/deb-root PREFIX=/usr
+	VERSION=$(VERSION) tools/deb.sh $(DEBDIR)/deb-root $(DEBDIR)
 
 clean:
 	rm -rf build
