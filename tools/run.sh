@@ -6,11 +6,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${PORT:-8080}
 state="$root/var"
 mkdir -p "$state"
-if [ -f "$state/postern.conf" ] && ! grep -q "^base_url = http://127.0.0.1:$PORT\$" "$state/postern.conf"; then
-	echo "run: var/ was set up for another port; remove var/ or use its PORT" >&2
-	grep '^base_url' "$state/postern.conf" >&2
-	exit 1
-fi
+# stack.sh says why when it refuses (var/ already running from another `make run`, the
+# port taken) and moves var/ to PORT when it was set up for another one
 info=$(PORT=$PORT "$root/tools/stack.sh" up "$state")
 stop() { "$root/tools/stack.sh" down "$state"; echo; echo "postern stopped."; }
 trap stop EXIT

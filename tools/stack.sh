@@ -8,6 +8,12 @@
 #   tools/stack.sh up DIR      start (creating config, key, database on first use)
 #   tools/stack.sh down DIR    stop everything started from DIR
 #
+# `up` refuses (exit 1, saying why, nothing left running) when a stack started from DIR
+# is still running (stop it with `down` first), or when PORT is taken (it names the
+# process that holds it when it can see it). A DIR used before on another port moves to
+# PORT: the config's URLs on the old port (base_url, api_url) and the demo app's redirect
+# URI follow it; users, apps, tokens and the key stay.
+#
 # Environment for `up`:
 #   PORT=8080            the loopback port nginx listens on
 #   BASE_PATH=           a sub-path deployment, e.g. /auth
@@ -36,6 +42,7 @@ dir=${2:-}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 cgis="authorize consent token apps revoke introspect device"
+conf="$dir/postern.conf"
 
 # alive and not a zombie (in a container without an init that reaps, killed
 # children stay zombies until their parent is gone)
@@ -54,6 +61,60 @@ children() {
 		rest=${rest#* }
 		if [ "${rest%% *}" = "$1" ]; then f=${f#/proc/}; echo "${f%/stat}"; fi
 	done
+}
+
+# A recorded pid that is still this stack's: nginx's master names DIR/nginx.conf on its
+# command line, an executable (and each of its workers) has POSTERN_CONFIG=DIR/postern.conf
+# in its environment. A pid recorded before a reboot may belong to someone else by now.
+ours() {
+	running "$1" || return 1
+	grep -qzF -- "$dir/nginx.conf" "/proc/$1/cmdline" 2>/dev/null && return 0
+	grep -qzxF -- "POSTERN_CONFIG=$conf" "/proc/$1/environ" 2>/dev/null
+}
+
+# The live processes of a stack started from DIR: nginx's master, the executables'
+# supervisors (DIR/run/pids). Empty when none is running.
+live_pids() {
+	local pid=""
+	if [ -f "$dir/run/nginx.pid" ]; then
+		read -r pid <"$dir/run/nginx.pid" || true
+		if [ -n "$pid" ] && ours "$pid"; then echo "$pid"; fi
+	fi
+	if [ -f "$dir/run/pids" ]; then
+		while read -r pid; do
+			if [ -n "$pid" ] && ours "$pid"; then echo "$pid"; fi
+		done <"$dir/run/pids"
+	fi
+	return 0
+}
+
+# Who listens where nginx is about to: one line per listening TCP socket on PORT that a
+# bind to 127.0.0.1:PORT runs into (127.0.0.1 or every address), from /proc/net/tcp and
+# tcp6, with its process (from /proc/*/fd) when this user may see it. With `all`, IPv6
+# wildcard sockets too: they take 127.0.0.1 as well unless IPV6_V6ONLY, which /proc does
+# not show, so only after nginx's bind failed are they surely the holders.
+port_holders() {
+	local hex files=() f addr ino fd pid who
+	hex=$(printf '%04X' "$1")
+	for f in /proc/net/tcp /proc/net/tcp6; do [ -r "$f" ] && files+=("$f"); done
+	[ ${#files[@]} -gt 0 ] || return 0
+	awk -v p="$hex" -v all="${2:-}" '
+		$4 == "0A" { split($2, a, ":"); if (a[2] != p) next
+			if (a[1] == "0100007F") print "127.0.0.1", $10
+			else if (a[1] == "00000000") print "0.0.0.0", $10
+			else if (a[1] == "0000000000000000FFFF00000100007F") print "[::ffff:127.0.0.1]", $10
+			else if (a[1] == "00000000000000000000000000000000" && all == "all") print "[::]", $10 }' \
+		"${files[@]}" | while read -r addr ino; do
+		fd=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\[$ino\]" -print -quit 2>/dev/null || true)
+		who="a process this user cannot see"
+		if [ -n "$fd" ]; then
+			pid=${fd#/proc/}
+			pid=${pid%%/*}
+			who="$(cat "/proc/$pid/comm" 2>/dev/null || echo '?') (pid $pid)"
+		fi
+		echo "$addr:$1 by $who"
+	done
+	return 0
 }
 
 down() {
@@ -92,6 +153,38 @@ down() {
 	rm -f "$dir"/run/*.sock "$dir/run/nginx.pid"
 }
 
+# A state folder set up for another port (base_url = http://127.0.0.1:OLD...) moves to
+# PORT, rather than being thrown away with its users, apps and secrets: the demo app's
+# redirect URI (the database, and DIR/demo-app.json), then every URL of the config on the
+# old port (base_url, api_url, any other): the config goes last, so a move cut short is
+# done again by the next `up`. Only the demo app's URI changes in the database: other
+# apps' URIs are their developers' to change.
+move_port() {
+	local old old_port cb_old cb_new demo_id db what="base_url"
+	old=$(sed -n 's/^[[:space:]]*base_url[[:space:]]*=[[:space:]]*//p' "$conf" | head -n 1 || true)
+	[[ $old =~ ^http://127\.0\.0\.1:([0-9]+)(/.*)?$ ]] || return 0
+	old_port=${BASH_REMATCH[1]}
+	[ "$old_port" != "$PORT" ] || return 0
+	cb_old="http://127.0.0.1:$old_port/demo/callback"
+	cb_new="http://127.0.0.1:$PORT/demo/callback"
+	demo_id=$(sed -n 's/.*"client_id":"\([^"]*\)".*/\1/p' "$dir/demo-app.json" 2>/dev/null || true)
+	if [[ $demo_id =~ ^pca_[0-9A-Za-z]+$ ]]; then
+		db=$(sed -n 's/^[[:space:]]*database[[:space:]]*=[[:space:]]*//p' "$conf" | tail -n 1)
+		db=${db:-postern.db}
+		[ "${db#/}" != "$db" ] || db="$dir/$db"
+		if command -v sqlite3 >/dev/null; then
+			sqlite3 -cmd '.timeout 5000' "$db" "UPDATE apps SET redirect_uris = replace(redirect_uris, '$cb_old', '$cb_new') WHERE client_id = '$demo_id';"
+		else
+			echo "stack.sh: sqlite3 is missing: the demo app's redirect URI stays $cb_old" >&2
+		fi
+		sed -i "s#\"$cb_old\"#\"$cb_new\"#g" "$dir/demo-app.json"
+		what+=", the demo app's redirect URI"
+	fi
+	grep -q "^[[:space:]]*api_url[[:space:]]*=[[:space:]]*http://127\.0\.0\.1:$old_port/" "$conf" && what+=", api_url"
+	sed -i "s#http://127\.0\.0\.1:$old_port\([/[:space:]]\|\$\)#http://127.0.0.1:$PORT\1#g" "$conf"
+	echo "stack.sh: $dir was set up for port $old_port: moved to $PORT ($what; users, apps and secrets kept)" >&2
+}
+
 if [ "$cmd" = down ]; then down; exit 0; fi
 [ "$cmd" = up ] || { echo "usage: $0 up|down DIR" >&2; exit 2; }
 
@@ -101,11 +194,29 @@ BUILD=${POSTERN_BUILD:-$root/build}
 SEED=${SEED:-1}
 LOGIN=${LOGIN:-builtin}
 url="http://127.0.0.1:$PORT$BASE_PATH"
-conf="$dir/postern.conf"
 postern="$BUILD/postern"
 export POSTERN_CONFIG="$conf"
+case $PORT in '' | *[!0-9]*) echo "stack.sh: PORT is a number, not '$PORT'" >&2; exit 2 ;; esac
+[ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || { echo "stack.sh: PORT $PORT is not 1-65535" >&2; exit 2; }
+
+# One stack per state folder: a second `up` would take the database and the sockets from
+# under the first. Refused, naming it; `down` stops it (and restarts are down, then up).
+live=$(live_pids)
+if [ -n "$live" ]; then
+	on=$(sed -n 's/^[[:space:]]*listen[[:space:]]*\(127\.0\.0\.1:[0-9]*\);.*/\1/p' "$dir/nginx.conf" 2>/dev/null | head -n 1 || true)
+	echo "stack.sh: a stack started from $dir is running${on:+ on $on} (pids ${live//$'\n'/ }); stop it first: $root/tools/stack.sh down $dir" >&2
+	exit 1
+fi
+# A taken port: said before anything starts (IPv6 listeners that take it too show up if
+# nginx's bind fails, below)
+held=$(port_holders "$PORT")
+if [ -n "$held" ]; then
+	echo "stack.sh: port $PORT is taken: ${held//$'\n'/; }; choose another with PORT=" >&2
+	exit 1
+fi
+# nothing of this folder runs: what a stack killed outright left behind goes
 mkdir -p "$dir/run" "$dir/logs" "$dir/tmp"
-down
+rm -f "$dir/run/pids" "$dir/run/nginx.pid" "$dir"/run/*.sock
 
 first=0
 if [ ! -f "$conf" ]; then
@@ -124,6 +235,8 @@ default_scope = profile
 ${EXTRA_CONFIG:-}
 CONF
 	"$postern" init >/dev/null
+else
+	move_port
 fi
 
 demo_password=""
@@ -142,14 +255,19 @@ if [ "$first" = 1 ] && [ "$SEED" = 1 ]; then
 fi
 [ -f "$dir/demo-password" ] && demo_password=$(cat "$dir/demo-password")
 
-# as root, nginx workers run as www-data: they need to reach the sockets
+# Who nginx's workers run as: the user who starts the stack, like the executables. Not
+# root, nginx cannot switch users anyway. As root it would switch them to nobody (or
+# www-data), who cannot enter a private home: with the checkout in /root, or under any
+# 0700 folder, they would reach neither the sockets in DIR/run nor static/ (for /static/),
+# DIR/tmp, DIR/check-cache or DIR/htpasswd. Moving all of that to a runtime folder would
+# copy files and move the paths tests and EXTRA_NGINX name (@STATE@/run/NAME.sock); making
+# the folders searchable would widen the home's permissions. So as root the workers stay
+# root: one user runs the whole stack whoever starts it, from any folder, and no
+# permission changes. This is a loopback server for development and tests; installed,
+# nginx's workers run as www-data and postern as its own user (README, "Installing on a
+# server"; nginx.conf.example).
 nginx_user=""
-sock_owner=()
-if [ "$(id -u)" = 0 ]; then
-	nginx_user="user www-data;"
-	sock_owner=(-U www-data -G www-data)
-	chmod 755 "$dir" "$dir/run"
-fi
+if [ "$(id -u)" = 0 ]; then nginx_user="user $(id -un) $(id -gn);"; fi
 
 remote_user=""
 if [ "$LOGIN" = remote_user ]; then
@@ -202,12 +320,26 @@ awk -v state="$dir" -v root="$root" -v port="$PORT" -v base="$BASE_PATH" \
 	if ($0 ~ /@EXTRA_NGINX@/) { print extra; next }
 	gsub(/@REMOTE_USER@/, ru); print }' "$root/tools/nginx.conf.in" >"$dir/nginx.conf"
 
+# nginx first: it binds the port before it forks, so if it cannot (a port taken in a way
+# the check above cannot see, a bad EXTRA_NGINX), it fails here with nothing else started
+elog="$dir/logs/nginx-error.log"
+seen=$(wc -l 2>/dev/null <"$elog" || echo 0)
+if ! nginx -p "$dir" -c "$dir/nginx.conf" -e "$elog" 2>>"$elog"; then
+	said=$(tail -n +$((seen + 1)) "$elog" 2>/dev/null || true)
+	if [[ $said == *"Address already in use"* ]]; then
+		held=$(port_holders "$PORT" all)
+		echo "stack.sh: port $PORT is taken${held:+: ${held//$'\n'/; }}; choose another with PORT=" >&2
+	else
+		echo "stack.sh: nginx did not start ($elog):" >&2
+		printf '%s\n' "$said" | tail -n 5 >&2
+	fi
+	down
+	exit 1
+fi
 for c in $cgis; do
-	spawn-fcgi -n -s "$dir/run/$c.sock" -M 0600 "${sock_owner[@]}" -- "$BUILD/$c" \
-		>>"$dir/logs/$c.log" 2>&1 &
+	spawn-fcgi -n -s "$dir/run/$c.sock" -M 0600 -- "$BUILD/$c" >>"$dir/logs/$c.log" 2>&1 &
 	echo $! >>"$dir/run/pids"
 done
-nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/nginx-error.log" 2>>"$dir/logs/nginx-error.log"
 
 # ready when every socket exists and nginx answers /health (bounded: 10 s)
 ok=0
