@@ -304,11 +304,19 @@ for zone in LOGIN=${LOGIN_RATE:-10r/s} TOKEN=${TOKEN_RATE:-50r/s} REGISTER=${REG
 	limits+=" @${zone%%=*}_RATE@=$rate @${zone%%=*}_RETRY@=$secs"
 done
 
+# the command /demo/callback shows, with the demo app's credentials (no demo app: a hint)
+demo_curl="curl -u CLIENT_ID:CLIENT_SECRET -d grant_type=authorization_code -d code=\$arg_code $url/oauth/token"
+if [ -f "$dir/demo-app.json" ]; then
+	d_id=$(sed -n 's/.*"client_id":"\([^"]*\)".*/\1/p' "$dir/demo-app.json")
+	d_secret=$(sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p' "$dir/demo-app.json")
+	[ -n "$d_id" ] && [ -n "$d_secret" ] && demo_curl="curl -u $d_id:$d_secret -d grant_type=authorization_code -d code=\$arg_code -d redirect_uri=http://127.0.0.1:$PORT/demo/callback $url/oauth/token"
+fi
+
 # nginx config from the template
 extra=${EXTRA_NGINX:-}
 awk -v state="$dir" -v root="$root" -v port="$PORT" -v base="$BASE_PATH" \
 	-v ru="$remote_user" -v extra="$extra" -v limits="$limits" -v nu="$nginx_user" \
-	-v ccm="$cc_main" -v cch="$cc_http" -v ccl="$cc_loc" '
+	-v ccm="$cc_main" -v cch="$cc_http" -v ccl="$cc_loc" -v democurl="$demo_curl" '
 	BEGIN { gsub(/@STATE@/, state, extra); gsub(/@ROOT@/, root, extra); gsub(/@PORT@/, port, extra); gsub(/@BASE@/, base, extra)
 		nl = split(limits, kv, " ")
 		for (i = 1; i <= nl; i++) { eq = index(kv[i], "="); lkey[i] = substr(kv[i], 1, eq - 1); lval[i] = substr(kv[i], eq + 1) } }
@@ -317,6 +325,7 @@ awk -v state="$dir" -v root="$root" -v port="$PORT" -v base="$BASE_PATH" \
 	gsub(/@NGINX_USER@/, nu);
 	for (i = 1; i <= nl; i++) gsub(lkey[i], lval[i]);
 	gsub(/@CHECK_CACHE_MAIN@/, ccm); gsub(/@CHECK_CACHE_HTTP@/, cch); gsub(/@CHECK_CACHE@/, ccl);
+	gsub(/@DEMO_CURL@/, democurl);
 	if ($0 ~ /@EXTRA_NGINX@/) { print extra; next }
 	gsub(/@REMOTE_USER@/, ru); print }' "$root/tools/nginx.conf.in" >"$dir/nginx.conf"
 
