@@ -31,7 +31,7 @@ BINS     = $(CGIS:%=build/%) build/postern build/bare
 SAN_BINS = $(CGIS:%=build/san/%) build/san/postern
 HEADERS  = $(wildcard lib/*.h)
 
-.PHONY: all san clang test unit lint e2e browser interop fuzz run stop deps install uninstall deb clean bench soak
+.PHONY: all san clang test unit lint e2e browser interop fuzz run stop deps deps-server install uninstall deb clean bench soak
 all: $(BINS)
 
 build/schema.c: schema.sql
@@ -96,7 +96,10 @@ build/unit: $(UNIT_SRC) build/san/libpostern.a $(HEADERS)
 	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) build/san/libpostern.a $(PKG_LIBS) $(CURL_LIBS)
 
 deps:
-	@tools/deps.sh
+	@tools/deps.sh all
+# what `make run` needs, and no test tool
+deps-server:
+	@tools/deps.sh server
 
 unit: build/unit
 	build/unit
@@ -123,7 +126,7 @@ e2e: all san
 fuzz:
 	tools/fuzz.sh long
 
-run: deps all
+run: deps-server all
 	@tools/run.sh
 
 bench: deps all

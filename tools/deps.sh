@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
-# deps.sh: install what building, running and testing postern needs, when missing.
+# deps.sh: install what building and running postern needs (`server`: `make run`), or that
+# and what testing it needs (`all`, the default: `make test`), when missing.
 # Debian packages are installed only when run as root (otherwise it says what is
 # missing); the npm packages of the tests come from tests/package-lock.json.
+#   tools/deps.sh [server|all]          install what is missing
+#   tools/deps.sh --list [server|all]   print the Debian packages, one a line, and stop
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+list=0
+if [ "${1:-}" = --list ]; then list=1; shift; fi
+what=${1:-all}
+case "$what" in server | all) ;; *) echo "usage: tools/deps.sh [--list] [server|all]" >&2; exit 2 ;; esac
 
-# libnginx-mod-http-js: the optional micro-cache of the check (conf/check_cache.js)
+# the server: build, run, the admin command, stack.sh (curl waits for /health; sqlite3
+# moves a state folder to another port)
 debs="build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libcjson-dev libcurl4-openssl-dev
-      nginx-light libnginx-mod-http-js spawn-fcgi curl sqlite3 jq openssl nodejs npm chromium
-      clang wrk"
+      nginx-light spawn-fcgi curl sqlite3 openssl"
+# the tests, the benchmarks and the fuzzers (libnginx-mod-http-js: the optional micro-cache
+# of the check, conf/check_cache.js, which the tests try)
+[ "$what" = all ] && debs="$debs libnginx-mod-http-js jq nodejs npm chromium clang wrk"
+if [ $list = 1 ]; then
+	printf '%s\n' $debs
+	exit 0
+fi
 missing=()
 for p in $debs; do
 	# nginx-light is satisfied by any nginx that provides the binary
@@ -29,6 +43,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 fi
 # nginx from Debian starts a system instance on install; postern runs its own.
+[ "$what" = server ] && exit 0
 # npm packages of the tests, pinned by tests/package-lock.json; reinstalled when it changes
 lock="$root/tests/package-lock.json"
 stamp="$root/tests/node_modules/.postern-lock.sha256"
