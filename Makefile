@@ -25,8 +25,6 @@ SAN_CFLAGS = -std=c11 $(WARN) $(DEFS) -Ilib $(PKG_CFLAGS) $(CURL_CFLAGS) -O1 -g 
 
 LIB_SRC  = $(wildcard lib/*.c)
 CGIS     = authorize consent token apps revoke introspect device
-LIB_OBJ  = $(LIB_SRC:lib/%.c=build/obj/%.o) build/obj/schema.o
-SAN_OBJ  = $(LIB_SRC:lib/%.c=build/san/obj/%.o) build/san/obj/schema.o
 BINS     = $(CGIS:%=build/%) build/postern build/bare
 SAN_BINS = $(CGIS:%=build/san/%) build/san/postern
 HEADERS  = $(wildcard lib/*.h)
@@ -39,56 +37,40 @@ build/schema.c: schema.sql
 	@{ echo '/* generated from schema.sql */'; echo 'const char pt_schema_sql[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
 
-build/obj/%.o: lib/%.c $(HEADERS)
-	@mkdir -p build/obj
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
-build/obj/schema.o: build/schema.c
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
-build/libpostern.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
-build/%: cgi/%.c build/libpostern.a $(HEADERS)
-	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpostern.a $(LDFLAGS) $(PKG_LIBS)
-build/device: cgi/device.c build/libpostern.a $(HEADERS)
-	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpostern.a $(LDFLAGS) $(PKG_LIBS) $(CURL_LIBS)
-build/postern: cli/admin.c build/libpostern.a $(HEADERS)
-	$(CC) $(ALL_CFLAGS) -o $@ $< build/libpostern.a $(LDFLAGS) $(PKG_LIBS)
+# One build of the library, the executables and the admin command: $(1) its folder,
+# $(2) the compiler's variable, $(3) the flags' variable, $(4) the link flags' variable
+# (names, not values: the flags have commas). Only the device executable links libcurl.
+define variant
+$(1)/obj/%.o: lib/%.c $$(HEADERS)
+	@mkdir -p $(1)/obj
+	$$($(2)) $$($(3)) -c -o $$@ $$<
+$(1)/obj/schema.o: build/schema.c
+	@mkdir -p $(1)/obj
+	$$($(2)) $$($(3)) -c -o $$@ $$<
+$(1)/libpostern.a: $$(LIB_SRC:lib/%.c=$(1)/obj/%.o) $(1)/obj/schema.o
+	rm -f $$@ && ar rcs $$@ $$^
+$(1)/%: cgi/%.c $(1)/libpostern.a $$(HEADERS)
+	$$($(2)) $$($(3)) -o $$@ $$< $(1)/libpostern.a $$($(4)) $$(PKG_LIBS)
+$(1)/device: cgi/device.c $(1)/libpostern.a $$(HEADERS)
+	$$($(2)) $$($(3)) -o $$@ $$< $(1)/libpostern.a $$($(4)) $$(PKG_LIBS) $$(CURL_LIBS)
+$(1)/postern: cli/admin.c $(1)/libpostern.a $$(HEADERS)
+	$$($(2)) $$($(3)) -o $$@ $$< $(1)/libpostern.a $$($(4)) $$(PKG_LIBS)
+endef
+
+# the normal build
+$(eval $(call variant,build,CC,ALL_CFLAGS,LDFLAGS))
 build/bare: bench/bare.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
 
 # The sanitizer build: the same programs under AddressSanitizer + UBSan.
 san: $(SAN_BINS)
-build/san/obj/%.o: lib/%.c $(HEADERS)
-	@mkdir -p build/san/obj
-	$(CC) $(SAN_CFLAGS) -c -o $@ $<
-build/san/obj/schema.o: build/schema.c
-	@mkdir -p build/san/obj
-	$(CC) $(SAN_CFLAGS) -c -o $@ $<
-build/san/libpostern.a: $(SAN_OBJ)
-	rm -f $@ && ar rcs $@ $^
-build/san/%: cgi/%.c build/san/libpostern.a $(HEADERS)
-	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/libpostern.a $(PKG_LIBS)
-build/san/device: cgi/device.c build/san/libpostern.a $(HEADERS)
-	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/libpostern.a $(PKG_LIBS) $(CURL_LIBS)
-build/san/postern: cli/admin.c build/san/libpostern.a $(HEADERS)
-	$(CC) $(SAN_CFLAGS) -o $@ $< build/san/libpostern.a $(PKG_LIBS)
+$(eval $(call variant,build/san,CC,SAN_CFLAGS,SAN_LDFLAGS))
 
 # `make clang`: the library, the executables and the admin command built with clang as
-# well, warnings as errors (CI runs it next to make test, which builds with cc)
+# well, warnings as errors (`make test` builds it)
 CLANG     ?= clang
-CLANG_OBJ  = $(LIB_SRC:lib/%.c=build/clang/obj/%.o) build/clang/obj/schema.o
 clang: $(CGIS:%=build/clang/%) build/clang/postern
-build/clang/obj/%.o: lib/%.c $(HEADERS)
-	@mkdir -p build/clang/obj
-	$(CLANG) $(ALL_CFLAGS) -c -o $@ $<
-build/clang/obj/schema.o: build/schema.c
-	@mkdir -p build/clang/obj
-	$(CLANG) $(ALL_CFLAGS) -c -o $@ $<
-build/clang/libpostern.a: $(CLANG_OBJ)
-	rm -f $@ && ar rcs $@ $^
-build/clang/%: cgi/%.c build/clang/libpostern.a $(HEADERS)
-	$(CLANG) $(ALL_CFLAGS) -o $@ $< build/clang/libpostern.a $(LDFLAGS) $(PKG_LIBS) $(CURL_LIBS)
-build/clang/postern: cli/admin.c build/clang/libpostern.a $(HEADERS)
-	$(CLANG) $(ALL_CFLAGS) -o $@ $< build/clang/libpostern.a $(LDFLAGS) $(PKG_LIBS)
+$(eval $(call variant,build/clang,CLANG,ALL_CFLAGS,LDFLAGS))
 
 # ---------------------------------------------------------------- tests
 UNIT_SRC = $(wildcard tests/unit/*.c)

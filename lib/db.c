@@ -103,7 +103,7 @@ static const char *const sql[ST__MAX] = {
 	[ST_APP_GRANTS_BATCH] =
 	    "DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE app_id = ? LIMIT ?)",
 	[ST_APP_DELETE] = "DELETE FROM apps WHERE id = ?",
-	[ST_USER_APPS] = "SELECT id FROM apps WHERE owner_id = ?",
+	[ST_USER_APPS] = "SELECT id FROM apps WHERE owner_id = ? LIMIT 1",
 	[ST_USER_TOKENS_BATCH] =
 	    "DELETE FROM tokens WHERE id IN (SELECT t.id FROM grants g JOIN tokens t"
 	    " ON t.grant_id = g.id WHERE g.user_id = ? LIMIT ?)",

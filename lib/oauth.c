@@ -96,24 +96,22 @@ pt_app_delete(int64_t app_id)
 int
 pt_user_delete(int64_t user_id)
 {
-	int64_t apps[64];
 	int rc;
-	/* the user's own apps, each in batches (a few at a time: deleting them changes
-	 * the list) */
+	/* the user's own apps, one after the other, each in its batches */
 	for (;;) {
-		size_t n = 0;
 		sqlite3_stmt *st = pt_stmt(ST_USER_APPS);
 		if (st == NULL)
 			return PT_ERR_DB;
 		sqlite3_bind_int64(st, 1, user_id);
-		while (n < sizeof(apps) / sizeof(apps[0]) && (rc = sqlite3_step(st)) == SQLITE_ROW)
-			apps[n++] = sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+		int64_t app = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 		sqlite3_reset(st);
-		if (n == 0)
+		if (rc == SQLITE_DONE)
 			break;
-		for (size_t i = 0; i < n; i++)
-			if ((rc = pt_app_delete(apps[i])) != PT_OK && rc != PT_ERR_NOTFOUND)
-				return rc;
+		if (rc != SQLITE_ROW)
+			return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
+		if ((rc = pt_app_delete(app)) != PT_OK && rc != PT_ERR_NOTFOUND)
+			return rc;
 	}
 	if ((rc = delete_batches(ST_USER_TOKENS_BATCH, user_id)) != PT_OK)
 		return rc;

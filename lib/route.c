@@ -52,14 +52,18 @@ pt_route_path_match(const char *pattern, const char *path, const char **arg, siz
 	return *s == '\0';
 }
 
-const struct pt_route *
-pt_route_find(const struct pt_site *site, const struct pt_config *cfg, const char *method,
-    const char *path, unsigned *allow, const struct pt_route **path_hit)
+/* pt_route_find, and the path argument of the row found (NULL when none or no row). */
+static const struct pt_route *
+route_find(const struct pt_site *site, const struct pt_config *cfg, const char *method,
+    const char *path, unsigned *allow, const struct pt_route **path_hit, const char **found_arg,
+    size_t *found_argn)
 {
 	unsigned want = method_bit(method);
 	const struct pt_route *found = NULL;
 	*allow = 0;
 	*path_hit = NULL;
+	*found_arg = NULL;
+	*found_argn = 0;
 	for (size_t i = 0; i < site->nroutes; i++) {
 		const struct pt_route *rt = &site->routes[i];
 		const char *arg;
@@ -71,10 +75,22 @@ pt_route_find(const struct pt_site *site, const struct pt_config *cfg, const cha
 		if (*path_hit == NULL)
 			*path_hit = rt;
 		*allow |= rt->methods;
-		if (found == NULL && (rt->methods & want))
+		if (found == NULL && (rt->methods & want)) {
 			found = rt;
+			*found_arg = arg;
+			*found_argn = argn;
+		}
 	}
 	return found;
+}
+
+const struct pt_route *
+pt_route_find(const struct pt_site *site, const struct pt_config *cfg, const char *method,
+    const char *path, unsigned *allow, const struct pt_route **path_hit)
+{
+	const char *arg;
+	size_t argn;
+	return route_find(site, cfg, method, path, allow, path_hit, &arg, &argn);
 }
 
 /* "GET, POST", "POST" or "GET": what a 405 says is allowed. */
@@ -92,8 +108,11 @@ pt_dispatch(struct pt_req *r, const struct pt_site *site)
 	struct pt_fail fail;
 	unsigned allow;
 	const struct pt_route *hit;
+	const char *arg;
+	size_t argn;
 	int rc = pt_req_read(r, &fail);
-	const struct pt_route *rt = pt_route_find(site, r->ctx.cfg, r->method, r->path, &allow, &hit);
+	const struct pt_route *rt = route_find(site, r->ctx.cfg, r->method, r->path, &allow, &hit,
+	    &arg, &argn);
 	r->face = hit != NULL ? hit->face : site->unmatched;
 
 	/* No body for GET/HEAD, nor for the check: as an nginx auth_request subrequest it
@@ -118,9 +137,6 @@ pt_dispatch(struct pt_req *r, const struct pt_site *site)
 		    : pt_printf(r->ctx.a, "Use %s.", strcmp(allowed, "GET, POST") == 0 ? "GET or POST" : allowed));
 		return;
 	}
-	const char *arg;
-	size_t argn;
-	pt_route_path_match(rt->path, r->path, &arg, &argn);
 	r->arg = arg != NULL ? pt_strndup(r->ctx.a, arg, argn) : NULL;
 	r->route = rt;
 	if (rt->needs & PT_SESSION) {

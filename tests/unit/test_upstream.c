@@ -79,10 +79,12 @@ error_messages_are_read_and_bounded(void)
 	snprintf(big, sizeof(big), "{\"message\":\"%0*d\"}", 1000, 0);
 	CHECK_INT(strlen(MSG(big)), PT_MAX_UPSTREAM_MESSAGE);
 	/* a multi-byte character is never cut in half at the limit */
-	char utf[1400] = "{\"message\":\"";
-	for (int i = 0; i < PT_MAX_UPSTREAM_MESSAGE; i++)
-		strcat(utf, "\xc3\xa9");
-	strcat(utf, "\"}");
+	char utf[1400];
+	size_t k = (size_t)snprintf(utf, sizeof(utf), "{\"message\":\"");
+	for (int i = 0; i < PT_MAX_UPSTREAM_MESSAGE && k + 2 < sizeof(utf); i++)
+		k += (size_t)snprintf(utf + k, sizeof(utf) - k, "\xc3\xa9");
+	CHECK(k + 3 < sizeof(utf));
+	snprintf(utf + k, sizeof(utf) - k, "\"}");
 	const char *m = MSG(utf);
 	CHECK(m != NULL && strlen(m) % 2 == 0 && pt_valid_utf8(m, strlen(m)));
 #undef MSG
