@@ -6,14 +6,14 @@ SHAREDIR  ?= $(PREFIX)/share/postern
 MANDIR    ?= $(PREFIX)/share/man
 VERSION   ?= 0.1.0
 CC        ?= cc
-PKGS       = fcgi sqlite3 libsodium libcjson
+PKGS       = fcgi sqlite3 libsodium libcjson libpq
 # libcurl: only the device executable links it (lib/fetch.c, a bridged device login)
 CURL_PKG   = libcurl
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lsqlite3 -lsodium -lcjson)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lsqlite3 -lsodium -lcjson -lpq)
 CURL_CFLAGS := $(shell pkg-config --cflags $(CURL_PKG) 2>/dev/null)
 CURL_LIBS  := $(shell pkg-config --libs $(CURL_PKG) 2>/dev/null || echo -lcurl)
 DEFS      = -D_DEFAULT_SOURCE -DPOSTERN_TEMPLATES='"$(SHAREDIR)/templates"'
@@ -32,10 +32,13 @@ HEADERS  = $(wildcard lib/*.h)
 .PHONY: all san clang test unit lint e2e browser interop fuzz run stop deps deps-server install uninstall deb clean bench soak
 all: $(BINS)
 
-build/schema.c: schema.sql
+build/schema.c: schema.sql schema.pg.sql
 	@mkdir -p build
-	@{ echo '/* generated from schema.sql */'; echo 'const char pt_schema_sql[] ='; \
-	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } > $@
+	@{ echo '/* generated from schema.sql and schema.pg.sql */'; \
+	  echo 'const char pt_schema_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' schema.sql; echo ';'; \
+	  echo 'const char pt_schema_pg_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' schema.pg.sql; echo ';'; } > $@
 
 # One build of the library, the executables and the admin command: $(1) its folder,
 # $(2) the compiler's variable, $(3) the flags' variable, $(4) the link flags' variable
@@ -131,7 +134,7 @@ install: all
 	for c in $(CGIS); do install -m 755 build/$$c $(DESTDIR)$(LIBEXEC)/$$c; done
 	install -m 644 templates/*.html $(DESTDIR)$(SHAREDIR)/templates/
 	cp -R static/. $(DESTDIR)$(SHAREDIR)/static/
-	install -m 644 schema.sql nginx.conf.example postern.conf.example $(DESTDIR)$(SHAREDIR)/
+	install -m 644 schema.sql schema.pg.sql nginx.conf.example postern.conf.example $(DESTDIR)$(SHAREDIR)/
 	install -m 644 conf/fastcgi_params conf/check_cache.conf conf/check_cache.js $(DESTDIR)$(SHAREDIR)/
 	for u in contrib/*.service contrib/*.socket contrib/*.target contrib/*.timer \
 		contrib/postern@device.service.d/*.conf; do \

@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "postern.h"
+#include "store.h"
 
 /*
  * usage: mint --config FILE --user NAME --app CLIENT_ID KIND N

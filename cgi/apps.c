@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "postern.h"
+#include "store.h"
 
 /* Byte limits of the form fields, derived from the character limits: UTF-8 takes at
  * most 4 bytes a character, and a browser sends each line break of a textarea as CRLF. */

@@ -3,7 +3,7 @@
 
 #include <fcgiapp.h>
 
-#include "postern.h"
+#include "store.h"
 
 /* Re-encodes the request's parameters, for the return trip through the login page. */
 static char *

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postern.h"
+#include "store.h"
 
 enum { LG_USERNAME, LG_PASSWORD, LG_RETURN_TO, LG_CSRF, LG_EVERYWHERE, LG__MAX };
 static const struct pt_field login_fields[LG__MAX] = {

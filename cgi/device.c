@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "postern.h"
+#include "store.h"
 
 enum {
 	DQ_BY_USER_CODE, DQ_DECIDE, DQ_BR_BY_USER_CODE, DQ_BR_SEND, DQ_BR_BY_STATE, DQ_BR_TAKE_STATE, DQ_BR_READY,

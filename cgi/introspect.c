@@ -2,7 +2,7 @@
  * the RFC 8414 / RFC 9728 metadata documents. */
 #include <string.h>
 
-#include "postern.h"
+#include "store.h"
 
 /* "last used" is written at most once a minute per token, so the check stays a read. */
 #define TOUCH_INTERVAL 60

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "postern.h"
+#include "store.h"
 
 enum { RV_TOKEN, RV_HINT, RV_CLIENT_ID, RV_CLIENT_SECRET, RV__MAX };
 static const struct pt_field revoke_fields[RV__MAX] = {

@@ -3,7 +3,7 @@
 
 #include <sodium.h>
 
-#include "postern.h"
+#include "store.h"
 
 #define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 

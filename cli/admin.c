@@ -9,76 +9,76 @@
 
 #include <sodium.h>
 
-#include "postern.h"
+#include "store.h"
 
 /* The admin command's own SQL, by index. */
 enum {
-	Q_USER_LIST, Q_USER_PASSWD, Q_USER_ID, Q_ORG_ADD, Q_ORG_GET, Q_MEMBER_ADD,
-	Q_MEMBER_DEL, Q_MEMBER_GRANTS_DEL, Q_MEMBER_DEVICES_DEL, Q_ORG_DEL, Q_APP_LIST,
-	Q_APP_ID, Q_APP_SET_RS, Q_TOKEN_LIST, Q_TOKEN_DEL, Q_GRANT_DEL, Q_USER_GRANTS_DEL, Q_USER_DEVICES_DEL,
-	Q_JANITOR_CODES, Q_JANITOR_REDEEMED, Q_JANITOR_SESSIONS, Q_JANITOR_DEVICES, Q_JANITOR_TOKENS,
-	Q_JANITOR_ATTEMPTS, Q_JANITOR_REQUESTS, Q_JANITOR_BRIDGE, Q_GRANT_FOR, Q_ORG_MEMBERS, Q__MAX
+	LQ_USER_LIST, LQ_USER_PASSWD, LQ_USER_ID, LQ_ORG_ADD, LQ_ORG_GET, LQ_MEMBER_ADD,
+	LQ_MEMBER_DEL, LQ_MEMBER_GRANTS_DEL, LQ_MEMBER_DEVICES_DEL, LQ_ORG_DEL, LQ_APP_LIST,
+	LQ_APP_ID, LQ_APP_SET_RS, LQ_TOKEN_LIST, LQ_TOKEN_DEL, LQ_GRANT_DEL, LQ_USER_GRANTS_DEL, LQ_USER_DEVICES_DEL,
+	LQ_JANITOR_CODES, LQ_JANITOR_REDEEMED, LQ_JANITOR_SESSIONS, LQ_JANITOR_DEVICES, LQ_JANITOR_TOKENS,
+	LQ_JANITOR_ATTEMPTS, LQ_JANITOR_REQUESTS, LQ_JANITOR_BRIDGE, LQ_GRANT_FOR, LQ_ORG_MEMBERS, LQ__MAX
 };
-static const char *const sql[Q__MAX] = {
-	[Q_USER_LIST] = "SELECT u.id, u.name, u.is_admin, u.created, o.id FROM users u"
+static const char *const sql[LQ__MAX] = {
+	[LQ_USER_LIST] = "SELECT u.id, u.name, u.is_admin, u.created, o.id FROM users u"
 			" LEFT JOIN orgs o ON o.personal_of = u.id ORDER BY u.id",
-	[Q_USER_PASSWD] = "UPDATE users SET password = ? WHERE name = ?",
-	[Q_USER_ID] = "SELECT u.id, o.id FROM users u LEFT JOIN orgs o ON o.personal_of = u.id"
+	[LQ_USER_PASSWD] = "UPDATE users SET password = ? WHERE name = ?",
+	[LQ_USER_ID] = "SELECT u.id, o.id FROM users u LEFT JOIN orgs o ON o.personal_of = u.id"
 		      " WHERE u.name = ?",
-	[Q_ORG_ADD] = "INSERT INTO orgs (name, created) VALUES (?, ?)",
-	[Q_ORG_GET] = "SELECT id, name, personal_of FROM orgs WHERE id = ?",
-	[Q_MEMBER_ADD] = "INSERT INTO members (org_id, user_id, role) VALUES (?, ?, ?)"
+	[LQ_ORG_ADD] = "INSERT INTO orgs (name, created) VALUES (?, ?)",
+	[LQ_ORG_GET] = "SELECT id, name, personal_of FROM orgs WHERE id = ?",
+	[LQ_MEMBER_ADD] = "INSERT INTO members (org_id, user_id, role) VALUES (?, ?, ?)"
 			 " ON CONFLICT DO UPDATE SET role = excluded.role",
-	[Q_MEMBER_DEL] = "DELETE FROM members WHERE org_id = ? AND user_id = ?",
+	[LQ_MEMBER_DEL] = "DELETE FROM members WHERE org_id = ? AND user_id = ?",
 	/* leaving an organization ends what the user granted for it: grants (their codes
 	 * and tokens go by cascade) and device approvals not yet collected */
-	[Q_MEMBER_GRANTS_DEL] = "DELETE FROM grants WHERE org_id = ? AND user_id = ?",
-	[Q_MEMBER_DEVICES_DEL] = "DELETE FROM devices WHERE org_id = ? AND user_id = ?",
+	[LQ_MEMBER_GRANTS_DEL] = "DELETE FROM grants WHERE org_id = ? AND user_id = ?",
+	[LQ_MEMBER_DEVICES_DEL] = "DELETE FROM devices WHERE org_id = ? AND user_id = ?",
 	/* members, grants (codes, tokens) and device approvals go by cascade */
-	[Q_ORG_DEL] = "DELETE FROM orgs WHERE id = ? AND personal_of IS NULL",
-	[Q_APP_LIST] = "SELECT a.client_id, a.name, a.description, a.redirect_uris, a.scopes,"
+	[LQ_ORG_DEL] = "DELETE FROM orgs WHERE id = ? AND personal_of IS NULL",
+	[LQ_APP_LIST] = "SELECT a.client_id, a.name, a.description, a.redirect_uris, a.scopes,"
 		       " a.grant_types, a.public, a.trusted, a.require_pkce, a.registered,"
 		       " coalesce(u.name, ''), a.created, a.resource_server FROM apps a"
 		       " LEFT JOIN users u ON u.id = a.owner_id"
 		       " WHERE ?1 IS NULL OR a.client_id = ?1 ORDER BY a.id",
-	[Q_APP_ID] = "SELECT id FROM apps WHERE client_id = ?",
-	[Q_APP_SET_RS] = "UPDATE apps SET resource_server = ? WHERE client_id = ?",
-	[Q_TOKEN_LIST] = "SELECT t.id, t.kind, u.name, a.client_id, g.org_id, t.scope, t.created,"
+	[LQ_APP_ID] = "SELECT id FROM apps WHERE client_id = ?",
+	[LQ_APP_SET_RS] = "UPDATE apps SET resource_server = ? WHERE client_id = ?",
+	[LQ_TOKEN_LIST] = "SELECT t.id, t.kind, u.name, a.client_id, g.org_id, t.scope, t.created,"
 			 " t.expires, t.last_used, g.id FROM tokens t JOIN grants g ON g.id = t.grant_id"
 			 " JOIN users u ON u.id = g.user_id JOIN apps a ON a.id = g.app_id"
 			 " WHERE t.kind IN (1, 2) AND (?1 IS NULL OR u.name = ?1)"
 			 " AND (?2 IS NULL OR a.client_id = ?2) ORDER BY t.id",
-	[Q_TOKEN_DEL] = "DELETE FROM tokens WHERE id = ?",
-	[Q_GRANT_DEL] = "DELETE FROM grants WHERE id = ?",
-	[Q_USER_GRANTS_DEL] = "DELETE FROM grants WHERE user_id = ?",
-	[Q_USER_DEVICES_DEL] = "DELETE FROM devices WHERE user_id = ?",
+	[LQ_TOKEN_DEL] = "DELETE FROM tokens WHERE id = ?",
+	[LQ_GRANT_DEL] = "DELETE FROM grants WHERE id = ?",
+	[LQ_USER_GRANTS_DEL] = "DELETE FROM grants WHERE user_id = ?",
+	[LQ_USER_DEVICES_DEL] = "DELETE FROM devices WHERE user_id = ?",
 	/* each janitor statement removes at most a batch (?2): it runs again until less
 	 * comes back, one short transaction at a time */
-	[Q_JANITOR_CODES] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
+	[LQ_JANITOR_CODES] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
 			    " WHERE code_expires <= ?1 AND kind = 0 LIMIT ?2)",
 	/* a redeemed code past its life: its request goes (a replay can no longer be
 	 * checked against it, and is refused without revoking anything) */
-	[Q_JANITOR_REDEEMED] = "UPDATE tokens SET code_expires = NULL, redirect_uri = NULL,"
+	[LQ_JANITOR_REDEEMED] = "UPDATE tokens SET code_expires = NULL, redirect_uri = NULL,"
 			       " redirect_given = NULL, challenge = NULL WHERE id IN (SELECT id"
 			       " FROM tokens WHERE code_expires <= ?1 LIMIT ?2)",
-	[Q_JANITOR_SESSIONS] = "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions"
+	[LQ_JANITOR_SESSIONS] = "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions"
 			       " WHERE expires <= ?1 LIMIT ?2)",
-	[Q_JANITOR_DEVICES] = "DELETE FROM devices WHERE hash IN (SELECT hash FROM devices"
+	[LQ_JANITOR_DEVICES] = "DELETE FROM devices WHERE hash IN (SELECT hash FROM devices"
 			      " WHERE expires <= ?1 LIMIT ?2)",
 	/* bridged device logins, with any upstream token never collected */
-	[Q_JANITOR_BRIDGE] = "DELETE FROM bridge_devices WHERE hash IN (SELECT hash FROM bridge_devices"
+	[LQ_JANITOR_BRIDGE] = "DELETE FROM bridge_devices WHERE hash IN (SELECT hash FROM bridge_devices"
 			     " WHERE expires <= ?1 LIMIT ?2)",
-	[Q_JANITOR_TOKENS] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
+	[LQ_JANITOR_TOKENS] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
 			     " WHERE expires IS NOT NULL AND expires <= ?1 LIMIT ?2)",
-	[Q_JANITOR_ATTEMPTS] = "DELETE FROM attempts WHERE (key, window) IN (SELECT key, window"
+	[LQ_JANITOR_ATTEMPTS] = "DELETE FROM attempts WHERE (key, window) IN (SELECT key, window"
 			       " FROM attempts WHERE window < ?1 LIMIT ?2)",
-	[Q_JANITOR_REQUESTS] = "DELETE FROM requests WHERE id IN (SELECT id FROM requests"
+	[LQ_JANITOR_REQUESTS] = "DELETE FROM requests WHERE id IN (SELECT id FROM requests"
 			       " WHERE expires <= ?1 LIMIT ?2)",
-	[Q_GRANT_FOR] = "SELECT id FROM grants WHERE user_id = ? AND app_id ="
+	[LQ_GRANT_FOR] = "SELECT id FROM grants WHERE user_id = ? AND app_id ="
 			" (SELECT id FROM apps WHERE client_id = ?) AND org_id = ?",
-	[Q_ORG_MEMBERS] = "SELECT 1 FROM members WHERE org_id = ? AND user_id = ?",
+	[LQ_ORG_MEMBERS] = "SELECT 1 FROM members WHERE org_id = ? AND user_id = ?",
 };
-static sqlite3_stmt *stmts[Q__MAX];
+static sqlite3_stmt *stmts[LQ__MAX];
 static struct pt_config cfg;
 static bool json;
 static pt_arena *arena;
@@ -262,15 +262,8 @@ cmd_init(int argc, char **argv, const char *config_path)
 		if (pt_config_load(&cfg, config_path, err, sizeof(err)) != PT_OK)
 			die("%s", err);
 	}
-	sqlite3 *h;
-	if (sqlite3_open_v2(cfg.database, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK)
-		die("%s: %s", cfg.database, sqlite3_errmsg(h));
-	chmod(cfg.database, 0600);
-	sqlite3_exec(h, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-	if (pt_db_init_schema(h, err, sizeof(err)) != PT_OK)
-		die("%s", err);
-	sqlite3_close(h);
+	if (pt_db_create(cfg.database, err, sizeof(err)) != PT_OK)
+		die("%s: %s", cfg.database, err);
 	if (json)
 		printf("{\"config\":\"%s\",\"database\":\"%s\"}\n", config_path, cfg.database);
 	else
@@ -283,7 +276,7 @@ cmd_init(int argc, char **argv, const char *config_path)
 static int64_t
 user_id(const char *name, int64_t *org)
 {
-	sqlite3_stmt *st = q(Q_USER_ID);
+	sqlite3_stmt *st = q(LQ_USER_ID);
 	pt_bind_text(st, 1, name, strlen(name));
 	if (sqlite3_step(st) != SQLITE_ROW)
 		die("no user named %s", name);
@@ -340,7 +333,7 @@ cmd_user(int argc, char **argv)
 		 * dies with the old password; with --revoke-tokens every app's access too */
 		if (pt_begin() != PT_OK)
 			die("database busy: try again");
-		sqlite3_stmt *st = q(Q_USER_PASSWD);
+		sqlite3_stmt *st = q(LQ_USER_PASSWD);
 		pt_bind_text(st, 1, hash, strlen(hash));
 		pt_bind_text(st, 2, o.pos[0], strlen(o.pos[0]));
 		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
@@ -350,12 +343,12 @@ cmd_user(int argc, char **argv)
 			die("could not end the sessions; nothing changed");
 		long long sessions = sqlite3_changes(pt_db()), grants = 0;
 		if (revoke) {
-			st = q(Q_USER_GRANTS_DEL);
+			st = q(LQ_USER_GRANTS_DEL);
 			sqlite3_bind_int64(st, 1, uid);
 			if (pt_exec(st) != PT_OK)
 				die("could not revoke the tokens; nothing changed");
 			grants = sqlite3_changes(pt_db());
-			st = q(Q_USER_DEVICES_DEL);
+			st = q(LQ_USER_DEVICES_DEL);
 			sqlite3_bind_int64(st, 1, uid);
 			if (pt_exec(st) != PT_OK)
 				die("could not revoke the device approvals; nothing changed");
@@ -380,7 +373,7 @@ cmd_user(int argc, char **argv)
 		else
 			printf("%lld session%s of %s ended\n", n, n == 1 ? "" : "s", o.pos[1]);
 	} else if (strcmp(sub, "list") == 0) {
-		sqlite3_stmt *st = q(Q_USER_LIST);
+		sqlite3_stmt *st = q(LQ_USER_LIST);
 		int n = 0;
 		if (json)
 			fputc('[', stdout);
@@ -444,13 +437,13 @@ cmd_org(int argc, char **argv)
 		int64_t owner = user_id(opt(&o, "owner"), NULL);
 		if (pt_begin() != PT_OK)
 			die("database busy");
-		sqlite3_stmt *st = q(Q_ORG_ADD);
+		sqlite3_stmt *st = q(LQ_ORG_ADD);
 		pt_bind_text(st, 1, name, strlen(name));
 		sqlite3_bind_int64(st, 2, pt_now());
 		if (pt_exec(st) != PT_OK)
 			die("could not add the organization");
 		int64_t id = sqlite3_last_insert_rowid(pt_db());
-		st = q(Q_MEMBER_ADD);
+		st = q(LQ_MEMBER_ADD);
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, owner);
 		sqlite3_bind_text(st, 3, "owner", -1, SQLITE_STATIC);
@@ -466,7 +459,7 @@ cmd_org(int argc, char **argv)
 		int64_t org = org_id(o.pos[0]);
 		int64_t uid = user_id(o.pos[1], NULL);
 		bool remove = opt(&o, "remove") != NULL;
-		sqlite3_stmt *st = q(Q_ORG_GET);
+		sqlite3_stmt *st = q(LQ_ORG_GET);
 		sqlite3_bind_int64(st, 1, org);
 		if (sqlite3_step(st) != SQLITE_ROW)
 			die("no organization %lld", (long long)org);
@@ -477,7 +470,7 @@ cmd_org(int argc, char **argv)
 			    (long long)org, o.pos[1]);
 		if (pt_begin() != PT_OK)
 			die("database busy: try again");
-		st = q(remove ? Q_MEMBER_DEL : Q_MEMBER_ADD);
+		st = q(remove ? LQ_MEMBER_DEL : LQ_MEMBER_ADD);
 		sqlite3_bind_int64(st, 1, org);
 		sqlite3_bind_int64(st, 2, uid);
 		if (!remove) {
@@ -492,13 +485,13 @@ cmd_org(int argc, char **argv)
 				die("%s is not a member of organization %lld", o.pos[1], (long long)org);
 			/* in the same transaction: what the user granted apps for this organization
 			 * ends with the membership (tokens, codes, uncollected device approvals) */
-			st = q(Q_MEMBER_GRANTS_DEL);
+			st = q(LQ_MEMBER_GRANTS_DEL);
 			sqlite3_bind_int64(st, 1, org);
 			sqlite3_bind_int64(st, 2, uid);
 			if (pt_exec(st) != PT_OK)
 				die("could not revoke the user's grants; nothing changed");
 			grants = sqlite3_changes(pt_db());
-			st = q(Q_MEMBER_DEVICES_DEL);
+			st = q(LQ_MEMBER_DEVICES_DEL);
 			sqlite3_bind_int64(st, 1, org);
 			sqlite3_bind_int64(st, 2, uid);
 			if (pt_exec(st) != PT_OK)
@@ -517,7 +510,7 @@ cmd_org(int argc, char **argv)
 		if (o.npos != 1)
 			die("usage: postern org del ORG_ID");
 		int64_t org = org_id(o.pos[0]);
-		sqlite3_stmt *st = q(Q_ORG_DEL);
+		sqlite3_stmt *st = q(LQ_ORG_DEL);
 		sqlite3_bind_int64(st, 1, org);
 		if (pt_exec(st) != PT_OK)
 			die("could not delete the organization (database busy?)");
@@ -643,7 +636,7 @@ cmd_app(int argc, char **argv)
 		bool show = strcmp(sub, "show") == 0;
 		if (show && o.npos != 1)
 			die("usage: postern app show CLIENT_ID");
-		sqlite3_stmt *st = q(Q_APP_LIST);
+		sqlite3_stmt *st = q(LQ_APP_LIST);
 		if (show)
 			pt_bind_text(st, 1, o.pos[0], strlen(o.pos[0]));
 		int n = 0;
@@ -688,7 +681,7 @@ cmd_app(int argc, char **argv)
 		bool on = opt(&o, "resource-server") != NULL, off = opt(&o, "no-resource-server") != NULL;
 		if (o.npos != 1 || on == off)
 			die("usage: postern app set CLIENT_ID --resource-server | --no-resource-server");
-		sqlite3_stmt *st = q(Q_APP_SET_RS);
+		sqlite3_stmt *st = q(LQ_APP_SET_RS);
 		sqlite3_bind_int(st, 1, on);
 		pt_bind_text(st, 2, o.pos[0], strlen(o.pos[0]));
 		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
@@ -698,7 +691,7 @@ cmd_app(int argc, char **argv)
 	} else if (strcmp(sub, "del") == 0) {
 		if (o.npos != 1)
 			die("usage: postern app del CLIENT_ID");
-		sqlite3_stmt *st = q(Q_APP_ID);
+		sqlite3_stmt *st = q(LQ_APP_ID);
 		pt_bind_text(st, 1, o.pos[0], strlen(o.pos[0]));
 		if (sqlite3_step(st) != SQLITE_ROW)
 			die("no app %s", o.pos[0]);
@@ -726,7 +719,7 @@ cmd_token(int argc, char **argv)
 	parse_opts(argc - 1, argv + 1, valued, flags, &o);
 	open_db();
 	if (strcmp(argv[0], "list") == 0) {
-		sqlite3_stmt *st = q(Q_TOKEN_LIST);
+		sqlite3_stmt *st = q(LQ_TOKEN_LIST);
 		const char *u = opt(&o, "user"), *a = opt(&o, "app");
 		if (u)
 			pt_bind_text(st, 1, u, strlen(u));
@@ -765,7 +758,7 @@ cmd_token(int argc, char **argv)
 		long long id;
 		if (pt_strtonum(g ? g : o.pos[0], 1, INT64_MAX, &id) != PT_OK)
 			die("the id must be a number");
-		sqlite3_stmt *st = q(g ? Q_GRANT_DEL : Q_TOKEN_DEL);
+		sqlite3_stmt *st = q(g ? LQ_GRANT_DEL : LQ_TOKEN_DEL);
 		sqlite3_bind_int64(st, 1, id);
 		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
 			die("no %s %lld", g ? "grant" : "token", id);
@@ -785,7 +778,7 @@ cmd_token(int argc, char **argv)
 		struct pt_app app;
 		if (pt_app_get(arena, a, strlen(a), &app) != PT_OK)
 			die("no app %s", a);
-		sqlite3_stmt *st = q(Q_ORG_MEMBERS);
+		sqlite3_stmt *st = q(LQ_ORG_MEMBERS);
 		sqlite3_bind_int64(st, 1, org);
 		sqlite3_bind_int64(st, 2, uid);
 		if (sqlite3_step(st) != SQLITE_ROW)
@@ -841,12 +834,12 @@ cmd_janitor(void)
 		int64_t age;
 	} steps[] = {
 		/* codes never redeemed; then the redeemed ones leave the code_expires index */
-		{Q_JANITOR_CODES, Q_JANITOR_REDEEMED, "codes", 0},
-		{Q_JANITOR_SESSIONS, -1, "sessions", 0},
-		{Q_JANITOR_DEVICES, -1, "devices", 0},
-		{Q_JANITOR_TOKENS, -1, "tokens", 0},
-		{Q_JANITOR_ATTEMPTS, -1, "attempts", 86400},
-		{Q_JANITOR_REQUESTS, -1, "requests", 0},
+		{LQ_JANITOR_CODES, LQ_JANITOR_REDEEMED, "codes", 0},
+		{LQ_JANITOR_SESSIONS, -1, "sessions", 0},
+		{LQ_JANITOR_DEVICES, -1, "devices", 0},
+		{LQ_JANITOR_TOKENS, -1, "tokens", 0},
+		{LQ_JANITOR_ATTEMPTS, -1, "attempts", 86400},
+		{LQ_JANITOR_REQUESTS, -1, "requests", 0},
 	};
 	enum { N = sizeof(steps) / sizeof(steps[0]) };
 	long long removed[N];
@@ -858,7 +851,7 @@ cmd_janitor(void)
 			janitor_step(steps[i].after, cutoff, steps[i].name);
 	}
 	/* counted with the device requests they are */
-	removed[2] += janitor_step(Q_JANITOR_BRIDGE, pt_now(), "bridged device requests");
+	removed[2] += janitor_step(LQ_JANITOR_BRIDGE, pt_now(), "bridged device requests");
 	sqlite3_exec(pt_db(), "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;", NULL, NULL, NULL);
 	if (json)
 		printf("{\"codes\":%lld,\"sessions\":%lld,\"devices\":%lld,\"tokens\":%lld,"

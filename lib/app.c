@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "postern.h"
+#include "store.h"
 
 enum { AS_INSERT, AS_PICTURE_SET, AS_PICTURE_CLEAR, AS_ROTATE, AS__MAX };
 static const char *const sql[AS__MAX] = {

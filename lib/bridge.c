@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "postern.h"
+#include "store.h"
 
 enum { BQ_POLL, BQ_COLLECT, BQ_DELETE, BQ__MAX };
 static const char *const sql[BQ__MAX] = {

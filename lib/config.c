@@ -362,7 +362,8 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 			c->base_url = xstrdup(v);
 		} else if (!strcmp(k, "database")) {
 			free(c->database);
-			c->database = relpath(path, v);
+			/* a libpq connection URI is taken as it is; anything else is an SQLite file */
+			c->database = pt_db_is_pg(v) ? xstrdup(v) : relpath(path, v);
 		} else if (!strcmp(k, "secret_key_file")) {
 			free(c->secret_key_file);
 			c->secret_key_file = relpath(path, v);

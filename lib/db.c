@@ -1,131 +1,27 @@
-/* db.c: the database handle and every SQL statement the executables run, by index. */
+/* db.c: the storage module's connection: opening and closing it, transactions, and
+ * running the statements of sql.c on SQLite (the embedded default) or, for a database
+ * named postgresql://…, through db_pg.c. Also SQLite's schema and its migrations. */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
-#include "postern.h"
+#include <sqlite3.h>
 
-#define SCHEMA_VERSION 5
+#include "store.h"
 
-/* The whole SQL surface of the servers, one screen. Indexed by enum pt_stmt. */
-static const char *const sql[ST__MAX] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_APP_BY_CLIENT_ID] =
-	    "SELECT id, client_id, name, description,"
-	    " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris, scopes,"
-	    " public, trusted, require_pkce, remember_consent, grant_types, secret_hash, owner_id,"
-	    " registered, resource_server,"
-	    " coalesce((SELECT is_admin FROM users u WHERE u.id = apps.owner_id), owner_id IS NULL)"
-	    " FROM apps WHERE client_id = ?",
-	[ST_USER_BY_NAME] = "SELECT id, name, password, is_admin FROM users WHERE name = ?",
-	[ST_USER_BY_ID] = "SELECT id, name, is_admin FROM users WHERE id = ?",
-	[ST_USER_INSERT] =
-	    "INSERT INTO users (name, password, is_admin, created) VALUES (?, ?, ?, ?)",
-	[ST_ORG_PERSONAL_INSERT] =
-	    "INSERT INTO orgs (name, personal_of, created) VALUES (?, ?, ?)",
-	[ST_MEMBER_INSERT] = "INSERT INTO members (org_id, user_id, role) VALUES (?, ?, ?)",
-	[ST_USER_ORGS] =
-	    "SELECT o.id, o.name FROM members m JOIN orgs o ON o.id = m.org_id"
-	    " WHERE m.user_id = ? ORDER BY o.personal_of IS NULL, o.name, o.id",
-	[ST_USER_IN_ORG] = "SELECT 1 FROM members WHERE user_id = ? AND org_id = ?",
-	[ST_SESSION_INSERT] =
-	    "INSERT INTO sessions (hash, user_id, created, expires) VALUES (?, ?, ?, ?)",
-	[ST_SESSION_GET] =
-	    "SELECT u.id, u.name, u.is_admin FROM sessions s JOIN users u ON u.id = s.user_id"
-	    " WHERE s.hash = ? AND s.expires > ?",
-	[ST_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = ?",
-	[ST_GRANT_FIND] = "SELECT id, scope FROM grants WHERE user_id = ? AND app_id = ? AND org_id = ?",
-	/* only grants for organizations the user is still a member of */
-	[ST_GRANT_FIND_ANY] =
-	    "SELECT g.id, g.scope, g.org_id, g.redirect_uri FROM grants g JOIN members m"
-	    " ON m.user_id = g.user_id AND m.org_id = g.org_id WHERE g.user_id = ? AND g.app_id = ?"
-	    " ORDER BY coalesce(g.last_used, g.created) DESC",
-	/* no row unless the user is a member of the organization: nothing is ever granted
-	 * for an organization the user has left */
-	[ST_GRANT_UPSERT] =
-	    "INSERT INTO grants (user_id, app_id, org_id, scope, created, redirect_uri)"
-	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS"
-	    " (SELECT 1 FROM members WHERE user_id = ?1 AND org_id = ?3)"
-	    " ON CONFLICT (user_id, app_id, org_id) DO UPDATE SET scope = excluded.scope,"
-	    " redirect_uri = coalesce(excluded.redirect_uri, redirect_uri) RETURNING id",
-	[ST_CODE_INSERT] =
-	    "INSERT INTO tokens (kind, code_hash, grant_id, redirect_uri, redirect_given, scope,"
-	    " challenge, resource, code_expires, created) VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	/* the code's own row (the lowest id with its hash; later ones came from it by refresh) */
-	[ST_CODE_GET] =
-	    "SELECT t.grant_id, t.redirect_uri, t.redirect_given, t.scope, t.challenge,"
-	    " t.resource, t.code_expires, t.kind <> 0, g.app_id, g.user_id, g.org_id, t.id"
-	    " FROM tokens t JOIN grants g ON g.id = t.grant_id WHERE t.code_hash = ?"
-	    " ORDER BY t.id LIMIT 1",
-	/* a redemption: the code's row becomes the access token (keeping the request, so a
-	 * replay is checked like a redemption before it revokes anything) */
-	[ST_CODE_REDEEM] =
-	    "UPDATE tokens SET hash = ?, kind = 1, created = ?, expires = ? WHERE id = ? AND kind = 0",
-	/* a grant keeps its newest pending codes only (a page reloaded in a loop does not
-	 * grow the database) */
-	[ST_CODE_TRIM] =
-	    "DELETE FROM tokens WHERE grant_id = ?1 AND kind = 0 AND id NOT IN"
-	    " (SELECT id FROM tokens WHERE grant_id = ?1 AND kind = 0 ORDER BY id DESC LIMIT ?2)",
-	[ST_REFRESH_FROM_CODE] =
-	    "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires,"
-	    " redirect_uri, redirect_given, challenge, code_expires) SELECT ?1, 2, grant_id,"
-	    " code_hash, ?2, resource, ?3, ?4, redirect_uri, redirect_given, challenge, code_expires"
-	    " FROM tokens WHERE id = ?5",
-	[ST_TOKEN_INSERT] =
-	    "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	/* a replayed code: the tokens that came from it */
-	[ST_TOKEN_DELETE_BY_CODE] = "DELETE FROM tokens WHERE code_hash = ?",
-	/* the check: one indexed lookup and three rowid joins */
-	[ST_TOKEN_CHECK] =
-	    "SELECT u.name, g.org_id, t.scope, a.client_id, t.expires, t.id, g.id, t.created,"
-	    " u.id, t.resource, t.kind, t.last_used, a.id"
-	    " FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.user_id"
-	    " JOIN apps a ON a.id = g.app_id WHERE t.hash = ?",
-	[ST_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE id = ?",
-	[ST_GRANT_TOUCH] = "UPDATE grants SET last_used = ? WHERE id = ?",
-	/* refresh rotation: a used refresh token stays as kind 3 so reuse is seen */
-	/* the code a refresh token came from passes to its successors: a replay of the
-	 * code revokes them too (read here, off the check's hot path) */
-	[ST_REFRESH_TAKE] = "UPDATE tokens SET kind = 3 WHERE id = ? AND kind = 2 RETURNING code_hash",
-	[ST_GRANT_DELETE] = "DELETE FROM grants WHERE id = ?",
-	[ST_SESSIONS_END_ALL] = "DELETE FROM sessions WHERE user_id = ?",
-	/* deleting an app or a user: switched off at once, then rows in short batches so
-	 * no transaction holds the write lock for long, then the row itself */
-	[ST_APP_DISABLE] =
-	    "UPDATE apps SET grant_types = '', redirect_uris = '', secret_hash = NULL WHERE id = ?",
-	[ST_APP_TOKENS_BATCH] =
-	    "DELETE FROM tokens WHERE id IN (SELECT t.id FROM grants g JOIN tokens t"
-	    " ON t.grant_id = g.id WHERE g.app_id = ? LIMIT ?)",
-	[ST_APP_GRANTS_BATCH] =
-	    "DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE app_id = ? LIMIT ?)",
-	[ST_APP_DELETE] = "DELETE FROM apps WHERE id = ?",
-	[ST_USER_APPS] = "SELECT id FROM apps WHERE owner_id = ? LIMIT 1",
-	[ST_USER_TOKENS_BATCH] =
-	    "DELETE FROM tokens WHERE id IN (SELECT t.id FROM grants g JOIN tokens t"
-	    " ON t.grant_id = g.id WHERE g.user_id = ? LIMIT ?)",
-	[ST_USER_DELETE] = "DELETE FROM users WHERE id = ?",
-	/* pending consent decisions: a user keeps the newest few */
-	[ST_REQUEST_TRIM] =
-	    "DELETE FROM requests WHERE user_id = ?1 AND id NOT IN"
-	    " (SELECT id FROM requests WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2)",
-	[ST_REQUEST_INSERT] = "INSERT INTO requests (hash, user_id, query, expires) VALUES (?, ?, ?, ?)",
-	[ST_REQUEST_TAKE] =
-	    "DELETE FROM requests WHERE hash = ? AND user_id = ? RETURNING query, expires",
-	[ST_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?",
-};
+#define SCHEMA_VERSION PT_SCHEMA_VERSION
 
 static sqlite3 *db;
-static sqlite3_stmt *stmts[ST__MAX];
+static bool pg;                   /* the open database is PostgreSQL (db_pg.c) */
+static struct pt_st stmts[Q__MAX];
 
 struct pt_ctx
 pt_ctx_init(pt_arena *a, const struct pt_config *cfg)
 {
-	struct pt_ctx c = {.a = a, .cfg = cfg, .db = pt_db()};
-	assert(a != NULL && cfg != NULL && c.db != NULL);
+	struct pt_ctx c = {.a = a, .cfg = cfg, .store = pt_store()};
+	assert(a != NULL && cfg != NULL && c.store != NULL);
 	return c;
 }
 
@@ -137,6 +33,25 @@ pt_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec;
+}
+
+bool
+pt_db_is_pg(const char *database)
+{
+	return strncmp(database, "postgresql://", 13) == 0 || strncmp(database, "postgres://", 11) == 0;
+}
+
+bool
+st_is_pg(void)
+{
+	return pg;
+}
+
+/* The one connection of the process, for struct pt_ctx; NULL when none is open. */
+struct pt_store *
+pt_store(void)
+{
+	return pg ? (struct pt_store *)pgd_handle() : (struct pt_store *)db;
 }
 
 /* Checkpoints off the request path: the commit that crosses PT_WAL_CHECKPOINT_PAGES only
@@ -160,7 +75,8 @@ wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
 void
 pt_db_defer_checkpoints(void)
 {
-	sqlite3_wal_hook(db, wal_hook, NULL);
+	if (!pg && db != NULL)
+		sqlite3_wal_hook(db, wal_hook, NULL);
 }
 
 void
@@ -176,22 +92,17 @@ pt_db_idle(void)
 		pt_warn("checkpoint: %s", sqlite3_errmsg(db));
 }
 
-sqlite3 *
-pt_db(void)
-{
-	return db;
-}
-
 /* synchronous: the connection runs at FULL when every write must be durable, else at
  * NORMAL and switches to FULL around the transactions that end access (SQLite takes the
- * change only outside a transaction) */
+ * change only outside a transaction). PostgreSQL's commits are durable as its server is
+ * configured (synchronous_commit). */
 static enum pt_sync sync_mode;
 static bool durable_now;
 
 static void
 durable(bool on)
 {
-	if (sync_mode != PT_SYNC_REVOCATIONS || durable_now == on)
+	if (pg || sync_mode != PT_SYNC_REVOCATIONS || durable_now == on)
 		return;
 	if (sqlite3_exec(db, on ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", NULL,
 		NULL, NULL) != SQLITE_OK)
@@ -199,14 +110,12 @@ durable(bool on)
 	durable_now = on;
 }
 
-int
-pt_db_open(const char *path, enum pt_sync sync)
+static int
+lite_open(const char *path, int flags)
 {
-	bool sync_full = sync == PT_SYNC_FULL;
-	sync_mode = sync;
-	durable_now = false;
+	bool sync_full = sync_mode == PT_SYNC_FULL;
 	char *err = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		pt_warn("database %s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
 		sqlite3_close(db);
@@ -226,18 +135,72 @@ pt_db_open(const char *path, enum pt_sync sync)
 	if (rc != SQLITE_OK) {
 		pt_warn("database %s: %s", path, err ? err : "pragma failed");
 		sqlite3_free(err);
+		sqlite3_close(db);
+		db = NULL;
 		return PT_ERR_DB;
 	}
 	return PT_OK;
 }
 
 int
+pt_db_open(const char *database, enum pt_sync sync)
+{
+	assert(db == NULL && !pg);
+	sync_mode = sync;
+	durable_now = false;
+	for (size_t i = 0; i < Q__MAX; i++)
+		stmts[i] = (struct pt_st){.id = (enum pt_q)i};
+	if (pt_db_is_pg(database)) {
+		int rc = pgd_open(database);
+		pg = rc == PT_OK;
+		return rc;
+	}
+	return lite_open(database, SQLITE_OPEN_READWRITE);
+}
+
+int
+pt_db_create(const char *database, char *err, size_t errlen)
+{
+	int rc;
+	if (pt_db_is_pg(database)) {
+		if ((rc = pt_db_open(database, PT_SYNC_FULL)) != PT_OK) {
+			snprintf(err, errlen, "cannot connect to the database (see the log above)");
+			return rc;
+		}
+	} else {
+		sync_mode = PT_SYNC_FULL;
+		for (size_t i = 0; i < Q__MAX; i++)
+			stmts[i] = (struct pt_st){.id = (enum pt_q)i};
+		if ((rc = lite_open(database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) != PT_OK) {
+			snprintf(err, errlen, "%s: cannot create the database", database);
+			return rc;
+		}
+		chmod(database, 0600);
+	}
+	if ((rc = pt_db_init_schema(err, errlen)) != PT_OK) {
+		if (pt_db_close() != PT_OK)
+			pt_warn("database close failed");
+		return rc;
+	}
+	return pt_db_close();
+}
+
+int
 pt_db_close(void)
 {
-	for (size_t i = 0; i < ST__MAX; i++) {
-		sqlite3_finalize(stmts[i]);
-		stmts[i] = NULL;
+	if (pg) {
+		for (size_t i = 0; i < Q__MAX; i++)
+			pgd_st_free(&stmts[i]);
+		pgd_close();
+		pg = false;
+		return PT_OK;
 	}
+	for (size_t i = 0; i < Q__MAX; i++) {
+		sqlite3_finalize(stmts[i].lite);
+		stmts[i].lite = NULL;
+	}
+	if (db == NULL)
+		return PT_OK;
 	/* sqlite3_close, not _v2: a statement still prepared elsewhere must keep the
 	 * handle open (and the caller from forking), not turn it into a zombie */
 	if (sqlite3_close(db) != SQLITE_OK) {
@@ -248,63 +211,142 @@ pt_db_close(void)
 	return PT_OK;
 }
 
-sqlite3_stmt *
-pt_stmt(enum pt_stmt i)
+/* ------------------------------------------------------------ statements */
+
+struct pt_st *
+st_get(enum pt_q i)
 {
-	if (stmts[i] == NULL) {
-		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &stmts[i], NULL) !=
-		    SQLITE_OK) {
+	assert(i < Q__MAX);
+	struct pt_st *st = &stmts[i];
+	if (pg)
+		return pgd_st_get(st) == PT_OK ? st : NULL;
+	if (db == NULL)
+		return NULL;
+	if (st->lite == NULL) {
+		if (sqlite3_prepare_v3(db, pt_sql[i].sqlite, -1, SQLITE_PREPARE_PERSISTENT, &st->lite,
+			NULL) != SQLITE_OK) {
 			pt_warn("prepare %d: %s", (int)i, sqlite3_errmsg(db));
-			stmts[i] = NULL;
+			st->lite = NULL;
 			return NULL;
 		}
 	} else {
-		sqlite3_reset(stmts[i]);
-		sqlite3_clear_bindings(stmts[i]);
+		sqlite3_reset(st->lite);
+		sqlite3_clear_bindings(st->lite);
 	}
-	return stmts[i];
+	st->changes = 0;
+	return st;
 }
 
-sqlite3_stmt *
-pt_stmt_sql(sqlite3_stmt **slot, const char *q)
-{
-	if (*slot == NULL) {
-		if (sqlite3_prepare_v3(db, q, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
-			pt_warn("prepare: %s", sqlite3_errmsg(db));
-			*slot = NULL;
-		}
-	} else {
-		sqlite3_reset(*slot);
-		sqlite3_clear_bindings(*slot);
-	}
-	return *slot;
-}
-
-int
-pt_exec(sqlite3_stmt *st)
+void
+st_int(struct pt_st *st, int i, int64_t v)
 {
 	if (st == NULL)
-		return PT_ERR_DB;
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return PT_OK;
-	if ((rc & 0xff) == SQLITE_BUSY) {
+		return;
+	if (pg)
+		pgd_bind_int(st, i, v);
+	else
+		sqlite3_bind_int64(st->lite, i, v);
+}
+
+void
+st_textn(struct pt_st *st, int i, const char *s, size_t n)
+{
+	if (st == NULL)
+		return;
+	assert(n <= INT32_MAX);
+	if (pg)
+		pgd_bind(st, i, s, n, false);
+	else if (s == NULL)
+		sqlite3_bind_null(st->lite, i);
+	else
+		sqlite3_bind_text(st->lite, i, s, (int)n, SQLITE_STATIC);
+}
+
+void
+st_text(struct pt_st *st, int i, const char *s)
+{
+	st_textn(st, i, s, s ? strlen(s) : 0);
+}
+
+void
+st_blob(struct pt_st *st, int i, const void *p, size_t n)
+{
+	if (st == NULL)
+		return;
+	assert(n <= INT32_MAX);
+	if (pg)
+		pgd_bind(st, i, p ? p : "", n, true);
+	else
+		sqlite3_bind_blob(st->lite, i, p ? p : "", (int)n, SQLITE_STATIC);
+}
+
+void
+st_null(struct pt_st *st, int i)
+{
+	if (st == NULL)
+		return;
+	if (pg)
+		pgd_bind(st, i, NULL, 0, false);
+	else
+		sqlite3_bind_null(st->lite, i);
+}
+
+static int
+lite_error(int rc)
+{
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
 		pt_warn("sql: the database stayed locked for %d ms", PT_DB_BUSY_MS);
 		return PT_ERR_BUSY;
 	}
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return PT_ERR_EXISTS;
 	pt_warn("sql: %s", sqlite3_errmsg(db));
 	return PT_ERR_DB;
 }
 
 int
-pt_exec_nowait(sqlite3_stmt *st)
+st_step(struct pt_st *st)
+{
+	if (st == NULL)
+		return pg ? pgd_unreachable() : PT_ERR_DB;
+	if (pg)
+		return pgd_step(st);
+	int rc = sqlite3_step(st->lite);
+	if (rc == SQLITE_ROW)
+		return ST_ROW;
+	if (rc == SQLITE_DONE) {
+		st->changes = sqlite3_changes64(db);
+		return ST_DONE;
+	}
+	rc = lite_error(sqlite3_extended_errcode(db));
+	sqlite3_reset(st->lite);
+	return rc;
+}
+
+int
+st_exec(struct pt_st *st)
+{
+	int rc;
+	while ((rc = st_step(st)) == ST_ROW)
+		;
+	/* a statement that returns rows (RETURNING) counts them as it goes */
+	if (rc == ST_DONE && !pg && st->changes == 0)
+		st->changes = sqlite3_changes64(db);
+	st_reset(st);
+	return rc == ST_DONE ? PT_OK : rc;
+}
+
+int
+st_exec_nowait(struct pt_st *st)
 {
 	/* a best-effort write (when a token was last used) never queues behind another
-	 * writer: every request of this process would queue behind it */
+	 * writer: every request of this process would queue behind it. PostgreSQL locks
+	 * the row alone, which nobody else holds for long. */
+	if (pg || st == NULL)
+		return st_exec(st);
 	sqlite3_busy_timeout(db, 0);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
+	int rc = sqlite3_step(st->lite);
+	sqlite3_reset(st->lite);
 	sqlite3_busy_timeout(db, PT_DB_BUSY_MS);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return PT_OK;
@@ -312,9 +354,113 @@ pt_exec_nowait(sqlite3_stmt *st)
 }
 
 int
+st_exec_durable(struct pt_st *st)
+{
+	durable(true);
+	int rc = st_exec(st);
+	durable(false);
+	return rc;
+}
+
+int
+st_one(struct pt_st *st)
+{
+	int rc = st_step(st);
+	if (rc == ST_ROW)
+		return PT_OK;
+	st_reset(st);
+	return rc == ST_DONE ? PT_ERR_NOTFOUND : rc;
+}
+
+int64_t
+st_changes(struct pt_st *st)
+{
+	return st == NULL ? 0 : st->changes;
+}
+
+void
+st_reset(struct pt_st *st)
+{
+	if (st == NULL)
+		return;
+	if (pg)
+		pgd_reset(st);
+	else
+		sqlite3_reset(st->lite);
+}
+
+int64_t
+st_col_int(struct pt_st *st, int col)
+{
+	return pg ? pgd_col_int(st, col) : sqlite3_column_int64(st->lite, col);
+}
+
+bool
+st_col_null(struct pt_st *st, int col)
+{
+	return pg ? pgd_col_null(st, col) : sqlite3_column_type(st->lite, col) == SQLITE_NULL;
+}
+
+/* The bytes of a column, *n its length; NULL for NULL. Valid until the next step. */
+static const void *
+col_bytes(struct pt_st *st, int col, size_t *n)
+{
+	if (pg)
+		return pgd_col_bytes(st, col, n);
+	const void *p = sqlite3_column_type(st->lite, col) == SQLITE_TEXT
+			    ? (const void *)sqlite3_column_text(st->lite, col)
+			    : sqlite3_column_blob(st->lite, col);
+	*n = (size_t)sqlite3_column_bytes(st->lite, col);
+	if (p == NULL && sqlite3_column_type(st->lite, col) != SQLITE_NULL)
+		p = ""; /* an empty blob */
+	return p;
+}
+
+char *
+st_col_text_or_null(pt_arena *a, struct pt_st *st, int col)
+{
+	size_t n;
+	const char *p = col_bytes(st, col, &n);
+	return p == NULL ? NULL : pt_strndup(a, p, n);
+}
+
+char *
+st_col_text(pt_arena *a, struct pt_st *st, int col)
+{
+	char *s = st_col_text_or_null(a, st, col);
+	return s ? s : pt_strdup(a, "");
+}
+
+const uint8_t *
+st_col_blob(pt_arena *a, struct pt_st *st, int col, size_t *n)
+{
+	const void *p = col_bytes(st, col, n);
+	if (p == NULL)
+		return NULL;
+	uint8_t *c = pt_alloc(a, *n ? *n : 1);
+	memcpy(c, p, *n);
+	return c;
+}
+
+bool
+st_col_fixed(struct pt_st *st, int col, void *out, size_t n)
+{
+	size_t len;
+	const void *p = col_bytes(st, col, &len);
+	if (p == NULL || len != n) {
+		memset(out, 0, n);
+		return false;
+	}
+	memcpy(out, p, n);
+	return true;
+}
+
+/* ------------------------------------------------------------ transactions */
+
+int
 pt_begin(void)
 {
-	return pt_exec(pt_stmt(ST_BEGIN));
+	return st_exec(st_get(Q_BEGIN));
 }
 
 int
@@ -328,68 +474,96 @@ pt_begin_durable(void)
 }
 
 int
-pt_exec_durable(sqlite3_stmt *st)
-{
-	durable(true);
-	int rc = pt_exec(st);
-	durable(false);
-	return rc;
-}
-
-int
 pt_commit(void)
 {
-	int rc = pt_exec(pt_stmt(ST_COMMIT));
+	int rc = st_exec(st_get(Q_COMMIT));
 	if (rc == PT_OK)
 		durable(false);
 	return rc;
 }
 
+static bool
+in_transaction(void)
+{
+	if (pg)
+		return pgd_in_transaction();
+	return db != NULL && !sqlite3_get_autocommit(db);
+}
+
 void
 pt_rollback(void)
 {
-	if (db != NULL && !sqlite3_get_autocommit(db))
-		if (pt_exec(pt_stmt(ST_ROLLBACK)) != PT_OK)
+	if (in_transaction())
+		if (st_exec(st_get(Q_ROLLBACK)) != PT_OK)
 			pt_warn("rollback failed");
-	if (db != NULL && sqlite3_get_autocommit(db))
+	if (!in_transaction())
 		durable(false);
 }
 
-void
-pt_bind_text(sqlite3_stmt *st, int i, const char *s, size_t n)
+/* ------------------------------------------------------------ maintenance */
+
+int
+pt_db_backup(const char *dest, char *err, size_t errlen)
 {
-	if (s == NULL)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, s, (int)n, SQLITE_STATIC);
+	if (pg) {
+		snprintf(err, errlen, "a PostgreSQL database is backed up with pg_dump"
+				      " (README, \"Backups\")");
+		return PT_ERR_CONFIG;
+	}
+	sqlite3 *dst;
+	if (sqlite3_open(dest, &dst) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", dest, sqlite3_errmsg(dst));
+		sqlite3_close(dst);
+		return PT_ERR_IO;
+	}
+	chmod(dest, 0600);
+	/* copied in steps, so the servers keep their access to the database */
+	sqlite3_backup *b = sqlite3_backup_init(dst, "main", db, "main");
+	if (b == NULL) {
+		snprintf(err, errlen, "%s: %s", dest, sqlite3_errmsg(dst));
+		sqlite3_close(dst);
+		return PT_ERR_IO;
+	}
+	int rc;
+	while ((rc = sqlite3_backup_step(b, 256)) == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		sqlite3_sleep(5);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: %s", dest, sqlite3_errstr(rc));
+		sqlite3_close(dst);
+		return PT_ERR_IO;
+	}
+	sqlite3_close(dst);
+	return PT_OK;
 }
 
 void
-pt_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+pt_db_maintain(void)
 {
-	sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
+	if (pg)
+		pgd_maintain();
+	else if (db != NULL)
+		sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;", NULL, NULL, NULL);
 }
 
-const uint8_t *
-pt_col_blob(pt_arena *a, sqlite3_stmt *st, int col, size_t *n)
+void
+pt_db_bulk(void)
 {
-	const void *p = sqlite3_column_blob(st, col);
-	*n = (size_t)sqlite3_column_bytes(st, col);
-	if (p == NULL)
-		return NULL;
-	uint8_t *c = pt_alloc(a, *n ? *n : 1);
-	memcpy(c, p, *n);
-	return c;
+	/* the benchmarks' seeder writes millions of rows: a bigger page cache */
+	if (!pg && db != NULL)
+		sqlite3_exec(db, "PRAGMA cache_size = -262144", NULL, NULL, NULL);
 }
 
-char *
-pt_col_text(pt_arena *a, sqlite3_stmt *st, int col)
+int
+pt_db_exclusive(bool *got)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	if (t == NULL)
-		return pt_strdup(a, "");
-	return pt_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col));
+	if (pg)
+		return pgd_try_lock(got);
+	*got = true; /* SQLite: one file, one host; its writers queue on the file lock */
+	return PT_OK;
 }
+
+/* ------------------------------------------------------------ SQLite's schema */
 
 /*
  * Schema 1 and 2 kept codes in a table of their own and every token row had a hash: the
@@ -477,8 +651,8 @@ pragma_int(sqlite3 *h, const char *q)
 	return v;
 }
 
-int
-pt_db_init_schema(sqlite3 *h, char *err, size_t errlen)
+static int
+lite_init_schema(sqlite3 *h, char *err, size_t errlen)
 {
 	char *msg = NULL;
 	int version = -1;
@@ -527,4 +701,115 @@ restore:
 	sqlite3_exec(h, fk == 1 ? "PRAGMA legacy_alter_table = OFF; PRAGMA foreign_keys = ON;"
 				: "PRAGMA legacy_alter_table = OFF;", NULL, NULL, NULL);
 	return PT_ERR_DB;
+}
+
+int
+pt_db_init_schema(char *err, size_t errlen)
+{
+	if (pg)
+		return pgd_init_schema(err, errlen);
+	if (db == NULL) {
+		snprintf(err, errlen, "no database is open");
+		return PT_ERR_DB;
+	}
+	return lite_init_schema(db, err, errlen);
+}
+
+/* ------------------------------------------------------------ legacy (store.h) */
+
+sqlite3 *
+pt_db(void)
+{
+	return db;
+}
+
+sqlite3_stmt *
+pt_stmt_legacy(enum pt_q i)
+{
+	struct pt_st *st = st_get(i);
+	return st ? st->lite : NULL;
+}
+
+sqlite3_stmt *
+pt_stmt_sql(sqlite3_stmt **slot, const char *q)
+{
+	if (*slot == NULL) {
+		if (sqlite3_prepare_v3(db, q, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+			pt_warn("prepare: %s", sqlite3_errmsg(db));
+			*slot = NULL;
+		}
+	} else {
+		sqlite3_reset(*slot);
+		sqlite3_clear_bindings(*slot);
+	}
+	return *slot;
+}
+
+int
+pt_exec(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return PT_ERR_DB;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return PT_OK;
+	return lite_error(sqlite3_extended_errcode(db));
+}
+
+int
+pt_exec_nowait(sqlite3_stmt *st)
+{
+	sqlite3_busy_timeout(db, 0);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_busy_timeout(db, PT_DB_BUSY_MS);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return PT_OK;
+	return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
+}
+
+int
+pt_exec_durable(sqlite3_stmt *st)
+{
+	durable(true);
+	int rc = pt_exec(st);
+	durable(false);
+	return rc;
+}
+
+void
+pt_bind_text(sqlite3_stmt *st, int i, const char *s, size_t n)
+{
+	if (s == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, (int)n, SQLITE_STATIC);
+}
+
+void
+pt_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+	sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
+}
+
+const uint8_t *
+pt_col_blob(pt_arena *a, sqlite3_stmt *st, int col, size_t *n)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	*n = (size_t)sqlite3_column_bytes(st, col);
+	if (p == NULL)
+		return NULL;
+	uint8_t *c = pt_alloc(a, *n ? *n : 1);
+	memcpy(c, p, *n);
+	return c;
+}
+
+char *
+pt_col_text(pt_arena *a, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	if (t == NULL)
+		return pt_strdup(a, "");
+	return pt_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col));
 }

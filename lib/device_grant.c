@@ -6,7 +6,7 @@
 
 #include <sodium.h>
 
-#include "postern.h"
+#include "store.h"
 
 #define USER_CODE_ALPHABET "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -161,7 +161,7 @@ pt_device_issue(const struct pt_ctx *ctx, const struct pt_app *app, const char *
 		sqlite3_reset(st);
 		if (rc == SQLITE_DONE)
 			return PT_OK;
-		if (sqlite3_extended_errcode(ctx->db) != SQLITE_CONSTRAINT_UNIQUE)
+		if (sqlite3_extended_errcode(pt_db()) != SQLITE_CONSTRAINT_UNIQUE)
 			break;
 	}
 	return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;

@@ -2,7 +2,7 @@
  * person (a signed-in user or a browser), per address and in all. */
 #include <string.h>
 
-#include "postern.h"
+#include "store.h"
 
 #define GUESS_WINDOW 900     /* seconds */
 /* Wrong user codes per window: a signed-in user guesses for themself; an address may be a

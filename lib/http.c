@@ -17,7 +17,7 @@
 #include <fcgiapp.h>
 #include <sodium.h>
 
-#include "postern.h"
+#include "store.h"
 
 static const char *
 status_text(int s)
@@ -617,7 +617,7 @@ pt_serve(const struct pt_site *site)
 	 * never cross one) and each worker opens its own */
 	if (pt_db_open(cfg.database, cfg.sync) != PT_OK)
 		return 1;
-	if (pt_db_init_schema(pt_db(), err, sizeof(err)) != PT_OK) {
+	if (pt_db_init_schema(err, sizeof(err)) != PT_OK) {
 		fprintf(stderr, "%s: %s: %s\n", name, cfg.database, err);
 		return 1;
 	}

@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "postern.h"
+#include "store.h"
 
 int
 pt_app_get(pt_arena *a, const char *client_id, size_t n, struct pt_app *app)
@@ -51,7 +51,7 @@ pt_app_get(pt_arena *a, const char *client_id, size_t n, struct pt_app *app)
 /* Runs a "DELETE ... WHERE id IN (SELECT ... LIMIT ?2)" statement until it deletes
  * less than a batch: each run is its own short transaction. */
 static int
-delete_batches(enum pt_stmt i, int64_t id)
+delete_batches(enum pt_q i, int64_t id)
 {
 	for (;;) {
 		sqlite3_stmt *st = pt_stmt(i);
@@ -68,7 +68,7 @@ delete_batches(enum pt_stmt i, int64_t id)
 }
 
 static int
-delete_row(enum pt_stmt i, int64_t id)
+delete_row(enum pt_q i, int64_t id)
 {
 	sqlite3_stmt *st = pt_stmt(i);
 	if (st == NULL)

@@ -4,7 +4,7 @@
 
 #include <sqlite3.h>
 
-#include "postern.h"
+#include "store.h"
 
 void
 pt_see_other(struct pt_req *r, const char *location)

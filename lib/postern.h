@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
 
 #define PT_WUR __attribute__((warn_unused_result))
 #define PT_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -25,7 +24,8 @@ enum pt_err {
 	PT_ERR_NOTFOUND,  /* no such row */
 	PT_ERR_IO,        /* file or socket failure */
 	PT_ERR_CONFIG,    /* configuration is wrong */
-	PT_ERR_BUSY,      /* another writer held the database past PT_DB_BUSY_MS: retry */
+	PT_ERR_BUSY,      /* the database is locked past PT_DB_BUSY_MS or unreachable: retry */
+	PT_ERR_EXISTS,    /* a unique value (a name, a code) is already taken */
 };
 
 /* Named limits. Every one is checked while parsing and has a test. */
@@ -470,96 +470,68 @@ void pt_log(const char *level, const char *fmt, ...) PT_PRINTF(2, 3);
 
 /* ---------------------------------------------------------------- database */
 
-/* Every statement any executable runs, by index; the SQL is in db.c. */
-enum pt_stmt {
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_APP_BY_CLIENT_ID,
-	ST_USER_BY_NAME,
-	ST_USER_BY_ID,
-	ST_USER_INSERT,
-	ST_ORG_PERSONAL_INSERT,
-	ST_MEMBER_INSERT,
-	ST_USER_ORGS,
-	ST_USER_IN_ORG,
-	ST_SESSION_INSERT,
-	ST_SESSION_GET,
-	ST_SESSION_DELETE,
-	ST_GRANT_FIND,
-	ST_GRANT_FIND_ANY,
-	ST_GRANT_UPSERT,
-	ST_CODE_INSERT,
-	ST_CODE_REDEEM,
-	ST_CODE_TRIM,
-	ST_CODE_GET,
-	ST_REFRESH_FROM_CODE,
-	ST_TOKEN_INSERT,
-	ST_TOKEN_DELETE_BY_CODE,
-	ST_TOKEN_CHECK,
-	ST_TOKEN_TOUCH,
-	ST_GRANT_TOUCH,
-	ST_REFRESH_TAKE,
-	ST_GRANT_DELETE,
-	ST_TOKEN_DELETE,
-	ST_SESSIONS_END_ALL,
-	ST_APP_DISABLE,
-	ST_APP_TOKENS_BATCH,
-	ST_APP_GRANTS_BATCH,
-	ST_APP_DELETE,
-	ST_USER_APPS,
-	ST_USER_TOKENS_BATCH,
-	ST_USER_DELETE,
-	ST_REQUEST_TRIM,
-	ST_REQUEST_INSERT,
-	ST_REQUEST_TAKE,
-	ST__MAX
-};
+/* The storage module (lib/sql.c: every statement; lib/store*.c: the functions and
+ * row structs below; lib/db.c and lib/db_pg.c: SQLite and PostgreSQL). Nothing else
+ * holds SQL. One connection per process, opened by pt_db_open. */
+#define PT_SCHEMA_VERSION 5
 
-/* Opens the database (WAL, busy_timeout, foreign_keys) once per process; sync says
- * which commits are durable (synchronous = FULL) before they are answered. */
-int pt_db_open(const char *path, enum pt_sync sync) PT_WUR;
-/* Finalizes the statements pt_stmt prepared and closes the handle, so a process can
- * fork without a connection (SQLite's must never cross fork()). Statements prepared
- * through pt_stmt_sql must be finalized by their owners first: PT_ERR_DB otherwise,
- * with the handle left open. */
+struct pt_store;
+/* The process's open connection (for struct pt_ctx); NULL when none is open. */
+struct pt_store *pt_store(void);
+/* A database config value that names PostgreSQL (postgresql://… or postgres://…). */
+bool pt_db_is_pg(const char *database);
+/* Opens the database once per process: an SQLite file (WAL, busy_timeout,
+ * foreign_keys; sync says which commits are durable before they are answered), or a
+ * PostgreSQL connection URI (libpq; a lost connection is made again at the next
+ * statement, which meanwhile fails with PT_ERR_BUSY). */
+int pt_db_open(const char *database, enum pt_sync sync) PT_WUR;
+/* Creates the database (SQLite: the file, mode 0600) or brings its schema up to date,
+ * then closes it (`postern init`). */
+int pt_db_create(const char *database, char *err, size_t errlen) PT_WUR;
+/* Closes the connection and its prepared statements, so a process can fork without
+ * one (a connection must never cross fork()). */
 int pt_db_close(void) PT_WUR;
 /* From now on a commit that brings the WAL to PT_WAL_CHECKPOINT_PAGES does not copy it
  * back itself (SQLite's autocheckpoint would, before the request is answered): the
- * next pt_db_idle, called once the response is out, does. */
+ * next pt_db_idle, called once the response is out, does. No-ops on PostgreSQL. */
 void pt_db_defer_checkpoints(void);
 void pt_db_idle(void);
-sqlite3 *pt_db(void);
-/* The prepared statement, reset and unbound, ready for binds. Prepared on
- * first use with SQLITE_PREPARE_PERSISTENT and kept for the process. */
-sqlite3_stmt *pt_stmt(enum pt_stmt);
-/* For SQL private to one executable (kept in that file's own statement array):
- * prepares sql into *slot on first use, later resets it. NULL on failure. */
-sqlite3_stmt *pt_stmt_sql(sqlite3_stmt **slot, const char *sql);
-/* Runs a statement with no result rows; PT_OK, PT_ERR_BUSY (locked past PT_DB_BUSY_MS)
- * or PT_ERR_DB. A NULL statement (its prepare failed) is PT_ERR_DB. */
-int pt_exec(sqlite3_stmt *) PT_WUR;
-/* The same without waiting for another writer: PT_ERR_BUSY at once when locked. */
-int pt_exec_nowait(sqlite3_stmt *) PT_WUR;
 int pt_begin(void) PT_WUR;
 /* A transaction that ends access (a revocation, a deletion, a sign-out): with
  * synchronous = revocations (the default) or full it is on the disk before
  * pt_commit returns, so a power cut can never bring back what it ended. */
 int pt_begin_durable(void) PT_WUR;
-/* One statement outside a transaction, durable like pt_begin_durable. */
-int pt_exec_durable(sqlite3_stmt *) PT_WUR;
 int pt_commit(void) PT_WUR;
 void pt_rollback(void);
-void pt_bind_text(sqlite3_stmt *, int i, const char *, size_t);
-void pt_bind_blob(sqlite3_stmt *, int i, const void *, size_t);
-/* Copies a text column into the arena ("" for NULL). */
-char *pt_col_text(pt_arena *, sqlite3_stmt *, int col);
-/* Copies a blob column into the arena, *n its length; NULL for NULL. */
-const uint8_t *pt_col_blob(pt_arena *, sqlite3_stmt *, int col, size_t *n);
-/* The schema, embedded from schema.sql at build time. */
+/* Creates or migrates the schema on the open connection. */
+int pt_db_init_schema(char *err, size_t errlen) PT_WUR;
+/* A consistent copy of an SQLite database into a new file dest (mode 0600), while the
+ * servers go on; PT_ERR_CONFIG for PostgreSQL (pg_dump is its tool). */
+int pt_db_backup(const char *dest, char *err, size_t errlen) PT_WUR;
+/* After a janitor run: SQLite truncates its WAL and refreshes its statistics. */
+void pt_db_maintain(void);
+/* A bigger cache for a bulk load (the benchmarks' seeder). */
+void pt_db_bulk(void);
+/* Work only one node of several should do at a time (the janitor): *got true when
+ * this process holds it (PostgreSQL: a session advisory lock, released when the
+ * connection closes; SQLite: always). */
+int pt_db_exclusive(bool *got) PT_WUR;
+/* The schemas, embedded from schema.sql and schema.pg.sql at build time. */
 extern const char pt_schema_sql[];
-/* Creates or migrates the schema on an open handle. */
-int pt_db_init_schema(sqlite3 *, char *err, size_t errlen) PT_WUR;
+extern const char pt_schema_pg_sql[];
+
+/* ---- storage functions, by area: each says what it returns; rows are named structs */
+
+/* @@ users, sessions, organizations */
+
+/* @@ the OAuth core: apps, grants, codes, tokens, consent requests */
+
+/* @@ apps pages, registration, pictures, approved apps, attempts */
+
+/* @@ device grant, bridged device logins */
+
+/* @@ the admin command, the janitor, the benchmarks' seeder */
+
 int64_t pt_now(void);
 
 /* ---------------------------------------------------------------- templates */
@@ -595,7 +567,7 @@ int pt_tmpl_render_string(pt_buf *, const char *src, const struct pt_tv *) PT_WU
 struct pt_ctx {
 	pt_arena *a;
 	const struct pt_config *cfg;
-	sqlite3 *db;
+	struct pt_store *store;
 };
 
 /* A context of arena a and config cfg on the open database (pt_db()). */

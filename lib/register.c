@@ -5,7 +5,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "postern.h"
+#include "store.h"
 
 /* RFC 7591 client metadata this server reads; every other member is ignored (§2). */
 enum {

@@ -4,7 +4,7 @@
 
 #include <sodium.h>
 
-#include "postern.h"
+#include "store.h"
 
 #define PRE_COOKIE "postern_csrf"
 #define PRE_LEN 32

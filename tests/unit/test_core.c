@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "unit.h"
+#include "store.h"
 
 static struct pt_config cfg;
 static pt_arena *ta; /* this test's arena (unit_arena frees the one before) */
@@ -34,7 +35,7 @@ setup(void)
 	pt_hash_key(key);
 	if (pt_db() == NULL) {
 		CHECK_INT(pt_db_open(":memory:", PT_SYNC_NORMAL), PT_OK);
-		CHECK_INT(pt_db_init_schema(pt_db(), err, sizeof(err)), PT_OK);
+		CHECK_INT(pt_db_init_schema(err, sizeof(err)), PT_OK);
 	}
 	ta = unit_arena();
 	return pt_ctx_init(ta, &cfg);

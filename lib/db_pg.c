@@ -1,0 +1,454 @@
+/* db_pg.c: the PostgreSQL backend of the storage module (libpq): one connection per
+ * process, made again by itself when it is lost; the statements of sql.c prepared once
+ * per connection; binary results; PostgreSQL's errors mapped onto postern's. */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <endian.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "store.h"
+
+/* Type oids of the columns postern reads (catalog/pg_type_d.h, stable since forever). */
+#define OID_BOOL 16
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+
+/* A second between two attempts to reach a server that is down: in between, requests
+ * are answered 503 at once instead of each waiting for its own attempt. */
+#define PG_RECONNECT_EVERY_MS 1000
+/* How long an attempt waits for the server (libpq's connect_timeout, seconds). */
+#define PG_CONNECT_TIMEOUT "3"
+
+/* Keys of the advisory locks: schema changes, and work one node does at a time. */
+#define PG_LOCK_SCHEMA 0x706f73746572ll   /* "poster" */
+#define PG_LOCK_EXCLUSIVE 0x706f73746573ll
+
+static PGconn *conn;
+static char *conn_uri;
+static unsigned generation;    /* counts connections made: prepared statements belong to one */
+static int64_t next_attempt_ms;
+static char *texts[Q__MAX];    /* the PostgreSQL text of each statement, made on first use */
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg; /* NOTICEs (CREATE ... IF NOT EXISTS) are not news */
+}
+
+/* Makes the connection; false (logged, and not tried again for PG_RECONNECT_EVERY_MS)
+ * when the server cannot be reached. */
+static bool
+connect_now(void)
+{
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+		return true;
+	int64_t t = now_ms();
+	if (t < next_attempt_ms)
+		return false;
+	if (conn != NULL) {
+		PQfinish(conn);
+		conn = NULL;
+	}
+	const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+	const char *values[] = {conn_uri, PG_CONNECT_TIMEOUT, "postern", NULL};
+	conn = PQconnectdbParams(keys, values, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		char *m = conn ? PQerrorMessage(conn) : "out of memory";
+		size_t n = strcspn(m, "\n");
+		pt_warn("database: cannot connect: %.*s", (int)n, m);
+		PQfinish(conn);
+		conn = NULL;
+		next_attempt_ms = t + PG_RECONNECT_EVERY_MS;
+		return false;
+	}
+	PQsetNoticeProcessor(conn, notice, NULL);
+	/* a lock held past PT_DB_BUSY_MS fails the statement (503 and Retry-After), as
+	 * SQLite's busy_timeout does; no statement of postern's runs for seconds */
+	char set[160];
+	snprintf(set, sizeof(set),
+	    "SET lock_timeout = %d; SET statement_timeout = 30000;"
+	    " SET idle_in_transaction_session_timeout = 60000",
+	    PT_DB_BUSY_MS);
+	PGresult *r = PQexec(conn, set);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok) {
+		pt_warn("database: %s", PQerrorMessage(conn));
+		PQfinish(conn);
+		conn = NULL;
+		next_attempt_ms = t + PG_RECONNECT_EVERY_MS;
+		return false;
+	}
+	generation++;
+	return true;
+}
+
+int
+pgd_open(const char *uri)
+{
+	assert(conn == NULL);
+	free(conn_uri);
+	conn_uri = strdup(uri);
+	if (conn_uri == NULL)
+		return PT_ERR_NOMEM;
+	next_attempt_ms = 0;
+	/* a server that is down now is tried again at the first statement */
+	(void)connect_now();
+	return PT_OK;
+}
+
+void
+pgd_close(void)
+{
+	PQfinish(conn);
+	conn = NULL;
+}
+
+void *
+pgd_handle(void)
+{
+	return &conn;
+}
+
+int
+pgd_unreachable(void)
+{
+	return PT_ERR_BUSY;
+}
+
+bool
+pgd_in_transaction(void)
+{
+	if (conn == NULL)
+		return false;
+	PGTransactionStatusType t = PQtransactionStatus(conn);
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+}
+
+/* The statement's text with SQLite's ?N and ? written $N. The table's texts keep no
+ * '?' inside string literals. */
+static char *
+translate(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = malloc(n * 2 + 1);
+	if (out == NULL)
+		return NULL;
+	char *o = out;
+	int next = 1;
+	bool quoted = false;
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			quoted = !quoted;
+		if (*p != '?' || quoted) {
+			*o++ = *p;
+			continue;
+		}
+		*o++ = '$';
+		if (p[1] >= '0' && p[1] <= '9') {
+			while (p[1] >= '0' && p[1] <= '9')
+				*o++ = *++p;
+		} else {
+			o += sprintf(o, "%d", next++);
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void
+clear(struct pt_st *st)
+{
+	PQclear(st->res);
+	st->res = NULL;
+	st->row = -1;
+	st->nrows = 0;
+	st->ran = false;
+}
+
+int
+pgd_st_get(struct pt_st *st)
+{
+	clear(st);
+	for (int i = 0; i < st->nparams; i++)
+		st->values[i] = NULL;
+	st->nparams = 0;
+	st->changes = 0;
+	if (!connect_now())
+		return PT_ERR_BUSY;
+	if (st->prepared_on == generation)
+		return PT_OK;
+	if (texts[st->id] == NULL) {
+		const struct pt_sql *q = &pt_sql[st->id];
+		texts[st->id] = q->pg ? strdup(q->pg) : translate(q->sqlite);
+		if (texts[st->id] == NULL)
+			return PT_ERR_NOMEM;
+	}
+	char name[16];
+	snprintf(name, sizeof(name), "q%d", (int)st->id);
+	PGresult *r = PQprepare(conn, name, texts[st->id], 0, NULL);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		pt_warn("prepare %d: %s", (int)st->id, PQresultErrorMessage(r));
+	PQclear(r);
+	if (!ok)
+		return PQstatus(conn) == CONNECTION_OK ? PT_ERR_DB : PT_ERR_BUSY;
+	st->prepared_on = generation;
+	return PT_OK;
+}
+
+void
+pgd_st_free(struct pt_st *st)
+{
+	clear(st);
+	st->prepared_on = 0;
+}
+
+static void
+param(struct pt_st *st, int i, const char *p, int n, int format)
+{
+	assert(i >= 1 && i <= PT_ST_MAX_PARAMS);
+	for (int k = st->nparams; k < i - 1; k++)
+		st->values[k] = NULL; /* a gap is NULL */
+	st->values[i - 1] = p;
+	st->lengths[i - 1] = n;
+	st->formats[i - 1] = format;
+	if (i > st->nparams)
+		st->nparams = i;
+}
+
+void
+pgd_bind_int(struct pt_st *st, int i, int64_t v)
+{
+	assert(i >= 1 && i <= PT_ST_MAX_PARAMS);
+	int n = snprintf(st->ints[i - 1], sizeof(st->ints[0]), "%lld", (long long)v);
+	param(st, i, st->ints[i - 1], n, 0);
+}
+
+void
+pgd_bind(struct pt_st *st, int i, const void *p, size_t n, bool binary)
+{
+	(void)binary;
+	/* texts go in binary format too: their bytes as they are, no terminating NUL
+	 * needed (the caller's text may be a slice of a longer one) */
+	param(st, i, p, (int)n, 1);
+}
+
+/* PostgreSQL's error as postern's: a lock or serialization conflict, or a server that
+ * is going away, is PT_ERR_BUSY (retry later); a unique key PT_ERR_EXISTS. */
+static int
+error_of(PGresult *r)
+{
+	const char *code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+		pt_warn("database: the connection was lost: %s", conn ? PQerrorMessage(conn) : "");
+		PQfinish(conn);
+		conn = NULL;
+		return PT_ERR_BUSY;
+	}
+	if (code == NULL) {
+		pt_warn("sql: %s", PQerrorMessage(conn));
+		return PT_ERR_DB;
+	}
+	if (!strcmp(code, "23505"))
+		return PT_ERR_EXISTS;
+	/* serialization failure, deadlock, lock not available (lock_timeout), query
+	 * canceled (statement_timeout), admin shutdown, crash shutdown, cannot connect now,
+	 * and the connection exceptions */
+	if (!strcmp(code, "40001") || !strcmp(code, "40P01") || !strcmp(code, "55P03") ||
+	    !strcmp(code, "57014") || !strncmp(code, "57P0", 4) || !strncmp(code, "08", 2)) {
+		pt_warn("sql: %s (%s)", PQresultErrorMessage(r), code);
+		return PT_ERR_BUSY;
+	}
+	pt_warn("sql: %s (%s)", PQresultErrorMessage(r), code);
+	return PT_ERR_DB;
+}
+
+int
+pgd_step(struct pt_st *st)
+{
+	if (!st->ran) {
+		if (conn == NULL || st->prepared_on != generation)
+			return PT_ERR_BUSY; /* the connection went since st_get */
+		char name[16];
+		snprintf(name, sizeof(name), "q%d", (int)st->id);
+		st->res = PQexecPrepared(conn, name, st->nparams, st->values, st->lengths, st->formats, 1);
+		st->ran = true;
+		ExecStatusType s = PQresultStatus(st->res);
+		if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
+			int rc = error_of(st->res);
+			clear(st);
+			st->ran = true;
+			return rc;
+		}
+		st->nrows = s == PGRES_TUPLES_OK ? PQntuples(st->res) : 0;
+		const char *t = PQcmdTuples(st->res);
+		st->changes = t && *t ? strtoll(t, NULL, 10) : 0;
+		st->row = -1;
+	}
+	if (st->res == NULL)
+		return ST_DONE;
+	if (++st->row < st->nrows)
+		return ST_ROW;
+	return ST_DONE;
+}
+
+void
+pgd_reset(struct pt_st *st)
+{
+	int64_t changes = st->changes;
+	clear(st);
+	st->changes = changes;
+}
+
+bool
+pgd_col_null(struct pt_st *st, int col)
+{
+	assert(st->res != NULL && st->row < st->nrows);
+	return PQgetisnull(st->res, st->row, col);
+}
+
+int64_t
+pgd_col_int(struct pt_st *st, int col)
+{
+	assert(st->res != NULL && st->row < st->nrows);
+	if (PQgetisnull(st->res, st->row, col))
+		return 0;
+	const char *v = PQgetvalue(st->res, st->row, col);
+	uint64_t u = 0;
+	switch (PQftype(st->res, col)) {
+	case OID_INT8:
+		memcpy(&u, v, 8);
+		return (int64_t)be64toh(u);
+	case OID_INT4: {
+		uint32_t w;
+		memcpy(&w, v, 4);
+		return (int32_t)ntohl(w);
+	}
+	case OID_INT2: {
+		uint16_t h;
+		memcpy(&h, v, 2);
+		return (int16_t)ntohs(h);
+	}
+	case OID_BOOL:
+		return v[0] != 0;
+	default:
+		pt_warn("sql: statement %d column %d is not an integer", (int)st->id, col);
+		return 0;
+	}
+}
+
+const void *
+pgd_col_bytes(struct pt_st *st, int col, size_t *n)
+{
+	assert(st->res != NULL && st->row < st->nrows);
+	if (PQgetisnull(st->res, st->row, col)) {
+		*n = 0;
+		return NULL;
+	}
+	*n = (size_t)PQgetlength(st->res, st->row, col);
+	return PQgetvalue(st->res, st->row, col);
+}
+
+/* Runs SQL text (no parameters, several statements allowed) on the connection. */
+static bool
+run(const char *sql, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(conn, sql);
+	ExecStatusType s = PQresultStatus(r);
+	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+	if (!ok)
+		snprintf(err, errlen, "schema: %s", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok;
+}
+
+/* One integer from a query without parameters; -1 when there is no row. */
+static long long
+scalar(const char *sql, bool *ok)
+{
+	PGresult *r = PQexec(conn, sql);
+	long long v = -1;
+	*ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (*ok && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return v;
+}
+
+int
+pgd_init_schema(char *err, size_t errlen)
+{
+	if (!connect_now()) {
+		snprintf(err, errlen, "cannot connect to the database");
+		return PT_ERR_BUSY;
+	}
+	char sql[160];
+	bool ok;
+	/* nodes starting together bring the schema up to date once, one after the other */
+	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)", PG_LOCK_SCHEMA);
+	if (!run(sql, err, errlen))
+		goto fail;
+	long long version = scalar("SELECT CASE WHEN to_regclass('postern_schema') IS NULL THEN 0"
+				   " ELSE (SELECT coalesce(max(version), 0) FROM postern_schema) END",
+	    &ok);
+	if (!ok || version < 0) {
+		snprintf(err, errlen, "cannot read the schema version: %s", PQerrorMessage(conn));
+		goto fail;
+	}
+	if (version > PT_SCHEMA_VERSION) {
+		snprintf(err, errlen, "database schema %lld is newer than this postern (%d)", version,
+		    PT_SCHEMA_VERSION);
+		goto fail;
+	}
+	/* schema.pg.sql is idempotent and records its level; steps that move rows between
+	 * shapes will come before it, as in SQLite's migrations */
+	if (version < PT_SCHEMA_VERSION && !run(pt_schema_pg_sql, err, errlen))
+		goto fail;
+	if (!run("COMMIT", err, errlen))
+		goto fail;
+	if (version > 0 && version < PT_SCHEMA_VERSION)
+		pt_info("database schema %lld brought up to %d", version, PT_SCHEMA_VERSION);
+	return PT_OK;
+fail:
+	PQclear(PQexec(conn, "ROLLBACK"));
+	return PT_ERR_DB;
+}
+
+void
+pgd_maintain(void)
+{
+	/* autovacuum keeps PostgreSQL's tables and statistics: nothing to do */
+}
+
+int
+pgd_try_lock(bool *got)
+{
+	*got = false;
+	if (!connect_now())
+		return PT_ERR_BUSY;
+	char sql[80];
+	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%lld)", PG_LOCK_EXCLUSIVE);
+	PGresult *r = PQexec(conn, sql);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (ok)
+		*got = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return ok ? PT_OK : PT_ERR_DB;
+}
