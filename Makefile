@@ -29,7 +29,7 @@ BINS     = $(CGIS:%=build/%) build/postern build/bare
 SAN_BINS = $(CGIS:%=build/san/%) build/san/postern
 HEADERS  = $(wildcard lib/*.h)
 
-.PHONY: all san clang test unit lint e2e browser interop fuzz run stop deps deps-server install uninstall deb clean bench soak
+.PHONY: all san clang test unit lint e2e e2e-pg browser interop fuzz run stop deps deps-server install uninstall deb clean bench soak
 all: $(BINS)
 
 build/schema.c: schema.sql schema.pg.sql
@@ -96,17 +96,24 @@ lint:
 	node tools/lint.mjs
 
 # `make test`: the whole suite. Unit tests and end-to-end tests run against the
-# sanitizer build; browser and interoperability tests against the normal one.
+# sanitizer build, the end-to-end suite once on SQLite and once on PostgreSQL (a
+# throwaway cluster, tools/e2e-pg.sh, with the two-node tests); browser and
+# interoperability tests against the normal one.
 test: deps all san clang build/unit
 	node tools/lint.mjs
 	build/unit
 	tools/fuzz.sh smoke
 	cd tests && POSTERN_BUILD=$(CURDIR)/build/san node --test --test-concurrency=1 e2e/
+	POSTERN_BUILD=$(CURDIR)/build/san tools/e2e-pg.sh
 	cd tests && POSTERN_BUILD=$(CURDIR)/build node --test --test-concurrency=1 interop/ browser/
 	tools/bench-smoke.sh
 
 e2e: all san
 	cd tests && POSTERN_BUILD=$(CURDIR)/build/san node --test --test-concurrency=1 e2e/
+
+# the end-to-end suite on PostgreSQL only
+e2e-pg: all san
+	POSTERN_BUILD=$(CURDIR)/build/san tools/e2e-pg.sh
 
 fuzz:
 	tools/fuzz.sh long

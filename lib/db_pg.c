@@ -405,9 +405,10 @@ pgd_init_schema(char *err, size_t errlen)
 	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)", PG_LOCK_SCHEMA);
 	if (!run(sql, err, errlen))
 		goto fail;
-	long long version = scalar("SELECT CASE WHEN to_regclass('postern_schema') IS NULL THEN 0"
-				   " ELSE (SELECT coalesce(max(version), 0) FROM postern_schema) END",
-	    &ok);
+	long long version = scalar("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+				   " AND tablename = 'postern_schema'", &ok);
+	if (ok && version > 0)
+		version = scalar("SELECT coalesce(max(version), 0) FROM postern_schema", &ok);
 	if (!ok || version < 0) {
 		snprintf(err, errlen, "cannot read the schema version: %s", PQerrorMessage(conn));
 		goto fail;

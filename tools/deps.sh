@@ -13,12 +13,13 @@ what=${1:-all}
 case "$what" in server | all) ;; *) echo "usage: tools/deps.sh [--list] [server|all]" >&2; exit 2 ;; esac
 
 # the server: build, run, the admin command, stack.sh (curl waits for /health; sqlite3
-# moves a state folder to another port)
-debs="build-essential pkg-config libfcgi-dev libsqlite3-dev libsodium-dev libcjson-dev libcurl4-openssl-dev
-      nginx-light spawn-fcgi curl sqlite3 openssl"
+# moves a state folder to another port); libpq-dev: the PostgreSQL backend's client
+debs="build-essential pkg-config libfcgi-dev libsqlite3-dev libpq-dev libsodium-dev libcjson-dev
+      libcurl4-openssl-dev nginx-light spawn-fcgi curl sqlite3 openssl"
 # the tests, the benchmarks and the fuzzers (libnginx-mod-http-js: the optional micro-cache
-# of the check, conf/check_cache.js, which the tests try)
-[ "$what" = all ] && debs="$debs libnginx-mod-http-js jq nodejs npm chromium clang wrk"
+# of the check, conf/check_cache.js, which the tests try; postgresql: the throwaway
+# clusters of tools/pg.sh, its psql the tests' queries)
+[ "$what" = all ] && debs="$debs libnginx-mod-http-js jq nodejs npm chromium clang wrk postgresql"
 if [ $list = 1 ]; then
 	printf '%s\n' $debs
 	exit 0

@@ -3,11 +3,16 @@
 // (tools/nginx.conf.in and nginx.conf.example). Fails when a route is not sent to its
 // executable by a config, or a config sends a path to an executable that has no route
 // for it. With --map, prints the route map (route -> executable -> handler) instead.
+// Also: SQL only in the storage module (lib/sql.c, lib/db*.c, lib/store*.c): a string
+// literal that reads as SQL, or a call of SQLite's or libpq's API, in any other C file of lib/, cgi/, cli/ or bench/ (but the
+// bare responders bench/bare*.c, the benchmarks' baselines) fails. --root DIR lints
+// another tree (the tests use it).
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const rootArg = process.argv.indexOf('--root');
+const root = rootArg > 0 ? process.argv[rootArg + 1] : join(dirname(fileURLToPath(import.meta.url)), '..');
 const problems = [];
 
 // ---------------------------------------------------------------- route tables
@@ -140,8 +145,30 @@ for (const file of ['tools/nginx.conf.in', 'nginx.conf.example']) {
     }
   }
 }
+// ---------------------------------------------------------------- SQL outside the storage module
+
+const storage = /^lib\/(sql|db|db_pg|store[a-z_]*)\.c$/;
+const SQL = /\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX|UNIQUE)|ALTER\s+TABLE|DROP\s+(TABLE|INDEX)|PRAGMA\s+\w|BEGIN\s+IMMEDIATE|^sqlite3_\w|^PQ[a-z]\w)/;
+let sqlFiles = 0;
+for (const dir of ['lib', 'cgi', 'cli', 'bench']) {
+  let names;
+  try { names = readdirSync(join(root, dir)); } catch { continue; }
+  for (const f of names.filter((n) => n.endsWith('.c')).sort()) {
+    const rel = `${dir}/${f}`;
+    if (storage.test(rel) || /^bench\/bare/.test(rel)) continue;
+    sqlFiles++;
+    const src = readFileSync(join(root, rel), 'utf8').replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' '));
+    const lines = src.split('\n');
+    lines.forEach((line, i) => {
+      for (const m of line.matchAll(/"(?:[^"\\]|\\.)*"|\bsqlite3_\w+|\bPQ[a-z]\w+/g))
+        if (SQL.test(m[0])) problems.push(`${rel}:${i + 1}: SQL outside the storage module: ${m[0].slice(0, 60)}`);
+    });
+  }
+}
+
 if (problems.length) {
   for (const p of problems) console.error(`lint: ${p}`);
   process.exit(1);
 }
-console.log(`lint: ${routes.length} routes of ${exes.size} executables agree with tools/nginx.conf.in and nginx.conf.example`);
+console.log(`lint: ${routes.length} routes of ${exes.size} executables agree with tools/nginx.conf.in and nginx.conf.example;`
+  + ` no SQL in ${sqlFiles} C files outside the storage module`);

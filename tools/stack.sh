@@ -18,7 +18,12 @@
 #   PORT=8080            the loopback port nginx listens on
 #   BASE_PATH=           a sub-path deployment, e.g. /auth
 #   POSTERN_BUILD=build  where the executables are (build/san for the sanitizer build)
-#   SEED=1               add the demo user, a demo app and the CLI app on first use
+#   SEED=1               add the demo user, a demo app and the CLI app on first use;
+#                        SEED=0 seeds nothing (a second node of a shared database)
+#   DATABASE=postern.db  the config's database on first use: an SQLite file (relative to
+#                        DIR) or a PostgreSQL URI (postgresql://…) that nodes can share
+#   SECRET_KEY_FILE=secret.key  the config's secret_key_file on first use (created when
+#                        missing): every node of a shared database needs the same key
 #   LOGIN=builtin        or remote_user (nginx auth_basic against DIR/htpasswd)
 #   EXTRA_CONFIG=        lines appended to postern.conf on first use
 #   EXTRA_NGINX=         lines inside nginx's server block (@STATE@, @ROOT@, @PORT@ and
@@ -172,7 +177,9 @@ move_port() {
 		db=$(sed -n 's/^[[:space:]]*database[[:space:]]*=[[:space:]]*//p' "$conf" | tail -n 1)
 		db=${db:-postern.db}
 		[ "${db#/}" != "$db" ] || db="$dir/$db"
-		if command -v sqlite3 >/dev/null; then
+		if [[ $db == postgres* || $db == "$dir/postgres"* ]]; then
+			echo "stack.sh: the demo app's redirect URI in a PostgreSQL database stays $cb_old" >&2
+		elif command -v sqlite3 >/dev/null; then
 			sqlite3 -cmd '.timeout 5000' "$db" "UPDATE apps SET redirect_uris = replace(redirect_uris, '$cb_old', '$cb_new') WHERE client_id = '$demo_id';"
 		else
 			echo "stack.sh: sqlite3 is missing: the demo app's redirect URI stays $cb_old" >&2
@@ -224,8 +231,8 @@ if [ ! -f "$conf" ]; then
 	cat >"$conf" <<CONF
 # postern.conf for a local stack (tools/stack.sh); every key: postern.conf.example
 base_url = $url
-database = postern.db
-secret_key_file = secret.key
+database = ${DATABASE:-postern.db}
+secret_key_file = ${SECRET_KEY_FILE:-secret.key}
 templates = $root/templates
 login = $LOGIN
 scope profile = See your user name and organization

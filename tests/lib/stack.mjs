@@ -4,6 +4,11 @@
 //   const stack = await startStack({ env: { SEED: '0', EXTRA_CONFIG: 'code_ttl = 1' } });
 //   stack.url, stack.dir, stack.app (the seeded demo app), stack.cli(['user', 'add', 'a'], 'pw\n')
 //   await stack.stop()   // stops it, fails if a sanitizer reported anything in the logs
+//   stack.sql('SELECT count(*) FROM tokens')   // one query on its database, rows as a|b lines
+//
+// With POSTERN_PG_DIR set (a cluster started by tools/pg.sh, as `make test` does), every
+// stack gets a new PostgreSQL database of that cluster instead of an SQLite file, unless
+// the test names its own DATABASE; `backend` says which the run uses.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,6 +18,30 @@ import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const build = process.env.POSTERN_BUILD || path.join(root, 'build');
+export const pgDir = process.env.POSTERN_PG_DIR || '';
+export const backend = pgDir ? 'pg' : 'sqlite';
+
+let dbCount = 0;
+/* A new empty PostgreSQL database of the run's cluster; returns its URI. */
+export function createDatabase() {
+  const name = `t${process.pid}_${dbCount++}_${Date.now() % 100000}`;
+  return execFileSync(path.join(root, 'tools/pg.sh'), ['createdb', pgDir, name], { encoding: 'utf8' }).trim();
+}
+
+/* Runs one query on a database (an SQLite file or a PostgreSQL URI); the rows as lines of
+ * columns joined by |, like the sqlite3 command prints them. */
+export function sqlOn(database, query) {
+  if (/^postgres(ql)?:\/\//.test(database))
+    return execFileSync('psql', ['-X', '-q', '-A', '-t', '-F', '|', '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', query],
+      { encoding: 'utf8' }).trim();
+  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', database, query], { encoding: 'utf8' }).trim();
+}
+
+export function dropDatabase(uri) {
+  const name = uri.match(/^postgres(?:ql)?:\/\/[^/]*\/([^?]*)/)[1];
+  const admin = uri.replace(/\/\/\/[^?]*/, '///postgres');
+  try { sqlOn(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } catch { /* the cluster may be gone */ }
+}
 
 /* A port nobody listens on right now (the kernel picks it). */
 export function freePort() {
@@ -43,25 +72,37 @@ export async function startStack({ env = {} } = {}) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'postern-test-'));
     const port = await freePort();
     const e = { ...process.env, PORT: String(port), POSTERN_BUILD: build, ...env };
+    const ownDb = pgDir && !env.DATABASE;
+    if (ownDb) e.DATABASE = createDatabase();
     const r = spawnSync(path.join(root, 'tools/stack.sh'), ['up', dir], { env: e, encoding: 'utf8', timeout: 30000 });
     if (r.status === 0) {
       const info = JSON.parse(r.stdout.trim().split('\n').pop());
-      return makeStack(info, dir, e);
+      return makeStack(info, dir, e, ownDb);
     }
     lastErr = new Error(`stack.sh up failed (${r.status}): ${r.stderr}`);
     spawnSync(path.join(root, 'tools/stack.sh'), ['down', dir], { env: e });
+    if (ownDb) dropDatabase(e.DATABASE);
     rmSync(dir, { recursive: true, force: true });
   }
   throw lastErr;
 }
 
-function makeStack(info, dir, env) {
+function makeStack(info, dir, env, ownDb) {
   const config = path.join(dir, 'postern.conf');
   const postern = path.join(build, 'postern');
+  const database = env.DATABASE && /^postgres/.test(env.DATABASE) ? env.DATABASE
+    : path.resolve(dir, env.DATABASE || 'postern.db');
   return {
     ...info,
     dir,
     config,
+    /* the config's database: an SQLite file's path or a PostgreSQL URI */
+    database,
+    backend: /^postgres/.test(database) ? 'pg' : 'sqlite',
+    /* One query on the stack's database (see sqlOn). */
+    sql(query) {
+      return sqlOn(database, query);
+    },
     /* Runs the admin command; returns stdout, throws with stderr on a non-zero exit. */
     cli(args, input = '') {
       return execFileSync(postern, ['--config', config, ...args], { input, encoding: 'utf8', env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -91,6 +132,7 @@ function makeStack(info, dir, env) {
     },
     async stop() {
       spawnSync(path.join(root, 'tools/stack.sh'), ['down', dir], { env });
+      if (ownDb) dropDatabase(database);
       const reports = sanitizerReports(dir);
       if (reports.length) throw new Error(`sanitizer reports (logs kept in ${dir}):\n${reports.join('\n')}`);
       if (!process.env.KEEP_STACK) rmSync(dir, { recursive: true, force: true });
