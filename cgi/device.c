@@ -10,41 +10,7 @@
 
 #include <sodium.h>
 
-#include "store.h"
-
-enum {
-	DQ_BY_USER_CODE, DQ_DECIDE, DQ_BR_BY_USER_CODE, DQ_BR_SEND, DQ_BR_BY_STATE, DQ_BR_TAKE_STATE, DQ_BR_READY,
-	DQ_BR_RETRY, DQ__MAX
-};
-static const char *const sql[DQ__MAX] = {
-	[DQ_BY_USER_CODE] = "SELECT a.client_id, d.scope FROM devices d JOIN apps a ON a.id = d.app_id"
-			    " WHERE d.user_code = ? AND d.state = 0 AND d.expires > ?",
-	[DQ_DECIDE] = "UPDATE devices SET state = ?, user_id = ?, org_id = ?"
-		      " WHERE user_code = ? AND state = 0 AND expires > ?",
-	/* bridged device logins: states as in schema.sql (0 pending, 1 sent upstream,
-	 * 2 exchanging, 3 denied, 4 ready) */
-	[DQ_BR_BY_USER_CODE] = "SELECT hash FROM bridge_devices WHERE user_code = ? AND state IN (0, 1)"
-			       " AND expires > ?",
-	/* entering the code again (a tab closed at the upstream) starts over: the state
-	 * sent before stops working */
-	[DQ_BR_SEND] = "UPDATE bridge_devices SET state = 1, oauth_state = ?, browser = ?, verifier = ?"
-		       " WHERE hash = ? AND state IN (0, 1) AND expires > ?",
-	[DQ_BR_BY_STATE] = "SELECT hash, browser, verifier, expires FROM bridge_devices"
-			   " WHERE oauth_state = ? AND state = 1",
-	/* the state is single-use: whoever clears it owns the callback */
-	[DQ_BR_TAKE_STATE] = "UPDATE bridge_devices SET state = ?, oauth_state = NULL, browser = NULL"
-			     " WHERE hash = ? AND oauth_state = ? AND state = 1",
-	[DQ_BR_READY] = "UPDATE bridge_devices SET state = 4, token = ?, org = ?, verifier = NULL"
-			" WHERE hash = ? AND state = 2",
-	[DQ_BR_RETRY] = "UPDATE bridge_devices SET state = 0, verifier = NULL WHERE hash = ? AND state = 2",
-};
-static sqlite3_stmt *stmts[DQ__MAX];
-
-static sqlite3_stmt *
-stmt(int i)
-{
-	return pt_stmt_sql(&stmts[i], sql[i]);
-}
+#include "postern.h"
 
 enum { DA_CLIENT_ID, DA_CLIENT_SECRET, DA_SCOPE, DA_DEVICE_CODE, DA__MAX };
 static const struct pt_field api_fields[DA__MAX] = {
@@ -267,22 +233,19 @@ verify_page(struct pt_req *r)
 	if (too_many_guesses(r, kuser))
 		return;
 	struct pt_app app;
-	const char *scope = NULL;
-	bool found = false;
+	struct pt_device_pending_row d = {0};
+	rc = PT_ERR_NOTFOUND;
 	if (pt_user_code_normalize(given, strlen(given), uc)) {
-		sqlite3_stmt *st = stmt(DQ_BY_USER_CODE);
-		pt_bind_text(st, 1, uc, PT_USER_CODE_LEN);
-		sqlite3_bind_int64(st, 2, pt_now());
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			const char *cid = pt_col_text(r->ctx.a, st, 0);
-			scope = pt_col_text(r->ctx.a, st, 1);
-			sqlite3_reset(st);
-			found = pt_app_get(r->ctx.a, cid, strlen(cid), &app) == PT_OK;
-		} else {
-			sqlite3_reset(st);
-		}
+		rc = pt_db_device_by_user_code(r->ctx.a, uc, pt_now(), &d);
+		if (rc == PT_OK)
+			rc = pt_app_get(r->ctx.a, d.client_id, strlen(d.client_id), &app);
 	}
-	if (!found) {
+	if (rc != PT_OK && rc != PT_ERR_NOTFOUND) {
+		/* a failed read is no wrong guess */
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
+		return;
+	}
+	if (rc != PT_OK) {
 		pt_guess_count(r->ctx.a, kuser, r->remote_addr);
 		/* the same answer for a malformed, unknown, used or expired code */
 		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "That code is not valid or has expired. Check the code on your device.");
@@ -290,7 +253,7 @@ verify_page(struct pt_req *r)
 	}
 	const char *action = p.v[PG_ACTION];
 	if (!post || action == NULL) {
-		consent_page(r, &app, scope, uc, &u);
+		consent_page(r, &app, d.scope, uc, &u);
 		return;
 	}
 	bool approve = strcmp(action, "approve") == 0;
@@ -301,25 +264,24 @@ verify_page(struct pt_req *r)
 	long long org;
 	bool org_ok = pt_strtonum(p.v[PG_ORG], 1, INT64_MAX, &org) == PT_OK;
 	if (approve) {
-		sqlite3_stmt *st = pt_stmt(ST_USER_IN_ORG);
-		sqlite3_bind_int64(st, 1, u.id);
-		sqlite3_bind_int64(st, 2, org);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (!org_ok || rc != SQLITE_ROW) {
+		rc = org_ok ? pt_db_member_check(u.id, org) : PT_ERR_NOTFOUND;
+		if (rc == PT_ERR_NOTFOUND) {
 			entry_page(r, pt_error_status(PT_E_FORBIDDEN), given, "You are not a member of that organization.");
 			return;
 		}
+		if (rc != PT_OK) {
+			pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
+			return;
+		}
 	}
-	sqlite3_stmt *st = stmt(DQ_DECIDE);
-	sqlite3_bind_int(st, 1, approve ? PT_DEVICE_APPROVED : PT_DEVICE_DENIED);
-	sqlite3_bind_int64(st, 2, u.id);
-	if (approve)
-		sqlite3_bind_int64(st, 3, org);
-	pt_bind_text(st, 4, uc, PT_USER_CODE_LEN);
-	sqlite3_bind_int64(st, 5, pt_now());
-	if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1) {
+	/* pending to answered, once: answered meanwhile (another tab) is not valid */
+	rc = pt_db_device_decide(uc, approve, u.id, org_ok ? org : 0, pt_now());
+	if (rc == PT_ERR_NOTFOUND) {
 		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), NULL, "That code is not valid or has expired. Check the code on your device.");
+		return;
+	}
+	if (rc != PT_OK) {
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
 	if (approve)
@@ -367,17 +329,6 @@ bridge_browser(struct pt_req *r)
 	return pt_strdup(r->ctx.a, b);
 }
 
-/* Runs a statement that binds a row hash (and nothing else) at 1. */
-static int
-by_hash(int q, const uint8_t h[PT_HASH_LEN])
-{
-	sqlite3_stmt *st = stmt(q);
-	if (st == NULL)
-		return PT_ERR_DB;
-	pt_bind_blob(st, 1, h, PT_HASH_LEN);
-	return pt_exec(st);
-}
-
 /* GET/POST /device/verify, bridged: the person enters the user code (no sign-in here:
  * the upstream signs them in) and is sent to the upstream's consent page. */
 static void
@@ -412,18 +363,15 @@ bridge_page(struct pt_req *r)
 	if (too_many_guesses(r, kbrowser))
 		return;
 	uint8_t row[PT_HASH_LEN];
-	bool found = false;
-	if (pt_user_code_normalize(given, strlen(given), uc)) {
-		sqlite3_stmt *st = stmt(DQ_BR_BY_USER_CODE);
-		pt_bind_text(st, 1, uc, PT_USER_CODE_LEN);
-		sqlite3_bind_int64(st, 2, pt_now());
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PT_HASH_LEN) {
-			memcpy(row, sqlite3_column_blob(st, 0), PT_HASH_LEN);
-			found = true;
-		}
-		sqlite3_reset(st);
+	rc = PT_ERR_NOTFOUND;
+	if (pt_user_code_normalize(given, strlen(given), uc))
+		rc = pt_db_bridge_by_user_code(uc, pt_now(), row);
+	if (rc != PT_OK && rc != PT_ERR_NOTFOUND) {
+		/* a failed read is no wrong guess */
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
+		return;
 	}
-	if (!found) {
+	if (rc != PT_OK) {
 		pt_guess_count(r->ctx.a, kbrowser, r->remote_addr);
 		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "That code is not valid or has expired. Check the code on your device.");
 		return;
@@ -443,21 +391,12 @@ bridge_page(struct pt_req *r)
 	uint8_t *sealed = pt_seal(r->ctx.a, key, row, sizeof(row), verifier, BRIDGE_VERIFIER_LEN, &sealed_n);
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(verifier, sizeof(verifier));
-	sqlite3_stmt *st = stmt(DQ_BR_SEND);
-	rc = PT_ERR_DB;
-	if (st != NULL) {
-		pt_bind_blob(st, 1, sh, sizeof(sh));
-		pt_bind_blob(st, 2, bh, sizeof(bh));
-		pt_bind_blob(st, 3, sealed, sealed_n);
-		pt_bind_blob(st, 4, row, sizeof(row));
-		sqlite3_bind_int64(st, 5, pt_now());
-		rc = pt_exec(st);
-	}
-	if (rc != PT_OK) {
+	rc = pt_db_bridge_send(row, sh, bh, sealed, sealed_n, pt_now());
+	if (rc != PT_OK && rc != PT_ERR_NOTFOUND) {
 		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
-	if (sqlite3_changes(pt_db()) != 1) {
+	if (rc == PT_ERR_NOTFOUND) {
 		entry_page(r, pt_error_status(PT_E_INVALID_REQUEST), given, "That code is not valid or has expired. Check the code on your device.");
 		return;
 	}
@@ -487,32 +426,20 @@ bridge_callback(struct pt_req *r)
 		pt_fail(r, PT_E_INVALID_REQUEST, used);
 		return;
 	}
-	uint8_t sh[PT_HASH_LEN], row[PT_HASH_LEN], bh[PT_HASH_LEN], key[32];
+	uint8_t sh[PT_HASH_LEN], bh[PT_HASH_LEN], key[32];
 	pt_hash2(sh, "bridge-state", p.v[CB_STATE], p.n[CB_STATE]);
-	sqlite3_stmt *st = stmt(DQ_BR_BY_STATE);
-	if (st == NULL) {
-		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
-		return;
-	}
-	pt_bind_blob(st, 1, sh, sizeof(sh));
-	int rc = sqlite3_step(st);
-	size_t rn = 0, brn = 0, vn = 0;
-	const uint8_t *rowp = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 0, &rn) : NULL;
-	const uint8_t *browser = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 1, &brn) : NULL;
-	const uint8_t *sealed = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 2, &vn) : NULL;
-	int64_t expires = rc == SQLITE_ROW ? sqlite3_column_int64(st, 3) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
-		return;
-	}
-	if (rc == SQLITE_DONE || rowp == NULL || rn != PT_HASH_LEN || browser == NULL ||
-	    brn != PT_HASH_LEN) {
+	struct pt_bridge_sent_row sent;
+	int rc = pt_db_bridge_by_state(r->ctx.a, sh, &sent);
+	if (rc == PT_ERR_NOTFOUND) {
 		pt_fail(r, PT_E_INVALID_REQUEST, used);
 		return;
 	}
-	memcpy(row, rowp, PT_HASH_LEN);
-	if (expires <= pt_now()) {
+	if (rc != PT_OK) {
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
+		return;
+	}
+	const uint8_t *row = sent.hash;
+	if (sent.expires <= pt_now()) {
 		pt_fail(r, PT_E_EXPIRED, "The login request has expired. Start again on your "
 		    "device.");
 		return;
@@ -527,23 +454,20 @@ bridge_callback(struct pt_req *r)
 		return;
 	}
 	pt_hash2(bh, "bridge-browser", v, n);
-	if (sodium_memcmp(bh, browser, PT_HASH_LEN) != 0) {
+	if (sodium_memcmp(bh, sent.browser, PT_HASH_LEN) != 0) {
 		pt_fail(r, PT_E_INVALID_REQUEST, "Finish the login in the browser where you "
 		    "entered the code.");
 		return;
 	}
 	bool denied = p.v[CB_ERROR] != NULL && strcmp(p.v[CB_ERROR], "access_denied") == 0;
-	st = stmt(DQ_BR_TAKE_STATE);
-	sqlite3_bind_int(st, 1, denied ? PT_BRIDGE_DENIED : PT_BRIDGE_EXCHANGING);
-	pt_bind_blob(st, 2, row, sizeof(row));
-	pt_bind_blob(st, 3, sh, sizeof(sh));
-	rc = pt_exec(st);
-	if (rc != PT_OK) {
-		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
+	/* the state is single-use: whoever takes it owns the callback */
+	rc = pt_db_bridge_take_state(row, sh, denied ? PT_BRIDGE_DENIED : PT_BRIDGE_EXCHANGING);
+	if (rc == PT_ERR_NOTFOUND) {
+		pt_fail(r, PT_E_INVALID_REQUEST, used);
 		return;
 	}
-	if (sqlite3_changes(pt_db()) != 1) {
-		pt_fail(r, PT_E_INVALID_REQUEST, used);
+	if (rc != PT_OK) {
+		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
 	if (denied) {
@@ -567,7 +491,7 @@ bridge_callback(struct pt_req *r)
 		rc = PT_ERR_MISSING;
 	} else {
 		pt_bridge_key(key, r->ctx.cfg->key);
-		verifier = pt_unseal(r->ctx.a, key, row, sizeof(row), sealed, vn);
+		verifier = pt_unseal(r->ctx.a, key, row, PT_HASH_LEN, sent.verifier, sent.verifier_len);
 		sodium_memzero(key, sizeof(key));
 		if (verifier == NULL) {
 			pt_warn("bridge: a stored PKCE verifier did not open (was the secret key replaced?)");
@@ -584,29 +508,20 @@ bridge_callback(struct pt_req *r)
 	}
 	if (rc != PT_OK) {
 		/* the person may enter the code again; the CLI keeps waiting meanwhile */
-		if (by_hash(DQ_BR_RETRY, row) != PT_OK)
+		if (pt_db_bridge_retry(row) != PT_OK)
 			pt_warn("bridge: could not reopen a login request");
 		return;
 	}
 	size_t tn, on = 0;
 	pt_bridge_key(key, r->ctx.cfg->key);
-	uint8_t *token = pt_seal(r->ctx.a, key, row, sizeof(row), ans.access_token,
+	uint8_t *token = pt_seal(r->ctx.a, key, row, PT_HASH_LEN, ans.access_token,
 	    strlen(ans.access_token), &tn);
-	uint8_t *org = ans.org ? pt_seal(r->ctx.a, key, row, sizeof(row), ans.org, strlen(ans.org), &on)
+	uint8_t *org = ans.org ? pt_seal(r->ctx.a, key, row, PT_HASH_LEN, ans.org, strlen(ans.org), &on)
 			       : NULL;
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero((char *)ans.access_token, strlen(ans.access_token));
-	st = stmt(DQ_BR_READY);
-	rc = PT_ERR_DB;
-	if (st != NULL) {
-		pt_bind_blob(st, 1, token, tn);
-		if (org != NULL)
-			pt_bind_blob(st, 2, org, on);
-		pt_bind_blob(st, 3, row, sizeof(row));
-		rc = pt_exec(st);
-	}
-	if (rc != PT_OK || sqlite3_changes(pt_db()) != 1) {
-		if (by_hash(DQ_BR_RETRY, row) != PT_OK)
+	if (pt_db_bridge_ready(row, token, tn, org, on) != PT_OK) {
+		if (pt_db_bridge_retry(row) != PT_OK)
 			pt_warn("bridge: could not reopen a login request");
 		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again: enter the "
 		    "code from your device again.");

@@ -5,43 +5,17 @@
 
 #include <sodium.h>
 
-#include "store.h"
-
-enum { BQ_POLL, BQ_COLLECT, BQ_DELETE, BQ__MAX };
-static const char *const sql[BQ__MAX] = {
-	[BQ_POLL] = "SELECT state, expires FROM bridge_devices WHERE hash = ?",
-	/* collected once: the upstream's token leaves the database with its answer */
-	[BQ_COLLECT] = ("DELETE FROM bridge_devices WHERE hash = ? AND state = 4 AND expires > ?"
-			" RETURNING token, org"),
-	[BQ_DELETE] = "DELETE FROM bridge_devices WHERE hash = ?",
-};
-static sqlite3_stmt *stmts[BQ__MAX];
-
-static sqlite3_stmt *
-stmt(int i)
-{
-	return pt_stmt_sql(&stmts[i], sql[i]);
-}
-
-static int
-delete_row(const uint8_t h[PT_HASH_LEN])
-{
-	sqlite3_stmt *st = stmt(BQ_DELETE);
-	if (st == NULL)
-		return PT_ERR_DB;
-	pt_bind_blob(st, 1, h, PT_HASH_LEN);
-	return pt_exec(st);
-}
+#include "postern.h"
 
 /* POST /device/token, bridged: the reference server's answers. */
-/* True for a row (rc of sqlite3_step); otherwise answers: no row is an unknown (or
- * already collected) device code, anything else a busy database. */
+/* True for PT_OK; otherwise answers: no row is an unknown (or already collected) device
+ * code, anything else a busy database. */
 static bool
 found(struct pt_req *r, int rc)
 {
-	if (rc == SQLITE_ROW)
+	if (rc == PT_OK)
 		return true;
-	if (rc == SQLITE_DONE)
+	if (rc == PT_ERR_NOTFOUND)
 		pt_fail(r, PT_E_INVALID_DEVICE_CODE, "the device code is not valid");
 	else
 		pt_fail(r, PT_E_BUSY, NULL);
@@ -62,21 +36,14 @@ pt_bridge_token(struct pt_req *r, const char *code, size_t n)
 		return;
 	}
 	pt_hash(h, code, n);
-	sqlite3_stmt *st = stmt(BQ_POLL);
-	if (st == NULL) {
-		pt_fail(r, PT_E_BUSY, NULL);
+	struct pt_bridge_poll_row d;
+	if (!found(r, pt_db_bridge_poll(h, &d)))
 		return;
-	}
-	pt_bind_blob(st, 1, h, sizeof(h));
-	int rc = sqlite3_step(st);
-	enum pt_bridge_state state = (enum pt_bridge_state)sqlite3_column_int(st, 0);
-	int64_t expires = sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
-	if (!found(r, rc))
-		return;
+	enum pt_bridge_state state = (enum pt_bridge_state)d.state;
+	int64_t expires = d.expires;
 	/* expired and denied requests are answered once, then forgotten */
 	if (expires <= now || state == PT_BRIDGE_DENIED) {
-		if (delete_row(h) == PT_ERR_BUSY) {
+		if (pt_db_bridge_delete(h) == PT_ERR_BUSY) {
 			pt_fail(r, PT_E_BUSY, NULL);
 			return;
 		}
@@ -90,21 +57,15 @@ pt_bridge_token(struct pt_req *r, const char *code, size_t n)
 		pt_fail(r, PT_E_AUTHORIZATION_PENDING, "the user has not finished yet");
 		return;
 	}
-	st = stmt(BQ_COLLECT);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	sqlite3_bind_int64(st, 2, now);
-	rc = sqlite3_step(st);
-	size_t tn = 0, on = 0;
-	const uint8_t *sealed_token = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 0, &tn) : NULL;
-	const uint8_t *sealed_org = rc == SQLITE_ROW ? pt_col_blob(r->ctx.a, st, 1, &on) : NULL;
-	sqlite3_reset(st);
-	if (!found(r, rc)) /* SQLITE_DONE: another poll collected it a moment ago */
+	struct pt_bridge_token_row t;
+	/* not found: another poll collected it a moment ago */
+	if (!found(r, pt_db_bridge_collect(r->ctx.a, h, now, &t)))
 		return;
 	pt_bridge_key(key, r->ctx.cfg->key);
-	char *token = pt_unseal(r->ctx.a, key, h, sizeof(h), sealed_token, tn);
-	char *org = sealed_org ? pt_unseal(r->ctx.a, key, h, sizeof(h), sealed_org, on) : NULL;
+	char *token = pt_unseal(r->ctx.a, key, h, sizeof(h), t.token, t.token_len);
+	char *org = t.org ? pt_unseal(r->ctx.a, key, h, sizeof(h), t.org, t.org_len) : NULL;
 	sodium_memzero(key, sizeof(key));
-	if (token == NULL || (sealed_org != NULL && org == NULL)) {
+	if (token == NULL || (t.org != NULL && org == NULL)) {
 		/* the server key changed since it was sealed: nothing to retry */
 		pt_warn("bridge: a stored upstream token did not open (was the secret key replaced?)");
 		pt_fail(r, PT_E_SERVER, "the login could not be completed; start again");

@@ -530,6 +530,122 @@ extern const char pt_schema_pg_sql[];
 
 /* @@ device grant, bridged device logins */
 
+/* A device authorization as its device code's polls read it (Q_DEVICE_GET). */
+struct pt_device_row {
+	enum pt_device_state state;
+	int64_t user_id;   /* who answered; 0 while pending */
+	int64_t org_id;    /* the organization approved for; 0 unless approved */
+	int64_t interval;  /* seconds between polls, grown by each slow_down */
+	bool polled;       /* last_poll is set */
+	int64_t last_poll;
+	int64_t expires;
+	int64_t app_id;
+	const char *scope;
+};
+/* The device authorization of a device code's hash: PT_OK with *row; PT_ERR_NOTFOUND
+ * when there is none (unknown, or removed by the janitor); PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_device_get(pt_arena *, const uint8_t hash[PT_HASH_LEN], struct pt_device_row *row) PT_WUR;
+/* Records a poll at now. With at_interval, only when the last poll is at least the
+ * code's interval ago, decided and written in one statement (two nodes answering two
+ * polls at once cannot both pass): PT_ERR_NOTFOUND when it is too early (nothing is
+ * written; answer with pt_db_device_slow) or the code is gone. PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_device_poll(const uint8_t hash[PT_HASH_LEN], int64_t now, bool at_interval) PT_WUR;
+/* A poll that came too early (RFC 8628 §3.5): the code's interval grows by 5 s and the
+ * poll is recorded at now. PT_OK (also when the code is gone), PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_device_slow(const uint8_t hash[PT_HASH_LEN], int64_t now) PT_WUR;
+/* Approved to collected, once: PT_OK for the one caller that changed it; PT_ERR_NOTFOUND
+ * when it is not (or no longer) approved; PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_device_collect(const uint8_t hash[PT_HASH_LEN]) PT_WUR;
+/* Stores a pending device authorization for app_id. PT_OK; PT_ERR_EXISTS when the
+ * user code (or the hash) is taken: pick another and call again. Outside a transaction
+ * (on PostgreSQL the unique violation would abort it). PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_device_insert(const uint8_t hash[PT_HASH_LEN], const char *user_code, int64_t app_id,
+    const char *scope, int64_t interval, int64_t expires) PT_WUR;
+/* A pending, live device authorization as the verification page shows it
+ * (Q_DEVICE_BY_USER_CODE). */
+struct pt_device_pending_row {
+	const char *client_id; /* the app asking */
+	const char *scope;
+};
+/* The pending device authorization of a (normalized) user code, live at now: PT_OK with
+ * *row; PT_ERR_NOTFOUND when none is (unknown, answered or expired); PT_ERR_BUSY,
+ * PT_ERR_DB. */
+int pt_db_device_by_user_code(pt_arena *, const char *user_code, int64_t now,
+    struct pt_device_pending_row *row) PT_WUR;
+/* The person's answer to a pending, live user code: approved for org_id, or denied
+ * (org_id unused). PT_OK; PT_ERR_NOTFOUND when it is no longer pending or has expired
+ * (answered meanwhile elsewhere); PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_device_decide(const char *user_code, bool approve, int64_t user_id, int64_t org_id,
+    int64_t now) PT_WUR;
+/* PT_OK when user_id is a member of org_id, PT_ERR_NOTFOUND when not; PT_ERR_BUSY,
+ * PT_ERR_DB. */
+int pt_db_member_check(int64_t user_id, int64_t org_id) PT_WUR;
+
+/* Stores a pending bridged device login. PT_OK; PT_ERR_EXISTS when the user code (or
+ * the hash) is taken: pick another and call again. Outside a transaction, as
+ * pt_db_device_insert. PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_bridge_insert(const uint8_t hash[PT_HASH_LEN], const char *user_code, int64_t expires) PT_WUR;
+/* Where a bridged device login stands, as its CLI's poll reads it (Q_BRIDGE_POLL). */
+struct pt_bridge_poll_row {
+	int state; /* enum pt_bridge_state */
+	int64_t expires;
+};
+/* PT_OK with *row; PT_ERR_NOTFOUND for an unknown (or already collected or forgotten)
+ * device code; PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_bridge_poll(const uint8_t hash[PT_HASH_LEN], struct pt_bridge_poll_row *row) PT_WUR;
+/* The upstream's answer, sealed (pt_seal with the row's hash), as it leaves the database
+ * (Q_BRIDGE_COLLECT). */
+struct pt_bridge_token_row {
+	const uint8_t *token;
+	size_t token_len;
+	const uint8_t *org; /* NULL when the upstream named none */
+	size_t org_len;
+};
+/* Deletes a ready, live login and returns what it held: once. PT_OK with *row;
+ * PT_ERR_NOTFOUND when it is not ready, has expired or another poll collected it;
+ * PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_bridge_collect(pt_arena *, const uint8_t hash[PT_HASH_LEN], int64_t now,
+    struct pt_bridge_token_row *row) PT_WUR;
+/* Forgets a login (denied or expired, once answered). PT_OK (also when it is already
+ * gone), PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_bridge_delete(const uint8_t hash[PT_HASH_LEN]) PT_WUR;
+/* The hash of the login a (normalized) user code names, pending or sent upstream and
+ * live at now: PT_OK with hash; PT_ERR_NOTFOUND; PT_ERR_BUSY, PT_ERR_DB (also for a
+ * malformed row). */
+int pt_db_bridge_by_user_code(const char *user_code, int64_t now, uint8_t hash[PT_HASH_LEN]) PT_WUR;
+/* Sends the login upstream with a fresh state (its hash), bound to a browser (its
+ * hash), with its sealed PKCE verifier; the state sent before stops working. PT_OK;
+ * PT_ERR_NOTFOUND when it is no longer pending or sent, or has expired; PT_ERR_BUSY,
+ * PT_ERR_DB. */
+int pt_db_bridge_send(const uint8_t hash[PT_HASH_LEN], const uint8_t state_hash[PT_HASH_LEN],
+    const uint8_t browser_hash[PT_HASH_LEN], const uint8_t *sealed_verifier, size_t n,
+    int64_t now) PT_WUR;
+/* A login sent upstream, as the upstream's callback finds it by its state
+ * (Q_BRIDGE_BY_STATE). */
+struct pt_bridge_sent_row {
+	uint8_t hash[PT_HASH_LEN];    /* the row's */
+	uint8_t browser[PT_HASH_LEN]; /* the hash of the browser it is bound to */
+	const uint8_t *verifier;      /* sealed; NULL if none */
+	size_t verifier_len;
+	int64_t expires;
+};
+/* PT_OK with *row; PT_ERR_NOTFOUND when no login was sent with that state (or it was
+ * used); PT_ERR_BUSY, PT_ERR_DB (also for a malformed row). */
+int pt_db_bridge_by_state(pt_arena *, const uint8_t state_hash[PT_HASH_LEN],
+    struct pt_bridge_sent_row *row) PT_WUR;
+/* Uses the state up: sent to state (PT_BRIDGE_EXCHANGING or PT_BRIDGE_DENIED), once.
+ * PT_OK for the one caller that changed it; PT_ERR_NOTFOUND when the state was already
+ * used or replaced; PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_bridge_take_state(const uint8_t hash[PT_HASH_LEN], const uint8_t state_hash[PT_HASH_LEN],
+    int state) PT_WUR;
+/* Exchanging to ready with the sealed token (and organization, NULL for none). PT_OK;
+ * PT_ERR_NOTFOUND when it is no longer exchanging; PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_bridge_ready(const uint8_t hash[PT_HASH_LEN], const uint8_t *token, size_t token_len,
+    const uint8_t *org, size_t org_len) PT_WUR;
+/* Exchanging back to pending (the person may enter the code again). PT_OK (also when it
+ * was not exchanging), PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_bridge_retry(const uint8_t hash[PT_HASH_LEN]) PT_WUR;
+
 /* @@ the admin command, the janitor, the benchmarks' seeder */
 
 int64_t pt_now(void);
@@ -967,7 +1083,7 @@ void pt_guess_count(pt_arena *, const char *who, const char *addr);
 /* ---------------------------------------------------------------- upstream (bridge) */
 
 /* Where a bridged device login stands (bridge_devices.state, schema.sql; the SQL of
- * cgi/device.c and lib/bridge.c spells the same numbers). */
+ * lib/sql.c spells the same numbers). */
 enum pt_bridge_state {
 	PT_BRIDGE_PENDING = 0,    /* waiting for the person to enter the code */
 	PT_BRIDGE_SENT = 1,       /* sent to the upstream with a state */

@@ -185,7 +185,12 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    "SELECT state, user_id, org_id, \"interval\", last_poll, expires, app_id, scope"
 	    " FROM devices WHERE hash = ?"},
 	[Q_DEVICE_SLOW] = {"UPDATE devices SET \"interval\" = \"interval\" + 5, last_poll = ? WHERE hash = ?"},
-	[Q_DEVICE_POLL] = {"UPDATE devices SET last_poll = ? WHERE hash = ?"},
+	/* the poll allowed (?3 <> 0: only once the code's interval has passed) is decided
+	 * by the write itself: of two polls at once on two nodes one changes the row, the
+	 * other finds it just polled */
+	[Q_DEVICE_POLL] = {
+	    "UPDATE devices SET last_poll = ?1 WHERE hash = ?2"
+	    " AND (?3 = 0 OR last_poll IS NULL OR last_poll + \"interval\" <= ?1)"},
 	/* PT_DEVICE_APPROVED to PT_DEVICE_COLLECTED */
 	[Q_DEVICE_COLLECT] = {"UPDATE devices SET state = 3 WHERE hash = ? AND state = 1"},
 	[Q_DEVICE_INSERT] = {
