@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "store.h"
+#include "postern.h"
 
 /*
  * usage: mint --config FILE --user NAME --app CLIENT_ID KIND N
@@ -16,18 +16,9 @@
  *   unknown N  N well-formed access tokens that are not in the database, one per line
  *
  * Rows are written with the library's hash (pt_hash with the config's key) and its
- * prepared statements where one exists, so the servers see exactly what the browser
+ * storage functions, so the servers see exactly what the browser
  * flows would leave behind. One transaction per call: a million tokens take seconds.
  */
-
-enum { M_USER, M_DEVICE_INSERT, M_SESSION_INSERT, M__MAX };
-static const char *const sql[M__MAX] = {
-	[M_USER] = "SELECT u.id, o.id FROM users u JOIN orgs o ON o.personal_of = u.id WHERE u.name = ?",
-	[M_DEVICE_INSERT] = "INSERT INTO devices (hash, user_code, app_id, scope, state, interval, expires)"
-			    " VALUES (?, ?, ?, ?, 0, ?, ?)",
-	[M_SESSION_INSERT] = "INSERT INTO sessions (hash, user_id, created, expires) VALUES (?, ?, ?, ?)",
-};
-static sqlite3_stmt *stmts[M__MAX];
 
 static void
 die(const char *msg)
@@ -36,20 +27,11 @@ die(const char *msg)
 	exit(1);
 }
 
-static sqlite3_stmt *
-q(int i)
-{
-	sqlite3_stmt *st = pt_stmt_sql(&stmts[i], sql[i]);
-	if (st == NULL)
-		die(sqlite3_errmsg(pt_db()));
-	return st;
-}
-
 static void
-step_done(sqlite3_stmt *st)
+inserted(int rc)
 {
-	if (pt_exec(st) != PT_OK)
-		die(sqlite3_errmsg(pt_db()));
+	if (rc != PT_OK)
+		die("an insert failed (details in the log)");
 }
 
 /* An authorization code (no PKCE, redirect_uri not given) expiring at expires. */
@@ -59,15 +41,7 @@ code_insert(char tok[PT_TOKEN_LEN + 1], int64_t grant, const char *scope, int64_
 	uint8_t h[PT_HASH_LEN];
 	pt_token_new(tok, "pac_");
 	pt_hash(h, tok, PT_TOKEN_LEN);
-	sqlite3_stmt *st = pt_stmt(ST_CODE_INSERT);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	sqlite3_bind_int64(st, 2, grant);
-	pt_bind_text(st, 3, "", 0);
-	sqlite3_bind_int(st, 4, 0);
-	pt_bind_text(st, 5, scope, strlen(scope));
-	sqlite3_bind_int64(st, 8, expires);
-	sqlite3_bind_int64(st, 9, expires - 3600);
-	step_done(st);
+	inserted(pt_db_bench_code_insert(h, grant, scope, expires - 3600, expires));
 }
 
 /* A pending device request of the app, expiring at expires; tok gets its device code. */
@@ -81,14 +55,7 @@ device_insert(char tok[PT_TOKEN_LEN + 1], int64_t app_id, const char *scope, lon
 	pt_hash(h, tok, PT_TOKEN_LEN);
 	pt_random_b62(user_code, 8);
 	user_code[8] = '\0';
-	sqlite3_stmt *st = q(M_DEVICE_INSERT);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	pt_bind_text(st, 2, user_code, 8);
-	sqlite3_bind_int64(st, 3, app_id);
-	pt_bind_text(st, 4, scope, strlen(scope));
-	sqlite3_bind_int64(st, 5, interval);
-	sqlite3_bind_int64(st, 6, expires);
-	step_done(st);
+	inserted(pt_db_bench_device_insert(h, user_code, app_id, scope, interval, expires));
 }
 
 int
@@ -128,16 +95,11 @@ main(int argc, char **argv)
 	if (pt_db_open(cfg.database, PT_SYNC_NORMAL) != PT_OK)
 		die("cannot open the database");
 	/* a big page cache so a million random-key index inserts stay in memory */
-	sqlite3_exec(pt_db(), "PRAGMA cache_size = -262144", NULL, NULL, NULL);
+	pt_db_bulk();
 
 	struct pt_ctx ctx = pt_ctx_init(pt_arena_new(), &cfg);
-	sqlite3_stmt *st = q(M_USER);
-	pt_bind_text(st, 1, user, strlen(user));
-	if (sqlite3_step(st) != SQLITE_ROW)
-		die("no such user");
-	uid = sqlite3_column_int64(st, 0);
-	org = sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
+	if (pt_db_admin_user_id(user, &uid, &org) != PT_OK || org == 0)
+		die("no such user (with a personal organization)");
 	if (pt_app_get(ctx.a, app_id, strlen(app_id), &app) != PT_OK)
 		die("no such app");
 
@@ -160,24 +122,13 @@ main(int argc, char **argv)
 		} else if (strcmp(kind, "tokens") == 0) {
 			pt_token_new(tok, "pat_");
 			pt_hash(h, tok, PT_TOKEN_LEN);
-			st = pt_stmt(ST_TOKEN_INSERT);
-			pt_bind_blob(st, 1, h, sizeof(h));
-			sqlite3_bind_int(st, 2, PT_KIND_ACCESS);
-			sqlite3_bind_int64(st, 3, grant);
-			pt_bind_text(st, 5, scope, strlen(scope));
-			sqlite3_bind_int64(st, 7, now);
-			step_done(st);
+			inserted(pt_db_bench_token_insert(h, grant, scope, now));
 		} else if (strcmp(kind, "expired") == 0) {
 			code_insert(tok, grant, scope, now - 60);
 			device_insert(tok, app.id, scope, cfg.device_interval, now - 60);
 			pt_token_new(tok, "pse_");
 			pt_hash(h, tok, PT_TOKEN_LEN);
-			st = q(M_SESSION_INSERT);
-			pt_bind_blob(st, 1, h, sizeof(h));
-			sqlite3_bind_int64(st, 2, uid);
-			sqlite3_bind_int64(st, 3, now - 7200);
-			sqlite3_bind_int64(st, 4, now - 60);
-			step_done(st);
+			inserted(pt_db_bench_session_insert(h, uid, now - 7200, now - 60));
 		} else if (strcmp(kind, "unknown") == 0) {
 			pt_token_new(tok, "pat_");
 			puts(tok);

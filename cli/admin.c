@@ -1,5 +1,6 @@
 /* admin.c: the admin command (built as `postern`): init, users, organizations, apps, tokens, janitor, backup. */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,85 +10,11 @@
 
 #include <sodium.h>
 
-#include "store.h"
+#include "postern.h"
 
-/* The admin command's own SQL, by index. */
-enum {
-	LQ_USER_LIST, LQ_USER_PASSWD, LQ_USER_ID, LQ_ORG_ADD, LQ_ORG_GET, LQ_MEMBER_ADD,
-	LQ_MEMBER_DEL, LQ_MEMBER_GRANTS_DEL, LQ_MEMBER_DEVICES_DEL, LQ_ORG_DEL, LQ_APP_LIST,
-	LQ_APP_ID, LQ_APP_SET_RS, LQ_TOKEN_LIST, LQ_TOKEN_DEL, LQ_GRANT_DEL, LQ_USER_GRANTS_DEL, LQ_USER_DEVICES_DEL,
-	LQ_JANITOR_CODES, LQ_JANITOR_REDEEMED, LQ_JANITOR_SESSIONS, LQ_JANITOR_DEVICES, LQ_JANITOR_TOKENS,
-	LQ_JANITOR_ATTEMPTS, LQ_JANITOR_REQUESTS, LQ_JANITOR_BRIDGE, LQ_GRANT_FOR, LQ_ORG_MEMBERS, LQ__MAX
-};
-static const char *const sql[LQ__MAX] = {
-	[LQ_USER_LIST] = "SELECT u.id, u.name, u.is_admin, u.created, o.id FROM users u"
-			" LEFT JOIN orgs o ON o.personal_of = u.id ORDER BY u.id",
-	[LQ_USER_PASSWD] = "UPDATE users SET password = ? WHERE name = ?",
-	[LQ_USER_ID] = "SELECT u.id, o.id FROM users u LEFT JOIN orgs o ON o.personal_of = u.id"
-		      " WHERE u.name = ?",
-	[LQ_ORG_ADD] = "INSERT INTO orgs (name, created) VALUES (?, ?)",
-	[LQ_ORG_GET] = "SELECT id, name, personal_of FROM orgs WHERE id = ?",
-	[LQ_MEMBER_ADD] = "INSERT INTO members (org_id, user_id, role) VALUES (?, ?, ?)"
-			 " ON CONFLICT DO UPDATE SET role = excluded.role",
-	[LQ_MEMBER_DEL] = "DELETE FROM members WHERE org_id = ? AND user_id = ?",
-	/* leaving an organization ends what the user granted for it: grants (their codes
-	 * and tokens go by cascade) and device approvals not yet collected */
-	[LQ_MEMBER_GRANTS_DEL] = "DELETE FROM grants WHERE org_id = ? AND user_id = ?",
-	[LQ_MEMBER_DEVICES_DEL] = "DELETE FROM devices WHERE org_id = ? AND user_id = ?",
-	/* members, grants (codes, tokens) and device approvals go by cascade */
-	[LQ_ORG_DEL] = "DELETE FROM orgs WHERE id = ? AND personal_of IS NULL",
-	[LQ_APP_LIST] = "SELECT a.client_id, a.name, a.description, a.redirect_uris, a.scopes,"
-		       " a.grant_types, a.public, a.trusted, a.require_pkce, a.registered,"
-		       " coalesce(u.name, ''), a.created, a.resource_server FROM apps a"
-		       " LEFT JOIN users u ON u.id = a.owner_id"
-		       " WHERE ?1 IS NULL OR a.client_id = ?1 ORDER BY a.id",
-	[LQ_APP_ID] = "SELECT id FROM apps WHERE client_id = ?",
-	[LQ_APP_SET_RS] = "UPDATE apps SET resource_server = ? WHERE client_id = ?",
-	[LQ_TOKEN_LIST] = "SELECT t.id, t.kind, u.name, a.client_id, g.org_id, t.scope, t.created,"
-			 " t.expires, t.last_used, g.id FROM tokens t JOIN grants g ON g.id = t.grant_id"
-			 " JOIN users u ON u.id = g.user_id JOIN apps a ON a.id = g.app_id"
-			 " WHERE t.kind IN (1, 2) AND (?1 IS NULL OR u.name = ?1)"
-			 " AND (?2 IS NULL OR a.client_id = ?2) ORDER BY t.id",
-	[LQ_TOKEN_DEL] = "DELETE FROM tokens WHERE id = ?",
-	[LQ_GRANT_DEL] = "DELETE FROM grants WHERE id = ?",
-	[LQ_USER_GRANTS_DEL] = "DELETE FROM grants WHERE user_id = ?",
-	[LQ_USER_DEVICES_DEL] = "DELETE FROM devices WHERE user_id = ?",
-	/* each janitor statement removes at most a batch (?2): it runs again until less
-	 * comes back, one short transaction at a time */
-	[LQ_JANITOR_CODES] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
-			    " WHERE code_expires <= ?1 AND kind = 0 LIMIT ?2)",
-	/* a redeemed code past its life: its request goes (a replay can no longer be
-	 * checked against it, and is refused without revoking anything) */
-	[LQ_JANITOR_REDEEMED] = "UPDATE tokens SET code_expires = NULL, redirect_uri = NULL,"
-			       " redirect_given = NULL, challenge = NULL WHERE id IN (SELECT id"
-			       " FROM tokens WHERE code_expires <= ?1 LIMIT ?2)",
-	[LQ_JANITOR_SESSIONS] = "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions"
-			       " WHERE expires <= ?1 LIMIT ?2)",
-	[LQ_JANITOR_DEVICES] = "DELETE FROM devices WHERE hash IN (SELECT hash FROM devices"
-			      " WHERE expires <= ?1 LIMIT ?2)",
-	/* bridged device logins, with any upstream token never collected */
-	[LQ_JANITOR_BRIDGE] = "DELETE FROM bridge_devices WHERE hash IN (SELECT hash FROM bridge_devices"
-			     " WHERE expires <= ?1 LIMIT ?2)",
-	[LQ_JANITOR_TOKENS] = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
-			     " WHERE expires IS NOT NULL AND expires <= ?1 LIMIT ?2)",
-	[LQ_JANITOR_ATTEMPTS] = "DELETE FROM attempts WHERE (key, window) IN (SELECT key, window"
-			       " FROM attempts WHERE window < ?1 LIMIT ?2)",
-	[LQ_JANITOR_REQUESTS] = "DELETE FROM requests WHERE id IN (SELECT id FROM requests"
-			       " WHERE expires <= ?1 LIMIT ?2)",
-	[LQ_GRANT_FOR] = "SELECT id FROM grants WHERE user_id = ? AND app_id ="
-			" (SELECT id FROM apps WHERE client_id = ?) AND org_id = ?",
-	[LQ_ORG_MEMBERS] = "SELECT 1 FROM members WHERE org_id = ? AND user_id = ?",
-};
-static sqlite3_stmt *stmts[LQ__MAX];
 static struct pt_config cfg;
 static bool json;
 static pt_arena *arena;
-
-static sqlite3_stmt *
-q(int i)
-{
-	return pt_stmt_sql(&stmts[i], sql[i]);
-}
 
 static void die(const char *fmt, ...) PT_PRINTF(1, 2) __attribute__((noreturn));
 
@@ -276,15 +203,33 @@ cmd_init(int argc, char **argv, const char *config_path)
 static int64_t
 user_id(const char *name, int64_t *org)
 {
-	sqlite3_stmt *st = q(LQ_USER_ID);
-	pt_bind_text(st, 1, name, strlen(name));
-	if (sqlite3_step(st) != SQLITE_ROW)
+	int64_t id, personal;
+	int rc = pt_db_admin_user_id(name, &id, &personal);
+	if (rc == PT_ERR_NOTFOUND)
 		die("no user named %s", name);
-	int64_t id = sqlite3_column_int64(st, 0);
+	if (rc != PT_OK)
+		die("could not read the user %s (database busy?)", name);
 	if (org)
-		*org = sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
+		*org = personal;
 	return id;
+}
+
+/* `user list`, a row at a time */
+static int
+print_user(void *arg, const struct pt_admin_user_row *u)
+{
+	int *n = arg;
+	if (json) {
+		printf("%s{\"id\":%lld,\"name\":", *n ? "," : "", (long long)u->id);
+		json_str(u->name);
+		printf(",\"admin\":%s,\"organization_id\":%lld}", u->admin ? "true" : "false",
+		    (long long)u->org_id);
+	} else {
+		printf("%-6lld %-24s %-6s %lld\n", (long long)u->id, u->name, u->admin ? "yes" : "no",
+		    (long long)u->org_id);
+	}
+	(*n)++;
+	return PT_OK;
 }
 
 static int
@@ -333,26 +278,18 @@ cmd_user(int argc, char **argv)
 		 * dies with the old password; with --revoke-tokens every app's access too */
 		if (pt_begin() != PT_OK)
 			die("database busy: try again");
-		sqlite3_stmt *st = q(LQ_USER_PASSWD);
-		pt_bind_text(st, 1, hash, strlen(hash));
-		pt_bind_text(st, 2, o.pos[0], strlen(o.pos[0]));
-		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
-			die("no user named %s", o.pos[0]);
+		int rc = pt_db_admin_user_passwd(o.pos[0], hash);
 		sodium_memzero(hash, sizeof(hash));
-		if (pt_sessions_end_all(uid) != PT_OK)
+		if (rc == PT_ERR_NOTFOUND)
+			die("no user named %s", o.pos[0]);
+		if (rc != PT_OK)
+			die("could not change the password (database busy?); nothing changed");
+		int64_t ended, revoked = 0;
+		if (pt_db_admin_sessions_end(uid, &ended) != PT_OK)
 			die("could not end the sessions; nothing changed");
-		long long sessions = sqlite3_changes(pt_db()), grants = 0;
-		if (revoke) {
-			st = q(LQ_USER_GRANTS_DEL);
-			sqlite3_bind_int64(st, 1, uid);
-			if (pt_exec(st) != PT_OK)
-				die("could not revoke the tokens; nothing changed");
-			grants = sqlite3_changes(pt_db());
-			st = q(LQ_USER_DEVICES_DEL);
-			sqlite3_bind_int64(st, 1, uid);
-			if (pt_exec(st) != PT_OK)
-				die("could not revoke the device approvals; nothing changed");
-		}
+		if (revoke && pt_db_admin_user_revoke(uid, &revoked) != PT_OK)
+			die("could not revoke the tokens; nothing changed");
+		long long sessions = ended, grants = revoked;
 		if (pt_commit() != PT_OK)
 			die("could not save; nothing changed");
 		if (json)
@@ -364,34 +301,22 @@ cmd_user(int argc, char **argv)
 	} else if (strcmp(sub, "sessions") == 0) {
 		if (o.npos != 2 || strcmp(o.pos[0], "revoke") != 0)
 			die("usage: postern user sessions revoke NAME");
-		int64_t uid = user_id(o.pos[1], NULL);
-		if (pt_sessions_end_all(uid) != PT_OK)
+		int64_t uid = user_id(o.pos[1], NULL), ended;
+		if (pt_db_admin_sessions_end(uid, &ended) != PT_OK)
 			die("could not end the sessions");
-		long long n = sqlite3_changes(pt_db());
+		long long n = ended;
 		if (json)
 			printf("{\"ok\":true,\"sessions_ended\":%lld}\n", n);
 		else
 			printf("%lld session%s of %s ended\n", n, n == 1 ? "" : "s", o.pos[1]);
 	} else if (strcmp(sub, "list") == 0) {
-		sqlite3_stmt *st = q(LQ_USER_LIST);
 		int n = 0;
 		if (json)
 			fputc('[', stdout);
 		else
 			printf("%-6s %-24s %-6s %s\n", "ID", "NAME", "ADMIN", "ORGANIZATION");
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *name = (const char *)sqlite3_column_text(st, 1);
-			if (json) {
-				printf("%s{\"id\":%lld,\"name\":", n ? "," : "", sqlite3_column_int64(st, 0));
-				json_str(name);
-				printf(",\"admin\":%s,\"organization_id\":%lld}",
-				    sqlite3_column_int(st, 2) ? "true" : "false", sqlite3_column_int64(st, 4));
-			} else {
-				printf("%-6lld %-24s %-6s %lld\n", sqlite3_column_int64(st, 0), name,
-				    sqlite3_column_int(st, 2) ? "yes" : "no", sqlite3_column_int64(st, 4));
-			}
-			n++;
-		}
+		if (pt_db_admin_user_list(print_user, &n) != PT_OK)
+			die("could not read the users (database busy?)");
 		if (json)
 			puts("]");
 	} else if (strcmp(sub, "del") == 0) {
@@ -437,17 +362,9 @@ cmd_org(int argc, char **argv)
 		int64_t owner = user_id(opt(&o, "owner"), NULL);
 		if (pt_begin() != PT_OK)
 			die("database busy");
-		sqlite3_stmt *st = q(LQ_ORG_ADD);
-		pt_bind_text(st, 1, name, strlen(name));
-		sqlite3_bind_int64(st, 2, pt_now());
-		if (pt_exec(st) != PT_OK)
-			die("could not add the organization");
-		int64_t id = sqlite3_last_insert_rowid(pt_db());
-		st = q(LQ_MEMBER_ADD);
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, owner);
-		sqlite3_bind_text(st, 3, "owner", -1, SQLITE_STATIC);
-		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
+		int64_t id;
+		if (pt_db_admin_org_add(name, pt_now(), &id) != PT_OK ||
+		    pt_db_admin_member_set(id, owner, "owner") != PT_OK || pt_commit() != PT_OK)
 			die("could not add the organization");
 		if (json)
 			printf("{\"id\":%lld}\n", (long long)id);
@@ -459,44 +376,33 @@ cmd_org(int argc, char **argv)
 		int64_t org = org_id(o.pos[0]);
 		int64_t uid = user_id(o.pos[1], NULL);
 		bool remove = opt(&o, "remove") != NULL;
-		sqlite3_stmt *st = q(LQ_ORG_GET);
-		sqlite3_bind_int64(st, 1, org);
-		if (sqlite3_step(st) != SQLITE_ROW)
+		struct pt_admin_org_row row;
+		int rc = pt_db_admin_org_get(arena, org, &row);
+		if (rc == PT_ERR_NOTFOUND)
 			die("no organization %lld", (long long)org);
-		bool personal_of_user = sqlite3_column_int64(st, 2) == uid;
-		sqlite3_reset(st);
+		if (rc != PT_OK)
+			die("could not read organization %lld (database busy?)", (long long)org);
+		bool personal_of_user = row.personal_of == uid;
 		if (remove && personal_of_user)
 			die("organization %lld is %s's personal one: it goes with the user (user del)",
 			    (long long)org, o.pos[1]);
 		if (pt_begin() != PT_OK)
 			die("database busy: try again");
-		st = q(remove ? LQ_MEMBER_DEL : LQ_MEMBER_ADD);
-		sqlite3_bind_int64(st, 1, org);
-		sqlite3_bind_int64(st, 2, uid);
-		if (!remove) {
-			const char *role = opt(&o, "role") ? opt(&o, "role") : "member";
-			pt_bind_text(st, 3, role, strlen(role));
-		}
-		if (pt_exec(st) != PT_OK)
-			die("could not change membership; nothing changed");
-		long long grants = 0;
+		int64_t revoked = 0;
 		if (remove) {
-			if (sqlite3_changes(pt_db()) != 1)
-				die("%s is not a member of organization %lld", o.pos[1], (long long)org);
 			/* in the same transaction: what the user granted apps for this organization
 			 * ends with the membership (tokens, codes, uncollected device approvals) */
-			st = q(LQ_MEMBER_GRANTS_DEL);
-			sqlite3_bind_int64(st, 1, org);
-			sqlite3_bind_int64(st, 2, uid);
-			if (pt_exec(st) != PT_OK)
-				die("could not revoke the user's grants; nothing changed");
-			grants = sqlite3_changes(pt_db());
-			st = q(LQ_MEMBER_DEVICES_DEL);
-			sqlite3_bind_int64(st, 1, org);
-			sqlite3_bind_int64(st, 2, uid);
-			if (pt_exec(st) != PT_OK)
-				die("could not revoke the user's device approvals; nothing changed");
+			rc = pt_db_admin_member_remove(org, uid, &revoked);
+			if (rc == PT_ERR_NOTFOUND)
+				die("%s is not a member of organization %lld", o.pos[1], (long long)org);
+			if (rc != PT_OK)
+				die("could not change membership; nothing changed");
+		} else {
+			const char *role = opt(&o, "role") ? opt(&o, "role") : "member";
+			if (pt_db_admin_member_set(org, uid, role) != PT_OK)
+				die("could not change membership; nothing changed");
 		}
+		long long grants = revoked;
 		if (pt_commit() != PT_OK)
 			die("could not save; nothing changed");
 		if (json)
@@ -510,12 +416,11 @@ cmd_org(int argc, char **argv)
 		if (o.npos != 1)
 			die("usage: postern org del ORG_ID");
 		int64_t org = org_id(o.pos[0]);
-		sqlite3_stmt *st = q(LQ_ORG_DEL);
-		sqlite3_bind_int64(st, 1, org);
-		if (pt_exec(st) != PT_OK)
-			die("could not delete the organization (database busy?)");
-		if (sqlite3_changes(pt_db()) != 1)
+		int rc = pt_db_admin_org_delete(org);
+		if (rc == PT_ERR_NOTFOUND)
 			die("no organization %lld that is not a personal one", (long long)org);
+		if (rc != PT_OK)
+			die("could not delete the organization (database busy?)");
 		printf(json ? "{\"ok\":true}\n" : "deleted; every approval for it and their tokens are revoked\n");
 	} else {
 		die("org: unknown subcommand %s", argv[0]);
@@ -526,16 +431,16 @@ cmd_org(int argc, char **argv)
 /* ------------------------------------------------------------ apps */
 
 static void
-print_app_json(sqlite3_stmt *st)
+print_app_json(const struct pt_admin_app_row *app)
 {
 	fputs("{\"client_id\":", stdout);
-	json_str((const char *)sqlite3_column_text(st, 0));
+	json_str(app->client_id);
 	fputs(",\"name\":", stdout);
-	json_str((const char *)sqlite3_column_text(st, 1));
+	json_str(app->name);
 	fputs(",\"description\":", stdout);
-	json_str((const char *)sqlite3_column_text(st, 2));
+	json_str(app->description);
 	fputs(",\"redirect_uris\":[", stdout);
-	const char *u = (const char *)sqlite3_column_text(st, 3);
+	const char *u = app->redirect_uris;
 	for (int n = 0; u && *u; n++) {
 		size_t k = strcspn(u, "\n");
 		fputs(n ? "," : "", stdout);
@@ -545,16 +450,43 @@ print_app_json(sqlite3_stmt *st)
 			u++;
 	}
 	fputs("],\"scopes\":", stdout);
-	json_str((const char *)sqlite3_column_text(st, 4));
+	json_str(app->scopes);
 	fputs(",\"grant_types\":", stdout);
-	json_str((const char *)sqlite3_column_text(st, 5));
+	json_str(app->grant_types);
 	printf(",\"public\":%s,\"trusted\":%s,\"require_pkce\":%s,\"registered\":%s,"
 	    "\"resource_server\":%s,\"owner\":",
-	    sqlite3_column_int(st, 6) ? "true" : "false", sqlite3_column_int(st, 7) ? "true" : "false",
-	    sqlite3_column_int(st, 8) ? "true" : "false", sqlite3_column_int(st, 9) ? "true" : "false",
-	    sqlite3_column_int(st, 12) ? "true" : "false");
-	json_str((const char *)sqlite3_column_text(st, 10));
-	printf(",\"created\":%lld}", sqlite3_column_int64(st, 11));
+	    app->public ? "true" : "false", app->trusted ? "true" : "false",
+	    app->require_pkce ? "true" : "false", app->registered ? "true" : "false",
+	    app->resource_server ? "true" : "false");
+	json_str(app->owner);
+	printf(",\"created\":%lld}", (long long)app->created);
+}
+
+/* `app list` and `app show`, a row at a time */
+struct app_listing {
+	bool show;
+	int n;
+};
+
+static int
+print_app(void *arg, const struct pt_admin_app_row *app)
+{
+	struct app_listing *l = arg;
+	if (json) {
+		fputs(l->n ? "," : "", stdout);
+		print_app_json(app);
+	} else if (l->show) {
+		printf("client_id:     %s\nname:          %s\ndescription:   %s\n"
+		       "redirect_uris: %s\nscopes:        %s\ngrant_types:   %s\n"
+		       "type:          %s%s%s\nowner:         %s\n",
+		    app->client_id, app->name, app->description, app->redirect_uris, app->scopes,
+		    app->grant_types, app->public ? "public" : "confidential",
+		    app->trusted ? ", trusted" : "", app->registered ? ", registered" : "", app->owner);
+	} else {
+		printf("%s  %s%s\n", app->client_id, app->name, app->registered ? "  (registered)" : "");
+	}
+	l->n++;
+	return PT_OK;
 }
 
 static int
@@ -636,32 +568,12 @@ cmd_app(int argc, char **argv)
 		bool show = strcmp(sub, "show") == 0;
 		if (show && o.npos != 1)
 			die("usage: postern app show CLIENT_ID");
-		sqlite3_stmt *st = q(LQ_APP_LIST);
-		if (show)
-			pt_bind_text(st, 1, o.pos[0], strlen(o.pos[0]));
-		int n = 0;
+		struct app_listing l = {.show = show};
 		if (json && !show)
 			fputc('[', stdout);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			if (json) {
-				fputs(n ? "," : "", stdout);
-				print_app_json(st);
-			} else if (show) {
-				printf("client_id:     %s\nname:          %s\ndescription:   %s\n"
-				       "redirect_uris: %s\nscopes:        %s\ngrant_types:   %s\n"
-				       "type:          %s%s%s\nowner:         %s\n",
-				    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
-				    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
-				    sqlite3_column_text(st, 4), sqlite3_column_text(st, 5),
-				    sqlite3_column_int(st, 6) ? "public" : "confidential",
-				    sqlite3_column_int(st, 7) ? ", trusted" : "",
-				    sqlite3_column_int(st, 9) ? ", registered" : "", sqlite3_column_text(st, 10));
-			} else {
-				printf("%s  %s%s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
-				    sqlite3_column_int(st, 9) ? "  (registered)" : "");
-			}
-			n++;
-		}
+		if (pt_db_admin_app_list(show ? o.pos[0] : NULL, print_app, &l) != PT_OK)
+			die("could not read the apps (database busy?)");
+		int n = l.n;
 		if (show && n == 0)
 			die("no app %s", o.pos[0]);
 		if (json)
@@ -681,22 +593,22 @@ cmd_app(int argc, char **argv)
 		bool on = opt(&o, "resource-server") != NULL, off = opt(&o, "no-resource-server") != NULL;
 		if (o.npos != 1 || on == off)
 			die("usage: postern app set CLIENT_ID --resource-server | --no-resource-server");
-		sqlite3_stmt *st = q(LQ_APP_SET_RS);
-		sqlite3_bind_int(st, 1, on);
-		pt_bind_text(st, 2, o.pos[0], strlen(o.pos[0]));
-		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
+		int rc = pt_db_admin_app_set_resource_server(o.pos[0], on);
+		if (rc == PT_ERR_NOTFOUND)
 			die("no app %s", o.pos[0]);
+		if (rc != PT_OK)
+			die("could not change %s (database busy?)", o.pos[0]);
 		printf(json ? "{\"ok\":true}\n" : on ? "it may now introspect every token\n"
 							 : "it may now introspect its own tokens only\n");
 	} else if (strcmp(sub, "del") == 0) {
 		if (o.npos != 1)
 			die("usage: postern app del CLIENT_ID");
-		sqlite3_stmt *st = q(LQ_APP_ID);
-		pt_bind_text(st, 1, o.pos[0], strlen(o.pos[0]));
-		if (sqlite3_step(st) != SQLITE_ROW)
+		int64_t id;
+		int rc = pt_db_admin_app_id(o.pos[0], &id);
+		if (rc == PT_ERR_NOTFOUND)
 			die("no app %s", o.pos[0]);
-		int64_t id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+		if (rc != PT_OK)
+			die("could not read the app %s (database busy?)", o.pos[0]);
 		if (pt_app_delete(id) != PT_OK)
 			die("could not finish deleting %s (database busy?): it no longer works; run it again", o.pos[0]);
 		printf(json ? "{\"ok\":true}\n" : "deleted; every grant and token of the app is revoked\n");
@@ -707,6 +619,29 @@ cmd_app(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------ tokens */
+
+/* `token list`, a row at a time */
+static int
+print_token(void *arg, const struct pt_admin_token_row *t)
+{
+	int *n = arg;
+	const char *kind = t->kind == PT_KIND_ACCESS ? "access" : "refresh";
+	if (json) {
+		printf("%s{\"id\":%lld,\"kind\":\"%s\",\"user\":", *n ? "," : "", (long long)t->id, kind);
+		json_str(t->user);
+		printf(",\"client_id\":\"%s\",\"organization_id\":%lld,\"scope\":", t->client_id,
+		    (long long)t->org_id);
+		json_str(t->scope);
+		printf(",\"created\":%lld,\"expires\":%lld,\"last_used\":%lld,\"grant_id\":%lld}",
+		    (long long)t->created, (long long)t->expires, (long long)t->last_used,
+		    (long long)t->grant_id);
+	} else {
+		printf("%-6lld %-8s %-16s %-38s %-6lld %s\n", (long long)t->id, kind, t->user,
+		    t->client_id, (long long)t->grant_id, t->scope);
+	}
+	(*n)++;
+	return PT_OK;
+}
 
 static int
 cmd_token(int argc, char **argv)
@@ -719,36 +654,13 @@ cmd_token(int argc, char **argv)
 	parse_opts(argc - 1, argv + 1, valued, flags, &o);
 	open_db();
 	if (strcmp(argv[0], "list") == 0) {
-		sqlite3_stmt *st = q(LQ_TOKEN_LIST);
-		const char *u = opt(&o, "user"), *a = opt(&o, "app");
-		if (u)
-			pt_bind_text(st, 1, u, strlen(u));
-		if (a)
-			pt_bind_text(st, 2, a, strlen(a));
 		int n = 0;
 		if (json)
 			fputc('[', stdout);
 		else
 			printf("%-6s %-8s %-16s %-38s %-6s %s\n", "ID", "KIND", "USER", "APP", "GRANT", "SCOPE");
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *kind = sqlite3_column_int(st, 1) == PT_KIND_ACCESS ? "access" : "refresh";
-			if (json) {
-				printf("%s{\"id\":%lld,\"kind\":\"%s\",\"user\":", n ? "," : "",
-				    sqlite3_column_int64(st, 0), kind);
-				json_str((const char *)sqlite3_column_text(st, 2));
-				printf(",\"client_id\":\"%s\",\"organization_id\":%lld,\"scope\":",
-				    sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4));
-				json_str((const char *)sqlite3_column_text(st, 5));
-				printf(",\"created\":%lld,\"expires\":%lld,\"last_used\":%lld,\"grant_id\":%lld}",
-				    sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7),
-				    sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 9));
-			} else {
-				printf("%-6lld %-8s %-16s %-38s %-6lld %s\n", sqlite3_column_int64(st, 0), kind,
-				    sqlite3_column_text(st, 2), sqlite3_column_text(st, 3),
-				    sqlite3_column_int64(st, 9), sqlite3_column_text(st, 5));
-			}
-			n++;
-		}
+		if (pt_db_admin_token_list(opt(&o, "user"), opt(&o, "app"), print_token, &n) != PT_OK)
+			die("could not read the tokens (database busy?)");
 		if (json)
 			puts("]");
 	} else if (strcmp(argv[0], "revoke") == 0) {
@@ -758,10 +670,11 @@ cmd_token(int argc, char **argv)
 		long long id;
 		if (pt_strtonum(g ? g : o.pos[0], 1, INT64_MAX, &id) != PT_OK)
 			die("the id must be a number");
-		sqlite3_stmt *st = q(g ? LQ_GRANT_DEL : LQ_TOKEN_DEL);
-		sqlite3_bind_int64(st, 1, id);
-		if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
+		int rc = g ? pt_db_admin_grant_delete(id) : pt_db_admin_token_delete(id);
+		if (rc == PT_ERR_NOTFOUND)
 			die("no %s %lld", g ? "grant" : "token", id);
+		if (rc != PT_OK)
+			die("could not revoke %s %lld (database busy?)", g ? "grant" : "token", id);
 		printf(json ? "{\"ok\":true}\n" : "revoked\n");
 	} else if (strcmp(argv[0], "issue") == 0) {
 		/* For test suites and benchmarks: a token without the browser dance. */
@@ -778,12 +691,11 @@ cmd_token(int argc, char **argv)
 		struct pt_app app;
 		if (pt_app_get(arena, a, strlen(a), &app) != PT_OK)
 			die("no app %s", a);
-		sqlite3_stmt *st = q(LQ_ORG_MEMBERS);
-		sqlite3_bind_int64(st, 1, org);
-		sqlite3_bind_int64(st, 2, uid);
-		if (sqlite3_step(st) != SQLITE_ROW)
+		int rc = pt_db_admin_member_check(uid, org);
+		if (rc == PT_ERR_NOTFOUND)
 			die("%s is not a member of organization %lld", u, (long long)org);
-		sqlite3_reset(st);
+		if (rc != PT_OK)
+			die("could not read the memberships of %s (database busy?)", u);
 		struct pt_ctx ctx = pt_ctx_init(arena, &cfg);
 		int64_t grant;
 		struct pt_issued out;
@@ -803,19 +715,16 @@ cmd_token(int argc, char **argv)
 
 /* ------------------------------------------------------------ upkeep */
 
-/* Runs a janitor statement (?1 the cutoff, ?2 the batch) until it removes less than a
+/* Runs a janitor step (?1 the cutoff, ?2 the batch) until it removes less than a
  * batch; returns how many rows it removed in all. */
 static long long
-janitor_step(int i, int64_t cutoff, const char *name)
+janitor_step(enum pt_janitor what, int64_t cutoff, const char *name)
 {
 	long long n = 0;
 	for (;;) {
-		sqlite3_stmt *st = q(i);
-		sqlite3_bind_int64(st, 1, cutoff);
-		sqlite3_bind_int(st, 2, PT_DELETE_BATCH);
-		if (pt_exec(st) != PT_OK)
+		int64_t k;
+		if (pt_db_janitor_batch(what, cutoff, &k) != PT_OK)
 			die("janitor: %s failed", name);
-		int k = sqlite3_changes(pt_db());
 		n += k;
 		if (k < PT_DELETE_BATCH)
 			return n;
@@ -829,30 +738,39 @@ cmd_janitor(void)
 	 * never blocked for long; after removes more past the same cutoff without being
 	 * counted */
 	static const struct {
-		int q, after;
+		int what, after;
 		const char *name;
 		int64_t age;
 	} steps[] = {
 		/* codes never redeemed; then the redeemed ones leave the code_expires index */
-		{LQ_JANITOR_CODES, LQ_JANITOR_REDEEMED, "codes", 0},
-		{LQ_JANITOR_SESSIONS, -1, "sessions", 0},
-		{LQ_JANITOR_DEVICES, -1, "devices", 0},
-		{LQ_JANITOR_TOKENS, -1, "tokens", 0},
-		{LQ_JANITOR_ATTEMPTS, -1, "attempts", 86400},
-		{LQ_JANITOR_REQUESTS, -1, "requests", 0},
+		{PT_JANITOR_CODES, PT_JANITOR_REDEEMED, "codes", 0},
+		{PT_JANITOR_SESSIONS, -1, "sessions", 0},
+		{PT_JANITOR_DEVICES, -1, "devices", 0},
+		{PT_JANITOR_TOKENS, -1, "tokens", 0},
+		{PT_JANITOR_ATTEMPTS, -1, "attempts", 86400},
+		{PT_JANITOR_REQUESTS, -1, "requests", 0},
 	};
 	enum { N = sizeof(steps) / sizeof(steps[0]) };
 	long long removed[N];
 	open_db();
+	/* nodes sharing one PostgreSQL database may all run it at once: one does the work */
+	bool got;
+	if (pt_db_exclusive(&got) != PT_OK)
+		die("janitor: could not tell whether another janitor is running (database busy?)");
+	if (!got) {
+		printf(json ? "{\"skipped\":\"another janitor is running\"}\n"
+			    : "another janitor is running; nothing removed\n");
+		return 0;
+	}
 	for (size_t i = 0; i < N; i++) {
 		int64_t cutoff = pt_now() - steps[i].age;
-		removed[i] = janitor_step(steps[i].q, cutoff, steps[i].name);
+		removed[i] = janitor_step((enum pt_janitor)steps[i].what, cutoff, steps[i].name);
 		if (steps[i].after >= 0)
-			janitor_step(steps[i].after, cutoff, steps[i].name);
+			janitor_step((enum pt_janitor)steps[i].after, cutoff, steps[i].name);
 	}
 	/* counted with the device requests they are */
-	removed[2] += janitor_step(LQ_JANITOR_BRIDGE, pt_now(), "bridged device requests");
-	sqlite3_exec(pt_db(), "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;", NULL, NULL, NULL);
+	removed[2] += janitor_step(PT_JANITOR_BRIDGE, pt_now(), "bridged device requests");
+	pt_db_maintain();
 	if (json)
 		printf("{\"codes\":%lld,\"sessions\":%lld,\"devices\":%lld,\"tokens\":%lld,"
 		       "\"attempts\":%lld,\"requests\":%lld}\n",
@@ -867,26 +785,17 @@ cmd_janitor(void)
 static int
 cmd_backup(int argc, char **argv)
 {
+	char err[512];
 	if (argc != 1)
 		die("usage: postern backup FILE");
 	open_db();
-	sqlite3 *dst;
 	if (access(argv[0], F_OK) == 0)
 		die("%s exists; choose a new file", argv[0]);
-	if (sqlite3_open(argv[0], &dst) != SQLITE_OK)
-		die("%s: %s", argv[0], sqlite3_errmsg(dst));
-	chmod(argv[0], 0600);
-	sqlite3_backup *b = sqlite3_backup_init(dst, "main", pt_db(), "main");
-	int rc = SQLITE_OK;
-	if (b == NULL)
-		die("backup: %s", sqlite3_errmsg(dst));
-	/* copy in steps so the servers keep their access to the database */
-	while ((rc = sqlite3_backup_step(b, 256)) == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		sqlite3_sleep(5);
-	sqlite3_backup_finish(b);
-	if (rc != SQLITE_DONE)
-		die("backup failed: %s", sqlite3_errstr(rc));
-	sqlite3_close(dst);
+	int rc = pt_db_backup(argv[0], err, sizeof(err));
+	if (rc == PT_ERR_CONFIG)
+		die("%s", err);
+	if (rc != PT_OK)
+		die("backup failed: %s", err);
 	printf(json ? "{\"ok\":true}\n" : "backed up to %s (keep the secret key file with it)\n", argv[0]);
 	return 0;
 }
@@ -954,7 +863,8 @@ static const struct {
     {"janitor", "usage: postern janitor\n"
 		"Deletes expired codes, sessions, device requests, tokens, consent requests and old\n"
 		"rate-limit counters, in batches of short transactions (run it hourly:\n"
-		"postern-janitor.timer).\n"},
+		"postern-janitor.timer). When another janitor holds the database (nodes sharing\n"
+		"one PostgreSQL database), it says so and removes nothing.\n"},
     {"backup", "usage: postern backup FILE\n"
 	       "An online, consistent copy of the database while the servers run. Keep the secret\n"
 	       "key file with it: without the key no stored secret or token can be verified.\n"},

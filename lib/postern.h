@@ -648,6 +648,137 @@ int pt_db_bridge_retry(const uint8_t hash[PT_HASH_LEN]) PT_WUR;
 
 /* @@ the admin command, the janitor, the benchmarks' seeder */
 
+/* Lists that can be long (every user, app or token) are read through a callback
+ * called once per row; a row's texts live until the callback returns. A callback
+ * that returns anything but PT_OK ends the list with that value. */
+
+/* A row of `postern user list` (Q_ADMIN_USER_LIST). */
+struct pt_admin_user_row {
+	int64_t id;
+	const char *name;
+	bool admin;
+	int64_t created;
+	int64_t org_id;            /* the personal organization; 0 when there is none */
+};
+/* Every user by id: PT_OK, or the callback's value, or a database error. */
+int pt_db_admin_user_list(int (*each)(void *arg, const struct pt_admin_user_row *), void *arg) PT_WUR;
+/* The user's id and personal organization (0 when there is none): PT_OK, or
+ * PT_ERR_NOTFOUND when no user has that name. */
+int pt_db_admin_user_id(const char *name, int64_t *id, int64_t *org_id) PT_WUR;
+/* Sets the password hash of the user named name: PT_OK, or PT_ERR_NOTFOUND when no
+ * user has that name. */
+int pt_db_admin_user_passwd(const char *name, const char *hash) PT_WUR;
+/* Ends every session of the user (in the caller's transaction, if any); *ended says
+ * how many there were. */
+int pt_db_admin_sessions_end(int64_t user_id, int64_t *ended) PT_WUR;
+/* Revokes everything the user approved: grants (their codes and tokens go by cascade)
+ * and device approvals not yet collected; *grants says how many grants went. */
+int pt_db_admin_user_revoke(int64_t user_id, int64_t *grants) PT_WUR;
+
+/* An organization (Q_ADMIN_ORG_GET). */
+struct pt_admin_org_row {
+	int64_t id;
+	const char *name;
+	int64_t personal_of;       /* the user whose personal one it is; 0 for a shared one */
+};
+/* Adds a (shared) organization made at now: PT_OK with *id. */
+int pt_db_admin_org_add(const char *name, int64_t now, int64_t *id) PT_WUR;
+/* PT_OK with the organization, or PT_ERR_NOTFOUND. */
+int pt_db_admin_org_get(pt_arena *, int64_t id, struct pt_admin_org_row *) PT_WUR;
+/* Makes the user a member of the organization with role, or changes the role of a
+ * member. */
+int pt_db_admin_member_set(int64_t org_id, int64_t user_id, const char *role) PT_WUR;
+/* Ends a membership with what the user granted apps for the organization (grants,
+ * their codes and tokens, uncollected device approvals): run it in a transaction.
+ * PT_OK with *grants the grants revoked, or PT_ERR_NOTFOUND when the user was not a
+ * member (nothing else removed). */
+int pt_db_admin_member_remove(int64_t org_id, int64_t user_id, int64_t *grants) PT_WUR;
+/* Is the user a member of the organization? PT_OK yes, PT_ERR_NOTFOUND no. */
+int pt_db_admin_member_check(int64_t user_id, int64_t org_id) PT_WUR;
+/* Deletes a shared organization (members, grants, codes, tokens and device approvals
+ * by cascade): PT_OK, or PT_ERR_NOTFOUND when there is no such organization or it is
+ * someone's personal one. */
+int pt_db_admin_org_delete(int64_t id) PT_WUR;
+
+/* An app as `postern app list/show` prints it (Q_ADMIN_APP_LIST). */
+struct pt_admin_app_row {
+	const char *client_id;
+	const char *name;
+	const char *description;
+	const char *redirect_uris; /* '\n'-separated */
+	const char *scopes;
+	const char *grant_types;
+	bool public;
+	bool trusted;
+	bool require_pkce;
+	bool registered;
+	const char *owner;         /* the owner's name; "" for none */
+	int64_t created;
+	bool resource_server;
+};
+/* Every app by id, or only the one of client_id when it is not NULL (none: the
+ * callback is never called). */
+int pt_db_admin_app_list(const char *client_id, int (*each)(void *arg,
+    const struct pt_admin_app_row *), void *arg) PT_WUR;
+/* The app's row id: PT_OK, or PT_ERR_NOTFOUND when there is no such app. */
+int pt_db_admin_app_id(const char *client_id, int64_t *id) PT_WUR;
+/* Lets the app introspect every token (on) or its own only: PT_OK, or PT_ERR_NOTFOUND
+ * when there is no such app. */
+int pt_db_admin_app_set_resource_server(const char *client_id, bool on) PT_WUR;
+
+/* A live access or refresh token (Q_ADMIN_TOKEN_LIST). */
+struct pt_admin_token_row {
+	int64_t id;
+	int kind;                  /* PT_KIND_ACCESS or PT_KIND_REFRESH */
+	const char *user;
+	const char *client_id;
+	int64_t org_id;
+	const char *scope;
+	int64_t created;
+	int64_t expires;           /* 0: never */
+	int64_t last_used;         /* 0: never */
+	int64_t grant_id;
+};
+/* Access and refresh tokens by id, only the user's and the app's when user or
+ * client_id is not NULL. */
+int pt_db_admin_token_list(const char *user, const char *client_id,
+    int (*each)(void *arg, const struct pt_admin_token_row *), void *arg) PT_WUR;
+/* Revokes one token, or one grant with its codes and tokens: PT_OK, or
+ * PT_ERR_NOTFOUND when there is no such row. */
+int pt_db_admin_token_delete(int64_t id) PT_WUR;
+int pt_db_admin_grant_delete(int64_t id) PT_WUR;
+
+/* What the janitor removes, a batch at a time. */
+enum pt_janitor {
+	PT_JANITOR_CODES,          /* codes never redeemed, past their life */
+	PT_JANITOR_REDEEMED,       /* redeemed codes past their life: their request is cleared */
+	PT_JANITOR_SESSIONS,
+	PT_JANITOR_DEVICES,
+	PT_JANITOR_BRIDGE,         /* bridged device logins, with any token never collected */
+	PT_JANITOR_TOKENS,
+	PT_JANITOR_ATTEMPTS,       /* rate-limit counters whose window began before cutoff */
+	PT_JANITOR_REQUESTS,       /* pending consent requests */
+};
+/* Removes (or clears) at most PT_DELETE_BATCH rows of the kind that expired at or
+ * before cutoff, in one short statement; *n says how many: fewer than a batch means
+ * none is left. */
+int pt_db_janitor_batch(enum pt_janitor, int64_t cutoff, int64_t *n) PT_WUR;
+
+/* The benchmarks' seeder writes rows as the flows would leave them. Each inserts one
+ * row (run them in one transaction): PT_OK, or a database error. */
+/* An authorization code of the grant (no PKCE, redirect_uri not given). */
+int pt_db_bench_code_insert(const uint8_t hash[PT_HASH_LEN], int64_t grant_id,
+    const char *scope, int64_t created, int64_t expires) PT_WUR;
+/* A live access token of the grant that never expires. */
+int pt_db_bench_token_insert(const uint8_t hash[PT_HASH_LEN], int64_t grant_id,
+    const char *scope, int64_t created) PT_WUR;
+/* A pending device request of the app. */
+int pt_db_bench_device_insert(const uint8_t hash[PT_HASH_LEN], const char *user_code,
+    int64_t app_id, const char *scope, int64_t interval, int64_t expires) PT_WUR;
+/* A session of the user. */
+int pt_db_bench_session_insert(const uint8_t hash[PT_HASH_LEN], int64_t user_id,
+    int64_t created, int64_t expires) PT_WUR;
+
 int64_t pt_now(void);
 
 /* ---------------------------------------------------------------- templates */
