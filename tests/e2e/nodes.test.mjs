@@ -148,7 +148,7 @@ describe('two nodes on one PostgreSQL database', { skip: backend !== 'pg' && 'ne
       const r = b.cliRun(['--json', 'janitor']);
       assert.equal(r.status, 0, r.stderr);
       const out = JSON.parse(r.stdout);
-      assert.equal(out.skipped, true, r.stdout);
+      assert.match(String(out.skipped), /another janitor is running/, r.stdout);
     } finally {
       holder.stdin.end('\\q\n');
       await new Promise((resolve) => holder.once('exit', resolve));
