@@ -339,8 +339,10 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	pt_client_secret_new(secret, hash);
 	if (pt_begin() != PT_OK)
 		goto fail;
-	/* the owner (f.owner_id) is part of the update: no row changed is a failure */
-	if (pt_db_apps_update(app->id, &f, fresh ? hash : NULL) != PT_OK)
+	/* the owner (f.owner_id) and the type the app was read with are part of the
+	 * update: an app another save switched meanwhile changes no row, and the person
+	 * tries again on what it is now */
+	if (pt_db_apps_update(app->id, app->public, &f, fresh ? hash : NULL) != PT_OK)
 		goto fail;
 	if ((f.picture != NULL || f.remove_picture) &&
 	    pt_app_picture_store(u->id, app->id, f.picture, f.picture_n, f.picture_type) != PT_OK)

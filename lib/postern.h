@@ -567,10 +567,13 @@ int pt_db_apps_list(pt_arena *, int64_t owner_id, struct pt_apps_row **rows, siz
  * alike; PT_ERR_BUSY or PT_ERR_DB. */
 int pt_db_apps_get(pt_arena *, const char *client_id, int64_t owner_id, struct pt_app *app) PT_WUR;
 /* Saves the edit form f (name, description, redirect_uris, scopes, trusted, require_pkce,
- * remember_consent, public) to app_id of f->owner_id, inside the caller's transaction; a
- * public app loses its secret, new_hash (not NULL) replaces it. PT_OK; PT_ERR_NOTFOUND
- * when no row changed (not that owner's app); PT_ERR_BUSY or PT_ERR_DB. */
-int pt_db_apps_update(int64_t app_id, const struct pt_new_app *f, const uint8_t *new_hash) PT_WUR;
+ * remember_consent, public) to app_id of f->owner_id, inside the caller's transaction,
+ * if the app is still public as was_public says (what the form was made from); a public
+ * app loses its secret, new_hash (not NULL) replaces it. PT_OK; PT_ERR_NOTFOUND when no
+ * row changed (not that owner's app, or switched by another save meanwhile);
+ * PT_ERR_BUSY or PT_ERR_DB. */
+int pt_db_apps_update(int64_t app_id, bool was_public, const struct pt_new_app *f,
+    const uint8_t *new_hash) PT_WUR;
 /* An app's picture as stored. */
 struct pt_picture_row {
 	const uint8_t *picture;

@@ -150,12 +150,14 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris,"
 	    " scopes, public, trusted, require_pkce, remember_consent"
 	    " FROM apps WHERE client_id = ? AND owner_id = ?"},
-	/* ?9: public (drops the secret); ?10: a new secret hash, or NULL to keep the old one */
+	/* ?9: public (drops the secret); ?10: a new secret hash, or NULL to keep the old one;
+	 * ?12: public as the form found it, so a secret is never given to (or kept by) an app
+	 * another save switched meanwhile (the caller checks that one row changed) */
 	[Q_APPS_UPDATE] = {
 	    "UPDATE apps SET name = ?1, description = ?2, redirect_uris = ?3, scopes = ?4,"
 	    " trusted = ?5, require_pkce = ?6, remember_consent = ?7, public = ?9,"
-	    " secret_hash = CASE WHEN ?9 <> 0 THEN NULL ELSE coalesce(?10, secret_hash) END"
-	    " WHERE id = ?8 AND owner_id = ?11"},
+	    " secret_hash = CASE WHEN CAST(?9 AS BIGINT) <> 0 THEN NULL ELSE coalesce(?10, secret_hash) END"
+	    " WHERE id = ?8 AND owner_id = ?11 AND public = ?12"},
 	[Q_APPS_PICTURE_GET] = {
 	    "SELECT p.picture, p.type FROM app_pictures p JOIN apps a ON a.id = p.app_id"
 	    " WHERE a.client_id = ?"},

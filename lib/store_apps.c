@@ -171,7 +171,8 @@ pt_db_apps_get(pt_arena *a, const char *client_id, int64_t owner_id, struct pt_a
 }
 
 int
-pt_db_apps_update(int64_t app_id, const struct pt_new_app *f, const uint8_t *new_hash)
+pt_db_apps_update(int64_t app_id, bool was_public, const struct pt_new_app *f,
+    const uint8_t *new_hash)
 {
 	struct pt_st *st = st_get(Q_APPS_UPDATE);
 	bind_text(st, 1, f->name);
@@ -188,6 +189,7 @@ pt_db_apps_update(int64_t app_id, const struct pt_new_app *f, const uint8_t *new
 	else
 		st_null(st, 10);
 	st_int(st, 11, f->owner_id);
+	st_int(st, 12, was_public);
 	int rc = st_exec(st);
 	if (rc == PT_OK && st_changes(st) != 1)
 		rc = PT_ERR_NOTFOUND;
