@@ -27,6 +27,13 @@ grow(pt_arena *a, void *arr, size_t n, size_t *cap, size_t sz)
 
 /* ------------------------------------------------------------ apps */
 
+/* Q_APP_INSERT (RETURNING id) */
+static int64_t
+read_app_id(struct pt_st *st)
+{
+	return st_col_int(st, 0);
+}
+
 int
 pt_db_app_insert(const struct pt_new_app *f, const char *cid, const uint8_t *secret_hash,
     int64_t now, int64_t *id)
@@ -55,8 +62,7 @@ pt_db_app_insert(const struct pt_new_app *f, const char *cid, const uint8_t *sec
 	st_int(st, 14, now);
 	int rc = st_one(st);
 	if (rc == PT_OK) {
-		/* RETURNING id */
-		*id = st_col_int(st, 0);
+		*id = read_app_id(st);
 		st_reset(st);
 	}
 	/* an INSERT … RETURNING with no row would be a broken statement, not a missing app */
@@ -302,6 +308,13 @@ pt_db_approved_delete(int64_t grant_id, int64_t user_id)
 
 /* ------------------------------------------------------------ attempts */
 
+/* Q_ATTEMPTS_GET: one row, the sum */
+static int64_t
+read_attempts(struct pt_st *st)
+{
+	return st_col_int(st, 0);
+}
+
 int
 pt_db_attempts_get(const char *key, int64_t since, int64_t *count)
 {
@@ -311,8 +324,7 @@ pt_db_attempts_get(const char *key, int64_t since, int64_t *count)
 	st_int(st, 2, since);
 	int rc = st_one(st);
 	if (rc == PT_OK) {
-		/* Q_ATTEMPTS_GET: one row, the sum */
-		*count = st_col_int(st, 0);
+		*count = read_attempts(st);
 		st_reset(st);
 	}
 	/* an aggregate always has its row */
