@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "store.h"
+#include "postern.h"
 
 /* Byte limits of the form fields, derived from the character limits: UTF-8 takes at
  * most 4 bytes a character, and a browser sends each line break of a textarea as CRLF. */
@@ -16,36 +16,6 @@
 #define APP_DESC_BYTES (PT_MAX_APP_DESC * 4 + PT_MAX_APP_DESC)
 #define APP_URIS_BYTES (PT_MAX_REDIRECT_URIS * (PT_MAX_REDIRECT_URI + 2) + 512)
 #define APP_GRANT_TYPES "authorization_code refresh_token"
-
-/* The SQL of this executable, by index. Every statement that touches one user's app
- * names the owner too, so a forged id can never reach another user's row. */
-enum {
-	AQ_LIST, AQ_GET, AQ_UPDATE, AQ_PICTURE_GET, AQ__MAX
-};
-static const char *const sql[AQ__MAX] = {
-	[AQ_LIST] = "SELECT a.client_id, a.name, a.description,"
-		    " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id), a.public,"
-		    " a.trusted, a.created, (SELECT count(*) FROM grants g WHERE g.app_id = a.id)"
-		    " FROM apps a WHERE a.owner_id = ? ORDER BY a.created DESC, a.id DESC",
-	[AQ_GET] = "SELECT id, client_id, name, description,"
-		   " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris,"
-		   " scopes, public, trusted, require_pkce, remember_consent"
-		   " FROM apps WHERE client_id = ? AND owner_id = ?",
-	/* ?9: public (drops the secret); ?10: a new secret hash, or NULL to keep the old one */
-	[AQ_UPDATE] = "UPDATE apps SET name = ?1, description = ?2, redirect_uris = ?3, scopes = ?4,"
-		      " trusted = ?5, require_pkce = ?6, remember_consent = ?7, public = ?9,"
-		      " secret_hash = CASE WHEN ?9 THEN NULL WHEN ?10 IS NOT NULL THEN ?10"
-		      " ELSE secret_hash END WHERE id = ?8 AND owner_id = ?11",
-	[AQ_PICTURE_GET] = ("SELECT p.picture, p.type FROM app_pictures p JOIN apps a"
-			    " ON a.id = p.app_id WHERE a.client_id = ?"),
-};
-static sqlite3_stmt *stmts[AQ__MAX];
-
-static sqlite3_stmt *
-stmt(int i)
-{
-	return pt_stmt_sql(&stmts[i], sql[i]);
-}
 
 /* The create and edit form (multipart/form-data, for the picture). */
 enum {
@@ -93,7 +63,7 @@ is_yes(const struct pt_params *p, int i)
 }
 
 /* The app client_id if the user owns it: PT_ERR_NOTFOUND for anyone else's (the same
- * answer as for no app at all), PT_ERR_DB on failure. */
+ * answer as for no app at all), PT_ERR_BUSY or PT_ERR_DB on failure. */
 static int
 owned_app(struct pt_req *r, const struct pt_user *u, const char *cid, struct pt_app *app)
 {
@@ -101,33 +71,9 @@ owned_app(struct pt_req *r, const struct pt_user *u, const char *cid, struct pt_
 	size_t n = strlen(cid);
 	if (n != PT_CLIENT_ID_LEN || memcmp(cid, "pca_", 4) != 0 || !pt_valid_b62ish(cid, n))
 		return PT_ERR_NOTFOUND;
-	sqlite3_stmt *st = stmt(AQ_GET);
-	if (st == NULL)
-		return PT_ERR_DB;
-	pt_bind_text(st, 1, cid, n);
-	sqlite3_bind_int64(st, 2, u->id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		app->id = sqlite3_column_int64(st, 0);
-		app->client_id = pt_col_text(r->ctx.a, st, 1);
-		app->name = pt_col_text(r->ctx.a, st, 2);
-		app->description = pt_col_text(r->ctx.a, st, 3);
-		app->has_picture = sqlite3_column_int(st, 4) != 0;
-		app->redirect_uris = pt_col_text(r->ctx.a, st, 5);
-		app->scopes = pt_col_text(r->ctx.a, st, 6);
-		app->public = sqlite3_column_int(st, 7) != 0;
-		app->trusted = sqlite3_column_int(st, 8) != 0;
-		app->require_pkce = sqlite3_column_int(st, 9) != 0;
-		app->remember_consent = sqlite3_column_int(st, 10) != 0;
-		app->owner_id = u->id;
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return PT_OK;
-	if (rc == SQLITE_DONE)
-		return PT_ERR_NOTFOUND;
-	pt_warn("app lookup: %s", sqlite3_errmsg(pt_db()));
-	return PT_ERR_DB;
+	/* the owner is part of the lookup, so a forged client id never reaches another
+	 * user's app */
+	return pt_db_apps_get(r->ctx.a, cid, u->id, app);
 }
 
 static void
@@ -287,36 +233,29 @@ list_page(struct pt_req *r, const struct pt_user *u)
 	pt_tv_set(t, "title", "Your apps");
 	pt_tv_set(t, "new_url", pt_path(r, "/oauth/apps/new"));
 	pt_tv_set(t, "approved_url", pt_path(r, "/oauth/approved"));
-	sqlite3_stmt *st = stmt(AQ_LIST);
-	if (st == NULL) {
-		db_failed(r);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, u->id);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		pt_tv_set(t, "has_apps", "1");
-		struct pt_tv *it = pt_tv_add(t, "apps");
-		const char *cid = pt_col_text(r->ctx.a, st, 0);
-		const char *name = pt_col_text(r->ctx.a, st, 1);
-		pt_tv_set(it, "client_id", cid);
-		pt_tv_set(it, "app_name", name);
-		pt_tv_setn(it, "app_initial", name, pt_utf8_initial(name, strlen(name)));
-		pt_tv_set(it, "app_description", pt_col_text(r->ctx.a, st, 2));
-		if (sqlite3_column_int(st, 3))
-			pt_tv_url(it, "app_picture", app_path(r, cid, "/picture"));
-		else
-			pt_tv_set(it, "app_picture", "");
-		pt_tv_set(it, "app_type", sqlite3_column_int(st, 4) ? "Public" : "Confidential");
-		pt_tv_set(it, "app_trusted", sqlite3_column_int(st, 5) ? "1" : "");
-		pt_tv_set(it, "app_created", pt_utc_time(r->ctx.a, sqlite3_column_int64(st, 6)));
-		pt_tv_setf(it, "app_users", "%lld", (long long)sqlite3_column_int64(st, 7));
-		pt_tv_set(it, "app_url", app_path(r, cid, ""));
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	struct pt_apps_row *apps;
+	size_t n;
+	if (pt_db_apps_list(r->ctx.a, u->id, &apps, &n) != PT_OK) {
 		pt_fail(r, PT_E_BUSY, "The server could not load your apps. Try again in a moment.");
 		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_apps_row *ap = &apps[i];
+		pt_tv_set(t, "has_apps", "1");
+		struct pt_tv *it = pt_tv_add(t, "apps");
+		pt_tv_set(it, "client_id", ap->client_id);
+		pt_tv_set(it, "app_name", ap->name);
+		pt_tv_setn(it, "app_initial", ap->name, pt_utf8_initial(ap->name, strlen(ap->name)));
+		pt_tv_set(it, "app_description", ap->description);
+		if (ap->has_picture)
+			pt_tv_url(it, "app_picture", app_path(r, ap->client_id, "/picture"));
+		else
+			pt_tv_set(it, "app_picture", "");
+		pt_tv_set(it, "app_type", ap->public ? "Public" : "Confidential");
+		pt_tv_set(it, "app_trusted", ap->trusted ? "1" : "");
+		pt_tv_set(it, "app_created", pt_utc_time(r->ctx.a, ap->created));
+		pt_tv_setf(it, "app_users", "%lld", (long long)ap->grants);
+		pt_tv_set(it, "app_url", app_path(r, ap->client_id, ""));
 	}
 	pt_page(r, 200, "apps", t);
 }
@@ -400,22 +339,10 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	pt_client_secret_new(secret, hash);
 	if (pt_begin() != PT_OK)
 		goto fail;
-	sqlite3_stmt *st = stmt(AQ_UPDATE);
-	if (st == NULL)
-		goto fail;
-	pt_bind_text(st, 1, f.name, strlen(f.name));
-	pt_bind_text(st, 2, f.description, strlen(f.description));
-	pt_bind_text(st, 3, f.redirect_uris, strlen(f.redirect_uris));
-	pt_bind_text(st, 4, f.scopes, strlen(f.scopes));
-	sqlite3_bind_int(st, 5, f.trusted);
-	sqlite3_bind_int(st, 6, f.require_pkce);
-	sqlite3_bind_int(st, 7, f.remember_consent);
-	sqlite3_bind_int64(st, 8, app->id);
-	sqlite3_bind_int(st, 9, f.public);
-	if (fresh)
-		pt_bind_blob(st, 10, hash, sizeof(hash));
-	sqlite3_bind_int64(st, 11, u->id);
-	if (pt_exec(st) != PT_OK || sqlite3_changes(pt_db()) != 1)
+	/* the owner (f.owner_id) and the type the app was read with are part of the
+	 * update: an app another save switched meanwhile changes no row, and the person
+	 * tries again on what it is now */
+	if (pt_db_apps_update(app->id, app->public, &f, fresh ? hash : NULL) != PT_OK)
 		goto fail;
 	if ((f.picture != NULL || f.remove_picture) &&
 	    pt_app_picture_store(u->id, app->id, f.picture, f.picture_n, f.picture_type) != PT_OK)
@@ -512,30 +439,23 @@ picture(struct pt_req *r, const char *cid)
 		pt_fail(r, PT_E_NOT_FOUND, "This app has no picture.");
 		return;
 	}
-	sqlite3_stmt *st = stmt(AQ_PICTURE_GET);
-	if (st == NULL) {
-		pt_fail(r, PT_E_BUSY, "The server could not load the picture. Try again in a moment.");
-		return;
-	}
-	pt_bind_text(st, 1, cid, n);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *type = (const char *)sqlite3_column_text(st, 1);
+	struct pt_picture_row pic;
+	int rc = pt_db_apps_picture_get(r->ctx.a, cid, &pic);
+	if (rc == PT_OK) {
+		const char *type = pic.type;
 		/* only what the upload check let in is ever served, whatever the row says */
-		if (type == NULL || (strcmp(type, "image/png") != 0 && strcmp(type, "image/jpeg") != 0 &&
-			strcmp(type, "image/webp") != 0))
+		if (strcmp(type, "image/png") != 0 && strcmp(type, "image/jpeg") != 0 &&
+		    strcmp(type, "image/webp") != 0)
 			type = "application/octet-stream";
 		pt_header(r, "X-Content-Type-Options", "nosniff");
 		pt_header(r, "Content-Security-Policy", "default-src 'none'");
 		pt_header(r, "Cache-Control", "no-cache");
-		pt_respond(r, 200, type, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-	} else if (rc == SQLITE_DONE) {
+		pt_respond(r, 200, type, (const char *)pic.picture, pic.n);
+	} else if (rc == PT_ERR_NOTFOUND) {
 		pt_fail(r, PT_E_NOT_FOUND, "This app has no picture.");
 	} else {
-		pt_warn("picture: %s", sqlite3_errmsg(pt_db()));
 		pt_fail(r, PT_E_BUSY, "The server could not load the picture. Try again in a moment.");
 	}
-	sqlite3_reset(st);
 }
 
 /* ------------------------------------------------------------ RFC 7591 */
@@ -602,7 +522,7 @@ with_owned_app(struct pt_req *r, void (*fn)(struct pt_req *, const struct pt_use
 {
 	struct pt_app app;
 	int rc = owned_app(r, r->user, r->arg, &app);
-	if (rc == PT_ERR_DB) {
+	if (rc != PT_OK && rc != PT_ERR_NOTFOUND) {
 		pt_fail(r, PT_E_BUSY, "The server could not load the app. Try again in a moment.");
 		return;
 	}

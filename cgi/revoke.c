@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "postern.h"
 
 enum { RV_TOKEN, RV_HINT, RV_CLIENT_ID, RV_CLIENT_SECRET, RV__MAX };
 static const struct pt_field revoke_fields[RV__MAX] = {
@@ -54,31 +54,22 @@ revoke(struct pt_req *r)
 		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
-	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
+	struct pt_revocable_row tok;
+	int rc = pt_db_revocable_get(h, &tok);
+	if (rc != PT_OK) {
 		pt_rollback();
-		if (rc == SQLITE_DONE)
+		if (rc == PT_ERR_NOTFOUND)
 			ok(r);
 		else
 			pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
-	int64_t token_id = sqlite3_column_int64(st, 5);
-	int64_t grant_id = sqlite3_column_int64(st, 6);
-	enum pt_token_kind kind = (enum pt_token_kind)sqlite3_column_int(st, 10);
-	int64_t app_id = sqlite3_column_int64(st, 12);
-	sqlite3_reset(st);
-	if (app_id != app.id) {
+	if (tok.app_id != app.id) {
 		pt_rollback();
 		pt_fail(r, PT_E_UNAUTHORIZED_CLIENT, "the token was not issued to this client");
 		return;
 	}
-	st = pt_stmt(kind == PT_KIND_ACCESS ? ST_TOKEN_DELETE : ST_GRANT_DELETE);
-	sqlite3_bind_int64(st, 1, kind == PT_KIND_ACCESS ? token_id : grant_id);
-	if (pt_exec(st) != PT_OK || pt_commit() != PT_OK) {
+	if (pt_db_revocable_delete(&tok) != PT_OK || pt_commit() != PT_OK) {
 		pt_rollback();
 		pt_fail(r, PT_E_BUSY, NULL);
 		return;
@@ -87,28 +78,6 @@ revoke(struct pt_req *r)
 }
 
 /* ------------------------------------------------------------ approved apps */
-
-/* The approved-apps pages' own SQL, by index. Each statement names the user, so a
- * grant id from the address can never reach another user's grant. */
-enum { AP_LIST, AP_GET, AP_DELETE, AP__MAX };
-static const char *const ap_sql[AP__MAX] = {
-	[AP_LIST] = "SELECT g.id, a.client_id, a.name, EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id), o.name, g.scope,"
-		    " g.created, g.last_used FROM grants g JOIN apps a ON a.id = g.app_id"
-		    " JOIN orgs o ON o.id = g.org_id WHERE g.user_id = ?"
-		    " ORDER BY coalesce(g.last_used, g.created) DESC, g.id DESC",
-	[AP_GET] = "SELECT g.id, a.client_id, a.name, EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id), o.name, g.scope,"
-		   " g.created, g.last_used FROM grants g JOIN apps a ON a.id = g.app_id"
-		   " JOIN orgs o ON o.id = g.org_id WHERE g.id = ? AND g.user_id = ?",
-	/* its codes and tokens go with it (ON DELETE CASCADE) */
-	[AP_DELETE] = "DELETE FROM grants WHERE id = ? AND user_id = ?",
-};
-static sqlite3_stmt *ap_stmts[AP__MAX];
-
-static sqlite3_stmt *
-ap_stmt(int i)
-{
-	return pt_stmt_sql(&ap_stmts[i], ap_sql[i]);
-}
 
 enum { AF_CSRF, AF_CONFIRM, AF__MAX };
 static const struct pt_field approved_fields[AF__MAX] = {
@@ -120,23 +89,19 @@ static const struct pt_field approved_notice[AN__MAX] = {
 	[AN_DONE] = {"done", PT_MAX_NOTICE, pt_valid_text, 0},
 };
 
-/* Fills a template item from a row of AP_LIST or AP_GET. */
+/* Fills a template item from a grant of the user's. */
 static void
-grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
+grant_item(struct pt_req *r, const struct pt_approved_row *g, struct pt_tv *it)
 {
-	int64_t id = sqlite3_column_int64(st, 0);
-	const char *cid = pt_col_text(r->ctx.a, st, 1);
-	const char *name = pt_col_text(r->ctx.a, st, 2);
-	pt_tv_set(it, "app_name", name);
-	pt_tv_setn(it, "app_initial", name, pt_utf8_initial(name, strlen(name)));
-	if (sqlite3_column_int(st, 3))
+	pt_tv_set(it, "app_name", g->app_name);
+	pt_tv_setn(it, "app_initial", g->app_name, pt_utf8_initial(g->app_name, strlen(g->app_name)));
+	if (g->has_picture)
 		pt_tv_url(it, "app_picture",
-		    pt_path(r, pt_printf(r->ctx.a, "/oauth/apps/%s/picture", cid)));
+		    pt_path(r, pt_printf(r->ctx.a, "/oauth/apps/%s/picture", g->client_id)));
 	else
 		pt_tv_set(it, "app_picture", "");
-	pt_tv_set(it, "org_name", pt_col_text(r->ctx.a, st, 4));
-	const char *scope = pt_col_text(r->ctx.a, st, 5);
-	for (const char *s = scope; *s;) {
+	pt_tv_set(it, "org_name", g->org_name);
+	for (const char *s = g->scope; *s;) {
 		size_t k = strcspn(s, " ");
 		if (k) {
 			struct pt_tv *sc = pt_tv_add(it, "scopes");
@@ -148,11 +113,10 @@ grant_item(struct pt_req *r, sqlite3_stmt *st, struct pt_tv *it)
 		while (*s == ' ')
 			s++;
 	}
-	pt_tv_set(it, "approved_at", pt_utc_time(r->ctx.a, sqlite3_column_int64(st, 6)));
-	pt_tv_set(it, "last_used", sqlite3_column_type(st, 7) == SQLITE_NULL
-	    ? "" : pt_utc_time(r->ctx.a, sqlite3_column_int64(st, 7)));
+	pt_tv_set(it, "approved_at", pt_utc_time(r->ctx.a, g->created));
+	pt_tv_set(it, "last_used", g->last_used == 0 ? "" : pt_utc_time(r->ctx.a, g->last_used));
 	pt_tv_set(it, "revoke_url",
-	    pt_path(r, pt_printf(r->ctx.a, "/oauth/approved/%lld/revoke", (long long)id)));
+	    pt_path(r, pt_printf(r->ctx.a, "/oauth/approved/%lld/revoke", (long long)g->grant_id)));
 }
 
 /* GET /oauth/approved: the apps the user approved, one row per grant. */
@@ -168,19 +132,15 @@ approved_list(struct pt_req *r)
 	if (pt_req_query(r, approved_notice, AN__MAX, &q, &fail) == PT_OK && q.v[AN_DONE] != NULL &&
 	    strcmp(q.v[AN_DONE], "revoked") == 0)
 		pt_tv_set(t, "notice", "Access revoked. The app can no longer act for you.");
-	sqlite3_stmt *st = ap_stmt(AP_LIST);
-	int rc = SQLITE_ERROR;
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, u->id);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			pt_tv_set(t, "has_grants", "1");
-			grant_item(r, st, pt_tv_add(t, "grants"));
-		}
-		sqlite3_reset(st);
-	}
-	if (rc != SQLITE_DONE) {
+	struct pt_approved_row *grants;
+	size_t n;
+	if (pt_db_approved_list(r->ctx.a, u->id, &grants, &n) != PT_OK) {
 		pt_fail(r, PT_E_BUSY, "The server could not load your approved apps. Try again in a moment.");
 		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pt_tv_set(t, "has_grants", "1");
+		grant_item(r, &grants[i], pt_tv_add(t, "grants"));
 	}
 	pt_page(r, 200, "approved", t);
 }
@@ -209,36 +169,42 @@ approved_revoke(struct pt_req *r)
 		}
 		confirmed = p.v[AF_CONFIRM] != NULL && strcmp(p.v[AF_CONFIRM], "yes") == 0;
 	}
-	sqlite3_stmt *st = ap_stmt(confirmed ? AP_DELETE : AP_GET);
-	int rc = SQLITE_ERROR;
-	struct pt_tv *t = pt_tv_new(r->ctx.a);
-	/* a revocation is on the disk before the page says so */
-	if (confirmed && pt_begin_durable() != PT_OK)
-		st = NULL;
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, u->id);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			grant_item(r, st, t);
-		sqlite3_reset(st);
-		if (confirmed && rc == SQLITE_DONE && pt_commit() != PT_OK)
-			rc = SQLITE_BUSY;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		pt_warn("approved: %s", sqlite3_errmsg(pt_db()));
-		pt_fail(r, PT_E_BUSY, "The server could not revoke the app. Try again in a moment.");
+	if (confirmed) {
+		/* a revocation is on the disk before the page says so; the user is part of
+		 * the delete, so an id from the address never reaches another user's grant */
+		int rc = pt_begin_durable();
+		if (rc == PT_OK) {
+			rc = pt_db_approved_delete(id, u->id);
+			if (rc == PT_OK || rc == PT_ERR_NOTFOUND) {
+				int crc = pt_commit();
+				if (crc != PT_OK)
+					rc = crc;
+			}
+			if (rc != PT_OK && rc != PT_ERR_NOTFOUND)
+				pt_rollback();
+		}
+		if (rc == PT_OK) {
+			pt_info("user %s revoked grant %lld", u->name, id);
+			pt_see_other(r, pt_path(r, "/oauth/approved?done=revoked"));
+		} else if (rc == PT_ERR_NOTFOUND) {
+			pt_fail(r, PT_E_NOT_FOUND, "You have approved no app at this address.");
+		} else {
+			pt_fail(r, PT_E_BUSY, "The server could not revoke the app. Try again in a moment.");
+		}
 		return;
 	}
-	if (confirmed && sqlite3_changes(pt_db()) == 1) {
-		pt_info("user %s revoked grant %lld", u->name, id);
-		pt_see_other(r, pt_path(r, "/oauth/approved?done=revoked"));
-		return;
-	}
-	if (confirmed || rc != SQLITE_ROW) {
+	struct pt_approved_row g;
+	int rc = pt_db_approved_get(r->ctx.a, id, u->id, &g);
+	if (rc == PT_ERR_NOTFOUND) {
 		pt_fail(r, PT_E_NOT_FOUND, "You have approved no app at this address.");
 		return;
 	}
+	if (rc != PT_OK) {
+		pt_fail(r, PT_E_BUSY, "The server could not revoke the app. Try again in a moment.");
+		return;
+	}
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
+	grant_item(r, &g, t);
 	pt_tv_set(t, "title", "Revoke access?");
 	pt_tv_set(t, "action", pt_path(r, pt_printf(r->ctx.a, "/oauth/approved/%lld/revoke", id)));
 	pt_tv_set(t, "approved_url", pt_path(r, "/oauth/approved"));

@@ -5,33 +5,7 @@
 
 #include <sodium.h>
 
-#include "store.h"
-
-enum { AS_INSERT, AS_PICTURE_SET, AS_PICTURE_CLEAR, AS_ROTATE, AS__MAX };
-static const char *const sql[AS__MAX] = {
-	[AS_INSERT] = ("INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
-		       " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
-		       " remember_consent, resource_server, created)"
-		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-	/* pictures live in a table of their own, off the row every token request reads;
-	 * both statements name the owner, so a forged id never reaches another user's app */
-	[AS_PICTURE_SET] = ("INSERT INTO app_pictures (app_id, picture, type)"
-			    " SELECT id, ?1, ?2 FROM apps WHERE id = ?3 AND owner_id = ?4"
-			    " ON CONFLICT (app_id) DO UPDATE SET picture = excluded.picture,"
-			    " type = excluded.type"),
-	[AS_PICTURE_CLEAR] = ("DELETE FROM app_pictures WHERE app_id ="
-			      " (SELECT id FROM apps WHERE id = ? AND owner_id = ?)"),
-	/* ?3: the owner, or NULL (the admin command) for any */
-	[AS_ROTATE] = ("UPDATE apps SET secret_hash = ?1 WHERE client_id = ?2"
-		       " AND (?3 IS NULL OR owner_id = ?3) AND public = 0"),
-};
-static sqlite3_stmt *stmts[AS__MAX];
-
-static sqlite3_stmt *
-stmt(int i)
-{
-	return pt_stmt_sql(&stmts[i], sql[i]);
-}
+#include "postern.h"
 
 void
 pt_client_id_new(char out[PT_CLIENT_ID_LEN + 1])
@@ -225,18 +199,10 @@ int
 pt_app_picture_store(int64_t owner_id, int64_t app_id, const char *picture, size_t n,
     const char *type)
 {
-	sqlite3_stmt *st = stmt(picture != NULL ? AS_PICTURE_SET : AS_PICTURE_CLEAR);
-	int i = 1;
-	if (st == NULL)
-		return PT_ERR_DB;
-	if (picture != NULL) {
-		assert(type != NULL);
-		pt_bind_blob(st, i++, picture, n);
-		pt_bind_text(st, i++, type, strlen(type));
-	}
-	sqlite3_bind_int64(st, i++, app_id);
-	sqlite3_bind_int64(st, i, owner_id);
-	return pt_exec(st);
+	if (picture == NULL)
+		return pt_db_app_picture_clear(owner_id, app_id);
+	assert(type != NULL);
+	return pt_db_app_picture_set(owner_id, app_id, picture, n, type);
 }
 
 int
@@ -244,6 +210,7 @@ pt_app_insert(const struct pt_new_app *f, char cid[PT_CLIENT_ID_LEN + 1],
     char secret[PT_CLIENT_SECRET_LEN + 1])
 {
 	uint8_t hash[PT_HASH_LEN];
+	int64_t id;
 	assert(f->name != NULL && f->redirect_uris != NULL && f->scopes != NULL &&
 	    f->grant_types != NULL);
 	pt_client_id_new(cid);
@@ -251,32 +218,9 @@ pt_app_insert(const struct pt_new_app *f, char cid[PT_CLIENT_ID_LEN + 1],
 	int rc = pt_begin();
 	if (rc != PT_OK)
 		return rc;
-	sqlite3_stmt *st = stmt(AS_INSERT);
-	if (st == NULL) {
-		pt_rollback();
-		return PT_ERR_DB;
-	}
-	const char *desc = f->description ? f->description : "";
-	pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
-	if (!f->public)
-		pt_bind_blob(st, 2, hash, sizeof(hash));
-	if (f->owner_id > 0)
-		sqlite3_bind_int64(st, 3, f->owner_id);
-	pt_bind_text(st, 4, f->name, strlen(f->name));
-	pt_bind_text(st, 5, desc, strlen(desc));
-	pt_bind_text(st, 6, f->redirect_uris, strlen(f->redirect_uris));
-	pt_bind_text(st, 7, f->scopes, strlen(f->scopes));
-	pt_bind_text(st, 8, f->grant_types, strlen(f->grant_types));
-	sqlite3_bind_int(st, 9, f->public);
-	sqlite3_bind_int(st, 10, f->trusted);
-	sqlite3_bind_int(st, 11, f->require_pkce);
-	sqlite3_bind_int(st, 12, f->remember_consent);
-	sqlite3_bind_int(st, 13, f->resource_server);
-	sqlite3_bind_int64(st, 14, pt_now());
-	rc = pt_exec(st);
+	rc = pt_db_app_insert(f, cid, f->public ? NULL : hash, pt_now(), &id);
 	if (rc == PT_OK && f->picture != NULL)
-		rc = pt_app_picture_store(f->owner_id, sqlite3_last_insert_rowid(pt_db()), f->picture,
-		    f->picture_n, f->picture_type);
+		rc = pt_app_picture_store(f->owner_id, id, f->picture, f->picture_n, f->picture_type);
 	if (rc == PT_OK)
 		rc = pt_commit();
 	if (rc != PT_OK)
@@ -290,18 +234,9 @@ pt_app_rotate_secret(const char *client_id, int64_t owner_id,
     char secret[PT_CLIENT_SECRET_LEN + 1])
 {
 	uint8_t hash[PT_HASH_LEN];
-	sqlite3_stmt *st = stmt(AS_ROTATE);
-	if (st == NULL)
-		return PT_ERR_DB;
 	pt_client_secret_new(secret, hash);
-	pt_bind_blob(st, 1, hash, sizeof(hash));
-	pt_bind_text(st, 2, client_id, strlen(client_id));
-	if (owner_id > 0)
-		sqlite3_bind_int64(st, 3, owner_id);
-	int rc = pt_exec_durable(st); /* the old secret must never work again */
+	int rc = pt_db_app_rotate(client_id, owner_id, hash); /* durable: the old secret never works again */
 	sodium_memzero(hash, sizeof(hash));
-	if (rc == PT_OK && sqlite3_changes(pt_db()) != 1)
-		rc = PT_ERR_NOTFOUND;
 	if (rc != PT_OK)
 		sodium_memzero(secret, PT_CLIENT_SECRET_LEN + 1);
 	return rc;

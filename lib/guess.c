@@ -1,8 +1,6 @@
 /* guess.c: the limits on wrong user codes of the device pages (RFC 8628 §5.1), per
  * person (a signed-in user or a browser), per address and in all. */
-#include <string.h>
-
-#include "store.h"
+#include "postern.h"
 
 #define GUESS_WINDOW 900     /* seconds */
 /* Wrong user codes per window: a signed-in user guesses for themself; an address may be a
@@ -13,14 +11,6 @@
 #define GUESS_LIMIT_ADDR 100
 #define GUESS_LIMIT_ALL  1000
 #define GUESS_KEY_ALL    "device:all"
-
-enum { GQ_GET, GQ_ADD, GQ__MAX };
-static const char *const sql[GQ__MAX] = {
-	[GQ_GET] = "SELECT coalesce(sum(count), 0) FROM attempts WHERE key = ? AND window >= ?",
-	[GQ_ADD] = "INSERT INTO attempts (key, window, count) VALUES (?, ?, 1)"
-		   " ON CONFLICT (key, window) DO UPDATE SET count = count + 1",
-};
-static sqlite3_stmt *stmts[GQ__MAX];
 
 /* Guesses are counted in windows named by their start time; a count covers the
  * current and the previous window, so no 15-minute span allows more than the limit
@@ -37,14 +27,8 @@ window_start(void)
 static int64_t
 attempts(const char *key, int64_t since)
 {
-	sqlite3_stmt *st = pt_stmt_sql(&stmts[GQ_GET], sql[GQ_GET]);
-	if (st == NULL)
-		return INT32_MAX;
-	pt_bind_text(st, 1, key, strlen(key));
-	sqlite3_bind_int64(st, 2, since);
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT32_MAX;
-	sqlite3_reset(st);
-	return n;
+	int64_t n;
+	return pt_db_attempts_get(key, since, &n) == PT_OK ? n : INT32_MAX;
 }
 
 /* 0 when key may guess again, else the seconds until it may: the count covers this
@@ -64,10 +48,7 @@ locked_for(const char *key, int64_t limit)
 static void
 count(const char *key)
 {
-	sqlite3_stmt *st = pt_stmt_sql(&stmts[GQ_ADD], sql[GQ_ADD]);
-	pt_bind_text(st, 1, key, strlen(key));
-	sqlite3_bind_int64(st, 2, window_start());
-	if (pt_exec(st) != PT_OK)
+	if (pt_db_attempts_add(key, window_start()) != PT_OK)
 		pt_warn("could not count a device code attempt");
 }
 

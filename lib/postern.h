@@ -527,6 +527,111 @@ extern const char pt_schema_pg_sql[];
 /* @@ the OAuth core: apps, grants, codes, tokens, consent requests */
 
 /* @@ apps pages, registration, pictures, approved apps, attempts */
+struct pt_app;
+
+/* Stores a new app (f) inside the caller's transaction, with client id cid, secret_hash
+ * (NULL for a public app) and created now: PT_OK with *id, PT_ERR_EXISTS (the client id
+ * is taken), PT_ERR_BUSY or PT_ERR_DB. The picture is stored apart (pt_db_app_picture_set). */
+int pt_db_app_insert(const struct pt_new_app *f, const char *cid, const uint8_t *secret_hash,
+    int64_t now, int64_t *id) PT_WUR;
+/* Stores or replaces the picture (n bytes, of type) of owner_id's app app_id; an app
+ * owner_id does not own is left alone (PT_OK all the same). PT_OK, PT_ERR_BUSY or
+ * PT_ERR_DB. */
+int pt_db_app_picture_set(int64_t owner_id, int64_t app_id, const void *picture, size_t n,
+    const char *type) PT_WUR;
+/* Removes the picture of owner_id's app app_id (none: PT_OK). */
+int pt_db_app_picture_clear(int64_t owner_id, int64_t app_id) PT_WUR;
+/* Replaces the secret hash of the confidential app client_id of owner_id (0: of anyone),
+ * durably, outside a transaction: PT_OK; PT_ERR_NOTFOUND when no such confidential app
+ * changed; PT_ERR_BUSY or PT_ERR_DB. */
+int pt_db_app_rotate(const char *client_id, int64_t owner_id,
+    const uint8_t hash[PT_HASH_LEN]) PT_WUR;
+
+/* A row of a developer's app list. */
+struct pt_apps_row {
+	const char *client_id;
+	const char *name;
+	const char *description;
+	bool has_picture;
+	bool public;
+	bool trusted;
+	int64_t created;
+	int64_t grants;             /* the grants it holds: the people who approved it */
+};
+/* The apps of owner_id, newest first, as an arena array: PT_OK (*n may be 0),
+ * PT_ERR_BUSY or PT_ERR_DB (a failed read is never an empty list). */
+int pt_db_apps_list(pt_arena *, int64_t owner_id, struct pt_apps_row **rows, size_t *n) PT_WUR;
+/* The app client_id if owner_id owns it, into *app (id, client_id, name, description,
+ * has_picture, redirect_uris, scopes, public, trusted, require_pkce, remember_consent,
+ * owner_id; the rest zero): PT_OK; PT_ERR_NOTFOUND for no app and for another user's
+ * alike; PT_ERR_BUSY or PT_ERR_DB. */
+int pt_db_apps_get(pt_arena *, const char *client_id, int64_t owner_id, struct pt_app *app) PT_WUR;
+/* Saves the edit form f (name, description, redirect_uris, scopes, trusted, require_pkce,
+ * remember_consent, public) to app_id of f->owner_id, inside the caller's transaction,
+ * if the app is still public as was_public says (what the form was made from); a public
+ * app loses its secret, new_hash (not NULL) replaces it. PT_OK; PT_ERR_NOTFOUND when no
+ * row changed (not that owner's app, or switched by another save meanwhile);
+ * PT_ERR_BUSY or PT_ERR_DB. */
+int pt_db_apps_update(int64_t app_id, bool was_public, const struct pt_new_app *f,
+    const uint8_t *new_hash) PT_WUR;
+/* An app's picture as stored. */
+struct pt_picture_row {
+	const uint8_t *picture;
+	size_t n;
+	const char *type;           /* as stored ("" when NULL): check it before serving it */
+};
+/* The picture of the app client_id (anyone's: the consent page shows it): PT_OK;
+ * PT_ERR_NOTFOUND when there is no such app or it has no picture; PT_ERR_BUSY or
+ * PT_ERR_DB. */
+int pt_db_apps_picture_get(pt_arena *, const char *client_id, struct pt_picture_row *) PT_WUR;
+
+/* Stores a client that registered itself (RFC 7591): public, PKCE required, never skips
+ * the consent page on a remembered approval. PT_OK, PT_ERR_EXISTS (the client id is
+ * taken), PT_ERR_BUSY or PT_ERR_DB. */
+int pt_db_register_insert(const char *cid, const char *name, const char *redirect_uris,
+    const char *scopes, const char *grant_types, int64_t now) PT_WUR;
+
+/* A grant as the approved-apps pages show it. */
+struct pt_approved_row {
+	int64_t grant_id;
+	const char *client_id;
+	const char *app_name;
+	bool has_picture;
+	const char *org_name;
+	const char *scope;          /* space-separated */
+	int64_t created;
+	int64_t last_used;          /* 0: never used */
+};
+/* The grants of user_id, the most recently used first, as an arena array: PT_OK (*n
+ * may be 0), PT_ERR_BUSY or PT_ERR_DB. */
+int pt_db_approved_list(pt_arena *, int64_t user_id, struct pt_approved_row **rows,
+    size_t *n) PT_WUR;
+/* Grant grant_id if it is user_id's: PT_OK; PT_ERR_NOTFOUND for no grant and another
+ * user's alike; PT_ERR_BUSY or PT_ERR_DB. */
+int pt_db_approved_get(pt_arena *, int64_t grant_id, int64_t user_id,
+    struct pt_approved_row *) PT_WUR;
+/* Deletes grant grant_id of user_id with its codes and tokens: PT_OK; PT_ERR_NOTFOUND
+ * when no such grant of that user was deleted (by this call); PT_ERR_BUSY or PT_ERR_DB. */
+int pt_db_approved_delete(int64_t grant_id, int64_t user_id) PT_WUR;
+
+/* Wrong guesses counted under key in the windows starting at since or later, into
+ * *count: PT_OK, PT_ERR_BUSY or PT_ERR_DB. */
+int pt_db_attempts_get(const char *key, int64_t since, int64_t *count) PT_WUR;
+/* Counts one more guess under key in the window starting at window. */
+int pt_db_attempts_add(const char *key, int64_t window) PT_WUR;
+
+/* What a revocation (RFC 7009) needs to know of a token. */
+struct pt_revocable_row {
+	int64_t token_id;
+	int64_t grant_id;
+	enum pt_token_kind kind;
+	int64_t app_id;             /* the app it was issued to */
+};
+/* The token whose hash is hash: PT_OK, PT_ERR_NOTFOUND, PT_ERR_BUSY or PT_ERR_DB. */
+int pt_db_revocable_get(const uint8_t hash[PT_HASH_LEN], struct pt_revocable_row *) PT_WUR;
+/* Revokes it inside the caller's transaction: an access token alone; a refresh token
+ * with its whole grant (RFC 7009 §2.1). Gone already: PT_OK all the same. */
+int pt_db_revocable_delete(const struct pt_revocable_row *) PT_WUR;
 
 /* @@ device grant, bridged device logins */
 

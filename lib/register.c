@@ -5,7 +5,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "store.h"
+#include "postern.h"
 
 /* RFC 7591 client metadata this server reads; every other member is ignored (§2). */
 enum {
@@ -204,14 +204,6 @@ out:
 	return rc;
 }
 
-/* a client that registered itself is public, needs PKCE, and never skips the consent
- * page on a remembered approval (any local program can use its client_id) */
-static const char register_sql[] =
-    "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
-    " public, require_pkce, registered, remember_consent, created)"
-    " VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?)";
-static sqlite3_stmt *register_stmt;
-
 static void
 json_list(pt_buf *b, const char *list, char sep)
 {
@@ -251,16 +243,7 @@ pt_register_store(const struct pt_ctx *ctx, const struct pt_reg *m,
 	}
 	int64_t now = pt_now();
 	pt_client_id_new(cid);
-	sqlite3_stmt *st = pt_stmt_sql(&register_stmt, register_sql);
-	if (st == NULL)
-		return PT_ERR_DB;
-	pt_bind_text(st, 1, cid, PT_CLIENT_ID_LEN);
-	pt_bind_text(st, 2, name, strlen(name));
-	pt_bind_text(st, 3, uris, strlen(uris));
-	pt_bind_text(st, 4, scope, strlen(scope));
-	pt_bind_text(st, 5, grants, strlen(grants));
-	sqlite3_bind_int64(st, 6, now);
-	int rc = pt_exec(st);
+	int rc = pt_db_register_insert(cid, name, uris, scope, grants, now);
 	if (rc != PT_OK)
 		return rc;
 	pt_buf_init(answer, ctx->a);

@@ -150,15 +150,19 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris,"
 	    " scopes, public, trusted, require_pkce, remember_consent"
 	    " FROM apps WHERE client_id = ? AND owner_id = ?"},
-	/* ?9: public (drops the secret); ?10: a new secret hash, or NULL to keep the old one */
+	/* ?9: public (drops the secret); ?10: a new secret hash, or NULL to keep the old one;
+	 * ?12: public as the form found it, so a secret is never given to (or kept by) an app
+	 * another save switched meanwhile (the caller checks that one row changed) */
 	[Q_APPS_UPDATE] = {
 	    "UPDATE apps SET name = ?1, description = ?2, redirect_uris = ?3, scopes = ?4,"
 	    " trusted = ?5, require_pkce = ?6, remember_consent = ?7, public = ?9,"
-	    " secret_hash = CASE WHEN ?9 <> 0 THEN NULL WHEN ?10 IS NOT NULL THEN ?10"
-	    " ELSE secret_hash END WHERE id = ?8 AND owner_id = ?11"},
+	    " secret_hash = CASE WHEN CAST(?9 AS BIGINT) <> 0 THEN NULL ELSE coalesce(?10, secret_hash) END"
+	    " WHERE id = ?8 AND owner_id = ?11 AND public = ?12"},
 	[Q_APPS_PICTURE_GET] = {
 	    "SELECT p.picture, p.type FROM app_pictures p JOIN apps a ON a.id = p.app_id"
 	    " WHERE a.client_id = ?"},
+	/* a client that registered itself is public, needs PKCE, and never skips the consent
+	 * page on a remembered approval (any local program can use its client_id) */
 	[Q_REGISTER_INSERT] = {
 	    "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
 	    " public, require_pkce, registered, remember_consent, created)"
@@ -179,6 +183,10 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_ATTEMPTS_ADD] = {
 	    "INSERT INTO attempts (key, \"window\", count) VALUES (?, ?, 1)"
 	    " ON CONFLICT (key, \"window\") DO UPDATE SET count = attempts.count + 1"},
+	/* a revocation (RFC 7009): whose token it is, and what goes with it */
+	[Q_REVOCABLE_GET] = {
+	    "SELECT t.id, t.grant_id, t.kind, g.app_id FROM tokens t JOIN grants g ON g.id = t.grant_id"
+	    " WHERE t.hash = ?"},
 
 	/* ------------------------------------------------ device grant, bridged device logins */
 	[Q_DEVICE_GET] = {

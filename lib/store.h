@@ -67,6 +67,7 @@ enum pt_q {
 	Q_APPROVED_DELETE,
 	Q_ATTEMPTS_GET,
 	Q_ATTEMPTS_ADD,
+	Q_REVOCABLE_GET,
 	/* ---- device grant and bridged device logins */
 	Q_DEVICE_GET,
 	Q_DEVICE_SLOW,
