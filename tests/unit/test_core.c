@@ -50,11 +50,11 @@ user(const char *base, int64_t *org)
 	int64_t id = 0;
 	const char *name = pt_printf(ta, "%s%d", base, ++serial);
 	CHECK_INT(pt_user_create(name, strlen(name), NULL, 0, false, &id), PT_OK);
-	sqlite3_stmt *st = pt_stmt(ST_USER_ORGS);
-	sqlite3_bind_int64(st, 1, id);
-	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	*org = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	struct pt_org_row *orgs;
+	size_t n = 0;
+	CHECK_INT(pt_db_user_orgs(ta, id, &orgs, &n), PT_OK);
+	CHECK_INT(n, 1);
+	*org = n > 0 ? orgs[0].id : 0;
 	return id;
 }
 
@@ -77,11 +77,8 @@ token_kind(const char *t)
 {
 	uint8_t h[PT_HASH_LEN];
 	pt_hash(h, t, strlen(t));
-	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	int kind = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 10) : -1;
-	sqlite3_reset(st);
-	return kind;
+	struct pt_token_row row;
+	return pt_db_token_check(ta, h, &row) == PT_OK ? (int)row.kind : -1;
 }
 
 static int64_t
