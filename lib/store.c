@@ -26,6 +26,20 @@ exec_one(struct pt_st *st, bool durable)
 	return rc;
 }
 
+/* Room for one more row in an arena array of *n rows of size bytes: small per-user lists,
+ * doubled as they grow (the arena keeps the old array until the request ends). */
+static void *
+grow(pt_arena *a, void *rows, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return rows;
+	*cap = *cap ? *cap * 2 : 4;
+	void *more = pt_alloc(a, *cap * size);
+	if (n)
+		memcpy(more, rows, n * size);
+	return more;
+}
+
 /* ================================================ users, sessions, organizations */
 
 /* Q_USER_BY_NAME: id, name, password, is_admin */
@@ -143,13 +157,7 @@ pt_db_user_orgs(pt_arena *a, int64_t user_id, struct pt_org_row **rows, size_t *
 	*rows = NULL;
 	*n = 0;
 	while ((rc = st_step(st)) == ST_ROW) {
-		if (*n == cap) {
-			/* a handful per user: the arena keeps the old array until the request ends */
-			struct pt_org_row *more = pt_alloc(a, (cap = cap ? cap * 2 : 4) * sizeof(*more));
-			if (*n)
-				memcpy(more, *rows, *n * sizeof(*more));
-			*rows = more;
-		}
+		*rows = grow(a, *rows, *n, &cap, sizeof(**rows));
 		read_org(a, st, &(*rows)[(*n)++]);
 	}
 	st_reset(st);
@@ -370,12 +378,7 @@ pt_db_grants_of_app(pt_arena *a, int64_t user_id, int64_t app_id, struct pt_gran
 	*rows = NULL;
 	*n = 0;
 	while ((rc = st_step(st)) == ST_ROW) {
-		if (*n == cap) {
-			struct pt_grant_row *more = pt_alloc(a, (cap = cap ? cap * 2 : 4) * sizeof(*more));
-			if (*n)
-				memcpy(more, *rows, *n * sizeof(*more));
-			*rows = more;
-		}
+		*rows = grow(a, *rows, *n, &cap, sizeof(**rows));
 		read_grant_any(a, st, &(*rows)[(*n)++]);
 	}
 	st_reset(st);
