@@ -1,7 +1,8 @@
 /* test_core.c: the core on an in-memory database, called with a context and no request:
  * db.c (schema, transactions), app.c (apps, secrets, the form, redirect-URI lists),
  * oauth.c (client authentication, authorization requests, grants, codes, tokens,
- * scopes, deletion), store.c (single use by row count), session.c (users, passwords, sessions, CSRF), device_grant.c (codes) and guess.c (limits). */
+ * scopes, deletion), store.c (single use by row count), session.c (users, passwords,
+ * sessions, CSRF), device_grant.c (codes) and guess.c (limits). */
 #include <string.h>
 
 #include <sodium.h>
