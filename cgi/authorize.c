@@ -3,7 +3,7 @@
 
 #include <fcgiapp.h>
 
-#include "store.h"
+#include "postern.h"
 
 /* Re-encodes the request's parameters, for the return trip through the login page. */
 static char *
@@ -43,19 +43,12 @@ request_store(struct pt_req *r, const struct pt_params *p, const struct pt_user 
 	int rc = pt_begin();
 	if (rc != PT_OK)
 		return rc;
-	sqlite3_stmt *st = pt_stmt(ST_REQUEST_TRIM);
-	sqlite3_bind_int64(st, 1, u->id);
-	sqlite3_bind_int(st, 2, PT_MAX_PENDING_REQUESTS - 1);
-	if ((rc = pt_exec(st)) != PT_OK)
+	if ((rc = pt_db_requests_trim(u->id, PT_MAX_PENDING_REQUESTS - 1)) != PT_OK)
 		goto fail;
 	pt_token_new(id, "pcr_");
 	pt_hash(h, id, PT_TOKEN_LEN);
-	st = pt_stmt(ST_REQUEST_INSERT);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	sqlite3_bind_int64(st, 2, u->id);
-	pt_bind_text(st, 3, q, strlen(q));
-	sqlite3_bind_int64(st, 4, pt_now() + r->ctx.cfg->code_ttl);
-	if ((rc = pt_exec(st)) != PT_OK || (rc = pt_commit()) != PT_OK)
+	if ((rc = pt_db_request_insert(h, u->id, q, pt_now() + r->ctx.cfg->code_ttl)) != PT_OK ||
+	    (rc = pt_commit()) != PT_OK)
 		goto fail;
 	return PT_OK;
 fail:
@@ -89,36 +82,34 @@ consent_page(struct pt_req *r, const struct pt_params *p, const struct pt_authz 
  * loopback port included (or, when an administrator marked it trusted, exactly one of
  * its registered URIs). */
 static int
-remembered_org(const struct pt_authz *az, const struct pt_user *u, int64_t *org)
+remembered_org(pt_arena *a, const struct pt_authz *az, const struct pt_user *u, int64_t *org)
 {
 	if (az->app.trusted && (!az->app.public || az->redirect_exact)) {
-		sqlite3_stmt *st = pt_stmt(ST_USER_ORGS);
-		sqlite3_bind_int64(st, 1, u->id);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			*org = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		return rc == SQLITE_ROW ? PT_OK : rc == SQLITE_DONE ? PT_ERR_NOTFOUND : PT_ERR_DB;
+		struct pt_org_row *orgs;
+		size_t n;
+		if (pt_db_user_orgs(a, u->id, &orgs, &n) != PT_OK)
+			return PT_ERR_DB;
+		if (n == 0)
+			return PT_ERR_NOTFOUND;
+		*org = orgs[0].id;
+		return PT_OK;
 	}
 	if (!az->app.remember_consent)
 		return PT_ERR_NOTFOUND;
-	sqlite3_stmt *st = pt_stmt(ST_GRANT_FIND_ANY);
-	sqlite3_bind_int64(st, 1, u->id);
-	sqlite3_bind_int64(st, 2, az->app.id);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *scope = (const char *)sqlite3_column_text(st, 1);
-		const char *approved_uri = (const char *)sqlite3_column_text(st, 3);
-		if (az->app.public && (approved_uri == NULL || strcmp(approved_uri, az->redirect_uri) != 0))
+	struct pt_grant_row *grants;
+	size_t n;
+	if (pt_db_grants_of_app(a, u->id, az->app.id, &grants, &n) != PT_OK)
+		return PT_ERR_DB;
+	for (size_t i = 0; i < n; i++) {
+		const struct pt_grant_row *g = &grants[i];
+		if (az->app.public && (g->redirect_uri == NULL || strcmp(g->redirect_uri, az->redirect_uri) != 0))
 			continue;
-		if (scope != NULL && pt_scope_subset(az->scope, scope)) {
-			*org = sqlite3_column_int64(st, 2);
-			sqlite3_reset(st);
+		if (pt_scope_subset(az->scope, g->scope)) {
+			*org = g->org_id;
 			return PT_OK;
 		}
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? PT_ERR_NOTFOUND : PT_ERR_DB;
+	return PT_ERR_NOTFOUND;
 }
 
 /* The signed-in user or NULL, without answering: an error of the request is shown or
@@ -204,7 +195,7 @@ authorize(struct pt_req *r)
 	    request_query(r, &p))))
 		return;
 	int64_t org;
-	rc = remembered_org(&az, &u, &org);
+	rc = remembered_org(r->ctx.a, &az, &u, &org);
 	if (rc == PT_OK) {
 		char code[PT_TOKEN_LEN + 1];
 		rc = pt_code_issue(&r->ctx, &az, u.id, org, false, code);

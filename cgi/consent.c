@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "postern.h"
 
 enum { LG_USERNAME, LG_PASSWORD, LG_RETURN_TO, LG_CSRF, LG_EVERYWHERE, LG__MAX };
 static const struct pt_field login_fields[LG__MAX] = {
@@ -143,20 +143,13 @@ request_take(struct pt_req *r, const struct pt_params *p, const struct pt_user *
 	if (p->v[CS_REQUEST] == NULL || !pt_token_check(p->v[CS_REQUEST], p->n[CS_REQUEST], "pcr_"))
 		return PT_ERR_NOTFOUND;
 	pt_hash(h, p->v[CS_REQUEST], p->n[CS_REQUEST]);
-	sqlite3_stmt *st = pt_stmt(ST_REQUEST_TAKE);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	sqlite3_bind_int64(st, 2, u->id);
-	int rc = sqlite3_step(st);
-	const char *query = rc == SQLITE_ROW ? pt_col_text(r->ctx.a, st, 0) : NULL;
-	bool live = rc == SQLITE_ROW && sqlite3_column_int64(st, 1) > pt_now();
-	/* DELETE ... RETURNING is done once its rows are read */
-	while (rc == SQLITE_ROW)
-		rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
-	if (query == NULL || !live)
+	struct pt_request_row req;
+	int rc = pt_db_request_take(r->ctx.a, h, u->id, &req);
+	if (rc != PT_OK)
+		return rc == PT_ERR_NOTFOUND || rc == PT_ERR_BUSY ? rc : PT_ERR_DB;
+	if (req.expires <= pt_now())
 		return PT_ERR_NOTFOUND;
+	const char *query = req.query;
 	if (pt_parse_form(r->ctx.a, query, strlen(query), pt_authz_fields, AZ__MAX, q, &fail) != PT_OK)
 		return PT_ERR_NOTFOUND;
 	return PT_OK;

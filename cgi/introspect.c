@@ -2,7 +2,7 @@
  * the RFC 8414 / RFC 9728 metadata documents. */
 #include <string.h>
 
-#include "store.h"
+#include "postern.h"
 
 /* "last used" is written at most once a minute per token, so the check stays a read. */
 #define TOUCH_INTERVAL 60
@@ -44,49 +44,33 @@ lookup(struct pt_req *r, const char *t, size_t n, struct live *l)
 	if (!access && !pt_token_check(t, n, "prt_"))
 		return PT_ERR_NOTFOUND;
 	pt_hash(h, t, n);
-	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
-	if (st == NULL)
-		return PT_ERR_DB;
-	pt_bind_blob(st, 1, h, sizeof(h));
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		if (rc == SQLITE_DONE)
-			return PT_ERR_NOTFOUND;
-		pt_warn("token lookup: %s", sqlite3_errmsg(pt_db()));
+	struct pt_token_row row;
+	int rc = pt_db_token_check(r->ctx.a, h, &row);
+	if (rc == PT_ERR_NOTFOUND)
+		return PT_ERR_NOTFOUND;
+	if (rc != PT_OK) {
+		pt_warn("token lookup failed");
 		return PT_ERR_DB;
 	}
 	int64_t now = pt_now();
-	l->user = pt_col_text(r->ctx.a, st, 0);
-	l->org = sqlite3_column_int64(st, 1);
-	l->scope = pt_col_text(r->ctx.a, st, 2);
-	l->client_id = pt_col_text(r->ctx.a, st, 3);
-	l->expires = sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 4);
-	int64_t token_id = sqlite3_column_int64(st, 5);
-	int64_t grant_id = sqlite3_column_int64(st, 6);
-	l->created = sqlite3_column_int64(st, 7);
-	l->user_id = sqlite3_column_int64(st, 8);
-	l->resource = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : pt_col_text(r->ctx.a, st, 9);
-	l->kind = (enum pt_token_kind)sqlite3_column_int(st, 10);
-	int64_t last_used = sqlite3_column_int64(st, 11);
-	sqlite3_reset(st);
+	l->user = row.user_name;
+	l->org = row.org_id;
+	l->scope = row.scope;
+	l->client_id = row.client_id;
+	l->expires = row.expires;
+	l->created = row.created;
+	l->user_id = row.user_id;
+	l->resource = row.resource;
+	l->kind = row.kind;
 	if ((l->kind != PT_KIND_ACCESS && l->kind != PT_KIND_REFRESH) ||
 	    access != (l->kind == PT_KIND_ACCESS))
 		return PT_ERR_NOTFOUND;
 	if (l->expires != 0 && l->expires <= now)
 		return PT_ERR_NOTFOUND;
-	if (l->kind == PT_KIND_ACCESS && now - last_used >= TOUCH_INTERVAL) {
+	if (l->kind == PT_KIND_ACCESS && now - row.last_used >= TOUCH_INTERVAL) {
 		/* best effort, and never waiting: while another process holds the write lock
 		 * the check answers at once and the next check records the use */
-		st = pt_stmt(ST_TOKEN_TOUCH);
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int64(st, 2, token_id);
-		if (pt_exec_nowait(st) == PT_OK) {
-			st = pt_stmt(ST_GRANT_TOUCH);
-			sqlite3_bind_int64(st, 1, now);
-			sqlite3_bind_int64(st, 2, grant_id);
-			(void)!pt_exec_nowait(st);
-		}
+		(void)!pt_db_token_touch(row.id, row.grant_id, now);
 	}
 	return PT_OK;
 }

@@ -3,7 +3,7 @@
 
 #include <sodium.h>
 
-#include "store.h"
+#include "postern.h"
 
 #define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -28,6 +28,36 @@ static const struct pt_field fields[TK__MAX] = {
  * transaction before it answers. */
 #define FAIL(e, desc) do { pt_fail(r, (e), (desc)); return; } while (0)
 
+/* RFC 6749 §4.1.2: a replayed code revokes what it produced (durably: the request's
+ * transaction gives way to one that reaches the disk), and the answer is invalid_grant.
+ * A redemption that lost the race to another (PostgreSQL: on another node) is a replay
+ * too: the code was used twice. */
+static void
+code_replayed(struct pt_req *r, const uint8_t code_hash[PT_HASH_LEN], const struct pt_app *app)
+{
+	pt_rollback();
+	if (pt_begin_durable() != PT_OK)
+		FAIL(PT_E_BUSY, NULL);
+	if (pt_db_tokens_delete_by_code(code_hash) != PT_OK || pt_commit() != PT_OK)
+		FAIL(PT_E_BUSY, NULL);
+	pt_warn("code reuse for client %s: its tokens are revoked", app->client_id);
+	FAIL(PT_E_INVALID_GRANT, "the code was already used");
+}
+
+/* RFC 9700 §4.14.2: a rotated refresh token came back: the grant is revoked (durably).
+ * A rotation that lost the race to another is a reuse too. */
+static void
+refresh_reused(struct pt_req *r, int64_t grant, const struct pt_app *app)
+{
+	pt_rollback();
+	if (pt_begin_durable() != PT_OK)
+		FAIL(PT_E_BUSY, NULL);
+	if (pt_db_grant_delete(grant) != PT_OK || pt_commit() != PT_OK)
+		FAIL(PT_E_BUSY, NULL);
+	pt_warn("refresh token reuse for client %s: the grant is revoked", app->client_id);
+	FAIL(PT_E_INVALID_GRANT, "the refresh token was already used");
+}
+
 /* authorization_code and refresh_token run inside the transaction handle() began. */
 static void
 authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_app *app)
@@ -42,39 +72,28 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	if (!pt_token_check(code, p->n[TK_CODE], "pac_"))
 		FAIL(PT_E_INVALID_GRANT, "the code is not valid");
 	pt_hash(h, code, p->n[TK_CODE]);
-	sqlite3_stmt *st = pt_stmt(ST_CODE_GET);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		if (rc == SQLITE_DONE)
-			FAIL(PT_E_INVALID_GRANT, "the code is not valid");
+	struct pt_code_row c;
+	int rc = pt_db_code_get(r->ctx.a, h, &c);
+	if (rc == PT_ERR_NOTFOUND)
+		FAIL(PT_E_INVALID_GRANT, "the code is not valid");
+	if (rc != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
-	}
-	int64_t grant = sqlite3_column_int64(st, 0);
-	bool kept = sqlite3_column_type(st, 1) != SQLITE_NULL; /* the request is still on the row */
-	const char *redirect = pt_col_text(r->ctx.a, st, 1);
-	bool redirect_given = sqlite3_column_int(st, 2) != 0;
-	const char *scope = pt_col_text(r->ctx.a, st, 3);
-	const char *challenge = sqlite3_column_type(st, 4) == SQLITE_NULL ? NULL : pt_col_text(r->ctx.a, st, 4);
-	const char *resource = sqlite3_column_type(st, 5) == SQLITE_NULL ? NULL : pt_col_text(r->ctx.a, st, 5);
-	bool live = sqlite3_column_type(st, 6) != SQLITE_NULL && sqlite3_column_int64(st, 6) > pt_now();
-	bool used = sqlite3_column_int(st, 7) != 0;
-	int64_t app_id = sqlite3_column_int64(st, 8);
-	int64_t org = sqlite3_column_int64(st, 10);
-	int64_t row = sqlite3_column_int64(st, 11);
-	sqlite3_reset(st);
+	bool kept = c.redirect_uri != NULL; /* the request is still on the row */
+	const char *redirect = c.redirect_uri;
+	const char *challenge = c.challenge;
+	const char *resource = c.resource;
+	bool live = c.expires > pt_now();
 
 	/* Everything that proves the caller is the client the code was issued to comes
 	 * before the replay check: a replay revokes tokens only when it comes from that
 	 * client, with its redirect URI and PKCE verifier (OAuth 2.1 §7.5.2); anyone else
 	 * holding a stolen code can revoke nothing. */
-	if (app_id != app->id)
+	if (c.app_id != app->id)
 		FAIL(PT_E_INVALID_GRANT, "the code was issued to another client");
 	if (!live || !kept)
 		FAIL(PT_E_INVALID_GRANT, "the code has expired");
 	const char *ru = p->v[TK_REDIRECT_URI];
-	if (redirect_given ? (ru == NULL || strcmp(ru, redirect) != 0)
+	if (c.redirect_given ? (ru == NULL || strcmp(ru, redirect) != 0)
 			   : (ru != NULL && strcmp(ru, redirect) != 0))
 		FAIL(PT_E_INVALID_GRANT, "redirect_uri does not match the authorization request");
 	const char *verifier = p->v[TK_CODE_VERIFIER];
@@ -91,28 +110,24 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 		/* RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt */
 		FAIL(PT_E_INVALID_GRANT, "code_verifier sent but no code_challenge was");
 	}
-	if (used) {
-		/* RFC 6749 §4.1.2: a replayed code revokes what it produced (durably: the
-		 * request's transaction gives way to one that reaches the disk) */
-		pt_rollback();
-		if (pt_begin_durable() != PT_OK)
-			FAIL(PT_E_BUSY, NULL);
-		st = pt_stmt(ST_TOKEN_DELETE_BY_CODE);
-		pt_bind_blob(st, 1, h, sizeof(h));
-		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
-			FAIL(PT_E_BUSY, NULL);
-		pt_warn("code reuse for client %s: its tokens are revoked", app->client_id);
-		FAIL(PT_E_INVALID_GRANT, "the code was already used");
+	if (c.used) {
+		code_replayed(r, h, app);
+		return;
 	}
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
 		FAIL(PT_E_INVALID_TARGET, "resource does not match the authorization request");
 	/* the code's row becomes the access token: the code is used from now on */
-	rc = pt_tokens_issue(&r->ctx, grant, scope, NULL, resource, h, row, &out);
-	if (rc == PT_ERR_NOTFOUND)
-		FAIL(PT_E_INVALID_GRANT, "the code was already used");
+	rc = pt_tokens_issue(&r->ctx, c.grant_id, c.scope, NULL, resource, h, c.id, &out);
+	if (rc == PT_ERR_NOTFOUND) {
+		/* redeemed since it was read (PostgreSQL: by another node; the UPDATE waited for
+		 * that one's commit and then found no unused code) */
+		sodium_memzero(&out, sizeof(out));
+		code_replayed(r, h, app);
+		return;
+	}
 	if (rc != PT_OK || pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
-	pt_token_response(r, &out, scope, org);
+	pt_token_response(r, &out, c.scope, c.org_id);
 	sodium_memzero(&out, sizeof(out));
 }
 
@@ -128,39 +143,21 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	if (!pt_token_check(rt, p->n[TK_REFRESH_TOKEN], "prt_"))
 		FAIL(PT_E_INVALID_GRANT, "the refresh token is not valid");
 	pt_hash(h, rt, p->n[TK_REFRESH_TOKEN]);
-	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		if (rc == SQLITE_DONE)
-			FAIL(PT_E_INVALID_GRANT, "the refresh token is not valid");
+	struct pt_token_row t;
+	int rc = pt_db_token_check(r->ctx.a, h, &t);
+	if (rc == PT_ERR_NOTFOUND)
+		FAIL(PT_E_INVALID_GRANT, "the refresh token is not valid");
+	if (rc != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
-	}
-	int64_t org = sqlite3_column_int64(st, 1);
-	const char *scope = pt_col_text(r->ctx.a, st, 2);
-	bool expired = sqlite3_column_type(st, 4) != SQLITE_NULL && sqlite3_column_int64(st, 4) <= pt_now();
-	int64_t token_id = sqlite3_column_int64(st, 5);
-	int64_t grant = sqlite3_column_int64(st, 6);
-	const char *resource = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : pt_col_text(r->ctx.a, st, 9);
-	enum pt_token_kind kind = (enum pt_token_kind)sqlite3_column_int(st, 10);
-	int64_t app_id = sqlite3_column_int64(st, 12);
-	sqlite3_reset(st);
-	if (app_id != app->id)
+	const char *scope = t.scope;
+	bool expired = t.expires != 0 && t.expires <= pt_now();
+	if (t.app_id != app->id)
 		FAIL(PT_E_INVALID_GRANT, "the refresh token was issued to another client");
-	if (kind == PT_KIND_REFRESH_USED) {
-		/* RFC 9700 §4.14.2: a rotated refresh token came back: revoke the grant */
-		pt_rollback();
-		if (pt_begin_durable() != PT_OK)
-			FAIL(PT_E_BUSY, NULL);
-		st = pt_stmt(ST_GRANT_DELETE);
-		sqlite3_bind_int64(st, 1, grant);
-		if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
-			FAIL(PT_E_BUSY, NULL);
-		pt_warn("refresh token reuse for client %s: the grant is revoked", app->client_id);
-		FAIL(PT_E_INVALID_GRANT, "the refresh token was already used");
+	if (t.kind == PT_KIND_REFRESH_USED) {
+		refresh_reused(r, t.grant_id, app);
+		return;
 	}
-	if (kind != PT_KIND_REFRESH)
+	if (t.kind != PT_KIND_REFRESH)
 		FAIL(PT_E_INVALID_GRANT, "the refresh token is not valid");
 	if (expired)
 		FAIL(PT_E_INVALID_GRANT, "the refresh token has expired");
@@ -173,23 +170,21 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 			FAIL(PT_E_INVALID_SCOPE, "a refresh cannot widen the scope");
 		access_scope = pt_scope_normalize(r->ctx.a, want);
 	}
-	st = pt_stmt(ST_REFRESH_TAKE);
-	sqlite3_bind_int64(st, 1, token_id);
-	rc = sqlite3_step(st);
 	/* tokens refreshed from a code keep its hash: a replay of the code revokes them too */
 	uint8_t code_hash[PT_HASH_LEN];
-	bool from_code = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PT_HASH_LEN;
-	if (from_code)
-		memcpy(code_hash, sqlite3_column_blob(st, 0), PT_HASH_LEN);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		FAIL(PT_E_INVALID_GRANT, "the refresh token was already used");
-	if (rc != SQLITE_ROW)
+	bool from_code;
+	rc = pt_db_refresh_take(t.id, code_hash, &from_code);
+	if (rc == PT_ERR_NOTFOUND) {
+		/* rotated since it was read (PostgreSQL: by another node) */
+		refresh_reused(r, t.grant_id, app);
+		return;
+	}
+	if (rc != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
-	if (pt_tokens_issue(&r->ctx, grant, access_scope, scope, resource, from_code ? code_hash : NULL, 0,
-		&out) != PT_OK || pt_commit() != PT_OK)
+	if (pt_tokens_issue(&r->ctx, t.grant_id, access_scope, scope, t.resource,
+		from_code ? code_hash : NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
-	pt_token_response(r, &out, access_scope, org);
+	pt_token_response(r, &out, access_scope, t.org_id);
 	sodium_memzero(&out, sizeof(out));
 }
 

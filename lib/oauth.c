@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "store.h"
+#include "postern.h"
 
 int
 pt_app_get(pt_arena *a, const char *client_id, size_t n, struct pt_app *app)
@@ -14,70 +14,26 @@ pt_app_get(pt_arena *a, const char *client_id, size_t n, struct pt_app *app)
 	if (n != PT_CLIENT_ID_LEN || memcmp(client_id, "pca_", 4) != 0 ||
 	    !pt_valid_b62ish(client_id, n))
 		return PT_ERR_NOTFOUND;
-	sqlite3_stmt *st = pt_stmt(ST_APP_BY_CLIENT_ID);
-	pt_bind_text(st, 1, client_id, n);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		if (rc == SQLITE_DONE)
-			return PT_ERR_NOTFOUND;
-		pt_warn("app lookup: %s", sqlite3_errmsg(pt_db()));
-		return PT_ERR_DB;
-	}
-	app->id = sqlite3_column_int64(st, 0);
-	app->client_id = pt_col_text(a, st, 1);
-	app->name = pt_col_text(a, st, 2);
-	app->description = pt_col_text(a, st, 3);
-	app->has_picture = sqlite3_column_int(st, 4) != 0;
-	app->redirect_uris = pt_col_text(a, st, 5);
-	app->scopes = pt_col_text(a, st, 6);
-	app->public = sqlite3_column_int(st, 7) != 0;
-	app->trusted = sqlite3_column_int(st, 8) != 0;
-	app->require_pkce = sqlite3_column_int(st, 9) != 0;
-	app->remember_consent = sqlite3_column_int(st, 10) != 0;
-	app->grant_types = pt_col_text(a, st, 11);
-	if (sqlite3_column_bytes(st, 12) == PT_HASH_LEN) {
-		memcpy(app->secret_hash, sqlite3_column_blob(st, 12), PT_HASH_LEN);
-		app->has_secret = true;
-	}
-	app->owner_id = sqlite3_column_int64(st, 13);
-	app->registered = sqlite3_column_int(st, 14) != 0;
-	app->resource_server = sqlite3_column_int(st, 15) != 0;
-	app->vouched = !app->registered && sqlite3_column_int(st, 16) != 0;
-	sqlite3_reset(st);
-	return PT_OK;
+	int rc = pt_db_app_by_client_id(a, client_id, n, app);
+	if (rc == PT_OK || rc == PT_ERR_NOTFOUND)
+		return rc;
+	pt_warn("app lookup failed");
+	return PT_ERR_DB;
 }
 
-/* Runs a "DELETE ... WHERE id IN (SELECT ... LIMIT ?2)" statement until it deletes
- * less than a batch: each run is its own short transaction. */
+/* Runs one batch delete until it deletes less than a batch: each run is its own short
+ * transaction. */
 static int
-delete_batches(enum pt_q i, int64_t id)
+delete_batches(int (*batch)(int64_t id, int limit, int64_t *deleted), int64_t id)
 {
 	for (;;) {
-		sqlite3_stmt *st = pt_stmt(i);
-		if (st == NULL)
-			return PT_ERR_DB;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int(st, 2, PT_DELETE_BATCH);
-		int rc = pt_exec_durable(st);
+		int64_t deleted;
+		int rc = batch(id, PT_DELETE_BATCH, &deleted);
 		if (rc != PT_OK)
 			return rc;
-		if (sqlite3_changes(pt_db()) < PT_DELETE_BATCH)
+		if (deleted < PT_DELETE_BATCH)
 			return PT_OK;
 	}
-}
-
-static int
-delete_row(enum pt_q i, int64_t id)
-{
-	sqlite3_stmt *st = pt_stmt(i);
-	if (st == NULL)
-		return PT_ERR_DB;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = pt_exec_durable(st);
-	if (rc == PT_OK && sqlite3_changes(pt_db()) != 1)
-		rc = PT_ERR_NOTFOUND;
-	return rc;
 }
 
 int
@@ -86,11 +42,11 @@ pt_app_delete(int64_t app_id)
 	int rc;
 	/* no new code, token or grant from here on; then its tokens and grants, a batch at
 	 * a time; the last delete takes what was left (device requests, a late token) */
-	if ((rc = delete_row(ST_APP_DISABLE, app_id)) != PT_OK ||
-	    (rc = delete_batches(ST_APP_TOKENS_BATCH, app_id)) != PT_OK ||
-	    (rc = delete_batches(ST_APP_GRANTS_BATCH, app_id)) != PT_OK)
+	if ((rc = pt_db_app_disable(app_id)) != PT_OK ||
+	    (rc = delete_batches(pt_db_app_tokens_delete_batch, app_id)) != PT_OK ||
+	    (rc = delete_batches(pt_db_app_grants_delete_batch, app_id)) != PT_OK)
 		return rc;
-	return delete_row(ST_APP_DELETE, app_id);
+	return pt_db_app_delete(app_id);
 }
 
 int
@@ -99,25 +55,20 @@ pt_user_delete(int64_t user_id)
 	int rc;
 	/* the user's own apps, one after the other, each in its batches */
 	for (;;) {
-		sqlite3_stmt *st = pt_stmt(ST_USER_APPS);
-		if (st == NULL)
-			return PT_ERR_DB;
-		sqlite3_bind_int64(st, 1, user_id);
-		rc = sqlite3_step(st);
-		int64_t app = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-		sqlite3_reset(st);
-		if (rc == SQLITE_DONE)
+		int64_t app;
+		rc = pt_db_user_app_any(user_id, &app);
+		if (rc == PT_ERR_NOTFOUND)
 			break;
-		if (rc != SQLITE_ROW)
-			return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
+		if (rc != PT_OK)
+			return rc;
 		if ((rc = pt_app_delete(app)) != PT_OK && rc != PT_ERR_NOTFOUND)
 			return rc;
 	}
-	if ((rc = delete_batches(ST_USER_TOKENS_BATCH, user_id)) != PT_OK)
+	if ((rc = delete_batches(pt_db_user_tokens_delete_batch, user_id)) != PT_OK)
 		return rc;
 	/* grants, sessions, memberships, device requests, pending consents and the
 	 * personal organization (with what others were granted for it) go by cascade */
-	return delete_row(ST_USER_DELETE, user_id);
+	return pt_db_user_delete(user_id);
 }
 
 bool
@@ -361,22 +312,18 @@ pt_authz_redirect(struct pt_req *r, const struct pt_authz *az, const char *code,
 
 /* Has the user approved this app before (for any organization they are still in)? */
 static bool
-approved_before(const struct pt_authz *az, const struct pt_user *u)
+approved_before(pt_arena *a, const struct pt_authz *az, const struct pt_user *u)
 {
-	sqlite3_stmt *st = pt_stmt(ST_GRANT_FIND_ANY);
-	if (st == NULL)
-		return false;
-	sqlite3_bind_int64(st, 1, u->id);
-	sqlite3_bind_int64(st, 2, az->app.id);
-	bool found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return found;
+	struct pt_grant_row *rows;
+	size_t n;
+	/* a failed read counts as never: the error is shown, not sent to the redirect URI */
+	return pt_db_grants_of_app(a, u->id, az->app.id, &rows, &n) == PT_OK && n > 0;
 }
 
 void
 pt_authz_fail(struct pt_req *r, const struct pt_authz *az, const struct pt_user *u)
 {
-	if (u != NULL && (az->app.trusted || az->app.vouched || approved_before(az, u))) {
+	if (u != NULL && (az->app.trusted || az->app.vouched || approved_before(r->ctx.a, az, u))) {
 		pt_authz_redirect(r, az, NULL, az->error, az->error_description);
 		return;
 	}
@@ -432,34 +379,20 @@ int
 pt_grant_record(const struct pt_ctx *ctx, int64_t user_id, int64_t app_id, int64_t org_id,
     const char *scope, const char *redirect_uri, int64_t *grant_id)
 {
-	sqlite3_stmt *st = pt_stmt(ST_GRANT_FIND);
-	sqlite3_bind_int64(st, 1, user_id);
-	sqlite3_bind_int64(st, 2, app_id);
-	sqlite3_bind_int64(st, 3, org_id);
+	struct pt_grant_row g;
 	const char *all = scope;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		all = scope_union(ctx->a, pt_col_text(ctx->a, st, 1), scope);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	int rc = pt_db_grant_find(ctx->a, user_id, app_id, org_id, &g);
+	if (rc == PT_OK)
+		all = scope_union(ctx->a, g.scope, scope);
+	else if (rc != PT_ERR_NOTFOUND)
 		return PT_ERR_DB;
-	st = pt_stmt(ST_GRANT_UPSERT);
-	sqlite3_bind_int64(st, 1, user_id);
-	sqlite3_bind_int64(st, 2, app_id);
-	sqlite3_bind_int64(st, 3, org_id);
-	pt_bind_text(st, 4, all, strlen(all));
-	sqlite3_bind_int64(st, 5, pt_now());
-	pt_bind_text(st, 6, redirect_uri, redirect_uri ? strlen(redirect_uri) : 0);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*grant_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
+	rc = pt_db_grant_upsert(user_id, app_id, org_id, all, pt_now(), redirect_uri, grant_id);
+	if (rc == PT_ERR_NOTFOUND) {
 		pt_warn("no grant: user %lld is not a member of organization %lld",
 		    (long long)user_id, (long long)org_id);
 		return PT_ERR_NOTFOUND;
 	}
-	return rc == SQLITE_ROW ? PT_OK : PT_ERR_DB;
+	return rc == PT_OK ? PT_OK : PT_ERR_DB;
 }
 
 int
@@ -475,25 +408,15 @@ pt_code_issue(const struct pt_ctx *ctx, const struct pt_authz *az, int64_t user_
 	    on_page ? az->redirect_uri : NULL, &grant);
 	if (rc != PT_OK)
 		goto fail;
-	sqlite3_stmt *st = pt_stmt(ST_CODE_TRIM);
-	sqlite3_bind_int64(st, 1, grant);
-	sqlite3_bind_int(st, 2, PT_MAX_PENDING_CODES - 1);
-	if ((rc = pt_exec(st)) != PT_OK)
+	if ((rc = pt_db_codes_trim(grant, PT_MAX_PENDING_CODES - 1)) != PT_OK)
 		goto fail;
 	pt_token_new(code, "pac_");
 	pt_hash(h, code, PT_TOKEN_LEN);
-	st = pt_stmt(ST_CODE_INSERT);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	sqlite3_bind_int64(st, 2, grant);
-	pt_bind_text(st, 3, az->redirect_uri, strlen(az->redirect_uri));
-	sqlite3_bind_int(st, 4, az->redirect_uri_given);
-	pt_bind_text(st, 5, az->scope, strlen(az->scope));
-	pt_bind_text(st, 6, az->challenge, az->challenge ? strlen(az->challenge) : 0);
-	pt_bind_text(st, 7, az->resource, az->resource ? strlen(az->resource) : 0);
 	int64_t now = pt_now();
-	sqlite3_bind_int64(st, 8, now + ctx->cfg->code_ttl);
-	sqlite3_bind_int64(st, 9, now);
-	if ((rc = pt_exec(st)) != PT_OK || (rc = pt_commit()) != PT_OK)
+	struct pt_code_row c = {.grant_id = grant, .redirect_uri = az->redirect_uri,
+	    .redirect_given = az->redirect_uri_given, .scope = az->scope, .challenge = az->challenge,
+	    .resource = az->resource, .expires = now + ctx->cfg->code_ttl};
+	if ((rc = pt_db_code_insert(h, &c, now)) != PT_OK || (rc = pt_commit()) != PT_OK)
 		goto fail;
 	return PT_OK;
 fail:
@@ -513,42 +436,16 @@ token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, enum pt_token_kind k
     int64_t now, int64_t expires)
 {
 	uint8_t h[PT_HASH_LEN];
-	sqlite3_stmt *st;
 	assert(kind == PT_KIND_ACCESS || kind == PT_KIND_REFRESH);
 	pt_token_new(tok, prefix);
 	pt_hash(h, tok, PT_TOKEN_LEN);
-	if (code_row > 0 && kind == PT_KIND_REFRESH) {
-		st = pt_stmt(ST_REFRESH_FROM_CODE);
-		pt_bind_blob(st, 1, h, sizeof(h));
-		pt_bind_text(st, 2, scope, strlen(scope));
-		sqlite3_bind_int64(st, 3, now);
-		sqlite3_bind_int64(st, 4, expires);
-		sqlite3_bind_int64(st, 5, code_row);
-		return pt_exec(st);
-	}
+	if (code_row > 0 && kind == PT_KIND_REFRESH)
+		return pt_db_refresh_from_code(h, scope, now, expires, code_row);
 	if (code_row > 0) {
-		st = pt_stmt(ST_CODE_REDEEM);
-		pt_bind_blob(st, 1, h, sizeof(h));
-		sqlite3_bind_int64(st, 2, now);
-		if (expires > 0)
-			sqlite3_bind_int64(st, 3, expires);
-		sqlite3_bind_int64(st, 4, code_row);
-		if (pt_exec(st) != PT_OK)
-			return PT_ERR_DB;
-		return sqlite3_changes(pt_db()) == 1 ? PT_OK : PT_ERR_NOTFOUND;
+		int rc = pt_db_code_redeem(h, now, expires, code_row);
+		return rc == PT_OK || rc == PT_ERR_NOTFOUND ? rc : PT_ERR_DB;
 	}
-	st = pt_stmt(ST_TOKEN_INSERT);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	sqlite3_bind_int(st, 2, kind);
-	sqlite3_bind_int64(st, 3, grant_id);
-	if (code_hash)
-		pt_bind_blob(st, 4, code_hash, PT_HASH_LEN);
-	pt_bind_text(st, 5, scope, strlen(scope));
-	pt_bind_text(st, 6, resource, resource ? strlen(resource) : 0);
-	sqlite3_bind_int64(st, 7, now);
-	if (expires > 0)
-		sqlite3_bind_int64(st, 8, expires);
-	return pt_exec(st);
+	return pt_db_token_insert(h, kind, grant_id, code_hash, scope, resource, now, expires);
 }
 
 int

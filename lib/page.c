@@ -2,9 +2,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
-#include "store.h"
+#include "postern.h"
 
 void
 pt_see_other(struct pt_req *r, const char *location)
@@ -69,20 +67,18 @@ pt_consent_vars(struct pt_req *r, const struct pt_app *app, const char *scope,
 		while (*s == ' ')
 			s++;
 	}
-	sqlite3_stmt *st = pt_stmt(ST_USER_ORGS);
-	sqlite3_bind_int64(st, 1, u->id);
-	int n = 0, rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct pt_tv *it = pt_tv_add(t, "orgs");
-		pt_tv_setf(it, "id", "%lld", (long long)sqlite3_column_int64(st, 0));
-		pt_tv_set(it, "name", pt_col_text(r->ctx.a, st, 1));
-		if (n++ == 0)
-			pt_tv_set(it, "checked", "1");
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	struct pt_org_row *orgs;
+	size_t n;
+	if (pt_db_user_orgs(r->ctx.a, u->id, &orgs, &n) != PT_OK) {
 		pt_fail(r, PT_E_BUSY, "The server could not load your organizations. Try again in a moment.");
 		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pt_tv *it = pt_tv_add(t, "orgs");
+		pt_tv_setf(it, "id", "%lld", (long long)orgs[i].id);
+		pt_tv_set(it, "name", orgs[i].name);
+		if (i == 0)
+			pt_tv_set(it, "checked", "1");
 	}
 	if (n > 1)
 		pt_tv_set(t, "multi_org", "1");

@@ -523,8 +523,176 @@ extern const char pt_schema_pg_sql[];
 /* ---- storage functions, by area: each says what it returns; rows are named structs */
 
 /* @@ users, sessions, organizations */
+struct pt_user;
+struct pt_app;
+
+/* Q_USER_BY_NAME: a user as sign-in reads them. */
+struct pt_login_row {
+	int64_t id;
+	const char *name;
+	const char *password;   /* the libsodium hash; NULL: none (a REMOTE_USER account) */
+	bool admin;
+};
+/* The user of that name: PT_OK, PT_ERR_NOTFOUND when there is none, or an error. */
+int pt_db_user_by_name(pt_arena *, const char *name, size_t n, struct pt_login_row *) PT_WUR;
+/* The user of that id (Q_USER_BY_ID): PT_OK, PT_ERR_NOTFOUND, or an error. */
+int pt_db_user_by_id(pt_arena *, int64_t id, struct pt_user *) PT_WUR;
+/* Inserts a user (password_hash NULL: none), *id the new id. PT_ERR_EXISTS when the
+ * name is taken. In the caller's transaction, with the two below. */
+int pt_db_user_insert(const char *name, size_t n, const char *password_hash, bool admin,
+    int64_t now, int64_t *id) PT_WUR;
+/* Inserts the personal organization of a user, *id the new id. */
+int pt_db_org_personal_insert(const char *name, size_t n, int64_t user_id, int64_t now,
+    int64_t *id) PT_WUR;
+/* Makes a user a member of an organization with a role ("owner", "member"). */
+int pt_db_member_insert(int64_t org_id, int64_t user_id, const char *role) PT_WUR;
+/* Q_USER_ORGS: an organization a user is a member of. */
+struct pt_org_row {
+	int64_t id;
+	const char *name;
+};
+/* The organizations of a user, the personal one first, then by name: an arena array
+ * (*n 0 when none). PT_OK or an error (never a partial list). */
+int pt_db_user_orgs(pt_arena *, int64_t user_id, struct pt_org_row **rows, size_t *n) PT_WUR;
+/* PT_OK when the user is a member of the organization, PT_ERR_NOTFOUND when not, or
+ * an error. */
+int pt_db_user_in_org(int64_t user_id, int64_t org_id) PT_WUR;
+/* Stores a session by the hash of its cookie. */
+int pt_db_session_insert(const uint8_t hash[PT_HASH_LEN], int64_t user_id, int64_t now,
+    int64_t expires) PT_WUR;
+/* The user of the session with that hash, unexpired at now (Q_SESSION_GET): PT_OK,
+ * PT_ERR_NOTFOUND when there is no such live session, or an error. */
+int pt_db_session_user(pt_arena *, const uint8_t hash[PT_HASH_LEN], int64_t now,
+    struct pt_user *) PT_WUR;
+/* Ends one session / every session of a user: one durable statement each, outside a
+ * transaction (PT_OK also when there was none). */
+int pt_db_session_delete(const uint8_t hash[PT_HASH_LEN]) PT_WUR;
+int pt_db_sessions_delete_user(int64_t user_id) PT_WUR;
 
 /* @@ the OAuth core: apps, grants, codes, tokens, consent requests */
+/* The app with that client_id (Q_APP_BY_CLIENT_ID), texts in the arena: PT_OK,
+ * PT_ERR_NOTFOUND, or an error. */
+int pt_db_app_by_client_id(pt_arena *, const char *client_id, size_t n, struct pt_app *) PT_WUR;
+/* Deleting apps and users, each one durable statement outside a transaction. The app
+ * stops working (no grant type, no redirect URI, no secret): PT_ERR_NOTFOUND when
+ * there is no such app. */
+int pt_db_app_disable(int64_t app_id) PT_WUR;
+/* One batch of at most limit tokens (grants) of an app, or tokens of a user: *deleted
+ * says how many went (fewer than limit: the last batch). */
+int pt_db_app_tokens_delete_batch(int64_t app_id, int limit, int64_t *deleted) PT_WUR;
+int pt_db_app_grants_delete_batch(int64_t app_id, int limit, int64_t *deleted) PT_WUR;
+int pt_db_user_tokens_delete_batch(int64_t user_id, int limit, int64_t *deleted) PT_WUR;
+/* The row itself (what is left goes by cascade): PT_ERR_NOTFOUND when there was none. */
+int pt_db_app_delete(int64_t app_id) PT_WUR;
+int pt_db_user_delete(int64_t user_id) PT_WUR;
+/* One app the user owns (Q_USER_APPS) into *app_id: PT_ERR_NOTFOUND when none is left. */
+int pt_db_user_app_any(int64_t user_id, int64_t *app_id) PT_WUR;
+
+/* Q_GRANT_FIND, Q_GRANT_FIND_ANY: what a user granted an app for one organization. */
+struct pt_grant_row {
+	int64_t id;
+	const char *scope;
+	int64_t org_id;
+	const char *redirect_uri; /* the one approved on the consent page; NULL: none */
+};
+/* The grant of user to app for org: PT_OK, PT_ERR_NOTFOUND, or an error. */
+int pt_db_grant_find(pt_arena *, int64_t user_id, int64_t app_id, int64_t org_id,
+    struct pt_grant_row *) PT_WUR;
+/* The user's grants to app for organizations they are still a member of, the last used
+ * first: an arena array (*n 0 when none). PT_OK or an error. */
+int pt_db_grants_of_app(pt_arena *, int64_t user_id, int64_t app_id, struct pt_grant_row **rows,
+    size_t *n) PT_WUR;
+/* Records (or replaces the scope of) the grant, *grant_id its id; redirect_uri NULL
+ * keeps the one recorded. PT_ERR_NOTFOUND when the user is not a member of org. */
+int pt_db_grant_upsert(int64_t user_id, int64_t app_id, int64_t org_id, const char *scope,
+    int64_t now, const char *redirect_uri, int64_t *grant_id) PT_WUR;
+/* Revokes a grant with its tokens (cascade); PT_OK also when it was gone already. */
+int pt_db_grant_delete(int64_t grant_id) PT_WUR;
+
+/* Q_CODE_GET: a code's own row, with its grant. */
+struct pt_code_row {
+	int64_t id;               /* the row: the access token's once redeemed */
+	int64_t grant_id;
+	const char *redirect_uri; /* NULL when the request is no longer kept */
+	bool redirect_given;      /* the authorization request named it */
+	const char *scope;
+	const char *challenge;    /* PKCE S256; NULL: none */
+	const char *resource;     /* NULL: none */
+	int64_t expires;          /* of the code; 0: unknown (never live) */
+	bool used;                /* redeemed (or a refresh token made from it) */
+	int64_t app_id, user_id, org_id;
+};
+/* The code with that hash: PT_OK, PT_ERR_NOTFOUND, or an error. */
+int pt_db_code_get(pt_arena *, const uint8_t hash[PT_HASH_LEN], struct pt_code_row *) PT_WUR;
+/* Stores a new code of c->grant_id with its request (redirect_uri, redirect_given,
+ * scope, challenge, resource, expires). */
+int pt_db_code_insert(const uint8_t hash[PT_HASH_LEN], const struct pt_code_row *c, int64_t now)
+    PT_WUR;
+/* Deletes the pending codes of a grant but its newest keep. */
+int pt_db_codes_trim(int64_t grant_id, int keep) PT_WUR;
+/* Redeems the code in row code_id: it becomes the access token of hash (expires 0:
+ * never). One conditional statement: PT_ERR_NOTFOUND when the row is no longer an
+ * unused code (redeemed meanwhile, by another node too: a replay). */
+int pt_db_code_redeem(const uint8_t hash[PT_HASH_LEN], int64_t now, int64_t expires,
+    int64_t code_id) PT_WUR;
+/* A refresh token of hash that keeps a copy of the request of the code in row code_id:
+ * PT_ERR_NOTFOUND when that row is gone. */
+int pt_db_refresh_from_code(const uint8_t hash[PT_HASH_LEN], const char *scope, int64_t now,
+    int64_t expires, int64_t code_id) PT_WUR;
+/* Stores a token of kind (access or refresh) of a grant; code_hash (NULL: none) the
+ * code it descends from, resource NULL: none, expires 0: never. */
+int pt_db_token_insert(const uint8_t hash[PT_HASH_LEN], enum pt_token_kind kind, int64_t grant_id,
+    const uint8_t *code_hash, const char *scope, const char *resource, int64_t now,
+    int64_t expires) PT_WUR;
+/* Revokes every token descended from the code of code_hash (a replayed code). */
+int pt_db_tokens_delete_by_code(const uint8_t code_hash[PT_HASH_LEN]) PT_WUR;
+/* Revokes one token; PT_OK also when it was gone already. */
+int pt_db_token_delete(int64_t token_id) PT_WUR;
+
+/* Q_TOKEN_CHECK: a token row of any kind, with who and what it is for. */
+struct pt_token_row {
+	const char *user_name;
+	int64_t org_id;
+	const char *scope;
+	const char *client_id;
+	int64_t expires;        /* 0: never */
+	int64_t id;
+	int64_t grant_id;
+	int64_t created;
+	int64_t user_id;
+	const char *resource;   /* NULL: none */
+	enum pt_token_kind kind;
+	int64_t last_used;      /* 0: never */
+	int64_t app_id;
+};
+/* The token row of that hash, whatever its kind or expiry: PT_OK, PT_ERR_NOTFOUND, or
+ * an error. The check's one read. */
+int pt_db_token_check(pt_arena *, const uint8_t hash[PT_HASH_LEN], struct pt_token_row *) PT_WUR;
+/* Records that a token (and its grant) was used at now; best effort and never waiting
+ * for another writer: PT_ERR_BUSY at once when the write lock is held (the grant is
+ * then not touched either). */
+int pt_db_token_touch(int64_t token_id, int64_t grant_id, int64_t now) PT_WUR;
+/* Rotates a refresh token: row token_id goes from kind refresh to used, in one
+ * conditional statement. *from_code says whether it descends from a code, code_hash
+ * then that code's hash. PT_ERR_NOTFOUND when it was no refresh token any more (used
+ * meanwhile, by another node too: a reuse). */
+int pt_db_refresh_take(int64_t token_id, uint8_t code_hash[PT_HASH_LEN], bool *from_code) PT_WUR;
+
+/* Q_REQUEST_TAKE: a pending consent request. */
+struct pt_request_row {
+	const char *query;      /* the authorization request, form-encoded */
+	int64_t expires;
+};
+/* Deletes a user's pending requests but the newest keep. */
+int pt_db_requests_trim(int64_t user_id, int keep) PT_WUR;
+/* Stores a pending request by the hash of its id. */
+int pt_db_request_insert(const uint8_t hash[PT_HASH_LEN], int64_t user_id, const char *query,
+    int64_t expires) PT_WUR;
+/* Takes (deletes and returns) the user's request of that hash, expired or not: one
+ * DELETE … RETURNING, so of two takes at once one gets it. PT_ERR_NOTFOUND when there
+ * was none to take. */
+int pt_db_request_take(pt_arena *, const uint8_t hash[PT_HASH_LEN], int64_t user_id,
+    struct pt_request_row *) PT_WUR;
 
 /* @@ apps pages, registration, pictures, approved apps, attempts */
 struct pt_app;

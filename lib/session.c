@@ -4,7 +4,7 @@
 
 #include <sodium.h>
 
-#include "store.h"
+#include "postern.h"
 
 #define PRE_COOKIE "postern_csrf"
 #define PRE_LEN 32
@@ -58,24 +58,6 @@ read_cookie(struct pt_req *r, const char *name, const char *prefix, size_t len)
 	return pt_strndup(r->ctx.a, v, n);
 }
 
-static int
-user_from_stmt(struct pt_req *r, sqlite3_stmt *st, struct pt_user *u)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		u->id = sqlite3_column_int64(st, 0);
-		u->name = pt_col_text(r->ctx.a, st, 1);
-		u->admin = sqlite3_column_int(st, 2) != 0;
-		sqlite3_reset(st);
-		return PT_OK;
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return PT_ERR_NOTFOUND;
-	pt_warn("session lookup: %s", sqlite3_errmsg(pt_db()));
-	return PT_ERR_DB;
-}
-
 int
 pt_user_create(const char *name, size_t n, const char *pw, size_t pn, bool admin, int64_t *id)
 {
@@ -87,26 +69,10 @@ pt_user_create(const char *name, size_t n, const char *pw, size_t pn, bool admin
 		return PT_ERR_NOMEM;
 	if (pt_begin() != PT_OK)
 		return PT_ERR_DB;
-	sqlite3_stmt *st = pt_stmt(ST_USER_INSERT);
-	pt_bind_text(st, 1, name, n);
-	pt_bind_text(st, 2, pw ? hash : NULL, pw ? strlen(hash) : 0);
-	sqlite3_bind_int(st, 3, admin);
-	sqlite3_bind_int64(st, 4, now);
-	if (pt_exec(st) != PT_OK)
-		goto fail;
-	*id = sqlite3_last_insert_rowid(pt_db());
-	st = pt_stmt(ST_ORG_PERSONAL_INSERT);
-	pt_bind_text(st, 1, name, n);
-	sqlite3_bind_int64(st, 2, *id);
-	sqlite3_bind_int64(st, 3, now);
-	if (pt_exec(st) != PT_OK)
-		goto fail;
-	int64_t org = sqlite3_last_insert_rowid(pt_db());
-	st = pt_stmt(ST_MEMBER_INSERT);
-	sqlite3_bind_int64(st, 1, org);
-	sqlite3_bind_int64(st, 2, *id);
-	sqlite3_bind_text(st, 3, "owner", -1, SQLITE_STATIC);
-	if (pt_exec(st) != PT_OK || pt_commit() != PT_OK)
+	int64_t org;
+	if (pt_db_user_insert(name, n, pw ? hash : NULL, admin, now, id) != PT_OK ||
+	    pt_db_org_personal_insert(name, n, *id, now, &org) != PT_OK ||
+	    pt_db_member_insert(org, *id, "owner") != PT_OK || pt_commit() != PT_OK)
 		goto fail;
 	sodium_memzero(hash, sizeof(hash));
 	return PT_OK;
@@ -125,18 +91,15 @@ remote_user(struct pt_req *r, struct pt_user *u)
 		pt_warn("REMOTE_USER is not a valid user name");
 		return PT_ERR_NOTFOUND;
 	}
-	sqlite3_stmt *st = pt_stmt(ST_USER_BY_NAME);
-	pt_bind_text(st, 1, r->remote_user, n);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		u->id = sqlite3_column_int64(st, 0);
-		u->name = pt_col_text(r->ctx.a, st, 1);
-		u->admin = sqlite3_column_int(st, 3) != 0;
-		sqlite3_reset(st);
+	struct pt_login_row row;
+	int rc = pt_db_user_by_name(r->ctx.a, r->remote_user, n, &row);
+	if (rc == PT_OK) {
+		u->id = row.id;
+		u->name = row.name;
+		u->admin = row.admin;
 		return PT_OK;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	if (rc != PT_ERR_NOTFOUND)
 		return PT_ERR_DB;
 	int64_t id;
 	if ((rc = pt_user_create(r->remote_user, n, NULL, 0, false, &id)) != PT_OK)
@@ -171,12 +134,11 @@ pt_session_user(struct pt_req *r, struct pt_user *u)
 		} else {
 			uint8_t h[PT_HASH_LEN];
 			pt_hash(h, r->sess, strlen(r->sess));
-			sqlite3_stmt *st = pt_stmt(ST_SESSION_GET);
-			pt_bind_blob(st, 1, h, sizeof(h));
-			sqlite3_bind_int64(st, 2, pt_now());
-			rc = user_from_stmt(r, st, u);
+			rc = pt_db_session_user(r->ctx.a, h, pt_now(), u);
 			if (rc == PT_ERR_NOTFOUND)
 				r->sess = NULL;
+			else if (rc != PT_OK)
+				rc = PT_ERR_DB; /* never taken for "signed out" */
 		}
 	}
 	if (rc == PT_ERR_DB)
@@ -196,12 +158,7 @@ pt_session_start(struct pt_req *r, int64_t user_id)
 	uint8_t h[PT_HASH_LEN];
 	pt_token_new(tok, "pse_");
 	pt_hash(h, tok, PT_TOKEN_LEN);
-	sqlite3_stmt *st = pt_stmt(ST_SESSION_INSERT);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	sqlite3_bind_int64(st, 2, user_id);
-	sqlite3_bind_int64(st, 3, pt_now());
-	sqlite3_bind_int64(st, 4, pt_now() + r->ctx.cfg->session_ttl);
-	if (pt_exec(st) != PT_OK)
+	if (pt_db_session_insert(h, user_id, pt_now(), pt_now() + r->ctx.cfg->session_ttl) != PT_OK)
 		return PT_ERR_DB;
 	set_cookie(r, r->ctx.cfg->cookie_name, tok, r->ctx.cfg->session_ttl);
 	r->sess = pt_strdup(r->ctx.a, tok);
@@ -216,9 +173,7 @@ pt_session_end(struct pt_req *r)
 	if (s != NULL) {
 		uint8_t h[PT_HASH_LEN];
 		pt_hash(h, s, strlen(s));
-		sqlite3_stmt *st = pt_stmt(ST_SESSION_DELETE);
-		pt_bind_blob(st, 1, h, sizeof(h));
-		if (pt_exec_durable(st) != PT_OK)
+		if (pt_db_session_delete(h) != PT_OK)
 			pt_warn("session delete failed");
 	}
 	set_cookie(r, r->ctx.cfg->cookie_name, "", 0);
@@ -229,9 +184,7 @@ pt_session_end(struct pt_req *r)
 int
 pt_sessions_end_all(int64_t user_id)
 {
-	sqlite3_stmt *st = pt_stmt(ST_SESSIONS_END_ALL);
-	sqlite3_bind_int64(st, 1, user_id);
-	return pt_exec_durable(st);
+	return pt_db_sessions_delete_user(user_id);
 }
 
 /* What a CSRF token is bound to: the session, or the pre-session cookie (plus
@@ -295,22 +248,19 @@ pt_password_check(pt_arena *a, const char *name, size_t nn, const char *pw, size
 	    crypto_pwhash_str(dummy, "postern-dummy", 13, crypto_pwhash_OPSLIMIT_INTERACTIVE,
 		crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
 		return PT_ERR_NOMEM;
-	sqlite3_stmt *st = pt_stmt(ST_USER_BY_NAME);
-	pt_bind_text(st, 1, name, nn);
-	int rc = sqlite3_step(st);
+	struct pt_login_row row;
+	int rc = pt_db_user_by_name(a, name, nn, &row);
 	const char *stored = dummy;
 	bool found = false;
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 2) == SQLITE_TEXT) {
-		u->id = sqlite3_column_int64(st, 0);
-		u->name = pt_col_text(a, st, 1);
-		stored = pt_col_text(a, st, 2);
-		u->admin = sqlite3_column_int(st, 3) != 0;
+	if (rc == PT_OK && row.password != NULL) {
+		u->id = row.id;
+		u->name = row.name;
+		stored = row.password;
+		u->admin = row.admin;
 		found = true;
-	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		sqlite3_reset(st);
+	} else if (rc != PT_OK && rc != PT_ERR_NOTFOUND) {
 		return PT_ERR_DB;
 	}
-	sqlite3_reset(st);
 	char *pwz = pt_strndup(a, pw, pn);
 	bool ok = crypto_pwhash_str_verify(stored, pwz, pn) == 0;
 	sodium_memzero(pwz, pn);

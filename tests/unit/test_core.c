@@ -1,7 +1,8 @@
 /* test_core.c: the core on an in-memory database, called with a context and no request:
  * db.c (schema, transactions), app.c (apps, secrets, the form, redirect-URI lists),
  * oauth.c (client authentication, authorization requests, grants, codes, tokens,
- * scopes, deletion), session.c (users, passwords, sessions, CSRF), device_grant.c (codes) and guess.c (limits). */
+ * scopes, deletion), store.c (single use by row count), session.c (users, passwords,
+ * sessions, CSRF), device_grant.c (codes) and guess.c (limits). */
 #include <string.h>
 
 #include <sodium.h>
@@ -50,11 +51,11 @@ user(const char *base, int64_t *org)
 	int64_t id = 0;
 	const char *name = pt_printf(ta, "%s%d", base, ++serial);
 	CHECK_INT(pt_user_create(name, strlen(name), NULL, 0, false, &id), PT_OK);
-	sqlite3_stmt *st = pt_stmt(ST_USER_ORGS);
-	sqlite3_bind_int64(st, 1, id);
-	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	*org = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	struct pt_org_row *orgs;
+	size_t n = 0;
+	CHECK_INT(pt_db_user_orgs(ta, id, &orgs, &n), PT_OK);
+	CHECK_INT(n, 1);
+	*org = n > 0 ? orgs[0].id : 0;
 	return id;
 }
 
@@ -77,11 +78,8 @@ token_kind(const char *t)
 {
 	uint8_t h[PT_HASH_LEN];
 	pt_hash(h, t, strlen(t));
-	sqlite3_stmt *st = pt_stmt(ST_TOKEN_CHECK);
-	pt_bind_blob(st, 1, h, sizeof(h));
-	int kind = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 10) : -1;
-	sqlite3_reset(st);
-	return kind;
+	struct pt_token_row row;
+	return pt_db_token_check(ta, h, &row) == PT_OK ? (int)row.kind : -1;
 }
 
 static int64_t
@@ -449,6 +447,63 @@ sessions_and_csrf(void)
 	CHECK_INT(pt_session_user(&bad, &u), PT_ERR_NOTFOUND);
 }
 
+/* What the token endpoint and the consent form rely on when two requests (two nodes on
+ * PostgreSQL) race: the state change is one conditional statement, and the one that
+ * comes second changes nothing and gets PT_ERR_NOTFOUND, never a success. */
+static void
+single_use_by_row_count(void)
+{
+	struct pt_ctx ctx = setup();
+	int64_t org, alice = user("alice", &org);
+	struct pt_app conf = app(&ctx, false, alice, "https://a.example/cb");
+	struct pt_authz az;
+	memset(&az, 0, sizeof(az));
+	az.app = conf;
+	az.redirect_uri = "https://a.example/cb";
+	az.scope = "profile";
+	char code[PT_TOKEN_LEN + 1];
+	CHECK_INT(pt_code_issue(&ctx, &az, alice, org, true, code), PT_OK);
+	uint8_t ch[PT_HASH_LEN];
+	pt_hash(ch, code, strlen(code));
+	struct pt_code_row c;
+	CHECK_INT(pt_db_code_get(ta, ch, &c), PT_OK);
+	CHECK(!c.used);
+	CHECK_INT(c.org_id, org);
+	/* two redemptions read the code unused; the second one's UPDATE finds it used */
+	cfg.access_token_ttl = 3600;
+	struct pt_issued out, late;
+	CHECK_INT(pt_begin(), PT_OK);
+	CHECK_INT(pt_tokens_issue(&ctx, c.grant_id, c.scope, NULL, NULL, ch, c.id, &out), PT_OK);
+	CHECK_INT(pt_tokens_issue(&ctx, c.grant_id, c.scope, NULL, NULL, ch, c.id, &late),
+	    PT_ERR_NOTFOUND);
+	CHECK_INT(pt_commit(), PT_OK);
+	CHECK_INT(pt_db_code_get(ta, ch, &c), PT_OK);
+	CHECK(c.used);
+	CHECK_INT(token_kind(late.access), -1);
+	/* two rotations of one refresh token: the second takes nothing */
+	uint8_t rh[PT_HASH_LEN], back[PT_HASH_LEN];
+	pt_hash(rh, out.refresh, strlen(out.refresh));
+	struct pt_token_row t;
+	CHECK_INT(pt_db_token_check(ta, rh, &t), PT_OK);
+	bool from_code;
+	CHECK_INT(pt_db_refresh_take(t.id, back, &from_code), PT_OK);
+	CHECK(from_code && memcmp(back, ch, PT_HASH_LEN) == 0);
+	CHECK_INT(pt_db_refresh_take(t.id, back, &from_code), PT_ERR_NOTFOUND);
+	CHECK_INT(token_kind(out.refresh), PT_KIND_REFRESH_USED);
+	/* a replay revokes what came from the code */
+	CHECK_INT(pt_db_tokens_delete_by_code(ch), PT_OK);
+	CHECK_INT(token_kind(out.access), -1);
+	/* a pending consent request is taken once, by its user only */
+	uint8_t qh[PT_HASH_LEN];
+	pt_hash(qh, "pcr_x", 5);
+	CHECK_INT(pt_db_request_insert(qh, alice, "client_id=x", pt_now() + 60), PT_OK);
+	struct pt_request_row q;
+	CHECK_INT(pt_db_request_take(ta, qh, alice + 1, &q), PT_ERR_NOTFOUND);
+	CHECK_INT(pt_db_request_take(ta, qh, alice, &q), PT_OK);
+	CHECK(strcmp(q.query, "client_id=x") == 0);
+	CHECK_INT(pt_db_request_take(ta, qh, alice, &q), PT_ERR_NOTFOUND);
+}
+
 void
 suite_core(void)
 {
@@ -457,6 +512,7 @@ suite_core(void)
 	RUN(users_and_passwords);
 	RUN(authz_check_by_context);
 	RUN(grants_codes_and_tokens);
+	RUN(single_use_by_row_count);
 	RUN(scope_for_an_app);
 	RUN(device_codes);
 	RUN(guess_limits);
