@@ -264,7 +264,7 @@ verify_page(struct pt_req *r)
 	long long org;
 	bool org_ok = pt_strtonum(p.v[PG_ORG], 1, INT64_MAX, &org) == PT_OK;
 	if (approve) {
-		rc = org_ok ? pt_db_member_check(u.id, org) : PT_ERR_NOTFOUND;
+		rc = org_ok ? pt_db_user_in_org(u.id, org) : PT_ERR_NOTFOUND;
 		if (rc == PT_ERR_NOTFOUND) {
 			entry_page(r, pt_error_status(PT_E_FORBIDDEN), given, "You are not a member of that organization.");
 			return;

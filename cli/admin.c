@@ -285,7 +285,7 @@ cmd_user(int argc, char **argv)
 		if (rc != PT_OK)
 			die("could not change the password (database busy?); nothing changed");
 		int64_t ended, revoked = 0;
-		if (pt_db_admin_sessions_end(uid, &ended) != PT_OK)
+		if (pt_db_sessions_delete_user(uid, &ended) != PT_OK)
 			die("could not end the sessions; nothing changed");
 		if (revoke && pt_db_admin_user_revoke(uid, &revoked) != PT_OK)
 			die("could not revoke the tokens; nothing changed");
@@ -302,7 +302,7 @@ cmd_user(int argc, char **argv)
 		if (o.npos != 2 || strcmp(o.pos[0], "revoke") != 0)
 			die("usage: postern user sessions revoke NAME");
 		int64_t uid = user_id(o.pos[1], NULL), ended;
-		if (pt_db_admin_sessions_end(uid, &ended) != PT_OK)
+		if (pt_db_sessions_delete_user(uid, &ended) != PT_OK)
 			die("could not end the sessions");
 		long long n = ended;
 		if (json)
@@ -691,7 +691,7 @@ cmd_token(int argc, char **argv)
 		struct pt_app app;
 		if (pt_app_get(arena, a, strlen(a), &app) != PT_OK)
 			die("no app %s", a);
-		int rc = pt_db_admin_member_check(uid, org);
+		int rc = pt_db_user_in_org(uid, org);
 		if (rc == PT_ERR_NOTFOUND)
 			die("%s is not a member of organization %lld", u, (long long)org);
 		if (rc != PT_OK)

@@ -41,6 +41,14 @@ pt_db_is_pg(const char *database)
 	return strncmp(database, "postgresql://", 13) == 0 || strncmp(database, "postgres://", 11) == 0;
 }
 
+void
+pt_db_process_init(void)
+{
+	/* no bulk page-cache allocation per connection (SQLite's default is 20 pages up
+	 * front): a process at rest holds only the pages it has read */
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+}
+
 bool
 st_is_pg(void)
 {
@@ -713,103 +721,4 @@ pt_db_init_schema(char *err, size_t errlen)
 		return PT_ERR_DB;
 	}
 	return lite_init_schema(db, err, errlen);
-}
-
-/* ------------------------------------------------------------ legacy (store.h) */
-
-sqlite3 *
-pt_db(void)
-{
-	return db;
-}
-
-sqlite3_stmt *
-pt_stmt_legacy(enum pt_q i)
-{
-	struct pt_st *st = st_get(i);
-	return st ? st->lite : NULL;
-}
-
-sqlite3_stmt *
-pt_stmt_sql(sqlite3_stmt **slot, const char *q)
-{
-	if (*slot == NULL) {
-		if (sqlite3_prepare_v3(db, q, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
-			pt_warn("prepare: %s", sqlite3_errmsg(db));
-			*slot = NULL;
-		}
-	} else {
-		sqlite3_reset(*slot);
-		sqlite3_clear_bindings(*slot);
-	}
-	return *slot;
-}
-
-int
-pt_exec(sqlite3_stmt *st)
-{
-	if (st == NULL)
-		return PT_ERR_DB;
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return PT_OK;
-	return lite_error(sqlite3_extended_errcode(db));
-}
-
-int
-pt_exec_nowait(sqlite3_stmt *st)
-{
-	sqlite3_busy_timeout(db, 0);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_busy_timeout(db, PT_DB_BUSY_MS);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return PT_OK;
-	return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
-}
-
-int
-pt_exec_durable(sqlite3_stmt *st)
-{
-	durable(true);
-	int rc = pt_exec(st);
-	durable(false);
-	return rc;
-}
-
-void
-pt_bind_text(sqlite3_stmt *st, int i, const char *s, size_t n)
-{
-	if (s == NULL)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, s, (int)n, SQLITE_STATIC);
-}
-
-void
-pt_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
-{
-	sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
-}
-
-const uint8_t *
-pt_col_blob(pt_arena *a, sqlite3_stmt *st, int col, size_t *n)
-{
-	const void *p = sqlite3_column_blob(st, col);
-	*n = (size_t)sqlite3_column_bytes(st, col);
-	if (p == NULL)
-		return NULL;
-	uint8_t *c = pt_alloc(a, *n ? *n : 1);
-	memcpy(c, p, *n);
-	return c;
-}
-
-char *
-pt_col_text(pt_arena *a, sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	if (t == NULL)
-		return pt_strdup(a, "");
-	return pt_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col));
 }

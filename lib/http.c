@@ -17,7 +17,7 @@
 #include <fcgiapp.h>
 #include <sodium.h>
 
-#include "store.h"
+#include "postern.h"
 
 static const char *
 status_text(int s)
@@ -605,9 +605,7 @@ pt_serve(const struct pt_site *site)
 		    cfg.secret_key_file);
 		return 1;
 	}
-	/* no bulk page-cache allocation per connection (SQLite's default is 20 pages up
-	 * front): a process at rest holds only the pages it has read */
-	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+	pt_db_process_init();
 	/* a fixed threshold: glibc raises it when a big block is freed (Argon2id frees one of
 	 * 128 KiB at every sign-in), and with it the heap it keeps instead of returning
 	 * (consent held 220 KiB of heap at rest instead of 108) */

@@ -478,6 +478,8 @@ void pt_log(const char *level, const char *fmt, ...) PT_PRINTF(2, 3);
 struct pt_store;
 /* The process's open connection (for struct pt_ctx); NULL when none is open. */
 struct pt_store *pt_store(void);
+/* Once per process, before any connection: SQLite keeps no page cache up front. */
+void pt_db_process_init(void);
 /* A database config value that names PostgreSQL (postgresql://… or postgres://…). */
 bool pt_db_is_pg(const char *database);
 /* Opens the database once per process: an SQLite file (WAL, busy_timeout,
@@ -564,10 +566,10 @@ int pt_db_session_insert(const uint8_t hash[PT_HASH_LEN], int64_t user_id, int64
  * PT_ERR_NOTFOUND when there is no such live session, or an error. */
 int pt_db_session_user(pt_arena *, const uint8_t hash[PT_HASH_LEN], int64_t now,
     struct pt_user *) PT_WUR;
-/* Ends one session / every session of a user: one durable statement each, outside a
- * transaction (PT_OK also when there was none). */
+/* Ends one session / every session of a user: one durable statement each (PT_OK also
+ * when there was none); *ended, unless NULL, how many sessions ended. */
 int pt_db_session_delete(const uint8_t hash[PT_HASH_LEN]) PT_WUR;
-int pt_db_sessions_delete_user(int64_t user_id) PT_WUR;
+int pt_db_sessions_delete_user(int64_t user_id, int64_t *ended) PT_WUR;
 
 /* @@ the OAuth core: apps, grants, codes, tokens, consent requests */
 /* The app with that client_id (Q_APP_BY_CLIENT_ID), texts in the arena: PT_OK,
@@ -850,9 +852,6 @@ int pt_db_device_by_user_code(pt_arena *, const char *user_code, int64_t now,
  * (answered meanwhile elsewhere); PT_ERR_BUSY, PT_ERR_DB. */
 int pt_db_device_decide(const char *user_code, bool approve, int64_t user_id, int64_t org_id,
     int64_t now) PT_WUR;
-/* PT_OK when user_id is a member of org_id, PT_ERR_NOTFOUND when not; PT_ERR_BUSY,
- * PT_ERR_DB. */
-int pt_db_member_check(int64_t user_id, int64_t org_id) PT_WUR;
 
 /* Stores a pending bridged device login. PT_OK; PT_ERR_EXISTS when the user code (or
  * the hash) is taken: pick another and call again. Outside a transaction, as
@@ -941,9 +940,6 @@ int pt_db_admin_user_id(const char *name, int64_t *id, int64_t *org_id) PT_WUR;
 /* Sets the password hash of the user named name: PT_OK, or PT_ERR_NOTFOUND when no
  * user has that name. */
 int pt_db_admin_user_passwd(const char *name, const char *hash) PT_WUR;
-/* Ends every session of the user (in the caller's transaction, if any); *ended says
- * how many there were. */
-int pt_db_admin_sessions_end(int64_t user_id, int64_t *ended) PT_WUR;
 /* Revokes everything the user approved: grants (their codes and tokens go by cascade)
  * and device approvals not yet collected; *grants says how many grants went. */
 int pt_db_admin_user_revoke(int64_t user_id, int64_t *grants) PT_WUR;
@@ -966,8 +962,6 @@ int pt_db_admin_member_set(int64_t org_id, int64_t user_id, const char *role) PT
  * PT_OK with *grants the grants revoked, or PT_ERR_NOTFOUND when the user was not a
  * member (nothing else removed). */
 int pt_db_admin_member_remove(int64_t org_id, int64_t user_id, int64_t *grants) PT_WUR;
-/* Is the user a member of the organization? PT_OK yes, PT_ERR_NOTFOUND no. */
-int pt_db_admin_member_check(int64_t user_id, int64_t org_id) PT_WUR;
 /* Deletes a shared organization (members, grants, codes, tokens and device approvals
  * by cascade): PT_OK, or PT_ERR_NOTFOUND when there is no such organization or it is
  * someone's personal one. */

@@ -184,7 +184,7 @@ pt_session_end(struct pt_req *r)
 int
 pt_sessions_end_all(int64_t user_id)
 {
-	return pt_db_sessions_delete_user(user_id);
+	return pt_db_sessions_delete_user(user_id, NULL);
 }
 
 /* What a CSRF token is bound to: the session, or the pre-session cookie (plus

@@ -214,11 +214,14 @@ pt_db_session_delete(const uint8_t hash[PT_HASH_LEN])
 }
 
 int
-pt_db_sessions_delete_user(int64_t user_id)
+pt_db_sessions_delete_user(int64_t user_id, int64_t *ended)
 {
 	struct pt_st *st = st_get(Q_SESSIONS_END_ALL);
 	st_int(st, 1, user_id);
-	return st_exec_durable(st);
+	int rc = st_exec_durable(st);
+	if (ended != NULL)
+		*ended = rc == PT_OK ? st_changes(st) : 0;
+	return rc;
 }
 
 /* ================================================ apps as the OAuth core reads them */

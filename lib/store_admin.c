@@ -87,16 +87,6 @@ pt_db_admin_user_passwd(const char *name, const char *hash)
 }
 
 int
-pt_db_admin_sessions_end(int64_t user_id, int64_t *ended)
-{
-	struct pt_st *st = st_get(Q_SESSIONS_END_ALL);
-	st_int(st, 1, user_id);
-	int rc = st_exec(st);
-	*ended = rc == PT_OK ? st_changes(st) : 0;
-	return rc;
-}
-
-int
 pt_db_admin_user_revoke(int64_t user_id, int64_t *grants)
 {
 	struct pt_st *st = st_get(Q_ADMIN_USER_GRANTS_DEL);
@@ -181,18 +171,6 @@ pt_db_admin_member_remove(int64_t org_id, int64_t user_id, int64_t *grants)
 	st_int(st, 1, org_id);
 	st_int(st, 2, user_id);
 	return st_exec(st);
-}
-
-int
-pt_db_admin_member_check(int64_t user_id, int64_t org_id)
-{
-	struct pt_st *st = st_get(Q_USER_IN_ORG);
-	st_int(st, 1, user_id);
-	st_int(st, 2, org_id);
-	int rc = st_one(st);
-	if (rc == PT_OK)
-		st_reset(st);
-	return rc;
 }
 
 int

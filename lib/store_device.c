@@ -128,17 +128,6 @@ pt_db_device_decide(const char *user_code, bool approve, int64_t user_id, int64_
 	return exec_one(st);
 }
 
-int
-pt_db_member_check(int64_t user_id, int64_t org_id)
-{
-	struct pt_st *st = st_get(Q_USER_IN_ORG);
-	st_int(st, 1, user_id);
-	st_int(st, 2, org_id);
-	int rc = st_one(st);
-	st_reset(st);
-	return rc;
-}
-
 /* ------------------------------------------------------------ bridged device logins */
 
 int

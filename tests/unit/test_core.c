@@ -34,7 +34,7 @@ setup(void)
 	cfg.device_interval = 5;
 	cfg.refresh_token_ttl = 86400;
 	pt_hash_key(key);
-	if (pt_db() == NULL) {
+	if (pt_store() == NULL) {
 		CHECK_INT(pt_db_open(":memory:", PT_SYNC_NORMAL), PT_OK);
 		CHECK_INT(pt_db_init_schema(err, sizeof(err)), PT_OK);
 	}
@@ -82,41 +82,33 @@ token_kind(const char *t)
 	return pt_db_token_check(ta, h, &row) == PT_OK ? (int)row.kind : -1;
 }
 
-static int64_t
-count_orgs(void)
-{
-	static sqlite3_stmt *st;
-	CHECK(pt_stmt_sql(&st, "SELECT count(*) FROM orgs") != NULL);
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_reset(st);
-	return n;
-}
-
 static void
 db_schema_and_transactions(void)
 {
-	static sqlite3_stmt *ins;
+	char err[256];
+	struct pt_admin_org_row row;
 	setup();
-	int user_version = -1;
-	sqlite3_stmt *v;
-	CHECK_INT(sqlite3_prepare_v2(pt_db(), "PRAGMA user_version", -1, &v, NULL), SQLITE_OK);
-	if (sqlite3_step(v) == SQLITE_ROW)
-		user_version = sqlite3_column_int(v, 0);
-	sqlite3_finalize(v);
-	CHECK(user_version > 0);
-	int64_t before = count_orgs();
-	sqlite3_stmt *st = pt_stmt_sql(&ins, "INSERT INTO orgs (name, created) VALUES ('o', 0)");
+	CHECK_INT(pt_db_init_schema(err, sizeof(err)), PT_OK); /* again: nothing to do */
+	int64_t gone = 0, kept = 0;
 	CHECK_INT(pt_begin(), PT_OK);
-	CHECK_INT(pt_exec(st), PT_OK);
+	CHECK_INT(pt_db_admin_org_add("o", 0, &gone), PT_OK);
+	CHECK(gone > 0);
 	pt_rollback();
-	CHECK_INT(count_orgs(), before);
+	CHECK_INT(pt_db_admin_org_get(ta, gone, &row), PT_ERR_NOTFOUND);
 	CHECK_INT(pt_begin(), PT_OK);
-	CHECK_INT(pt_exec(pt_stmt_sql(&ins, "")), PT_OK); /* prepared once, reset on reuse */
+	CHECK_INT(pt_db_admin_org_add("kept", 0, &kept), PT_OK);
 	CHECK_INT(pt_commit(), PT_OK);
-	CHECK_INT(count_orgs(), before + 1);
+	CHECK_INT(pt_db_admin_org_get(ta, kept, &row), PT_OK);
+	CHECK_STR(row.name, "kept");
+	CHECK_INT(row.personal_of, 0);
+	/* a statement is prepared once and reset on reuse */
+	struct pt_st *st = st_get(Q_ADMIN_ORG_GET);
+	CHECK(st != NULL && st_get(Q_ADMIN_ORG_GET) == st);
 	int64_t org;
-	CHECK(user("dora", &org) > 0 && org > 0);
-	CHECK_INT(count_orgs(), before + 2);      /* a user comes with a personal organization */
+	int64_t uid = user("dora", &org);
+	CHECK(uid > 0 && org > 0);
+	CHECK_INT(pt_db_admin_org_get(ta, org, &row), PT_OK); /* a user comes with a personal organization */
+	CHECK_INT(row.personal_of, uid);
 }
 
 static void
