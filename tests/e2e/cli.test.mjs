@@ -3,9 +3,10 @@
 // the janitor keeping the database small, and a backup that restores to a working server.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { startStack, backend, randomBlobSql, unixNow } from '../lib/stack.mjs';
+import { startStack, backend, blobLiteral, unixNow } from '../lib/stack.mjs';
 import { check } from '../lib/client.mjs';
 
 describe('the admin command', () => {
@@ -91,10 +92,10 @@ describe('the admin command', () => {
     // an expired code and an expired session, as a day of traffic leaves them
     const live = JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'demo', '--app', stack.app.client_id])).access_token;
     sql(`INSERT INTO tokens (kind, code_hash, grant_id, redirect_uri, redirect_given, scope, code_expires, created)
-         SELECT 0, ${randomBlobSql(stack)}, id, 'https://x/cb', 0, 'profile', 1, 1 FROM grants LIMIT 1`);
+         SELECT 0, ${blobLiteral(stack, randomBytes(32))}, id, 'https://x/cb', 0, 'profile', 1, 1 FROM grants LIMIT 1`);
     // the live token as if it came from a code that expired after its redemption
-    sql(`UPDATE tokens SET code_hash = ${randomBlobSql(stack)}, code_expires = 1 WHERE id = (SELECT max(id) FROM tokens WHERE kind = 1)`);
-    sql(`INSERT INTO sessions (hash, user_id, created, expires) SELECT ${randomBlobSql(stack)}, id, 1, 2 FROM users LIMIT 1`);
+    sql(`UPDATE tokens SET code_hash = ${blobLiteral(stack, randomBytes(32))}, code_expires = 1 WHERE id = (SELECT max(id) FROM tokens WHERE kind = 1)`);
+    sql(`INSERT INTO sessions (hash, user_id, created, expires) SELECT ${blobLiteral(stack, randomBytes(32))}, id, 1, 2 FROM users LIMIT 1`);
     const out = JSON.parse(stack.cli(['--json', 'janitor']));
     assert.ok(out.codes >= 1, JSON.stringify(out));
     assert.ok(out.sessions >= 1, JSON.stringify(out));

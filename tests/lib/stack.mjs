@@ -6,6 +6,9 @@
 //   await stack.stop()   // stops it, fails if a sanitizer reported anything in the logs
 //   stack.sql('SELECT count(*) FROM tokens')   // one query on its database, rows as a|b lines
 //
+// Queries for both backends: unixNow() for SQLite's unixepoch(), blobLiteral, randomBlobSql
+// and hexSql for blobs; storedData and holds look for a secret in what the database keeps.
+//
 // With POSTERN_PG_DIR set (a cluster started by tools/pg.sh, as `make test` does), every
 // stack gets a new PostgreSQL database of that cluster instead of an SQLite file, unless
 // the test names its own DATABASE; `backend` says which the run uses.
