@@ -262,6 +262,7 @@ describe('security review (issue 10)', () => {
     const t = await redeem();
     assert.equal(t.status, 200, `token after the lock: ${t.text}`);
     assert.equal(await check(stack.url, t.body.access_token), 204);
+    assert.equal(await check(stack.url, victim), 204, 'the revoke refused under the lock changed nothing');
     const rv = await revoke(stack.url, { token: victim }, demoCreds);
     assert.equal(rv.status, 200, rv.text);
     assert.equal(await check(stack.url, victim), 401, 'revoked after the lock');
