@@ -35,7 +35,8 @@ struct live {
 };
 
 /* Looks a token up. PT_OK for a live one, PT_ERR_NOTFOUND for anything not live
- * (malformed ones without touching the database), PT_ERR_DB on failure. */
+ * (malformed ones without touching the database), PT_ERR_BUSY while the database is
+ * locked or unreachable (PostgreSQL restarting), PT_ERR_DB on any other failure. */
 static int
 lookup(struct pt_req *r, const char *t, size_t n, struct live *l)
 {
@@ -50,7 +51,7 @@ lookup(struct pt_req *r, const char *t, size_t n, struct live *l)
 		return PT_ERR_NOTFOUND;
 	if (rc != PT_OK) {
 		pt_warn("token lookup failed");
-		return PT_ERR_DB;
+		return rc == PT_ERR_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
 	}
 	int64_t now = pt_now();
 	l->user = row.user_name;
@@ -126,6 +127,13 @@ check(struct pt_req *r)
 		return;
 	}
 	int rc = lookup(r, t, n, &l);
+	if (rc == PT_ERR_BUSY) {
+		/* never a 204 it could not verify, nor a 401 that would make a client drop a
+		 * good token: the database will be back */
+		pt_header(r, "Retry-After", "1");
+		pt_respond(r, pt_error_status(PT_E_BUSY), NULL, NULL, 0);
+		return;
+	}
 	if (rc == PT_ERR_DB) {
 		pt_respond(r, pt_error_status(PT_E_SERVER), NULL, NULL, 0);
 		return;
@@ -173,7 +181,7 @@ introspect(struct pt_req *r)
 	pt_buf b;
 	pt_buf_init(&b, r->ctx.a);
 	int rc = lookup(r, p.v[IN_TOKEN], p.n[IN_TOKEN], &l);
-	if (rc == PT_ERR_DB) {
+	if (rc == PT_ERR_DB || rc == PT_ERR_BUSY) {
 		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
@@ -220,7 +228,7 @@ userinfo(struct pt_req *r)
 		return;
 	}
 	int rc = lookup(r, t, n, &l);
-	if (rc == PT_ERR_DB) {
+	if (rc == PT_ERR_DB || rc == PT_ERR_BUSY) {
 		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}

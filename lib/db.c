@@ -221,13 +221,21 @@ pt_db_close(void)
 
 /* ------------------------------------------------------------ statements */
 
+/* Why the last st_get gave NULL: what st_step(NULL) answers (PT_ERR_BUSY while
+ * PostgreSQL is unreachable, PT_ERR_DB for a statement that cannot be prepared). */
+static int get_error = PT_ERR_DB;
+
 struct pt_st *
 st_get(enum pt_q i)
 {
 	assert(i < Q__MAX);
 	struct pt_st *st = &stmts[i];
-	if (pg)
-		return pgd_st_get(st) == PT_OK ? st : NULL;
+	if (pg) {
+		int rc = pgd_st_get(st);
+		get_error = rc;
+		return rc == PT_OK ? st : NULL;
+	}
+	get_error = PT_ERR_DB;
 	if (db == NULL)
 		return NULL;
 	if (st->lite == NULL) {
@@ -316,7 +324,7 @@ int
 st_step(struct pt_st *st)
 {
 	if (st == NULL)
-		return pg ? pgd_unreachable() : PT_ERR_DB;
+		return get_error;
 	if (pg)
 		return pgd_step(st);
 	int rc = sqlite3_step(st->lite);

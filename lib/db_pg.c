@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <endian.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +57,20 @@ notice(void *arg, const char *msg)
 static bool
 connect_now(void)
 {
-	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+	if (conn != NULL && PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE) {
+		/* between transactions the server has nothing to say to postern (which
+		 * neither listens nor changes settings): anything to read is its goodbye (a
+		 * restart, an idle timeout, a terminated backend), which libpq would see only
+		 * on the next statement, failing it. One poll finds it; the statement goes to
+		 * a new connection. */
+		struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+		if (poll(&p, 1, 0) == 0)
+			return true;
+		pt_warn("database: the server closed the connection: connecting again");
+		next_attempt_ms = 0;
+	} else if (conn != NULL && PQstatus(conn) == CONNECTION_OK) {
 		return true;
+	}
 	int64_t t = now_ms();
 	if (t < next_attempt_ms)
 		return false;
@@ -126,12 +139,6 @@ pgd_handle(void)
 	return &conn;
 }
 
-int
-pgd_unreachable(void)
-{
-	return PT_ERR_BUSY;
-}
-
 bool
 pgd_in_transaction(void)
 {
@@ -172,6 +179,8 @@ translate(const char *s)
 	return out;
 }
 
+static int error_of(PGresult *);
+
 static void
 clear(struct pt_st *st)
 {
@@ -203,12 +212,12 @@ pgd_st_get(struct pt_st *st)
 	char name[16];
 	snprintf(name, sizeof(name), "q%d", (int)st->id);
 	PGresult *r = PQprepare(conn, name, texts[st->id], 0, NULL);
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		pt_warn("prepare %d: %s", (int)st->id, PQresultErrorMessage(r));
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? PT_OK : error_of(r);
+	if (rc != PT_OK)
+		pt_warn("prepare %d failed", (int)st->id);
 	PQclear(r);
-	if (!ok)
-		return PQstatus(conn) == CONNECTION_OK ? PT_ERR_DB : PT_ERR_BUSY;
+	if (rc != PT_OK)
+		return rc;
 	st->prepared_on = generation;
 	return PT_OK;
 }
@@ -256,27 +265,25 @@ static int
 error_of(PGresult *r)
 {
 	const char *code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		pt_warn("database: the connection was lost: %s", conn ? PQerrorMessage(conn) : "");
+	/* no SQLSTATE: libpq's own error, the connection's; a shutdown (57P0x) or a
+	 * connection exception (08xxx): the server is going or gone. The connection is
+	 * dropped, and the next statement makes a new one. */
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK || code == NULL ||
+	    !strncmp(code, "57P0", 4) || !strncmp(code, "08", 2)) {
+		const char *m = r ? PQresultErrorMessage(r) : conn ? PQerrorMessage(conn) : "";
+		pt_warn("database: the connection was lost: %.*s", (int)strcspn(m, "\n"), m);
 		PQfinish(conn);
 		conn = NULL;
 		return PT_ERR_BUSY;
 	}
-	if (code == NULL) {
-		pt_warn("sql: %s", PQerrorMessage(conn));
-		return PT_ERR_DB;
-	}
 	if (!strcmp(code, "23505"))
 		return PT_ERR_EXISTS;
+	pt_warn("sql: %.*s (%s)", (int)strcspn(PQresultErrorMessage(r), "\n"), PQresultErrorMessage(r), code);
 	/* serialization failure, deadlock, lock not available (lock_timeout), query
-	 * canceled (statement_timeout), admin shutdown, crash shutdown, cannot connect now,
-	 * and the connection exceptions */
+	 * canceled (statement_timeout): retry later */
 	if (!strcmp(code, "40001") || !strcmp(code, "40P01") || !strcmp(code, "55P03") ||
-	    !strcmp(code, "57014") || !strncmp(code, "57P0", 4) || !strncmp(code, "08", 2)) {
-		pt_warn("sql: %s (%s)", PQresultErrorMessage(r), code);
+	    !strcmp(code, "57014"))
 		return PT_ERR_BUSY;
-	}
-	pt_warn("sql: %s (%s)", PQresultErrorMessage(r), code);
 	return PT_ERR_DB;
 }
 

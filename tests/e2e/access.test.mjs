@@ -5,20 +5,17 @@
 // the user left.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { startStack } from '../lib/stack.mjs';
+import { startStack, randomBlobSql, unixNow } from '../lib/stack.mjs';
 import { Session, authorize, token, check, consentForm, addUser } from '../lib/client.mjs';
 
 const CB = 'https://app.example/cb';
 
 describe('what ends access', () => {
-  let stack, app, db;
-  const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, q], { encoding: 'utf8' }).trim();
+  let stack, app;
+  const sql = (q) => stack.sql(q);
 
   before(async () => {
     stack = await startStack({ env: { EXTRA_CONFIG: 'access_token_ttl = 3600' } });
-    db = path.join(stack.dir, 'postern.db');
     app = JSON.parse(stack.cli(['--json', 'app', 'create', '--name', 'Team tool', '--owner', 'demo',
       '--redirect-uri', CB, '--device']));
   });
@@ -138,7 +135,7 @@ describe('what ends access', () => {
     const live = JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'demo', '--app', big.client_id]));
     // 1,200 more tokens under the same grant (PT_DELETE_BATCH is 500: three batches)
     sql(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
-      INSERT INTO tokens (hash, kind, grant_id, scope, created) SELECT randomblob(32), 1, ${live.grant_id}, 'profile', unixepoch() FROM n`);
+      INSERT INTO tokens (hash, kind, grant_id, scope, created) SELECT ${randomBlobSql(stack)}, 1, ${live.grant_id}, 'profile', ${unixNow()} FROM n`);
     assert.equal(await check(stack.url, live.access_token), 204);
     stack.cli(['app', 'del', big.client_id]);
     assert.equal(await check(stack.url, live.access_token), 401);
@@ -146,10 +143,10 @@ describe('what ends access', () => {
     assert.equal(sql(`SELECT count(*) FROM apps WHERE client_id = '${big.client_id}'`), '0');
     // expired sessions, more than a batch: the janitor takes them all in short transactions
     sql(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1234)
-      INSERT INTO sessions (hash, user_id, created, expires) SELECT randomblob(32), 1, 0, 1 FROM n`);
+      INSERT INTO sessions (hash, user_id, created, expires) SELECT ${randomBlobSql(stack)}, 1, 0, 1 FROM n`);
     const j = JSON.parse(stack.cli(['--json', 'janitor']));
     assert.ok(j.sessions >= 1234, JSON.stringify(j));
-    assert.equal(sql('SELECT count(*) FROM sessions WHERE expires <= unixepoch()'), '0');
+    assert.equal(sql(`SELECT count(*) FROM sessions WHERE expires <= ${unixNow()}`), '0');
   });
 
   test('a password change ends every session; tokens stay unless --revoke-tokens', async () => {

@@ -8,16 +8,14 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { readdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, freePort } from '../lib/stack.mjs';
+import { startStack, freePort, hexSql, storedData, holds, unixNow } from '../lib/stack.mjs';
 import { Session, pkce, unescapeHtml, basic } from '../lib/client.mjs';
 
 const USER_CODE = /^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{4}-[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{4}$/;
 const INVALID_CODE = 'That code is not valid or has expired. Check the code on your device.';
-const sql = (db, q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, q], { encoding: 'utf8' }).trim();
 
 /* The upstream's token endpoint: answers as `mode` says and records every request. */
 class FakeUpstream {
@@ -62,7 +60,8 @@ const pageError = (html) => { const m = html.match(/<p class="error" role="alert
 const pageStatus = (html) => { const m = html.match(/<p role="status">([^<]*)<\/p>/); return m ? unescapeHtml(m[1]) : null; };
 
 describe('device login bridged to an upstream provider', () => {
-  let stack, upstream, upstreamPort, db;
+  let stack, upstream, upstreamPort;
+  const sql = (q) => stack.sql(q);
   const start = async () => {
     const r = await postiz(stack.url, '/device/code', '');
     assert.equal(r.status, 200, r.text);
@@ -97,7 +96,6 @@ describe('device login bridged to an upstream provider', () => {
       'upstream_client_secret = pcs_bridge-secret-0123456789',
       `upstream_api_url = ${up}/api`,
     ].join('\n') } });
-    db = path.join(stack.dir, 'postern.db');
   });
   after(async () => {
     await stack?.stop();
@@ -111,7 +109,7 @@ describe('device login bridged to an upstream provider', () => {
     assert.equal(d.verification_uri, stack.url + '/device/verify');
     assert.equal(d.expires_in, 900);
     assert.equal(d.interval, 1);
-    assert.equal(sql(db, `SELECT count(*) FROM bridge_devices WHERE user_code = '${d.user_code.replace('-', '')}'`), '1');
+    assert.equal(sql(`SELECT count(*) FROM bridge_devices WHERE user_code = '${d.user_code.replace('-', '')}'`), '1');
     const h = await fetch(stack.url + '/health');
     assert.deepEqual(await h.json(), { status: 'ok' });
   });
@@ -158,7 +156,8 @@ describe('device login bridged to an upstream provider', () => {
     assert.ok(!u.href.includes(d.device_code), 'the device code never goes upstream');
     assert.equal(q.get('redirect_uri'), null);
     // the state and the verifier are not stored as they are
-    const row = sql(db, `SELECT hex(oauth_state) || hex(verifier) FROM bridge_devices WHERE user_code = '${d.user_code.replace('-', '')}'`);
+    const row = sql(`SELECT ${hexSql(stack, 'oauth_state')} || ${hexSql(stack, 'verifier')} FROM bridge_devices WHERE user_code = '${d.user_code.replace('-', '')}'`);
+    assert.match(row, /^[0-9A-F]+$/, 'the request has its state stored');
     assert.ok(!row.includes(Buffer.from(q.get('state')).toString('hex').toUpperCase()));
     // a second time: another state, and the first one stops working
     const u2 = await toUpstream(s, d.user_code);
@@ -190,9 +189,10 @@ describe('device login bridged to an upstream provider', () => {
     assert.equal(pkce(body.code_verifier).challenge, u.searchParams.get('code_challenge'));
     assert.equal(body.redirect_uri, undefined);
     const token = upstream.token;
-    // stored sealed until collected: not in the database files as it is
-    for (const f of readdirSync(stack.dir).filter((n) => n.startsWith('postern.db')))
-      assert.ok(!readFileSync(path.join(stack.dir, f)).includes(token), f);
+    // stored sealed until collected: not in the database as it is
+    const stored = storedData(stack);
+    assert.ok(stored.length > 0);
+    for (const { name, text } of stored) assert.ok(!holds(text, token), name);
     const t = await poll(d.device_code);
     assert.equal(t.status, 200, t.text);
     assert.equal(t.headers.get('cache-control'), 'no-store');
@@ -200,7 +200,7 @@ describe('device login bridged to an upstream provider', () => {
     // collected once: then the request is gone
     const again = await poll(d.device_code);
     assert.equal(again.body.error, 'invalid_device_code');
-    assert.equal(sql(db, `SELECT count(*) FROM bridge_devices WHERE user_code = '${d.user_code.replace('-', '')}'`), '0');
+    assert.equal(sql(`SELECT count(*) FROM bridge_devices WHERE user_code = '${d.user_code.replace('-', '')}'`), '0');
     // the callback cannot be replayed
     const replay = await callback(s, { code: 'upstream-code-1', state: u.searchParams.get('state') });
     assert.equal(replay.status, 400);
@@ -329,7 +329,7 @@ describe('device login bridged to an upstream provider', () => {
     const d = await start();
     const s = new Session(stack.url);
     const u = await toUpstream(s, d.user_code);
-    sql(db, `UPDATE bridge_devices SET expires = unixepoch() - 1 WHERE user_code = '${d.user_code.replace('-', '')}'`);
+    sql(`UPDATE bridge_devices SET expires = ${unixNow() - 1} WHERE user_code = '${d.user_code.replace('-', '')}'`);
     const r = await callback(s, { code: 'c', state: u.searchParams.get('state') });
     assert.equal(r.status, 400);
     assert.match(pageError(r.text_), /expired/);
@@ -342,10 +342,10 @@ describe('device login bridged to an upstream provider', () => {
     assert.equal((await poll(d.device_code)).body.error, 'invalid_device_code');
     // the janitor removes expired bridged requests
     const e = await start();
-    sql(db, `UPDATE bridge_devices SET expires = unixepoch() - 1 WHERE user_code = '${e.user_code.replace('-', '')}'`);
+    sql(`UPDATE bridge_devices SET expires = ${unixNow() - 1} WHERE user_code = '${e.user_code.replace('-', '')}'`);
     const out = JSON.parse(stack.cli(['--json', 'janitor']));
     assert.ok(out.devices >= 1);
-    assert.equal(sql(db, 'SELECT count(*) FROM bridge_devices WHERE expires <= unixepoch()'), '0');
+    assert.equal(sql(`SELECT count(*) FROM bridge_devices WHERE expires <= ${unixNow()}`), '0');
   });
 
   test('RFC 8628 and postern\'s own device page keep working beside the bridge', async () => {
@@ -378,7 +378,7 @@ describe('device login bridged to an upstream provider', () => {
     assert.ok(Number(locked.headers.get('retry-after')) > 0);
     // another browser on the same address goes on, until the address has had 100
     // (earlier tests entered a wrong code or two: the address's count is read back)
-    let n = Number(sql(db, "SELECT sum(count) FROM attempts WHERE key LIKE 'device:addr:%'")), status;
+    let n = Number(sql("SELECT sum(count) FROM attempts WHERE key LIKE 'device:addr:%'")), status;
     assert.ok(n >= 10 && n < 100, String(n));
     while (n < 100) {
       const b = new Session(stack.url);

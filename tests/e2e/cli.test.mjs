@@ -3,10 +3,10 @@
 // the janitor keeping the database small, and a backup that restores to a working server.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { startStack } from '../lib/stack.mjs';
+import { startStack, backend, blobLiteral, unixNow } from '../lib/stack.mjs';
 import { check } from '../lib/client.mjs';
 
 describe('the admin command', () => {
@@ -14,7 +14,7 @@ describe('the admin command', () => {
   before(async () => { stack = await startStack({ env: { EXTRA_CONFIG: 'code_ttl = 1\nsession_ttl = 60' } }); });
   after(async () => { await stack?.stop(); });
 
-  const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(stack.dir, 'postern.db'), q], { encoding: 'utf8' }).trim();
+  const sql = (q) => stack.sql(q);
 
   test('--help explains each command on its own', () => {
     for (const [cmd, want] of [['init', /--base-url/], ['user', /first line of F, or of stdin/], ['org', /org member ORG_ID USER/],
@@ -92,20 +92,22 @@ describe('the admin command', () => {
     // an expired code and an expired session, as a day of traffic leaves them
     const live = JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'demo', '--app', stack.app.client_id])).access_token;
     sql(`INSERT INTO tokens (kind, code_hash, grant_id, redirect_uri, redirect_given, scope, code_expires, created)
-         SELECT 0, randomblob(32), id, 'https://x/cb', 0, 'profile', 1, 1 FROM grants LIMIT 1`);
+         SELECT 0, ${blobLiteral(stack, randomBytes(32))}, id, 'https://x/cb', 0, 'profile', 1, 1 FROM grants LIMIT 1`);
     // the live token as if it came from a code that expired after its redemption
-    sql("UPDATE tokens SET code_hash = randomblob(32), code_expires = 1 WHERE id = (SELECT max(id) FROM tokens WHERE kind = 1)");
-    sql("INSERT INTO sessions (hash, user_id, created, expires) SELECT randomblob(32), id, 1, 2 FROM users LIMIT 1");
+    sql(`UPDATE tokens SET code_hash = ${blobLiteral(stack, randomBytes(32))}, code_expires = 1 WHERE id = (SELECT max(id) FROM tokens WHERE kind = 1)`);
+    sql(`INSERT INTO sessions (hash, user_id, created, expires) SELECT ${blobLiteral(stack, randomBytes(32))}, id, 1, 2 FROM users LIMIT 1`);
     const out = JSON.parse(stack.cli(['--json', 'janitor']));
     assert.ok(out.codes >= 1, JSON.stringify(out));
     assert.ok(out.sessions >= 1, JSON.stringify(out));
-    assert.equal(sql('SELECT count(*) FROM tokens WHERE kind = 0 AND code_expires <= unixepoch()'), '0');
-    assert.equal(sql('SELECT count(*) FROM tokens WHERE code_expires <= unixepoch()'), '0', 'redeemed codes left in the code_expires index');
-    assert.equal(sql('SELECT count(*) FROM sessions WHERE expires <= unixepoch()'), '0');
+    const now = unixNow();
+    assert.equal(sql(`SELECT count(*) FROM tokens WHERE kind = 0 AND code_expires <= ${now}`), '0');
+    assert.equal(sql(`SELECT count(*) FROM tokens WHERE code_expires <= ${now}`), '0', 'redeemed codes left in the code_expires index');
+    assert.equal(sql(`SELECT count(*) FROM sessions WHERE expires <= ${now}`), '0');
     assert.equal(await check(stack.url, live), 204, 'the janitor took a live token');
   });
 
-  test('backup: an online copy that a fresh server reads, tokens included; it never overwrites', async () => {
+  test('backup: an online copy that a fresh server reads, tokens included; it never overwrites',
+    { skip: backend === 'pg' && 'the backup is an SQLite file; a PostgreSQL database is refused (the next test)' }, async () => {
     const t = JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'demo', '--app', stack.app.client_id])).access_token;
     const file = path.join(stack.dir, 'backup.db');
     stack.cli(['backup', file]);
@@ -118,10 +120,19 @@ describe('the admin command', () => {
     const later = JSON.parse(stack.cli(['--json', 'token', 'issue', '--user', 'demo', '--app', stack.app.client_id])).access_token;
     // restore: servers stopped, the copy in place of the database, the same key
     await stack.down();
-    for (const ext of ['-wal', '-shm']) rmSync(path.join(stack.dir, 'postern.db' + ext), { force: true });
-    copyFileSync(file, path.join(stack.dir, 'postern.db'));
+    for (const ext of ['-wal', '-shm']) rmSync(stack.database + ext, { force: true });
+    copyFileSync(file, stack.database);
     stack.up();
     assert.equal(await check(stack.url, later), 401);
     assert.equal(await check(stack.url, t), 204);
+  });
+
+  test('backup of a PostgreSQL database is refused, naming pg_dump, and writes no file',
+    { skip: backend !== 'pg' && 'only a PostgreSQL database is refused' }, () => {
+    const file = path.join(stack.dir, 'backup-pg.db');
+    const r = stack.cliRun(['backup', file]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /pg_dump/);
+    assert.ok(!existsSync(file), 'a file was written');
   });
 });

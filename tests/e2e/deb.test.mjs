@@ -55,7 +55,7 @@ describe('make deb', { skip }, () => {
     assert.ok(field('Maintainer'));
     assert.match(field('Installed-Size'), /^\d+$/);
     const depends = field('Depends');
-    for (const lib of ['libfcgi', 'libsqlite3', 'libsodium', 'libcjson', 'libcurl', 'libc6', 'adduser']) assert.match(depends, new RegExp(`\\b${lib}`), lib);
+    for (const lib of ['libfcgi', 'libsqlite3', 'libpq', 'libsodium', 'libcjson', 'libcurl', 'libc6', 'adduser']) assert.match(depends, new RegExp(`\\b${lib}`), lib);
     assert.match(field('Recommends'), /\bnginx\b/);
     assert.match(field('Description'), /OAuth 2\.0/);
   });

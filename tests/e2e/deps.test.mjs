@@ -7,11 +7,11 @@ import path from 'node:path';
 import { root } from '../lib/stack.mjs';
 
 const list = (what) => execFileSync(path.join(root, 'tools/deps.sh'), ['--list', what], { encoding: 'utf8' }).trim().split('\n');
-const TEST_TOOLS = ['chromium', 'clang', 'wrk', 'nodejs', 'npm', 'jq', 'libnginx-mod-http-js'];
+const TEST_TOOLS = ['chromium', 'clang', 'wrk', 'nodejs', 'npm', 'jq', 'libnginx-mod-http-js', 'postgresql'];
 
 test('the server list has what building and running need, and no test tool', () => {
   const server = list('server');
-  for (const p of ['build-essential', 'pkg-config', 'libfcgi-dev', 'libsqlite3-dev', 'libsodium-dev', 'libcjson-dev', 'libcurl4-openssl-dev', 'nginx-light', 'spawn-fcgi'])
+  for (const p of ['build-essential', 'pkg-config', 'libfcgi-dev', 'libsqlite3-dev', 'libpq-dev', 'libsodium-dev', 'libcjson-dev', 'libcurl4-openssl-dev', 'nginx-light', 'spawn-fcgi'])
     assert.ok(server.includes(p), `server lacks ${p}`);
   for (const p of TEST_TOOLS) assert.ok(!server.includes(p), `server installs the test tool ${p}`);
   const all = list('all');

@@ -7,7 +7,7 @@
 // servers behind see nothing more, and a client at another address is not affected.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,8 +75,7 @@ describe('request limits', () => {
   }
   const statuses = (rs) => rs.map((r) => r.status);
   /* Device requests in the database: what the anonymous device endpoints write. */
-  const devices = () => Number(execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(stack.dir, 'postern.db'),
-    'SELECT count(*) FROM devices'], { encoding: 'utf8' }).trim());
+  const devices = () => Number(stack.sql('SELECT count(*) FROM devices'));
 
   /* Past a burst of `burst` (the first request plus the burst are served), the next two are
    * 429 as assertLimited wants them; served holds the statuses the endpoint itself gives. */

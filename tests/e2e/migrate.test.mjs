@@ -1,15 +1,15 @@
 // migrate.test.mjs: a database written by an older postern (schema 1: an index per code
 // on tokens; schema 2: without it; both with codes in a table of their own) is brought up
 // to date, by `postern init` or by the servers when they start, exactly once, and every
-// token in it keeps working, ids and all; a newer one is refused.
+// token in it keeps working, ids and all; a newer one is refused. Schemas 1 to 4 were
+// SQLite's only: on PostgreSQL, which starts at schema 5, only the refusal runs.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { startStack } from '../lib/stack.mjs';
+import { startStack, backend, sqlOn } from '../lib/stack.mjs';
 import { check, Session, tokenFor } from '../lib/client.mjs';
 
-const sql = (db, q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, q], { encoding: 'utf8' }).trim();
+const sql = sqlOn;
+const SQLITE_ONLY = { skip: backend === 'pg' && 'schemas 1 to 4 were SQLite only: a PostgreSQL database starts at schema 5' };
 
 /* Puts back schema 4: no table for bridged device logins. */
 function downgrade4(db) {
@@ -84,7 +84,7 @@ describe('schema migration', () => {
   let stack, db;
   before(async () => {
     stack = await startStack();
-    db = path.join(stack.dir, 'postern.db');
+    db = stack.database;
   });
   after(async () => { await stack?.stop(); });
 
@@ -100,7 +100,7 @@ describe('schema migration', () => {
     assert.equal(await check(stack.url, t.access_token), 204);
   }
 
-  test('`postern init` brings a schema 2 database up to date; its tokens keep working', async () => {
+  test('`postern init` brings a schema 2 database up to date; its tokens keep working', SQLITE_ONLY, async () => {
     const tokens = [issue(), issue()];
     downgrade(db, 2);
     const before = ids();
@@ -116,7 +116,7 @@ describe('schema migration', () => {
     await codeFlowPasses();
   });
 
-  test('servers starting on a schema 1 database bring it up to date once, and serve its tokens', async () => {
+  test('servers starting on a schema 1 database bring it up to date once, and serve its tokens', SQLITE_ONLY, async () => {
     const t = issue();
     downgrade(db, 1);
     assert.ok(has('tokens_code'));
@@ -129,7 +129,7 @@ describe('schema migration', () => {
     await codeFlowPasses();
   });
 
-  test('schema 3 is brought up to 4: ids kept and never given again, pictures out of the apps row', async () => {
+  test('schema 3 is brought up to 4: ids kept and never given again, pictures out of the apps row', SQLITE_ONLY, async () => {
     const t = issue();
     // a picture, straight into schema 3's apps row after the downgrade
     downgrade3(db);
@@ -162,7 +162,7 @@ describe('schema migration', () => {
     await codeFlowPasses();
   });
 
-  test('schema 4 is brought up to 5: the bridged device logins table appears, tokens kept', async () => {
+  test('schema 4 is brought up to 5: the bridged device logins table appears, tokens kept', SQLITE_ONLY, async () => {
     const t = issue();
     const before = ids();
     downgrade4(db);
@@ -175,13 +175,15 @@ describe('schema migration', () => {
   });
 
   test('a database from a newer postern is refused by the admin command and the servers', async () => {
-    sql(db, 'PRAGMA user_version = 99');
+    // the schema level: SQLite's user_version, PostgreSQL's postern_schema table
+    const setVersion = (v) => sql(db, stack.backend === 'pg' ? `UPDATE postern_schema SET version = ${v}` : `PRAGMA user_version = ${v}`);
+    setVersion(99);
     const r = stack.cliRun(['init']);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /schema 99 is newer than this postern \(5\)/);
     await assert.rejects(stack.restart(), /did not come up/);
     assert.match(stack.log('token.log'), /schema 99 is newer than this postern/);
-    sql(db, 'PRAGMA user_version = 5');
+    setVersion(5);
     await stack.restart();
     assert.equal(await check(stack.url, issue()), 204);
   });

@@ -6,8 +6,7 @@
 // resource limits, and the synchronous config key.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { startStack } from '../lib/stack.mjs';
 import { Session, pkce, authorize, token, check, revoke, consentForm, addUser, createApp, basic } from '../lib/client.mjs';
 
@@ -29,9 +28,9 @@ function issued(stack, client_id, scope) {
   return JSON.parse(stack.cli(args)).access_token;
 }
 
-/* One value from the stack's database, read with the sqlite3 command. */
+/* One value from the stack's database. */
 function sql(stack, query) {
-  return execFileSync('sqlite3', [path.join(stack.dir, 'postern.db'), query], { encoding: 'utf8' }).trim();
+  return stack.sql(query);
 }
 
 /* RFC 7591 registration of a public client (registration = on). */
@@ -71,10 +70,23 @@ async function codeOf(s, params, what = 'authorize') {
   return a.code;
 }
 
-/* Holds SQLite's write lock on the stack's database from a sqlite3 process until
- * release() (BEGIN IMMEDIATE, then ROLLBACK). */
+/* Holds the stack's database's write lock from another process until release(): on
+ * SQLite a sqlite3 process in BEGIN IMMEDIATE; on PostgreSQL a psql process holding every
+ * table in EXCLUSIVE mode, which, like SQLite's lock, lets readers through and makes
+ * every writer wait. Then ROLLBACK. */
 async function holdWriteLock(stack) {
-  const p = spawn('sqlite3', [path.join(stack.dir, 'postern.db')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let p, begin, end;
+  if (stack.backend === 'pg') {
+    const tables = stack.sql("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1").split('\n');
+    assert.ok(tables.includes('tokens'), tables.join(' '));
+    p = spawn('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', stack.database], { stdio: ['pipe', 'pipe', 'pipe'] });
+    begin = `BEGIN;\nLOCK TABLE ${tables.join(', ')} IN EXCLUSIVE MODE;\nSELECT 'locked';\n`;
+    end = 'ROLLBACK;\n\\q\n';
+  } else {
+    p = spawn('sqlite3', [stack.database], { stdio: ['pipe', 'pipe', 'pipe'] });
+    begin = ".timeout 2000\nBEGIN IMMEDIATE;\nSELECT 'locked';\n";
+    end = 'ROLLBACK;\n.quit\n';
+  }
   let out = '', err = '';
   p.stderr.on('data', (d) => { err += d; });
   const exited = new Promise((resolve) => p.once('exit', resolve));
@@ -84,13 +96,13 @@ async function holdWriteLock(stack) {
       out += d;
       if (out.includes('locked')) { clearTimeout(timer); resolve(); }
     });
-    p.once('exit', (c) => { clearTimeout(timer); reject(new Error(`sqlite3 exited (${c}): ${err}`)); });
-    p.stdin.write(".timeout 2000\nBEGIN IMMEDIATE;\nSELECT 'locked';\n");
+    p.once('exit', (c) => { clearTimeout(timer); reject(new Error(`${p.spawnfile} exited (${c}): ${err}`)); });
+    p.stdin.write(begin);
   });
-  assert.equal(err, '', 'sqlite3 took the lock without complaint');
+  assert.equal(err, '', `${p.spawnfile} took the lock without complaint`);
   return {
     async release() {
-      if (p.exitCode === null) p.stdin.end('ROLLBACK;\n.quit\n');
+      if (p.exitCode === null) p.stdin.end(end);
       const timer = setTimeout(() => p.kill('SIGKILL'), 3000);
       await exited;
       clearTimeout(timer);
@@ -250,6 +262,7 @@ describe('security review (issue 10)', () => {
     const t = await redeem();
     assert.equal(t.status, 200, `token after the lock: ${t.text}`);
     assert.equal(await check(stack.url, t.body.access_token), 204);
+    assert.equal(await check(stack.url, victim), 204, 'the revoke refused under the lock changed nothing');
     const rv = await revoke(stack.url, { token: victim }, demoCreds);
     assert.equal(rv.status, 200, rv.text);
     assert.equal(await check(stack.url, victim), 401, 'revoked after the lock');

@@ -6,6 +6,9 @@
 //   await stack.stop()   // stops it, fails if a sanitizer reported anything in the logs
 //   stack.sql('SELECT count(*) FROM tokens')   // one query on its database, rows as a|b lines
 //
+// Queries for both backends: unixNow() for SQLite's unixepoch(), blobLiteral, randomBlobSql
+// and hexSql for blobs; storedData and holds look for a secret in what the database keeps.
+//
 // With POSTERN_PG_DIR set (a cluster started by tools/pg.sh, as `make test` does), every
 // stack gets a new PostgreSQL database of that cluster instead of an SQLite file, unless
 // the test names its own DATABASE; `backend` says which the run uses.
@@ -35,6 +38,47 @@ export function sqlOn(database, query) {
     return execFileSync('psql', ['-X', '-q', '-A', '-t', '-F', '|', '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', query],
       { encoding: 'utf8' }).trim();
   return execFileSync('sqlite3', ['-cmd', '.timeout 5000', database, query], { encoding: 'utf8' }).trim();
+}
+
+/* Whole seconds since the epoch, as the server counts time (SQLite's unixepoch(), which
+ * PostgreSQL lacks: queries compare with this number instead). */
+export const unixNow = () => Math.floor(Date.now() / 1000);
+
+/* Bytes as an SQL literal the stack's database takes: X'ab..' on SQLite, '\xab..'::bytea
+ * on PostgreSQL. */
+export function blobLiteral(stack, buf) {
+  const hex = Buffer.from(buf).toString('hex');
+  return stack.backend === 'pg' ? `'\\x${hex}'::bytea` : `X'${hex}'`;
+}
+
+/* An SQL expression for 32 random bytes, new on every row: SQLite's randomblob(32). */
+export function randomBlobSql(stack) {
+  return stack.backend === 'pg' ? "decode(md5(random()::text) || md5(clock_timestamp()::text || random()::text), 'hex')"
+    : 'randomblob(32)';
+}
+
+/* An SQL expression for a blob's bytes in uppercase hex, '' for NULL, as SQLite's hex()
+ * gives them. */
+export function hexSql(stack, expr) {
+  return stack.backend === 'pg' ? `coalesce(upper(encode(${expr}, 'hex')), '')` : `hex(${expr})`;
+}
+
+/* Everything the stack's database holds, to look for what must not be stored as it is:
+ * [{ name, text }], the SQLite files (the database, its -wal and -shm) byte for byte as
+ * latin1, or on PostgreSQL a data-only pg_dump (where a bytea value shows as hex: see
+ * holds). */
+export function storedData(stack) {
+  if (stack.backend === 'pg')
+    return [{ name: 'pg_dump', text: execFileSync('pg_dump', ['--data-only', '-d', stack.database], { encoding: 'latin1', maxBuffer: 256 << 20 }) }];
+  const dir = path.dirname(stack.database), base = path.basename(stack.database);
+  return readdirSync(dir).filter((f) => f.startsWith(base))
+    .map((f) => ({ name: f, text: readFileSync(path.join(dir, f)).toString('latin1') }));
+}
+
+/* Whether text (from storedData) holds secret as it is, or its bytes in hex. */
+export function holds(text, secret) {
+  const hex = Buffer.from(secret).toString('hex');
+  return text.includes(secret) || text.toLowerCase().includes(hex);
 }
 
 export function dropDatabase(uri) {
