@@ -356,10 +356,11 @@ int
 st_exec_nowait(struct pt_st *st)
 {
 	/* a best-effort write (when a token was last used) never queues behind another
-	 * writer: every request of this process would queue behind it. PostgreSQL locks
-	 * the row alone, which nobody else holds for long. */
-	if (pg || st == NULL)
+	 * writer: every request of this process would queue behind it. */
+	if (st == NULL)
 		return st_exec(st);
+	if (pg)
+		return pgd_exec_nowait(st);
 	sqlite3_busy_timeout(db, 0);
 	int rc = sqlite3_step(st->lite);
 	sqlite3_reset(st->lite);

@@ -316,6 +316,34 @@ pgd_step(struct pt_st *st)
 	return ST_DONE;
 }
 
+/* Sets lock_timeout on the connection (milliseconds; 0 would mean no limit). */
+static bool
+lock_timeout(int ms)
+{
+	char set[48];
+	snprintf(set, sizeof(set), "SET lock_timeout = %d", ms);
+	PGresult *r = PQexec(conn, set);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	return ok;
+}
+
+int
+pgd_exec_nowait(struct pt_st *st)
+{
+	/* a lock held by another (a table lock, a long writer) fails the statement after
+	 * a millisecond instead of PT_DB_BUSY_MS; outside a transaction only (inside, the
+	 * setting would outlive a failure until the rollback) */
+	bool quick = conn != NULL && PQtransactionStatus(conn) == PQTRANS_IDLE && lock_timeout(1);
+	int rc;
+	while ((rc = pgd_step(st)) == ST_ROW)
+		;
+	pgd_reset(st);
+	if (quick && conn != NULL && !lock_timeout(PT_DB_BUSY_MS))
+		pt_warn("database: cannot set lock_timeout back");
+	return rc == ST_DONE ? PT_OK : rc;
+}
+
 void
 pgd_reset(struct pt_st *st)
 {

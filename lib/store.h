@@ -209,6 +209,7 @@ void pgd_st_free(struct pt_st *);
 void pgd_bind_int(struct pt_st *, int i, int64_t v);
 void pgd_bind(struct pt_st *, int i, const void *p, size_t n, bool binary);
 int pgd_step(struct pt_st *);
+int pgd_exec_nowait(struct pt_st *);
 void pgd_reset(struct pt_st *);
 int64_t pgd_col_int(struct pt_st *, int col);
 bool pgd_col_null(struct pt_st *, int col);
