@@ -104,7 +104,7 @@ test: deps all san clang build/unit
 	build/unit
 	tools/fuzz.sh smoke
 	cd tests && POSTERN_BUILD=$(CURDIR)/build/san node --test --test-concurrency=1 e2e/
-	POSTERN_BUILD=$(CURDIR)/build/san tools/e2e-pg.sh
+	UNIT=build/unit POSTERN_BUILD=$(CURDIR)/build/san tools/e2e-pg.sh
 	cd tests && POSTERN_BUILD=$(CURDIR)/build node --test --test-concurrency=1 interop/ browser/
 	tools/bench-smoke.sh
 
@@ -113,7 +113,7 @@ e2e: all san
 
 # the end-to-end suite on PostgreSQL only
 e2e-pg: all san
-	POSTERN_BUILD=$(CURDIR)/build/san tools/e2e-pg.sh
+	UNIT=build/unit POSTERN_BUILD=$(CURDIR)/build/san tools/e2e-pg.sh
 
 fuzz:
 	tools/fuzz.sh long

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# e2e-pg.sh: the end-to-end suite against PostgreSQL: a throwaway cluster (tools/pg.sh,
-# unix socket only) for the run, a new database per stack, the cluster deleted after.
-#   tools/e2e-pg.sh [FILES...]    default: every file of tests/e2e
+# e2e-pg.sh: the suites against PostgreSQL: a throwaway cluster (tools/pg.sh, unix socket
+# only) for the run; the unit tests of the core on a database of their own (when
+# UNIT=build/unit names the unit test binary), then the end-to-end suite, a new database
+# per stack; the cluster deleted after.
+#   [UNIT=build/unit] tools/e2e-pg.sh [FILES...]    default: every file of tests/e2e
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/postern-pg.XXXXXX)
 trap '"$root/tools/pg.sh" down "$dir" >/dev/null 2>&1 || true' EXIT
 "$root/tools/pg.sh" up "$dir" >/dev/null
+if [ -n "${UNIT:-}" ]; then
+	echo "# unit tests on PostgreSQL"
+	POSTERN_UNIT_DATABASE=$("$root/tools/pg.sh" createdb "$dir" unit) "$UNIT" 2>/dev/null | tail -n 1
+	[ "${PIPESTATUS[0]}" = 0 ] || exit 1
+fi
 cd "$root/tests"
 [ $# -gt 0 ] || set -- e2e/
 POSTERN_PG_DIR=$dir node --test --test-concurrency=1 "$@"

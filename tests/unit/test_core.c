@@ -3,6 +3,7 @@
  * oauth.c (client authentication, authorization requests, grants, codes, tokens,
  * scopes, deletion), store.c (single use by row count), session.c (users, passwords,
  * sessions, CSRF), device_grant.c (codes) and guess.c (limits). */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -35,7 +36,10 @@ setup(void)
 	cfg.refresh_token_ttl = 86400;
 	pt_hash_key(key);
 	if (pt_store() == NULL) {
-		CHECK_INT(pt_db_open(":memory:", PT_SYNC_NORMAL), PT_OK);
+		/* POSTERN_UNIT_DATABASE: the same tests on another database (make test
+		 * runs them on an empty PostgreSQL one too) */
+		const char *database = getenv("POSTERN_UNIT_DATABASE");
+		CHECK_INT(pt_db_open(database ? database : ":memory:", PT_SYNC_NORMAL), PT_OK);
 		CHECK_INT(pt_db_init_schema(err, sizeof(err)), PT_OK);
 	}
 	ta = unit_arena();
