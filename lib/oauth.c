@@ -385,14 +385,14 @@ pt_grant_record(const struct pt_ctx *ctx, int64_t user_id, int64_t app_id, int64
 	if (rc == PT_OK)
 		all = scope_union(ctx->a, g.scope, scope);
 	else if (rc != PT_ERR_NOTFOUND)
-		return PT_ERR_DB;
+		return rc == PT_ERR_BUSY ? rc : PT_ERR_DB;
 	rc = pt_db_grant_upsert(user_id, app_id, org_id, all, pt_now(), redirect_uri, grant_id);
 	if (rc == PT_ERR_NOTFOUND) {
 		pt_warn("no grant: user %lld is not a member of organization %lld",
 		    (long long)user_id, (long long)org_id);
 		return PT_ERR_NOTFOUND;
 	}
-	return rc == PT_OK ? PT_OK : PT_ERR_DB;
+	return rc == PT_OK || rc == PT_ERR_BUSY ? rc : PT_ERR_DB;
 }
 
 int

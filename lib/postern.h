@@ -1422,7 +1422,8 @@ int pt_code_issue(const struct pt_ctx *, const struct pt_authz *, int64_t user_i
 
 /* Records (or widens) the grant of user+app+org; inside the caller's transaction.
  * redirect_uri, when not NULL, is remembered with it. PT_ERR_NOTFOUND when the user is
- * not a member of the organization: nothing is granted for it. */
+ * not a member of the organization: nothing is granted for it; PT_ERR_BUSY (retry
+ * later) or PT_ERR_DB. */
 int pt_grant_record(const struct pt_ctx *, int64_t user_id, int64_t app_id, int64_t org_id,
     const char *scope, const char *redirect_uri, int64_t *grant_id) PT_WUR;
 /* The scope an app gets when it asks for want: want itself, or, when want is NULL or

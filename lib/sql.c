@@ -51,7 +51,10 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_USER_DELETE] = {.sqlite = "DELETE FROM users WHERE id = ?"},
 
 	/* ------------------------------------------------ grants, codes, tokens */
-	[Q_GRANT_FIND] = {.sqlite = "SELECT id, scope FROM grants WHERE user_id = ? AND app_id = ? AND org_id = ?"},
+	/* read to widen its scope: on PostgreSQL the row stays locked until the caller's
+	 * transaction ends, so two approvals at once add both their scopes */
+	[Q_GRANT_FIND] = {.sqlite = "SELECT id, scope FROM grants WHERE user_id = ? AND app_id = ? AND org_id = ?",
+	    .pg = "SELECT id, scope FROM grants WHERE user_id = $1 AND app_id = $2 AND org_id = $3 FOR UPDATE"},
 	/* only grants for organizations the user is still a member of */
 	[Q_GRANT_FIND_ANY] = {
 	    .sqlite = "SELECT g.id, g.scope, g.org_id, g.redirect_uri FROM grants g JOIN members m"
