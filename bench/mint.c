@@ -41,7 +41,8 @@ code_insert(char tok[PT_TOKEN_LEN + 1], int64_t grant, const char *scope, int64_
 	uint8_t h[PT_HASH_LEN];
 	pt_token_new(tok, "pac_");
 	pt_hash(h, tok, PT_TOKEN_LEN);
-	inserted(pt_db_bench_code_insert(h, grant, scope, expires - 3600, expires));
+	struct pt_code_row c = {.grant_id = grant, .redirect_uri = "", .scope = scope, .expires = expires};
+	inserted(pt_db_code_insert(h, &c, expires - 3600));
 }
 
 /* A pending device request of the app, expiring at expires; tok gets its device code. */
@@ -55,7 +56,7 @@ device_insert(char tok[PT_TOKEN_LEN + 1], int64_t app_id, const char *scope, lon
 	pt_hash(h, tok, PT_TOKEN_LEN);
 	pt_random_b62(user_code, 8);
 	user_code[8] = '\0';
-	inserted(pt_db_bench_device_insert(h, user_code, app_id, scope, interval, expires));
+	inserted(pt_db_device_insert(h, user_code, app_id, scope, interval, expires));
 }
 
 int
@@ -122,13 +123,13 @@ main(int argc, char **argv)
 		} else if (strcmp(kind, "tokens") == 0) {
 			pt_token_new(tok, "pat_");
 			pt_hash(h, tok, PT_TOKEN_LEN);
-			inserted(pt_db_bench_token_insert(h, grant, scope, now));
+			inserted(pt_db_token_insert(h, PT_KIND_ACCESS, grant, NULL, scope, NULL, now, 0));
 		} else if (strcmp(kind, "expired") == 0) {
 			code_insert(tok, grant, scope, now - 60);
 			device_insert(tok, app.id, scope, cfg.device_interval, now - 60);
 			pt_token_new(tok, "pse_");
 			pt_hash(h, tok, PT_TOKEN_LEN);
-			inserted(pt_db_bench_session_insert(h, uid, now - 7200, now - 60));
+			inserted(pt_db_session_insert(h, uid, now - 7200, now - 60));
 		} else if (strcmp(kind, "unknown") == 0) {
 			pt_token_new(tok, "pat_");
 			puts(tok);

@@ -918,7 +918,7 @@ int pt_db_bridge_ready(const uint8_t hash[PT_HASH_LEN], const uint8_t *token, si
  * was not exchanging), PT_ERR_BUSY, PT_ERR_DB. */
 int pt_db_bridge_retry(const uint8_t hash[PT_HASH_LEN]) PT_WUR;
 
-/* @@ the admin command, the janitor, the benchmarks' seeder */
+/* @@ the admin command and the janitor (the benchmarks' seeder uses the flows' own) */
 
 /* Lists that can be long (every user, app or token) are read through a callback
  * called once per row; a row's texts live until the callback returns. A callback
@@ -1031,20 +1031,6 @@ enum pt_janitor {
  * none is left. */
 int pt_db_janitor_batch(enum pt_janitor, int64_t cutoff, int64_t *n) PT_WUR;
 
-/* The benchmarks' seeder writes rows as the flows would leave them. Each inserts one
- * row (run them in one transaction): PT_OK, or a database error. */
-/* An authorization code of the grant (no PKCE, redirect_uri not given). */
-int pt_db_bench_code_insert(const uint8_t hash[PT_HASH_LEN], int64_t grant_id,
-    const char *scope, int64_t created, int64_t expires) PT_WUR;
-/* A live access token of the grant that never expires. */
-int pt_db_bench_token_insert(const uint8_t hash[PT_HASH_LEN], int64_t grant_id,
-    const char *scope, int64_t created) PT_WUR;
-/* A pending device request of the app. */
-int pt_db_bench_device_insert(const uint8_t hash[PT_HASH_LEN], const char *user_code,
-    int64_t app_id, const char *scope, int64_t interval, int64_t expires) PT_WUR;
-/* A session of the user. */
-int pt_db_bench_session_insert(const uint8_t hash[PT_HASH_LEN], int64_t user_id,
-    int64_t created, int64_t expires) PT_WUR;
 
 int64_t pt_now(void);
 

@@ -4,6 +4,18 @@
  * and the functions callers use are in store*.c. */
 #include "store.h"
 
+/* An app as struct pt_app has it (read by st_read_app): id, client_id, name, description,
+ * has a picture, redirect_uris, scopes, public, trusted, require_pkce, remember_consent,
+ * grant_types, secret_hash, owner_id, registered, resource_server, made by an
+ * administrator (or by the admin command: no owner). */
+#define APP_COLUMNS                                                                         \
+	"SELECT id, client_id, name, description,"                                          \
+	" EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris, scopes," \
+	" public, trusted, require_pkce, remember_consent, grant_types, secret_hash, owner_id,"  \
+	" registered, resource_server,"                                                      \
+	" coalesce((SELECT is_admin FROM users u WHERE u.id = apps.owner_id),"               \
+	" CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END)"
+
 const struct pt_sql pt_sql[Q__MAX] = {
 	/* IMMEDIATE: SQLite takes the write lock at once, so two writers never deadlock on
 	 * an upgrade; PostgreSQL locks rows, and every read-modify-write below is one
@@ -30,14 +42,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_SESSIONS_END_ALL] = {.sqlite = "DELETE FROM sessions WHERE user_id = ?"},
 
 	/* ------------------------------------------------ apps as the OAuth core reads them */
-	[Q_APP_BY_CLIENT_ID] = {
-	    .sqlite = "SELECT id, client_id, name, description,"
-	    " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris, scopes,"
-	    " public, trusted, require_pkce, remember_consent, grant_types, secret_hash, owner_id,"
-	    " registered, resource_server,"
-	    " coalesce((SELECT is_admin FROM users u WHERE u.id = apps.owner_id),"
-	    " CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END)"
-	    " FROM apps WHERE client_id = ?"},
+	[Q_APP_BY_CLIENT_ID] = {.sqlite = APP_COLUMNS " FROM apps WHERE client_id = ?"},
 	/* deleting an app or a user: switched off at once, then rows in short batches so
 	 * no transaction holds the write lock for long, then the row itself */
 	[Q_APP_DISABLE] = {.sqlite = "UPDATE apps SET grant_types = '', redirect_uris = '', secret_hash = NULL WHERE id = ?"},
@@ -157,11 +162,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id), a.public,"
 	    " a.trusted, a.created, (SELECT count(*) FROM grants g WHERE g.app_id = a.id)"
 	    " FROM apps a WHERE a.owner_id = ? ORDER BY a.created DESC, a.id DESC"},
-	[Q_APPS_GET] = {
-	    .sqlite = "SELECT id, client_id, name, description,"
-	    " EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris,"
-	    " scopes, public, trusted, require_pkce, remember_consent"
-	    " FROM apps WHERE client_id = ? AND owner_id = ?"},
+	/* an app of its owner (the apps pages) */
+	[Q_APPS_GET] = {.sqlite = APP_COLUMNS " FROM apps WHERE client_id = ? AND owner_id = ?"},
 	/* ?9: public (drops the secret); ?10: a new secret hash, or NULL to keep the old one;
 	 * ?12: public as the form found it, so a secret is never given to (or kept by) an app
 	 * another save switched meanwhile (the caller checks that one row changed) */
@@ -310,9 +312,4 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " FROM attempts WHERE \"window\" < ?1 LIMIT ?2)"},
 	[Q_JANITOR_REQUESTS] = {
 	    .sqlite = "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE expires <= ?1 LIMIT ?2)"},
-
-	/* ------------------------------------------------ the benchmarks' seeder */
-	[Q_BENCH_DEVICE_INSERT] = {
-	    .sqlite = "INSERT INTO devices (hash, user_code, app_id, scope, state, \"interval\", expires)"
-	    " VALUES (?, ?, ?, ?, 0, ?, ?)"},
 };

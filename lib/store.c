@@ -226,11 +226,9 @@ pt_db_sessions_delete_user(int64_t user_id, int64_t *ended)
 
 /* ================================================ apps as the OAuth core reads them */
 
-/* Q_APP_BY_CLIENT_ID: id, client_id, name, description, has a picture, redirect_uris,
- * scopes, public, trusted, require_pkce, remember_consent, grant_types, secret_hash,
- * owner_id, registered, resource_server, made by an administrator */
-static void
-read_app(pt_arena *a, struct pt_st *st, struct pt_app *app)
+/* Q_APP_BY_CLIENT_ID, Q_APPS_GET: APP_COLUMNS (sql.c) */
+void
+st_read_app(pt_arena *a, struct pt_st *st, struct pt_app *app)
 {
 	app->id = st_col_int(st, 0);
 	app->client_id = st_col_text(a, st, 1);
@@ -258,7 +256,7 @@ pt_db_app_by_client_id(pt_arena *a, const char *client_id, size_t n, struct pt_a
 	st_textn(st, 1, client_id, n);
 	int rc = st_one(st);
 	if (rc == PT_OK) {
-		read_app(a, st, app);
+		st_read_app(a, st, app);
 		st_reset(st);
 	}
 	return rc;

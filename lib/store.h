@@ -112,8 +112,6 @@ enum pt_q {
 	Q_JANITOR_TOKENS,
 	Q_JANITOR_ATTEMPTS,
 	Q_JANITOR_REQUESTS,
-	/* ---- the benchmarks' seeder */
-	Q_BENCH_DEVICE_INSERT,
 	Q__MAX
 };
 
@@ -171,6 +169,9 @@ char *st_col_text_or_null(pt_arena *, struct pt_st *, int col);
 const uint8_t *st_col_blob(pt_arena *, struct pt_st *, int col, size_t *n);
 /* Copies a blob column of exactly n bytes into out; false (out zeroed) otherwise. */
 bool st_col_fixed(struct pt_st *, int col, void *out, size_t n);
+
+/* Reads a row of APP_COLUMNS (sql.c): Q_APP_BY_CLIENT_ID and Q_APPS_GET. */
+void st_read_app(pt_arena *, struct pt_st *, struct pt_app *);
 
 /* Which backend the open connection is. */
 bool st_is_pg(void);

@@ -1,4 +1,4 @@
-/* store_admin.c: the storage functions of the admin command, the janitor and the benchmarks' seeder. */
+/* store_admin.c: the storage functions of the admin command and the janitor. */
 #include <assert.h>
 #include <string.h>
 
@@ -318,60 +318,4 @@ pt_db_janitor_batch(enum pt_janitor what, int64_t cutoff, int64_t *n)
 	int rc = st_exec(st);
 	*n = rc == PT_OK ? st_changes(st) : 0;
 	return rc;
-}
-
-/* ------------------------------------------------------------ the benchmarks' seeder */
-
-int
-pt_db_bench_code_insert(const uint8_t hash[PT_HASH_LEN], int64_t grant_id, const char *scope,
-    int64_t created, int64_t expires)
-{
-	struct pt_st *st = st_get(Q_CODE_INSERT);
-	st_blob(st, 1, hash, PT_HASH_LEN);
-	st_int(st, 2, grant_id);
-	st_text(st, 3, "");
-	st_int(st, 4, 0);
-	st_text(st, 5, scope);
-	st_int(st, 8, expires);
-	st_int(st, 9, created);
-	return st_exec(st);
-}
-
-int
-pt_db_bench_token_insert(const uint8_t hash[PT_HASH_LEN], int64_t grant_id, const char *scope,
-    int64_t created)
-{
-	struct pt_st *st = st_get(Q_TOKEN_INSERT);
-	st_blob(st, 1, hash, PT_HASH_LEN);
-	st_int(st, 2, PT_KIND_ACCESS);
-	st_int(st, 3, grant_id);
-	st_text(st, 5, scope);
-	st_int(st, 7, created);
-	return st_exec(st);
-}
-
-int
-pt_db_bench_device_insert(const uint8_t hash[PT_HASH_LEN], const char *user_code, int64_t app_id,
-    const char *scope, int64_t interval, int64_t expires)
-{
-	struct pt_st *st = st_get(Q_BENCH_DEVICE_INSERT);
-	st_blob(st, 1, hash, PT_HASH_LEN);
-	st_text(st, 2, user_code);
-	st_int(st, 3, app_id);
-	st_text(st, 4, scope);
-	st_int(st, 5, interval);
-	st_int(st, 6, expires);
-	return st_exec(st);
-}
-
-int
-pt_db_bench_session_insert(const uint8_t hash[PT_HASH_LEN], int64_t user_id, int64_t created,
-    int64_t expires)
-{
-	struct pt_st *st = st_get(Q_SESSION_INSERT);
-	st_blob(st, 1, hash, PT_HASH_LEN);
-	st_int(st, 2, user_id);
-	st_int(st, 3, created);
-	st_int(st, 4, expires);
-	return st_exec(st);
 }

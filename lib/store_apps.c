@@ -143,23 +143,6 @@ pt_db_apps_list(pt_arena *a, int64_t owner_id, struct pt_apps_row **rows, size_t
 	return PT_OK;
 }
 
-/* Q_APPS_GET */
-static void
-read_owned_app(pt_arena *a, struct pt_st *st, struct pt_app *app)
-{
-	app->id = st_col_int(st, 0);
-	app->client_id = st_col_text(a, st, 1);
-	app->name = st_col_text(a, st, 2);
-	app->description = st_col_text(a, st, 3);
-	app->has_picture = st_col_int(st, 4) != 0;
-	app->redirect_uris = st_col_text(a, st, 5);
-	app->scopes = st_col_text(a, st, 6);
-	app->public = st_col_int(st, 7) != 0;
-	app->trusted = st_col_int(st, 8) != 0;
-	app->require_pkce = st_col_int(st, 9) != 0;
-	app->remember_consent = st_col_int(st, 10) != 0;
-}
-
 int
 pt_db_apps_get(pt_arena *a, const char *client_id, int64_t owner_id, struct pt_app *app)
 {
@@ -170,7 +153,7 @@ pt_db_apps_get(pt_arena *a, const char *client_id, int64_t owner_id, struct pt_a
 	int rc = st_one(st);
 	if (rc != PT_OK)
 		return rc;
-	read_owned_app(a, st, app);
+	st_read_app(a, st, app);
 	app->owner_id = owner_id;
 	st_reset(st);
 	return PT_OK;
