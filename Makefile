@@ -121,8 +121,13 @@ fuzz:
 run: deps-server all
 	@tools/run.sh
 
+# `make bench`: the benchmark on SQLite, then on PostgreSQL (a throwaway durable cluster);
+# BENCH_DB=sqlite or BENCH_DB=pg runs one of them (bench/README.md)
 bench: deps all
-	@bench/run.sh
+	@case "$(BENCH_DB)" in \
+	'') bench/run.sh --sqlite && bench/run.sh --pg ;; \
+	*) BENCH_DB='$(BENCH_DB)' bench/run.sh ;; \
+	esac
 
 # `make soak`: an hour of mixed load watching for wrong answers, leaks and crashes (not
 # part of `make test`); SOAK_MINUTES=10 make soak for a shorter one
