@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -20,7 +21,7 @@
  * renamed (rotated) file is left at the next line with no signal; a SIGHUP (which the
  * supervisor forwards to its workers) makes the next line reopen too. */
 
-static const char *audit_path;          /* NULL: the audit log is off */
+static char *audit_path;                /* a copy; NULL: the audit log is off */
 static int audit_fd = -1;
 static dev_t audit_dev;
 static ino_t audit_ino;
@@ -33,7 +34,10 @@ pt_audit_open(const char *path)
 	if (audit_fd >= 0)
 		close(audit_fd);
 	audit_fd = -1;
-	audit_path = path != NULL && *path ? path : NULL;
+	free(audit_path);
+	audit_path = NULL;
+	if (path != NULL && *path && (audit_path = strdup(path)) == NULL)
+		pt_warn("audit log %s: out of memory: no audit log", path);
 }
 
 void
