@@ -1,6 +1,7 @@
 /* audit.c: the audit log, one JSON object a line per security event (config audit_log). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,9 @@
  * those of its open descriptor and reopens when they differ or the path is gone, so a
  * renamed (rotated) file is left at the next line with no signal; a SIGHUP (which the
  * supervisor forwards to its workers) makes the next line reopen too. */
+
+/* one write(2) of at most PIPE_BUF bytes on an O_APPEND file is never interleaved */
+_Static_assert(PT_AUDIT_LINE_MAX <= PIPE_BUF, "an audit line must fit one atomic write");
 
 static char *audit_path;                /* a copy; NULL: the audit log is off */
 static int audit_fd = -1;
