@@ -154,6 +154,7 @@ install: all
 		chmod 644 $(DESTDIR)$(SHAREDIR)/$${u#contrib/} || exit 1; done
 	install -m 644 man/postern.8 $(DESTDIR)$(MANDIR)/man8/postern.8
 	install -m 644 man/postern.conf.5 $(DESTDIR)$(MANDIR)/man5/postern.conf.5
+	install -m 644 contrib/postern.logrotate $(DESTDIR)$(SHAREDIR)/postern.logrotate
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/postern $(DESTDIR)$(MANDIR)/man8/postern.8 \

@@ -404,6 +404,9 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		} else if (!strcmp(k, "templates")) {
 			free(c->templates_dir);
 			c->templates_dir = relpath(path, v);
+		} else if (!strcmp(k, "audit_log")) {
+			free(c->audit_log);
+			c->audit_log = *v ? relpath(path, v) : NULL;
 		} else if (!strcmp(k, "templates_override")) {
 			free(c->templates_override);
 			c->templates_override = relpath(path, v);
@@ -553,6 +556,7 @@ pt_config_free(struct pt_config *c)
 	free(c->cookie_name);
 	free(c->templates_dir);
 	free(c->templates_override);
+	free(c->audit_log);
 	free(c->cli_app);
 	free(c->api_url);
 	free(c->upstream_authorize_url);

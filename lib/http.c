@@ -381,6 +381,15 @@ worker_sigterm(int sig)
 	worker_stopping = 1;
 }
 
+/* A worker's SIGHUP (forwarded by the supervisor): the audit log is reopened at its
+ * next line (logrotate's postrotate may send one; a renamed file is noticed anyway). */
+static void
+worker_sighup(int sig)
+{
+	(void)sig;
+	pt_audit_reopen();
+}
+
 static int64_t
 now_ms(void)
 {
@@ -414,12 +423,15 @@ worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, cons
 	sa.sa_flags = SA_RESTART; /* a request's reads and writes never see EINTR */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = worker_sighup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the supervisor, which stops the workers */
 	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 
 	pt_hash_key(cfg->key);
 	pt_tmpl_dirs(cfg->templates_dir, cfg->templates_override);
+	pt_audit_open(cfg->audit_log);
 	if (pt_db_open(cfg->database, cfg->sync) != PT_OK)
 		return 1;
 	pt_db_defer_checkpoints();
@@ -536,6 +548,7 @@ supervise(const struct pt_site *site, struct pt_config *cfg, int n)
 	sigaddset(&wait_set, SIGCHLD);
 	sigaddset(&wait_set, SIGTERM);
 	sigaddset(&wait_set, SIGINT);
+	sigaddset(&wait_set, SIGHUP); /* forwarded to the workers: reopen the audit log */
 	signal(SIGCHLD, SIG_DFL); /* an inherited SIG_IGN would reap the workers unseen */
 	/* blocked before the first fork and taken with sigtimedwait: no exit or stop is
 	 * missed between two looks */
@@ -578,6 +591,10 @@ supervise(const struct pt_site *site, struct pt_config *cfg, int n)
 		int sig = sigtimedwait(&wait_set, NULL, &ts);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
+		if (sig == SIGHUP)
+			for (int i = 0; i < n; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGHUP);
 	}
 	stop_workers(name, pids, n, &wait_set);
 	return 0;

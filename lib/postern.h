@@ -349,6 +349,7 @@ struct pt_config {
 	bool upstream_redirect_uri;   /* send redirect_uri = base_url/device/callback */
 	bool upstream_token_basic;    /* form body + HTTP Basic instead of Postiz's JSON body */
 	bool bridge;
+	char *audit_log;          /* the audit log's path; NULL: off */
 };
 
 /* Loads the file at path (NULL: $POSTERN_CONFIG). On error writes a message
@@ -461,6 +462,37 @@ struct pt_ctx;
  * *answer the RFC 7591 §3.2.1 response document. PT_OK, PT_ERR_BUSY or PT_ERR_DB. */
 int pt_register_store(const struct pt_ctx *, const struct pt_reg *, char cid[PT_CLIENT_ID_LEN + 1],
     pt_buf *answer) PT_WUR;
+
+/* ---------------------------------------------------------------- audit log */
+
+/* The audit log (config audit_log; lib/audit.c): one JSON object a line, {"time" (RFC
+ * 3339, UTC), "event" (a name from the list in man/postern.conf.5), "ok", then the
+ * event's fields}. Never a secret, code, token, password, cookie or session id. */
+#define PT_AUDIT_LINE_MAX  4096  /* a line with its newline: PIPE_BUF, one atomic write */
+#define PT_AUDIT_FIELD_MAX 512   /* bytes of one string value; longer ones are cut */
+enum pt_audit_kind { PT_AF_STR, PT_AF_INT, PT_AF_BOOL };
+struct pt_audit_field {
+	const char *key;          /* a constant of this program */
+	enum pt_audit_kind kind;
+	const char *s;            /* PT_AF_STR; NULL leaves the field out */
+	int64_t i;                /* PT_AF_INT, PT_AF_BOOL */
+};
+#define PT_AS(k, v) {(k), PT_AF_STR, (v), 0}
+#define PT_AI(k, v) {(k), PT_AF_INT, NULL, (int64_t)(v)}
+#define PT_AB(k, v) {(k), PT_AF_BOOL, NULL, (int64_t)!!(v)}
+/* The first PT_AUDIT_HASH_HEX hex digits of a (keyed) hash: enough to correlate lines,
+ * never enough to stand for what was hashed. Returns buf. */
+#define PT_AUDIT_HASH_HEX 8
+const char *pt_audit_hash(char buf[PT_AUDIT_HASH_HEX + 1], const uint8_t *hash);
+/* Where this process writes its lines (NULL or "": nowhere); opened at the first line. */
+void pt_audit_open(const char *path);
+/* Makes the next line reopen the file (a SIGHUP handler may call it). */
+void pt_audit_reopen(void);
+/* Writes one line; a failure is logged once (not per line) and never reaches the caller. */
+void pt_audit_write(const char *event, bool ok, const struct pt_audit_field *, size_t n);
+#define pt_audit(event, ok, ...)                                                  \
+	pt_audit_write((event), (ok), (const struct pt_audit_field[]){__VA_ARGS__},  \
+	    sizeof((const struct pt_audit_field[]){__VA_ARGS__}) / sizeof(struct pt_audit_field))
 
 /* ---------------------------------------------------------------- log */
 

@@ -239,6 +239,7 @@ scope profile = See your user name and organization
 scope posts:read = Read your posts
 scope posts:write = Create and schedule posts for you
 default_scope = profile
+audit_log = logs/audit.log
 ${EXTRA_CONFIG:-}
 CONF
 	"$postern" init >/dev/null
