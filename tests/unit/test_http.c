@@ -132,6 +132,9 @@ api_request(pt_buf *out)
 	pt_arena *a = unit_arena();
 	memset(&r, 0, sizeof(r));
 	r.ctx = pt_ctx_init(a, &cfg);
+	r.method = "GET";
+	r.path = "/";
+	r.query = "";
 	r.face = PT_API;
 	r.authorization = "";
 	r.cookie = "";
