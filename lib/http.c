@@ -293,7 +293,8 @@ way_back(struct pt_req *r, struct pt_tv *t)
 
 /* What an error page offers besides the header's links (Your apps, Approved apps and
  * Sign out, when signed in): the page the browser came from (way_back); the form again
- * after an expired form, the same page again when the server was busy; signing in (again,
+ * after an expired form, the same page again when the server was busy (a GET, or a form
+ * that form_again can open again); signing in (again,
  * when the session ended) for a signed-out user of the built-in login; and the site's
  * home (the base URL's origin), named by site_name. */
 static void
@@ -301,7 +302,11 @@ error_ways(struct pt_req *r, enum pt_error e, struct pt_tv *t)
 {
 	int status = pt_error_status(e);
 	bool get = !pt_is_post(r);
-	bool form_again = r->route != NULL && (r->route->methods & PT_GET) != 0;
+	/* A page behind a sign-in whose GET shows the form its POST came from (the apps and
+	 * approved-apps pages). Not the consent page, whose GET restarts a request from a
+	 * query the form does not carry, nor authorize, whose POST is the request itself. */
+	bool form_again = r->route != NULL && (r->route->methods & PT_GET) &&
+	    (r->route->needs & (PT_SESSION | PT_CSRF)) == (PT_SESSION | PT_CSRF);
 	const char *here = r->query[0] ? pt_printf(r->ctx.a, "%s?%s", pt_path(r, r->path), r->query)
 				       : pt_path(r, r->path);
 	way_back(r, t);

@@ -138,6 +138,17 @@ describe('site_name and the error pages', () => {
     assert.equal(again.status, 200, 'the link does not lead back to the form');
   });
 
+  test('an expired consent form: no link to a form that cannot be opened again', async () => {
+    const s = new Session(stack.url);
+    await s.signIn('demo', stack.password);
+    const r = await s.post('/oauth/consent', { form: { request: 'pcr_x', action: 'approve', csrf: 'stale' } });
+    assert.equal(r.status, 403);
+    assert.equal(header(r.text_).user, 'demo');
+    const w = ways(r.text_);
+    assert.ok(!w.some((x) => /form again|Try again/.test(x.text)), JSON.stringify(w));
+    assert.equal(w.at(-1).text, `Go to ${SITE}`);
+  });
+
   test('a session that ended before the consent answer: sign in again', async () => {
     const s = new Session(stack.url);
     const r = await s.post('/oauth/consent', { form: { request: 'pcr_x', action: 'approve', csrf: 'x' } });
