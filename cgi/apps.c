@@ -86,7 +86,7 @@ static void
 csrf_failed(struct pt_req *r)
 {
 	pt_fail(r, PT_E_CSRF,
-	    "The form expired or came from another site. Go back, reload the page and try again.");
+	    "The form expired or came from another site. Open it again and retry.");
 }
 
 static void

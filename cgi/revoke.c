@@ -170,7 +170,7 @@ approved_revoke(struct pt_req *r)
 		if (pt_req_body(r, approved_fields, AF__MAX, &p, &fail) != PT_OK ||
 		    !pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
 			pt_fail(r, PT_E_CSRF,
-			    "The form expired or came from another site. Go back, reload the page and try again.");
+			    "The form expired or came from another site. Open it again and retry.");
 			return;
 		}
 		confirmed = p.v[AF_CONFIRM] != NULL && strcmp(p.v[AF_CONFIRM], "yes") == 0;
