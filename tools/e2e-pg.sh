@@ -12,7 +12,9 @@ trap '"$root/tools/pg.sh" down "$dir" >/dev/null 2>&1 || true' EXIT
 if [ -n "${UNIT:-}" ]; then
 	echo "# unit tests on PostgreSQL"
 	# the tests' expected warnings left out; failures and the count shown
-	POSTERN_UNIT_DATABASE=$("$root/tools/pg.sh" createdb "$dir" unit) "$UNIT" 2>&1 |
+	# from the tree's root, where the unit tests find the templates and example config
+	unit=$(cd "$(dirname "$UNIT")" && pwd)/$(basename "$UNIT")
+	(cd "$root" && POSTERN_UNIT_DATABASE=$("$root/tools/pg.sh" createdb "$dir" unit) "$unit") 2>&1 |
 		grep -Ev '^[0-9TZ:-]+ postern (warn|info):'
 
 fi
