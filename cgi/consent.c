@@ -93,6 +93,7 @@ login(struct pt_req *r)
 	rc = pt_password_check(r->ctx.a, p.v[LG_USERNAME], p.n[LG_USERNAME], p.v[LG_PASSWORD],
 	    p.n[LG_PASSWORD], &u);
 	if (rc == PT_ERR_NOTFOUND) {
+		pt_metrics_sign_in(false);
 		pt_info("failed sign-in for a user name from %s", r->remote_addr);
 		login_page(r, pt_error_status(PT_E_SIGN_IN_FAILED), "Wrong user name or password.", p.v[LG_USERNAME], ret);
 		return;
@@ -102,6 +103,7 @@ login(struct pt_req *r)
 		    p.v[LG_USERNAME], ret);
 		return;
 	}
+	pt_metrics_sign_in(true);
 	pt_see_other(r, ret);
 }
 

@@ -127,6 +127,7 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	}
 	if (rc != PT_OK || pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
+	pt_metrics_token(PT_MX_CODE);
 	pt_token_response(r, &out, c.scope, c.org_id);
 	sodium_memzero(&out, sizeof(out));
 }
@@ -184,6 +185,7 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	if (pt_tokens_issue(&r->ctx, t.grant_id, access_scope, scope, t.resource,
 		from_code ? code_hash : NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
+	pt_metrics_token(PT_MX_REFRESH);
 	pt_token_response(r, &out, access_scope, t.org_id);
 	sodium_memzero(&out, sizeof(out));
 }

@@ -77,6 +77,7 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 	if (rc != PT_OK || pt_tokens_issue(&r->ctx, grant, d.scope, NULL, NULL, NULL, 0, &out) != PT_OK ||
 	    pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
+	pt_metrics_token(PT_MX_DEVICE);
 	if (!postiz) {
 		pt_token_response(r, &out, d.scope, d.org_id);
 	} else {
