@@ -144,7 +144,9 @@ map_file(const char *path)
 		}
 		if (f != MAP_FAILED && memcmp(f->magic, MX_MAGIC, sizeof(MX_MAGIC)) == 0 &&
 		    f->version == MX_VERSION && f->size == sizeof(*f)) {
-			close(fd); /* the mapping stays; so does the lock until here */
+			/* unlocked by name: the mapping keeps the open file, and its flock with it */
+			flock(fd, LOCK_UN);
+			close(fd);
 			return f;
 		}
 		if (f != MAP_FAILED)
@@ -156,6 +158,7 @@ map_file(const char *path)
 		}
 		pt_warn("metrics: %s has another layout: starting a new one", path);
 		unlink(path);
+		flock(fd, LOCK_UN);
 		close(fd);
 	}
 	pt_warn("metrics: %s kept changing while it was opened", path);
