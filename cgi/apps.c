@@ -572,9 +572,37 @@ app_picture(struct pt_req *r)
 }
 
 /* The first row that matches wins: /oauth/apps/new before /oauth/apps/<client_id>. */
+/* GET /oauth/metrics: the Prometheus text exposition of every process's counters (the
+ * shared file) and of the database gauges, which this worker keeps for
+ * PT_METRICS_GAUGE_CACHE seconds: counting the tokens scans their table. nginx lets
+ * only loopback addresses in. */
+static void
+metrics(struct pt_req *r)
+{
+	static struct pt_metrics_counts_row gauges;
+	static int64_t counted_at;
+	static bool counted;
+	if (!pt_metrics_shared()) {
+		pt_fail(r, PT_E_SERVER, "the metrics file could not be opened (see the log)");
+		return;
+	}
+	int64_t now = pt_now();
+	if (!counted || now - counted_at >= PT_METRICS_GAUGE_CACHE || now < counted_at) {
+		/* a database that cannot be read leaves the gauges out, not the counters */
+		counted = pt_db_metrics_counts(now, &gauges) == PT_OK;
+		counted_at = now;
+	}
+	pt_buf b;
+	pt_buf_init(&b, r->ctx.a);
+	pt_metrics_render(&b, counted ? &gauges : NULL);
+	pt_header(r, "Cache-Control", "no-store");
+	pt_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.n);
+}
+
 static const struct pt_route routes[] = {
 	/* methods         path                     face     needs                  handler */
 	{PT_POST,          "/oauth/register",        PT_API,  0,                     reg},
+	{PT_GET,           "/oauth/metrics",         PT_API,  0,                     metrics},
 	{PT_GET,           "/oauth/apps",            PT_PAGE, PT_SESSION,            apps_list},
 	{PT_GET,           "/oauth/apps/",           PT_PAGE, PT_SESSION,            apps_list},
 	{PT_GET | PT_POST, "/oauth/apps/new",        PT_PAGE, PT_SESSION | PT_CSRF,  apps_new},

@@ -93,6 +93,7 @@ login(struct pt_req *r)
 	rc = pt_password_check(r->ctx.a, p.v[LG_USERNAME], p.n[LG_USERNAME], p.v[LG_PASSWORD],
 	    p.n[LG_PASSWORD], &u);
 	if (rc == PT_ERR_NOTFOUND) {
+		pt_metrics_sign_in(false);
 		pt_info("failed sign-in for a user name from %s", r->remote_addr);
 		pt_audit("sign_in", false, PT_AS("user", p.v[LG_USERNAME]), PT_AS("addr", r->remote_addr),
 		    PT_AS("reason", "wrong user name or password"));
@@ -108,6 +109,7 @@ login(struct pt_req *r)
 	}
 	pt_audit("sign_in", true, PT_AS("user", u.name), PT_AI("user_id", u.id),
 	    PT_AS("addr", r->remote_addr));
+	pt_metrics_sign_in(true);
 	pt_see_other(r, ret);
 }
 

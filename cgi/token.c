@@ -138,6 +138,7 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	    PT_AS("client_id", app->client_id), PT_AI("user_id", c.user_id), PT_AI("org_id", c.org_id),
 	    PT_AS("scope", c.scope), PT_AI("grant_id", c.grant_id), PT_AB("refresh", out.has_refresh),
 	    PT_AS("code_hash", pt_audit_hash(hx, h)), PT_AS("addr", r->remote_addr));
+	pt_metrics_token(PT_MX_CODE);
 	pt_token_response(r, &out, c.scope, c.org_id);
 	sodium_memzero(&out, sizeof(out));
 }
@@ -201,6 +202,7 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	    PT_AI("org_id", t.org_id),
 	    PT_AS("scope", access_scope), PT_AI("grant_id", t.grant_id),
 	    PT_AS("refresh_hash", pt_audit_hash(hx, h)), PT_AS("addr", r->remote_addr));
+	pt_metrics_token(PT_MX_REFRESH);
 	pt_token_response(r, &out, access_scope, t.org_id);
 	sodium_memzero(&out, sizeof(out));
 }

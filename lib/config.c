@@ -83,6 +83,12 @@ static const char *const exe_names[PT_EXE__MAX] = {
 	[PT_EXE_DEVICE] = "device",
 };
 
+const char *
+pt_exe_name(int exe)
+{
+	return exe >= 0 && exe < PT_EXE__MAX ? exe_names[exe] : NULL;
+}
+
 int
 pt_exe_by_name(const char *name)
 {
@@ -420,6 +426,9 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		} else if (!strcmp(k, "secret_key_file")) {
 			free(c->secret_key_file);
 			c->secret_key_file = relpath(path, v);
+		} else if (!strcmp(k, "metrics_file")) {
+			free(c->metrics_file);
+			c->metrics_file = relpath(path, v);
 		} else if (!strcmp(k, "default_scope")) {
 			free(c->default_scope);
 			c->default_scope = xstrdup(v);
@@ -535,6 +544,11 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		c->api_url = xstrdup(c->base_url);
 	if (c->site_name == NULL)
 		c->site_name = host_of_url(c->base_url);
+	/* the counters' shared file lives with the state: next to an SQLite database, or
+	 * next to the secret key when the database is PostgreSQL */
+	if (c->metrics_file == NULL)
+		c->metrics_file = relpath(pt_db_is_pg(c->database) ? c->secret_key_file : c->database,
+		    "postern.metrics");
 	if (upstream_check(c, path, err, errlen) != PT_OK)
 		return PT_ERR_CONFIG;
 	return load_key(c, err, errlen);
@@ -613,6 +627,7 @@ pt_config_free(struct pt_config *c)
 	free(c->base_path);
 	free(c->database);
 	free(c->secret_key_file);
+	free(c->metrics_file);
 	free(c->default_scope);
 	free(c->cookie_name);
 	free(c->templates_dir);

@@ -320,8 +320,9 @@ lite_error(int rc)
 	return PT_ERR_DB;
 }
 
-int
-st_step(struct pt_st *st)
+/* st_step on the open backend. */
+static int
+st_step_run(struct pt_st *st)
 {
 	if (st == NULL)
 		return get_error;
@@ -336,6 +337,15 @@ st_step(struct pt_st *st)
 	}
 	rc = lite_error(sqlite3_extended_errcode(db));
 	sqlite3_reset(st->lite);
+	return rc;
+}
+
+int
+st_step(struct pt_st *st)
+{
+	int rc = st_step_run(st);
+	if (rc == PT_ERR_BUSY || rc == PT_ERR_DB) /* every failed statement, either backend */
+		pt_metrics_db(rc);
 	return rc;
 }
 

@@ -472,6 +472,15 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Monotonic nanoseconds: a vDSO read, no system call. */
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static struct timespec
 ms_timespec(int64_t ms)
 {
@@ -482,7 +491,8 @@ ms_timespec(int64_t ms)
 /* One worker: its own database handle and FastCGI state, then the request loop until
  * SIGTERM. Returns the exit status (the caller _exits with it). */
 static int
-worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, const sigset_t *mask)
+worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, const sigset_t *mask,
+    int index)
 {
 	const char *name = site->name;
 	FCGX_Request fr;
@@ -503,6 +513,7 @@ worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, cons
 	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 
+	pt_metrics_worker(index); /* its slot: a restarted worker counts on from its predecessor's */
 	pt_hash_key(cfg->key);
 	pt_tmpl_dirs(cfg->templates_dir, cfg->templates_override);
 	pt_audit_open(cfg->audit_log);
@@ -523,6 +534,7 @@ worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, cons
 			return 1;
 		}
 		worker_idle = 0;
+		int64_t start = now_ns();
 		struct pt_req r;
 		memset(&r, 0, sizeof(r));
 		r.fcgx = &fr;
@@ -535,6 +547,7 @@ worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, cons
 		}
 		pt_rollback(); /* a handler that failed mid-transaction leaves nothing behind */
 		FCGX_Finish_r(&fr);
+		pt_metrics_request(&r, now_ns() - start);
 		pt_arena_reset(a);
 		/* answered: a checkpoint the request made due is taken now, while the other
 		 * workers accept */
@@ -546,12 +559,12 @@ worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, cons
 
 /* Forks one worker; its pid, or -1. The child never returns. */
 static pid_t
-spawn(const struct pt_site *site, struct pt_config *cfg, const sigset_t *mask)
+spawn(const struct pt_site *site, struct pt_config *cfg, const sigset_t *mask, int index)
 {
 	pid_t self = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
-		_exit(worker(site, cfg, self, mask));
+		_exit(worker(site, cfg, self, mask, index));
 	if (pid < 0)
 		pt_warn("%s: fork: %s", site->name, strerror(errno));
 	return pid;
@@ -650,7 +663,7 @@ supervise(const struct pt_site *site, struct pt_config *cfg, int n)
 				}
 				restarts++;
 			}
-			pids[i] = spawn(site, cfg, &mask);
+			pids[i] = spawn(site, cfg, &mask, i);
 			if (pids[i] < 0) {
 				pids[i] = 0;
 				resume = t + RESTART_PAUSE_MS;
@@ -712,5 +725,7 @@ pt_serve(const struct pt_site *site)
 	}
 	if (pt_db_close() != PT_OK)
 		return 1;
+	/* mapped once here, inherited by every worker (fork keeps a MAP_SHARED mapping) */
+	pt_metrics_open(&cfg, site);
 	return supervise(site, &cfg, (int)cfg.processes[exe]);
 }

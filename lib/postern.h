@@ -305,6 +305,8 @@ enum pt_exe {
 };
 /* The executable called name, or -1 when there is none. */
 int pt_exe_by_name(const char *name);
+/* The name of executable exe, or NULL when there is none. */
+const char *pt_exe_name(int exe);
 
 /* synchronous: which writes reach the disk before they are answered (a power cut
  * cannot take them back). */
@@ -320,6 +322,7 @@ struct pt_config {
 	char *base_path;     /* path part of base_url, "" at the root */
 	char *database;
 	char *secret_key_file;
+	char *metrics_file;     /* the counters all processes share (lib/metrics.c) */
 	uint8_t key[32];
 	bool have_key;
 	struct pt_scope scopes[PT_MAX_SCOPES];
@@ -1070,8 +1073,55 @@ enum pt_janitor {
  * none is left. */
 int pt_db_janitor_batch(enum pt_janitor, int64_t cutoff, int64_t *n) PT_WUR;
 
+/* @@ metrics: the gauges of GET /oauth/metrics */
+/* Q_METRICS_COUNTS: what there is, at now. */
+struct pt_metrics_counts_row {
+	int64_t users;
+	int64_t apps;
+	int64_t access_tokens;   /* live (unexpired) access tokens */
+	int64_t refresh_tokens;  /* live refresh tokens not yet used */
+};
+/* One statement: PT_OK with *row, or PT_ERR_BUSY / PT_ERR_DB. It counts the tokens
+ * table's access and refresh rows by a scan of it (no index covers kind and expiry):
+ * callers keep the answer for PT_METRICS_GAUGE_CACHE seconds. */
+int pt_db_metrics_counts(int64_t now, struct pt_metrics_counts_row *row) PT_WUR;
+
 
 int64_t pt_now(void);
+
+/* ---------------------------------------------------------------- metrics */
+
+/* Counters for Prometheus (lib/metrics.c), kept in one file of shared memory
+ * (metrics_file) that every worker of every executable maps: a slot per executable
+ * and worker, each counter an atomic add there, so counting costs no system call and no
+ * lock, the counts of all processes add up, and a restarted worker's survive it. The
+ * file starts with a magic, a layout version and its size; a file of another layout is
+ * replaced, not reused. Without the file (it could not be opened or mapped: logged),
+ * counting goes to a private slot and GET /oauth/metrics answers 500. */
+#define PT_METRICS_ROUTES 32       /* route rows of one executable that get their own counts */
+#define PT_METRICS_GAUGE_CACHE 10  /* seconds the database gauges (users, apps, tokens) are kept */
+
+struct pt_site;
+enum pt_mx_grant { PT_MX_CODE, PT_MX_REFRESH, PT_MX_DEVICE, PT_MX__GRANTS };
+
+/* The supervisor, before it forks: maps cfg->metrics_file (creating it 0600 when there
+ * is none) and records site's route paths for the labels. Workers inherit the mapping. */
+void pt_metrics_open(const struct pt_config *, const struct pt_site *);
+/* A worker: counts into slot `worker` (0..PT_MAX_PROCESSES-1) of its executable. */
+void pt_metrics_worker(int worker);
+struct pt_req;
+/* One answered request: its route (r->endpoint) and status, and how long it took. */
+void pt_metrics_request(const struct pt_req *, int64_t ns);
+void pt_metrics_token(enum pt_mx_grant);
+void pt_metrics_sign_in(bool ok);
+/* A statement that failed: PT_ERR_BUSY counts as busy, PT_ERR_DB as an error. */
+void pt_metrics_db(int rc);
+/* The text exposition (format 0.0.4) of every executable's counters summed, and of
+ * the gauges (NULL: left out, the database could not be read). */
+struct pt_metrics_counts_row;
+void pt_metrics_render(pt_buf *, const struct pt_metrics_counts_row *gauges);
+/* Is the shared file mapped? */
+bool pt_metrics_shared(void);
 
 /* ---------------------------------------------------------------- templates */
 
@@ -1137,6 +1187,7 @@ struct pt_req {
 	const char *remote_addr;
 	const char *referer;      /* HTTP_REFERER, NULL when absent (error pages link back) */
 	const char *arg;          /* what the route's '*' or '**' matched, NULL when none */
+	const struct pt_route *endpoint; /* the first row whose path matched (the metrics' label) */
 	const struct pt_route *route; /* the dispatcher's match (NULL outside it: unit tests) */
 	unsigned checked;         /* PT_CSRF, PT_CLIENT: what the handler has checked */
 	const char *body;

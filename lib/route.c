@@ -114,6 +114,7 @@ pt_dispatch(struct pt_req *r, const struct pt_site *site)
 	const struct pt_route *rt = route_find(site, r->ctx.cfg, r->method, r->path, &allow, &hit,
 	    &arg, &argn);
 	r->face = hit != NULL ? hit->face : site->unmatched;
+	r->endpoint = hit;
 
 	/* No body for GET/HEAD, nor for the check: as an nginx auth_request subrequest it
 	 * carries the Content-Length (and method) of the request it guards, without the body. */

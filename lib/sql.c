@@ -312,4 +312,12 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " FROM attempts WHERE \"window\" < ?1 LIMIT ?2)"},
 	[Q_JANITOR_REQUESTS] = {
 	    .sqlite = "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE expires <= ?1 LIMIT ?2)"},
+
+	/* ------------------------------------------------ metrics (the gauges) */
+	/* users and apps by their primary keys; the tokens by one scan of the table (kind
+	 * and expiry have no index: the caller keeps the answer a few seconds) */
+	[Q_METRICS_COUNTS] = {
+	    .sqlite = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM apps),"
+	    " count(*) FILTER (WHERE kind = 1), count(*) FILTER (WHERE kind = 2)"
+	    " FROM tokens WHERE kind IN (1, 2) AND (expires IS NULL OR expires > ?1)"},
 };
