@@ -43,7 +43,8 @@
 #   LOGIN=builtin        or remote_user (nginx auth_basic against DIR/htpasswd)
 #   EXTRA_CONFIG=        lines appended to postern.conf on first use
 #   EXTRA_NGINX=         lines inside nginx's server block (@STATE@, @ROOT@, @PORT@ and
-#                        @BASE@ in them are replaced as in tools/nginx.conf.in)
+#                        @BASE@ in them are replaced as in tools/nginx.conf.in; @ROOT@ is
+#                        the source tree, or the installed share folder)
 #   LOGIN_RATE=10r/s TOKEN_RATE=50r/s REGISTER_RATE=10r/m REVOKE_RATE=50r/s
 #   INTROSPECT_RATE=50r/s AUTHORIZE_RATE=50r/s DEVICE_RATE=20r/s
 #                        nginx limit_req rates per client address (N r/s or N r/m):
