@@ -121,8 +121,13 @@ fuzz:
 run: deps-server all
 	@tools/run.sh
 
+# `make bench`: the benchmark on SQLite, then on PostgreSQL (a throwaway durable cluster);
+# BENCH_DB=sqlite or BENCH_DB=pg runs one of them (bench/README.md)
 bench: deps all
-	@bench/run.sh
+	@case "$(BENCH_DB)" in \
+	'') bench/run.sh --sqlite && bench/run.sh --pg ;; \
+	*) BENCH_DB='$(BENCH_DB)' bench/run.sh ;; \
+	esac
 
 # `make soak`: an hour of mixed load watching for wrong answers, leaks and crashes (not
 # part of `make test`); SOAK_MINUTES=10 make soak for a shorter one
@@ -156,6 +161,7 @@ install: all
 		chmod 644 $(DESTDIR)$(SHAREDIR)/$${u#contrib/} || exit 1; done
 	install -m 644 man/postern.8 $(DESTDIR)$(MANDIR)/man8/postern.8
 	install -m 644 man/postern.conf.5 $(DESTDIR)$(MANDIR)/man5/postern.conf.5
+	install -m 644 contrib/postern.logrotate $(DESTDIR)$(SHAREDIR)/postern.logrotate
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/postern $(DESTDIR)$(BINDIR)/postern-stack \

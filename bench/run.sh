@@ -3,8 +3,12 @@
 # architecture's ceiling (bare FastCGI responders behind the same nginx) and a peer
 # (node oidc-provider), and prints one report. Everything it starts it stops.
 #
-#   bench/run.sh [--quick] [--duration S] [--reps N] [--no-peer] [--only REGEX]
+#   bench/run.sh [--pg | --sqlite] [--quick] [--duration S] [--reps N] [--no-peer] [--only REGEX]
 #
+#   --pg          the whole run on PostgreSQL: a durable throwaway cluster in the run's
+#                 folder (tools/pg.sh), a database for the stack and one for each
+#                 PostgreSQL ceiling (bare_select_pg, bare_insert_pg); --sqlite: SQLite
+#                 (the default; BENCH_DB=sqlite|pg says the same)
 #   --quick       every row once for 1 s, tiny seeds (the smoke test of `make test`)
 #   --duration S  seconds per wrk run (default 5)
 #   --reps N      runs per row and concurrency; the median is reported (default 3)
@@ -12,10 +16,12 @@
 #   --only REGEX  only the rows whose name matches (grep -E), with their ceilings and
 #                 peers; the scale, janitor and memory parts run when REGEX matches
 #                 "scale", "janitor" or "memory" (for working on one endpoint)
-# Environment: BENCH_KEEP=1 keeps the state folder; BENCH_CONNS="16 64" the concurrencies;
-# BENCH_BIG=1000000 the token count of the scale rows; BENCH_PRE_SQL=SQL run on the
-# database after seeding (to measure a schema change before making it).
-# The report is also written to bench/out/report-TIME.txt. bench/README.md explains it.
+# Environment: BENCH_DB=sqlite|pg the backend; BENCH_KEEP=1 keeps the state folder;
+# BENCH_CONNS="16 64" the concurrencies; BENCH_BIG=1000000 the token count of the scale
+# rows; BENCH_PRE_SQL=SQL run on the database after seeding (to measure a schema change
+# before making it; SQL of the backend measured).
+# The report is also written to bench/out/report-TIME.txt (report-pg-TIME.txt on
+# PostgreSQL). bench/README.md explains it.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +30,7 @@ duration=5
 reps=3
 peer=1
 only=""
+backend=${BENCH_DB:-sqlite}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1; duration=1; reps=1 ;;
@@ -31,13 +38,16 @@ while [ $# -gt 0 ]; do
 	--reps) reps=${2:?--reps needs a number}; shift ;;
 	--no-peer) peer=0 ;;
 	--only) only=${2:?--only needs a pattern}; shift ;;
-	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+	--pg) backend=pg ;;
+	--sqlite) backend=sqlite ;;
+	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 case "$duration$reps" in *[!0-9]*) echo "run.sh: --duration and --reps take whole numbers" >&2; exit 2 ;; esac
 [ "$duration" -ge 1 ] && [ "$reps" -ge 1 ] || { echo "run.sh: --duration and --reps must be >= 1" >&2; exit 2; }
+case "$backend" in sqlite | pg) ;; *) echo "run.sh: BENCH_DB is sqlite or pg, not '$backend'" >&2; exit 2 ;; esac
 
 conns=${BENCH_CONNS:-16 64}
 threads=2                   # wrk threads: this is a 2-core machine shared with the server
@@ -46,8 +56,14 @@ big=${BENCH_BIG:-1000000}   # live tokens of the scale rows
 expired=100000              # expired codes, device requests and sessions for the janitor
 per_second=30000            # one-use codes minted per second of a load (above any rate seen)
 if [ $quick = 1 ]; then big=${BENCH_BIG:-10000}; expired=1000; fi
+# processes of each PostgreSQL ceiling: as many as postern's token and introspect
+# executables have by default (postern.conf.example). A single process would wait idle
+# for each round trip to the server, and for each commit's WAL flush in turn.
+pg_processes=2
 
-for t in wrk nginx spawn-fcgi curl jq sqlite3 cc pkg-config; do
+client=sqlite3
+[ "$backend" = pg ] && client=psql
+for t in wrk nginx spawn-fcgi curl jq $client cc pkg-config; do
 	command -v "$t" >/dev/null || { echo "run.sh: $t is needed (tools/deps.sh)" >&2; exit 1; }
 done
 build=${POSTERN_BUILD:-$root/build}
@@ -62,13 +78,17 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/postern-bench.XXXXXX")
 chmod 755 "$work" # nginx workers may run as www-data
 st="$work/stack"
+pgdir="$work/pg"
 peer_pid=""
 wrk_pid=""
 cleanup() {
 	set +e
+	trap '' INT TERM # a second Ctrl-C does not cut the cleanup short
 	if [ -n "$wrk_pid" ]; then kill "$wrk_pid" 2>/dev/null; wait "$wrk_pid" 2>/dev/null; fi
 	if [ -n "$peer_pid" ]; then kill "$peer_pid" 2>/dev/null; wait "$peer_pid" 2>/dev/null; fi
 	[ -d "$st" ] && "$root/tools/stack.sh" down "$st" >/dev/null 2>&1
+	# the cluster runs in a session of its own (pg_ctl): Ctrl-C never reaches it
+	[ -d "$pgdir" ] && "$root/tools/pg.sh" down "$pgdir" >/dev/null 2>&1
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "run.sh: state kept in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -87,12 +107,71 @@ libs=$(pkg-config --libs fcgi sqlite3 libsodium libcjson libpq)
 	cc $cflags -o "$bin/bare" "$root/bench/bare.c" $libs
 	cc $cflags -o "$bin/bare_select" "$root/bench/bare_select.c" $libs
 	cc $cflags -o "$bin/bare_insert" "$root/bench/bare_insert.c" $libs
+	cc $cflags -o "$bin/bare_select_pg" "$root/bench/bare_select_pg.c" $libs
+	cc $cflags -o "$bin/bare_insert_pg" "$root/bench/bare_insert_pg.c" $libs
 	cc $cflags -o "$bin/mint" "$root/bench/mint.c" "$build/libpostern.a" $libs
 }
 
 free_port() {
 	node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})' 2>/dev/null ||
 		python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+}
+
+# ------------------------------------------------------------ the database
+# SQLite: files in the stack's folder. PostgreSQL: a cluster of the run's own, with
+# PostgreSQL's durable defaults (fsync, synchronous_commit on), a database for the stack
+# and one for each ceiling
+if [ "$backend" = pg ]; then
+	log "starting a durable PostgreSQL cluster in $pgdir"
+	PG_DURABLE=1 "$root/tools/pg.sh" up "$pgdir" >/dev/null
+	db=$("$root/tools/pg.sh" createdb "$pgdir" postern)
+	select_db=$("$root/tools/pg.sh" createdb "$pgdir" bare_select)
+	insert_db=$("$root/tools/pg.sh" createdb "$pgdir" bare_insert)
+	database=$db
+	sfx=_pg
+else
+	db="$st/postern.db"
+	select_db="$st/bare-select.db"
+	insert_db="$st/bare-insert.db"
+	database=postern.db # stack.sh's default: the file in its folder
+	sfx=""
+fi
+
+# SQL on one of the run's databases (an SQLite file or a PostgreSQL URI): each argument
+# one statement, run on its own (psql -c each: VACUUM refuses a transaction); values bare
+sql_on() {
+	local target=$1 a args=()
+	shift
+	if [ "$backend" = pg ]; then
+		for a in "$@"; do args+=(-c "$a"); done
+		psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$target" "${args[@]}"
+	else
+		sqlite3 -cmd ".timeout 10000" "$target" "$@"
+	fi
+}
+sql() { sql_on "$db" "$@"; }
+# the little SQL that differs: the time now; a random value of N bytes (one per
+# statement); after a DELETE, PostgreSQL's dead rows and index entries go at once (a
+# VACUUM, which autovacuum would otherwise run in the middle of some later load), so
+# every run starts from the same table, as on SQLite
+if [ "$backend" = pg ]; then
+	now_sql="extract(epoch FROM now())::bigint"
+	random_sql() { echo "(SELECT decode(string_agg(md5(random()::text), ''), 'hex') FROM generate_series(1, $1 / 16))"; }
+	vacuum() { sql_on "$1" "VACUUM $2"; }
+else
+	now_sql="unixepoch()"
+	random_sql() { echo "randomblob($1)"; }
+	vacuum() { :; }
+fi
+# the database settled before loading it: SQLite's WAL copied back into the database;
+# PostgreSQL's statistics, visibility map and hint bits made (autovacuum's work) and its
+# dirty pages written (a checkpoint), so none of it lands in the next measured run
+settle() {
+	if [ "$backend" = pg ]; then
+		sql 'VACUUM (ANALYZE)' 'CHECKPOINT' >/dev/null
+	else
+		sql 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+	fi
 }
 
 # ------------------------------------------------------------ the stack + ceilings
@@ -108,7 +187,7 @@ extra+=" location ^~ /cached/oauth/check { rewrite ^/cached(/.*)\$ \$1 break; $f
 extra+=" fastcgi_cache_valid 204 5s; include $root/conf/check_cache.conf; fastcgi_pass unix:$st/run/introspect.sock; }"
 log "starting the stack on 127.0.0.1:$port (state in $work)"
 # limit_req stays on (its cost is part of the stack) at a rate one client never reaches
-PORT=$port SEED=1 POSTERN_BUILD=$build EXTRA_NGINX=$extra CHECK_CACHE_ZONE=1 LOGIN_RATE=1000000r/s \
+PORT=$port SEED=1 DATABASE=$database POSTERN_BUILD=$build EXTRA_NGINX=$extra CHECK_CACHE_ZONE=1 LOGIN_RATE=1000000r/s \
 	TOKEN_RATE=1000000r/s AUTHORIZE_RATE=1000000r/s INTROSPECT_RATE=1000000r/s REVOKE_RATE=1000000r/s \
 	DEVICE_RATE=1000000r/s "$root/tools/stack.sh" up "$st" >"$work/stack.json"
 url=$(jq -r .url "$work/stack.json")
@@ -117,15 +196,15 @@ password=$(jq -r .password "$work/stack.json")
 app_id=$(jq -r .app.client_id "$work/stack.json")
 app_secret=$(jq -r .app.client_secret "$work/stack.json")
 cli_id=$(jq -r .cli_app.client_id "$work/stack.json")
-db="$st/postern.db"
 
 owner=()
 [ "$(id -u)" = 0 ] && owner=(-U www-data -G www-data)
 for b in fixed select insert; do
 	prog="$bin/bare"
 	args=()
-	[ $b = select ] && { prog="$bin/bare_select"; args=("$st/bare-select.db"); }
-	[ $b = insert ] && { prog="$bin/bare_insert"; args=("$st/bare-insert.db"); }
+	[ $b = select ] && { prog="$bin/bare_select$sfx"; args=("$select_db"); }
+	[ $b = insert ] && { prog="$bin/bare_insert$sfx"; args=("$insert_db"); }
+	[ $b != fixed ] && [ "$backend" = pg ] && args+=("$pg_processes")
 	spawn-fcgi -n -s "$st/run/bare-$b.sock" -M 0600 "${owner[@]}" -- "$prog" "${args[@]}" \
 		>>"$st/logs/bare-$b.log" 2>&1 &
 	echo $! >>"$st/run/pids" # stack.sh down stops them with the rest
@@ -141,7 +220,6 @@ done
 # ------------------------------------------------------------ seeding
 pst() { "$build/postern" --config "$conf" "$@"; }
 mint() { "$bin/mint" --config "$conf" --user demo "$@"; }
-sql() { sqlite3 -cmd ".timeout 10000" "$db" "$@"; }
 live=$(pst --json token issue --user demo --app "$app_id" | jq -r .access_token)
 mint --app "$app_id" tokens $((small - 1))
 unknown=$(mint --app "$app_id" unknown 1)
@@ -149,8 +227,21 @@ malformed="pat_$(printf 'A%.0s' $(seq 1 49))"
 mint --app "$app_id" expired "$expired"
 # the redeeming app has a picture (200 KiB, as an app's logo may be): it must not slow the
 # app lookup every token request makes (pictures live in their own table)
-sql "INSERT INTO app_pictures (app_id, picture, type) SELECT id, randomblob(204800), 'image/png' FROM apps WHERE client_id = '$app_id'"
+sql "INSERT INTO app_pictures (app_id, picture, type) SELECT id, $(random_sql 204800), 'image/png' FROM apps WHERE client_id = '$app_id'"
 [ -n "${BENCH_PRE_SQL:-}" ] && sql "$BENCH_PRE_SQL" # EXPERIMENT
+if [ "$backend" = pg ]; then settle; fi
+# what the report says of the database, from its own settings
+if [ "$backend" = pg ]; then
+	IFS='|' read -r pg_version pg_fsync pg_commit < <(sql "SELECT current_setting('server_version_num')::int / 10000,
+		current_setting('fsync'), current_setting('synchronous_commit')")
+	durability="NOT durable: fsync $pg_fsync, synchronous_commit $pg_commit"
+	[ "$pg_fsync" = on ] && [ "$pg_commit" = on ] && durability="durable: fsync, synchronous_commit on"
+	database_line="database: PostgreSQL $pg_version ($durability)"
+else
+	sync=$(sed -n 's/^[[:space:]]*synchronous[[:space:]]*=[[:space:]]*//p' "$conf" | tail -n 1)
+	database_line="database: SQLite (WAL, synchronous = ${sync:-revocations})"
+fi
+log "$database_line"
 log "seeded $(sql 'SELECT count(*) FROM tokens') live tokens, $expired expired codes, device requests and sessions"
 
 # sign in once, as a browser would; the session cookie is reused by every request
@@ -196,7 +287,8 @@ nginx_pids() {
 	pgrep -P "$m" || true
 }
 # postern processes: the first seven lines of run/pids (stack.sh writes them: each
-# executable's supervisor) and their workers, then bare
+# executable's supervisor) and their workers, then bare (and the workers of the
+# PostgreSQL ceilings)
 postern_pids() {
 	local p
 	for p in $(head -n 7 "$st/run/pids"); do
@@ -204,7 +296,13 @@ postern_pids() {
 		pgrep -P "$p" || true
 	done
 }
-bare_pids() { tail -n +8 "$st/run/pids"; }
+bare_pids() {
+	local p
+	for p in $(tail -n +8 "$st/run/pids"); do
+		echo "$p"
+		pgrep -P "$p" || true
+	done
+}
 stack_pids() { nginx_pids; postern_pids; bare_pids; }
 
 # utime + stime in clock ticks, summed over the given pids
@@ -217,6 +315,17 @@ ticks() {
 	echo $sum
 }
 hz=$(getconf CLK_TCK)
+# PostgreSQL's processes, in ticks: the postmaster with what it has reaped of its children
+# (cutime + cstime), and its live children (backends, walwriter, checkpointer, autovacuum),
+# so that a process that ends during a run is counted all the same. 0 on SQLite.
+db_ticks() {
+	[ "$backend" = pg ] || { echo 0; return 0; }
+	local m self
+	m=$(head -n 1 "$pgdir/data/postmaster.pid")
+	self=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$m/stat" 2>/dev/null || echo 0)
+	# shellcheck disable=SC2046
+	echo $((self + $(ticks $(pgrep -P "$m"))))
+}
 
 # "RSS PSS" in KiB of one pid
 mem_of() { awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { print r + 0, p + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo "0 0"; }
@@ -246,13 +355,15 @@ sample_load() {
 }
 
 # One wrk run. Environment BENCH_* configures load.lua. Prints
-# "rps p50_ms p99_ms cpu_us errors" and appends wrk's output to the raw log.
+# "rps p50_ms p99_ms cpu_us errors db_cpu_us" and appends wrk's output to the raw log
+# (db_cpu_us: PostgreSQL's processes, 0 on SQLite).
 # $1 url, $2 conns, $3 "2xx" or "4xx" (what every answer should be), $4.. pids for CPU
 one_run() {
 	local target=$1 c=$2 expect=$3
 	shift 3
-	local t0 t1 out line
+	local t0 t1 d0 d1 out line
 	t0=$(ticks "$@")
+	d0=$(db_ticks)
 	BENCH_THREADS=$threads wrk -t$threads -c"$c" -d"${duration}s" --timeout 5s \
 		-s "$root/bench/load.lua" "$target" >"$work/wrk.out" 2>&1 &
 	local wpid=$!
@@ -260,18 +371,20 @@ one_run() {
 	# sample memory half-way through (the load is running by then)
 	sleep "$(awk -v d="$duration" 'BEGIN { print d / 2 }')"
 	sample_load
-	wait $wpid || { wrk_pid=""; log "wrk failed: $(tail -n 3 "$work/wrk.out")"; echo "0 0 0 0 -1"; return 0; }
+	wait $wpid || { wrk_pid=""; log "wrk failed: $(tail -n 3 "$work/wrk.out")"; echo "0 0 0 0 -1 0"; return 0; }
 	wrk_pid=""
 	t1=$(ticks "$@")
+	d1=$(db_ticks)
 	cat "$work/wrk.out" >>"$work/wrk.log"
 	line=$(grep '^BENCH ' "$work/wrk.out" || true)
-	[ -n "$line" ] || { log "wrk printed no BENCH line"; echo "0 0 0 0 -1"; return 0; }
-	echo "$line" | awk -v dt=$((t1 - t0)) -v hz="$hz" -v expect="$expect" '{
+	[ -n "$line" ] || { log "wrk printed no BENCH line"; echo "0 0 0 0 -1 0"; return 0; }
+	echo "$line" | awk -v dt=$((t1 - t0)) -v ddt=$((d1 - d0)) -v hz="$hz" -v expect="$expect" '{
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		rps = v["requests"] / (v["duration_us"] / 1e6)
 		cpu = v["requests"] > 0 ? dt * 1e6 / hz / v["requests"] : 0
+		dbcpu = v["requests"] > 0 ? ddt * 1e6 / hz / v["requests"] : 0
 		err = v["socket"] + v["reused"] + (expect == "2xx" ? v["status"] : 0)
-		printf "%.0f %.3f %.3f %.1f %d\n", rps, v["p50_us"] / 1000, v["p99_us"] / 1000, cpu, err }'
+		printf "%.0f %.3f %.3f %.1f %d %.1f\n", rps, v["p50_us"] / 1000, v["p99_us"] / 1000, cpu, err, dbcpu }'
 }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else print a[int((NR + 1) / 2)] }'; }
@@ -279,6 +392,9 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else print 
 ceiling_of() {
 	case "$1" in
 	"check, micro-cache hit") echo "nginx return 204" ;;
+	# on PostgreSQL a check is a round trip to the server: its target is the bare SELECT's
+	"check, live token" | "check, unknown token") if [ "$backend" = pg ]; then echo "ceiling: one SELECT"
+		else echo "ceiling: fixed body"; fi ;;
 	"check, "*) echo "ceiling: fixed body" ;;
 	introspect | "authorize, consent page") echo "ceiling: one SELECT" ;;
 	"token, code redemption" | "device-token poll") echo "ceiling: one INSERT" ;;
@@ -313,7 +429,8 @@ wanted() {
 	return 1
 }
 
-# results[name|conns] = "rps p50 p99 cpu errors" (medians over reps; errors summed)
+# results[name|conns] = "rps p50 p99 cpu errors db_cpu" (medians over reps; errors
+# summed; db_cpu "-" for the peer rows)
 declare -A results
 rows=()
 # before_each: a function run before every wrk run (minting one-use values)
@@ -335,15 +452,16 @@ measure() {
 				one_run "$base$path" "$c" "$expect" $(stack_pids) >>"$work/reps"
 			fi
 		done
-		local rps p50 p99 cpu err
+		local rps p50 p99 cpu err dbcpu="-"
 		rps=$(awk '{ print $1 }' "$work/reps" | median)
 		p50=$(awk '{ print $2 }' "$work/reps" | median)
 		p99=$(awk '{ print $3 }' "$work/reps" | median)
 		cpu=$(awk '{ print $4 }' "$work/reps" | median)
 		err=$(awk '{ s += $5 } END { print s + 0 }' "$work/reps")
-		results["$name|$c"]="$rps $p50 $p99 $cpu $err"
-		log "$(printf '%-28s c=%-3s %8s req/s  p50 %7s ms  p99 %7s ms  cpu %6s us/req  errors %s' \
-			"$name" "$c" "$rps" "$p50" "$p99" "$cpu" "$err")"
+		[ "$set" = peer ] || dbcpu=$(awk '{ print $6 }' "$work/reps" | median)
+		results["$name|$c"]="$rps $p50 $p99 $cpu $err $dbcpu"
+		log "$(printf '%-28s c=%-3s %8s req/s  p50 %7s ms  p99 %7s ms  cpu %6s us/req%s  errors %s' \
+			"$name" "$c" "$rps" "$p50" "$p99" "$cpu" "$([ "$backend" = pg ] && echo "  db $dbcpu us/req")" "$err")"
 	done
 	case " ${rows[*]:-} " in *" $name "*) ;; *) rows+=("$name") ;; esac
 }
@@ -360,14 +478,19 @@ load_env() {
 mint_codes() {
 	# the previous run's redemptions and unused codes go (the expired ones stay for the
 	# janitor), so every run starts from the same rows
-	sql "DELETE FROM tokens WHERE code_hash IS NOT NULL AND (kind <> 0 OR code_expires > unixepoch());"
+	sql "DELETE FROM tokens WHERE code_hash IS NOT NULL AND (kind <> 0 OR code_expires > $now_sql);"
+	vacuum "$db" tokens
 	mint --app "$app_id" codes $((duration * per_second)) >"$work/codes"
 }
 # the ceiling's table, like the tokens table, starts every run with the same 1,000 rows
 # (it would grow by a few hundred thousand rows a row, and a bigger index is slower)
-reset_insert() { sqlite3 -cmd ".timeout 10000" "$st/bare-insert.db" "DELETE FROM t WHERE id > $small;"; }
+reset_insert() {
+	sql_on "$insert_db" "DELETE FROM t WHERE id > $small;"
+	vacuum "$insert_db" t
+}
 mint_devices() {
 	sql "DELETE FROM devices WHERE last_poll IS NOT NULL;"
+	vacuum "$db" devices
 	mint --app "$cli_id" devices $((duration * per_second)) >"$work/devices"
 }
 
@@ -406,8 +529,13 @@ fi
 
 # the INSERT ceiling's table (made by bare_insert, which has answered by now) gets as many
 # rows as the tokens table has live tokens
-sqlite3 -cmd ".timeout 10000" "$st/bare-insert.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL
-	SELECT i + 1 FROM n WHERE i < $small) INSERT INTO t (hash, scope, created) SELECT randomblob(32), 'profile', 0 FROM n;"
+if [ "$backend" = pg ]; then
+	sql_on "$insert_db" "INSERT INTO t (hash, scope, created) SELECT sha256(convert_to(random()::text || i, 'UTF8')),
+		'profile', 0 FROM generate_series(1, $small) AS i;"
+else
+	sql_on "$insert_db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL
+		SELECT i + 1 FROM n WHERE i < $small) INSERT INTO t (hash, scope, created) SELECT randomblob(32), 'profile', 0 FROM n;"
+fi
 
 # at rest: every process has served its endpoint once (templates, statements ready)
 for p in $(nginx_pids) $(postern_pids) $peer_pid; do read -r "rest_rss[$p]" "rest_pss[$p]" < <(mem_of "$p"); done
@@ -476,7 +604,7 @@ if matches scale; then
 	seed_start=$(date +%s%N)
 	mint --app "$app_id" tokens $((big - have))
 	seed_s=$(awk -v ns=$(($(date +%s%N) - seed_start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
-	sql 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+	settle
 	big_count=$(sql 'SELECT count(*) FROM tokens WHERE code_hash IS NULL')
 	log "scale: $big_count live tokens (seeded in $seed_s s)"
 	declare -A small_results
@@ -499,16 +627,25 @@ fi
 # ------------------------------------------------------------ the report
 field() { echo "${results["$1|$2"]:-}" | awk -v i="$3" '{ print $i }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+# one line of the main table: endpoint conns req/s p50 p99 cpu db_cpu ceiling vs_ceil
+# postern/peer errors; db_cpu (PostgreSQL's processes) is a column on PostgreSQL only
+table_line() {
+	if [ "$backend" = pg ]; then
+		printf '%-34s %5s %9s %8s %8s %9s %9s %-22s %8s %12s %6s\n' "$@"
+	else
+		printf '%-34s %5s %9s %8s %8s %9s %-22s %8s %12s %6s\n' "${@:1:6}" "${@:8}"
+	fi
+}
 
 report() {
 	local r c cl pr
 	echo "postern benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r)"
+	echo "$database_line"
 	echo "stack: nginx $(nginx -v 2>&1 | sed 's/.*\///'), wrk -t$threads, ${duration} s per run," \
 		"median of $reps run(s), $small live tokens$([ $peer = 1 ] && echo ", peer oidc-provider $peer_version")"
 	[ $quick = 1 ] && echo "QUICK RUN (smoke test): numbers are not measurements"
 	echo
-	printf '%-34s %5s %9s %8s %8s %9s %-22s %8s %12s %6s\n' endpoint conns req/s p50_ms p99_ms cpu_us/req \
-		ceiling vs_ceil postern/peer errors
+	table_line endpoint conns req/s p50_ms p99_ms cpu_us/req db_us/req ceiling vs_ceil postern/peer errors
 	for r in "${rows[@]}"; do
 		for c in $conns; do
 			[ -n "${results["$r|$c"]:-}" ] || continue
@@ -517,9 +654,8 @@ report() {
 			local vs="-" vp="-"
 			[ -n "$cl" ] && vs=$(ratio "$(field "$r" "$c" 1)" "$(field "$cl" "$c" 1)")
 			[ -n "$pr" ] && [ $peer = 1 ] && vp=$(ratio "$(field "$r" "$c" 1)" "$(field "$pr" "$c" 1)")
-			printf '%-34s %5s %9s %8s %8s %9s %-22s %8s %12s %6s\n' "$r" "$c" "$(field "$r" "$c" 1)" \
-				"$(field "$r" "$c" 2)" "$(field "$r" "$c" 3)" "$(field "$r" "$c" 4)" \
-				"${cl#ceiling: }" "$vs" "$vp" "$(field "$r" "$c" 5)"
+			table_line "$r" "$c" "$(field "$r" "$c" 1)" "$(field "$r" "$c" 2)" "$(field "$r" "$c" 3)" \
+				"$(field "$r" "$c" 4)" "$(field "$r" "$c" 6)" "${cl#ceiling: }" "$vs" "$vp" "$(field "$r" "$c" 5)"
 		done
 	done
 	if matches scale; then
@@ -557,7 +693,7 @@ report() {
 }
 
 mkdir -p "$root/bench/out"
-out="$root/bench/out/report-$(date -u +%Y%m%dT%H%M%S).txt"
+out="$root/bench/out/report-$([ "$backend" = pg ] && echo pg-)$(date -u +%Y%m%dT%H%M%S).txt"
 report | tee "$out"
 cp "$work/wrk.log" "${out%.txt}.wrk.log" 2>/dev/null || true
 log "report written to $out"

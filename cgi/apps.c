@@ -86,7 +86,7 @@ static void
 csrf_failed(struct pt_req *r)
 {
 	pt_fail(r, PT_E_CSRF,
-	    "The form expired or came from another site. Go back, reload the page and try again.");
+	    "The form expired or came from another site. Open it again and retry.");
 }
 
 static void
@@ -310,6 +310,9 @@ create(struct pt_req *r, const struct pt_user *u)
 		return;
 	}
 	pt_info("user %s created app %s", u->name, cid);
+	pt_audit("app_created", true, PT_AS("by", "user"), PT_AS("user", u->name), PT_AI("user_id", u->id),
+	    PT_AS("client_id", cid), PT_AS("name", f.name), PT_AB("public", f.public),
+	    PT_AS("addr", r->remote_addr));
 	secret_page(r, "App created", cid, f.name, f.public ? NULL : secret);
 	sodium_memzero(secret, sizeof(secret));
 }
@@ -350,6 +353,9 @@ edit(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	if (pt_commit() != PT_OK)
 		goto fail;
 	sodium_memzero(hash, sizeof(hash));
+	pt_audit("app_edited", true, PT_AS("by", "user"), PT_AS("user", u->name), PT_AI("user_id", u->id),
+	    PT_AS("client_id", app->client_id), PT_AS("name", f.name), PT_AB("public", f.public),
+	    PT_AB("secret_issued", fresh), PT_AS("addr", r->remote_addr));
 	if (fresh)
 		secret_page(r, "App is now confidential", app->client_id, f.name, secret);
 	else
@@ -383,6 +389,9 @@ rotate(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 	int rc = pt_app_rotate_secret(app->client_id, u->id, secret);
 	if (rc == PT_OK) {
 		pt_info("user %s rotated the secret of %s", u->name, app->client_id);
+		pt_audit("app_secret_rotated", true, PT_AS("by", "user"), PT_AS("user", u->name),
+		    PT_AI("user_id", u->id), PT_AS("client_id", app->client_id),
+		    PT_AS("addr", r->remote_addr));
 		secret_page(r, "New secret", app->client_id, app->name, secret);
 	} else if (rc == PT_ERR_NOTFOUND) {
 		not_found(r);
@@ -417,6 +426,9 @@ delete(struct pt_req *r, const struct pt_user *u, const struct pt_app *app)
 				return;
 			}
 			pt_info("user %s deleted app %s", u->name, app->client_id);
+			pt_audit("app_deleted", true, PT_AS("by", "user"), PT_AS("user", u->name),
+			    PT_AI("user_id", u->id), PT_AS("client_id", app->client_id),
+			    PT_AS("name", app->name), PT_AS("addr", r->remote_addr));
 			pt_see_other(r, pt_path(r, "/oauth/apps?done=deleted"));
 			return;
 		}
@@ -497,6 +509,8 @@ reg(struct pt_req *r)
 		return;
 	}
 	pt_info("registered client %s", cid);
+	pt_audit("client_registered", true, PT_AS("client_id", cid), PT_AS("name", m.client_name),
+	    PT_AS("addr", r->remote_addr));
 	pt_json(r, 201, &answer);
 }
 

@@ -200,6 +200,10 @@ authorize(struct pt_req *r)
 		char code[PT_TOKEN_LEN + 1];
 		rc = pt_code_issue(&r->ctx, &az, u.id, org, false, code);
 		if (rc == PT_OK) {
+			/* approved before (or a trusted app): no page, but a decision all the same */
+			pt_audit("consent_approved", true, PT_AS("user", u.name), PT_AI("user_id", u.id),
+			    PT_AS("client_id", az.app.client_id), PT_AI("org_id", org), PT_AS("scope", az.scope),
+			    PT_AB("remembered", true), PT_AS("addr", r->remote_addr));
 			pt_authz_redirect(r, &az, code, NULL, NULL);
 			return;
 		}

@@ -94,14 +94,20 @@ login(struct pt_req *r)
 	    p.n[LG_PASSWORD], &u);
 	if (rc == PT_ERR_NOTFOUND) {
 		pt_info("failed sign-in for a user name from %s", r->remote_addr);
+		pt_audit("sign_in", false, PT_AS("user", p.v[LG_USERNAME]), PT_AS("addr", r->remote_addr),
+		    PT_AS("reason", "wrong user name or password"));
 		login_page(r, pt_error_status(PT_E_SIGN_IN_FAILED), "Wrong user name or password.", p.v[LG_USERNAME], ret);
 		return;
 	}
 	if (rc != PT_OK || pt_session_start(r, u.id) != PT_OK) {
+		pt_audit("sign_in", false, PT_AS("user", p.v[LG_USERNAME]), PT_AS("addr", r->remote_addr),
+		    PT_AS("reason", "server error"));
 		login_page(r, pt_error_status(PT_E_SERVER), "The server could not sign you in. Try again later.",
 		    p.v[LG_USERNAME], ret);
 		return;
 	}
+	pt_audit("sign_in", true, PT_AS("user", u.name), PT_AI("user_id", u.id),
+	    PT_AS("addr", r->remote_addr));
 	pt_see_other(r, ret);
 }
 
@@ -127,7 +133,11 @@ logout(struct pt_req *r)
 		}
 		pt_info("user %s signed out everywhere", u.name);
 	}
+	bool everywhere = signed_in && p.v[LG_EVERYWHERE] != NULL && strcmp(p.v[LG_EVERYWHERE], "1") == 0;
 	pt_session_end(r);
+	pt_audit("sign_out", true, PT_AS("user", signed_in ? u.name : NULL),
+	    PT_AI("user_id", signed_in ? u.id : 0), PT_AB("everywhere", everywhere),
+	    PT_AS("addr", r->remote_addr));
 	pt_see_other(r, pt_path(r, "/oauth/login"));
 }
 
@@ -212,6 +222,9 @@ consent(struct pt_req *r)
 		return;
 	}
 	if (!approve) {
+		pt_audit("consent_denied", true, PT_AS("user", u.name), PT_AI("user_id", u.id),
+		    PT_AS("client_id", az.app.client_id), PT_AS("scope", az.scope),
+		    PT_AS("addr", r->remote_addr));
 		pt_authz_redirect(r, &az, NULL, "access_denied", "the user denied the request");
 		return;
 	}
@@ -230,6 +243,9 @@ consent(struct pt_req *r)
 		pt_authz_redirect(r, &az, NULL, "temporarily_unavailable", "the code could not be issued; try again");
 		return;
 	}
+	pt_audit("consent_approved", true, PT_AS("user", u.name), PT_AI("user_id", u.id),
+	    PT_AS("client_id", az.app.client_id), PT_AI("org_id", org), PT_AS("scope", az.scope),
+	    PT_AS("addr", r->remote_addr));
 	pt_authz_redirect(r, &az, code, NULL, NULL);
 }
 

@@ -284,6 +284,9 @@ verify_page(struct pt_req *r)
 		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
+	pt_audit(approve ? "device_approved" : "device_denied", true, PT_AS("user", u.name),
+	    PT_AI("user_id", u.id), PT_AS("client_id", app.client_id),
+	    PT_AI("org_id", approve ? org : 0), PT_AS("addr", r->remote_addr));
 	if (approve)
 		message(r, 200, "Device connected",
 		    pt_printf(r->ctx.a, "%s is now connected to your account. You can close this page and go back to your device.", app.name));
@@ -470,7 +473,11 @@ bridge_callback(struct pt_req *r)
 		pt_fail(r, PT_E_BUSY, "The server is busy. Please try again in a moment.");
 		return;
 	}
+	char hx[PT_AUDIT_HASH_HEX + 1];
+	pt_audit_hash(hx, row);
 	if (denied) {
+		pt_audit("device_bridged", false, PT_AS("device_code_hash", hx),
+		    PT_AS("reason", "denied at the upstream"), PT_AS("addr", r->remote_addr));
 		/* told to the CLI at its next poll */
 		message(r, 200, "Request denied",
 		    "The device was not connected. You can close this page and go back to your device.");
@@ -507,6 +514,8 @@ bridge_callback(struct pt_req *r)
 		}
 	}
 	if (rc != PT_OK) {
+		pt_audit("device_bridged", false, PT_AS("device_code_hash", hx),
+		    PT_AS("reason", "the upstream's answer failed"), PT_AS("addr", r->remote_addr));
 		/* the person may enter the code again; the CLI keeps waiting meanwhile */
 		if (pt_db_bridge_retry(row) != PT_OK)
 			pt_warn("bridge: could not reopen a login request");
@@ -527,6 +536,8 @@ bridge_callback(struct pt_req *r)
 		    "code from your device again.");
 		return;
 	}
+	pt_audit("device_bridged", true, PT_AS("device_code_hash", hx), PT_AB("org", ans.org != NULL),
+	    PT_AS("addr", r->remote_addr));
 	message(r, 200, "Device connected", "You are signed in. You can close this page and go "
 	    "back to your device.");
 }

@@ -74,6 +74,12 @@ revoke(struct pt_req *r)
 		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
+	char hx[PT_AUDIT_HASH_HEX + 1];
+	bool refresh = tok.kind != PT_KIND_ACCESS;
+	pt_audit("token_revoked", true, PT_AS("by", "client"), PT_AS("client_id", app.client_id),
+	    PT_AS("what", refresh ? "grant" : "token"), PT_AI(refresh ? "grant_id" : "token_id",
+	    refresh ? tok.grant_id : tok.token_id), PT_AS("token_hash", pt_audit_hash(hx, h)),
+	    PT_AS("addr", r->remote_addr));
 	ok(r);
 }
 
@@ -164,7 +170,7 @@ approved_revoke(struct pt_req *r)
 		if (pt_req_body(r, approved_fields, AF__MAX, &p, &fail) != PT_OK ||
 		    !pt_csrf_ok(r, p.v[AF_CSRF], p.n[AF_CSRF])) {
 			pt_fail(r, PT_E_CSRF,
-			    "The form expired or came from another site. Go back, reload the page and try again.");
+			    "The form expired or came from another site. Open it again and retry.");
 			return;
 		}
 		confirmed = p.v[AF_CONFIRM] != NULL && strcmp(p.v[AF_CONFIRM], "yes") == 0;
@@ -185,6 +191,9 @@ approved_revoke(struct pt_req *r)
 		}
 		if (rc == PT_OK) {
 			pt_info("user %s revoked grant %lld", u->name, id);
+			pt_audit("token_revoked", true, PT_AS("by", "user"), PT_AS("user", u->name),
+			    PT_AI("user_id", u->id), PT_AS("what", "grant"), PT_AI("grant_id", id),
+			    PT_AS("addr", r->remote_addr));
 			pt_see_other(r, pt_path(r, "/oauth/approved?done=revoked"));
 		} else if (rc == PT_ERR_NOTFOUND) {
 			pt_fail(r, PT_E_NOT_FOUND, "You have approved no app at this address.");

@@ -41,6 +41,10 @@ code_replayed(struct pt_req *r, const uint8_t code_hash[PT_HASH_LEN], const stru
 	if (pt_db_tokens_delete_by_code(code_hash) != PT_OK || pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
 	pt_warn("code reuse for client %s: its tokens are revoked", app->client_id);
+	char hx[PT_AUDIT_HASH_HEX + 1];
+	pt_audit("code_replayed", false, PT_AS("client_id", app->client_id),
+	    PT_AS("code_hash", pt_audit_hash(hx, code_hash)), PT_AS("addr", r->remote_addr),
+	    PT_AS("revoked", "the tokens of the code"));
 	FAIL(PT_E_INVALID_GRANT, "the code was already used");
 }
 
@@ -55,6 +59,8 @@ refresh_reused(struct pt_req *r, int64_t grant, const struct pt_app *app)
 	if (pt_db_grant_delete(grant) != PT_OK || pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
 	pt_warn("refresh token reuse for client %s: the grant is revoked", app->client_id);
+	pt_audit("refresh_reused", false, PT_AS("client_id", app->client_id), PT_AI("grant_id", grant),
+	    PT_AS("addr", r->remote_addr), PT_AS("revoked", "the grant"));
 	FAIL(PT_E_INVALID_GRANT, "the refresh token was already used");
 }
 
@@ -127,6 +133,11 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	}
 	if (rc != PT_OK || pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
+	char hx[PT_AUDIT_HASH_HEX + 1];
+	pt_audit("token_issued", true, PT_AS("grant_type", "authorization_code"),
+	    PT_AS("client_id", app->client_id), PT_AI("user_id", c.user_id), PT_AI("org_id", c.org_id),
+	    PT_AS("scope", c.scope), PT_AI("grant_id", c.grant_id), PT_AB("refresh", out.has_refresh),
+	    PT_AS("code_hash", pt_audit_hash(hx, h)), PT_AS("addr", r->remote_addr));
 	pt_token_response(r, &out, c.scope, c.org_id);
 	sodium_memzero(&out, sizeof(out));
 }
@@ -184,6 +195,12 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	if (pt_tokens_issue(&r->ctx, t.grant_id, access_scope, scope, t.resource,
 		from_code ? code_hash : NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
+	char hx[PT_AUDIT_HASH_HEX + 1];
+	pt_audit("token_refreshed", true, PT_AS("grant_type", "refresh_token"),
+	    PT_AS("client_id", app->client_id), PT_AS("user", t.user_name), PT_AI("user_id", t.user_id),
+	    PT_AI("org_id", t.org_id),
+	    PT_AS("scope", access_scope), PT_AI("grant_id", t.grant_id),
+	    PT_AS("refresh_hash", pt_audit_hash(hx, h)), PT_AS("addr", r->remote_addr));
 	pt_token_response(r, &out, access_scope, t.org_id);
 	sodium_memzero(&out, sizeof(out));
 }

@@ -112,7 +112,12 @@ load_config(const char *path)
 	char err[512];
 	if (pt_config_load(&cfg, path, err, sizeof(err)) != PT_OK)
 		die("%s", err);
+	pt_audit_open(cfg.audit_log);
 }
+
+/* An admin command's change in the audit log: by "admin", with the Unix uid that ran it. */
+#define admin_audit(event, ...) \
+	pt_audit((event), true, PT_AS("by", "admin"), PT_AI("uid", getuid()), __VA_ARGS__)
 
 static void
 open_db(void)
@@ -257,6 +262,8 @@ cmd_user(int argc, char **argv)
 			die("could not add %s (does the user exist already?)", name);
 		int64_t org;
 		user_id(name, &org);
+		admin_audit("user_added", PT_AS("user", name), PT_AI("user_id", id),
+		    PT_AB("admin", opt(&o, "admin") != NULL));
 		if (json)
 			printf("{\"id\":%lld,\"name\":\"%s\",\"organization_id\":%lld}\n", (long long)id,
 			    name, (long long)org);
@@ -292,6 +299,8 @@ cmd_user(int argc, char **argv)
 		long long sessions = ended, grants = revoked;
 		if (pt_commit() != PT_OK)
 			die("could not save; nothing changed");
+		admin_audit("user_password_changed", PT_AS("user", o.pos[0]), PT_AI("user_id", uid),
+		    PT_AI("sessions_ended", sessions), PT_AI("grants_revoked", grants));
 		if (json)
 			printf("{\"ok\":true,\"sessions_ended\":%lld,\"grants_revoked\":%lld}\n", sessions, grants);
 		else
@@ -305,6 +314,8 @@ cmd_user(int argc, char **argv)
 		if (pt_db_sessions_delete_user(uid, &ended) != PT_OK)
 			die("could not end the sessions");
 		long long n = ended;
+		admin_audit("user_sessions_ended", PT_AS("user", o.pos[1]), PT_AI("user_id", uid),
+		    PT_AI("sessions_ended", n));
 		if (json)
 			printf("{\"ok\":true,\"sessions_ended\":%lld}\n", n);
 		else
@@ -322,8 +333,10 @@ cmd_user(int argc, char **argv)
 	} else if (strcmp(sub, "del") == 0) {
 		if (o.npos != 1)
 			die("usage: postern user del NAME");
-		if (pt_user_delete(user_id(o.pos[0], NULL)) != PT_OK)
+		int64_t uid = user_id(o.pos[0], NULL);
+		if (pt_user_delete(uid) != PT_OK)
 			die("could not delete %s (database busy?): run it again", o.pos[0]);
+		admin_audit("user_deleted", PT_AS("user", o.pos[0]), PT_AI("user_id", uid));
 		printf(json ? "{\"ok\":true}\n" : "deleted user %s and everything they approved\n",
 		    o.pos[0]);
 	} else {
@@ -366,6 +379,8 @@ cmd_org(int argc, char **argv)
 		if (pt_db_admin_org_add(name, pt_now(), &id) != PT_OK ||
 		    pt_db_admin_member_set(id, owner, "owner") != PT_OK || pt_commit() != PT_OK)
 			die("could not add the organization");
+		admin_audit("org_added", PT_AI("org_id", id), PT_AS("org", name),
+		    PT_AS("owner", opt(&o, "owner")));
 		if (json)
 			printf("{\"id\":%lld}\n", (long long)id);
 		else
@@ -405,6 +420,12 @@ cmd_org(int argc, char **argv)
 		long long grants = revoked;
 		if (pt_commit() != PT_OK)
 			die("could not save; nothing changed");
+		if (remove)
+			admin_audit("org_member_removed", PT_AI("org_id", org), PT_AS("user", o.pos[1]),
+			    PT_AI("grants_revoked", grants));
+		else
+			admin_audit("org_member_set", PT_AI("org_id", org), PT_AS("user", o.pos[1]),
+			    PT_AS("role", opt(&o, "role") ? opt(&o, "role") : "member"));
 		if (json)
 			printf("{\"ok\":true,\"grants_revoked\":%lld}\n", grants);
 		else if (remove)
@@ -421,6 +442,7 @@ cmd_org(int argc, char **argv)
 			die("no organization %lld that is not a personal one", (long long)org);
 		if (rc != PT_OK)
 			die("could not delete the organization (database busy?)");
+		admin_audit("org_deleted", PT_AI("org_id", org));
 		printf(json ? "{\"ok\":true}\n" : "deleted; every approval for it and their tokens are revoked\n");
 	} else {
 		die("org: unknown subcommand %s", argv[0]);
@@ -546,6 +568,8 @@ cmd_app(int argc, char **argv)
 		    .remember_consent = true, .resource_server = opt(&o, "resource-server") != NULL};
 		if (pt_app_insert(&app, cid, secret) != PT_OK)
 			die("could not create the app");
+		admin_audit("app_created", PT_AS("client_id", cid), PT_AS("name", name),
+		    PT_AS("owner", opt(&o, "owner")), PT_AB("public", pub));
 		if (json) {
 			printf("{\"client_id\":\"%s\",", cid);
 			if (!pub)
@@ -584,6 +608,7 @@ cmd_app(int argc, char **argv)
 		char secret[PT_CLIENT_SECRET_LEN + 1];
 		if (pt_app_rotate_secret(o.pos[0], 0, secret) != PT_OK)
 			die("no confidential app %s", o.pos[0]);
+		admin_audit("app_secret_rotated", PT_AS("client_id", o.pos[0]));
 		if (json)
 			printf("{\"client_id\":\"%s\",\"client_secret\":\"%s\"}\n", o.pos[0], secret);
 		else
@@ -598,6 +623,7 @@ cmd_app(int argc, char **argv)
 			die("no app %s", o.pos[0]);
 		if (rc != PT_OK)
 			die("could not change %s (database busy?)", o.pos[0]);
+		admin_audit("app_edited", PT_AS("client_id", o.pos[0]), PT_AB("resource_server", on));
 		printf(json ? "{\"ok\":true}\n" : on ? "it may now introspect every token\n"
 							 : "it may now introspect its own tokens only\n");
 	} else if (strcmp(sub, "del") == 0) {
@@ -611,6 +637,7 @@ cmd_app(int argc, char **argv)
 			die("could not read the app %s (database busy?)", o.pos[0]);
 		if (pt_app_delete(id) != PT_OK)
 			die("could not finish deleting %s (database busy?): it no longer works; run it again", o.pos[0]);
+		admin_audit("app_deleted", PT_AS("client_id", o.pos[0]), PT_AI("app_id", id));
 		printf(json ? "{\"ok\":true}\n" : "deleted; every grant and token of the app is revoked\n");
 	} else {
 		die("app: unknown subcommand %s", sub);
@@ -675,6 +702,8 @@ cmd_token(int argc, char **argv)
 			die("no %s %lld", g ? "grant" : "token", id);
 		if (rc != PT_OK)
 			die("could not revoke %s %lld (database busy?)", g ? "grant" : "token", id);
+		admin_audit("token_revoked", PT_AS("what", g ? "grant" : "token"),
+		    PT_AI(g ? "grant_id" : "token_id", id));
 		printf(json ? "{\"ok\":true}\n" : "revoked\n");
 	} else if (strcmp(argv[0], "issue") == 0) {
 		/* For test suites and benchmarks: a token without the browser dance. */
@@ -702,6 +731,9 @@ cmd_token(int argc, char **argv)
 		if (pt_begin() != PT_OK || pt_grant_record(&ctx, uid, app.id, org, scope, NULL, &grant) != PT_OK ||
 		    pt_tokens_issue(&ctx, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
 			die("could not issue a token");
+		admin_audit("token_issued", PT_AS("grant_type", "admin"), PT_AS("client_id", a),
+		    PT_AS("user", u), PT_AI("user_id", uid), PT_AI("org_id", org), PT_AS("scope", scope),
+		    PT_AI("grant_id", grant));
 		if (json)
 			printf("{\"access_token\":\"%s\",\"scope\":\"%s\",\"organization_id\":%lld,\"grant_id\":%lld}\n",
 			    out.access, scope, (long long)org, (long long)grant);
@@ -771,6 +803,9 @@ cmd_janitor(void)
 	/* counted with the device requests they are */
 	removed[2] += janitor_step(PT_JANITOR_BRIDGE, pt_now(), "bridged device requests");
 	pt_db_maintain();
+	admin_audit("janitor_run", PT_AI("codes", removed[0]), PT_AI("sessions", removed[1]),
+	    PT_AI("devices", removed[2]), PT_AI("tokens", removed[3]), PT_AI("attempts", removed[4]),
+	    PT_AI("requests", removed[5]));
 	if (json)
 		printf("{\"codes\":%lld,\"sessions\":%lld,\"devices\":%lld,\"tokens\":%lld,"
 		       "\"attempts\":%lld,\"requests\":%lld}\n",

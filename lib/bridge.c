@@ -85,4 +85,7 @@ pt_bridge_token(struct pt_req *r, const char *code, size_t n)
 	pt_json(r, 200, &b);
 	sodium_memzero(b.p, b.n);
 	sodium_memzero(token, strlen(token));
+	char hx[PT_AUDIT_HASH_HEX + 1];
+	pt_audit("device_bridged_collected", true, PT_AS("device_code_hash", pt_audit_hash(hx, h)),
+	    PT_AS("addr", r->remote_addr));
 }

@@ -154,6 +154,59 @@ load_key(struct pt_config *c, char *err, size_t errlen)
 	return PT_OK;
 }
 
+/* Why v cannot be the site_name (it is shown on every page, in the consent page's
+ * question), or NULL when it can: 1..PT_MAX_SITE_NAME characters a page shows as they
+ * were typed. */
+static const char *
+site_name_problem(const char *v)
+{
+	static char why[96];
+	uint32_t bad;
+	size_t n = strlen(v);
+	if (n == 0)
+		return "is empty (leave it out for the base URL's host)";
+	if (!pt_valid_display_text(v, n, false, &bad)) {
+		if (bad == PT_BAD_UTF8)
+			return "is not valid UTF-8";
+		snprintf(why, sizeof(why), "contains an invisible or control character (U+%04X)",
+		    (unsigned)bad);
+		return why;
+	}
+	if (pt_utf8_len(v, n) > PT_MAX_SITE_NAME) {
+		snprintf(why, sizeof(why), "is longer than %d characters", PT_MAX_SITE_NAME);
+		return why;
+	}
+	return NULL;
+}
+
+/* The default site_name: the host of the base URL, without user info or port
+ * ("https://auth.example.com:8443/x" -> "auth.example.com"). */
+static char *
+host_of_url(const char *url)
+{
+	const char *h = strstr(url, "://");
+	h = h != NULL ? h + 3 : url;
+	size_t n = strcspn(h, "/?#");
+	const char *at = memchr(h, '@', n);
+	if (at != NULL) {
+		n -= (size_t)(at + 1 - h);
+		h = at + 1;
+	}
+	size_t end = n;
+	for (size_t i = 0; i < n; i++)
+		if (h[i] == ']')
+			end = n;
+		else if (h[i] == ':')
+			end = i;
+	/* a host that is only a port (or nothing) keeps the whole of it */
+	if (end == 0)
+		end = n;
+	char *p = strndup(h, end);
+	if (p == NULL)
+		abort();
+	return p;
+}
+
 /* The upstream_* keys of a bridged device login. A bad line is named by number; the
  * secret is never part of a message. */
 static bool
@@ -404,6 +457,9 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		} else if (!strcmp(k, "templates")) {
 			free(c->templates_dir);
 			c->templates_dir = relpath(path, v);
+		} else if (!strcmp(k, "audit_log")) {
+			free(c->audit_log);
+			c->audit_log = *v ? relpath(path, v) : NULL;
 		} else if (!strcmp(k, "templates_override")) {
 			free(c->templates_override);
 			c->templates_override = relpath(path, v);
@@ -420,6 +476,12 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		} else if (!strcmp(k, "api_url")) {
 			free(c->api_url);
 			c->api_url = xstrdup(v);
+		} else if (!strcmp(k, "site_name")) {
+			const char *why = site_name_problem(v);
+			if (why != NULL)
+				BAD("%s:%d: site_name %s", path, lineno, why);
+			free(c->site_name);
+			c->site_name = xstrdup(v);
 		} else if (!strcmp(k, "app_creation")) {
 			if (!strcmp(v, "everyone"))
 				c->apps_admins_only = false;
@@ -471,6 +533,8 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 	}
 	if (c->api_url == NULL)
 		c->api_url = xstrdup(c->base_url);
+	if (c->site_name == NULL)
+		c->site_name = host_of_url(c->base_url);
 	if (upstream_check(c, path, err, errlen) != PT_OK)
 		return PT_ERR_CONFIG;
 	return load_key(c, err, errlen);
@@ -553,8 +617,10 @@ pt_config_free(struct pt_config *c)
 	free(c->cookie_name);
 	free(c->templates_dir);
 	free(c->templates_override);
+	free(c->audit_log);
 	free(c->cli_app);
 	free(c->api_url);
+	free(c->site_name);
 	free(c->upstream_authorize_url);
 	free(c->upstream_token_url);
 	free(c->upstream_client_id);

@@ -66,7 +66,7 @@ static const struct row rows[PT_E__MAX] = {
 	    PT_CHALLENGE_NONE},
 	[PT_E_CSRF] = {403, "invalid_request", "the form expired or came from another site",
 	    "Form expired",
-	    "The form expired or came from another site. Go back, reload the page and try again.",
+	    "The form expired or came from another site. Open it again and retry.",
 	    PT_CHALLENGE_NONE},
 	[PT_E_FORBIDDEN] = {403, "access_denied", "not allowed", "Not allowed",
 	    "You may not do that.", PT_CHALLENGE_NONE},
@@ -132,5 +132,5 @@ pt_fail(struct pt_req *r, enum pt_error e, const char *detail)
 	if (r->face == PT_API)
 		pt_json_error(r, w->status, w->error, detail ? detail : w->desc);
 	else
-		pt_error_page(r, w->status, w->title, detail ? detail : w->text);
+		pt_error_page(r, e, w->title, detail ? detail : w->text);
 }

@@ -86,6 +86,8 @@ pt_req_read(struct pt_req *r, struct pt_fail *fail)
 	if (r->remote_user != NULL && *r->remote_user == '\0')
 		r->remote_user = NULL;
 	r->remote_addr = (v = param(r, "REMOTE_ADDR")) ? v : "";
+	/* only an error page reads it, and only one it can link to (pt_uri_origin) */
+	r->referer = param(r, "HTTP_REFERER");
 	/* the path below the base URL */
 	v = param(r, "DOCUMENT_URI");
 	if (v == NULL)
@@ -227,7 +229,8 @@ static void
 page_common(struct pt_req *r, struct pt_tv *t)
 {
 	pt_tv_set(t, "base", r->ctx.cfg->base_path);
-	pt_tv_set(t, "static", pt_path(r, "/static"));
+	pt_tv_set(t, "static", pt_path(r, "/oauth/static"));
+	pt_tv_set(t, "site_name", r->ctx.cfg->site_name ? r->ctx.cfg->site_name : "postern");
 	pt_tv_set(t, "csrf", pt_csrf_token(r));
 	if (r->user != NULL) {
 		pt_tv_set(t, "signed_in", "1");
@@ -261,11 +264,82 @@ pt_page_kv(struct pt_req *r, int status, const char *name, const char *const *kv
 	pt_page(r, status, name, t);
 }
 
-void
-pt_error_page(struct pt_req *r, int status, const char *title, const char *message)
+/* The link back to the page the browser came from (its Referer), when that is an http(s)
+ * page: "back_url" and "back_label". A page of this site's origin is linked by its path,
+ * another site's by its origin only: its path and query may hold that site's secrets, and
+ * the default Referrer-Policy sends no more anyway. A link the person follows, never a
+ * redirect: it leads nowhere the browser was not just before (no open redirector, RFC
+ * 9700 §4.11.2), and the label names the host it leads to. */
+static void
+way_back(struct pt_req *r, struct pt_tv *t)
 {
-	const char *kv[] = {"title", title, "message", message, NULL};
-	pt_page_kv(r, status, "error", kv);
+	const char *rest, *self;
+	if (r->referer == NULL)
+		return;
+	char *origin = pt_uri_origin(r->ctx.a, r->referer, strlen(r->referer), &rest);
+	if (origin == NULL)
+		return;
+	self = pt_uri_origin(r->ctx.a, r->ctx.cfg->base_url, strlen(r->ctx.cfg->base_url), NULL);
+	if (self != NULL && strcmp(origin, self) == 0) {
+		/* absolute, so a path of "//host" stays on this site */
+		size_t k = strcspn(rest, "?#");
+		pt_tv_url(t, "back_url", pt_printf(r->ctx.a, "%s%.*s", origin, (int)k, k ? rest : "/"));
+		pt_tv_set(t, "back_label", "Back to the previous page");
+		return;
+	}
+	pt_tv_url(t, "back_url", pt_printf(r->ctx.a, "%s/", origin));
+	pt_tv_setf(t, "back_label", "Back to %s", strstr(origin, "://") + 3);
+}
+
+/* What an error page offers besides the header's links (Your apps, Approved apps and
+ * Sign out, when signed in): the page the browser came from (way_back); the form again
+ * after an expired form, the same page again when the server was busy (a GET, or a form
+ * that form_again can open again); signing in (again,
+ * when the session ended) for a signed-out user of the built-in login; and the site's
+ * home (the base URL's origin), named by site_name. */
+static void
+error_ways(struct pt_req *r, enum pt_error e, struct pt_tv *t)
+{
+	int status = pt_error_status(e);
+	bool get = !pt_is_post(r);
+	/* A page behind a sign-in whose GET shows the form its POST came from (the apps and
+	 * approved-apps pages). Not the consent page, whose GET restarts a request from a
+	 * query the form does not carry, nor authorize, whose POST is the request itself. */
+	bool form_again = r->route != NULL && (r->route->methods & PT_GET) &&
+	    (r->route->needs & (PT_SESSION | PT_CSRF)) == (PT_SESSION | PT_CSRF);
+	const char *here = r->query[0] ? pt_printf(r->ctx.a, "%s?%s", pt_path(r, r->path), r->query)
+				       : pt_path(r, r->path);
+	way_back(r, t);
+	if (e == PT_E_CSRF && !get && form_again) {
+		pt_tv_url(t, "retry_url", here);
+		pt_tv_set(t, "retry_label", "Open the form again");
+	} else if ((status == 502 || status == 503) && (get || form_again)) {
+		pt_tv_url(t, "retry_url", here);
+		pt_tv_set(t, "retry_label", "Try again");
+	}
+	if (r->user == NULL && r->ctx.cfg->login == PT_LOGIN_BUILTIN) {
+		pt_tv_url(t, "sign_in_url", pt_path(r, "/oauth/login"));
+		pt_tv_set(t, "sign_in_label", e == PT_E_SIGNED_OUT ? "Sign in again" : "Sign in");
+	}
+	const char *home = pt_uri_origin(r->ctx.a, r->ctx.cfg->base_url,
+	    strlen(r->ctx.cfg->base_url), NULL);
+	pt_tv_url(t, "home_url", home != NULL ? pt_printf(r->ctx.a, "%s/", home) : "/");
+}
+
+void
+pt_error_page(struct pt_req *r, enum pt_error e, const char *title, const char *message)
+{
+	int status = pt_error_status(e);
+	/* The header of a signed-in user stays on the error page. Not after a 5xx: the
+	 * database may be what failed, and the page must not wait for it. */
+	struct pt_user u;
+	if (!r->user_looked_up && status < 500 && pt_session_user(r, &u) == PT_ERR_DB)
+		pt_warn("the error page could not look up the session");
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
+	pt_tv_set(t, "title", title);
+	pt_tv_set(t, "message", message);
+	error_ways(r, e, t);
+	pt_page(r, status, "error", t);
 }
 
 void
@@ -381,6 +455,15 @@ worker_sigterm(int sig)
 	worker_stopping = 1;
 }
 
+/* A worker's SIGHUP (forwarded by the supervisor): the audit log is reopened at its
+ * next line (logrotate's postrotate may send one; a renamed file is noticed anyway). */
+static void
+worker_sighup(int sig)
+{
+	(void)sig;
+	pt_audit_reopen();
+}
+
 static int64_t
 now_ms(void)
 {
@@ -414,12 +497,15 @@ worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, cons
 	sa.sa_flags = SA_RESTART; /* a request's reads and writes never see EINTR */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = worker_sighup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the supervisor, which stops the workers */
 	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 
 	pt_hash_key(cfg->key);
 	pt_tmpl_dirs(cfg->templates_dir, cfg->templates_override);
+	pt_audit_open(cfg->audit_log);
 	if (pt_db_open(cfg->database, cfg->sync) != PT_OK)
 		return 1;
 	pt_db_defer_checkpoints();
@@ -536,6 +622,7 @@ supervise(const struct pt_site *site, struct pt_config *cfg, int n)
 	sigaddset(&wait_set, SIGCHLD);
 	sigaddset(&wait_set, SIGTERM);
 	sigaddset(&wait_set, SIGINT);
+	sigaddset(&wait_set, SIGHUP); /* forwarded to the workers: reopen the audit log */
 	signal(SIGCHLD, SIG_DFL); /* an inherited SIG_IGN would reap the workers unseen */
 	/* blocked before the first fork and taken with sigtimedwait: no exit or stop is
 	 * missed between two looks */
@@ -578,6 +665,10 @@ supervise(const struct pt_site *site, struct pt_config *cfg, int n)
 		int sig = sigtimedwait(&wait_set, NULL, &ts);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
+		if (sig == SIGHUP)
+			for (int i = 0; i < n; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGHUP);
 	}
 	stop_workers(name, pids, n, &wait_set);
 	return 0;

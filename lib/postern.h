@@ -88,6 +88,8 @@ enum pt_err {
 #define PT_MAX_UPSTREAM_TOKEN 4096       /* the upstream's access token */
 #define PT_MAX_UPSTREAM_ORG 256          /* the upstream's organization id */
 #define PT_MAX_UPSTREAM_MESSAGE 300      /* an upstream error message shown on the page */
+#define PT_MAX_SITE_NAME   64            /* site_name (config), in characters */
+#define PT_MAX_REFERER     2048          /* a Referer an error page links back to (longer: no link) */
 #define PT_UPSTREAM_CONNECT_MS 5000      /* connecting to the upstream */
 #define PT_UPSTREAM_TIMEOUT_MS 15000     /* the whole upstream exchange */
 
@@ -236,6 +238,10 @@ bool pt_redirect_uri_match(const char *registered, size_t rn, const char *reques
 /* Appends ?k=v or &k=v pairs (NULL-terminated, values may be NULL to skip) to
  * uri, keeping any query it has. */
 char *pt_uri_with_params(pt_arena *, const char *uri, const char *const *kv);
+/* "scheme://host[:port]" of an absolute http(s) URL without user info, blanks, quotes,
+ * angle brackets or backslashes, at most PT_MAX_REFERER bytes; NULL when s is not one.
+ * *rest (when not NULL) is what follows the origin: "" or "/path?query#fragment". */
+char *pt_uri_origin(pt_arena *, const char *s, size_t n, const char **rest);
 
 /* ---------------------------------------------------------------- tokens */
 
@@ -337,6 +343,7 @@ struct pt_config {
 	enum pt_login login;
 	char *cli_app;          /* client_id of the app /device/code uses */
 	char *api_url;          /* what the Postiz CLI is told to call */
+	char *site_name;        /* names the site on every page; default: base_url's host */
 	bool registration;      /* RFC 7591 dynamic registration */
 	bool apps_admins_only;  /* app_creation = admins: only administrators make apps */
 	enum pt_sync sync;      /* which commits must reach the disk before they are answered */
@@ -354,6 +361,7 @@ struct pt_config {
 	bool upstream_redirect_uri;   /* send redirect_uri = base_url/device/callback */
 	bool upstream_token_basic;    /* form body + HTTP Basic instead of Postiz's JSON body */
 	bool bridge;
+	char *audit_log;          /* the audit log's path; NULL: off */
 };
 
 /* Loads the file at path (NULL: $POSTERN_CONFIG). On error writes a message
@@ -502,6 +510,37 @@ struct pt_ctx;
  * *answer the RFC 7591 §3.2.1 response document. PT_OK, PT_ERR_BUSY or PT_ERR_DB. */
 int pt_register_store(const struct pt_ctx *, const struct pt_reg *, char cid[PT_CLIENT_ID_LEN + 1],
     pt_buf *answer) PT_WUR;
+
+/* ---------------------------------------------------------------- audit log */
+
+/* The audit log (config audit_log; lib/audit.c): one JSON object a line, {"time" (RFC
+ * 3339, UTC), "event" (a name from the list in man/postern.conf.5), "ok", then the
+ * event's fields}. Never a secret, code, token, password, cookie or session id. */
+#define PT_AUDIT_LINE_MAX  4096  /* a line with its newline: PIPE_BUF, one atomic write */
+#define PT_AUDIT_FIELD_MAX 512   /* bytes of one string value; longer ones are cut */
+enum pt_audit_kind { PT_AF_STR, PT_AF_INT, PT_AF_BOOL };
+struct pt_audit_field {
+	const char *key;          /* a constant of this program */
+	enum pt_audit_kind kind;
+	const char *s;            /* PT_AF_STR; NULL leaves the field out */
+	int64_t i;                /* PT_AF_INT, PT_AF_BOOL */
+};
+#define PT_AS(k, v) {(k), PT_AF_STR, (v), 0}
+#define PT_AI(k, v) {(k), PT_AF_INT, NULL, (int64_t)(v)}
+#define PT_AB(k, v) {(k), PT_AF_BOOL, NULL, (int64_t)!!(v)}
+/* The first PT_AUDIT_HASH_HEX hex digits of a (keyed) hash: enough to correlate lines,
+ * never enough to stand for what was hashed. Returns buf. */
+#define PT_AUDIT_HASH_HEX 8
+const char *pt_audit_hash(char buf[PT_AUDIT_HASH_HEX + 1], const uint8_t *hash);
+/* Where this process writes its lines (NULL or "": nowhere); opened at the first line. */
+void pt_audit_open(const char *path);
+/* Makes the next line reopen the file (a SIGHUP handler may call it). */
+void pt_audit_reopen(void);
+/* Writes one line; a failure is logged once (not per line) and never reaches the caller. */
+void pt_audit_write(const char *event, bool ok, const struct pt_audit_field *, size_t n);
+#define pt_audit(event, ok, ...)                                                  \
+	pt_audit_write((event), (ok), (const struct pt_audit_field[]){__VA_ARGS__},  \
+	    sizeof((const struct pt_audit_field[]){__VA_ARGS__}) / sizeof(struct pt_audit_field))
 
 /* ---------------------------------------------------------------- log */
 
@@ -1137,6 +1176,7 @@ struct pt_req {
 	const char *authorization;/* "" when absent */
 	const char *remote_user;  /* NULL when nginx did not set one */
 	const char *remote_addr;
+	const char *referer;      /* HTTP_REFERER, NULL when absent (error pages link back) */
 	const char *arg;          /* what the route's '*' or '**' matched, NULL when none */
 	const struct pt_route *route; /* the dispatcher's match (NULL outside it: unit tests) */
 	unsigned checked;         /* PT_CSRF, PT_CLIENT: what the handler has checked */
@@ -1171,9 +1211,8 @@ void pt_respond_page(struct pt_req *, int status, const char *html, size_t n);
 void pt_page(struct pt_req *, int status, const char *name, struct pt_tv *);
 /* The same with the values of kv: key, value, ..., NULL (a NULL value leaves it empty). */
 void pt_page_kv(struct pt_req *, int status, const char *name, const char *const *kv);
-/* The HTML error page and the JSON error: what pt_fail writes with. A handler calls
- * pt_fail with a named error instead (lib/error.c has the table). */
-void pt_error_page(struct pt_req *, int status, const char *title, const char *message);
+/* The JSON error: what pt_fail writes with (and pt_error_page, below, the HTML one).
+ * A handler calls pt_fail with a named error instead (lib/error.c has the table). */
 /* {"error","error_description"} with Cache-Control: no-store. */
 void pt_json_error(struct pt_req *, int status, const char *error, const char *desc);
 void pt_json(struct pt_req *, int status, const pt_buf *json);
@@ -1245,6 +1284,9 @@ const char *pt_error_code(enum pt_error);
  * {"error","error_description"} or the error page; detail replaces the table's
  * description or page text (NULL: keep it). Rolls back any open transaction first. */
 void pt_fail(struct pt_req *, enum pt_error, const char *detail);
+/* The error page of e (its status) with title and message: the signed-in header when the
+ * user is signed in, and the ways back that fit (http.c: error_ways). */
+void pt_error_page(struct pt_req *, enum pt_error, const char *title, const char *message);
 
 /* ---------------------------------------------------------------- routes */
 

@@ -115,3 +115,26 @@ pt_uri_with_params(pt_arena *a, const char *uri, const char *const *kv)
 	}
 	return b.p;
 }
+
+char *
+pt_uri_origin(pt_arena *a, const char *s, size_t n, const char **rest)
+{
+	struct uri_parts u;
+	if (rest != NULL)
+		*rest = NULL;
+	if (n == 0 || n > PT_MAX_REFERER || !pt_valid_printable(s, n))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ' ' || s[i] == '\\' || s[i] == '<' || s[i] == '>' || s[i] == '"' ||
+		    s[i] == '\'' || s[i] == '`')
+			return NULL;
+	if (!uri_split(s, n, &u) || memchr(u.host, '@', u.hostn) != NULL)
+		return NULL;
+	/* lowercase, as browsers send it and as pt_tv_url takes it */
+	if (!(u.schemen == 5 && memcmp(u.scheme, "https", 5) == 0) &&
+	    !(u.schemen == 4 && memcmp(u.scheme, "http", 4) == 0))
+		return NULL;
+	if (rest != NULL)
+		*rest = pt_strndup(a, u.rest, u.restn);
+	return pt_strndup(a, s, (size_t)(u.host + u.hostn + (u.portn ? u.portn + 1 : 0) - s));
+}

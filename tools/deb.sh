@@ -8,6 +8,7 @@
 #   /usr/share/man/man8/postern.8.gz, /usr/share/man/man5/postern.conf.5.gz
 #   /lib/systemd/system/: postern@.service, postern@.socket, postern.target,
 #     postern-janitor.service and .timer, postern@device.service.d/bridge.conf
+#   /etc/logrotate.d/postern (a conffile): contrib/postern.logrotate, for the audit log
 #   /etc/postern/postern.conf (a conffile): postern.conf.example with the secret key in
 #     /var/lib/postern and the templates in /usr/share/postern/templates (the programs of
 #     `make all` look in /usr/local/share/postern/templates unless told)
@@ -49,7 +50,9 @@ mv "$root/usr/share/postern/postern@device.service.d/bridge.conf" \
 	"$root/lib/systemd/system/postern@device.service.d/bridge.conf"
 rmdir "$root/usr/share/postern/postern@device.service.d"
 
-# the conffile
+# the conffiles: the config, and the audit log's rotation (/var/log/postern/audit.log)
+mkdir -p "$root/etc/logrotate.d"
+mv "$root/usr/share/postern/postern.logrotate" "$root/etc/logrotate.d/postern"
 mkdir -p "$root/etc/postern"
 sed -e 's|^secret_key_file = secret.key$|secret_key_file = /var/lib/postern/secret.key|' \
     -e 's|^# templates = /usr/local/share/postern/templates$|templates = /usr/share/postern/templates|' \
@@ -81,7 +84,7 @@ printf 'postern (%s) unstable; urgency=medium\n\n  * Built from the source tree 
 # control files
 ctl="$root/DEBIAN"
 mkdir -p "$ctl"
-echo /etc/postern/postern.conf > "$ctl/conffiles"
+printf '%s\n' /etc/postern/postern.conf /etc/logrotate.d/postern > "$ctl/conffiles"
 
 # Depends: the libraries the programs link, as dpkg-shlibdeps names them (it wants a
 # debian/control to read); without dpkg-dev, the packages that own them

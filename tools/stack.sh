@@ -298,6 +298,7 @@ scope profile = See your user name and organization
 scope posts:read = Read your posts
 scope posts:write = Create and schedule posts for you
 default_scope = profile
+audit_log = logs/audit.log
 ${EXTRA_CONFIG:-}
 CONF
 	"$postern" init >/dev/null
@@ -345,7 +346,7 @@ fi
 # Who nginx's workers run as: the user who starts the stack, like the executables. Not
 # root, nginx cannot switch users anyway. As root it would switch them to nobody (or
 # www-data), who cannot enter a private home: with the checkout in /root, or under any
-# 0700 folder, they would reach neither the sockets in DIR/run nor static/ (for /static/),
+# 0700 folder, they would reach neither the sockets in DIR/run nor static/ (for /oauth/static/),
 # DIR/tmp, DIR/check-cache or DIR/htpasswd. Moving all of that to a runtime folder would
 # copy files and move the paths tests and EXTRA_NGINX name (@STATE@/run/NAME.sock); making
 # the folders searchable would widen the home's permissions. So as root the workers stay

@@ -1,8 +1,9 @@
 // pages.test.mjs (browser): every page a person sees (sign-in, apps, new app, consent
-// with the organization picker, approved apps, device code entry, error), at a desktop
-// width and at 320 px, checked in headless Chromium for what WCAG AA and the issue ask:
-// text contrast (4.5:1, 3:1 for large text), a label on every control, alt on every
-// image, a language and a title, no sideways scrolling, and no script or CSP errors.
+// with the organization picker, approved apps, device code entry, error signed in and
+// signed out), at a desktop width and at 320 px, checked in headless Chromium for what
+// WCAG AA and the issue ask: text contrast (4.5:1, 3:1 for large text), a label on every
+// control, alt on every image, a language and a title, no sideways scrolling, and no
+// script or CSP errors.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from '../lib/stack.mjs';
@@ -127,6 +128,9 @@ describe('browser: every page is readable and labelled, on a desktop and a phone
       const q = new URLSearchParams({ response_type: 'code', client_id: app.client_id, redirect_uri: app.redirect_uris?.[0] ?? `${stack.url}/demo/callback`, scope, state: 'xyz' });
       await page.goto('/oauth/authorize?' + q);
       assert.ok(await page.getByRole('radio').count() >= 2, 'the organization picker is shown');
+      // site_name: by default the base URL's host, in the question and the header
+      assert.match(await page.locator('h1').textContent(), /wants to access your 127\.0\.0\.1 account/);
+      assert.equal((await page.locator('header .brand').textContent()).trim(), '127.0.0.1');
       await check('consent');
       await page.getByLabel('Acme Marketing').check();
       await page.getByRole('button', { name: /authorize/i }).click();
@@ -137,8 +141,28 @@ describe('browser: every page is readable and labelled, on a desktop and a phone
       await check('approved');
       await page.goto('/oauth/device');
       await check('device');
-      await page.goto('/oauth/authorize?client_id=pca_unknown&response_type=code');
+      // an app sent the signed-in user with a bad request: the header stays, and the ways
+      // back are the app's site (from the Referer) and this site's home
+      await page.goto('/oauth/authorize?client_id=pca_unknown&response_type=code', { referer: 'https://app.example/start?x=1' });
       await check('error');
+      assert.match(await page.locator('header.site').textContent(), /Signed in as\s+demo/);
+      assert.ok(await page.getByRole('button', { name: 'Sign out', exact: true }).isVisible(), 'the sign-out button is on the error page');
+      const ways = page.getByRole('list', { name: 'Where to go from here' });
+      assert.equal(await ways.getByRole('link', { name: 'Back to app.example' }).getAttribute('href'), 'https://app.example/');
+      assert.ok(await ways.getByRole('link', { name: 'Go to 127.0.0.1' }).isVisible());
+      assert.equal(await ways.getByRole('link', { name: 'Sign in' }).count(), 0, 'a signed-in user is offered a sign-in');
+
+      // signed out, the same page offers a sign-in, which leads to the form without a script
+      const out = await browser.newContext({ baseURL: stack.url, viewport, javaScriptEnabled: false });
+      const outPage = await out.newPage();
+      await outPage.goto('/oauth/authorize?client_id=pca_unknown&response_type=code');
+      await shot(outPage, 'error-signed-out');
+      found['error-signed-out'] = await outPage.evaluate(audit);
+      assert.equal(await outPage.locator('header.site nav').count(), 0, 'a signed-out user gets the signed-in header');
+      await outPage.getByRole('link', { name: 'Sign in' }).click();
+      await outPage.waitForURL(/\/oauth\/login$/);
+      assert.ok(await outPage.getByLabel('User name').isVisible());
+      await out.close();
 
       for (const [what, problems] of Object.entries(found))
         assert.deepEqual(problems, [], `${label} ${what}`);

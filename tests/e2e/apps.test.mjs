@@ -41,7 +41,7 @@ describe('apps', () => {
     const app = await createApp(alice, { name: 'Shown once', picture: { data: png() } });
     assert.ok(app.client_secret, 'the secret is on the page after create');
     assert.match(app.page, /data-copy="client-secret"/);
-    assert.match(app.page, /<script src="\/static\/apps\.js"/);
+    assert.match(app.page, /<script src="\/oauth\/static\/apps\.js"/);
     const list = await alice.get('/oauth/apps');
     assert.equal(list.status, 200);
     assert.ok(list.text_.includes('Shown once'));
@@ -225,7 +225,7 @@ describe('apps', () => {
     assert.ok(edit.includes('He said &quot;hi&quot; &amp; &#39;bye&#39; &lt;img src=x onerror=alert(2)&gt;'));
     // no inline script at all: the only script is the static file
     for (const html of pages)
-      for (const m of html.matchAll(/<script\b[^>]*>/g)) assert.match(m[0], /src="\/static\/apps\.js"/);
+      for (const m of html.matchAll(/<script\b[^>]*>/g)) assert.match(m[0], /src="\/oauth\/static\/apps\.js"/);
   });
 
   test('a POST without a valid CSRF token is refused', async () => {

@@ -61,7 +61,8 @@ describe('make deb', { skip }, () => {
   });
 
   test('the config is a conffile; postinst makes the user and /var/lib/postern', () => {
-    assert.equal(info('conffiles').trim(), '/etc/postern/postern.conf');
+    assert.equal(info('conffiles').trim(), '/etc/postern/postern.conf\n/etc/logrotate.d/postern');
+    assert.equal(readFileSync(file('etc/logrotate.d/postern'), 'utf8'), readFileSync(path.join(root, 'contrib/postern.logrotate'), 'utf8'));
     const postinst = info('postinst');
     assert.match(postinst, /^set -e$/m);
     assert.match(postinst, /adduser --system --group --home \/var\/lib\/postern/);

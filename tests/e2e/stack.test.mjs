@@ -63,7 +63,7 @@ describe('a checkout in a private home', () => {
           assert.equal(r.status, 0, r.stderr);
           const s = info(r);
           assert.equal((await fetch(s.url + '/health')).status, 200);
-          const css = await fetch(s.url + '/static/style.css');
+          const css = await fetch(s.url + '/oauth/static/style.css');
           assert.equal(css.status, 200);
           assert.equal(await css.text(), readFileSync(path.join(co, 'static/style.css'), 'utf8'));
           // a page (templates) and the database through a sign-in

@@ -33,7 +33,7 @@ describe('templates_override', () => {
     const r = await new Session(stack.url).get('/oauth/login');
     assert.equal(r.status, 200);
     assert.match(r.text_, /<h1>Sign in to Example Corp<\/h1>/);
-    assert.match(r.text_, /<link rel="stylesheet" href="\/static\/style.css">/, 'the built-in header partial');
+    assert.match(r.text_, /<link rel="stylesheet" href="\/oauth\/static\/style.css">/, 'the built-in header partial');
     assert.match(r.headers.get('content-security-policy'), /frame-ancestors 'none'/);
   });
 

@@ -421,6 +421,42 @@ scope_helpers(void)
 	"upstream_api_url = https://api.postiz.com\n"
 
 static void
+site_name_defaults_to_the_base_urls_host(void)
+{
+	CHECK_INT(load("\n"), PT_OK);
+	CHECK_STR(cfg.site_name, "127.0.0.1");
+	CHECK_INT(load("base_url = https://auth.example.com:8443/sso\n"), PT_OK);
+	CHECK_STR(cfg.site_name, "auth.example.com");
+	CHECK_INT(load("base_url = http://[::1]:8080\n"), PT_OK);
+	CHECK_STR(cfg.site_name, "[::1]");
+	CHECK_INT(load("base_url = https://example.org\nsite_name = Example Corp\n"), PT_OK);
+	CHECK_STR(cfg.site_name, "Example Corp");
+}
+
+static void
+site_name_is_text_of_at_most_64_characters(void)
+{
+	char line[600], name[400];
+	/* 64 characters, each two bytes: the limit counts characters */
+	name[0] = '\0';
+	for (int i = 0; i < PT_MAX_SITE_NAME; i++)
+		strcat(name, "\xc3\xa9");
+	snprintf(line, sizeof(line), "site_name = %s\n", name);
+	CHECK_INT(load(line), PT_OK);
+	CHECK_STR(cfg.site_name, name);
+	snprintf(line, sizeof(line), "\nsite_name = %sx\n", name);
+	CHECK_INT(load(line), PT_ERR_CONFIG);
+	CHECK(names_line(2));
+	CHECK(strstr(err, "site_name is longer than 64 characters") != NULL);
+	CHECK_INT(load("site_name =\n"), PT_ERR_CONFIG);
+	CHECK(names_line(1) && strstr(err, "site_name is empty") != NULL);
+	CHECK_INT(load("site_name = Evil\xe2\x80\xae" "Corp\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "site_name contains an invisible or control character (U+202E)") != NULL);
+	CHECK_INT(load("site_name = bad\xff\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "site_name is not valid UTF-8") != NULL);
+}
+
+static void
 bridge_keys_come_together(void)
 {
 	CHECK_INT(load("# nothing\n"), PT_OK);
@@ -513,6 +549,8 @@ suite_config(void)
 	RUN(trailing_comments_are_stripped);
 	RUN(example_config_loads);
 	RUN(scope_helpers);
+	RUN(site_name_defaults_to_the_base_urls_host);
+	RUN(site_name_is_text_of_at_most_64_characters);
 	RUN(bridge_keys_come_together);
 	RUN(bridge_urls_are_https_or_loopback_http);
 	RUN(bridge_secret_from_a_file);

@@ -20,8 +20,26 @@ handler(struct pt_req *r)
 	pt_json(r, 200, &b);
 }
 
+/* A form whose post always comes too late, and a page whose database is always busy. */
+static void
+expired_form(struct pt_req *r)
+{
+	if (pt_is_post(r))
+		pt_fail(r, PT_E_CSRF, NULL);
+	else
+		handler(r);
+}
+
+static void
+busy_page(struct pt_req *r)
+{
+	pt_fail(r, PT_E_BUSY, NULL);
+}
+
 static const struct pt_route routes[] = {
 	{PT_POST, "/api/x",   PT_API,  0,          handler},
+	{PT_GET | PT_POST, "/form", PT_PAGE, PT_CSRF, expired_form},
+	{PT_GET,  "/busy",    PT_PAGE, 0,          busy_page},
 	{PT_GET,  "/page",    PT_PAGE, 0,          handler},
 	{PT_GET,  "/private", PT_PAGE, PT_SESSION, handler},
 	{PT_ANY,  "/any",     PT_API,  PT_NOBODY,  handler},
@@ -29,9 +47,19 @@ static const struct pt_route routes[] = {
 static const struct pt_site site = {"unit", PT_MAX_BODY, PT_API, "/page", routes,
     sizeof(routes) / sizeof(routes[0])};
 
+static const char *serve_from(const char *method, const char *path, const char *query,
+    const char *referer);
+
 /* What the dispatcher answers to method path?query: status line, headers, body. */
 static const char *
 serve(const char *method, const char *path, const char *query)
+{
+	return serve_from(method, path, query, NULL);
+}
+
+/* The same, for a browser that came from referer (NULL: sends none). */
+static const char *
+serve_from(const char *method, const char *path, const char *query, const char *referer)
 {
 	static FCGX_Request fr;
 	static char *env[8];
@@ -44,7 +72,8 @@ serve(const char *method, const char *path, const char *query)
 	env[1] = pt_printf(a, "DOCUMENT_URI=%s", path);
 	env[2] = pt_printf(a, "QUERY_STRING=%s", query);
 	env[3] = "REMOTE_ADDR=192.0.2.1";
-	env[4] = NULL;
+	env[4] = referer != NULL ? pt_printf(a, "HTTP_REFERER=%s", referer) : NULL;
+	env[5] = NULL;
 	fr.envp = env;
 	memset(&r, 0, sizeof(r));
 	r.fcgx = &fr;
@@ -69,6 +98,7 @@ config(void)
 	cfg.device_code_ttl = 900;
 	cfg.default_scope = "profile";
 	cfg.api_url = "https://api.example";
+	cfg.site_name = "Example <Corp>";
 	pt_tmpl_dirs("templates", NULL);
 }
 
@@ -132,6 +162,9 @@ api_request(pt_buf *out)
 	pt_arena *a = unit_arena();
 	memset(&r, 0, sizeof(r));
 	r.ctx = pt_ctx_init(a, &cfg);
+	r.method = "GET";
+	r.path = "/";
+	r.query = "";
 	r.face = PT_API;
 	r.authorization = "";
 	r.cookie = "";
@@ -162,6 +195,77 @@ fail_answers_from_the_table(void)
 	pt_fail(&r, PT_E_CSRF, NULL);
 	CHECK(strncmp(out.p, "Status: 403", 11) == 0);
 	CHECK(strstr(out.p, "Form expired") != NULL);
+}
+
+static void
+error_pages_link_back_to_the_referers_origin_only(void)
+{
+	config();
+	/* another site: its origin, never its path or query */
+	const char *o = serve_from("POST", "/page", "", "https://app.example/start?token=s3cret#x");
+	CHECK(strncmp(o, "Status: 405", 11) == 0);
+	CHECK(strstr(o, "<a href=\"https://app.example/\">Back to app.example</a>") != NULL);
+	CHECK(strstr(o, "s3cret") == NULL);
+	/* this site's own page: its path, without the query */
+	o = serve_from("POST", "/page", "", "https://auth.example/account/apps?token=s3cret");
+	CHECK(strstr(o, "<a href=\"https://auth.example/account/apps\">Back to the previous page</a>") != NULL);
+	CHECK(strstr(o, "s3cret") == NULL);
+	/* a path that looks like another host stays on this one */
+	o = serve_from("POST", "/page", "", "https://auth.example//evil.example/x");
+	CHECK(strstr(o, "href=\"https://auth.example//evil.example/x\"") != NULL);
+	/* nothing that is not an http(s) page: no link back at all */
+	const char *bad[] = {"javascript:alert(1)", "data:text/html,x", "https://u@evil.example/",
+	    "/relative", "https://x.example/\"onmouseover=\"x", NULL};
+	for (size_t i = 0; bad[i] != NULL; i++) {
+		o = serve_from("POST", "/page", "", bad[i]);
+		CHECK(strncmp(o, "Status: 405", 11) == 0);
+		CHECK(strstr(o, "Back to") == NULL);
+	}
+	o = serve("POST", "/page", "");
+	CHECK(strstr(o, "Back to") == NULL);
+	/* longer than PT_MAX_REFERER: no link */
+	static char longref[PT_MAX_REFERER + 2];
+	memset(longref, 'a', PT_MAX_REFERER + 1);
+	memcpy(longref, "https://app.example/", 20);
+	o = serve_from("POST", "/page", "", longref);
+	CHECK(strstr(o, "Back to") == NULL);
+	longref[PT_MAX_REFERER] = '\0';
+	o = serve_from("POST", "/page", "", longref);
+	CHECK(strstr(o, "Back to app.example") != NULL);
+}
+
+static void
+error_pages_offer_the_form_sign_in_and_the_sites_home(void)
+{
+	config();
+	/* an expired form: the form again only where its GET shows it behind a sign-in (the
+	 * apps pages; errorpages.test); a page whose GET needs what the form carried (the
+	 * consent page, a PT_CSRF row without PT_SESSION like this one) gets no such link */
+	const char *o = serve("POST", "/form", "x=1");
+	CHECK(strncmp(o, "Status: 403", 11) == 0);
+	CHECK(strstr(o, "Open the form again") == NULL);
+	/* signed out (built-in login): sign in; always the site's home, by its site_name */
+	CHECK(strstr(o, "<a href=\"/oauth/login\">Sign in</a>") != NULL);
+	CHECK(strstr(o, "<a href=\"https://auth.example/\">Go to Example &lt;Corp&gt;</a>") != NULL);
+	CHECK(strstr(o, "<title>Form expired · Example &lt;Corp&gt;</title>") != NULL);
+	CHECK(strstr(o, "class=\"brand\" href=\"/oauth/apps\">Example &lt;Corp&gt;</a>") != NULL);
+	CHECK(strstr(o, "Try again") == NULL);
+	/* a busy server: the same page again */
+	o = serve("GET", "/busy", "a=b");
+	CHECK(strncmp(o, "Status: 503", 11) == 0);
+	CHECK(strstr(o, "<a href=\"/busy?a=b\">Try again</a>") != NULL);
+	CHECK(strstr(o, "Open the form again") == NULL);
+	/* a sub-path deployment: the home is the site's root, the rest below the base */
+	cfg.base_url = "https://example.org/auth";
+	cfg.base_path = "/auth";
+	o = serve("POST", "/form", "");
+	CHECK(strstr(o, "<a href=\"/auth/oauth/login\">Sign in</a>") != NULL);
+	CHECK(strstr(o, "<a href=\"https://example.org/\">Go to Example &lt;Corp&gt;</a>") != NULL);
+	CHECK(strstr(o, "href=\"/auth/oauth/static/style.css\"") != NULL);
+	/* a site that signs people in itself: no sign-in link */
+	cfg.login = PT_LOGIN_REMOTE_USER;
+	o = serve("POST", "/form", "");
+	CHECK(strstr(o, "Sign in") == NULL);
 }
 
 static void
@@ -208,5 +312,7 @@ suite_http(void)
 	RUN(dispatch_refuses_malformed_requests_in_the_route_face);
 	RUN(dispatch_sends_the_signed_out_to_the_login_page);
 	RUN(fail_answers_from_the_table);
+	RUN(error_pages_link_back_to_the_referers_origin_only);
+	RUN(error_pages_offer_the_form_sign_in_and_the_sites_home);
 	RUN(device_and_bridge_polls);
 }

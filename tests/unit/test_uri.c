@@ -160,6 +160,40 @@ with_params_skips_null_values(void)
 	CHECK_STR(pt_uri_with_params(a, "https://a.example/cb", empty), "https://a.example/cb?state=");
 }
 
+static void
+origin_of_http_urls_only(void)
+{
+	pt_arena *a = unit_arena();
+	const char *rest;
+#define ORIGIN(s) pt_uri_origin(a, s, strlen(s), &rest)
+	CHECK_STR(ORIGIN("https://app.example/page?x=1#f"), "https://app.example");
+	CHECK_STR(rest, "/page?x=1#f");
+	CHECK_STR(ORIGIN("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+	CHECK_STR(rest, "");
+	CHECK_STR(ORIGIN("https://[::1]:9/"), "https://[::1]:9");
+	CHECK(ORIGIN("javascript:alert(1)") == NULL);
+	CHECK(ORIGIN("data:text/html,x") == NULL);
+	CHECK(ORIGIN("ftp://x.example/") == NULL);
+	CHECK(ORIGIN("HTTPS://x.example/") == NULL);
+	CHECK(ORIGIN("https://user@x.example/") == NULL);
+	CHECK(ORIGIN("https://x.example/a b") == NULL);
+	CHECK(ORIGIN("https://x.example/\"><script>") == NULL);
+	CHECK(ORIGIN("https://x.example\\@y.example/") == NULL);
+	CHECK(ORIGIN("//x.example/") == NULL);
+	CHECK(ORIGIN("/path") == NULL);
+	CHECK(ORIGIN("") == NULL);
+#undef ORIGIN
+	/* at most PT_MAX_REFERER bytes */
+	char *u = pt_alloc(a, PT_MAX_REFERER + 2);
+	memset(u, 'a', PT_MAX_REFERER + 1);
+	memcpy(u, "https://x.example/", 18);
+	u[PT_MAX_REFERER] = '\0';
+	CHECK_STR(pt_uri_origin(a, u, PT_MAX_REFERER, NULL), "https://x.example");
+	u[PT_MAX_REFERER] = 'a';
+	u[PT_MAX_REFERER + 1] = '\0';
+	CHECK(pt_uri_origin(a, u, PT_MAX_REFERER + 1, NULL) == NULL);
+}
+
 void
 suite_uri(void)
 {
@@ -175,4 +209,5 @@ suite_uri(void)
 	RUN(with_params_encodes_values);
 	RUN(with_params_keeps_existing_query);
 	RUN(with_params_skips_null_values);
+	RUN(origin_of_http_urls_only);
 }
