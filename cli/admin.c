@@ -860,6 +860,13 @@ cmd_seed(int argc, char **argv)
 	open_db();
 	if (pt_seed_store(arena, &seed, &why) != PT_OK)
 		die("%s%s%s; nothing created", path, strncmp(why, "line ", 5) == 0 ? " " : ": ", why);
+	/* in the audit log like `user add` and `app create`, with where they came from */
+	for (size_t i = 0; i < seed.nusers; i++)
+		admin_audit("user_added", PT_AS("user", seed.users[i].name), PT_AI("user_id", seed.users[i].id),
+		    PT_AB("admin", seed.users[i].admin), PT_AS("seed", path));
+	for (size_t i = 0; i < seed.napps; i++)
+		admin_audit("app_created", PT_AS("client_id", seed.apps[i].cid), PT_AS("name", seed.apps[i].app.name),
+		    PT_AS("owner", NULL), PT_AB("public", seed.apps[i].app.public), PT_AS("seed", path));
 	if (seed.emails_ignored)
 		fprintf(stderr, "postern: %s: \"email\" of %d user%s read and ignored: postern keeps no "
 		    "e-mail addresses yet\n", path, seed.emails_ignored, seed.emails_ignored == 1 ? "" : "s");

@@ -449,6 +449,7 @@ struct pt_seed_user {
 	size_t password_n;
 	bool admin;
 	int line;                   /* of its name in the file */
+	int64_t id;                 /* pt_seed_store: the new user's id */
 };
 struct pt_seed_app {
 	struct pt_new_app app;

@@ -624,10 +624,11 @@ pt_seed_store(pt_arena *a, struct pt_seed *s, const char **why)
 	}
 	int64_t now = pt_now();
 	for (size_t i = 0; i < s->nusers; i++) {
-		const struct pt_seed_user *u = &s->users[i];
+		struct pt_seed_user *u = &s->users[i];
 		size_t n = strlen(u->name);
 		int64_t id, org;
 		rc = pt_db_user_insert(u->name, n, hashes[i], u->admin, now, &id);
+		u->id = id;
 		if (rc == PT_ERR_EXISTS) {
 			*why = pt_printf(a, "line %d: users[%zu].name: a user named %s exists already",
 			    u->line, i, u->name);

@@ -4,7 +4,7 @@
 // its line and field and creates nothing, not even the good part of it.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack, storedData, holds } from '../lib/stack.mjs';
@@ -111,6 +111,17 @@ describe('a stack started with --seed', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, new RegExp(`line 17: apps\\[1\\]\\.client_id: an app with client_id ${ID} exists already`));
     assert.deepEqual([stack.sql('SELECT count(*) FROM users'), stack.sql('SELECT count(*) FROM apps')], before);
+  });
+
+  test('the audit log has each seeded user and app, with the seed file, and no secret or password', () => {
+    const text = readFileSync(path.join(stack.dir, 'logs', 'audit.log'), 'utf8');
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l));
+    const users = lines.filter((l) => l.event === 'user_added' && l.seed);
+    assert.deepEqual(users.map((l) => [l.user, l.admin, l.by]), [['alice', true, 'admin'], ['bob', false, 'admin']]);
+    const apps = lines.filter((l) => l.event === 'app_created' && l.seed);
+    assert.deepEqual(apps.map((l) => l.client_id), stack.seed.apps.map((a) => a.client_id));
+    assert.ok(apps.every((l) => l.seed.endsWith('.json')));
+    assert.ok(!text.includes(SECRET) && !text.includes('alice-password'));
   });
 
   test('"email" is read and said to be ignored', () => {
