@@ -69,24 +69,29 @@ describe('the installed postern-stack', () => {
     const port = await freePort();
     const r = run(['up', state], { PORT: String(port) });
     assert.equal(r.status, 0, r.stderr);
-    const info = lastLine(r);
-    assert.equal(info.url, `http://127.0.0.1:${port}`);
-    assert.equal(info.user, 'demo');
-    assert.match(info.app.client_id, /^pca_/);
-    assert.equal(info.seed, undefined);
-    // nothing of the checkout: the config's templates, nginx's includes and static files
-    for (const f of ['postern.conf', 'nginx.conf']) {
-      const text = readFileSync(path.join(state, f), 'utf8');
-      assert.ok(!text.includes(root), `${f} names the checkout ${root}`);
+    try {
+      const info = lastLine(r);
+      assert.equal(info.url, `http://127.0.0.1:${port}`);
+      assert.equal(info.user, 'demo');
+      assert.match(info.app.client_id, /^pca_/);
+      assert.equal(info.seed, undefined);
+      // nothing of the checkout: the config's templates, nginx's includes and static files
+      for (const f of ['postern.conf', 'nginx.conf']) {
+        const text = readFileSync(path.join(state, f), 'utf8');
+        assert.ok(!text.includes(root), `${f} names the checkout ${root}`);
+      }
+      assert.match(readFileSync(path.join(state, 'postern.conf'), 'utf8'),
+        new RegExp(`^templates = ${dest}/usr/local/share/postern/templates$`, 'm'));
+      const page = await fetch(`${info.url}/oauth/login`);
+      assert.equal(page.status, 200, 'a page from the installed templates');
+      const href = (await page.text()).match(/href="([^"]*style\.css)"/)[1];
+      const css = await fetch(new URL(href, info.url));
+      assert.equal(css.status, 200, href);
+      assert.equal(await css.text(), readFileSync(path.join(root, 'static/style.css'), 'utf8'));
+    } finally {
+      const down = run(['down', state]);
+      assert.equal(down.status, 0, down.stderr);
     }
-    assert.match(readFileSync(path.join(state, 'postern.conf'), 'utf8'), new RegExp(`^templates = ${dest}/usr/local/share/postern/templates$`, 'm'));
-    const css = await fetch(`${info.url}/static/style.css`);
-    assert.equal(css.status, 200);
-    assert.equal(await css.text(), readFileSync(path.join(root, 'static/style.css'), 'utf8'));
-    const page = await fetch(`${info.url}/oauth/login`);
-    assert.equal(page.status, 200, 'a page from the installed templates');
-    const down = run(['down', state]);
-    assert.equal(down.status, 0, down.stderr);
     assert.ok(!running(state), 'down leaves nothing running');
   });
 
