@@ -323,7 +323,7 @@ if [ -n "$seed_file" ]; then
 			exit 1
 		}
 		mv "$dir/seeded.json.new" "$dir/seeded.json"
-		cp "$seed_file" "$dir/seed.json"
+		(umask 077 && cp "$seed_file" "$dir/seed.json") # its passwords and secrets
 	fi
 fi
 

@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { root, freePort } from '../lib/stack.mjs';
@@ -145,6 +145,19 @@ describe('postern-stack up --seed', () => {
     assert.equal(again.status, 0, again.stderr);
     assert.deepEqual(lastLine(again).seed, info.seed);
     assert.equal(run(['down', state]).status, 0);
+  });
+
+  test('the seed and what it made are kept private (mode 0600); SEED=1 adds the demo ones to a seed', async () => {
+    for (const f of ['seed.json', 'seeded.json'])
+      assert.equal(statSync(path.join(state, f)).mode & 0o777, 0o600, f);
+    const both = path.join(tmp, 'both');
+    const r = run(['up', both, '--seed', seed], { PORT: String(await freePort()), SEED: '1' });
+    assert.equal(r.status, 0, r.stderr);
+    run(['down', both]);
+    const info = lastLine(r);
+    assert.equal(info.user, 'demo');
+    assert.match(info.app.client_id, /^pca_/);
+    assert.equal(info.seed.apps[0].client_id, 'pca_0123456789abcdefghijABCDEFGHIJkl');
   });
 
   test('another seed file on a seeded DIR is refused; nothing starts', async () => {
