@@ -138,11 +138,18 @@ soak: deps all
 # The units name /usr/local/bin and /usr/local/lib/postern (contrib/ works as it is after
 # a default install); other BINDIR and LIBEXEC are written into the installed copies.
 UNIT_PATHS = -e 's|/usr/local/bin/postern|$(BINDIR)/postern|' -e 's|/usr/local/lib/postern/|$(LIBEXEC)/|'
+# postern-stack is tools/stack.sh with the installed layout (LIBEXEC and SHAREDIR relative
+# to BINDIR) on its `layout=` line, so it also runs from a DESTDIR copy
+STACK_LAYOUT = $(shell realpath -m --relative-to=$(BINDIR) $(LIBEXEC)) $(shell realpath -m --relative-to=$(BINDIR) $(SHAREDIR))
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHAREDIR)/templates \
 		$(DESTDIR)$(SHAREDIR)/static $(DESTDIR)$(SHAREDIR)/postern@device.service.d \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1
 	install -m 755 build/postern $(DESTDIR)$(BINDIR)/postern
+	sed 's|^layout=source$$|layout="$(STACK_LAYOUT)"|' tools/stack.sh > $(DESTDIR)$(BINDIR)/postern-stack
+	chmod 755 $(DESTDIR)$(BINDIR)/postern-stack
+	install -m 644 tools/nginx.conf.in $(DESTDIR)$(SHAREDIR)/stack-nginx.conf.in
+	install -m 644 man/postern-stack.1 $(DESTDIR)$(MANDIR)/man1/postern-stack.1
 	for c in $(CGIS); do install -m 755 build/$$c $(DESTDIR)$(LIBEXEC)/$$c; done
 	install -m 644 templates/*.html $(DESTDIR)$(SHAREDIR)/templates/
 	cp -R static/. $(DESTDIR)$(SHAREDIR)/static/
@@ -157,8 +164,9 @@ install: all
 	install -m 644 contrib/postern.logrotate $(DESTDIR)$(SHAREDIR)/postern.logrotate
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/postern $(DESTDIR)$(MANDIR)/man8/postern.8 \
-		$(DESTDIR)$(MANDIR)/man5/postern.conf.5
+	rm -f $(DESTDIR)$(BINDIR)/postern $(DESTDIR)$(BINDIR)/postern-stack \
+		$(DESTDIR)$(MANDIR)/man8/postern.8 $(DESTDIR)$(MANDIR)/man5/postern.conf.5 \
+		$(DESTDIR)$(MANDIR)/man1/postern-stack.1
 	rm -rf $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(SHAREDIR)
 
 # `make deb`: $(DEBDIR)/postern_$(VERSION)_<arch>.deb from the `make all` programs

@@ -835,6 +835,84 @@ cmd_backup(int argc, char **argv)
 	return 0;
 }
 
+/* ------------------------------------------------------------ seed */
+
+/* `postern seed FILE`: users and apps with fixed credentials, all or none (lib/seed.c) */
+static int
+cmd_seed(int argc, char **argv)
+{
+	if (argc != 1)
+		die("usage: postern seed FILE.json   (- for stdin)");
+	const char *path = argv[0];
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (f == NULL)
+		die("%s: %s", path, strerror(errno));
+	char *text = pt_alloc(arena, PT_MAX_SEED_BYTES + 1);
+	size_t n = fread(text, 1, PT_MAX_SEED_BYTES + 1, f);
+	if (ferror(f))
+		die("%s: read failed", path);
+	if (f != stdin)
+		fclose(f);
+	struct pt_seed seed;
+	const char *why = pt_seed_read(arena, &cfg, text, n, &seed);
+	if (why != NULL)
+		die("%s %s; nothing created", path, why);
+	open_db();
+	if (pt_seed_store(arena, &seed, &why) != PT_OK)
+		die("%s%s%s; nothing created", path, strncmp(why, "line ", 5) == 0 ? " " : ": ", why);
+	/* in the audit log like `user add` and `app create`, with where they came from */
+	for (size_t i = 0; i < seed.nusers; i++)
+		admin_audit("user_added", PT_AS("user", seed.users[i].name), PT_AI("user_id", seed.users[i].id),
+		    PT_AB("admin", seed.users[i].admin), PT_AS("seed", path));
+	for (size_t i = 0; i < seed.napps; i++)
+		admin_audit("app_created", PT_AS("client_id", seed.apps[i].cid), PT_AS("name", seed.apps[i].app.name),
+		    PT_AS("owner", NULL), PT_AB("public", seed.apps[i].app.public), PT_AS("seed", path));
+	if (seed.emails_ignored)
+		fprintf(stderr, "postern: %s: \"email\" of %d user%s read and ignored: postern keeps no "
+		    "e-mail addresses yet\n", path, seed.emails_ignored, seed.emails_ignored == 1 ? "" : "s");
+	if (!json) {
+		printf("seeded %zu user%s and %zu app%s\n", seed.nusers, seed.nusers == 1 ? "" : "s",
+		    seed.napps, seed.napps == 1 ? "" : "s");
+		for (size_t i = 0; i < seed.napps; i++) {
+			const struct pt_seed_app *sa = &seed.apps[i];
+			printf("%s  %s", sa->cid, sa->app.name);
+			if (!sa->app.public && sa->client_secret == NULL)
+				printf("  client_secret: %s", sa->secret);
+			fputc('\n', stdout);
+		}
+	} else {
+		fputs("{\"users\":[", stdout);
+		for (size_t i = 0; i < seed.nusers; i++) {
+			fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
+			json_str(seed.users[i].name);
+			printf(",\"admin\":%s}", seed.users[i].admin ? "true" : "false");
+		}
+		fputs("],\"apps\":[", stdout);
+		for (size_t i = 0; i < seed.napps; i++) {
+			const struct pt_seed_app *sa = &seed.apps[i];
+			printf("%s{\"client_id\":\"%s\",", i ? "," : "", sa->cid);
+			if (!sa->app.public)
+				printf("\"client_secret\":\"%s\",", sa->secret);
+			fputs("\"name\":", stdout);
+			json_str(sa->app.name);
+			fputs(",\"redirect_uris\":[", stdout);
+			const char *u = sa->app.redirect_uris;
+			for (int k = 0; u && *u; k++) {
+				size_t m = strcspn(u, "\n");
+				fputs(k ? "," : "", stdout);
+				json_str(pt_strndup(arena, u, m));
+				u += m + (u[m] != '\0');
+			}
+			printf("],\"public\":%s}", sa->app.public ? "true" : "false");
+		}
+		puts("]}");
+	}
+	for (size_t i = 0; i < seed.napps; i++)
+		sodium_memzero(seed.apps[i].secret, sizeof(seed.apps[i].secret));
+	sodium_memzero(text, n);
+	return 0;
+}
+
 static const char usage[] =
     "usage: postern [--config FILE] [--json] COMMAND ...\n"
     "The config file comes from --config or $POSTERN_CONFIG. --json prints what a\n"
@@ -853,7 +931,8 @@ static const char usage[] =
     "  token list [--user NAME] [--app ID] | token revoke ID | token revoke --grant ID\n"
     "  token issue --user NAME --app ID [--scope S] [--org ID]\n"
     "  janitor                      delete expired codes, sessions, device requests, tokens\n"
-    "  backup FILE                  an online copy of the database\n";
+    "  backup FILE                  an online copy of the database\n"
+    "  seed FILE.json               users and apps with fixed credentials, all or none\n";
 
 /* `postern COMMAND --help` */
 static const struct {
@@ -900,6 +979,17 @@ static const struct {
 		"rate-limit counters, in batches of short transactions (run it hourly:\n"
 		"postern-janitor.timer). When another janitor holds the database (nodes sharing\n"
 		"one PostgreSQL database), it says so and removes nothing.\n"},
+    {"seed", "usage: postern seed FILE.json    (- reads stdin)\n"
+	     "Creates the users and apps of a seed file in one transaction, or nothing when any of\n"
+	     "it is wrong (the message names the line and the field, e.g. line 7: apps[0].client_id).\n"
+	     "{\"users\": [{\"name\", \"password\", \"admin\"?, \"email\"?}],\n"
+	     " \"apps\": [{\"name\", \"client_id\"?, \"client_secret\"?, \"redirect_uris\": [...],\n"
+	     "           \"public\"?, \"scopes\"?, \"grant_types\"?}]}\n"
+	     "A given client_id (pca_ + 32 of A-Z a-z 0-9) and client_secret (pcs_ + 48) are used as\n"
+	     "they are, so a test suite's fixtures stay the same; missing ones are made and printed.\n"
+	     "Passwords are stored as Argon2id hashes, secrets as keyed hashes. \"email\" is read\n"
+	     "and ignored for now (postern keeps no e-mail addresses yet). scopes and grant_types\n"
+	     "are lists (or space-separated strings); scopes must be in the config.\n"},
     {"backup", "usage: postern backup FILE\n"
 	       "An online, consistent copy of the database while the servers run. Keep the secret\n"
 	       "key file with it: without the key no stored secret or token can be verified.\n"},
@@ -952,6 +1042,8 @@ main(int argc, char **argv)
 		return cmd_janitor();
 	if (strcmp(args[0], "backup") == 0)
 		return cmd_backup(n - 1, args + 1);
+	if (strcmp(args[0], "seed") == 0)
+		return cmd_seed(n - 1, args + 1);
 	die("unknown command %s (see --help)", args[0]);
 	return 2;
 }

@@ -57,6 +57,11 @@ enum pt_err {
 #define PT_DELETE_BATCH    500           /* rows one short transaction deletes (janitor, app del) */
 #define PT_MAX_PROCESSES   64            /* worker processes of one executable */
 #define PT_MAX_UPSTREAM_SECRET 512       /* upstream_client_secret (or its file) */
+#define PT_MAX_SEED_BYTES  (1024 * 1024) /* a seed file (postern seed) */
+#define PT_MAX_SEED_USERS  1000          /* users in one seed file */
+#define PT_MAX_SEED_APPS   1000          /* apps in one seed file */
+#define PT_MAX_SEED_DEPTH  16            /* nesting of a seed file's JSON */
+#define PT_MAX_SEED_EMAIL  254           /* a seeded user's email (read, not stored yet) */
 /* Longest values of request fields, in bytes (the parser refuses longer ones). */
 #define PT_MAX_CLIENT_ID_FIELD 128       /* client_id of a client-authenticated request */
 #define PT_MAX_AUTHZ_CLIENT_ID 64        /* client_id of an authorization request */
@@ -438,6 +443,43 @@ int pt_app_insert(const struct pt_new_app *, char cid[PT_CLIENT_ID_LEN + 1],
  * PT_ERR_BUSY or PT_ERR_DB. */
 int pt_app_rotate_secret(const char *client_id, int64_t owner_id,
     char secret[PT_CLIENT_SECRET_LEN + 1]) PT_WUR;
+/* seed.c: a seed file of users and apps with fixed credentials (`postern seed FILE`,
+ * `postern-stack up DIR --seed FILE`), format in README ("For other projects' test
+ * suites"). */
+struct pt_seed_user {
+	const char *name;
+	const char *password;
+	size_t password_n;
+	bool admin;
+	int line;                   /* of its name in the file */
+	int64_t id;                 /* pt_seed_store: the new user's id */
+};
+struct pt_seed_app {
+	struct pt_new_app app;
+	const char *client_id;      /* given (pca_ + 32 base62), or NULL: one is made */
+	const char *client_secret;  /* given (pcs_ + 48 base62), or NULL: one is made */
+	int nuris;                  /* redirect URIs */
+	int line;                   /* of its client_id in the file, or of the app */
+	/* pt_seed_store: the client id and secret it stored (the secret as its keyed hash) */
+	char cid[PT_CLIENT_ID_LEN + 1];
+	char secret[PT_CLIENT_SECRET_LEN + 1];
+	uint8_t secret_hash[PT_HASH_LEN];
+};
+struct pt_seed {
+	struct pt_seed_user *users;
+	size_t nusers;
+	struct pt_seed_app *apps;
+	size_t napps;
+	int emails_ignored;         /* users with "email": read and checked, not stored yet */
+};
+/* Reads and checks a seed file (n bytes of JSON) against cfg's scopes: NULL when it is
+ * good, else what is wrong, as "line N: FIELD: why" (FIELD like apps[1].client_id). */
+const char *pt_seed_read(pt_arena *, const struct pt_config *cfg, const char *text, size_t n,
+    struct pt_seed *s) PT_WUR;
+/* Stores every user and app of s in one transaction (passwords as Argon2id hashes, the
+ * same cost as `user add`; secrets as keyed hashes): PT_OK, or an error with *why
+ * (a name or client id that exists already names its field) and nothing stored. */
+int pt_seed_store(pt_arena *, struct pt_seed *s, const char **why) PT_WUR;
 /* Stores (picture not NULL) or clears the picture of owner_id's app app_id. */
 int pt_app_picture_store(int64_t owner_id, int64_t app_id, const char *picture, size_t n,
     const char *type) PT_WUR;

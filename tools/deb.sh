@@ -34,6 +34,13 @@ umask 022
 command -v dpkg-deb >/dev/null || { echo "deb.sh: dpkg-deb is missing (apt-get install dpkg)" >&2; exit 1; }
 [ -x "$root/usr/bin/postern" ] || { echo "deb.sh: $root has no usr/bin/postern: run make deb" >&2; exit 1; }
 
+# postern-stack (a throwaway server for other projects' test suites: nginx and spawn-fcgi
+# under the user's own account) is for `make install` on a developer's machine, not for
+# the server package
+rm -f "$root/usr/bin/postern-stack" "$root/usr/share/postern/stack-nginx.conf.in" \
+	"$root/usr/share/man/man1/postern-stack.1"
+rmdir "$root/usr/share/man/man1"
+
 # units: where systemd looks for a package's units on Debian 12
 mkdir -p "$root/lib/systemd/system/postern@device.service.d"
 for u in postern@.service postern@.socket postern.target postern-janitor.service postern-janitor.timer; do

@@ -18,8 +18,9 @@ debs="build-essential pkg-config libfcgi-dev libsqlite3-dev libpq-dev libsodium-
       libcurl4-openssl-dev nginx-light spawn-fcgi curl sqlite3 openssl"
 # the tests, the benchmarks and the fuzzers (libnginx-mod-http-js: the optional micro-cache
 # of the check, conf/check_cache.js, which the tests try; postgresql: the throwaway
-# clusters of tools/pg.sh, its psql the tests' queries)
-[ "$what" = all ] && debs="$debs libnginx-mod-http-js jq nodejs npm chromium clang wrk postgresql"
+# clusters of tools/pg.sh, its psql the tests' queries; python3-pytest: the README's pytest
+# fixture for other projects' test suites, run against an installed postern-stack)
+[ "$what" = all ] && debs="$debs libnginx-mod-http-js jq nodejs npm chromium clang wrk postgresql python3-pytest"
 if [ $list = 1 ]; then
 	printf '%s\n' $debs
 	exit 0

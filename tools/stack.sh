@@ -5,8 +5,20 @@
 # pids, one per executable: each is a supervisor whose children are its workers
 # (`processes NAME = N` in the config, e.g. through EXTRA_CONFIG); `down` stops both.
 #
-#   tools/stack.sh up DIR      start (creating config, key, database on first use)
+#   tools/stack.sh up DIR [--seed FILE.json]   start (config, key, database on first use)
 #   tools/stack.sh down DIR    stop everything started from DIR
+#
+# `make install` installs this script as postern-stack (next to postern): the same
+# script, finding the installed programs and files relative to itself (the `layout=`
+# line below, written by `make install`); from the source tree it finds ../build,
+# ../templates, ../static, ../conf and nginx.conf.in next to it. Either runs from any
+# working directory, without root.
+#
+# --seed FILE.json: the users and apps of FILE (`postern seed`, README "For other
+# projects' test suites") instead of the demo ones; applied once per DIR, all or nothing
+# (a bad file names its line and field, and nothing starts). A later `up` of DIR with the
+# same file starts what is there; another file is refused. The JSON line then has "seed":
+# the users and apps, with each app's client_id and client_secret.
 #
 # `up` refuses (exit 1, saying why, nothing left running) when a stack started from DIR
 # is still running (stop it with `down` first), or when PORT is taken (it names the
@@ -17,9 +29,13 @@
 # Environment for `up`:
 #   PORT=8080            the loopback port nginx listens on
 #   BASE_PATH=           a sub-path deployment, e.g. /auth
-#   POSTERN_BUILD=build  where the executables are (build/san for the sanitizer build)
+#   POSTERN_BUILD=build  where the executables are (build/san for the sanitizer build);
+#                        installed: the executables' folder and postern's are the installed ones
+#   POSTERN_SHARE=       where templates/, static/, fastcgi_params and the nginx template are
+#                        (the source tree or the installed share folder when unset)
 #   SEED=1               add the demo user, a demo app and the CLI app on first use;
-#                        SEED=0 seeds nothing (a second node of a shared database)
+#                        SEED=0 seeds nothing (a second node of a shared database); with
+#                        --seed the default is 0 (SEED=1 adds the demo ones too)
 #   DATABASE=postern.db  the config's database on first use: an SQLite file (relative to
 #                        DIR) or a PostgreSQL URI (postgresql://…) that nodes can share
 #   SECRET_KEY_FILE=secret.key  the config's secret_key_file on first use (created when
@@ -27,7 +43,8 @@
 #   LOGIN=builtin        or remote_user (nginx auth_basic against DIR/htpasswd)
 #   EXTRA_CONFIG=        lines appended to postern.conf on first use
 #   EXTRA_NGINX=         lines inside nginx's server block (@STATE@, @ROOT@, @PORT@ and
-#                        @BASE@ in them are replaced as in tools/nginx.conf.in)
+#                        @BASE@ in them are replaced as in tools/nginx.conf.in; @ROOT@ is
+#                        the source tree, or the installed share folder)
 #   LOGIN_RATE=10r/s TOKEN_RATE=50r/s REGISTER_RATE=10r/m REVOKE_RATE=50r/s
 #   INTROSPECT_RATE=50r/s AUTHORIZE_RATE=50r/s DEVICE_RATE=20r/s
 #                        nginx limit_req rates per client address (N r/s or N r/m):
@@ -40,10 +57,53 @@
 # Prints one JSON object describing the running stack.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+# Where the programs and files are. `make install` rewrites the next line for postern-stack
+# to "LIBEXEC SHAREDIR", each relative to the folder of the installed script.
+layout=source
+me=$(basename "$0")
+here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
+if [ "$layout" = source ]; then
+	root=$(cd "$here/.." && pwd)
+	share=${POSTERN_SHARE:-$root}
+	cgi_dir=${POSTERN_BUILD:-$root/build}
+	admin_dir=$cgi_dir
+	conf_dir=$share/conf
+	nginx_in=$share/tools/nginx.conf.in
+else
+	read -r rel_libexec rel_share <<<"$layout"
+	share=${POSTERN_SHARE:-$(cd "$here/$rel_share" && pwd)}
+	root=$share
+	cgi_dir=${POSTERN_BUILD:-$(cd "$here/$rel_libexec" && pwd)}
+	admin_dir=${POSTERN_BUILD:-$here}
+	conf_dir=$share
+	nginx_in=$share/stack-nginx.conf.in
+fi
+usage="usage: $me up DIR [--seed FILE.json] | $me down DIR"
 cmd=${1:-}
-dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 up|down DIR" >&2; exit 2; }
+dir=""
+seed_file=""
+[ $# -gt 0 ] && shift
+while [ $# -gt 0 ]; do
+	case $1 in
+	--seed)
+		[ $# -ge 2 ] && [ -n "$2" ] || { echo "$me: --seed needs a file" >&2; exit 2; }
+		seed_file=$2
+		shift 2
+		;;
+	-*) echo "$me: unknown option $1; $usage" >&2; exit 2 ;;
+	*)
+		[ -z "$dir" ] || { echo "$usage" >&2; exit 2; }
+		dir=$1
+		shift
+		;;
+	esac
+done
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "$usage" >&2; exit 2; }
+if [ -n "$seed_file" ]; then
+	[ "$cmd" = up ] || { echo "$me: --seed goes with up" >&2; exit 2; }
+	[ -f "$seed_file" ] && [ -r "$seed_file" ] || { echo "$me: cannot read the seed file $seed_file" >&2; exit 2; }
+	seed_file=$(cd "$(dirname "$seed_file")" && pwd)/$(basename "$seed_file")
+fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 cgis="authorize consent token apps revoke introspect device"
@@ -144,7 +204,7 @@ down() {
 			for pid in "${pids[@]}"; do running "$pid" && alive+=("$pid"); done
 			[ ${#alive[@]} = 0 ] && break
 			if [ "$i" = 250 ]; then
-				echo "stack.sh: still running after 5 s, killing: ${alive[*]}" >&2
+				echo "$me: still running after 5 s, killing: ${alive[*]}" >&2
 				kill -9 "${alive[@]}" 2>/dev/null || true
 			fi
 			sleep 0.02
@@ -178,47 +238,46 @@ move_port() {
 		db=${db:-postern.db}
 		[ "${db#/}" != "$db" ] || db="$dir/$db"
 		if [[ $db == postgres* || $db == "$dir/postgres"* ]]; then
-			echo "stack.sh: the demo app's redirect URI in a PostgreSQL database stays $cb_old" >&2
+			echo "$me: the demo app's redirect URI in a PostgreSQL database stays $cb_old" >&2
 		elif command -v sqlite3 >/dev/null; then
 			sqlite3 -cmd '.timeout 5000' "$db" "UPDATE apps SET redirect_uris = replace(redirect_uris, '$cb_old', '$cb_new') WHERE client_id = '$demo_id';"
 		else
-			echo "stack.sh: sqlite3 is missing: the demo app's redirect URI stays $cb_old" >&2
+			echo "$me: sqlite3 is missing: the demo app's redirect URI stays $cb_old" >&2
 		fi
 		sed -i "s#\"$cb_old\"#\"$cb_new\"#g" "$dir/demo-app.json"
 		what+=", the demo app's redirect URI"
 	fi
 	grep -q "^[[:space:]]*api_url[[:space:]]*=[[:space:]]*http://127\.0\.0\.1:$old_port/" "$conf" && what+=", api_url"
 	sed -i "s#http://127\.0\.0\.1:$old_port\([/[:space:]]\|\$\)#http://127.0.0.1:$PORT\1#g" "$conf"
-	echo "stack.sh: $dir was set up for port $old_port: moved to $PORT ($what; users, apps and secrets kept)" >&2
+	echo "$me: $dir was set up for port $old_port: moved to $PORT ($what; users, apps and secrets kept)" >&2
 }
 
 if [ "$cmd" = down ]; then down; exit 0; fi
-[ "$cmd" = up ] || { echo "usage: $0 up|down DIR" >&2; exit 2; }
+[ "$cmd" = up ] || { echo "$usage" >&2; exit 2; }
 
 PORT=${PORT:-8080}
 BASE_PATH=${BASE_PATH:-}
-BUILD=${POSTERN_BUILD:-$root/build}
-SEED=${SEED:-1}
+if [ -n "$seed_file" ]; then SEED=${SEED:-0}; else SEED=${SEED:-1}; fi
 LOGIN=${LOGIN:-builtin}
 url="http://127.0.0.1:$PORT$BASE_PATH"
-postern="$BUILD/postern"
+postern="$admin_dir/postern"
 export POSTERN_CONFIG="$conf"
-case $PORT in '' | *[!0-9]*) echo "stack.sh: PORT is a number, not '$PORT'" >&2; exit 2 ;; esac
-[ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || { echo "stack.sh: PORT $PORT is not 1-65535" >&2; exit 2; }
+case $PORT in '' | *[!0-9]*) echo "$me: PORT is a number, not '$PORT'" >&2; exit 2 ;; esac
+[ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || { echo "$me: PORT $PORT is not 1-65535" >&2; exit 2; }
 
 # One stack per state folder: a second `up` would take the database and the sockets from
 # under the first. Refused, naming it; `down` stops it (and restarts are down, then up).
 live=$(live_pids)
 if [ -n "$live" ]; then
 	on=$(sed -n 's/^[[:space:]]*listen[[:space:]]*\(127\.0\.0\.1:[0-9]*\);.*/\1/p' "$dir/nginx.conf" 2>/dev/null | head -n 1 || true)
-	echo "stack.sh: a stack started from $dir is running${on:+ on $on} (pids ${live//$'\n'/ }); stop it first: $root/tools/stack.sh down $dir" >&2
+	echo "$me: a stack started from $dir is running${on:+ on $on} (pids ${live//$'\n'/ }); stop it first: $0 down $dir" >&2
 	exit 1
 fi
 # A taken port: said before anything starts (IPv6 listeners that take it too show up if
 # nginx's bind fails, below)
 held=$(port_holders "$PORT")
 if [ -n "$held" ]; then
-	echo "stack.sh: port $PORT is taken: ${held//$'\n'/; }; choose another with PORT=" >&2
+	echo "$me: port $PORT is taken: ${held//$'\n'/; }; choose another with PORT=" >&2
 	exit 1
 fi
 # nothing of this folder runs: what a stack killed outright left behind goes
@@ -233,7 +292,7 @@ if [ ! -f "$conf" ]; then
 base_url = $url
 database = ${DATABASE:-postern.db}
 secret_key_file = ${SECRET_KEY_FILE:-secret.key}
-templates = $root/templates
+templates = $share/templates
 login = $LOGIN
 scope profile = See your user name and organization
 scope posts:read = Read your posts
@@ -245,6 +304,27 @@ CONF
 	"$postern" init >/dev/null
 else
 	move_port
+fi
+
+# --seed: once per DIR, before the demo ones (a failed seed on first use leaves no config,
+# so the next `up` starts afresh); DIR/seed.json is the file applied, DIR/seeded.json
+# what `postern seed` made of it (with the secrets, mode 0600, like demo-app.json)
+if [ -n "$seed_file" ]; then
+	if [ -f "$dir/seed.json" ]; then
+		if ! cmp -s "$seed_file" "$dir/seed.json"; then
+			echo "$me: $dir was seeded from another file (a copy: $dir/seed.json); a seed applies once to a state folder: use a new DIR" >&2
+			exit 1
+		fi
+	else
+		(umask 077 && "$postern" --json seed "$seed_file" >"$dir/seeded.json.new") || {
+			rm -f "$dir/seeded.json.new"
+			[ "$first" = 1 ] && rm -f "$conf"
+			echo "$me: nothing started" >&2
+			exit 1
+		}
+		mv "$dir/seeded.json.new" "$dir/seeded.json"
+		(umask 077 && cp "$seed_file" "$dir/seed.json") # its passwords and secrets
+	fi
 fi
 
 demo_password=""
@@ -286,18 +366,18 @@ fi
 # the optional micro-cache of the check: module, key and zone, and the check's part
 cc_main="" cc_http="" cc_loc=""
 if [ -n "${CHECK_CACHE:-}" ] || [ "${CHECK_CACHE_ZONE:-}" = 1 ]; then
-	case "${CHECK_CACHE:-1}" in '' | *[!0-9]*) echo "stack.sh: CHECK_CACHE is a number of seconds" >&2; exit 2 ;; esac
+	case "${CHECK_CACHE:-1}" in '' | *[!0-9]*) echo "$me: CHECK_CACHE is a number of seconds" >&2; exit 2 ;; esac
 	cc_main="load_module /usr/lib/nginx/modules/ngx_http_js_module.so;"
-	cc_http="js_import postern_check from $root/conf/check_cache.js; js_set \$postern_token_key postern_check.key;"
+	cc_http="js_import postern_check from $conf_dir/check_cache.js; js_set \$postern_token_key postern_check.key;"
 	cc_http+=" map \$postern_token_key \$postern_no_key { \"\" 1; default 0; }"
 	cc_http+=" fastcgi_cache_path $dir/check-cache keys_zone=postern_check:1m max_size=16m inactive=1m use_temp_path=off;"
 fi
-[ -n "${CHECK_CACHE:-}" ] && cc_loc="fastcgi_cache_valid 204 ${CHECK_CACHE}s; include $root/conf/check_cache.conf;"
+[ -n "${CHECK_CACHE:-}" ] && cc_loc="fastcgi_cache_valid 204 ${CHECK_CACHE}s; include $conf_dir/check_cache.conf;"
 
 # Retry-After of a limit_req rate (N r/s or N r/m): the whole seconds until its zone lets
 # one more request through
 retry_after() {
-	[[ $1 =~ ^[1-9][0-9]*r/[sm]$ ]] || { echo "stack.sh: a rate is N r/s or N r/m, not '$1'" >&2; return 2; }
+	[[ $1 =~ ^[1-9][0-9]*r/[sm]$ ]] || { echo "$me: a rate is N r/s or N r/m, not '$1'" >&2; return 2; }
 	local n=${1%r/*} per=1
 	[ "${1##*/}" = m ] && per=60
 	echo $(((per + n - 1) / n))
@@ -322,20 +402,22 @@ fi
 
 # nginx config from the template
 extra=${EXTRA_NGINX:-}
-awk -v state="$dir" -v root="$root" -v port="$PORT" -v base="$BASE_PATH" \
+awk -v state="$dir" -v root="$root" -v confdir="$conf_dir" -v staticdir="$share/static" \
+	-v port="$PORT" -v base="$BASE_PATH" \
 	-v ru="$remote_user" -v extra="$extra" -v limits="$limits" -v nu="$nginx_user" \
 	-v ccm="$cc_main" -v cch="$cc_http" -v ccl="$cc_loc" -v democurl="$demo_curl" '
 	BEGIN { gsub(/@STATE@/, state, extra); gsub(/@ROOT@/, root, extra); gsub(/@PORT@/, port, extra); gsub(/@BASE@/, base, extra)
 		nl = split(limits, kv, " ")
 		for (i = 1; i <= nl; i++) { eq = index(kv[i], "="); lkey[i] = substr(kv[i], 1, eq - 1); lval[i] = substr(kv[i], eq + 1) } }
 	{
+	gsub(/@ROOT@\/conf\//, confdir "/"); gsub(/@ROOT@\/static\//, staticdir "/");
 	gsub(/@STATE@/, state); gsub(/@ROOT@/, root); gsub(/@PORT@/, port); gsub(/@BASE@/, base);
 	gsub(/@NGINX_USER@/, nu);
 	for (i = 1; i <= nl; i++) gsub(lkey[i], lval[i]);
 	gsub(/@CHECK_CACHE_MAIN@/, ccm); gsub(/@CHECK_CACHE_HTTP@/, cch); gsub(/@CHECK_CACHE@/, ccl);
 	gsub(/@DEMO_CURL@/, democurl);
 	if ($0 ~ /@EXTRA_NGINX@/) { print extra; next }
-	gsub(/@REMOTE_USER@/, ru); print }' "$root/tools/nginx.conf.in" >"$dir/nginx.conf"
+	gsub(/@REMOTE_USER@/, ru); print }' "$nginx_in" >"$dir/nginx.conf"
 
 # nginx first: it binds the port before it forks, so if it cannot (a port taken in a way
 # the check above cannot see, a bad EXTRA_NGINX), it fails here with nothing else started
@@ -345,16 +427,16 @@ if ! nginx -p "$dir" -c "$dir/nginx.conf" -e "$elog" 2>>"$elog"; then
 	said=$(tail -n +$((seen + 1)) "$elog" 2>/dev/null || true)
 	if [[ $said == *"Address already in use"* ]]; then
 		held=$(port_holders "$PORT" all)
-		echo "stack.sh: port $PORT is taken${held:+: ${held//$'\n'/; }}; choose another with PORT=" >&2
+		echo "$me: port $PORT is taken${held:+: ${held//$'\n'/; }}; choose another with PORT=" >&2
 	else
-		echo "stack.sh: nginx did not start ($elog):" >&2
+		echo "$me: nginx did not start ($elog):" >&2
 		printf '%s\n' "$said" | tail -n 5 >&2
 	fi
 	down
 	exit 1
 fi
 for c in $cgis; do
-	spawn-fcgi -n -s "$dir/run/$c.sock" -M 0600 -- "$BUILD/$c" >>"$dir/logs/$c.log" 2>&1 &
+	spawn-fcgi -n -s "$dir/run/$c.sock" -M 0600 -- "$cgi_dir/$c" >>"$dir/logs/$c.log" 2>&1 &
 	echo $! >>"$dir/run/pids"
 done
 
@@ -367,7 +449,7 @@ for _ in $(seq 1 500); do
 	sleep 0.02
 done
 if [ $ok != 1 ]; then
-	echo "stack.sh: the stack did not come up; logs in $dir/logs" >&2
+	echo "$me: the stack did not come up; logs in $dir/logs" >&2
 	tail -n 5 "$dir"/logs/*.log >&2 || true
 	down
 	exit 1
@@ -375,5 +457,11 @@ fi
 
 app_json=$(cat "$dir/demo-app.json" 2>/dev/null || echo '{}')
 cli_json=$(cat "$dir/cli-app.json" 2>/dev/null || echo '{}')
-printf '{"url":"%s","dir":"%s","config":"%s","user":"demo","password":"%s","app":%s,"cli_app":%s}\n' \
-	"$url" "$dir" "$conf" "$demo_password" "$app_json" "$cli_json"
+# a seeded folder without the demo user names no user; its seed goes with the line
+demo_user=demo seed_json=""
+if [ -f "$dir/seeded.json" ]; then
+	seed_json=",\"seed\":$(cat "$dir/seeded.json")"
+	[ -f "$dir/demo-password" ] || demo_user=""
+fi
+printf '{"url":"%s","dir":"%s","config":"%s","user":"%s","password":"%s","app":%s,"cli_app":%s%s}\n' \
+	"$url" "$dir" "$conf" "$demo_user" "$demo_password" "$app_json" "$cli_json" "$seed_json"

@@ -4,6 +4,7 @@
 //   const stack = await startStack({ env: { SEED: '0', EXTRA_CONFIG: 'code_ttl = 1' } });
 //   stack.url, stack.dir, stack.app (the seeded demo app), stack.cli(['user', 'add', 'a'], 'pw\n')
 //   await stack.stop()   // stops it, fails if a sanitizer reported anything in the logs
+//   await startStack({ seed: FILE })   // `up DIR --seed FILE`: stack.seed, no demo data
 //   stack.sql('SELECT count(*) FROM tokens')   // one query on its database, rows as a|b lines
 //
 // Queries for both backends: unixNow() for SQLite's unixepoch(), blobLiteral, randomBlobSql
@@ -110,7 +111,7 @@ export function sanitizerReports(dir) {
   return found;
 }
 
-export async function startStack({ env = {} } = {}) {
+export async function startStack({ env = {}, seed = '' } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'postern-test-'));
@@ -118,7 +119,8 @@ export async function startStack({ env = {} } = {}) {
     const e = { ...process.env, PORT: String(port), POSTERN_BUILD: build, ...env };
     const ownDb = pgDir && !env.DATABASE;
     if (ownDb) e.DATABASE = createDatabase();
-    const r = spawnSync(path.join(root, 'tools/stack.sh'), ['up', dir], { env: e, encoding: 'utf8', timeout: 30000 });
+    const args = ['up', dir, ...(seed ? ['--seed', seed] : [])];
+    const r = spawnSync(path.join(root, 'tools/stack.sh'), args, { env: e, encoding: 'utf8', timeout: 30000 });
     if (r.status === 0) {
       const info = JSON.parse(r.stdout.trim().split('\n').pop());
       return makeStack(info, dir, e, ownDb);

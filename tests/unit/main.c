@@ -108,6 +108,7 @@ main(void)
 	suite_core();
 	suite_http();
 	suite_outbound();
+	suite_seed();
 	suite_audit();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);

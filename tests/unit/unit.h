@@ -48,6 +48,7 @@ void suite_error(void);
 void suite_core(void);
 void suite_http(void);
 void suite_outbound(void);
+void suite_seed(void);
 void suite_audit(void);
 
 #endif
