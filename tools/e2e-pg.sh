@@ -3,7 +3,8 @@
 # only) for the run; the unit tests of the core on a database of their own (when
 # UNIT=build/unit names the unit test binary), then the end-to-end suite, a new database
 # per stack; the cluster deleted after.
-#   [UNIT=build/unit] tools/e2e-pg.sh [FILES...]    default: every file of tests/e2e
+#   [UNIT=build/unit] tools/e2e-pg.sh [FILES...]    default: the files of tests/e2e that
+#                                                  touch the database (see backend_free)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/postern-pg.XXXXXX)
@@ -19,5 +20,16 @@ if [ -n "${UNIT:-}" ]; then
 
 fi
 cd "$root/tests"
-[ $# -gt 0 ] || set -- e2e/
+# By default every file but those whose subject has nothing to do with the database (they
+# run once, on SQLite): the package and its units, the docs and lint, stack.sh's and
+# postern-stack's own behaviour (ports, folders, the installed copy: SQLite stacks), nginx
+# configs and the check's micro-cache in nginx, templates.
+backend_free="deb deps docs lint units stack pstack example-site templates checkcache"
+if [ $# -eq 0 ]; then
+	for f in e2e/*.test.mjs; do
+		n=${f#e2e/}
+		case " $backend_free " in *" ${n%.test.mjs} "*) continue ;; esac
+		set -- "$@" "$f"
+	done
+fi
 POSTERN_PG_DIR=$dir node --test --test-concurrency=1 "$@"
