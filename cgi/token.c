@@ -117,7 +117,7 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
 		FAIL(PT_E_INVALID_TARGET, "resource does not match the authorization request");
 	/* the code's row becomes the access token: the code is used from now on */
-	rc = pt_tokens_issue(&r->ctx, c.grant_id, c.scope, NULL, resource, h, c.id, &out);
+	rc = pt_tokens_issue(&r->ctx, c.grant_id, c.scope, NULL, resource, h, c.id, c.auth_time, &out);
 	if (rc == PT_ERR_NOTFOUND) {
 		/* redeemed since it was read (PostgreSQL: by another node; the UPDATE waited for
 		 * that one's commit and then found no unused code) */
@@ -182,7 +182,7 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	if (rc != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
 	if (pt_tokens_issue(&r->ctx, t.grant_id, access_scope, scope, t.resource,
-		from_code ? code_hash : NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
+		from_code ? code_hash : NULL, 0, t.auth_time, &out) != PT_OK || pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
 	pt_token_response(r, &out, access_scope, t.org_id);
 	sodium_memzero(&out, sizeof(out));

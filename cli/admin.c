@@ -700,7 +700,7 @@ cmd_token(int argc, char **argv)
 		int64_t grant;
 		struct pt_issued out;
 		if (pt_begin() != PT_OK || pt_grant_record(&ctx, uid, app.id, org, scope, NULL, &grant) != PT_OK ||
-		    pt_tokens_issue(&ctx, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
+		    pt_tokens_issue(&ctx, grant, scope, NULL, NULL, NULL, 0, 0, &out) != PT_OK || pt_commit() != PT_OK)
 			die("could not issue a token");
 		if (json)
 			printf("{\"access_token\":\"%s\",\"scope\":\"%s\",\"organization_id\":%lld,\"grant_id\":%lld}\n",

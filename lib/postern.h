@@ -50,6 +50,11 @@ enum pt_err {
 #define PT_MAX_RESOURCES   16            /* protected_resource lines in the config */
 #define PT_MAX_TEMPLATE    (256 * 1024)  /* one template file */
 #define PT_MAX_RESOURCE    512           /* an RFC 8707 resource indicator */
+#define PT_MAX_NONCE       512           /* an OpenID Connect nonce */
+#define PT_MAX_EMAIL       254           /* a user's email address (RFC 5321's path limit) */
+#define PT_MAX_FULL_NAME   100           /* a user's full name, in characters */
+#define PT_RSA_BITS        2048          /* RS256 signing keys */
+#define PT_ID_TOKEN_TTL    3600          /* id_token lifetime, the config's default */
 #define PT_MAX_PENDING_CODES 5           /* unredeemed codes one grant keeps */
 #define PT_MAX_PENDING_REQUESTS 10       /* consent pages one user has open */
 #define PT_DB_BUSY_MS      1000          /* longest wait for another writer, then 503 */
@@ -473,7 +478,7 @@ void pt_log(const char *level, const char *fmt, ...) PT_PRINTF(2, 3);
 /* The storage module (lib/sql.c: every statement; lib/store*.c: the functions and
  * row structs below; lib/db.c and lib/db_pg.c: SQLite and PostgreSQL). Nothing else
  * holds SQL. One connection per process, opened by pt_db_open. */
-#define PT_SCHEMA_VERSION 5
+#define PT_SCHEMA_VERSION 6
 
 struct pt_store;
 /* The process's open connection (for struct pt_ctx); NULL when none is open. */
@@ -623,11 +628,13 @@ struct pt_code_row {
 	int64_t expires;          /* of the code; 0: unknown (never live) */
 	bool used;                /* redeemed (or a refresh token made from it) */
 	int64_t app_id, user_id, org_id;
+	const char *nonce;        /* OpenID Connect: the request's nonce; NULL: none */
+	int64_t auth_time;        /* when the user signed in for it; 0: unknown */
 };
 /* The code with that hash: PT_OK, PT_ERR_NOTFOUND, or an error. */
 int pt_db_code_get(pt_arena *, const uint8_t hash[PT_HASH_LEN], struct pt_code_row *) PT_WUR;
 /* Stores a new code of c->grant_id with its request (redirect_uri, redirect_given,
- * scope, challenge, resource, expires). */
+ * scope, challenge, resource, expires, nonce, auth_time). */
 int pt_db_code_insert(const uint8_t hash[PT_HASH_LEN], const struct pt_code_row *c, int64_t now)
     PT_WUR;
 /* Deletes the pending codes of a grant but its newest keep. */
@@ -642,10 +649,11 @@ int pt_db_code_redeem(const uint8_t hash[PT_HASH_LEN], int64_t now, int64_t expi
 int pt_db_refresh_from_code(const uint8_t hash[PT_HASH_LEN], const char *scope, int64_t now,
     int64_t expires, int64_t code_id) PT_WUR;
 /* Stores a token of kind (access or refresh) of a grant; code_hash (NULL: none) the
- * code it descends from, resource NULL: none, expires 0: never. */
+ * code it descends from, resource NULL: none, expires 0: never, auth_time (when the user
+ * signed in for the grant's code) 0: unknown. */
 int pt_db_token_insert(const uint8_t hash[PT_HASH_LEN], enum pt_token_kind kind, int64_t grant_id,
     const uint8_t *code_hash, const char *scope, const char *resource, int64_t now,
-    int64_t expires) PT_WUR;
+    int64_t expires, int64_t auth_time) PT_WUR;
 /* Revokes every token descended from the code of code_hash (a replayed code). */
 int pt_db_tokens_delete_by_code(const uint8_t code_hash[PT_HASH_LEN]) PT_WUR;
 /* Revokes one token; PT_OK also when it was gone already. */
@@ -666,6 +674,7 @@ struct pt_token_row {
 	enum pt_token_kind kind;
 	int64_t last_used;      /* 0: never */
 	int64_t app_id;
+	int64_t auth_time;      /* when the user signed in for its code; 0: unknown */
 };
 /* The token row of that hash, whatever its kind or expiry: PT_OK, PT_ERR_NOTFOUND, or
  * an error. The check's one read. */
@@ -1083,6 +1092,7 @@ struct pt_user {
 	int64_t id;
 	const char *name;
 	bool admin;
+	int64_t auth_time;   /* when this session signed in (now in remote_user mode); 0: unknown */
 };
 
 struct pt_req {
@@ -1330,6 +1340,7 @@ struct pt_app {
 	bool registered;           /* came from RFC 7591 registration */
 	bool resource_server;      /* an admin let it introspect every token */
 	bool vouched;              /* made by an administrator (or the admin command) */
+	const char *id_token_alg;  /* how its id_tokens are signed: "RS256" or "EdDSA" */
 };
 
 int pt_app_get(pt_arena *, const char *client_id, size_t n, struct pt_app *) PT_WUR;
@@ -1365,6 +1376,7 @@ enum {
 	AZ_CODE_CHALLENGE,
 	AZ_CODE_CHALLENGE_METHOD,
 	AZ_RESOURCE,
+	AZ_NONCE,
 	AZ__MAX
 };
 extern const struct pt_field pt_authz_fields[AZ__MAX];
@@ -1381,6 +1393,7 @@ struct pt_authz {
 	const char *state;
 	const char *challenge;
 	const char *resource;
+	const char *nonce;          /* OpenID Connect; NULL: none */
 	/* set when an error goes back to the client, else NULL */
 	const char *error;
 	const char *error_description;
@@ -1403,8 +1416,8 @@ void pt_authz_fail(struct pt_req *, const struct pt_authz *, const struct pt_use
 /* Records the grant and issues a code for it; with on_page (the user approved on the
  * consent page) the grant remembers the redirect URI. PT_ERR_NOTFOUND when the user is
  * not a member of the organization. */
-int pt_code_issue(const struct pt_ctx *, const struct pt_authz *, int64_t user_id, int64_t org_id,
-    bool on_page, char code[PT_TOKEN_LEN + 1]) PT_WUR;
+int pt_code_issue(const struct pt_ctx *, const struct pt_authz *, const struct pt_user *u,
+    int64_t org_id, bool on_page, char code[PT_TOKEN_LEN + 1]) PT_WUR;
 
 /* Records (or widens) the grant of user+app+org; inside the caller's transaction.
  * redirect_uri, when not NULL, is remembered with it. PT_ERR_NOTFOUND when the user is
@@ -1431,10 +1444,11 @@ struct pt_issued {
  * refresh_scope (NULL: scope), so a narrowed access token narrows nothing else
  * (RFC 6749 §6). code_hash: the code the tokens come from (or NULL); code_row > 0:
  * that code's row, which becomes the access token (PT_ERR_NOTFOUND if it was
- * redeemed meanwhile). */
+ * redeemed meanwhile). auth_time: when the user signed in for the grant's code, kept on
+ * new rows for the id_tokens of refreshes (0: unknown). */
 int pt_tokens_issue(const struct pt_ctx *, int64_t grant_id, const char *scope,
     const char *refresh_scope, const char *resource, const uint8_t *code_hash,
-    int64_t code_row, struct pt_issued *) PT_WUR;
+    int64_t code_row, int64_t auth_time, struct pt_issued *) PT_WUR;
 /* The token endpoint's success answer. */
 void pt_token_response(struct pt_req *, const struct pt_issued *, const char *scope,
     int64_t org_id);
