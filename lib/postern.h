@@ -330,6 +330,7 @@ struct pt_config {
 	long session_ttl;       /* default 14 days */
 	long device_code_ttl;   /* default 900 */
 	long device_interval;   /* default 5 */
+	long id_token_ttl;      /* seconds, default PT_ID_TOKEN_TTL */
 	char *cookie_name;      /* default postern_session */
 	int cookie_secure;      /* -1 auto (off for http loopback), 0, 1 */
 	char *templates_dir;    /* built-in templates */
@@ -387,6 +388,7 @@ struct pt_new_app {
 	size_t picture_n;
 	const char *picture_type;   /* pt_picture_type of it */
 	bool remove_picture;        /* the edit form: drop the picture */
+	const char *id_token_alg;   /* pt_oidc_alg_ok; NULL: RS256 */
 };
 
 /* The app form as posted (NULL where a field was absent; scopes '\n'-separated). */
@@ -466,6 +468,88 @@ struct pt_ctx;
  * *answer the RFC 7591 §3.2.1 response document. PT_OK, PT_ERR_BUSY or PT_ERR_DB. */
 int pt_register_store(const struct pt_ctx *, const struct pt_reg *, char cid[PT_CLIENT_ID_LEN + 1],
     pt_buf *answer) PT_WUR;
+
+/* ---------------------------------------------------------------- OpenID Connect */
+
+/* The id_token signing algorithms, the default first; an app names one
+ * (id_token_signed_response_alg). */
+#define PT_OIDC_ALGS 2
+extern const char *const pt_oidc_algs[PT_OIDC_ALGS];
+bool pt_oidc_alg_ok(const char *alg);
+
+/* A signing key as the keys table keeps it (Q_KEY_SIGNING, Q_KEYS_LIST). */
+struct pt_key_row {
+	const char *kid;          /* the RFC 7638 thumbprint of its public key */
+	const char *alg;          /* RS256 or EdDSA */
+	const uint8_t *private_key; /* sealed (pt_seal) under a key derived from the server key */
+	size_t private_n;
+	const char *public_jwk;   /* what the JWKS publishes */
+	int64_t created;
+	int64_t retired;          /* when it stopped signing; 0: signs */
+	int64_t expires;          /* when it leaves the JWKS; 0: never (it signs) */
+};
+
+/* New signing keys, one per algorithm (RSA PT_RSA_BITS through libcrypto, Ed25519 through
+ * libsodium), each in its own durable transaction. rotate: the keys they replace stop
+ * signing and stay published for id_token_ttl; otherwise a key is made only for an
+ * algorithm that has none that signs (`postern init`, first use). made[*nmade]: the new
+ * ones. PT_ERR_CONFIG without a server key. */
+int pt_keys_make(pt_arena *, const struct pt_config *, bool rotate, int64_t now,
+    struct pt_key_row made[PT_OIDC_ALGS], size_t *nmade) PT_WUR;
+/* pt_keys_make(rotate false) once per process: what the executables that sign or
+ * publish call first. */
+int pt_keys_ensure(pt_arena *, const struct pt_config *) PT_WUR;
+/* The JWKS document (RFC 7517 §5) of keys. */
+void pt_jwks(const struct pt_key_row *keys, size_t n, pt_buf *);
+/* A compact JWS of claims (a JSON object) signed with the signing key of alg:
+ * *jwt in the arena. PT_ERR_CONFIG when there is no such key or it cannot be opened. */
+int pt_jwt_sign(pt_arena *, const struct pt_config *, const char *alg, const char *claims,
+    char **jwt) PT_WUR;
+
+/* What an id_token says (OIDC Core §2, §3.1.3.6). */
+struct pt_id_request {
+	const char *alg;          /* the app's id_token_alg; NULL or unknown: RS256 */
+	const char *client_id;    /* aud and azp */
+	int64_t user_id;          /* sub */
+	int64_t auth_time;        /* 0: left out */
+	const char *nonce;        /* NULL: left out (refreshes, Core §12.2) */
+	const char *access_token; /* at_hash; NULL: left out */
+};
+/* The signed id_token of q, issued now, expiring after id_token_ttl. The claims of the
+ * granted scopes are not in it: the code flow always hands out an access token, and
+ * they are at userinfo (Core §5.4). */
+int pt_id_token(const struct pt_ctx *, const struct pt_id_request *q, char **out) PT_WUR;
+
+/* Q_USER_CLAIMS: what the claims of a user come from. */
+struct pt_claims_row {
+	int64_t id;
+	const char *name;
+	const char *email;        /* NULL: none */
+	const char *full_name;    /* NULL: none (name is the user name) */
+};
+/* The claims of the scopes of scope (sub always; profile: name, preferred_username;
+ * email: email, email_verified) as JSON members, without braces. */
+void pt_claims_json(pt_buf *, const struct pt_claims_row *, const char *scope);
+/* An email address as `postern user add/set` take it: local@domain.tld, printable ASCII,
+ * at most PT_MAX_EMAIL bytes. */
+bool pt_email_valid(const char *, size_t);
+
+/* Storage (lib/store_oidc.c). */
+int pt_db_key_insert(const struct pt_key_row *) PT_WUR;
+/* Every signing key of alg stops signing at now and leaves the JWKS at expires; *retired,
+ * unless NULL, how many. */
+int pt_db_keys_retire(const char *alg, int64_t now, int64_t expires, int64_t *retired) PT_WUR;
+/* The newest key of alg that signs: PT_OK, PT_ERR_NOTFOUND, or an error. */
+int pt_db_key_signing(pt_arena *, const char *alg, struct pt_key_row *) PT_WUR;
+/* The keys still published at now (0: every key), oldest first: an arena array. */
+int pt_db_keys_list(pt_arena *, int64_t now, struct pt_key_row **rows, size_t *n) PT_WUR;
+/* The claims of user_id: PT_OK, PT_ERR_NOTFOUND, or an error. */
+int pt_db_user_claims(pt_arena *, int64_t user_id, struct pt_claims_row *) PT_WUR;
+/* Sets a user's email and full name (NULL: kept; "": cleared): PT_ERR_NOTFOUND when there
+ * is no such user. */
+int pt_db_user_profile_set(const char *name, const char *email, const char *full_name) PT_WUR;
+/* Sets an app's id_token signing algorithm: PT_ERR_NOTFOUND when there is no such app. */
+int pt_db_admin_app_set_alg(const char *client_id, const char *alg) PT_WUR;
 
 /* ---------------------------------------------------------------- log */
 
@@ -1437,6 +1521,7 @@ struct pt_issued {
 	char refresh[PT_TOKEN_LEN + 1];
 	bool has_refresh;
 	long expires_in;
+	const char *id_token;  /* OpenID Connect; NULL: none */
 };
 
 /* Issues an access token (and a refresh token when access_token_ttl is set)

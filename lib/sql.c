@@ -142,8 +142,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_APP_INSERT] = {
 	    .sqlite = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
 	    " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
-	    " remember_consent, resource_server, created)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+	    " remember_consent, resource_server, created, id_token_signed_response_alg)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
 	/* pictures live in a table of their own, off the row every token request reads;
 	 * both statements name the owner, so a forged id never reaches another user's app */
 	[Q_APP_PICTURE_SET] = {

@@ -60,6 +60,7 @@ pt_db_app_insert(const struct pt_new_app *f, const char *cid, const uint8_t *sec
 	st_int(st, 12, f->remember_consent);
 	st_int(st, 13, f->resource_server);
 	st_int(st, 14, now);
+	st_text(st, 15, f->id_token_alg != NULL ? f->id_token_alg : pt_oidc_algs[0]);
 	int rc = st_one(st);
 	if (rc == PT_OK) {
 		*id = read_app_id(st);
