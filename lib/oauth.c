@@ -487,6 +487,10 @@ pt_token_response(struct pt_req *r, const struct pt_issued *t, const char *scope
 		pt_buf_addf(&b, ",\"expires_in\":%ld,\"refresh_token\":", t->expires_in);
 		pt_buf_json(&b, t->refresh, PT_TOKEN_LEN);
 	}
+	if (t->id_token != NULL) {
+		pt_buf_adds(&b, ",\"id_token\":");
+		pt_buf_json(&b, t->id_token, strlen(t->id_token));
+	}
 	pt_buf_addc(&b, '}');
 	pt_json(r, 200, &b);
 	sodium_memzero(b.p, b.n);
