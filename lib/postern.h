@@ -447,6 +447,7 @@ struct pt_reg {
 	const char *client_name;   /* trimmed, pt_valid_display_text, <= PT_MAX_APP_NAME chars */
 	const char *grant_types;   /* "authorization_code" [" refresh_token"] */
 	const char *scope;         /* configured scopes, space-separated */
+	const char *id_token_alg;  /* id_token_signed_response_alg: RS256 or EdDSA */
 };
 
 /* Why a registration body was refused: the RFC 7591 §3.2.2 error and a description. */
@@ -852,7 +853,7 @@ int pt_db_apps_picture_get(pt_arena *, const char *client_id, struct pt_picture_
  * the consent page on a remembered approval. PT_OK, PT_ERR_EXISTS (the client id is
  * taken), PT_ERR_BUSY or PT_ERR_DB. */
 int pt_db_register_insert(const char *cid, const char *name, const char *redirect_uris,
-    const char *scopes, const char *grant_types, int64_t now) PT_WUR;
+    const char *scopes, const char *grant_types, const char *id_token_alg, int64_t now) PT_WUR;
 
 /* A grant as the approved-apps pages show it. */
 struct pt_approved_row {

@@ -181,8 +181,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	 * page on a remembered approval (any local program can use its client_id) */
 	[Q_REGISTER_INSERT] = {
 	    .sqlite = "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
-	    " public, require_pkce, registered, remember_consent, created)"
-	    " VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?)"},
+	    " public, require_pkce, registered, remember_consent, created, id_token_signed_response_alg)"
+	    " VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?, ?)"},
 	[Q_APPROVED_LIST] = {
 	    .sqlite = "SELECT g.id, a.client_id, a.name, EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id),"
 	    " o.name, g.scope, g.created, g.last_used FROM grants g JOIN apps a ON a.id = g.app_id"

@@ -14,6 +14,7 @@ const CONFIG = [
   'scope openid = Sign you in with your account here',
   'scope email = See your email address',
   'access_token_ttl = 3600',
+  'registration = on',
 ].join('\n');
 
 /* at_hash (OIDC Core §3.1.3.6): the left half of the access token's hash, SHA-256 for
@@ -27,7 +28,7 @@ describe('OpenID Connect', () => {
   let stack, s, rsApp, edApp, jwks, userId, signedInAt;
 
   before(async () => {
-    stack = await startStack({ env: { EXTRA_CONFIG: CONFIG } });
+    stack = await startStack({ env: { EXTRA_CONFIG: CONFIG, REGISTER_RATE: '1000r/s' } });
     const pw = 'pw-olivia-0123456789';
     stack.cli(['user', 'add', 'olivia', '--email', 'olivia@example.com', '--full-name', 'Olivia Example'], pw + '\n');
     userId = JSON.parse(stack.cli(['--json', 'user', 'list'])).find((u) => u.name === 'olivia').id;
@@ -52,8 +53,10 @@ describe('OpenID Connect', () => {
     return t.body;
   }
 
-  /* Verifies an id_token against the JWKS as a relying party would. */
+  /* Verifies an id_token against the JWKS as a relying party would (the JWKS fetched
+   * again: jose waits 30 s before it fetches again for an unknown kid). */
   async function verify(idToken, app, alg) {
+    jwks = jose.createRemoteJWKSet(new URL(`${stack.url}/oauth/jwks`));
     const { payload, protectedHeader } = await jose.jwtVerify(idToken, jwks, {
       issuer: stack.url, audience: app.client_id, algorithms: [alg] });
     return { payload, header: protectedHeader };
@@ -273,6 +276,37 @@ describe('OpenID Connect', () => {
     stack.cli(['user', 'set', 'olivia', '--full-name', '']);
     assert.equal((await userinfo((await codeFlow(rsApp)).access_token)).body.name, 'olivia', 'the user name stands in');
     stack.cli(['user', 'set', 'olivia', '--email', 'olivia@example.com', '--full-name', 'Olivia Example']);
+  });
+
+  test('registration: id_token_signed_response_alg RS256 or EdDSA is kept; none, HS256 and others are invalid_client_metadata', async () => {
+    const register = (meta) => fetch(`${stack.url}/oauth/register`, { method: 'POST',
+      headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: [REDIRECT], ...meta }) });
+    for (const alg of ['none', 'HS256', 'HS512', 'ES256', 'rs256', 7]) {
+      const r = await register({ id_token_signed_response_alg: alg });
+      assert.equal(r.status, 400, String(alg));
+      const b = await r.json();
+      assert.equal(b.error, 'invalid_client_metadata');
+      assert.match(b.error_description, /id_token_signed_response_alg must be RS256 or EdDSA/);
+    }
+    const p0 = await register({});
+    assert.equal(p0.status, 201);
+    const plain = await p0.json();
+    assert.equal(plain.id_token_signed_response_alg, 'RS256');
+    const r = await register({ id_token_signed_response_alg: 'EdDSA', scope: 'openid profile' });
+    assert.equal(r.status, 201);
+    const app = await r.json();
+    assert.equal(app.id_token_signed_response_alg, 'EdDSA');
+    // a registered (public, PKCE) client gets an EdDSA id_token
+    const { verifier, challenge } = pkce();
+    const a = await authorize(s, { client_id: app.client_id, redirect_uri: REDIRECT, scope: 'openid', state: 'x',
+      nonce: 'reg', code_challenge: challenge, code_challenge_method: 'S256' });
+    assert.ok(a.code, a.location);
+    const t = await token(stack.url, { grant_type: 'authorization_code', code: a.code, redirect_uri: REDIRECT,
+      code_verifier: verifier, client_id: app.client_id });
+    assert.equal(t.status, 200, t.text);
+    const { payload, header } = await verify(t.body.id_token, app, 'EdDSA');
+    assert.equal(header.alg, 'EdDSA');
+    assert.equal(payload.nonce, 'reg');
   });
 
   test('app create --id-token-alg takes RS256 or EdDSA only', () => {
