@@ -795,6 +795,7 @@ cmd_janitor(void)
 		{PT_JANITOR_TOKENS, -1, "tokens", 0},
 		{PT_JANITOR_ATTEMPTS, -1, "attempts", 86400},
 		{PT_JANITOR_REQUESTS, -1, "requests", 0},
+		{PT_JANITOR_KEYS, -1, "signing keys", 0},
 	};
 	enum { N = sizeof(steps) / sizeof(steps[0]) };
 	long long removed[N];
@@ -819,12 +820,12 @@ cmd_janitor(void)
 	pt_db_maintain();
 	if (json)
 		printf("{\"codes\":%lld,\"sessions\":%lld,\"devices\":%lld,\"tokens\":%lld,"
-		       "\"attempts\":%lld,\"requests\":%lld}\n",
-		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5]);
+		       "\"attempts\":%lld,\"requests\":%lld,\"keys\":%lld}\n",
+		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6]);
 	else
 		printf("removed %lld codes, %lld sessions, %lld device requests, %lld tokens, %lld counters, "
-		       "%lld consent requests\n",
-		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5]);
+		       "%lld consent requests, %lld signing keys\n",
+		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6]);
 	return 0;
 }
 
@@ -986,8 +987,9 @@ static const struct {
 	      "issue records a grant and prints a live access token without the browser, for\n"
 	      "tests and scripts; revoke --grant ends a whole approval.\n"},
     {"janitor", "usage: postern janitor\n"
-		"Deletes expired codes, sessions, device requests, tokens, consent requests and old\n"
-		"rate-limit counters, in batches of short transactions (run it hourly:\n"
+		"Deletes expired codes, sessions, device requests, tokens, consent requests, old\n"
+		"rate-limit counters and retired signing keys no longer published, in batches of\n"
+		"short transactions (run it hourly:\n"
 		"postern-janitor.timer). When another janitor holds the database (nodes sharing\n"
 		"one PostgreSQL database), it says so and removes nothing.\n"},
     {"backup", "usage: postern backup FILE\n"

@@ -1119,6 +1119,7 @@ enum pt_janitor {
 	PT_JANITOR_TOKENS,
 	PT_JANITOR_ATTEMPTS,       /* rate-limit counters whose window began before cutoff */
 	PT_JANITOR_REQUESTS,       /* pending consent requests */
+	PT_JANITOR_KEYS,           /* retired signing keys whose id_tokens have all expired */
 };
 /* Removes (or clears) at most PT_DELETE_BATCH rows of the kind that expired at or
  * before cutoff, in one short statement; *n says how many: fewer than a batch means

@@ -336,4 +336,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " FROM attempts WHERE \"window\" < ?1 LIMIT ?2)"},
 	[Q_JANITOR_REQUESTS] = {
 	    .sqlite = "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE expires <= ?1 LIMIT ?2)"},
+	/* a retired key out of the JWKS: nothing it signed is still valid */
+	[Q_JANITOR_KEYS] = {
+	    .sqlite = "DELETE FROM keys WHERE kid IN (SELECT kid FROM keys WHERE expires <= ?1 LIMIT ?2)"},
 };

@@ -244,6 +244,11 @@ describe('OpenID Connect', () => {
     const later = (await (await fetch(`${stack.url}/oauth/jwks`)).json()).keys.map((k) => k.kid);
     assert.ok(!later.includes(oldKid));
     assert.ok(later.includes(oldEd));
+    // and the janitor deletes it, and nothing else
+    const j = JSON.parse(stack.cli(['--json', 'janitor']));
+    assert.equal(j.keys, 1);
+    assert.equal(stack.sql(`SELECT count(*) FROM keys WHERE kid = '${oldKid}'`), '0');
+    assert.equal(stack.sql('SELECT count(*) FROM keys'), '3');
   });
 
   test('user add and user set: email and full name, checked, "" clears', async () => {
