@@ -108,6 +108,7 @@ main(void)
 	suite_core();
 	suite_http();
 	suite_outbound();
+	suite_oidc();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

@@ -48,5 +48,6 @@ void suite_error(void);
 void suite_core(void);
 void suite_http(void);
 void suite_outbound(void);
+void suite_oidc(void);
 
 #endif
