@@ -132,14 +132,19 @@ pt_keys_make(pt_arena *a, const struct pt_config *c, bool rotate, int64_t now,
 		return PT_ERR_CONFIG;
 	for (size_t i = 0; i < PT_OIDC_ALGS; i++) {
 		const char *alg = pt_oidc_algs[i];
-		struct pt_key_row k = {.created = now};
-		int rc = i == 0 ? make_rsa(a, c, &k) : make_ed25519(a, c, &k);
-		if (rc != PT_OK)
+		struct pt_key_row k = {.created = now}, cur;
+		int rc;
+		/* an RSA key takes a while to make: not when one signs already */
+		if (!rotate && (rc = pt_db_key_signing(a, alg, &cur)) != PT_ERR_NOTFOUND) {
+			if (rc != PT_OK)
+				return rc;
+			continue;
+		}
+		if ((rc = i == 0 ? make_rsa(a, c, &k) : make_ed25519(a, c, &k)) != PT_OK)
 			return rc;
 		/* durable: once a key has signed, a power cut must not take it back */
 		if ((rc = pt_begin_durable()) != PT_OK)
 			return rc;
-		struct pt_key_row cur;
 		rc = pt_db_key_signing(a, alg, &cur);
 		if (rc == PT_OK && !rotate) {
 			pt_rollback(); /* made meanwhile (another process's first use) */
@@ -192,7 +197,7 @@ pt_jwks(const struct pt_key_row *keys, size_t n, pt_buf *b)
 /* Signs input (n bytes) with the key row k: the raw signature into *sig (arena). */
 static int
 sign(pt_arena *a, const struct pt_config *c, const struct pt_key_row *k, const char *input, size_t n,
-    uint8_t **sig, size_t *sign)
+    uint8_t **sig, size_t *siglen)
 {
 	uint8_t key[32];
 	seal_key(key, c);
@@ -211,7 +216,7 @@ sign(pt_arena *a, const struct pt_config *c, const struct pt_key_row *k, const c
 			sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 && skn == sizeof(sk)) {
 			*sig = pt_alloc(a, crypto_sign_BYTES);
 			crypto_sign_detached(*sig, NULL, (const uint8_t *)input, n, sk);
-			*sign = crypto_sign_BYTES;
+			*siglen = crypto_sign_BYTES;
 			rc = PT_OK;
 		}
 		sodium_memzero(sk, sizeof(sk));
@@ -224,7 +229,7 @@ sign(pt_arena *a, const struct pt_config *c, const struct pt_key_row *k, const c
 		    EVP_DigestSign(md, NULL, &len, (const uint8_t *)input, n) == 1) {
 			*sig = pt_alloc(a, len);
 			if (EVP_DigestSign(md, *sig, &len, (const uint8_t *)input, n) == 1) {
-				*sign = len;
+				*siglen = len;
 				rc = PT_OK;
 			}
 		}

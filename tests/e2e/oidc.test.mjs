@@ -314,6 +314,19 @@ describe('OpenID Connect', () => {
     assert.equal(payload.nonce, 'reg');
   });
 
+  test('first use: servers that find no signing key make one (of each algorithm), once', async () => {
+    stack.sql('DELETE FROM keys');
+    await stack.restart();
+    const t = await codeFlow(rsApp, { nonce: 'first-use' });
+    const { payload } = await verify(t.id_token, rsApp, 'RS256');
+    assert.equal(payload.nonce, 'first-use');
+    const { keys } = await (await fetch(`${stack.url}/oauth/jwks`)).json();
+    assert.deepEqual(keys.map((k) => k.alg).sort(), ['EdDSA', 'RS256']);
+    assert.equal(stack.sql('SELECT count(*) FROM keys'), '2');
+    const logs = ['token', 'introspect'].map((c) => stack.log(`${c}.log`)).join('');
+    assert.equal((logs.match(/made the first RS256 signing key/g) || []).length, 1, logs);
+  });
+
   test('app create --id-token-alg takes RS256 or EdDSA only', () => {
     for (const alg of ['none', 'HS256', 'ES256', 'eddsa']) {
       const r = stack.cliRun(['app', 'create', '--name', 'Bad alg', '--redirect-uri', REDIRECT, '--id-token-alg', alg]);
