@@ -11,17 +11,6 @@
 
 #include "postern.h"
 
-const char *const pt_oidc_algs[PT_OIDC_ALGS] = {"RS256", "EdDSA"};
-
-bool
-pt_oidc_alg_ok(const char *alg)
-{
-	for (size_t i = 0; i < PT_OIDC_ALGS; i++)
-		if (alg != NULL && strcmp(alg, pt_oidc_algs[i]) == 0)
-			return true;
-	return false;
-}
-
 /* base64url without padding (RFC 7515 §2) of n bytes, appended to b. */
 static void
 b64url(pt_buf *b, const uint8_t *p, size_t n)
