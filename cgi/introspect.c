@@ -238,8 +238,9 @@ userinfo(struct pt_req *r)
 	}
 	/* who the user is is what the profile (or OpenID Connect's openid) scope covers */
 	if (!pt_word_in("profile", 7, l.scope) && !pt_word_in("openid", 6, l.scope)) {
+		/* the challenge names the one to ask for: openid where OpenID Connect is on */
 		unauthorized(r, PT_E_INSUFFICIENT_SCOPE, "userinfo needs the openid or profile scope",
-		    "openid", NULL);
+		    pt_config_scope(r->ctx.cfg, "openid", 6) ? "openid" : "profile", NULL);
 		return;
 	}
 	/* OIDC Core §5.3.2: sub always, the claims of the granted scopes beside it */

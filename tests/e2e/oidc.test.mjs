@@ -210,7 +210,8 @@ describe('OpenID Connect', () => {
     assert.deepEqual(email.body, { sub: String(userId), email: 'olivia@example.com', email_verified: true });
     const none = await userinfo((await codeFlow(rsApp, { scope: 'posts:read' })).access_token);
     assert.equal(none.status, 403);
-    assert.match(none.headers.get('www-authenticate'), /insufficient_scope/);
+    assert.match(none.headers.get('www-authenticate'), /error="insufficient_scope"/);
+    assert.match(none.headers.get('www-authenticate'), /scope="openid"/, 'openid is configured: the one to ask for');
     const bad = await userinfo('pat_nottoken');
     assert.equal(bad.status, 401);
   });
