@@ -190,6 +190,13 @@ describe('OpenID Connect', () => {
       [rsApp.client_id, rsApp.client_secret]);
     assert.equal(r2.status, 200, r2.text);
     assert.equal(r2.body.id_token, undefined);
+    // the refresh token keeps its scope and, rotated twice now, the original sign-in time
+    const r3 = await token(stack.url, { grant_type: 'refresh_token', refresh_token: r2.body.refresh_token },
+      [rsApp.client_id, rsApp.client_secret]);
+    assert.equal(r3.status, 200, r3.text);
+    const c = (await verify(r3.body.id_token, rsApp, 'RS256')).payload;
+    assert.equal(c.auth_time, a.auth_time);
+    assert.equal(c.sub, a.sub);
   });
 
   test('userinfo: claims by scope, GET and POST', async () => {
