@@ -66,7 +66,8 @@ make_rsa(pt_arena *a, const struct pt_config *c, struct pt_key_row *k)
 	k->kid = thumbprint(a, pt_printf(a, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", es, ns));
 	k->public_jwk = pt_printf(a, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"use\":\"sig\",\"alg\":\"RS256\","
 	    "\"n\":\"%s\",\"e\":\"%s\"}", k->kid, ns, es);
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	/* a secure-heap memory BIO: what the PEM grew through is wiped when it is freed */
+	if ((bio = BIO_new(BIO_s_secmem())) == NULL ||
 	    !PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL))
 		goto done;
 	char *pem;
@@ -129,6 +130,7 @@ pt_keys_make(pt_arena *a, const struct pt_config *c, bool rotate, int64_t now,
 				return rc;
 			continue;
 		}
+		/* pt_oidc_algs: RS256 first, then EdDSA */
 		if ((rc = i == 0 ? make_rsa(a, c, &k) : make_ed25519(a, c, &k)) != PT_OK)
 			return rc;
 		/* durable: once a key has signed, a power cut must not take it back */
