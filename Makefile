@@ -6,14 +6,15 @@ SHAREDIR  ?= $(PREFIX)/share/postern
 MANDIR    ?= $(PREFIX)/share/man
 VERSION   ?= 0.1.0
 CC        ?= cc
-PKGS       = fcgi sqlite3 libsodium libcjson libpq
+# libcrypto (OpenSSL): RSA key generation and RS256 signatures only (lib/oidc.c)
+PKGS       = fcgi sqlite3 libsodium libcjson libpq libcrypto
 # libcurl: only the device executable links it (lib/fetch.c, a bridged device login)
 CURL_PKG   = libcurl
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lsqlite3 -lsodium -lcjson -lpq)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lsqlite3 -lsodium -lcjson -lpq -lcrypto)
 CURL_CFLAGS := $(shell pkg-config --cflags $(CURL_PKG) 2>/dev/null)
 CURL_LIBS  := $(shell pkg-config --libs $(CURL_PKG) 2>/dev/null || echo -lcurl)
 DEFS      = -D_DEFAULT_SOURCE -DPOSTERN_TEMPLATES='"$(SHAREDIR)/templates"'

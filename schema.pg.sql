@@ -12,7 +12,9 @@ CREATE TABLE IF NOT EXISTS users (
 	name       TEXT NOT NULL UNIQUE,
 	password   TEXT,
 	is_admin   BIGINT NOT NULL DEFAULT 0,
-	created    BIGINT NOT NULL
+	created    BIGINT NOT NULL,
+	email      TEXT,
+	full_name  TEXT
 );
 
 CREATE TABLE IF NOT EXISTS orgs (
@@ -46,7 +48,8 @@ CREATE TABLE IF NOT EXISTS apps (
 	remember_consent BIGINT NOT NULL DEFAULT 1,
 	registered       BIGINT NOT NULL DEFAULT 0,
 	created          BIGINT NOT NULL,
-	resource_server  BIGINT NOT NULL DEFAULT 0
+	resource_server  BIGINT NOT NULL DEFAULT 0,
+	id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256'
 );
 CREATE INDEX IF NOT EXISTS apps_owner ON apps(owner_id);
 
@@ -84,7 +87,9 @@ CREATE TABLE IF NOT EXISTS tokens (
 	redirect_uri   TEXT,
 	redirect_given BIGINT,
 	challenge      TEXT,
-	code_expires   BIGINT
+	code_expires   BIGINT,
+	nonce          TEXT,
+	auth_time      BIGINT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS tokens_hash ON tokens(hash) WHERE hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tokens_code_hash ON tokens(code_hash) WHERE code_hash IS NOT NULL;
@@ -147,5 +152,15 @@ CREATE TABLE IF NOT EXISTS attempts (
 	PRIMARY KEY (key, "window")
 );
 
+CREATE TABLE IF NOT EXISTS keys (
+	kid        TEXT PRIMARY KEY,
+	alg        TEXT NOT NULL,
+	private    BYTEA NOT NULL,
+	public_jwk TEXT NOT NULL,
+	created    BIGINT NOT NULL,
+	retired    BIGINT,
+	expires    BIGINT
+);
+
 DELETE FROM postern_schema;
-INSERT INTO postern_schema (version) VALUES (5);
+INSERT INTO postern_schema (version) VALUES (6);

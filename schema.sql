@@ -2,7 +2,7 @@
 -- Secrets (client secrets, codes, tokens, sessions, device codes) are stored only as
 -- keyed BLAKE2b-256 hashes (32-byte BLOBs); the key lives outside the database.
 
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;
 
 -- Ids that leave the server (a user's `sub`, an organization's id, grant and token ids in
 -- addresses and in the admin command) are AUTOINCREMENT: an id is never handed to a new
@@ -13,7 +13,9 @@ CREATE TABLE IF NOT EXISTS users (
 	name       TEXT NOT NULL UNIQUE,
 	password   TEXT,                       -- crypto_pwhash_str (Argon2id), NULL: remote_user only
 	is_admin   INTEGER NOT NULL DEFAULT 0,
-	created    INTEGER NOT NULL
+	created    INTEGER NOT NULL,
+	email      TEXT,                       -- OpenID Connect `email` claim; NULL: none
+	full_name  TEXT                        -- `name` claim; NULL: the user name
 );
 
 CREATE TABLE IF NOT EXISTS orgs (
@@ -46,7 +48,9 @@ CREATE TABLE IF NOT EXISTS apps (
 	remember_consent INTEGER NOT NULL DEFAULT 1,
 	registered       INTEGER NOT NULL DEFAULT 0,  -- came from RFC 7591 registration
 	created          INTEGER NOT NULL,
-	resource_server  INTEGER NOT NULL DEFAULT 0   -- an admin let it introspect every token
+	resource_server  INTEGER NOT NULL DEFAULT 0,  -- an admin let it introspect every token
+	-- how its OpenID Connect id_tokens are signed: RS256 or EdDSA
+	id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256'
 );
 
 -- An app's picture, out of the apps row that every token request reads.
@@ -92,7 +96,9 @@ CREATE TABLE IF NOT EXISTS tokens (
 	redirect_uri   TEXT,
 	redirect_given INTEGER,
 	challenge      TEXT,
-	code_expires   INTEGER                 -- the janitor clears it (and the request) once past
+	code_expires   INTEGER,                -- the janitor clears it (and the request) once past
+	nonce          TEXT,                   -- OpenID Connect: the request's nonce (a code's)
+	auth_time      INTEGER                 -- when the user signed in for it (id_token auth_time)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS tokens_hash ON tokens(hash) WHERE hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tokens_code_hash ON tokens(code_hash) WHERE code_hash IS NOT NULL;
@@ -166,3 +172,17 @@ CREATE TABLE IF NOT EXISTS attempts (
 	count   INTEGER NOT NULL,
 	PRIMARY KEY (key, window)
 ) WITHOUT ROWID;
+
+-- OpenID Connect signing keys. The private key is sealed (crypto_secretbox) under a key
+-- derived from the server key (crypto_kdf), bound to its kid; the public key is kept as
+-- its JWK. The newest unretired key of an algorithm signs; a retired key stays in the
+-- JWKS until `expires`, when every id_token it signed has expired.
+CREATE TABLE IF NOT EXISTS keys (
+	kid        TEXT PRIMARY KEY,
+	alg        TEXT NOT NULL,               -- RS256 or EdDSA
+	private    BLOB NOT NULL,               -- sealed: RSA PKCS#8 PEM, Ed25519 secret key
+	public_jwk TEXT NOT NULL,               -- the JWK the JWKS publishes
+	created    INTEGER NOT NULL,
+	retired    INTEGER,                     -- when it stopped signing; NULL: signs
+	expires    INTEGER                      -- when it leaves the JWKS; NULL: never (signs)
+);

@@ -100,8 +100,8 @@ log() { echo "bench: $*" >&2; }
 bin="$work/bin"
 mkdir -p "$bin"
 cflags="-std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_DEFAULT_SOURCE -O2 -g -I$root/lib
-	$(pkg-config --cflags fcgi sqlite3 libsodium libcjson libpq)"
-libs=$(pkg-config --libs fcgi sqlite3 libsodium libcjson libpq)
+	$(pkg-config --cflags fcgi sqlite3 libsodium libcjson libpq libcrypto)"
+libs=$(pkg-config --libs fcgi sqlite3 libsodium libcjson libpq libcrypto)
 # shellcheck disable=SC2086
 {
 	cc $cflags -o "$bin/bare" "$root/bench/bare.c" $libs

@@ -198,7 +198,7 @@ authorize(struct pt_req *r)
 	rc = remembered_org(r->ctx.a, &az, &u, &org);
 	if (rc == PT_OK) {
 		char code[PT_TOKEN_LEN + 1];
-		rc = pt_code_issue(&r->ctx, &az, u.id, org, false, code);
+		rc = pt_code_issue(&r->ctx, &az, &u, org, false, code);
 		if (rc == PT_OK) {
 			/* approved before (or a trusted app): no page, but a decision all the same */
 			pt_audit("consent_approved", true, PT_AS("user", u.name), PT_AI("user_id", u.id),

@@ -236,7 +236,7 @@ consent(struct pt_req *r)
 		return;
 	}
 	char code[PT_TOKEN_LEN + 1];
-	rc = pt_code_issue(&r->ctx, &az, u.id, org, true, code);
+	rc = pt_code_issue(&r->ctx, &az, &u, org, true, code);
 	if (rc == PT_ERR_NOTFOUND) {
 		pt_fail(r, PT_E_FORBIDDEN, "You are not a member of that organization.");
 		return;

@@ -236,19 +236,27 @@ userinfo(struct pt_req *r)
 		unauthorized(r, PT_E_INVALID_TOKEN, "the access token is not valid", NULL, NULL);
 		return;
 	}
-	/* who the user is is what the profile scope covers (the consent page says so) */
-	if (!pt_word_in("profile", 7, l.scope)) {
-		unauthorized(r, PT_E_INSUFFICIENT_SCOPE, "userinfo needs the profile scope",
-		    "profile", NULL);
+	/* who the user is is what the profile (or OpenID Connect's openid) scope covers */
+	if (!pt_word_in("profile", 7, l.scope) && !pt_word_in("openid", 6, l.scope)) {
+		/* the challenge names the one to ask for: openid where OpenID Connect is on */
+		unauthorized(r, PT_E_INSUFFICIENT_SCOPE, "userinfo needs the openid or profile scope",
+		    pt_config_scope(r->ctx.cfg, "openid", 6) ? "openid" : "profile", NULL);
+		return;
+	}
+	/* OIDC Core §5.3.2: sub always, the claims of the granted scopes beside it */
+	struct pt_claims_row u;
+	rc = pt_db_user_claims(r->ctx.a, l.user_id, &u);
+	if (rc != PT_OK) {
+		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	pt_buf b;
 	pt_buf_init(&b, r->ctx.a);
-	pt_buf_addf(&b, "{\"sub\":\"%lld\",\"name\":", (long long)l.user_id);
-	pt_buf_json(&b, l.user, strlen(l.user));
-	pt_buf_adds(&b, ",\"preferred_username\":");
-	pt_buf_json(&b, l.user, strlen(l.user));
-	pt_buf_addf(&b, ",\"organization\":\"%lld\"}", (long long)l.org);
+	pt_buf_addc(&b, '{');
+	pt_claims_json(&b, &u, l.scope);
+	if (pt_word_in("profile", 7, l.scope))
+		pt_buf_addf(&b, ",\"organization\":\"%lld\"", (long long)l.org);
+	pt_buf_addc(&b, '}');
 	pt_json(r, 200, &b);
 }
 
@@ -261,7 +269,9 @@ json_url(pt_buf *b, struct pt_req *r, const char *key, const char *path)
 }
 
 /* RFC 8414: answered at /.well-known/oauth-authorization-server and, for an issuer
- * with a path, at /.well-known/oauth-authorization-server/<path> (§3.1). */
+ * with a path, at /.well-known/oauth-authorization-server/<path> (§3.1); the same
+ * document is the OpenID Connect Discovery 1.0 one, at the issuer's
+ * /.well-known/openid-configuration (§4: the path appended to the issuer's). */
 static void
 metadata(struct pt_req *r)
 {
@@ -275,6 +285,7 @@ metadata(struct pt_req *r)
 	json_url(&b, r, "revocation_endpoint", "/oauth/revoke");
 	json_url(&b, r, "introspection_endpoint", "/oauth/introspect");
 	json_url(&b, r, "userinfo_endpoint", "/oauth/userinfo");
+	json_url(&b, r, "jwks_uri", "/oauth/jwks");
 	json_url(&b, r, "device_authorization_endpoint", "/oauth/device_authorization");
 	if (c->registration)
 		json_url(&b, r, "registration_endpoint", "/oauth/register");
@@ -295,7 +306,17 @@ metadata(struct pt_req *r)
 			"\"introspection_endpoint_auth_methods_supported\":[\"client_secret_basic\","
 			"\"client_secret_post\"],"
 			"\"code_challenge_methods_supported\":[\"S256\"],"
-			"\"authorization_response_iss_parameter_supported\":true}");
+			"\"authorization_response_iss_parameter_supported\":true,"
+			/* OpenID Connect Discovery §3 */
+			"\"subject_types_supported\":[\"public\"],"
+			"\"id_token_signing_alg_values_supported\":[\"RS256\",\"EdDSA\"],"
+			"\"claims_supported\":[\"sub\",\"iss\",\"aud\",\"exp\",\"iat\",\"auth_time\","
+			"\"nonce\",\"at_hash\",\"azp\",\"name\",\"preferred_username\",\"email\","
+			"\"email_verified\"],"
+			"\"claim_types_supported\":[\"normal\"],"
+			"\"claims_parameter_supported\":false,"
+			"\"request_parameter_supported\":false,"
+			"\"request_uri_parameter_supported\":false}");
 	pt_header(r, "Cache-Control", "public, max-age=3600");
 	pt_header(r, "Access-Control-Allow-Origin", "*");
 	pt_respond(r, 200, "application/json", b.p, b.n);
@@ -355,6 +376,27 @@ resource_metadata(struct pt_req *r)
 	pt_fail(r, PT_E_NOT_FOUND, "no such endpoint");
 }
 
+/* The public signing keys of id_tokens (RFC 7517 JWK Set): every key that signs and
+ * every retired one until what it signed has expired. */
+static void
+jwks(struct pt_req *r)
+{
+	struct pt_key_row *k;
+	size_t n;
+	if (pt_keys_ensure(r->ctx.a, r->ctx.cfg) != PT_OK ||
+	    pt_db_keys_list(r->ctx.a, pt_now(), &k, &n) != PT_OK) {
+		pt_fail(r, PT_E_BUSY, NULL);
+		return;
+	}
+	pt_buf b;
+	pt_buf_init(&b, r->ctx.a);
+	pt_jwks(k, n, &b);
+	/* short: a relying party that meets an unknown kid fetches again anyway */
+	pt_header(r, "Cache-Control", "public, max-age=300");
+	pt_header(r, "Access-Control-Allow-Origin", "*");
+	pt_respond(r, 200, "application/jwk-set+json", b.p, b.n);
+}
+
 /* The check is nginx's auth_request target: it keeps the method of the request it guards
  * (any method) and its Content-Length without the body. */
 static const struct pt_route routes[] = {
@@ -362,6 +404,8 @@ static const struct pt_route routes[] = {
 	{PT_ANY,  "/oauth/check",                               PT_API, PT_NOBODY, check},
 	{PT_POST, "/oauth/introspect",                          PT_API, PT_CLIENT, introspect},
 	{PT_ANY,  "/oauth/userinfo",                            PT_API, 0,         userinfo},
+	{PT_ANY,  "/oauth/jwks",                                PT_API, 0,         jwks},
+	{PT_ANY,  "/.well-known/openid-configuration",          PT_API, 0,         metadata},
 	{PT_ANY,  "/.well-known/oauth-authorization-server",    PT_API, 0,         metadata},
 	{PT_ANY,  "/.well-known/oauth-authorization-server/**", PT_API, 0,         metadata_at_path},
 	{PT_ANY,  "/.well-known/oauth-protected-resource",      PT_API, 0,         resource_metadata},

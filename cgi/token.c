@@ -64,6 +64,25 @@ refresh_reused(struct pt_req *r, int64_t grant, const struct pt_app *app)
 	FAIL(PT_E_INVALID_GRANT, "the refresh token was already used");
 }
 
+/* OpenID Connect (Core §3.1.3.3, §12.2): with the openid scope the answer carries an
+ * id_token for the access token just issued, signed before the tokens are committed so
+ * that a failure leaves the code unused. nonce: the authorization request's (NULL on a
+ * refresh). PT_OK also without the scope. */
+static int
+id_token(struct pt_req *r, const struct pt_app *app, const char *scope, int64_t user_id,
+    int64_t auth_time, const char *nonce, struct pt_issued *out)
+{
+	if (!pt_word_in("openid", 6, scope))
+		return PT_OK;
+	const struct pt_id_request q = {.alg = app->id_token_alg, .client_id = app->client_id,
+	    .user_id = user_id, .auth_time = auth_time, .nonce = nonce, .access_token = out->access};
+	char *jwt;
+	int rc = pt_id_token(&r->ctx, &q, &jwt);
+	if (rc == PT_OK)
+		out->id_token = jwt;
+	return rc;
+}
+
 /* authorization_code and refresh_token run inside the transaction handle() began. */
 static void
 authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_app *app)
@@ -123,7 +142,7 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
 		FAIL(PT_E_INVALID_TARGET, "resource does not match the authorization request");
 	/* the code's row becomes the access token: the code is used from now on */
-	rc = pt_tokens_issue(&r->ctx, c.grant_id, c.scope, NULL, resource, h, c.id, &out);
+	rc = pt_tokens_issue(&r->ctx, c.grant_id, c.scope, NULL, resource, h, c.id, c.auth_time, &out);
 	if (rc == PT_ERR_NOTFOUND) {
 		/* redeemed since it was read (PostgreSQL: by another node; the UPDATE waited for
 		 * that one's commit and then found no unused code) */
@@ -131,7 +150,14 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 		code_replayed(r, h, app);
 		return;
 	}
-	if (rc != PT_OK || pt_commit() != PT_OK)
+	if (rc != PT_OK)
+		FAIL(PT_E_BUSY, NULL);
+	rc = id_token(r, app, c.scope, c.user_id, c.auth_time, c.nonce, &out);
+	if (rc != PT_OK) {
+		sodium_memzero(&out, sizeof(out));
+		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
+	}
+	if (pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
 	char hx[PT_AUDIT_HASH_HEX + 1];
 	pt_audit("token_issued", true, PT_AS("grant_type", "authorization_code"),
@@ -194,7 +220,14 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	if (rc != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
 	if (pt_tokens_issue(&r->ctx, t.grant_id, access_scope, scope, t.resource,
-		from_code ? code_hash : NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
+		from_code ? code_hash : NULL, 0, t.auth_time, &out) != PT_OK)
+		FAIL(PT_E_BUSY, NULL);
+	rc = id_token(r, app, access_scope, t.user_id, t.auth_time, NULL, &out);
+	if (rc != PT_OK) {
+		sodium_memzero(&out, sizeof(out));
+		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
+	}
+	if (pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
 	char hx[PT_AUDIT_HASH_HEX + 1];
 	pt_audit("token_refreshed", true, PT_AS("grant_type", "refresh_token"),
@@ -221,6 +254,10 @@ token(struct pt_req *r)
 	/* the code and refresh grants read the client and write the tokens in one
 	 * transaction (one set of locks); the device grant keeps its own */
 	bool txn = gt != NULL && (strcmp(gt, "authorization_code") == 0 || strcmp(gt, "refresh_token") == 0);
+	/* the first signing keys, once per process, before the grant's transaction (an
+	 * id_token is signed inside it) */
+	if (txn && pt_keys_ensure(r->ctx.a, r->ctx.cfg) != PT_OK)
+		FAIL(PT_E_BUSY, NULL);
 	if (txn && pt_begin() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
 	if (!pt_client(r, p.v[TK_CLIENT_ID], p.n[TK_CLIENT_ID], p.v[TK_CLIENT_SECRET],

@@ -196,6 +196,12 @@ cmd_init(int argc, char **argv, const char *config_path)
 	}
 	if (pt_db_create(cfg.database, err, sizeof(err)) != PT_OK)
 		die("%s: %s", cfg.database, err);
+	/* the first OpenID Connect signing keys (none is made when there are some) */
+	open_db();
+	struct pt_key_row made[PT_OIDC_ALGS];
+	size_t nmade;
+	if (pt_keys_make(arena, &cfg, false, pt_now(), made, &nmade) != PT_OK)
+		die("could not make the signing keys (database busy?): run `postern init` again");
 	if (json)
 		printf("{\"config\":\"%s\",\"database\":\"%s\"}\n", config_path, cfg.database);
 	else
@@ -219,6 +225,26 @@ user_id(const char *name, int64_t *org)
 	return id;
 }
 
+/* The --email and --full-name of `user add` and `user set` ("" clears one): dies with
+ * what is wrong. */
+static void
+profile_check(const char *email, const char *full)
+{
+	if (email != NULL && *email && !pt_email_valid(email, strlen(email)))
+		die("--email must be an address like name@example.com, at most %d bytes of printable"
+		    " ASCII", PT_MAX_EMAIL);
+	if (full == NULL || *full == '\0')
+		return;
+	const char *why = pt_display_text_problem(arena, full, strlen(full), false);
+	if (why != NULL)
+		die("--full-name %s", why);
+	if (pt_utf8_len(full, strlen(full)) > PT_MAX_FULL_NAME)
+		die("--full-name must be at most %d characters", PT_MAX_FULL_NAME);
+	char *t = pt_trimmed(arena, full, strlen(full));
+	if (strlen(t) != strlen(full))
+		die("--full-name must not start or end with a blank");
+}
+
 /* `user list`, a row at a time */
 static int
 print_user(void *arg, const struct pt_admin_user_row *u)
@@ -240,11 +266,11 @@ print_user(void *arg, const struct pt_admin_user_row *u)
 static int
 cmd_user(int argc, char **argv)
 {
-	static const char *const valued[] = {"password-file", NULL};
+	static const char *const valued[] = {"password-file", "email", "full-name", NULL};
 	static const char *const flags[] = {"admin", "revoke-tokens", NULL};
 	struct opts o;
 	if (argc < 1)
-		die("user: add|passwd|list|del|sessions (see --help)");
+		die("user: add|set|passwd|list|del|sessions (see --help)");
 	parse_opts(argc - 1, argv + 1, valued, flags, &o);
 	const char *sub = argv[0];
 	open_db();
@@ -254,12 +280,17 @@ cmd_user(int argc, char **argv)
 		const char *name = o.pos[0];
 		if (!pt_valid_username(name, strlen(name)))
 			die("user names are 1-%d of a-z A-Z 0-9 . _ @ -", PT_MAX_USERNAME);
+		const char *email = opt(&o, "email"), *full = opt(&o, "full-name");
+		profile_check(email, full);
 		char *pw = read_password(opt(&o, "password-file"));
 		int64_t id;
 		int rc = pt_user_create(name, strlen(name), pw, strlen(pw), opt(&o, "admin") != NULL, &id);
 		sodium_memzero(pw, strlen(pw));
 		if (rc != PT_OK)
 			die("could not add %s (does the user exist already?)", name);
+		if ((email != NULL || full != NULL) && pt_db_user_profile_set(name, email, full) != PT_OK)
+			die("added %s, but could not save the email address and full name (database busy?):"
+			    " run `postern user set %s` with them", name, name);
 		int64_t org;
 		user_id(name, &org);
 		admin_audit("user_added", PT_AS("user", name), PT_AI("user_id", id),
@@ -270,6 +301,17 @@ cmd_user(int argc, char **argv)
 		else
 			printf("added user %s (id %lld, organization %lld)\n", name, (long long)id,
 			    (long long)org);
+	} else if (strcmp(sub, "set") == 0) {
+		const char *email = opt(&o, "email"), *full = opt(&o, "full-name");
+		if (o.npos != 1 || (email == NULL && full == NULL))
+			die("usage: postern user set NAME [--email ADDR] [--full-name NAME]");
+		profile_check(email, full);
+		int rc = pt_db_user_profile_set(o.pos[0], email, full);
+		if (rc == PT_ERR_NOTFOUND)
+			die("no user named %s", o.pos[0]);
+		if (rc != PT_OK)
+			die("could not save (database busy?); nothing changed");
+		printf(json ? "{\"ok\":true}\n" : "saved %s\n", o.pos[0]);
 	} else if (strcmp(sub, "passwd") == 0) {
 		if (o.npos != 1)
 			die("usage: postern user passwd NAME [--password-file F]");
@@ -515,7 +557,7 @@ static int
 cmd_app(int argc, char **argv)
 {
 	static const char *const valued[] = {"name", "description", "redirect-uri", "scope",
-	    "owner", "grant-types", NULL};
+	    "owner", "grant-types", "id-token-alg", NULL};
 	static const char *const flags[] = {"public", "trusted", "require-pkce", "device",
 	    "resource-server", "no-resource-server", NULL};
 	struct opts o;
@@ -543,6 +585,9 @@ cmd_app(int argc, char **argv)
 			die("the description must be at most %d characters", PT_MAX_APP_DESC);
 		if (*scope && !pt_scopes_ok(&cfg, scope, strlen(scope), NULL))
 			die("--scope names a scope that is not in the config");
+		const char *alg = opt(&o, "id-token-alg");
+		if (alg != NULL && !pt_oidc_alg_ok(alg))
+			die("--id-token-alg must be RS256 or EdDSA");
 		const char *grants = opt(&o, "grant-types");
 		if (grants == NULL)
 			grants = opt(&o, "device") ? "authorization_code refresh_token urn:ietf:params:oauth:grant-type:device_code"
@@ -565,7 +610,8 @@ cmd_app(int argc, char **argv)
 		const struct pt_new_app app = {.owner_id = owner, .name = name, .description = desc,
 		    .redirect_uris = uris.p, .scopes = scope, .grant_types = grants, .public = pub,
 		    .trusted = opt(&o, "trusted") != NULL, .require_pkce = opt(&o, "require-pkce") != NULL,
-		    .remember_consent = true, .resource_server = opt(&o, "resource-server") != NULL};
+		    .remember_consent = true, .resource_server = opt(&o, "resource-server") != NULL,
+		    .id_token_alg = alg};
 		if (pt_app_insert(&app, cid, secret) != PT_OK)
 			die("could not create the app");
 		admin_audit("app_created", PT_AS("client_id", cid), PT_AS("name", name),
@@ -729,7 +775,7 @@ cmd_token(int argc, char **argv)
 		int64_t grant;
 		struct pt_issued out;
 		if (pt_begin() != PT_OK || pt_grant_record(&ctx, uid, app.id, org, scope, NULL, &grant) != PT_OK ||
-		    pt_tokens_issue(&ctx, grant, scope, NULL, NULL, NULL, 0, &out) != PT_OK || pt_commit() != PT_OK)
+		    pt_tokens_issue(&ctx, grant, scope, NULL, NULL, NULL, 0, 0, &out) != PT_OK || pt_commit() != PT_OK)
 			die("could not issue a token");
 		admin_audit("token_issued", PT_AS("grant_type", "admin"), PT_AS("client_id", a),
 		    PT_AS("user", u), PT_AI("user_id", uid), PT_AI("org_id", org), PT_AS("scope", scope),
@@ -781,6 +827,7 @@ cmd_janitor(void)
 		{PT_JANITOR_TOKENS, -1, "tokens", 0},
 		{PT_JANITOR_ATTEMPTS, -1, "attempts", 86400},
 		{PT_JANITOR_REQUESTS, -1, "requests", 0},
+		{PT_JANITOR_KEYS, -1, "signing keys", 0},
 	};
 	enum { N = sizeof(steps) / sizeof(steps[0]) };
 	long long removed[N];
@@ -808,12 +855,12 @@ cmd_janitor(void)
 	    PT_AI("requests", removed[5]));
 	if (json)
 		printf("{\"codes\":%lld,\"sessions\":%lld,\"devices\":%lld,\"tokens\":%lld,"
-		       "\"attempts\":%lld,\"requests\":%lld}\n",
-		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5]);
+		       "\"attempts\":%lld,\"requests\":%lld,\"keys\":%lld}\n",
+		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6]);
 	else
 		printf("removed %lld codes, %lld sessions, %lld device requests, %lld tokens, %lld counters, "
-		       "%lld consent requests\n",
-		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5]);
+		       "%lld consent requests, %lld signing keys\n",
+		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6]);
 	return 0;
 }
 
@@ -867,9 +914,6 @@ cmd_seed(int argc, char **argv)
 	for (size_t i = 0; i < seed.napps; i++)
 		admin_audit("app_created", PT_AS("client_id", seed.apps[i].cid), PT_AS("name", seed.apps[i].app.name),
 		    PT_AS("owner", NULL), PT_AB("public", seed.apps[i].app.public), PT_AS("seed", path));
-	if (seed.emails_ignored)
-		fprintf(stderr, "postern: %s: \"email\" of %d user%s read and ignored: postern keeps no "
-		    "e-mail addresses yet\n", path, seed.emails_ignored, seed.emails_ignored == 1 ? "" : "s");
 	if (!json) {
 		printf("seeded %zu user%s and %zu app%s\n", seed.nusers, seed.nusers == 1 ? "" : "s",
 		    seed.napps, seed.napps == 1 ? "" : "s");
@@ -913,23 +957,92 @@ cmd_seed(int argc, char **argv)
 	return 0;
 }
 
+/* ------------------------------------------------------------ signing keys */
+
+static int
+cmd_key(int argc, char **argv)
+{
+	static const char *const valued[] = {NULL}, *const flags[] = {NULL};
+	struct opts o;
+	if (argc < 1)
+		die("key: rotate|list (see --help)");
+	parse_opts(argc - 1, argv + 1, valued, flags, &o);
+	if (o.npos != 0)
+		die("usage: postern key rotate | postern key list");
+	open_db();
+	int64_t now = pt_now();
+	if (strcmp(argv[0], "rotate") == 0) {
+		struct pt_key_row made[PT_OIDC_ALGS];
+		size_t n;
+		if (pt_keys_make(arena, &cfg, true, now, made, &n) != PT_OK)
+			die("could not rotate the signing keys (database busy?): run it again");
+		if (json)
+			fputc('[', stdout);
+		for (size_t i = 0; i < n; i++) {
+			if (json)
+				printf("%s{\"kid\":\"%s\",\"alg\":\"%s\"}", i ? "," : "", made[i].kid, made[i].alg);
+			else
+				printf("new %s signing key %s\n", made[i].alg, made[i].kid);
+		}
+		if (json)
+			puts("]");
+		else
+			printf("the keys they replace stay in the JWKS for id_token_ttl (%ld s)\n",
+			    cfg.id_token_ttl);
+	} else if (strcmp(argv[0], "list") == 0) {
+		struct pt_key_row *k;
+		size_t n;
+		if (pt_db_keys_list(arena, 0, &k, &n) != PT_OK)
+			die("could not read the keys (database busy?)");
+		if (json)
+			fputc('[', stdout);
+		else
+			printf("%-44s %-6s %-17s %-17s %s\n", "KID", "ALG", "CREATED", "RETIRED", "PUBLISHED UNTIL");
+		for (size_t i = 0; i < n; i++) {
+			bool published = k[i].expires == 0 || k[i].expires > now;
+			if (json) {
+				printf("%s{\"kid\":\"%s\",\"alg\":\"%s\",\"created\":%lld,\"signing\":%s,"
+				       "\"published\":%s", i ? "," : "", k[i].kid, k[i].alg,
+				    (long long)k[i].created, k[i].retired ? "false" : "true",
+				    published ? "true" : "false");
+				if (k[i].retired)
+					printf(",\"retired\":%lld,\"expires\":%lld", (long long)k[i].retired,
+					    (long long)k[i].expires);
+				fputc('}', stdout);
+			} else {
+				printf("%-44s %-6s %-17s %-17s %s\n", k[i].kid, k[i].alg,
+				    pt_utc_time(arena, k[i].created),
+				    k[i].retired ? pt_utc_time(arena, k[i].retired) : "(signs)",
+				    k[i].retired ? (published ? pt_utc_time(arena, k[i].expires) : "(gone)") : "-");
+			}
+		}
+		if (json)
+			puts("]");
+	} else {
+		die("key: unknown subcommand %s", argv[0]);
+	}
+	return 0;
+}
+
 static const char usage[] =
     "usage: postern [--config FILE] [--json] COMMAND ...\n"
     "The config file comes from --config or $POSTERN_CONFIG. --json prints what a\n"
     "script reads. `postern COMMAND --help` explains one command.\n\n"
     "  init [--base-url URL]        create the config (if missing), the secret key and the database\n"
-    "  user add NAME [--admin] [--password-file F]   password from F or the first line of stdin\n"
+    "  user add NAME [--admin] [--password-file F] [--email ADDR] [--full-name NAME]\n"
+    "  user set NAME [--email ADDR] [--full-name NAME]   \"\" clears one\n"
     "  user passwd NAME [--password-file F] [--revoke-tokens]   ends every session of the user\n"
     "  user list | user del NAME | user sessions revoke NAME\n"
     "  org add NAME --owner USER    an organization (every user also has a personal one)\n"
     "  org member ORG_ID USER [--role R] [--remove] | org del ORG_ID\n"
     "  app create --name N --redirect-uri URI [--redirect-uri URI2 ...] [--description D]\n"
     "             [--scope \"a b\"] [--owner USER] [--public] [--trusted] [--require-pkce] [--device]\n"
-    "             [--resource-server]\n"
+    "             [--resource-server] [--id-token-alg RS256|EdDSA]\n"
     "  app list | app show ID | app rotate ID | app del ID\n"
     "  app set ID --resource-server | --no-resource-server\n"
     "  token list [--user NAME] [--app ID] | token revoke ID | token revoke --grant ID\n"
     "  token issue --user NAME --app ID [--scope S] [--org ID]\n"
+    "  key rotate | key list        OpenID Connect signing keys\n"
     "  janitor                      delete expired codes, sessions, device requests, tokens\n"
     "  backup FILE                  an online copy of the database\n"
     "  seed FILE.json               users and apps with fixed credentials, all or none\n";
@@ -942,7 +1055,8 @@ static const struct {
 	     "Writes the config with every key at its default when it does not exist (base_url from\n"
 	     "--base-url), makes the secret key for keyed hashes (mode 0600) when it is missing,\n"
 	     "and creates the database or brings its schema up to date. Safe to run again.\n"},
-    {"user", "usage: postern user add NAME [--admin] [--password-file F]\n"
+    {"user", "usage: postern user add NAME [--admin] [--password-file F] [--email ADDR] [--full-name NAME]\n"
+	     "       postern user set NAME [--email ADDR] [--full-name NAME]\n"
 	     "       postern user passwd NAME [--password-file F] [--revoke-tokens]\n"
 	     "       postern user list\n"
 	     "       postern user del NAME\n"
@@ -952,7 +1066,15 @@ static const struct {
 	     "organization; --admin lets the user mark apps trusted. passwd ends every session\n"
 	     "of the user in the same transaction; --revoke-tokens also revokes every app's\n"
 	     "approval and tokens. sessions revoke signs the user out everywhere. del removes\n"
-	     "the user with their sessions, apps, approvals, tokens and personal organization.\n"},
+	     "the user with their sessions, apps, approvals, tokens and personal organization.\n"
+	     "--email (at most 254 bytes) and --full-name (at most 100 characters) are what OpenID\n"
+	     "Connect apps get as email and name; set changes them, \"\" clears one.\n"},
+    {"key", "usage: postern key rotate\n"
+	    "       postern key list\n"
+	    "OpenID Connect signing keys: an RS256 (RSA 2048) and an EdDSA (Ed25519) key, the\n"
+	    "private halves sealed under the secret key. rotate makes new ones that sign from\n"
+	    "then on; the old public keys stay at the jwks_uri for id_token_ttl, until every\n"
+	    "id_token they signed has expired. `postern init` makes the first ones.\n"},
     {"org", "usage: postern org add NAME --owner USER\n"
 	    "       postern org member ORG_ID USER [--role R] [--remove]\n"
 	    "       postern org del ORG_ID\n"
@@ -963,6 +1085,7 @@ static const struct {
     {"app", "usage: postern app create --name N --redirect-uri URI [--redirect-uri URI2 ...]\n"
 	    "           [--description D] [--scope \"a b\"] [--owner USER] [--public] [--trusted]\n"
 	    "           [--require-pkce] [--device] [--grant-types \"g1 g2\"] [--resource-server]\n"
+	    "           [--id-token-alg RS256|EdDSA]\n"
 	    "       postern app list | show CLIENT_ID | rotate CLIENT_ID | del CLIENT_ID\n"
 	    "       postern app set CLIENT_ID --resource-server | --no-resource-server\n"
 	    "create prints the client_id and, for a confidential app, the secret: the only time\n"
@@ -975,8 +1098,9 @@ static const struct {
 	      "issue records a grant and prints a live access token without the browser, for\n"
 	      "tests and scripts; revoke --grant ends a whole approval.\n"},
     {"janitor", "usage: postern janitor\n"
-		"Deletes expired codes, sessions, device requests, tokens, consent requests and old\n"
-		"rate-limit counters, in batches of short transactions (run it hourly:\n"
+		"Deletes expired codes, sessions, device requests, tokens, consent requests, old\n"
+		"rate-limit counters and retired signing keys no longer published, in batches of\n"
+		"short transactions (run it hourly:\n"
 		"postern-janitor.timer). When another janitor holds the database (nodes sharing\n"
 		"one PostgreSQL database), it says so and removes nothing.\n"},
     {"seed", "usage: postern seed FILE.json    (- reads stdin)\n"
@@ -987,8 +1111,8 @@ static const struct {
 	     "           \"public\"?, \"scopes\"?, \"grant_types\"?}]}\n"
 	     "A given client_id (pca_ + 32 of A-Z a-z 0-9) and client_secret (pcs_ + 48) are used as\n"
 	     "they are, so a test suite's fixtures stay the same; missing ones are made and printed.\n"
-	     "Passwords are stored as Argon2id hashes, secrets as keyed hashes. \"email\" is read\n"
-	     "and ignored for now (postern keeps no e-mail addresses yet). scopes and grant_types\n"
+	     "Passwords are stored as Argon2id hashes, secrets as keyed hashes; \"email\" is the\n"
+	     "user's address (userinfo's email claim). scopes and grant_types\n"
 	     "are lists (or space-separated strings); scopes must be in the config.\n"},
     {"backup", "usage: postern backup FILE\n"
 	       "An online, consistent copy of the database while the servers run. Keep the secret\n"
@@ -1038,6 +1162,8 @@ main(int argc, char **argv)
 		return cmd_app(n - 1, args + 1);
 	if (strcmp(args[0], "token") == 0)
 		return cmd_token(n - 1, args + 1);
+	if (strcmp(args[0], "key") == 0)
+		return cmd_key(n - 1, args + 1);
 	if (strcmp(args[0], "janitor") == 0)
 		return cmd_janitor();
 	if (strcmp(args[0], "backup") == 0)

@@ -1,4 +1,5 @@
-/* crypto.c: token, code and secret generation, checksums, keyed hashing, PKCE. */
+/* crypto.c: token, code and secret generation, checksums, keyed hashing, PKCE, the names
+ * of the id_token signing algorithms (the signing itself is lib/oidc.c's). */
 #include <string.h>
 
 #include <sodium.h>
@@ -131,4 +132,17 @@ pt_ct_equal(const char *a, size_t an, const char *b, size_t bn)
 	crypto_generichash(ha, 32, (const unsigned char *)a, an, NULL, 0);
 	crypto_generichash(hb, 32, (const unsigned char *)b, bn, NULL, 0);
 	return sodium_memcmp(ha, hb, 32) == 0 && an == bn;
+}
+
+/* In crypto.c rather than oidc.c: registration and the apps read them without linking
+ * the signing code (and its database and libcrypto). */
+const char *const pt_oidc_algs[PT_OIDC_ALGS] = {"RS256", "EdDSA"};
+
+bool
+pt_oidc_alg_ok(const char *alg)
+{
+	for (size_t i = 0; i < PT_OIDC_ALGS; i++)
+		if (alg != NULL && strcmp(alg, pt_oidc_algs[i]) == 0)
+			return true;
+	return false;
 }

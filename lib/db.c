@@ -643,6 +643,17 @@ static const char to4_after[] =
  * table, which schema.sql creates; no rows move, so there is no step of its own.
  */
 
+/*
+ * Schema 6 (OpenID Connect): users get email and full_name, tokens a code's nonce and
+ * auth_time (tables rebuilt before 4 get them from schema.sql), apps the id_token
+ * signing algorithm; the keys table is new (schema.sql creates it).
+ */
+static const char to6_before_apps[] =
+    "ALTER TABLE apps ADD COLUMN id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256';";
+static const char to6_before[] =
+    "ALTER TABLE users ADD COLUMN email TEXT; ALTER TABLE users ADD COLUMN full_name TEXT;"
+    " ALTER TABLE tokens ADD COLUMN nonce TEXT; ALTER TABLE tokens ADD COLUMN auth_time INTEGER;";
+
 /* Runs one migration step when from <= version < to (version 0 is a new database). */
 static bool
 step(sqlite3 *h, int version, int from, int to, const char *sql_text, char **msg)
@@ -705,6 +716,7 @@ lite_init_schema(sqlite3 *h, char *err, size_t errlen)
 	 * the rows of tables whose shape changed */
 	if (!step(h, version, 1, 3, to3_before, &msg) || !step(h, version, 1, 4, to4_before, &msg) ||
 	    !step(h, version, 3, 4, to4_before_tokens, &msg) ||
+	    !step(h, version, 1, 6, to6_before_apps, &msg) || !step(h, version, 4, 6, to6_before, &msg) ||
 	    !step(h, version, 0, SCHEMA_VERSION, pt_schema_sql, &msg) ||
 	    !step(h, version, 1, 3, to3_after, &msg) || !step(h, version, 3, 4, to4_after_tokens, &msg) ||
 	    !step(h, version, 1, 4, to4_after, &msg))

@@ -427,6 +427,14 @@ scalar(const char *sql, bool *ok)
 	return v;
 }
 
+/* Schema 6 (OpenID Connect): the columns of the tables that were there at 5 (the keys
+ * table is new: schema.pg.sql makes it). */
+static const char to6_columns[] =
+    "ALTER TABLE users ADD COLUMN IF NOT EXISTS email TEXT, ADD COLUMN IF NOT EXISTS full_name TEXT;"
+    " ALTER TABLE tokens ADD COLUMN IF NOT EXISTS nonce TEXT, ADD COLUMN IF NOT EXISTS auth_time BIGINT;"
+    " ALTER TABLE apps ADD COLUMN IF NOT EXISTS id_token_signed_response_alg TEXT NOT NULL"
+    " DEFAULT 'RS256';";
+
 int
 pgd_init_schema(char *err, size_t errlen)
 {
@@ -453,8 +461,10 @@ pgd_init_schema(char *err, size_t errlen)
 		    PT_SCHEMA_VERSION);
 		goto fail;
 	}
-	/* schema.pg.sql is idempotent and records its level; steps that move rows between
-	 * shapes will come before it, as in SQLite's migrations */
+	/* schema.pg.sql is idempotent and records its level; the columns that tables it
+	 * finds already made lack come before it, as in SQLite's migrations */
+	if (version >= 5 && version < 6 && !run(to6_columns, err, errlen))
+		goto fail;
 	if (version < PT_SCHEMA_VERSION && !run(pt_schema_pg_sql, err, errlen))
 		goto fail;
 	if (!run("COMMIT", err, errlen))

@@ -74,7 +74,7 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 	if (rc == PT_ERR_NOTFOUND)
 		/* the user left the organization after approving: nothing is issued for it */
 		FAIL(PT_E_ACCESS_DENIED, "the approval no longer holds; start again");
-	if (rc != PT_OK || pt_tokens_issue(&r->ctx, grant, d.scope, NULL, NULL, NULL, 0, &out) != PT_OK ||
+	if (rc != PT_OK || pt_tokens_issue(&r->ctx, grant, d.scope, NULL, NULL, NULL, 0, 0, &out) != PT_OK ||
 	    pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
 	char hx[PT_AUDIT_HASH_HEX + 1];

@@ -210,6 +210,7 @@ const struct pt_field pt_authz_fields[AZ__MAX] = {
 	[AZ_CODE_CHALLENGE] = {"code_challenge", PT_MAX_PKCE, pt_valid_text, 0},
 	[AZ_CODE_CHALLENGE_METHOD] = {"code_challenge_method", PT_MAX_PKCE_METHOD, pt_valid_text, 0},
 	[AZ_RESOURCE] = {"resource", PT_MAX_RESOURCE, pt_valid_text, 0},
+	[AZ_NONCE] = {"nonce", PT_MAX_NONCE, pt_valid_text, 0},
 };
 
 bool
@@ -268,6 +269,7 @@ pt_authz_check(const struct pt_ctx *ctx, const struct pt_params *p, struct pt_au
 	az->response_type = p->v[AZ_RESPONSE_TYPE];
 	az->challenge = p->v[AZ_CODE_CHALLENGE];
 	az->resource = p->v[AZ_RESOURCE];
+	az->nonce = p->v[AZ_NONCE];
 	const char *method = p->v[AZ_CODE_CHALLENGE_METHOD];
 	const char *scope = p->v[AZ_SCOPE];
 	const struct pt_config *c = ctx->cfg;
@@ -396,9 +398,10 @@ pt_grant_record(const struct pt_ctx *ctx, int64_t user_id, int64_t app_id, int64
 }
 
 int
-pt_code_issue(const struct pt_ctx *ctx, const struct pt_authz *az, int64_t user_id, int64_t org_id,
-    bool on_page, char code[PT_TOKEN_LEN + 1])
+pt_code_issue(const struct pt_ctx *ctx, const struct pt_authz *az, const struct pt_user *u,
+    int64_t org_id, bool on_page, char code[PT_TOKEN_LEN + 1])
 {
+	int64_t user_id = u->id;
 	int64_t grant;
 	uint8_t h[PT_HASH_LEN];
 	int rc = pt_begin();
@@ -415,7 +418,10 @@ pt_code_issue(const struct pt_ctx *ctx, const struct pt_authz *az, int64_t user_
 	int64_t now = pt_now();
 	struct pt_code_row c = {.grant_id = grant, .redirect_uri = az->redirect_uri,
 	    .redirect_given = az->redirect_uri_given, .scope = az->scope, .challenge = az->challenge,
-	    .resource = az->resource, .expires = now + ctx->cfg->code_ttl};
+	    .resource = az->resource, .expires = now + ctx->cfg->code_ttl,
+	    /* the nonce matters to an id_token only */
+	    .nonce = pt_word_in("openid", 6, az->scope) ? az->nonce : NULL,
+	    .auth_time = u->auth_time > 0 ? u->auth_time : now};
 	if ((rc = pt_db_code_insert(h, &c, now)) != PT_OK || (rc = pt_commit()) != PT_OK)
 		goto fail;
 	return PT_OK;
@@ -433,7 +439,7 @@ static int
 token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, enum pt_token_kind kind,
     int64_t grant_id,
     const char *scope, const char *resource, const uint8_t *code_hash, int64_t code_row,
-    int64_t now, int64_t expires)
+    int64_t now, int64_t expires, int64_t auth_time)
 {
 	uint8_t h[PT_HASH_LEN];
 	assert(kind == PT_KIND_ACCESS || kind == PT_KIND_REFRESH);
@@ -445,24 +451,26 @@ token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, enum pt_token_kind k
 		int rc = pt_db_code_redeem(h, now, expires, code_row);
 		return rc == PT_OK || rc == PT_ERR_NOTFOUND ? rc : PT_ERR_DB;
 	}
-	return pt_db_token_insert(h, kind, grant_id, code_hash, scope, resource, now, expires);
+	return pt_db_token_insert(h, kind, grant_id, code_hash, scope, resource, now, expires,
+	    auth_time);
 }
 
 int
 pt_tokens_issue(const struct pt_ctx *ctx, int64_t grant_id, const char *scope, const char *refresh_scope,
-    const char *resource, const uint8_t *code_hash, int64_t code_row, struct pt_issued *out)
+    const char *resource, const uint8_t *code_hash, int64_t code_row, int64_t auth_time,
+    struct pt_issued *out)
 {
 	int64_t now = pt_now();
 	long ttl = ctx->cfg->access_token_ttl;
 	memset(out, 0, sizeof(*out));
 	int rc = token_store(out->access, "pat_", PT_KIND_ACCESS, grant_id, scope, resource, code_hash, code_row,
-	    now, ttl > 0 ? now + ttl : 0);
+	    now, ttl > 0 ? now + ttl : 0, auth_time);
 	if (rc != PT_OK || ttl <= 0)
 		return rc;
 	out->expires_in = ttl;
 	out->has_refresh = true;
 	return token_store(out->refresh, "prt_", PT_KIND_REFRESH, grant_id, refresh_scope ? refresh_scope : scope,
-	    resource, code_hash, code_row, now, now + ctx->cfg->refresh_token_ttl);
+	    resource, code_hash, code_row, now, now + ctx->cfg->refresh_token_ttl, auth_time);
 }
 
 void
@@ -478,6 +486,10 @@ pt_token_response(struct pt_req *r, const struct pt_issued *t, const char *scope
 	if (t->has_refresh) {
 		pt_buf_addf(&b, ",\"expires_in\":%ld,\"refresh_token\":", t->expires_in);
 		pt_buf_json(&b, t->refresh, PT_TOKEN_LEN);
+	}
+	if (t->id_token != NULL) {
+		pt_buf_adds(&b, ",\"id_token\":");
+		pt_buf_json(&b, t->id_token, strlen(t->id_token));
 	}
 	pt_buf_addc(&b, '}');
 	pt_json(r, 200, &b);

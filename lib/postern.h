@@ -50,6 +50,11 @@ enum pt_err {
 #define PT_MAX_RESOURCES   16            /* protected_resource lines in the config */
 #define PT_MAX_TEMPLATE    (256 * 1024)  /* one template file */
 #define PT_MAX_RESOURCE    512           /* an RFC 8707 resource indicator */
+#define PT_MAX_NONCE       512           /* an OpenID Connect nonce */
+#define PT_MAX_EMAIL       254           /* a user's email address (RFC 5321's path limit) */
+#define PT_MAX_FULL_NAME   100           /* a user's full name, in characters */
+#define PT_RSA_BITS        2048          /* RS256 signing keys */
+#define PT_ID_TOKEN_TTL    3600          /* id_token lifetime, the config's default */
 #define PT_MAX_PENDING_CODES 5           /* unredeemed codes one grant keeps */
 #define PT_MAX_PENDING_REQUESTS 10       /* consent pages one user has open */
 #define PT_DB_BUSY_MS      1000          /* longest wait for another writer, then 503 */
@@ -61,7 +66,6 @@ enum pt_err {
 #define PT_MAX_SEED_USERS  1000          /* users in one seed file */
 #define PT_MAX_SEED_APPS   1000          /* apps in one seed file */
 #define PT_MAX_SEED_DEPTH  16            /* nesting of a seed file's JSON */
-#define PT_MAX_SEED_EMAIL  254           /* a seeded user's email (read, not stored yet) */
 /* Longest values of request fields, in bytes (the parser refuses longer ones). */
 #define PT_MAX_CLIENT_ID_FIELD 128       /* client_id of a client-authenticated request */
 #define PT_MAX_AUTHZ_CLIENT_ID 64        /* client_id of an authorization request */
@@ -339,6 +343,7 @@ struct pt_config {
 	long session_ttl;       /* default 14 days */
 	long device_code_ttl;   /* default 900 */
 	long device_interval;   /* default 5 */
+	long id_token_ttl;      /* seconds, default PT_ID_TOKEN_TTL */
 	char *cookie_name;      /* default postern_session */
 	int cookie_secure;      /* -1 auto (off for http loopback), 0, 1 */
 	char *templates_dir;    /* built-in templates */
@@ -398,6 +403,7 @@ struct pt_new_app {
 	size_t picture_n;
 	const char *picture_type;   /* pt_picture_type of it */
 	bool remove_picture;        /* the edit form: drop the picture */
+	const char *id_token_alg;   /* pt_oidc_alg_ok; NULL: RS256 */
 };
 
 /* The app form as posted (NULL where a field was absent; scopes '\n'-separated). */
@@ -451,6 +457,7 @@ struct pt_seed_user {
 	const char *password;
 	size_t password_n;
 	bool admin;
+	const char *email;          /* NULL: none (pt_email_valid) */
 	int line;                   /* of its name in the file */
 	int64_t id;                 /* pt_seed_store: the new user's id */
 };
@@ -470,7 +477,6 @@ struct pt_seed {
 	size_t nusers;
 	struct pt_seed_app *apps;
 	size_t napps;
-	int emails_ignored;         /* users with "email": read and checked, not stored yet */
 };
 /* Reads and checks a seed file (n bytes of JSON) against cfg's scopes: NULL when it is
  * good, else what is wrong, as "line N: FIELD: why" (FIELD like apps[1].client_id). */
@@ -493,6 +499,7 @@ struct pt_reg {
 	const char *client_name;   /* trimmed, pt_valid_display_text, <= PT_MAX_APP_NAME chars */
 	const char *grant_types;   /* "authorization_code" [" refresh_token"] */
 	const char *scope;         /* configured scopes, space-separated */
+	const char *id_token_alg;  /* id_token_signed_response_alg: RS256 or EdDSA */
 };
 
 /* Why a registration body was refused: the RFC 7591 §3.2.2 error and a description. */
@@ -546,6 +553,88 @@ void pt_audit_write(const char *event, bool ok, const struct pt_audit_field *, s
 	pt_audit_write((event), (ok), (const struct pt_audit_field[]){__VA_ARGS__},  \
 	    sizeof((const struct pt_audit_field[]){__VA_ARGS__}) / sizeof(struct pt_audit_field))
 
+/* ---------------------------------------------------------------- OpenID Connect */
+
+/* The id_token signing algorithms, the default first; an app names one
+ * (id_token_signed_response_alg). */
+#define PT_OIDC_ALGS 2
+extern const char *const pt_oidc_algs[PT_OIDC_ALGS];
+bool pt_oidc_alg_ok(const char *alg);
+
+/* A signing key as the keys table keeps it (Q_KEY_SIGNING, Q_KEYS_LIST). */
+struct pt_key_row {
+	const char *kid;          /* the RFC 7638 thumbprint of its public key */
+	const char *alg;          /* RS256 or EdDSA */
+	const uint8_t *private_key; /* sealed (pt_seal) under a key derived from the server key */
+	size_t private_n;
+	const char *public_jwk;   /* what the JWKS publishes */
+	int64_t created;
+	int64_t retired;          /* when it stopped signing; 0: signs */
+	int64_t expires;          /* when it leaves the JWKS; 0: never (it signs) */
+};
+
+/* New signing keys, one per algorithm (RSA PT_RSA_BITS through libcrypto, Ed25519 through
+ * libsodium), each in its own durable transaction. rotate: the keys they replace stop
+ * signing and stay published for id_token_ttl; otherwise a key is made only for an
+ * algorithm that has none that signs (`postern init`, first use). made[*nmade]: the new
+ * ones. PT_ERR_CONFIG without a server key. */
+int pt_keys_make(pt_arena *, const struct pt_config *, bool rotate, int64_t now,
+    struct pt_key_row made[PT_OIDC_ALGS], size_t *nmade) PT_WUR;
+/* pt_keys_make(rotate false) once per process: what the executables that sign or
+ * publish call first. */
+int pt_keys_ensure(pt_arena *, const struct pt_config *) PT_WUR;
+/* The JWKS document (RFC 7517 §5) of keys. */
+void pt_jwks(const struct pt_key_row *keys, size_t n, pt_buf *);
+/* A compact JWS of claims (a JSON object) signed with the signing key of alg:
+ * *jwt in the arena. PT_ERR_CONFIG when there is no such key or it cannot be opened. */
+int pt_jwt_sign(pt_arena *, const struct pt_config *, const char *alg, const char *claims,
+    char **jwt) PT_WUR;
+
+/* What an id_token says (OIDC Core §2, §3.1.3.6). */
+struct pt_id_request {
+	const char *alg;          /* the app's id_token_alg; NULL or unknown: RS256 */
+	const char *client_id;    /* aud and azp */
+	int64_t user_id;          /* sub */
+	int64_t auth_time;        /* 0: left out */
+	const char *nonce;        /* NULL: left out (refreshes, Core §12.2) */
+	const char *access_token; /* at_hash; NULL: left out */
+};
+/* The signed id_token of q, issued now, expiring after id_token_ttl. The claims of the
+ * granted scopes are not in it: the code flow always hands out an access token, and
+ * they are at userinfo (Core §5.4). */
+int pt_id_token(const struct pt_ctx *, const struct pt_id_request *q, char **out) PT_WUR;
+
+/* Q_USER_CLAIMS: what the claims of a user come from. */
+struct pt_claims_row {
+	int64_t id;
+	const char *name;
+	const char *email;        /* NULL: none */
+	const char *full_name;    /* NULL: none (name is the user name) */
+};
+/* The claims of the scopes of scope (sub always; profile: name, preferred_username;
+ * email: email, email_verified) as JSON members, without braces. */
+void pt_claims_json(pt_buf *, const struct pt_claims_row *, const char *scope);
+/* An email address as `postern user add/set` take it: local@domain.tld, printable ASCII,
+ * at most PT_MAX_EMAIL bytes. */
+bool pt_email_valid(const char *, size_t);
+
+/* Storage (lib/store_oidc.c). */
+int pt_db_key_insert(const struct pt_key_row *) PT_WUR;
+/* Every signing key of alg stops signing at now and leaves the JWKS at expires; *retired,
+ * unless NULL, how many. */
+int pt_db_keys_retire(const char *alg, int64_t now, int64_t expires, int64_t *retired) PT_WUR;
+/* The newest key of alg that signs: PT_OK, PT_ERR_NOTFOUND, or an error. */
+int pt_db_key_signing(pt_arena *, const char *alg, struct pt_key_row *) PT_WUR;
+/* The keys still published at now (0: every key), oldest first: an arena array. */
+int pt_db_keys_list(pt_arena *, int64_t now, struct pt_key_row **rows, size_t *n) PT_WUR;
+/* The claims of user_id: PT_OK, PT_ERR_NOTFOUND, or an error. */
+int pt_db_user_claims(pt_arena *, int64_t user_id, struct pt_claims_row *) PT_WUR;
+/* Sets a user's email and full name (NULL: kept; "": cleared): PT_ERR_NOTFOUND when there
+ * is no such user. */
+int pt_db_user_profile_set(const char *name, const char *email, const char *full_name) PT_WUR;
+/* Sets an app's id_token signing algorithm: PT_ERR_NOTFOUND when there is no such app. */
+int pt_db_admin_app_set_alg(const char *client_id, const char *alg) PT_WUR;
+
 /* ---------------------------------------------------------------- log */
 
 void pt_log(const char *level, const char *fmt, ...) PT_PRINTF(2, 3);
@@ -557,7 +646,7 @@ void pt_log(const char *level, const char *fmt, ...) PT_PRINTF(2, 3);
 /* The storage module (lib/sql.c: every statement; lib/store*.c: the functions and
  * row structs below; lib/db.c and lib/db_pg.c: SQLite and PostgreSQL). Nothing else
  * holds SQL. One connection per process, opened by pt_db_open. */
-#define PT_SCHEMA_VERSION 5
+#define PT_SCHEMA_VERSION 6
 
 struct pt_store;
 /* The process's open connection (for struct pt_ctx); NULL when none is open. */
@@ -707,11 +796,13 @@ struct pt_code_row {
 	int64_t expires;          /* of the code; 0: unknown (never live) */
 	bool used;                /* redeemed (or a refresh token made from it) */
 	int64_t app_id, user_id, org_id;
+	const char *nonce;        /* OpenID Connect: the request's nonce; NULL: none */
+	int64_t auth_time;        /* when the user signed in for it; 0: unknown */
 };
 /* The code with that hash: PT_OK, PT_ERR_NOTFOUND, or an error. */
 int pt_db_code_get(pt_arena *, const uint8_t hash[PT_HASH_LEN], struct pt_code_row *) PT_WUR;
 /* Stores a new code of c->grant_id with its request (redirect_uri, redirect_given,
- * scope, challenge, resource, expires). */
+ * scope, challenge, resource, expires, nonce, auth_time). */
 int pt_db_code_insert(const uint8_t hash[PT_HASH_LEN], const struct pt_code_row *c, int64_t now)
     PT_WUR;
 /* Deletes the pending codes of a grant but its newest keep. */
@@ -726,10 +817,11 @@ int pt_db_code_redeem(const uint8_t hash[PT_HASH_LEN], int64_t now, int64_t expi
 int pt_db_refresh_from_code(const uint8_t hash[PT_HASH_LEN], const char *scope, int64_t now,
     int64_t expires, int64_t code_id) PT_WUR;
 /* Stores a token of kind (access or refresh) of a grant; code_hash (NULL: none) the
- * code it descends from, resource NULL: none, expires 0: never. */
+ * code it descends from, resource NULL: none, expires 0: never, auth_time (when the user
+ * signed in for the grant's code) 0: unknown. */
 int pt_db_token_insert(const uint8_t hash[PT_HASH_LEN], enum pt_token_kind kind, int64_t grant_id,
     const uint8_t *code_hash, const char *scope, const char *resource, int64_t now,
-    int64_t expires) PT_WUR;
+    int64_t expires, int64_t auth_time) PT_WUR;
 /* Revokes every token descended from the code of code_hash (a replayed code). */
 int pt_db_tokens_delete_by_code(const uint8_t code_hash[PT_HASH_LEN]) PT_WUR;
 /* Revokes one token; PT_OK also when it was gone already. */
@@ -750,6 +842,7 @@ struct pt_token_row {
 	enum pt_token_kind kind;
 	int64_t last_used;      /* 0: never */
 	int64_t app_id;
+	int64_t auth_time;      /* when the user signed in for its code; 0: unknown */
 };
 /* The token row of that hash, whatever its kind or expiry: PT_OK, PT_ERR_NOTFOUND, or
  * an error. The check's one read. */
@@ -843,7 +936,7 @@ int pt_db_apps_picture_get(pt_arena *, const char *client_id, struct pt_picture_
  * the consent page on a remembered approval. PT_OK, PT_ERR_EXISTS (the client id is
  * taken), PT_ERR_BUSY or PT_ERR_DB. */
 int pt_db_register_insert(const char *cid, const char *name, const char *redirect_uris,
-    const char *scopes, const char *grant_types, int64_t now) PT_WUR;
+    const char *scopes, const char *grant_types, const char *id_token_alg, int64_t now) PT_WUR;
 
 /* A grant as the approved-apps pages show it. */
 struct pt_approved_row {
@@ -1109,6 +1202,7 @@ enum pt_janitor {
 	PT_JANITOR_TOKENS,
 	PT_JANITOR_ATTEMPTS,       /* rate-limit counters whose window began before cutoff */
 	PT_JANITOR_REQUESTS,       /* pending consent requests */
+	PT_JANITOR_KEYS,           /* retired signing keys whose id_tokens have all expired */
 };
 /* Removes (or clears) at most PT_DELETE_BATCH rows of the kind that expired at or
  * before cutoff, in one short statement; *n says how many: fewer than a batch means
@@ -1214,6 +1308,7 @@ struct pt_user {
 	int64_t id;
 	const char *name;
 	bool admin;
+	int64_t auth_time;   /* when this session signed in (now in remote_user mode); 0: unknown */
 };
 
 struct pt_req {
@@ -1465,6 +1560,7 @@ struct pt_app {
 	bool registered;           /* came from RFC 7591 registration */
 	bool resource_server;      /* an admin let it introspect every token */
 	bool vouched;              /* made by an administrator (or the admin command) */
+	const char *id_token_alg;  /* how its id_tokens are signed: "RS256" or "EdDSA" */
 };
 
 int pt_app_get(pt_arena *, const char *client_id, size_t n, struct pt_app *) PT_WUR;
@@ -1500,6 +1596,7 @@ enum {
 	AZ_CODE_CHALLENGE,
 	AZ_CODE_CHALLENGE_METHOD,
 	AZ_RESOURCE,
+	AZ_NONCE,
 	AZ__MAX
 };
 extern const struct pt_field pt_authz_fields[AZ__MAX];
@@ -1516,6 +1613,7 @@ struct pt_authz {
 	const char *state;
 	const char *challenge;
 	const char *resource;
+	const char *nonce;          /* OpenID Connect; NULL: none */
 	/* set when an error goes back to the client, else NULL */
 	const char *error;
 	const char *error_description;
@@ -1538,8 +1636,8 @@ void pt_authz_fail(struct pt_req *, const struct pt_authz *, const struct pt_use
 /* Records the grant and issues a code for it; with on_page (the user approved on the
  * consent page) the grant remembers the redirect URI. PT_ERR_NOTFOUND when the user is
  * not a member of the organization. */
-int pt_code_issue(const struct pt_ctx *, const struct pt_authz *, int64_t user_id, int64_t org_id,
-    bool on_page, char code[PT_TOKEN_LEN + 1]) PT_WUR;
+int pt_code_issue(const struct pt_ctx *, const struct pt_authz *, const struct pt_user *u,
+    int64_t org_id, bool on_page, char code[PT_TOKEN_LEN + 1]) PT_WUR;
 
 /* Records (or widens) the grant of user+app+org; inside the caller's transaction.
  * redirect_uri, when not NULL, is remembered with it. PT_ERR_NOTFOUND when the user is
@@ -1559,6 +1657,7 @@ struct pt_issued {
 	char refresh[PT_TOKEN_LEN + 1];
 	bool has_refresh;
 	long expires_in;
+	const char *id_token;  /* OpenID Connect; NULL: none */
 };
 
 /* Issues an access token (and a refresh token when access_token_ttl is set)
@@ -1566,10 +1665,11 @@ struct pt_issued {
  * refresh_scope (NULL: scope), so a narrowed access token narrows nothing else
  * (RFC 6749 §6). code_hash: the code the tokens come from (or NULL); code_row > 0:
  * that code's row, which becomes the access token (PT_ERR_NOTFOUND if it was
- * redeemed meanwhile). */
+ * redeemed meanwhile). auth_time: when the user signed in for the grant's code, kept on
+ * new rows for the id_tokens of refreshes (0: unknown). */
 int pt_tokens_issue(const struct pt_ctx *, int64_t grant_id, const char *scope,
     const char *refresh_scope, const char *resource, const uint8_t *code_hash,
-    int64_t code_row, struct pt_issued *) PT_WUR;
+    int64_t code_row, int64_t auth_time, struct pt_issued *) PT_WUR;
 /* The token endpoint's success answer. */
 void pt_token_response(struct pt_req *, const struct pt_issued *, const char *scope,
     int64_t org_id);

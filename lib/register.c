@@ -10,7 +10,7 @@
 /* RFC 7591 client metadata this server reads; every other member is ignored (§2). */
 enum {
 	RG_REDIRECT_URIS, RG_CLIENT_NAME, RG_AUTH_METHOD, RG_GRANT_TYPES, RG_RESPONSE_TYPES,
-	RG_SCOPE, RG__MAX
+	RG_SCOPE, RG_ID_TOKEN_ALG, RG__MAX
 };
 static const char *const reg_members[RG__MAX] = {
 	[RG_REDIRECT_URIS] = "redirect_uris",
@@ -19,6 +19,7 @@ static const char *const reg_members[RG__MAX] = {
 	[RG_GRANT_TYPES] = "grant_types",
 	[RG_RESPONSE_TYPES] = "response_types",
 	[RG_SCOPE] = "scope",
+	[RG_ID_TOKEN_ALG] = "id_token_signed_response_alg", /* OpenID Connect Registration §2 */
 };
 
 static int
@@ -195,6 +196,15 @@ pt_register_parse(pt_arena *a, const struct pt_config *cfg, const char *body, si
 		if (sn > 0)
 			out->scope = pt_strndup(a, scope, sn);
 	}
+	if (m[RG_ID_TOKEN_ALG] != NULL) {
+		/* none (unsigned) and HS* (keyed with a secret a public client does not have)
+		 * are refused with every other algorithm this server does not sign with */
+		if (!cJSON_IsString(m[RG_ID_TOKEN_ALG]) || !pt_oidc_alg_ok(m[RG_ID_TOKEN_ALG]->valuestring)) {
+			fail->desc = "id_token_signed_response_alg must be RS256 or EdDSA";
+			goto out;
+		}
+		out->id_token_alg = pt_strdup(a, m[RG_ID_TOKEN_ALG]->valuestring);
+	}
 	fail->error = NULL;
 	rc = PT_OK;
 out:
@@ -243,7 +253,8 @@ pt_register_store(const struct pt_ctx *ctx, const struct pt_reg *m,
 	}
 	int64_t now = pt_now();
 	pt_client_id_new(cid);
-	int rc = pt_db_register_insert(cid, name, uris, scope, grants, now);
+	const char *alg = m->id_token_alg != NULL ? m->id_token_alg : pt_oidc_algs[0];
+	int rc = pt_db_register_insert(cid, name, uris, scope, grants, alg, now);
 	if (rc != PT_OK)
 		return rc;
 	pt_buf_init(answer, ctx->a);
@@ -258,6 +269,8 @@ pt_register_store(const struct pt_ctx *ctx, const struct pt_reg *m,
 	pt_buf_adds(answer, ",\"response_types\":[\"code\"],\"token_endpoint_auth_method\":\"none\","
 			    "\"scope\":");
 	pt_buf_json(answer, scope, strlen(scope));
+	pt_buf_adds(answer, ",\"id_token_signed_response_alg\":");
+	pt_buf_json(answer, alg, strlen(alg));
 	pt_buf_addc(answer, '}');
 	return PT_OK;
 }

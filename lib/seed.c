@@ -386,11 +386,10 @@ read_user(struct ctx *c, const struct jval *v, const char *path, struct pt_seed 
 		} else if (strcmp(m->key, "email") == 0) {
 			if (!want(c, m, mp, J_STR))
 				return false;
-			if (m->sn == 0 || m->sn > PT_MAX_SEED_EMAIL || strchr(m->s, '@') == NULL ||
-			    !pt_valid_printable(m->s, m->sn))
-				return bad(c, m, mp, pt_printf(c->a, "an e-mail address (NAME@DOMAIN, at most %d "
-				    "bytes)", PT_MAX_SEED_EMAIL));
-			s->emails_ignored++;
+			if (!pt_email_valid(m->s, m->sn))
+				return bad(c, m, mp, pt_printf(c->a, "an e-mail address (NAME@DOMAIN.TLD, "
+				    "printable ASCII, at most %d bytes)", PT_MAX_EMAIL));
+			u->email = m->s;
 		} else {
 			return bad(c, m, mp, "unknown field (a user has name, password, admin, email)");
 		}
@@ -635,7 +634,8 @@ pt_seed_store(pt_arena *a, struct pt_seed *s, const char **why)
 			goto fail;
 		}
 		if (rc != PT_OK || (rc = pt_db_org_personal_insert(u->name, n, id, now, &org)) != PT_OK ||
-		    (rc = pt_db_member_insert(org, id, "owner")) != PT_OK) {
+		    (rc = pt_db_member_insert(org, id, "owner")) != PT_OK ||
+		    (u->email != NULL && (rc = pt_db_user_profile_set(u->name, u->email, NULL)) != PT_OK)) {
 			*why = pt_printf(a, "users[%zu]: could not store the user (database busy?)", i);
 			goto fail;
 		}

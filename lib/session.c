@@ -87,6 +87,7 @@ static int
 remote_user(struct pt_req *r, struct pt_user *u)
 {
 	size_t n = strlen(r->remote_user);
+	u->auth_time = pt_now(); /* nginx authenticates every request it vouches for */
 	if (!pt_valid_username(r->remote_user, n)) {
 		pt_warn("REMOTE_USER is not a valid user name");
 		return PT_ERR_NOTFOUND;

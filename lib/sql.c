@@ -7,14 +7,14 @@
 /* An app as struct pt_app has it (read by st_read_app): id, client_id, name, description,
  * has a picture, redirect_uris, scopes, public, trusted, require_pkce, remember_consent,
  * grant_types, secret_hash, owner_id, registered, resource_server, made by an
- * administrator (or by the admin command: no owner). */
+ * administrator (or by the admin command: no owner), the id_token signing algorithm. */
 #define APP_COLUMNS                                                                         \
 	"SELECT id, client_id, name, description,"                                          \
 	" EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris, scopes," \
 	" public, trusted, require_pkce, remember_consent, grant_types, secret_hash, owner_id,"  \
 	" registered, resource_server,"                                                      \
 	" coalesce((SELECT is_admin FROM users u WHERE u.id = apps.owner_id),"               \
-	" CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END)"
+	" CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END), id_token_signed_response_alg"
 
 const struct pt_sql pt_sql[Q__MAX] = {
 	/* IMMEDIATE: SQLite takes the write lock at once, so two writers never deadlock on
@@ -36,7 +36,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 			 " WHERE m.user_id = ? ORDER BY o.personal_of IS NULL, o.name, o.id"},
 	[Q_USER_IN_ORG] = {.sqlite = "SELECT 1 FROM members WHERE user_id = ? AND org_id = ?"},
 	[Q_SESSION_INSERT] = {.sqlite = "INSERT INTO sessions (hash, user_id, created, expires) VALUES (?, ?, ?, ?)"},
-	[Q_SESSION_GET] = {.sqlite = "SELECT u.id, u.name, u.is_admin FROM sessions s JOIN users u ON u.id = s.user_id"
+	[Q_SESSION_GET] = {.sqlite = "SELECT u.id, u.name, u.is_admin, s.created FROM sessions s JOIN users u ON u.id = s.user_id"
 			   " WHERE s.hash = ? AND s.expires > ?"},
 	[Q_SESSION_DELETE] = {.sqlite = "DELETE FROM sessions WHERE hash = ?"},
 	[Q_SESSIONS_END_ALL] = {.sqlite = "DELETE FROM sessions WHERE user_id = ?"},
@@ -85,7 +85,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " redirect_uri = coalesce(excluded.redirect_uri, grants.redirect_uri) RETURNING id"},
 	[Q_CODE_INSERT] = {
 	    .sqlite = "INSERT INTO tokens (kind, code_hash, grant_id, redirect_uri, redirect_given, scope,"
-	    " challenge, resource, code_expires, created) VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+	    " challenge, resource, code_expires, created, nonce, auth_time)"
+	    " VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
 	/* a redemption: the code's row becomes the access token (keeping the request, so a
 	 * replay is checked like a redemption before it revokes anything) */
 	[Q_CODE_REDEEM] = {.sqlite = "UPDATE tokens SET hash = ?, kind = 1, created = ?, expires = ? WHERE id = ? AND kind = 0"},
@@ -97,27 +98,28 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	/* the code's own row (the lowest id with its hash; later ones came from it by refresh) */
 	[Q_CODE_GET] = {
 	    .sqlite = "SELECT t.grant_id, t.redirect_uri, t.redirect_given, t.scope, t.challenge,"
-	    " t.resource, t.code_expires, t.kind <> 0, g.app_id, g.user_id, g.org_id, t.id"
+	    " t.resource, t.code_expires, t.kind <> 0, g.app_id, g.user_id, g.org_id, t.id, t.nonce,"
+	    " t.auth_time"
 	    " FROM tokens t JOIN grants g ON g.id = t.grant_id WHERE t.code_hash = ?"
 	    " ORDER BY t.id LIMIT 1"},
 	[Q_REFRESH_FROM_CODE] = {
 	    .sqlite = "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires,"
-	    " redirect_uri, redirect_given, challenge, code_expires) SELECT CAST(?1 AS BLOB), 2, grant_id,"
-	    " code_hash, CAST(?2 AS TEXT), resource, CAST(?3 AS BIGINT), CAST(?4 AS BIGINT),"
-	    " redirect_uri, redirect_given, challenge, code_expires FROM tokens WHERE id = ?5",
+	    " redirect_uri, redirect_given, challenge, code_expires, auth_time) SELECT CAST(?1 AS BLOB), 2,"
+	    " grant_id, code_hash, CAST(?2 AS TEXT), resource, CAST(?3 AS BIGINT), CAST(?4 AS BIGINT),"
+	    " redirect_uri, redirect_given, challenge, code_expires, auth_time FROM tokens WHERE id = ?5",
 	    .pg = "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires,"
-	    " redirect_uri, redirect_given, challenge, code_expires) SELECT CAST($1 AS BYTEA), 2, grant_id,"
-	    " code_hash, CAST($2 AS TEXT), resource, CAST($3 AS BIGINT), CAST($4 AS BIGINT),"
-	    " redirect_uri, redirect_given, challenge, code_expires FROM tokens WHERE id = $5"},
+	    " redirect_uri, redirect_given, challenge, code_expires, auth_time) SELECT CAST($1 AS BYTEA), 2,"
+	    " grant_id, code_hash, CAST($2 AS TEXT), resource, CAST($3 AS BIGINT), CAST($4 AS BIGINT),"
+	    " redirect_uri, redirect_given, challenge, code_expires, auth_time FROM tokens WHERE id = $5"},
 	[Q_TOKEN_INSERT] = {
-	    .sqlite = "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
+	    .sqlite = "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires,"
+	    " auth_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
 	/* a replayed code: the tokens that came from it */
 	[Q_TOKEN_DELETE_BY_CODE] = {.sqlite = "DELETE FROM tokens WHERE code_hash = ?"},
 	/* the check: one indexed lookup and three joins on primary keys */
 	[Q_TOKEN_CHECK] = {
 	    .sqlite = "SELECT u.name, g.org_id, t.scope, a.client_id, t.expires, t.id, g.id, t.created,"
-	    " u.id, t.resource, t.kind, t.last_used, a.id"
+	    " u.id, t.resource, t.kind, t.last_used, a.id, t.auth_time"
 	    " FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.user_id"
 	    " JOIN apps a ON a.id = g.app_id WHERE t.hash = ?"},
 	[Q_TOKEN_TOUCH] = {.sqlite = "UPDATE tokens SET last_used = ? WHERE id = ?"},
@@ -140,8 +142,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_APP_INSERT] = {
 	    .sqlite = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
 	    " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
-	    " remember_consent, resource_server, created)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+	    " remember_consent, resource_server, created, id_token_signed_response_alg)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
 	/* pictures live in a table of their own, off the row every token request reads;
 	 * both statements name the owner, so a forged id never reaches another user's app */
 	[Q_APP_PICTURE_SET] = {
@@ -179,8 +181,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	 * page on a remembered approval (any local program can use its client_id) */
 	[Q_REGISTER_INSERT] = {
 	    .sqlite = "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
-	    " public, require_pkce, registered, remember_consent, created)"
-	    " VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?)"},
+	    " public, require_pkce, registered, remember_consent, created, id_token_signed_response_alg)"
+	    " VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?, ?)"},
 	[Q_APPROVED_LIST] = {
 	    .sqlite = "SELECT g.id, a.client_id, a.name, EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id),"
 	    " o.name, g.scope, g.created, g.last_used FROM grants g JOIN apps a ON a.id = g.app_id"
@@ -287,6 +289,28 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_ADMIN_GRANT_FOR] = {
 	    .sqlite = "SELECT id FROM grants WHERE user_id = ? AND app_id ="
 	    " (SELECT id FROM apps WHERE client_id = ?) AND org_id = ?"},
+	/* ------------------------------------------------ OpenID Connect */
+	[Q_KEY_INSERT] = {.sqlite = "INSERT INTO keys (kid, alg, private, public_jwk, created) VALUES (?, ?, ?, ?, ?)"},
+	/* a rotation: the signing keys of an algorithm stop signing and stay published
+	 * until ?2 */
+	[Q_KEYS_RETIRE] = {.sqlite = "UPDATE keys SET retired = ?1, expires = ?2 WHERE alg = ?3 AND retired IS NULL"},
+	[Q_KEY_SIGNING] = {
+	    .sqlite = "SELECT kid, alg, private, public_jwk, created, retired, expires FROM keys"
+	    " WHERE alg = ? AND retired IS NULL ORDER BY created DESC, kid LIMIT 1"},
+	/* the published keys (the JWKS; the admin command lists with ?1 = 0: every one) */
+	[Q_KEYS_LIST] = {
+	    .sqlite = "SELECT kid, alg, private, public_jwk, created, retired, expires FROM keys"
+	    " WHERE expires IS NULL OR expires > ? ORDER BY created, kid"},
+	[Q_USER_CLAIMS] = {.sqlite = "SELECT id, name, email, full_name FROM users WHERE id = ?"},
+	/* NULL keeps a value; '' clears it */
+	[Q_USER_PROFILE_SET] = {
+	    .sqlite = "UPDATE users SET email = CASE WHEN ?2 IS NULL THEN email WHEN ?2 = '' THEN NULL ELSE ?2 END,"
+	    " full_name = CASE WHEN ?3 IS NULL THEN full_name WHEN ?3 = '' THEN NULL ELSE ?3 END WHERE name = ?1",
+	    .pg = "UPDATE users SET email = CASE WHEN CAST($2 AS TEXT) IS NULL THEN email WHEN $2 = '' THEN NULL ELSE $2 END,"
+	    " full_name = CASE WHEN CAST($3 AS TEXT) IS NULL THEN full_name WHEN $3 = '' THEN NULL ELSE $3 END"
+	    " WHERE name = $1"},
+	[Q_ADMIN_APP_SET_ALG] = {.sqlite = "UPDATE apps SET id_token_signed_response_alg = ? WHERE client_id = ?"},
+
 	/* each janitor statement removes at most a batch (?2): it runs again until less
 	 * comes back, one short transaction at a time */
 	[Q_JANITOR_CODES] = {
@@ -295,7 +319,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	 * checked against it, and is refused without revoking anything) */
 	[Q_JANITOR_REDEEMED] = {
 	    .sqlite = "UPDATE tokens SET code_expires = NULL, redirect_uri = NULL, redirect_given = NULL,"
-	    " challenge = NULL WHERE id IN (SELECT id FROM tokens WHERE code_expires <= ?1 LIMIT ?2)"},
+	    " challenge = NULL, nonce = NULL WHERE id IN (SELECT id FROM tokens WHERE code_expires <= ?1 LIMIT ?2)"},
 	[Q_JANITOR_SESSIONS] = {
 	    .sqlite = "DELETE FROM sessions WHERE hash IN (SELECT hash FROM sessions WHERE expires <= ?1 LIMIT ?2)"},
 	[Q_JANITOR_DEVICES] = {
@@ -320,4 +344,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    .sqlite = "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM apps),"
 	    " count(*) FILTER (WHERE kind = 1), count(*) FILTER (WHERE kind = 2)"
 	    " FROM tokens WHERE kind IN (1, 2) AND (expires IS NULL OR expires > ?1)"},
+	/* a retired key out of the JWKS: nothing it signed is still valid */
+	[Q_JANITOR_KEYS] = {
+	    .sqlite = "DELETE FROM keys WHERE kid IN (SELECT kid FROM keys WHERE expires <= ?1 LIMIT ?2)"},
 };

@@ -200,6 +200,7 @@ pt_db_session_user(pt_arena *a, const uint8_t hash[PT_HASH_LEN], int64_t now, st
 	int rc = st_one(st);
 	if (rc == PT_OK) {
 		read_user(a, st, u);
+		u->auth_time = st_col_int(st, 3); /* a session starts at sign-in */
 		st_reset(st);
 	}
 	return rc;
@@ -247,6 +248,7 @@ st_read_app(pt_arena *a, struct pt_st *st, struct pt_app *app)
 	app->registered = st_col_int(st, 14) != 0;
 	app->resource_server = st_col_int(st, 15) != 0;
 	app->vouched = !app->registered && st_col_int(st, 16) != 0;
+	app->id_token_alg = st_col_text(a, st, 17);
 }
 
 int
@@ -433,6 +435,8 @@ read_code(pt_arena *a, struct pt_st *st, struct pt_code_row *r)
 	r->user_id = st_col_int(st, 9);
 	r->org_id = st_col_int(st, 10);
 	r->id = st_col_int(st, 11);
+	r->nonce = st_col_text_or_null(a, st, 12);
+	r->auth_time = st_col_int(st, 13); /* NULL reads 0: unknown */
 }
 
 int
@@ -461,6 +465,11 @@ pt_db_code_insert(const uint8_t hash[PT_HASH_LEN], const struct pt_code_row *c, 
 	st_text(st, 7, c->resource);
 	st_int(st, 8, c->expires);
 	st_int(st, 9, now);
+	st_text(st, 10, c->nonce);
+	if (c->auth_time > 0)
+		st_int(st, 11, c->auth_time);
+	else
+		st_null(st, 11);
 	return st_exec(st);
 }
 
@@ -504,7 +513,8 @@ pt_db_refresh_from_code(const uint8_t hash[PT_HASH_LEN], const char *scope, int6
 
 int
 pt_db_token_insert(const uint8_t hash[PT_HASH_LEN], enum pt_token_kind kind, int64_t grant_id,
-    const uint8_t *code_hash, const char *scope, const char *resource, int64_t now, int64_t expires)
+    const uint8_t *code_hash, const char *scope, const char *resource, int64_t now, int64_t expires,
+    int64_t auth_time)
 {
 	struct pt_st *st = st_get(Q_TOKEN_INSERT);
 	st_blob(st, 1, hash, PT_HASH_LEN);
@@ -521,6 +531,10 @@ pt_db_token_insert(const uint8_t hash[PT_HASH_LEN], enum pt_token_kind kind, int
 		st_int(st, 8, expires);
 	else
 		st_null(st, 8);
+	if (auth_time > 0)
+		st_int(st, 9, auth_time);
+	else
+		st_null(st, 9);
 	return st_exec(st);
 }
 
@@ -558,6 +572,7 @@ read_token(pt_arena *a, struct pt_st *st, struct pt_token_row *r)
 	r->kind = (enum pt_token_kind)st_col_int(st, 10);
 	r->last_used = st_col_int(st, 11);
 	r->app_id = st_col_int(st, 12);
+	r->auth_time = st_col_int(st, 13); /* NULL reads 0: unknown */
 }
 
 int

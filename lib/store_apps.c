@@ -60,6 +60,7 @@ pt_db_app_insert(const struct pt_new_app *f, const char *cid, const uint8_t *sec
 	st_int(st, 12, f->remember_consent);
 	st_int(st, 13, f->resource_server);
 	st_int(st, 14, now);
+	st_text(st, 15, f->id_token_alg != NULL ? f->id_token_alg : pt_oidc_algs[0]);
 	int rc = st_one(st);
 	if (rc == PT_OK) {
 		*id = read_app_id(st);
@@ -211,7 +212,7 @@ pt_db_apps_picture_get(pt_arena *a, const char *client_id, struct pt_picture_row
 
 int
 pt_db_register_insert(const char *cid, const char *name, const char *redirect_uris,
-    const char *scopes, const char *grant_types, int64_t now)
+    const char *scopes, const char *grant_types, const char *id_token_alg, int64_t now)
 {
 	struct pt_st *st = st_get(Q_REGISTER_INSERT);
 	st_textn(st, 1, cid, PT_CLIENT_ID_LEN);
@@ -220,6 +221,7 @@ pt_db_register_insert(const char *cid, const char *name, const char *redirect_ur
 	bind_text(st, 4, scopes);
 	bind_text(st, 5, grant_types);
 	st_int(st, 6, now);
+	st_text(st, 7, id_token_alg);
 	return st_exec(st);
 }
 

@@ -14,7 +14,7 @@ case "$what" in server | all) ;; *) echo "usage: tools/deps.sh [--list] [server|
 
 # the server: build, run, the admin command, stack.sh (curl waits for /health; sqlite3
 # moves a state folder to another port); libpq-dev: the PostgreSQL backend's client
-debs="build-essential pkg-config libfcgi-dev libsqlite3-dev libpq-dev libsodium-dev libcjson-dev
+debs="build-essential pkg-config libfcgi-dev libsqlite3-dev libpq-dev libsodium-dev libcjson-dev libssl-dev
       libcurl4-openssl-dev nginx-light spawn-fcgi curl sqlite3 openssl"
 # the tests, the benchmarks and the fuzzers (libnginx-mod-http-js: the optional micro-cache
 # of the check, conf/check_cache.js, which the tests try; postgresql: the throwaway

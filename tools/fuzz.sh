@@ -25,9 +25,9 @@ long) seconds=${2:-300} ;;
 esac
 
 # The flags of the Makefile's sanitizer build (SAN_CFLAGS), less the sanitizer list.
-pkgs="fcgi sqlite3 libsodium libcjson libcurl libpq"
+pkgs="fcgi sqlite3 libsodium libcjson libcurl libpq libcrypto"
 pkg_cflags=$(pkg-config --cflags $pkgs 2>/dev/null || true)
-pkg_libs=$(pkg-config --libs $pkgs 2>/dev/null || echo -lfcgi -lsqlite3 -lsodium -lcjson -lcurl -lpq)
+pkg_libs=$(pkg-config --libs $pkgs 2>/dev/null || echo -lfcgi -lsqlite3 -lsodium -lcjson -lcurl -lpq -lcrypto)
 base_cflags="-std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 	-D_DEFAULT_SOURCE -DPOSTERN_TEMPLATES=\"/usr/local/share/postern/templates\"
 	-Ilib -Itests/fuzz $pkg_cflags -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=undefined"

@@ -124,10 +124,14 @@ describe('a stack started with --seed', () => {
     assert.ok(!text.includes(SECRET) && !text.includes('alice-password'));
   });
 
-  test('"email" is read and said to be ignored', () => {
+  test('"email" is stored as the user\'s address; a malformed one is refused naming its line', () => {
     const r = stack.cliRun(['seed', file({ users: [{ name: 'erin', password: 'erin-password', email: 'erin@example.org' }] })]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /"email" of 1 user read and ignored: postern keeps no e-mail addresses yet/);
+    assert.equal(stack.sql("SELECT email FROM users WHERE name = 'erin'"), 'erin@example.org');
+    const bad = stack.cliRun(['seed', file({ users: [{ name: 'fred', password: 'fred-password', email: 'fred at example' }] })]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /line \d+: users\[0\]\.email: an e-mail address/);
+    assert.equal(stack.sql("SELECT count(*) FROM users WHERE name = 'fred'"), '0');
   });
 });
 

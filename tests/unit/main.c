@@ -110,6 +110,7 @@ main(void)
 	suite_outbound();
 	suite_seed();
 	suite_audit();
+	suite_oidc();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

@@ -55,6 +55,7 @@ defaults_apply_to_an_empty_file(void)
 	CHECK_INT(cfg.refresh_token_ttl, 30L * 86400);
 	CHECK_INT(cfg.session_ttl, 14L * 86400);
 	CHECK_INT(cfg.device_code_ttl, 900);
+	CHECK_INT(cfg.id_token_ttl, PT_ID_TOKEN_TTL);
 	CHECK_INT(cfg.device_interval, 5);
 	CHECK_STR(cfg.cookie_name, "postern_session");
 	CHECK_INT(cfg.cookie_secure, -1);
@@ -94,6 +95,7 @@ every_key_is_parsed(void)
 	    "refresh_token_ttl = 86400\n"
 	    "session_ttl = 7200\n"
 	    "device_code_ttl = 300\n"
+	    "id_token_ttl = 600\n"
 	    "device_interval = 0\n"
 	    "cookie_name = my-cookie_1\n"
 	    "cookie_secure = on\n"
@@ -126,6 +128,7 @@ every_key_is_parsed(void)
 	CHECK_INT(cfg.refresh_token_ttl, 86400);
 	CHECK_INT(cfg.session_ttl, 7200);
 	CHECK_INT(cfg.device_code_ttl, 300);
+	CHECK_INT(cfg.id_token_ttl, 600);
 	CHECK_INT(cfg.device_interval, 0);
 	CHECK_STR(cfg.cookie_name, "my-cookie_1");
 	CHECK_INT(cfg.cookie_secure, 1);
@@ -221,6 +224,11 @@ ttl_ranges_are_inclusive(void)
 	CHECK(names_line(2));
 	CHECK_INT(load("refresh_token_ttl = 59\n"), PT_ERR_CONFIG);
 	CHECK_INT(load("session_ttl = 59\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("id_token_ttl = 59\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "id_token_ttl must be 60..86400 seconds") != NULL);
+	CHECK_INT(load("id_token_ttl = 86401\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("id_token_ttl = 60\n"), PT_OK);
+	CHECK_INT(load("id_token_ttl = 86400\n"), PT_OK);
 	CHECK_INT(load("device_code_ttl = 86401\n"), PT_ERR_CONFIG);
 	CHECK_INT(load("device_interval = 61\n"), PT_ERR_CONFIG);
 	CHECK_INT(load("access_token_ttl = -1\n"), PT_ERR_CONFIG);

@@ -214,7 +214,7 @@ grants_codes_and_tokens(void)
 	    PT_ERR_NOTFOUND);
 	CHECK_INT(pt_grant_record(&ctx, alice, conf.id, org, "profile", NULL, &grant), PT_OK);
 	struct pt_issued out;
-	CHECK_INT(pt_tokens_issue(&ctx, grant, "profile", NULL, NULL, NULL, 0, &out), PT_OK);
+	CHECK_INT(pt_tokens_issue(&ctx, grant, "profile", NULL, NULL, NULL, 0, 0, &out), PT_OK);
 	CHECK_INT(pt_commit(), PT_OK);
 	CHECK(pt_token_check(out.access, strlen(out.access), "pat_"));
 	CHECK(!out.has_refresh); /* access tokens do not expire by default */
@@ -222,7 +222,7 @@ grants_codes_and_tokens(void)
 	/* with expiry on: a refresh token too */
 	cfg.access_token_ttl = 3600;
 	CHECK_INT(pt_begin(), PT_OK);
-	CHECK_INT(pt_tokens_issue(&ctx, grant, "profile", NULL, NULL, NULL, 0, &out), PT_OK);
+	CHECK_INT(pt_tokens_issue(&ctx, grant, "profile", NULL, NULL, NULL, 0, 0, &out), PT_OK);
 	CHECK_INT(pt_commit(), PT_OK);
 	CHECK(out.has_refresh);
 	CHECK_INT(out.expires_in, 3600);
@@ -234,9 +234,9 @@ grants_codes_and_tokens(void)
 	az.redirect_uri = "https://a.example/cb";
 	az.scope = "profile";
 	char code[PT_TOKEN_LEN + 1];
-	CHECK_INT(pt_code_issue(&ctx, &az, alice, org, true, code), PT_OK);
+	CHECK_INT(pt_code_issue(&ctx, &az, &(struct pt_user){.id = alice}, org, true, code), PT_OK);
 	CHECK(pt_token_check(code, strlen(code), "pac_"));
-	CHECK_INT(pt_code_issue(&ctx, &az, alice, bob_org, true, code), PT_ERR_NOTFOUND);
+	CHECK_INT(pt_code_issue(&ctx, &az, &(struct pt_user){.id = alice}, bob_org, true, code), PT_ERR_NOTFOUND);
 	/* deleting the app ends every token of it */
 	CHECK_INT(pt_app_delete(conf.id), PT_OK);
 	CHECK_INT(token_kind(out.access), -1);
@@ -458,7 +458,7 @@ single_use_by_row_count(void)
 	az.redirect_uri = "https://a.example/cb";
 	az.scope = "profile";
 	char code[PT_TOKEN_LEN + 1];
-	CHECK_INT(pt_code_issue(&ctx, &az, alice, org, true, code), PT_OK);
+	CHECK_INT(pt_code_issue(&ctx, &az, &(struct pt_user){.id = alice}, org, true, code), PT_OK);
 	uint8_t ch[PT_HASH_LEN];
 	pt_hash(ch, code, strlen(code));
 	struct pt_code_row c;
@@ -469,8 +469,8 @@ single_use_by_row_count(void)
 	cfg.access_token_ttl = 3600;
 	struct pt_issued out, late;
 	CHECK_INT(pt_begin(), PT_OK);
-	CHECK_INT(pt_tokens_issue(&ctx, c.grant_id, c.scope, NULL, NULL, ch, c.id, &out), PT_OK);
-	CHECK_INT(pt_tokens_issue(&ctx, c.grant_id, c.scope, NULL, NULL, ch, c.id, &late),
+	CHECK_INT(pt_tokens_issue(&ctx, c.grant_id, c.scope, NULL, NULL, ch, c.id, 0, &out), PT_OK);
+	CHECK_INT(pt_tokens_issue(&ctx, c.grant_id, c.scope, NULL, NULL, ch, c.id, 0, &late),
 	    PT_ERR_NOTFOUND);
 	CHECK_INT(pt_commit(), PT_OK);
 	CHECK_INT(pt_db_code_get(ta, ch, &c), PT_OK);

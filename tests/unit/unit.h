@@ -50,5 +50,6 @@ void suite_http(void);
 void suite_outbound(void);
 void suite_seed(void);
 void suite_audit(void);
+void suite_oidc(void);
 
 #endif
