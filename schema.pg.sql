@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS apps (
 	registered       BIGINT NOT NULL DEFAULT 0,
 	created          BIGINT NOT NULL,
 	resource_server  BIGINT NOT NULL DEFAULT 0,
-	id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256'
+	id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256',
+	post_logout_redirect_uris TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS apps_owner ON apps(owner_id);
 
@@ -163,4 +164,4 @@ CREATE TABLE IF NOT EXISTS keys (
 );
 
 DELETE FROM postern_schema;
-INSERT INTO postern_schema (version) VALUES (6);
+INSERT INTO postern_schema (version) VALUES (7);

@@ -2,7 +2,7 @@
 -- Secrets (client secrets, codes, tokens, sessions, device codes) are stored only as
 -- keyed BLAKE2b-256 hashes (32-byte BLOBs); the key lives outside the database.
 
-PRAGMA user_version = 6;
+PRAGMA user_version = 7;
 
 -- Ids that leave the server (a user's `sub`, an organization's id, grant and token ids in
 -- addresses and in the admin command) are AUTOINCREMENT: an id is never handed to a new
@@ -50,7 +50,9 @@ CREATE TABLE IF NOT EXISTS apps (
 	created          INTEGER NOT NULL,
 	resource_server  INTEGER NOT NULL DEFAULT 0,  -- an admin let it introspect every token
 	-- how its OpenID Connect id_tokens are signed: RS256 or EdDSA
-	id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256'
+	id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256',
+	-- RP-Initiated Logout: where the end-session endpoint may send people back, '\n'-separated
+	post_logout_redirect_uris TEXT NOT NULL DEFAULT ''
 );
 
 -- An app's picture, out of the apps row that every token request reads.

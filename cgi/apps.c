@@ -20,7 +20,8 @@
 /* The create and edit form (multipart/form-data, for the picture). */
 enum {
 	AF_NAME, AF_DESCRIPTION, AF_PICTURE, AF_REMOVE_PICTURE, AF_REDIRECT_URIS, AF_SCOPE,
-	AF_TYPE, AF_TRUSTED, AF_REQUIRE_PKCE, AF_REMEMBER, AF_CSRF, AF__MAX
+	AF_TYPE, AF_TRUSTED, AF_REQUIRE_PKCE, AF_REMEMBER, AF_LOGOUT_URIS, AF_ID_TOKEN_ALG, AF_CSRF,
+	AF__MAX
 };
 static const struct pt_field app_fields[AF__MAX] = {
 	[AF_NAME] = {"name", APP_NAME_BYTES, pt_valid_text, 0},
@@ -34,6 +35,9 @@ static const struct pt_field app_fields[AF__MAX] = {
 	[AF_TRUSTED] = {"trusted", PT_MAX_FLAG, pt_valid_text, 0},
 	[AF_REQUIRE_PKCE] = {"require_pkce", PT_MAX_FLAG, pt_valid_text, 0},
 	[AF_REMEMBER] = {"remember_consent", PT_MAX_FLAG, pt_valid_text, 0},
+	/* OpenID Connect: RP-Initiated Logout's return addresses, the id_token algorithm */
+	[AF_LOGOUT_URIS] = {"post_logout_redirect_uris", APP_URIS_BYTES, pt_valid_text, PT_F_MULTILINE},
+	[AF_ID_TOKEN_ALG] = {"id_token_signed_response_alg", PT_MAX_ALG, pt_valid_text, 0},
 	[AF_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
 };
 
@@ -103,9 +107,15 @@ static const char *
 form_read(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
     const struct pt_app *old, struct pt_new_app *f)
 {
+	/* a form without the OpenID Connect fields (a script's, an older page's) keeps them */
+	const char *logout = p->v[AF_LOGOUT_URIS], *alg = p->v[AF_ID_TOKEN_ALG];
+	if (logout == NULL && old != NULL)
+		logout = old->post_logout_redirect_uris;
+	if (alg == NULL && old != NULL)
+		alg = old->id_token_alg;
 	const struct pt_app_posted in = {p->v[AF_NAME], p->n[AF_NAME], p->v[AF_DESCRIPTION],
 	    p->n[AF_DESCRIPTION], p->v[AF_REDIRECT_URIS], p->v[AF_SCOPE], p->v[AF_TYPE],
-	    p->v[AF_PICTURE], p->n[AF_PICTURE]};
+	    p->v[AF_PICTURE], p->n[AF_PICTURE], logout, alg};
 	const char *err = pt_app_form_read(r->ctx.a, r->ctx.cfg, &in, f);
 	/* only an administrator marks an app trusted; anyone else keeps what it was */
 	f->trusted = u->admin ? is_yes(p, AF_TRUSTED) : (old != NULL && old->trusted);
@@ -123,7 +133,8 @@ form_from_app(const struct pt_config *c, const struct pt_app *app, struct pt_new
 {
 	memset(f, 0, sizeof(*f));
 	if (app == NULL) {
-		f->name = f->description = f->redirect_uris = "";
+		f->name = f->description = f->redirect_uris = f->post_logout_redirect_uris = "";
+		f->id_token_alg = pt_oidc_algs[0];
 		f->scopes = c->default_scope;
 		f->remember_consent = true;
 		return;
@@ -131,6 +142,8 @@ form_from_app(const struct pt_config *c, const struct pt_app *app, struct pt_new
 	f->name = app->name;
 	f->description = app->description;
 	f->redirect_uris = app->redirect_uris;
+	f->post_logout_redirect_uris = app->post_logout_redirect_uris;
+	f->id_token_alg = app->id_token_alg;
 	f->public = app->public;
 	f->trusted = app->trusted;
 	f->require_pkce = app->require_pkce;
@@ -181,6 +194,9 @@ form_page(struct pt_req *r, int status, const struct pt_user *u, const struct pt
 	pt_tv_set(t, "name", f->name);
 	pt_tv_set(t, "description", f->description);
 	pt_tv_set(t, "redirect_uris", f->redirect_uris);
+	pt_tv_set(t, "post_logout_redirect_uris", f->post_logout_redirect_uris);
+	bool ed = f->id_token_alg != NULL && strcmp(f->id_token_alg, "EdDSA") == 0;
+	pt_tv_set(t, ed ? "alg_eddsa" : "alg_rs256", "1");
 	pt_tv_setf(t, "name_max", "%d", PT_MAX_APP_NAME);
 	pt_tv_setf(t, "desc_max", "%d", PT_MAX_APP_DESC);
 	pt_tv_setf(t, "uris_max", "%d", PT_MAX_REDIRECT_URIS);

@@ -120,6 +120,58 @@ user_or_null(struct pt_req *r, struct pt_user *u)
 	return pt_session_user(r, u) == PT_OK ? u : NULL;
 }
 
+/* Whether the signed-in user u must sign in again first (OIDC Core §3.1.2.1): prompt=login
+ * (or select_account), a sign-in older than max_age, or an id_token_hint naming someone
+ * else; unless the session is as new as the sign-in the request was sent to
+ * (auth_after), which ends the round trip through the login page. */
+static bool
+must_sign_in_again(const struct pt_req *r, const struct pt_authz *az, const struct pt_user *u)
+{
+	bool other = az->has_hint && az->hint.user_id != u->id;
+	if (r->ctx.cfg->login == PT_LOGIN_REMOTE_USER)
+		return other; /* nginx signs in every request: its sign-in is always fresh */
+	int64_t at = u->auth_time;
+	bool stale = (az->prompt & PT_PROMPT_LOGIN) || other ||
+	    (az->max_age >= 0 && pt_now() - at > az->max_age);
+	/* prompt=none never was at the login page: its auth_after proves nothing */
+	if (stale && !(az->prompt & PT_PROMPT_NONE) && az->auth_after > 0 && at >= az->auth_after)
+		return false;
+	return stale;
+}
+
+/* The login page, coming back to this request (marked with the time it was sent, so
+ * that the new session satisfies prompt=login and max_age); login_hint prefills the
+ * user name; a signed-in user gets the form all the same (prompt=login). */
+static void
+to_login(struct pt_req *r, struct pt_params *p, const struct pt_authz *az, bool signed_in)
+{
+	const char *now = pt_printf(r->ctx.a, "%lld", (long long)pt_now());
+	p->v[AZ_AUTH_AFTER] = now;
+	p->n[AZ_AUTH_AFTER] = strlen(now);
+	const char *back = pt_printf(r->ctx.a, "%s?%s", pt_path(r, "/oauth/authorize"), request_query(r, p));
+	const char *kv[] = {"return_to", back, "login_hint", az->login_hint,
+	    "prompt", signed_in ? "login" : NULL, NULL};
+	pt_redirect(r, pt_uri_with_params(r->ctx.a, pt_path(r, "/oauth/login"), kv));
+}
+
+/* An answer to prompt=none (Core §3.1.2.6): at the redirect URI, never a sign-in or
+ * consent page. An app an administrator made or trusts gets it always; any other (a
+ * self-registered one) only when the signed-in user approved it before, else the error
+ * page, so that registration cannot turn this server into an open redirector (RFC 9700
+ * §4.11.2). */
+static void
+none_fail(struct pt_req *r, struct pt_authz *az, const struct pt_user *u, const char *error,
+    const char *desc)
+{
+	az->error = error;
+	az->error_description = desc;
+	if (az->app.trusted || az->app.vouched) {
+		pt_authz_redirect(r, az, NULL, error, desc);
+		return;
+	}
+	pt_authz_fail(r, az, u);
+}
+
 /* A malformed or repeated parameter other than client_id and redirect_uri goes back
  * to the client as invalid_request once those two check out (SPEC: Authorization
  * request); returns false when they do not, and the caller shows the error page. */
@@ -191,11 +243,35 @@ authorize(struct pt_req *r)
 		pt_authz_fail(r, &az, user_or_null(r, &u));
 		return;
 	}
-	if (!pt_signed_in(r, &u, pt_printf(r->ctx.a, "%s?%s", pt_path(r, "/oauth/authorize"),
-	    request_query(r, &p))))
+	rc = pt_session_user(r, &u);
+	if (rc == PT_ERR_DB) {
+		pt_fail(r, PT_E_BUSY, "The server could not check your session. Try again in a moment.");
 		return;
+	}
+	bool signed_in = rc == PT_OK;
+	bool none = az.prompt & PT_PROMPT_NONE;
+	if (!signed_in || must_sign_in_again(r, &az, &u)) {
+		if (none) {
+			none_fail(r, &az, signed_in ? &u : NULL, "login_required",
+			    signed_in ? "the user must sign in again" : "the user is not signed in");
+			return;
+		}
+		if (r->ctx.cfg->login == PT_LOGIN_REMOTE_USER) {
+			/* the site signs people in: an id_token_hint for someone else is all that
+			 * can be stale here, and only the site can change who is signed in */
+			if (!pt_signed_in(r, &u, NULL))
+				return;
+			az.error = "login_required";
+			az.error_description = "the signed-in user is not the one id_token_hint names";
+			pt_authz_fail(r, &az, &u);
+			return;
+		}
+		to_login(r, &p, &az, signed_in);
+		return;
+	}
 	int64_t org;
-	rc = remembered_org(r->ctx.a, &az, &u, &org);
+	/* prompt=consent: the page even when the grant covers the request */
+	rc = (az.prompt & PT_PROMPT_CONSENT) ? PT_ERR_NOTFOUND : remembered_org(r->ctx.a, &az, &u, &org);
 	if (rc == PT_OK) {
 		char code[PT_TOKEN_LEN + 1];
 		rc = pt_code_issue(&r->ctx, &az, &u, org, false, code);
@@ -212,8 +288,16 @@ authorize(struct pt_req *r)
 			return;
 		}
 		/* the membership went away meanwhile: ask again */
+		if (none) {
+			none_fail(r, &az, &u, "interaction_required",
+			    "the user must choose an organization again");
+			return;
+		}
 	} else if (rc == PT_ERR_DB) {
 		pt_fail(r, PT_E_BUSY, "The server could not load your approvals. Try again in a moment.");
+		return;
+	} else if (none) {
+		none_fail(r, &az, &u, "consent_required", "the user has not approved this request");
 		return;
 	}
 	consent_page(r, &p, &az, &u);

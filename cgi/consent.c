@@ -4,13 +4,18 @@
 
 #include "postern.h"
 
-enum { LG_USERNAME, LG_PASSWORD, LG_RETURN_TO, LG_CSRF, LG_EVERYWHERE, LG__MAX };
+enum { LG_USERNAME, LG_PASSWORD, LG_RETURN_TO, LG_CSRF, LG_EVERYWHERE, LG_LOGIN_HINT, LG_PROMPT,
+	LG__MAX };
 static const struct pt_field login_fields[LG__MAX] = {
 	[LG_USERNAME] = {"username", PT_MAX_USERNAME, pt_valid_text, 0},
 	[LG_PASSWORD] = {"password", PT_MAX_PASSWORD, pt_valid_text, 0},
 	[LG_RETURN_TO] = {"return_to", PT_MAX_QUERY, pt_valid_text, 0},
 	[LG_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
 	[LG_EVERYWHERE] = {"everywhere", PT_MAX_FLAG, pt_valid_text, 0},
+	/* from an authorization request: prefill the user name; prompt=login: the form even
+	 * for a signed-in user */
+	[LG_LOGIN_HINT] = {"login_hint", PT_MAX_LOGIN_HINT, pt_valid_text, 0},
+	[LG_PROMPT] = {"prompt", PT_MAX_PROMPT, pt_valid_text, 0},
 };
 
 /* The consent form: the pending request's id and the decision. Nothing of the request
@@ -21,6 +26,22 @@ static const struct pt_field consent_fields[CS__MAX] = {
 	[CS_ORG] = {"org", PT_MAX_ID_FIELD, pt_valid_text, 0},
 	[CS_ACTION] = {"action", PT_MAX_ACTION, pt_valid_text, 0},
 	[CS_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
+};
+
+/* RP-Initiated Logout 1.0 §2: the end-session request; csrf and confirm come from this
+ * server's own confirmation form. */
+enum { ES_ID_TOKEN_HINT, ES_CLIENT_ID, ES_POST_LOGOUT, ES_STATE, ES_LOGOUT_HINT, ES_UI_LOCALES,
+	ES_CSRF, ES_CONFIRM, ES__MAX };
+static const struct pt_field end_session_fields[ES__MAX] = {
+	[ES_ID_TOKEN_HINT] = {"id_token_hint", PT_MAX_ID_TOKEN_HINT, pt_valid_text, 0},
+	[ES_CLIENT_ID] = {"client_id", PT_MAX_AUTHZ_CLIENT_ID, pt_valid_text, 0},
+	[ES_POST_LOGOUT] = {"post_logout_redirect_uri", PT_MAX_REDIRECT_URI, pt_valid_text, 0},
+	[ES_STATE] = {"state", PT_MAX_STATE, pt_valid_text, 0},
+	/* accepted and not used: the session is the one of this browser */
+	[ES_LOGOUT_HINT] = {"logout_hint", PT_MAX_LOGIN_HINT, pt_valid_text, 0},
+	[ES_UI_LOCALES] = {"ui_locales", PT_MAX_UI_LOCALES, pt_valid_text, 0},
+	[ES_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
+	[ES_CONFIRM] = {"confirm", PT_MAX_CONFIRM, pt_valid_text, 0},
 };
 
 /* Where to go after sign-in: only a path of this site below the base path, so
@@ -67,11 +88,18 @@ login(struct pt_req *r)
 			return;
 		}
 		rc = pt_session_user(r, &u);
-		if (rc == PT_OK) {
+		bool again = p.v[LG_PROMPT] != NULL && strcmp(p.v[LG_PROMPT], "login") == 0;
+		if (rc == PT_OK && !again) {
 			pt_redirect(r, safe_return(r, p.v[LG_RETURN_TO]));
 			return;
 		}
-		login_page(r, 200, NULL, NULL, safe_return(r, p.v[LG_RETURN_TO]));
+		/* the form is checked before any session is looked up (the POST below): its
+		 * CSRF token is bound to the pre-session cookie, signed in or not */
+		r->sess = NULL;
+		const char *hint = p.v[LG_LOGIN_HINT];
+		if (hint != NULL && !pt_valid_username(hint, p.n[LG_LOGIN_HINT]))
+			hint = NULL; /* an address or anything else that is not a user name here */
+		login_page(r, 200, NULL, hint, safe_return(r, p.v[LG_RETURN_TO]));
 		return;
 	}
 	rc = pt_req_body(r, login_fields, LG__MAX, &p, &fail);
@@ -141,6 +169,148 @@ logout(struct pt_req *r)
 	    PT_AI("user_id", signed_in ? u.id : 0), PT_AB("everywhere", everywhere),
 	    PT_AS("addr", r->remote_addr));
 	pt_see_other(r, pt_path(r, "/oauth/login"));
+}
+
+/* Is uri (n bytes) one of the '\n'-separated list, byte for byte? */
+static bool
+uri_listed(const char *list, const char *uri, size_t n)
+{
+	for (const char *s = list; *s;) {
+		size_t k = strcspn(s, "\n");
+		if (k == n && memcmp(s, uri, n) == 0)
+			return true;
+		s += k;
+		if (*s)
+			s++;
+	}
+	return false;
+}
+
+/* The page that asks before signing out (RP-Initiated Logout §2, §6): a request that
+ * does not prove it comes from an app this user signed in to (an id_token_hint of theirs)
+ * may be another site's, and ends nothing without the user's say. */
+static void
+end_session_confirm(struct pt_req *r, const struct pt_params *p, const struct pt_app *app,
+    const struct pt_user *u)
+{
+	struct pt_tv *t = pt_tv_new(r->ctx.a);
+	pt_tv_set(t, "title", "Sign out");
+	pt_tv_set(t, "user_name", u->name);
+	pt_tv_set(t, "app_name", app != NULL ? app->name : NULL);
+	pt_tv_set(t, "action", pt_path(r, "/oauth/end_session"));
+	pt_tv_set(t, "cancel_url", pt_path(r, "/oauth/apps"));
+	static const int keep[] = {ES_CLIENT_ID, ES_POST_LOGOUT, ES_STATE};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		const char *v = p->v[keep[i]];
+		if (keep[i] == ES_CLIENT_ID && app != NULL)
+			v = app->client_id; /* the one the id_token_hint named */
+		if (v == NULL)
+			continue;
+		struct pt_tv *it = pt_tv_add(t, "hidden");
+		pt_tv_set(it, "name", end_session_fields[keep[i]].name);
+		pt_tv_set(it, "value", v);
+	}
+	pt_page(r, 200, "end_session", t);
+}
+
+/* GET or POST /oauth/end_session: RP-Initiated Logout 1.0. The post_logout_redirect_uri
+ * must be one registered for the app the id_token_hint or client_id names, byte for
+ * byte, or the error page says so and nothing redirects. */
+static void
+end_session(struct pt_req *r)
+{
+	struct pt_params p;
+	struct pt_fail fail;
+	int rc = pt_is_post(r) ? pt_req_body(r, end_session_fields, ES__MAX, &p, &fail)
+			       : pt_req_query(r, end_session_fields, ES__MAX, &p, &fail);
+	if (rc != PT_OK) {
+		pt_fail(r, PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "The sign-out request is malformed: %s %s.",
+		    fail.param, fail.reason));
+		return;
+	}
+	struct pt_id_hint hint;
+	bool has_hint = false;
+	if (p.v[ES_ID_TOKEN_HINT] != NULL) {
+		/* expired or not (§2): but one this server signed */
+		rc = pt_id_token_check(&r->ctx, p.v[ES_ID_TOKEN_HINT], p.n[ES_ID_TOKEN_HINT], &hint);
+		if (rc == PT_ERR_DB) {
+			pt_fail(r, PT_E_BUSY, "The server could not read its signing keys. Try again in a moment.");
+			return;
+		}
+		if (rc != PT_OK) {
+			pt_fail(r, PT_E_INVALID_REQUEST, "The application sent a sign-out request with an "
+			    "id_token_hint this server did not issue.");
+			return;
+		}
+		has_hint = true;
+	}
+	const char *cid = p.v[ES_CLIENT_ID];
+	if (cid != NULL && has_hint && strcmp(cid, hint.client_id) != 0) {
+		pt_fail(r, PT_E_INVALID_REQUEST, "The sign-out request's client_id is not the application "
+		    "its id_token_hint was issued to.");
+		return;
+	}
+	if (cid == NULL && has_hint)
+		cid = hint.client_id;
+	struct pt_app app;
+	bool has_app = false;
+	if (cid != NULL) {
+		rc = pt_app_get(r->ctx.a, cid, strlen(cid), &app);
+		if (rc == PT_ERR_DB) {
+			pt_fail(r, PT_E_BUSY, "The server could not look up the application. Try again in a moment.");
+			return;
+		}
+		if (rc != PT_OK) {
+			pt_fail(r, PT_E_INVALID_REQUEST, "The application that sent you here is not registered "
+			    "(unknown client_id).");
+			return;
+		}
+		has_app = true;
+	}
+	const char *back = p.v[ES_POST_LOGOUT];
+	if (back != NULL && !has_app) {
+		pt_fail(r, PT_E_INVALID_REQUEST, "The sign-out request names a post_logout_redirect_uri "
+		    "without saying which application it belongs to (id_token_hint or client_id).");
+		return;
+	}
+	if (back != NULL && !uri_listed(app.post_logout_redirect_uris, back, p.n[ES_POST_LOGOUT])) {
+		pt_info("end_session: post_logout_redirect_uri not registered for %s", app.client_id);
+		pt_fail(r, PT_E_INVALID_REQUEST, "The application asked to send you to an address it has "
+		    "not registered (post_logout_redirect_uri mismatch). You were not signed out.");
+		return;
+	}
+	struct pt_user u;
+	rc = pt_session_user(r, &u);
+	if (rc == PT_ERR_DB) {
+		pt_fail(r, PT_E_BUSY, "The server could not check your session. Try again in a moment.");
+		return;
+	}
+	bool signed_in = rc == PT_OK;
+	bool confirmed = false;
+	if (pt_is_post(r) && p.v[ES_CONFIRM] != NULL) {
+		if (strcmp(p.v[ES_CONFIRM], "yes") != 0 || !pt_csrf_ok(r, p.v[ES_CSRF], p.n[ES_CSRF])) {
+			pt_fail(r, PT_E_NOT_SIGNED_OUT, "The sign-out form expired or came from another site.");
+			return;
+		}
+		confirmed = true;
+	}
+	if (signed_in && !confirmed && !(has_hint && hint.user_id == u.id)) {
+		end_session_confirm(r, &p, has_app ? &app : NULL, &u);
+		return;
+	}
+	if (signed_in) {
+		pt_session_end(r);
+		pt_audit("sign_out", true, PT_AS("user", u.name), PT_AI("user_id", u.id),
+		    PT_AS("client_id", has_app ? app.client_id : NULL), PT_AB("confirmed", confirmed),
+		    PT_AS("addr", r->remote_addr));
+	}
+	if (back != NULL) {
+		const char *kv[] = {"state", p.v[ES_STATE], NULL};
+		pt_redirect(r, pt_uri_with_params(r->ctx.a, back, kv));
+		return;
+	}
+	const char *kv[] = {"title", "Signed out", "message", "You are signed out.", NULL};
+	pt_page_kv(r, 200, "message", kv);
 }
 
 /* Takes the pending request the form names (it is gone afterwards, whatever the
@@ -255,6 +425,7 @@ static const struct pt_route routes[] = {
 	/* methods         path             face     needs    handler */
 	{PT_GET | PT_POST, "/oauth/login",   PT_PAGE, PT_CSRF, login},
 	{PT_POST,          "/oauth/logout",  PT_PAGE, PT_CSRF, logout},
+	{PT_GET | PT_POST, "/oauth/end_session", PT_PAGE, PT_CSRF, end_session},
 	/* a GET (a reloaded consent page) starts the request again */
 	{PT_GET | PT_POST, "/oauth/consent", PT_PAGE, PT_CSRF, consent},
 };

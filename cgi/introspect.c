@@ -287,6 +287,8 @@ metadata(struct pt_req *r)
 	json_url(&b, r, "userinfo_endpoint", "/oauth/userinfo");
 	json_url(&b, r, "jwks_uri", "/oauth/jwks");
 	json_url(&b, r, "device_authorization_endpoint", "/oauth/device_authorization");
+	/* RP-Initiated Logout 1.0 §2.1 */
+	json_url(&b, r, "end_session_endpoint", "/oauth/end_session");
 	if (c->registration)
 		json_url(&b, r, "registration_endpoint", "/oauth/register");
 	pt_buf_adds(&b, ",\"scopes_supported\":[");
@@ -314,6 +316,8 @@ metadata(struct pt_req *r)
 			"\"nonce\",\"at_hash\",\"azp\",\"name\",\"preferred_username\",\"email\","
 			"\"email_verified\"],"
 			"\"claim_types_supported\":[\"normal\"],"
+			/* Core §3.1.2.1, as OpenID Connect Prompt Create 1.0 §4.1 names it */
+			"\"prompt_values_supported\":[\"none\",\"login\",\"consent\",\"select_account\"],"
 			"\"claims_parameter_supported\":false,"
 			"\"request_parameter_supported\":false,"
 			"\"request_uri_parameter_supported\":false}");

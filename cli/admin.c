@@ -49,6 +49,8 @@ struct opts {
 	int nval;
 	const char *multi[PT_MAX_REDIRECT_URIS];
 	int nmulti;
+	const char *logout[PT_MAX_REDIRECT_URIS]; /* --post-logout-redirect-uri */
+	int nlogout;
 };
 
 static void
@@ -74,6 +76,10 @@ parse_opts(int argc, char **argv, const char *const *valued, const char *const *
 				if (o->nmulti == PT_MAX_REDIRECT_URIS)
 					die("at most %d redirect URIs", PT_MAX_REDIRECT_URIS);
 				o->multi[o->nmulti++] = argv[++i];
+			} else if (strcmp(valued[k], "post-logout-redirect-uri") == 0) {
+				if (o->nlogout == PT_MAX_REDIRECT_URIS)
+					die("at most %d post-logout redirect URIs", PT_MAX_REDIRECT_URIS);
+				o->logout[o->nlogout++] = argv[++i];
 			} else {
 				if (o->nval == 16)
 					die("too many options");
@@ -557,7 +563,7 @@ static int
 cmd_app(int argc, char **argv)
 {
 	static const char *const valued[] = {"name", "description", "redirect-uri", "scope",
-	    "owner", "grant-types", "id-token-alg", NULL};
+	    "owner", "grant-types", "id-token-alg", "post-logout-redirect-uri", NULL};
 	static const char *const flags[] = {"public", "trusted", "require-pkce", "device",
 	    "resource-server", "no-resource-server", NULL};
 	struct opts o;
@@ -603,6 +609,18 @@ cmd_app(int argc, char **argv)
 				pt_buf_addc(&uris, '\n');
 			pt_buf_adds(&uris, o.multi[i]);
 		}
+		pt_buf logout;
+		pt_buf_init(&logout, arena);
+		for (int i = 0; i < o.nlogout; i++) {
+			if (!pt_redirect_uri_valid(o.logout[i], strlen(o.logout[i])))
+				die("post-logout redirect URI %s: must be absolute https (or http on 127.0.0.1/[::1]/localhost), without fragment", o.logout[i]);
+			for (int j = 0; j < i; j++)
+				if (strcmp(o.logout[i], o.logout[j]) == 0)
+					die("post-logout redirect URI %s is listed twice", o.logout[i]);
+			if (i)
+				pt_buf_addc(&logout, '\n');
+			pt_buf_adds(&logout, o.logout[i]);
+		}
 		int64_t owner = 0;
 		if (opt(&o, "owner"))
 			owner = user_id(opt(&o, "owner"), NULL);
@@ -611,7 +629,7 @@ cmd_app(int argc, char **argv)
 		    .redirect_uris = uris.p, .scopes = scope, .grant_types = grants, .public = pub,
 		    .trusted = opt(&o, "trusted") != NULL, .require_pkce = opt(&o, "require-pkce") != NULL,
 		    .remember_consent = true, .resource_server = opt(&o, "resource-server") != NULL,
-		    .id_token_alg = alg};
+		    .id_token_alg = alg, .post_logout_redirect_uris = logout.n ? logout.p : ""};
 		if (pt_app_insert(&app, cid, secret) != PT_OK)
 			die("could not create the app");
 		admin_audit("app_created", PT_AS("client_id", cid), PT_AS("name", name),
@@ -626,6 +644,11 @@ cmd_app(int argc, char **argv)
 			for (int i = 0; i < o.nmulti; i++) {
 				fputs(i ? "," : "", stdout);
 				json_str(o.multi[i]);
+			}
+			fputs("],\"post_logout_redirect_uris\":[", stdout);
+			for (int i = 0; i < o.nlogout; i++) {
+				fputs(i ? "," : "", stdout);
+				json_str(o.logout[i]);
 			}
 			printf("],\"public\":%s}\n", pub ? "true" : "false");
 		} else {
@@ -1038,6 +1061,7 @@ static const char usage[] =
     "  app create --name N --redirect-uri URI [--redirect-uri URI2 ...] [--description D]\n"
     "             [--scope \"a b\"] [--owner USER] [--public] [--trusted] [--require-pkce] [--device]\n"
     "             [--resource-server] [--id-token-alg RS256|EdDSA]\n"
+    "             [--post-logout-redirect-uri URI ...]\n"
     "  app list | app show ID | app rotate ID | app del ID\n"
     "  app set ID --resource-server | --no-resource-server\n"
     "  token list [--user NAME] [--app ID] | token revoke ID | token revoke --grant ID\n"
@@ -1085,13 +1109,15 @@ static const struct {
     {"app", "usage: postern app create --name N --redirect-uri URI [--redirect-uri URI2 ...]\n"
 	    "           [--description D] [--scope \"a b\"] [--owner USER] [--public] [--trusted]\n"
 	    "           [--require-pkce] [--device] [--grant-types \"g1 g2\"] [--resource-server]\n"
-	    "           [--id-token-alg RS256|EdDSA]\n"
+	    "           [--id-token-alg RS256|EdDSA] [--post-logout-redirect-uri URI ...]\n"
 	    "       postern app list | show CLIENT_ID | rotate CLIENT_ID | del CLIENT_ID\n"
 	    "       postern app set CLIENT_ID --resource-server | --no-resource-server\n"
 	    "create prints the client_id and, for a confidential app, the secret: the only time\n"
 	    "it is shown. rotate makes a new secret (the old one stops working, tokens stay);\n"
 	    "del revokes every grant and token of the app. A client introspects its own tokens\n"
-	    "only; a resource server (an API that checks tokens) may introspect every token.\n"},
+	    "only; a resource server (an API that checks tokens) may introspect every token.\n"
+	    "--post-logout-redirect-uri (repeatable) is where the end-session endpoint may send\n"
+	    "people back after an OpenID Connect logout, matched exactly.\n"},
     {"token", "usage: postern token list [--user NAME] [--app CLIENT_ID]\n"
 	      "       postern token revoke ID | token revoke --grant GRANT_ID\n"
 	      "       postern token issue --user NAME --app CLIENT_ID [--scope S] [--org ID]\n"

@@ -148,6 +148,11 @@ pt_app_form_read(pt_arena *a, const struct pt_config *cfg, const struct pt_app_p
 	f->scopes = scopes_in_config_order(a, cfg, in->scopes ? in->scopes : "", &unknown);
 	f->picture = in->picture;
 	f->picture_n = in->picture_n;
+	struct pt_uri_list logout;
+	const char *llist = in->post_logout_redirect_uris ? in->post_logout_redirect_uris : "";
+	pt_uri_list_parse(a, llist, strlen(llist), &logout);
+	f->post_logout_redirect_uris = logout.uris;
+	f->id_token_alg = in->id_token_alg ? in->id_token_alg : pt_oidc_algs[0];
 
 	/* now the checks, in the order of the form */
 	size_t nl = strlen(f->name);
@@ -192,6 +197,16 @@ pt_app_form_read(pt_arena *a, const struct pt_config *cfg, const struct pt_app_p
 	if (in->type == NULL ||
 	    (strcmp(in->type, "public") != 0 && strcmp(in->type, "confidential") != 0))
 		return "Choose whether the app is confidential or public.";
+	if (logout.count > PT_MAX_REDIRECT_URIS)
+		return pt_printf(a, "An app has at most %d post-logout redirect URIs.", PT_MAX_REDIRECT_URIS);
+	if (logout.bad != NULL)
+		return pt_printf(a, "The post-logout redirect URI %s is not valid: it must be an absolute "
+		    "https URI (or http on 127.0.0.1, [::1] or localhost), without a fragment, at most %d bytes.",
+		    logout.bad, PT_MAX_REDIRECT_URI);
+	if (logout.repeated)
+		return "A post-logout redirect URI is listed twice.";
+	if (!pt_oidc_alg_ok(f->id_token_alg))
+		return "Choose RS256 or EdDSA to sign the app's ID tokens.";
 	return NULL;
 }
 

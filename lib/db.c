@@ -654,6 +654,12 @@ static const char to6_before[] =
     "ALTER TABLE users ADD COLUMN email TEXT; ALTER TABLE users ADD COLUMN full_name TEXT;"
     " ALTER TABLE tokens ADD COLUMN nonce TEXT; ALTER TABLE tokens ADD COLUMN auth_time INTEGER;";
 
+/*
+ * Schema 7 (RP-Initiated Logout): apps get their post-logout redirect URIs.
+ */
+static const char to7_before_apps[] =
+    "ALTER TABLE apps ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '';";
+
 /* Runs one migration step when from <= version < to (version 0 is a new database). */
 static bool
 step(sqlite3 *h, int version, int from, int to, const char *sql_text, char **msg)
@@ -717,6 +723,7 @@ lite_init_schema(sqlite3 *h, char *err, size_t errlen)
 	if (!step(h, version, 1, 3, to3_before, &msg) || !step(h, version, 1, 4, to4_before, &msg) ||
 	    !step(h, version, 3, 4, to4_before_tokens, &msg) ||
 	    !step(h, version, 1, 6, to6_before_apps, &msg) || !step(h, version, 4, 6, to6_before, &msg) ||
+	    !step(h, version, 1, 7, to7_before_apps, &msg) ||
 	    !step(h, version, 0, SCHEMA_VERSION, pt_schema_sql, &msg) ||
 	    !step(h, version, 1, 3, to3_after, &msg) || !step(h, version, 3, 4, to4_after_tokens, &msg) ||
 	    !step(h, version, 1, 4, to4_after, &msg))

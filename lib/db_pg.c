@@ -435,6 +435,10 @@ static const char to6_columns[] =
     " ALTER TABLE apps ADD COLUMN IF NOT EXISTS id_token_signed_response_alg TEXT NOT NULL"
     " DEFAULT 'RS256';";
 
+/* Schema 7 (RP-Initiated Logout): apps get their post-logout redirect URIs. */
+static const char to7_columns[] =
+    "ALTER TABLE apps ADD COLUMN IF NOT EXISTS post_logout_redirect_uris TEXT NOT NULL DEFAULT '';";
+
 int
 pgd_init_schema(char *err, size_t errlen)
 {
@@ -464,6 +468,8 @@ pgd_init_schema(char *err, size_t errlen)
 	/* schema.pg.sql is idempotent and records its level; the columns that tables it
 	 * finds already made lack come before it, as in SQLite's migrations */
 	if (version >= 5 && version < 6 && !run(to6_columns, err, errlen))
+		goto fail;
+	if (version >= 5 && version < 7 && !run(to7_columns, err, errlen))
 		goto fail;
 	if (version < PT_SCHEMA_VERSION && !run(pt_schema_pg_sql, err, errlen))
 		goto fail;

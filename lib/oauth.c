@@ -211,7 +211,48 @@ const struct pt_field pt_authz_fields[AZ__MAX] = {
 	[AZ_CODE_CHALLENGE_METHOD] = {"code_challenge_method", PT_MAX_PKCE_METHOD, pt_valid_text, 0},
 	[AZ_RESOURCE] = {"resource", PT_MAX_RESOURCE, pt_valid_text, 0},
 	[AZ_NONCE] = {"nonce", PT_MAX_NONCE, pt_valid_text, 0},
+	[AZ_PROMPT] = {"prompt", PT_MAX_PROMPT, pt_valid_text, 0},
+	[AZ_MAX_AGE] = {"max_age", PT_MAX_MAX_AGE, pt_valid_text, 0},
+	[AZ_LOGIN_HINT] = {"login_hint", PT_MAX_LOGIN_HINT, pt_valid_text, 0},
+	[AZ_ID_TOKEN_HINT] = {"id_token_hint", PT_MAX_ID_TOKEN_HINT, pt_valid_text, 0},
+	[AZ_AUTH_AFTER] = {"auth_after", PT_MAX_MAX_AGE, pt_valid_text, 0},
 };
+
+/* The prompt parameter (Core §3.1.2.1): a space-separated list of none, login, consent
+ * and select_account, none alone. PT_ERR_INVALID with *why for anything else. */
+static int
+prompt_parse(const char *s, unsigned *out, const char **why)
+{
+	static const struct { const char *name; unsigned bit; } values[] = {
+		{"none", PT_PROMPT_NONE}, {"login", PT_PROMPT_LOGIN}, {"consent", PT_PROMPT_CONSENT},
+		{"select_account", PT_PROMPT_LOGIN},
+	};
+	size_t count = 0;
+	*out = 0;
+	while (*s) {
+		size_t k = strcspn(s, " ");
+		if (k > 0) {
+			size_t i;
+			for (i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+				if (strlen(values[i].name) == k && memcmp(values[i].name, s, k) == 0)
+					break;
+			if (i == sizeof(values) / sizeof(values[0])) {
+				*why = "prompt must be none, login, consent or select_account";
+				return PT_ERR_INVALID;
+			}
+			*out |= values[i].bit;
+			count++;
+		}
+		s += k;
+		while (*s == ' ')
+			s++;
+	}
+	if ((*out & PT_PROMPT_NONE) && count > 1) {
+		*why = "prompt=none cannot be combined with another value";
+		return PT_ERR_INVALID;
+	}
+	return PT_OK;
+}
 
 bool
 pt_resource_known(const struct pt_config *c, const char *v)
@@ -299,6 +340,34 @@ pt_authz_check(const struct pt_ctx *ctx, const struct pt_params *p, struct pt_au
 		ERR("invalid_target", "resource must be an absolute URI without a fragment");
 	if (az->resource != NULL && !pt_resource_known(c, az->resource))
 		ERR("invalid_target", "resource is not a protected resource of this server");
+	const char *why;
+	if (p->v[AZ_PROMPT] != NULL && prompt_parse(p->v[AZ_PROMPT], &az->prompt, &why) != PT_OK)
+		ERR("invalid_request", why);
+	long long v;
+	az->max_age = -1;
+	if (p->v[AZ_MAX_AGE] != NULL) {
+		if (pt_strtonum(p->v[AZ_MAX_AGE], 0, 999999999, &v) != PT_OK)
+			ERR("invalid_request", "max_age must be a number of seconds");
+		az->max_age = v;
+	}
+	if (p->v[AZ_AUTH_AFTER] != NULL) {
+		if (pt_strtonum(p->v[AZ_AUTH_AFTER], 1, 9999999999, &v) != PT_OK)
+			ERR("invalid_request", "auth_after must be a time in seconds");
+		az->auth_after = v;
+	}
+	az->login_hint = p->v[AZ_LOGIN_HINT] != NULL && p->n[AZ_LOGIN_HINT] > 0 ? p->v[AZ_LOGIN_HINT] : NULL;
+	if (p->v[AZ_ID_TOKEN_HINT] != NULL) {
+		/* Core §3.1.2.1: an id_token this server issued to this client, expired or not;
+		 * anything else is a malformed request, not a question of who is signed in */
+		rc = pt_id_token_check(ctx, p->v[AZ_ID_TOKEN_HINT], p->n[AZ_ID_TOKEN_HINT], &az->hint);
+		if (rc == PT_ERR_DB)
+			ERR("temporarily_unavailable", "the server could not read its signing keys; try again");
+		if (rc != PT_OK)
+			ERR("invalid_request", "id_token_hint is not an ID Token this server issued");
+		if (strcmp(az->hint.client_id, az->app.client_id) != 0)
+			ERR("invalid_request", "id_token_hint was issued to another client");
+		az->has_hint = true;
+	}
 #undef ERR
 	return PT_OK;
 }

@@ -7,6 +7,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <cjson/cJSON.h>
 #include <sodium.h>
 
 #include "postern.h"
@@ -259,6 +260,116 @@ pt_jwt_sign(pt_arena *a, const struct pt_config *c, const char *alg, const char 
 	b64url(&b, sig, sign_n);
 	*jwt = b.p;
 	return PT_OK;
+}
+
+/* Checks sig (n bytes) over input with the key row k (opened with the server key, as
+ * sign() does: the private key holds the public one). */
+static bool
+verify(pt_arena *a, const struct pt_config *c, const struct pt_key_row *k, const char *input,
+    size_t n, const uint8_t *sig, size_t sign_n)
+{
+	uint8_t key[32];
+	seal_key(key, c);
+	char *priv = pt_unseal(a, key, (const uint8_t *)k->kid, strlen(k->kid), k->private_key, k->private_n);
+	sodium_memzero(key, sizeof(key));
+	if (priv == NULL)
+		return false;
+	size_t privn = strlen(priv);
+	bool ok = false;
+	if (strcmp(k->alg, "EdDSA") == 0) {
+		uint8_t sk[crypto_sign_SECRETKEYBYTES];
+		size_t skn = 0;
+		/* an Ed25519 secret key ends with its public key */
+		if (sign_n == crypto_sign_BYTES &&
+		    sodium_base642bin(sk, sizeof(sk), priv, privn, NULL, &skn, NULL,
+			sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 && skn == sizeof(sk))
+			ok = crypto_sign_verify_detached(sig, (const uint8_t *)input, n,
+			    sk + crypto_sign_SECRETKEYBYTES - crypto_sign_PUBLICKEYBYTES) == 0;
+		sodium_memzero(sk, sizeof(sk));
+	} else {
+		BIO *bio = BIO_new_mem_buf(priv, (int)privn);
+		EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		ok = pk != NULL && md != NULL && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pk) == 1 &&
+		    EVP_DigestVerify(md, sig, sign_n, (const uint8_t *)input, n) == 1;
+		EVP_MD_CTX_free(md);
+		EVP_PKEY_free(pk);
+		BIO_free(bio);
+	}
+	sodium_memzero(priv, privn);
+	return ok;
+}
+
+/* base64url (no padding) of s..s+n decoded into the arena, NUL-terminated; NULL when
+ * it is not. */
+static char *
+unb64url(pt_arena *a, const char *s, size_t n, size_t *outn)
+{
+	char *out = pt_alloc(a, n + 1);
+	size_t len = 0;
+	if (sodium_base642bin((uint8_t *)out, n, s, n, NULL, &len, NULL,
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return NULL;
+	out[len] = '\0';
+	if (outn != NULL)
+		*outn = len;
+	return out;
+}
+
+static const char *
+json_string(pt_arena *a, const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? pt_strdup(a, v->valuestring) : NULL;
+}
+
+int
+pt_id_token_check(const struct pt_ctx *ctx, const char *jwt, size_t n, struct pt_id_hint *out)
+{
+	memset(out, 0, sizeof(*out));
+	const char *d1 = memchr(jwt, '.', n);
+	const char *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - jwt)) : NULL;
+	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - jwt)) != NULL)
+		return PT_ERR_INVALID;
+	size_t sign_n;
+	char *header = unb64url(ctx->a, jwt, (size_t)(d1 - jwt), NULL);
+	char *claims = unb64url(ctx->a, d1 + 1, (size_t)(d2 - d1 - 1), NULL);
+	char *sig = unb64url(ctx->a, d2 + 1, n - (size_t)(d2 + 1 - jwt), &sign_n);
+	if (header == NULL || claims == NULL || sig == NULL)
+		return PT_ERR_INVALID;
+	cJSON *h = cJSON_Parse(header), *p = NULL;
+	int rc = PT_ERR_INVALID;
+	const char *alg = h ? json_string(ctx->a, h, "alg") : NULL;
+	const char *kid = h ? json_string(ctx->a, h, "kid") : NULL;
+	if (alg == NULL || kid == NULL || !pt_oidc_alg_ok(alg))
+		goto done;
+	/* a key still published: a retired one signed id_tokens that may still be hints */
+	struct pt_key_row *keys;
+	size_t nkeys;
+	if ((rc = pt_db_keys_list(ctx->a, pt_now(), &keys, &nkeys)) != PT_OK)
+		goto done;
+	rc = PT_ERR_INVALID;
+	const struct pt_key_row *k = NULL;
+	for (size_t i = 0; i < nkeys && k == NULL; i++)
+		if (strcmp(keys[i].kid, kid) == 0 && strcmp(keys[i].alg, alg) == 0)
+			k = &keys[i];
+	if (k == NULL || !verify(ctx->a, ctx->cfg, k, jwt, (size_t)(d2 - jwt), (const uint8_t *)sig, sign_n))
+		goto done;
+	if ((p = cJSON_Parse(claims)) == NULL)
+		goto done;
+	const char *iss = json_string(ctx->a, p, "iss"), *sub = json_string(ctx->a, p, "sub");
+	const char *aud = json_string(ctx->a, p, "aud");
+	long long id;
+	if (iss == NULL || strcmp(iss, ctx->cfg->base_url) != 0 || sub == NULL || aud == NULL ||
+	    pt_strtonum(sub, 1, INT64_MAX, &id) != PT_OK)
+		goto done;
+	out->user_id = id;
+	out->client_id = aud;
+	rc = PT_OK;
+done:
+	cJSON_Delete(h);
+	cJSON_Delete(p);
+	return rc;
 }
 
 /* OIDC Core §3.1.3.6: the left half of the hash the signature uses, base64url; Ed25519

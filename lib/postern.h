@@ -51,6 +51,11 @@ enum pt_err {
 #define PT_MAX_TEMPLATE    (256 * 1024)  /* one template file */
 #define PT_MAX_RESOURCE    512           /* an RFC 8707 resource indicator */
 #define PT_MAX_NONCE       512           /* an OpenID Connect nonce */
+#define PT_MAX_PROMPT      64            /* prompt (space-separated values) */
+#define PT_MAX_MAX_AGE     10            /* max_age, in digits */
+#define PT_MAX_ID_TOKEN_HINT 4096        /* id_token_hint (an id_token this server signed) */
+#define PT_MAX_UI_LOCALES  64            /* ui_locales (accepted, not used) */
+#define PT_MAX_LOGIN_HINT  254           /* login_hint (a user name or an address) */
 #define PT_MAX_EMAIL       254           /* a user's email address (RFC 5321's path limit) */
 #define PT_MAX_FULL_NAME   100           /* a user's full name, in characters */
 #define PT_RSA_BITS        2048          /* RS256 signing keys */
@@ -82,6 +87,7 @@ enum pt_err {
 #define PT_MAX_ID_FIELD    20            /* org and other row ids */
 #define PT_MAX_CONFIRM     8             /* confirm (yes) */
 #define PT_MAX_NOTICE      16            /* done (a page's notice) */
+#define PT_MAX_ALG         16            /* id_token_signed_response_alg (RS256, EdDSA) */
 #define PT_MAX_FLAG        1             /* a checkbox: 1 */
 #define PT_MAX_APP_TYPE    16            /* type (public, confidential) */
 #define PT_MAX_USER_CODE_FIELD 64        /* a typed user code, with blanks and hyphens */
@@ -404,6 +410,7 @@ struct pt_new_app {
 	const char *picture_type;   /* pt_picture_type of it */
 	bool remove_picture;        /* the edit form: drop the picture */
 	const char *id_token_alg;   /* pt_oidc_alg_ok; NULL: RS256 */
+	const char *post_logout_redirect_uris; /* '\n'-separated, trimmed; NULL: none */
 };
 
 /* The app form as posted (NULL where a field was absent; scopes '\n'-separated). */
@@ -417,6 +424,8 @@ struct pt_app_posted {
 	const char *type;           /* "public" or "confidential" */
 	const char *picture;
 	size_t picture_n;
+	const char *post_logout_redirect_uris; /* one a line, like redirect_uris; NULL: none */
+	const char *id_token_alg;   /* RS256 or EdDSA; NULL: RS256 */
 };
 
 /* A list of redirect URIs, one a line (blank lines and blanks around them ignored). */
@@ -437,7 +446,8 @@ void pt_uri_list_parse(pt_arena *, const char *s, size_t n, struct pt_uri_list *
 /* Reads the app form into *f, keeping what was typed even when it is wrong (the page
  * shows it again): NULL when it is fine, else a message for the person (the first
  * problem, in the order of the form). Sets name, description, redirect_uris, scopes,
- * public and the picture; the caller sets the rest. */
+ * public, the picture, post_logout_redirect_uris and id_token_alg; the caller sets the
+ * rest. */
 const char *pt_app_form_read(pt_arena *, const struct pt_config *, const struct pt_app_posted *,
     struct pt_new_app *f);
 /* Stores a new app (and its picture) in one transaction; fills its client id, and a
@@ -500,6 +510,7 @@ struct pt_reg {
 	const char *grant_types;   /* "authorization_code" [" refresh_token"] */
 	const char *scope;         /* configured scopes, space-separated */
 	const char *id_token_alg;  /* id_token_signed_response_alg: RS256 or EdDSA */
+	const char *post_logout_redirect_uris; /* '\n'-separated, each pt_redirect_uri_valid; NULL: none */
 };
 
 /* Why a registration body was refused: the RFC 7591 §3.2.2 error and a description. */
@@ -604,6 +615,19 @@ struct pt_id_request {
  * they are at userinfo (Core §5.4). */
 int pt_id_token(const struct pt_ctx *, const struct pt_id_request *q, char **out) PT_WUR;
 
+/* What an id_token this server signed says of whom (an id_token_hint, OIDC Core §3.1.2.1;
+ * RP-Initiated Logout §2). */
+struct pt_id_hint {
+	int64_t user_id;          /* sub */
+	const char *client_id;    /* aud: the app it was issued to */
+};
+/* Checks a compact JWS (n bytes) is an id_token this server signed: with a key still
+ * published (retired ones included), issued by base_url, with a sub and an aud. Its
+ * expiry is not checked: a hint is an expired id_token as often as not (Core §3.1.2.1).
+ * PT_OK with *out; PT_ERR_INVALID for anything else (malformed, unknown kid, forged);
+ * PT_ERR_DB when the keys cannot be read. */
+int pt_id_token_check(const struct pt_ctx *, const char *jwt, size_t n, struct pt_id_hint *out) PT_WUR;
+
 /* Q_USER_CLAIMS: what the claims of a user come from. */
 struct pt_claims_row {
 	int64_t id;
@@ -646,7 +670,7 @@ void pt_log(const char *level, const char *fmt, ...) PT_PRINTF(2, 3);
 /* The storage module (lib/sql.c: every statement; lib/store*.c: the functions and
  * row structs below; lib/db.c and lib/db_pg.c: SQLite and PostgreSQL). Nothing else
  * holds SQL. One connection per process, opened by pt_db_open. */
-#define PT_SCHEMA_VERSION 6
+#define PT_SCHEMA_VERSION 7
 
 struct pt_store;
 /* The process's open connection (for struct pt_ctx); NULL when none is open. */
@@ -936,7 +960,8 @@ int pt_db_apps_picture_get(pt_arena *, const char *client_id, struct pt_picture_
  * the consent page on a remembered approval. PT_OK, PT_ERR_EXISTS (the client id is
  * taken), PT_ERR_BUSY or PT_ERR_DB. */
 int pt_db_register_insert(const char *cid, const char *name, const char *redirect_uris,
-    const char *scopes, const char *grant_types, const char *id_token_alg, int64_t now) PT_WUR;
+    const char *scopes, const char *grant_types, const char *id_token_alg,
+    const char *post_logout_redirect_uris, int64_t now) PT_WUR;
 
 /* A grant as the approved-apps pages show it. */
 struct pt_approved_row {
@@ -1561,6 +1586,7 @@ struct pt_app {
 	bool resource_server;      /* an admin let it introspect every token */
 	bool vouched;              /* made by an administrator (or the admin command) */
 	const char *id_token_alg;  /* how its id_tokens are signed: "RS256" or "EdDSA" */
+	const char *post_logout_redirect_uris; /* '\n'-separated, "" when none */
 };
 
 int pt_app_get(pt_arena *, const char *client_id, size_t n, struct pt_app *) PT_WUR;
@@ -1597,6 +1623,12 @@ enum {
 	AZ_CODE_CHALLENGE_METHOD,
 	AZ_RESOURCE,
 	AZ_NONCE,
+	AZ_PROMPT,          /* OpenID Connect Core §3.1.2.1 */
+	AZ_MAX_AGE,
+	AZ_LOGIN_HINT,
+	AZ_ID_TOKEN_HINT,
+	AZ_AUTH_AFTER,      /* postern's own: the sign-in a prompt=login or max_age sent the
+			     * user to; a session at least that new satisfies them */
 	AZ__MAX
 };
 extern const struct pt_field pt_authz_fields[AZ__MAX];
@@ -1614,10 +1646,20 @@ struct pt_authz {
 	const char *challenge;
 	const char *resource;
 	const char *nonce;          /* OpenID Connect; NULL: none */
+	unsigned prompt;            /* PT_PROMPT_* bits */
+	int64_t max_age;            /* seconds; -1: none */
+	const char *login_hint;     /* NULL: none */
+	bool has_hint;              /* an id_token_hint we signed, issued to this client */
+	struct pt_id_hint hint;
+	int64_t auth_after;         /* AZ_AUTH_AFTER; 0: none */
 	/* set when an error goes back to the client, else NULL */
 	const char *error;
 	const char *error_description;
 };
+
+/* The prompt values (OIDC Core §3.1.2.1; select_account is taken as login: signing in
+ * again is how one picks another account here). */
+enum { PT_PROMPT_NONE = 1, PT_PROMPT_LOGIN = 2, PT_PROMPT_CONSENT = 4 };
 
 /* Checks client_id and redirect_uri first: on failure returns PT_ERR_INVALID
  * with fail->reason describing it for the HTML error page. Otherwise returns

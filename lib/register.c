@@ -10,7 +10,7 @@
 /* RFC 7591 client metadata this server reads; every other member is ignored (§2). */
 enum {
 	RG_REDIRECT_URIS, RG_CLIENT_NAME, RG_AUTH_METHOD, RG_GRANT_TYPES, RG_RESPONSE_TYPES,
-	RG_SCOPE, RG_ID_TOKEN_ALG, RG__MAX
+	RG_SCOPE, RG_ID_TOKEN_ALG, RG_LOGOUT_URIS, RG__MAX
 };
 static const char *const reg_members[RG__MAX] = {
 	[RG_REDIRECT_URIS] = "redirect_uris",
@@ -20,6 +20,7 @@ static const char *const reg_members[RG__MAX] = {
 	[RG_RESPONSE_TYPES] = "response_types",
 	[RG_SCOPE] = "scope",
 	[RG_ID_TOKEN_ALG] = "id_token_signed_response_alg", /* OpenID Connect Registration §2 */
+	[RG_LOGOUT_URIS] = "post_logout_redirect_uris",     /* RP-Initiated Logout §3.1 */
 };
 
 static int
@@ -125,6 +126,24 @@ pt_register_parse(pt_arena *a, const struct pt_config *cfg, const char *body, si
 	}
 	out->redirect_uris = uris;
 	fail->error = "invalid_client_metadata";
+	if (m[RG_LOGOUT_URIS] != NULL) {
+		/* validated like redirect_uris: the end-session endpoint sends people there */
+		char *logout;
+		size_t nlogout = 0;
+		if (!json_strings(a, m[RG_LOGOUT_URIS], PT_MAX_REDIRECT_URIS, '\n', &logout, &nlogout)) {
+			fail->desc = pt_printf(a, "post_logout_redirect_uris must be an array of at most %d strings",
+			    PT_MAX_REDIRECT_URIS);
+			goto out;
+		}
+		for (const cJSON *it = m[RG_LOGOUT_URIS]->child; it != NULL; it = it->next) {
+			if (!pt_redirect_uri_valid(it->valuestring, strlen(it->valuestring))) {
+				fail->desc = "each post_logout_redirect_uri must be an absolute https URI (or"
+					     " http on a loopback host) without a fragment";
+				goto out;
+			}
+		}
+		out->post_logout_redirect_uris = logout;
+	}
 	if (m[RG_CLIENT_NAME] != NULL) {
 		if (!cJSON_IsString(m[RG_CLIENT_NAME])) {
 			fail->desc = "client_name must be a string";
@@ -254,7 +273,8 @@ pt_register_store(const struct pt_ctx *ctx, const struct pt_reg *m,
 	int64_t now = pt_now();
 	pt_client_id_new(cid);
 	const char *alg = m->id_token_alg != NULL ? m->id_token_alg : pt_oidc_algs[0];
-	int rc = pt_db_register_insert(cid, name, uris, scope, grants, alg, now);
+	const char *logout = m->post_logout_redirect_uris != NULL ? m->post_logout_redirect_uris : "";
+	int rc = pt_db_register_insert(cid, name, uris, scope, grants, alg, logout, now);
 	if (rc != PT_OK)
 		return rc;
 	pt_buf_init(answer, ctx->a);
@@ -271,6 +291,10 @@ pt_register_store(const struct pt_ctx *ctx, const struct pt_reg *m,
 	pt_buf_json(answer, scope, strlen(scope));
 	pt_buf_adds(answer, ",\"id_token_signed_response_alg\":");
 	pt_buf_json(answer, alg, strlen(alg));
+	if (*logout) {
+		pt_buf_adds(answer, ",\"post_logout_redirect_uris\":");
+		json_list(answer, logout, '\n');
+	}
 	pt_buf_addc(answer, '}');
 	return PT_OK;
 }

@@ -157,6 +157,13 @@ pt_session_start(struct pt_req *r, int64_t user_id)
 {
 	char tok[PT_TOKEN_LEN + 1];
 	uint8_t h[PT_HASH_LEN];
+	/* signing in again (prompt=login): the session it replaces ends */
+	const char *old = r->sess ? r->sess : read_cookie(r, r->ctx.cfg->cookie_name, "pse_", 0);
+	if (old != NULL) {
+		pt_hash(h, old, strlen(old));
+		if (pt_db_session_delete(h) != PT_OK)
+			pt_warn("session delete failed");
+	}
 	pt_token_new(tok, "pse_");
 	pt_hash(h, tok, PT_TOKEN_LEN);
 	if (pt_db_session_insert(h, user_id, pt_now(), pt_now() + r->ctx.cfg->session_ttl) != PT_OK)

@@ -7,14 +7,16 @@
 /* An app as struct pt_app has it (read by st_read_app): id, client_id, name, description,
  * has a picture, redirect_uris, scopes, public, trusted, require_pkce, remember_consent,
  * grant_types, secret_hash, owner_id, registered, resource_server, made by an
- * administrator (or by the admin command: no owner), the id_token signing algorithm. */
+ * administrator (or by the admin command: no owner), the id_token signing algorithm, the
+ * post-logout redirect URIs. */
 #define APP_COLUMNS                                                                         \
 	"SELECT id, client_id, name, description,"                                          \
 	" EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = apps.id), redirect_uris, scopes," \
 	" public, trusted, require_pkce, remember_consent, grant_types, secret_hash, owner_id,"  \
 	" registered, resource_server,"                                                      \
 	" coalesce((SELECT is_admin FROM users u WHERE u.id = apps.owner_id),"               \
-	" CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END), id_token_signed_response_alg"
+	" CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END), id_token_signed_response_alg,"          \
+	" post_logout_redirect_uris"
 
 const struct pt_sql pt_sql[Q__MAX] = {
 	/* IMMEDIATE: SQLite takes the write lock at once, so two writers never deadlock on
@@ -142,8 +144,9 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_APP_INSERT] = {
 	    .sqlite = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
 	    " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
-	    " remember_consent, resource_server, created, id_token_signed_response_alg)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+	    " remember_consent, resource_server, created, id_token_signed_response_alg,"
+	    " post_logout_redirect_uris)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
 	/* pictures live in a table of their own, off the row every token request reads;
 	 * both statements name the owner, so a forged id never reaches another user's app */
 	[Q_APP_PICTURE_SET] = {
@@ -172,6 +175,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_APPS_UPDATE] = {
 	    .sqlite = "UPDATE apps SET name = ?1, description = ?2, redirect_uris = ?3, scopes = ?4,"
 	    " trusted = ?5, require_pkce = ?6, remember_consent = ?7, public = ?9,"
+	    " id_token_signed_response_alg = ?13, post_logout_redirect_uris = ?14,"
 	    " secret_hash = CASE WHEN CAST(?9 AS BIGINT) <> 0 THEN NULL ELSE coalesce(?10, secret_hash) END"
 	    " WHERE id = ?8 AND owner_id = ?11 AND public = ?12"},
 	[Q_APPS_PICTURE_GET] = {
@@ -181,8 +185,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	 * page on a remembered approval (any local program can use its client_id) */
 	[Q_REGISTER_INSERT] = {
 	    .sqlite = "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
-	    " public, require_pkce, registered, remember_consent, created, id_token_signed_response_alg)"
-	    " VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?, ?)"},
+	    " public, require_pkce, registered, remember_consent, created, id_token_signed_response_alg,"
+	    " post_logout_redirect_uris) VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?, ?, ?)"},
 	[Q_APPROVED_LIST] = {
 	    .sqlite = "SELECT g.id, a.client_id, a.name, EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id),"
 	    " o.name, g.scope, g.created, g.last_used FROM grants g JOIN apps a ON a.id = g.app_id"

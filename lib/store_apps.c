@@ -61,6 +61,7 @@ pt_db_app_insert(const struct pt_new_app *f, const char *cid, const uint8_t *sec
 	st_int(st, 13, f->resource_server);
 	st_int(st, 14, now);
 	st_text(st, 15, f->id_token_alg != NULL ? f->id_token_alg : pt_oidc_algs[0]);
+	st_text(st, 16, f->post_logout_redirect_uris != NULL ? f->post_logout_redirect_uris : "");
 	int rc = st_one(st);
 	if (rc == PT_OK) {
 		*id = read_app_id(st);
@@ -180,6 +181,8 @@ pt_db_apps_update(int64_t app_id, bool was_public, const struct pt_new_app *f,
 		st_null(st, 10);
 	st_int(st, 11, f->owner_id);
 	st_int(st, 12, was_public);
+	st_text(st, 13, f->id_token_alg != NULL ? f->id_token_alg : pt_oidc_algs[0]);
+	st_text(st, 14, f->post_logout_redirect_uris != NULL ? f->post_logout_redirect_uris : "");
 	int rc = st_exec(st);
 	if (rc == PT_OK && st_changes(st) != 1)
 		rc = PT_ERR_NOTFOUND;
@@ -212,7 +215,8 @@ pt_db_apps_picture_get(pt_arena *a, const char *client_id, struct pt_picture_row
 
 int
 pt_db_register_insert(const char *cid, const char *name, const char *redirect_uris,
-    const char *scopes, const char *grant_types, const char *id_token_alg, int64_t now)
+    const char *scopes, const char *grant_types, const char *id_token_alg,
+    const char *post_logout_redirect_uris, int64_t now)
 {
 	struct pt_st *st = st_get(Q_REGISTER_INSERT);
 	st_textn(st, 1, cid, PT_CLIENT_ID_LEN);
@@ -222,6 +226,7 @@ pt_db_register_insert(const char *cid, const char *name, const char *redirect_ur
 	bind_text(st, 5, grant_types);
 	st_int(st, 6, now);
 	st_text(st, 7, id_token_alg);
+	st_text(st, 8, post_logout_redirect_uris != NULL ? post_logout_redirect_uris : "");
 	return st_exec(st);
 }
 
