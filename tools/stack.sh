@@ -297,6 +297,8 @@ login = $LOGIN
 scope profile = See your user name and organization
 scope posts:read = Read your posts
 scope posts:write = Create and schedule posts for you
+scope openid = Sign you in to the app with your account here
+scope email = See your email address
 default_scope = profile
 audit_log = logs/audit.log
 ${EXTRA_CONFIG:-}

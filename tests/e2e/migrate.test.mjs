@@ -18,7 +18,8 @@ const SQLITE_ONLY = { skip: backend === 'pg' && 'schemas 1 to 4 were SQLite only
 /* Puts back schema 5: no OpenID Connect columns, no signing keys. */
 const DOWN5 = `ALTER TABLE users DROP COLUMN email; ALTER TABLE users DROP COLUMN full_name;
   ALTER TABLE tokens DROP COLUMN nonce; ALTER TABLE tokens DROP COLUMN auth_time;
-  ALTER TABLE apps DROP COLUMN id_token_signed_response_alg; DROP TABLE IF EXISTS keys;`;
+  ALTER TABLE apps DROP COLUMN id_token_signed_response_alg; DROP TABLE IF EXISTS keys;
+  ALTER TABLE apps DROP COLUMN post_logout_redirect_uris;`;
 
 /* Puts back schema 4: no table for bridged device logins. */
 function downgrade4(db) {
@@ -116,7 +117,7 @@ describe('schema migration', () => {
     assert.equal(sql(db, 'PRAGMA user_version'), '2');
     assert.ok(has('codes'));
     stack.cli(['init']);
-    assert.equal(sql(db, 'PRAGMA user_version'), '6');
+    assert.equal(sql(db, 'PRAGMA user_version'), '7');
     assert.ok(!has('codes') && !has('tokens_2'), 'the old tables are gone');
     assert.ok(has('tokens_hash') && has('tokens_code_hash') && has('tokens_code_expires'));
     assert.equal(ids(), before, 'token rows changed');
@@ -130,11 +131,11 @@ describe('schema migration', () => {
     downgrade(db, 1);
     assert.ok(has('tokens_code'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '6');
+    assert.equal(sql(db, 'PRAGMA user_version'), '7');
     assert.ok(!has('tokens_code') && !has('codes'));
     assert.equal(await check(stack.url, t), 204);
     const logs = ['authorize', 'consent', 'token', 'apps', 'revoke', 'introspect', 'device'].map((c) => stack.log(`${c}.log`)).join('');
-    assert.equal((logs.match(/schema 1 brought up to 6/g) || []).length, 1, 'exactly one process did it');
+    assert.equal((logs.match(/schema 1 brought up to 7/g) || []).length, 1, 'exactly one process did it');
     await codeFlowPasses();
   });
 
@@ -147,7 +148,7 @@ describe('schema migration', () => {
     const before = ids();
     assert.doesNotMatch(sql(db, "SELECT sql FROM sqlite_master WHERE name = 'users'"), /AUTOINCREMENT/);
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '6');
+    assert.equal(sql(db, 'PRAGMA user_version'), '7');
     for (const table of ['users', 'orgs', 'grants', 'tokens'])
       assert.match(sql(db, `SELECT sql FROM sqlite_master WHERE name = '${table}'`), /AUTOINCREMENT/, table);
     assert.equal(sql(db, 'SELECT group_concat(id || name, \',\') FROM (SELECT * FROM users ORDER BY id)'), users);
@@ -171,22 +172,22 @@ describe('schema migration', () => {
     await codeFlowPasses();
   });
 
-  test('schema 4 is brought up to 6: the bridged device logins table appears, tokens kept', SQLITE_ONLY, async () => {
+  test('schema 4 is brought up to 7: the bridged device logins table appears, tokens kept', SQLITE_ONLY, async () => {
     const t = issue();
     const before = ids();
     downgrade4(db);
     assert.ok(!has('bridge_devices'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '6');
+    assert.equal(sql(db, 'PRAGMA user_version'), '7');
     assert.ok(has('bridge_devices') && has('bridge_devices_expires'));
     assert.equal(ids(), before, 'token rows changed');
     assert.equal(await check(stack.url, t), 204);
   });
 
-  test('schema 4 is brought up to 6 with the OpenID Connect columns and the keys table', SQLITE_ONLY, async () => {
+  test('schema 4 is brought up to 7 with the OpenID Connect columns and the keys table', SQLITE_ONLY, async () => {
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('users') WHERE name IN ('email', 'full_name')"), '2');
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('tokens') WHERE name IN ('nonce', 'auth_time')"), '2');
-    assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('apps') WHERE name = 'id_token_signed_response_alg'"), '1');
+    assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('apps') WHERE name IN ('id_token_signed_response_alg', 'post_logout_redirect_uris')"), '2');
     assert.ok(has('keys'));
   });
 
@@ -196,19 +197,19 @@ describe('schema migration', () => {
     setVersion(99);
     const r = stack.cliRun(['init']);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /schema 99 is newer than this postern \(6\)/);
+    assert.match(r.stderr, /schema 99 is newer than this postern \(7\)/);
     await assert.rejects(stack.restart(), /did not come up/);
     assert.match(stack.log('token.log'), /schema 99 is newer than this postern/);
-    setVersion(6);
+    setVersion(7);
     await stack.restart();
     assert.equal(await check(stack.url, issue()), 204);
   });
 });
 
 // Schema 5 as the postern before OpenID Connect made it (schema.sql / schema.pg.sql of
-// the commit before schema 6), with rows in it; the new postern brings it to 6.
+// the commit before schema 6), with rows in it; the new postern brings it to 7.
 const SCHEMA5_COMMIT = '66a1510';
-describe('schema 5 to 6 (OpenID Connect)', () => {
+describe('schema 5 to 7 (OpenID Connect)', () => {
   let dir, database, stack;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s5-'));
@@ -233,16 +234,58 @@ describe('schema 5 to 6 (OpenID Connect)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 5 database comes up to 6 with its rows, and the new columns work', async () => {
+  test('a schema 5 database comes up to 7 with its rows, and the new columns work', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '5');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
-    assert.equal(version(), '6');
+    assert.equal(version(), '7');
     assert.equal(sql(database, "SELECT name || '|' || is_admin FROM users"), 'old5|1');
-    assert.equal(sql(database, "SELECT client_id || '|' || name || '|' || id_token_signed_response_alg FROM apps"), 'pca_old5|Old app|RS256');
+    assert.equal(sql(database, "SELECT client_id || '|' || name || '|' || id_token_signed_response_alg || '|' || post_logout_redirect_uris || '|' FROM apps"), 'pca_old5|Old app|RS256||');
     assert.equal(sql(database, "SELECT count(*) FROM tokens WHERE nonce IS NOT NULL OR auth_time IS NOT NULL"), '0');
     assert.equal(sql(database, 'SELECT count(*) FROM keys'), '2', '`postern init` made the first signing keys');
     stack.cli(['user', 'set', 'old5', '--email', 'old5@example.com', '--full-name', 'Old Five']);
     assert.equal(sql(database, "SELECT email || '|' || full_name FROM users WHERE name = 'old5'"), 'old5@example.com|Old Five');
+  });
+});
+
+// Schema 6 as the first OpenID Connect postern made it (the commit that merged it), with an
+// app signing with EdDSA; the new postern adds the post-logout redirect URIs (schema 7).
+const SCHEMA6_COMMIT = 'e53c734';
+describe('schema 6 to 7 (RP-Initiated Logout)', () => {
+  let dir, database, stack;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s6-'));
+    const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
+    const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA6_COMMIT}:${file}`], { encoding: 'utf8' });
+    database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
+    const now = Math.floor(Date.now() / 1000);
+    const rows = `INSERT INTO users (name, password, is_admin, created, email) VALUES ('old6', NULL, 1, ${now}, 'old6@example.com');
+      INSERT INTO apps (client_id, name, redirect_uris, created, id_token_signed_response_alg)
+      VALUES ('pca_old6', 'Old six', 'https://app.example/cb', ${now}, 'EdDSA');`;
+    if (backend === 'pg') {
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema + rows, encoding: 'utf8' });
+    } else {
+      writeFileSync(path.join(dir, 'old.sql'), schema + rows);
+      execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
+    }
+  });
+  after(async () => {
+    await stack?.stop();
+    if (backend === 'pg' && database) dropDatabase(database);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a schema 6 database comes up to 7: its apps keep their algorithm and get no post-logout URI', async () => {
+    const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
+    assert.equal(version(), '6');
+    stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
+    assert.equal(version(), '7');
+    assert.equal(sql(database, "SELECT client_id || '|' || id_token_signed_response_alg || '|' || post_logout_redirect_uris || '|' FROM apps"),
+      'pca_old6|EdDSA||');
+    assert.equal(sql(database, "SELECT email FROM users WHERE name = 'old6'"), 'old6@example.com');
+    const app = JSON.parse(stack.cli(['--json', 'app', 'create', '--name', 'New seven', '--redirect-uri', 'https://app.example/cb',
+      '--post-logout-redirect-uri', 'https://app.example/bye']));
+    assert.deepEqual(app.post_logout_redirect_uris, ['https://app.example/bye']);
+    assert.equal(sql(database, `SELECT post_logout_redirect_uris FROM apps WHERE client_id = '${app.client_id}'`), 'https://app.example/bye');
   });
 });

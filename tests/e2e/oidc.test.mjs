@@ -11,8 +11,6 @@ import { Session, authorize, token, pkce, b64url } from '../lib/client.mjs';
 
 const REDIRECT = 'https://app.example/cb';
 const CONFIG = [
-  'scope openid = Sign you in with your account here',
-  'scope email = See your email address',
   'access_token_ttl = 3600',
   'registration = on',
 ].join('\n');

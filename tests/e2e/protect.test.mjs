@@ -245,7 +245,7 @@ describe('a protected location behind auth_request', () => {
     assert.equal(m.resource, mcp);
     assert.deepEqual(m.authorization_servers, [stack.url]);
     assert.deepEqual(m.bearer_methods_supported, ['header']);
-    assert.deepEqual(m.scopes_supported, ['profile', 'posts:read', 'posts:write']);
+    assert.deepEqual(m.scopes_supported, ['profile', 'posts:read', 'posts:write', 'openid', 'email']);
     const none = await fetch(`http://127.0.0.1:${port}/.well-known/oauth-protected-resource/other`);
     assert.equal(none.status, 404);
   });
@@ -375,7 +375,7 @@ describe('a protected location behind auth_request', () => {
     assert.ok(m.revocation_endpoint_auth_methods_supported.includes('client_secret_basic'));
     assert.deepEqual(m.introspection_endpoint_auth_methods_supported.slice().sort(), ['client_secret_basic', 'client_secret_post']);
     assert.equal(m.authorization_response_iss_parameter_supported, true);
-    assert.deepEqual(m.scopes_supported, ['profile', 'posts:read', 'posts:write']);
+    assert.deepEqual(m.scopes_supported, ['profile', 'posts:read', 'posts:write', 'openid', 'email']);
     // every endpoint it names answers (not 404) at that URL
     for (const k of Object.keys(m).filter((k) => k.endsWith('_endpoint'))) {
       const e = await fetch(m[k], { method: 'POST', redirect: 'manual' });

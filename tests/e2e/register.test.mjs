@@ -101,7 +101,7 @@ describe('registration on', () => {
     assert.ok(r.body.client_name.length > 0);
     assert.deepEqual(r.body.grant_types, ['authorization_code']);
     assert.equal(r.body.token_endpoint_auth_method, 'none');
-    assert.equal(r.body.scope, 'profile posts:read posts:write');
+    assert.equal(r.body.scope, 'profile posts:read posts:write openid email');
   });
 
   test('bad redirect URIs: 400 invalid_redirect_uri', async () => {

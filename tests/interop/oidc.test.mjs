@@ -39,8 +39,6 @@ describe('openid-client (OpenID Connect) against postern', () => {
   const password = 'pw-nora-0123456789';
   before(async () => {
     stack = await startStack({ env: { EXTRA_CONFIG: [
-      'scope openid = Sign you in to the app with your account here',
-      'scope email = See your email address',
       'access_token_ttl = 3600',
     ].join('\n') } });
     stack.cli(['user', 'add', 'nora', '--email', 'nora@example.com', '--full-name', 'Nora Example'], password + '\n');
