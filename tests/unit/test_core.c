@@ -320,9 +320,11 @@ app_form_checks_in_order(void)
 	struct pt_ctx ctx = setup();
 	struct pt_new_app f;
 	struct pt_app_posted in = {"  My app ", 9, "line one\r\nline two", 18, "https://a.example/cb",
-	    "posts:read\nprofile", "confidential", NULL, 0};
+	    "posts:read\nprofile", "confidential", NULL, 0, NULL, NULL};
 	CHECK(pt_app_form_read(ctx.a, &cfg, &in, &f) == NULL);
 	CHECK_STR(f.name, "My app");
+	CHECK_STR(f.id_token_alg, "RS256"); /* the default */
+	CHECK_STR(f.post_logout_redirect_uris, "");
 	CHECK_STR(f.description, "line one\nline two");
 	CHECK_STR(f.scopes, "profile posts:read"); /* in config order */
 	CHECK(!f.public);
@@ -340,6 +342,17 @@ app_form_checks_in_order(void)
 	in.type = "other";
 	CHECK_STR(pt_app_form_read(ctx.a, &cfg, &in, &f), "Choose whether the app is confidential or public.");
 	in.type = "public";
+	/* the OpenID Connect fields come after the type */
+	in.post_logout_redirect_uris = "https://a.example/bye\r\nhttp://a.example/bye";
+	CHECK(strstr(pt_app_form_read(ctx.a, &cfg, &in, &f),
+	    "The post-logout redirect URI http://a.example/bye is not valid") != NULL);
+	in.post_logout_redirect_uris = " https://a.example/bye \r\n";
+	in.id_token_alg = "HS256";
+	CHECK_STR(pt_app_form_read(ctx.a, &cfg, &in, &f), "Choose RS256 or EdDSA to sign the app's ID tokens.");
+	in.id_token_alg = "EdDSA";
+	CHECK(pt_app_form_read(ctx.a, &cfg, &in, &f) == NULL);
+	CHECK_STR(f.post_logout_redirect_uris, "https://a.example/bye");
+	CHECK_STR(f.id_token_alg, "EdDSA");
 	in.picture = "GIF89a";
 	in.picture_n = 6;
 	CHECK_STR(pt_app_form_read(ctx.a, &cfg, &in, &f),
