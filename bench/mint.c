@@ -8,7 +8,9 @@
 #include "postern.h"
 
 /*
- * usage: mint --config FILE --user NAME --app CLIENT_ID KIND N
+ * usage: mint --config FILE --user NAME --app CLIENT_ID [--scope S] KIND N
+ *   --scope S  the scope of the grant and of what is minted (default: the config's
+ *              default_scope); with openid, a code's redemption signs an id_token
  *   codes N    N authorization codes (no PKCE, redirect_uri not given), one per line
  *   devices N  N pending device codes for the app, one per line
  *   tokens N   N live access tokens in one transaction (not printed: seeding only)
@@ -34,14 +36,17 @@ inserted(int rc)
 		die("an insert failed (details in the log)");
 }
 
-/* An authorization code (no PKCE, redirect_uri not given) expiring at expires. */
+/* An authorization code (no PKCE, redirect_uri not given) expiring at expires, the user
+ * signed in an hour before (and, for openid, with a nonce, as a relying party sends). */
 static void
 code_insert(char tok[PT_TOKEN_LEN + 1], int64_t grant, const char *scope, int64_t expires)
 {
 	uint8_t h[PT_HASH_LEN];
 	pt_token_new(tok, "pac_");
 	pt_hash(h, tok, PT_TOKEN_LEN);
-	struct pt_code_row c = {.grant_id = grant, .redirect_uri = "", .scope = scope, .expires = expires};
+	struct pt_code_row c = {.grant_id = grant, .redirect_uri = "", .scope = scope, .expires = expires,
+	    .nonce = pt_word_in("openid", 6, scope) ? "n-0S6_WzA2Mj-bench" : NULL,
+	    .auth_time = expires - 3600};
 	inserted(pt_db_code_insert(h, &c, expires - 3600));
 }
 
@@ -62,7 +67,7 @@ device_insert(char tok[PT_TOKEN_LEN + 1], int64_t app_id, const char *scope, lon
 int
 main(int argc, char **argv)
 {
-	const char *config = NULL, *user = NULL, *app_id = NULL, *kind = NULL;
+	const char *config = NULL, *user = NULL, *app_id = NULL, *kind = NULL, *scope = NULL;
 	long n = -1;
 	char err[512];
 	struct pt_config cfg;
@@ -76,6 +81,8 @@ main(int argc, char **argv)
 			user = argv[++i];
 		else if (strcmp(argv[i], "--app") == 0 && i + 1 < argc)
 			app_id = argv[++i];
+		else if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc)
+			scope = argv[++i];
 		else if (kind == NULL)
 			kind = argv[i];
 		else if (n < 0) {
@@ -87,7 +94,7 @@ main(int argc, char **argv)
 			die("too many arguments");
 	}
 	if (config == NULL || user == NULL || app_id == NULL || kind == NULL || n < 0)
-		die("usage: mint --config FILE --user NAME --app CLIENT_ID codes|devices|tokens|expired|unknown N");
+		die("usage: mint --config FILE --user NAME --app CLIENT_ID [--scope S] codes|devices|tokens|expired|unknown N");
 	if (sodium_init() < 0)
 		die("libsodium failed to initialise");
 	if (pt_config_load(&cfg, config, err, sizeof(err)) != PT_OK)
@@ -104,7 +111,10 @@ main(int argc, char **argv)
 	if (pt_app_get(ctx.a, app_id, strlen(app_id), &app) != PT_OK)
 		die("no such app");
 
-	const char *scope = cfg.default_scope;
+	if (scope == NULL)
+		scope = cfg.default_scope;
+	else if (!pt_scopes_ok(&cfg, scope, strlen(scope), NULL))
+		die("--scope names a scope that is not in the config");
 	int64_t now = pt_now();
 	char tok[PT_TOKEN_LEN + 1];
 	uint8_t h[PT_HASH_LEN];

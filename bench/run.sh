@@ -397,7 +397,7 @@ ceiling_of() {
 		else echo "ceiling: fixed body"; fi ;;
 	"check, "*) echo "ceiling: fixed body" ;;
 	introspect | "authorize, consent page") echo "ceiling: one SELECT" ;;
-	"token, code redemption" | "device-token poll") echo "ceiling: one INSERT" ;;
+	"token, code redemption"* | "device-token poll") echo "ceiling: one INSERT" ;;
 	"ceiling: "*) echo "nginx return 204" ;;
 	*) echo "" ;;
 	esac
@@ -412,7 +412,8 @@ peer_of() {
 # every row of the main table, in order (for --only)
 all_rows=("nginx return 204" "ceiling: fixed body" "ceiling: one SELECT" "ceiling: one INSERT"
 	"check, live token" "check, unknown token" "check, malformed token" "check, micro-cache hit" introspect
-	"token, code redemption" "authorize, consent page" "device-token poll"
+	"token, code redemption" "token, code redemption (openid, RS256)" "token, code redemption (openid, EdDSA)"
+	"authorize, consent page" "device-token poll"
 	"peer: token (client_credentials)" "peer: introspect")
 # the rows measured again with a million tokens
 scale_rows=("check, live token" "token, code redemption")
@@ -482,6 +483,16 @@ mint_codes() {
 	vacuum "$db" tokens
 	mint --app "$app_id" codes $((duration * per_second)) >"$work/codes"
 }
+# the same with scope openid: each redemption also signs an id_token, with the demo app's
+# RS256 key or with the EdDSA app's Ed25519 key
+mint_codes_openid() {
+	local app=$1
+	sql "DELETE FROM tokens WHERE code_hash IS NOT NULL AND (kind <> 0 OR code_expires > $now_sql);"
+	vacuum "$db" tokens
+	mint --app "$app" --scope "openid profile" codes $((duration * per_second)) >"$work/codes"
+}
+mint_codes_rs256() { mint_codes_openid "$app_id"; }
+mint_codes_eddsa() { mint_codes_openid "$ed_id"; }
 # the ceiling's table, like the tokens table, starts every run with the same 1,000 rows
 # (it would grow by a few hundred thousand rows a row, and a bigger index is slower)
 reset_insert() {
@@ -495,6 +506,10 @@ mint_devices() {
 }
 
 basic=$(printf '%s:%s' "$app_id" "$app_secret" | base64 -w0)
+# an app whose id_tokens are signed with EdDSA (the demo app's are RS256)
+ed_app=$(pst --json app create --name "Bench EdDSA" --redirect-uri https://bench.example/cb --id-token-alg EdDSA)
+ed_id=$(jq -r .client_id <<<"$ed_app")
+ed_basic=$(printf '%s:%s' "$ed_id" "$(jq -r .client_secret <<<"$ed_app")" | base64 -w0)
 form="Content-Type: application/x-www-form-urlencoded"
 
 # sanity: every endpoint answers what the load expects, before anything is measured
@@ -517,6 +532,14 @@ expect_status 200 -H "Authorization: Basic $basic" -d "token=$live" "$url/oauth/
 grep -q '"active":true' "$work/sanity.out" || { log "sanity: introspection does not see the live token"; exit 1; }
 code=$(mint --app "$app_id" codes 1)
 expect_status 200 -H "Authorization: Basic $basic" -d "grant_type=authorization_code&code=$code" "$url/oauth/token"
+for a in "$app_id:$basic:RS256" "$ed_id:$ed_basic:EdDSA"; do
+	code=$(mint --app "${a%%:*}" --scope "openid profile" codes 1)
+	b=${a#*:}
+	expect_status 200 -H "Authorization: Basic ${b%%:*}" -d "grant_type=authorization_code&code=$code" "$url/oauth/token"
+	idt=$(jq -r .id_token "$work/sanity.out")
+	[ "$(printf '%s' "${idt%%.*}" | tr '_-' '/+' | base64 -d 2>/dev/null | jq -r .alg)" = "${a##*:}" ] ||
+		{ log "sanity: an openid redemption of ${a%%:*} brought no ${a##*:} id_token"; exit 1; }
+done
 expect_status 200 -H "Cookie: $cookie" "$url$authorize_path"
 grep -q 'name="csrf"' "$work/sanity.out" || { log "sanity: authorize did not show the consent page"; exit 1; }
 dev=$(mint --app "$cli_id" devices 1)
@@ -561,6 +584,14 @@ load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: Basic $basic"$'\n'"$for
 	"BENCH_BODY=grant_type=authorization_code&code=%s" "BENCH_LINES=$work/codes"
 before_each=mint_codes
 measure "token, code redemption" /oauth/token 2xx stack
+load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: Basic $basic"$'\n'"$form" \
+	"BENCH_BODY=grant_type=authorization_code&code=%s" "BENCH_LINES=$work/codes"
+before_each=mint_codes_rs256
+measure "token, code redemption (openid, RS256)" /oauth/token 2xx stack
+load_env BENCH_METHOD=POST "BENCH_HEADERS=Authorization: Basic $ed_basic"$'\n'"$form" \
+	"BENCH_BODY=grant_type=authorization_code&code=%s" "BENCH_LINES=$work/codes"
+before_each=mint_codes_eddsa
+measure "token, code redemption (openid, EdDSA)" /oauth/token 2xx stack
 load_env "BENCH_HEADERS=Cookie: $cookie" "BENCH_TARGET=$authorize_path"
 measure "authorize, consent page" /oauth/authorize 2xx stack
 load_env BENCH_METHOD=POST "BENCH_HEADERS=$form" "BENCH_LINES=$work/devices" \
@@ -631,9 +662,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0)
 # postern/peer errors; db_cpu (PostgreSQL's processes) is a column on PostgreSQL only
 table_line() {
 	if [ "$backend" = pg ]; then
-		printf '%-34s %5s %9s %8s %8s %9s %9s %-22s %8s %12s %6s\n' "$@"
+		printf '%-40s %5s %9s %8s %8s %9s %9s %-22s %8s %12s %6s\n' "$@"
 	else
-		printf '%-34s %5s %9s %8s %8s %9s %-22s %8s %12s %6s\n' "${@:1:6}" "${@:8}"
+		printf '%-40s %5s %9s %8s %8s %9s %-22s %8s %12s %6s\n' "${@:1:6}" "${@:8}"
 	fi
 }
 
@@ -661,22 +692,22 @@ report() {
 	if matches scale; then
 		echo
 		echo "scale: live tokens in the database, $small vs $big_count (seeded in $seed_s s)"
-		printf '%-34s %5s %11s %11s %8s\n' endpoint conns "req/s@$small" "req/s@big" big/small
+		printf '%-40s %5s %11s %11s %8s\n' endpoint conns "req/s@$small" "req/s@big" big/small
 		for r in "${scale_rows[@]}"; do
 			for c in $conns; do
 				local a b
 				a=$(echo "${small_results["$r|$c"]}" | awk '{ print $1 }')
 				b=$(echo "${big_results["$r|$c"]}" | awk '{ print $1 }')
-				printf '%-34s %5s %11s %11s %8s\n' "$r" "$c" "$a" "$b" "$(ratio "$b" "$a")"
+				printf '%-40s %5s %11s %11s %8s\n' "$r" "$c" "$a" "$b" "$(ratio "$b" "$a")"
 			done
 		done
 	fi
 	if matches janitor; then
 		echo
 		echo "janitor: $jan_out in $jan_ms ms, while \"check, live token\" ran at $first_c connections:"
-		printf '%-34s %5s %9s %8s %8s %6s\n' endpoint conns req/s p50_ms p99_ms errors
+		printf '%-40s %5s %9s %8s %8s %6s\n' endpoint conns req/s p50_ms p99_ms errors
 		read -r a b c2 d <<<"$jan_load"
-		printf '%-34s %5s %9s %8s %8s %6s\n' "check during janitor" "$first_c" "$a" "$b" "$c2" "$d"
+		printf '%-40s %5s %9s %8s %8s %6s\n' "check during janitor" "$first_c" "$a" "$b" "$c2" "$d"
 	fi
 	matches memory || return 0
 	echo

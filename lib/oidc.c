@@ -186,11 +186,35 @@ pt_jwks(const struct pt_key_row *keys, size_t n, pt_buf *b)
 	pt_buf_adds(b, "]}");
 }
 
+/* The RSA key that signs, parsed once per process: opening and parsing its PEM costs
+ * about as much as the signature itself. Replaced when another kid signs (a rotation). */
+static struct {
+	char kid[64];
+	EVP_PKEY *pk;
+} rsa_cache;
+
 /* Signs input (n bytes) with the key row k: the raw signature into *sig (arena). */
 static int
 sign(pt_arena *a, const struct pt_config *c, const struct pt_key_row *k, const char *input, size_t n,
     uint8_t **sig, size_t *siglen)
 {
+	if (strcmp(k->alg, "RS256") == 0 && rsa_cache.pk != NULL && strcmp(rsa_cache.kid, k->kid) == 0) {
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		size_t len = 0;
+		int rc = PT_ERR_IO;
+		if (md != NULL && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, rsa_cache.pk) == 1 &&
+		    EVP_DigestSign(md, NULL, &len, (const uint8_t *)input, n) == 1) {
+			*sig = pt_alloc(a, len);
+			if (EVP_DigestSign(md, *sig, &len, (const uint8_t *)input, n) == 1) {
+				*siglen = len;
+				rc = PT_OK;
+			}
+		}
+		EVP_MD_CTX_free(md);
+		if (rc != PT_OK)
+			pt_warn("signing with key %s failed", k->kid);
+		return rc;
+	}
 	uint8_t key[32];
 	seal_key(key, c);
 	char *priv = pt_unseal(a, key, (const uint8_t *)k->kid, strlen(k->kid), k->private_key, k->private_n);
@@ -226,6 +250,12 @@ sign(pt_arena *a, const struct pt_config *c, const struct pt_key_row *k, const c
 			}
 		}
 		EVP_MD_CTX_free(md);
+		if (rc == PT_OK && strlen(k->kid) < sizeof(rsa_cache.kid)) {
+			EVP_PKEY_free(rsa_cache.pk);
+			rsa_cache.pk = pk;
+			memcpy(rsa_cache.kid, k->kid, strlen(k->kid) + 1);
+			pk = NULL;
+		}
 		EVP_PKEY_free(pk);
 		BIO_free(bio);
 	}

@@ -63,7 +63,8 @@ check() {
 		fail "no header of the main table"
 	local rows=("nginx return 204" "ceiling: fixed body" "ceiling: one SELECT" "ceiling: one INSERT"
 		"check, live token" "check, unknown token" "check, malformed token" "introspect"
-		"token, code redemption" "authorize, consent page" "device-token poll")
+		"token, code redemption" "token, code redemption \\(openid, RS256\\)"
+		"token, code redemption \\(openid, EdDSA\\)" "authorize, consent page" "device-token poll")
 	for r in "${rows[@]}"; do
 		n=$(grep -Ec "$(row_re "$r" "$db_num")" "$out" || true)
 		[ "$n" = 2 ] || fail "row \"$r\": $n well-formed lines, expected one per concurrency (16, 64)"
