@@ -529,7 +529,19 @@ print_app_json(const struct pt_admin_app_row *app)
 	    app->require_pkce ? "true" : "false", app->registered ? "true" : "false",
 	    app->resource_server ? "true" : "false");
 	json_str(app->owner);
-	printf(",\"created\":%lld}", (long long)app->created);
+	fputs(",\"id_token_signed_response_alg\":", stdout);
+	json_str(app->id_token_alg);
+	fputs(",\"post_logout_redirect_uris\":[", stdout);
+	u = app->post_logout_redirect_uris;
+	for (int n = 0; u && *u; n++) {
+		size_t k = strcspn(u, "\n");
+		fputs(n ? "," : "", stdout);
+		json_str(pt_strndup(arena, u, k));
+		u += k;
+		if (*u)
+			u++;
+	}
+	printf("],\"created\":%lld}", (long long)app->created);
 }
 
 /* `app list` and `app show`, a row at a time */
@@ -548,10 +560,12 @@ print_app(void *arg, const struct pt_admin_app_row *app)
 	} else if (l->show) {
 		printf("client_id:     %s\nname:          %s\ndescription:   %s\n"
 		       "redirect_uris: %s\nscopes:        %s\ngrant_types:   %s\n"
-		       "type:          %s%s%s\nowner:         %s\n",
+		       "type:          %s%s%s\nowner:         %s\nid_token_alg:  %s\n"
+		       "post_logout_redirect_uris: %s\n",
 		    app->client_id, app->name, app->description, app->redirect_uris, app->scopes,
 		    app->grant_types, app->public ? "public" : "confidential",
-		    app->trusted ? ", trusted" : "", app->registered ? ", registered" : "", app->owner);
+		    app->trusted ? ", trusted" : "", app->registered ? ", registered" : "", app->owner,
+		    app->id_token_alg, app->post_logout_redirect_uris);
 	} else {
 		printf("%s  %s%s\n", app->client_id, app->name, app->registered ? "  (registered)" : "");
 	}

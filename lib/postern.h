@@ -1184,6 +1184,8 @@ struct pt_admin_app_row {
 	const char *owner;         /* the owner's name; "" for none */
 	int64_t created;
 	bool resource_server;
+	const char *id_token_alg;  /* RS256 or EdDSA */
+	const char *post_logout_redirect_uris; /* '\n'-separated, "" when none */
 };
 /* Every app by id, or only the one of client_id when it is not NULL (none: the
  * callback is never called). */

@@ -400,6 +400,10 @@ describe('OpenID Connect: prompt, max_age, hints and RP-initiated logout', () =>
       '--post-logout-redirect-uri', LOGOUT]);
     assert.match(twice.stderr, /listed twice/);
     assert.equal(stack.sql(`SELECT post_logout_redirect_uris FROM apps WHERE client_id = '${rp.client_id}'`), `${LOGOUT}\nhttps://rp.example/bye2`);
+    const shown = JSON.parse(stack.cli(['--json', 'app', 'show', rp.client_id]));
+    assert.deepEqual(shown.post_logout_redirect_uris, [LOGOUT, 'https://rp.example/bye2']);
+    assert.equal(shown.id_token_signed_response_alg, 'RS256');
+    assert.match(stack.cli(['app', 'show', rp.client_id]), /post_logout_redirect_uris: https:\/\/rp\.example\/bye\n/);
   });
 
   test('the apps page shows and edits the post-logout URIs and the id_token algorithm', async () => {

@@ -426,14 +426,15 @@ describe('security review (issue 10)', () => {
     assert.equal(rs2.body.username, 'demo');
   });
 
-  test('userinfo needs the profile scope: 403 insufficient_scope without it', async () => {
+  test('userinfo needs the openid or profile scope: 403 insufficient_scope without it', async () => {
     const postsOnly = issued(stack, demoApp.client_id, 'posts:read');
     const r = await fetch(stack.url + '/oauth/userinfo', { headers: { authorization: `Bearer ${postsOnly}` } });
     await r.arrayBuffer();
     assert.equal(r.status, 403);
     const h = r.headers.get('www-authenticate') ?? '';
     assert.match(h, /error="insufficient_scope"/, h);
-    assert.match(h, /scope="profile"/, h);
+    // the stack offers openid: the scope OpenID Connect's UserInfo asks for
+    assert.match(h, /scope="openid"/, h);
 
     const withProfile = issued(stack, demoApp.client_id, 'profile');
     const ok = await fetch(stack.url + '/oauth/userinfo', { headers: { authorization: `Bearer ${withProfile}` } });
