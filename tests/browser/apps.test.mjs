@@ -41,7 +41,7 @@ describe('browser: apps and approved apps', () => {
     await page.getByLabel('Name', { exact: true }).fill('Postbot');
     await page.getByLabel(/description/i).fill('Schedules your posts. It says "hello" & waves.');
     await page.getByLabel(/^picture/i).setInputFiles({ name: 'postbot.png', mimeType: 'image/png', buffer: picture() });
-    await page.getByLabel(/redirect uris/i).fill(`${stack.url}/client/callback`);
+    await page.getByLabel(/^redirect uris/i).fill(`${stack.url}/client/callback`);
     await page.getByLabel(/posts:read/).check();
     await page.getByLabel(/confidential/i).check();
     await shot(page, 'apps-new-filled');
@@ -153,7 +153,7 @@ describe('browser: apps and approved apps', () => {
     await signIn(page, shot, 'alice', password);
     await page.goto('/oauth/apps/new');
     await page.getByLabel('Name', { exact: true }).fill('No script');
-    await page.getByLabel(/redirect uris/i).fill('https://noscript.example/cb');
+    await page.getByLabel(/^redirect uris/i).fill('https://noscript.example/cb');
     await page.getByRole('button', { name: /create app/i }).click();
     await page.waitForSelector('#client-secret');
     await shot(page, 'apps-secret');
@@ -222,7 +222,7 @@ describe('browser: apps and approved apps', () => {
     await page.getByLabel('Name', { exact: true }).fill('Narrowscreen-supercalifragilistic-application');
     await page.getByLabel(/description/i).fill('A description with a long unbroken word: ' + 'x'.repeat(80));
     await page.getByLabel(/^picture/i).setInputFiles({ name: 'p.png', mimeType: 'image/png', buffer: picture() });
-    await page.getByLabel(/redirect uris/i).fill(`${stack.url}/client/callback/with/a/rather/long/path/segment`);
+    await page.getByLabel(/^redirect uris/i).fill(`${stack.url}/client/callback/with/a/rather/long/path/segment`);
     await page.getByRole('button', { name: /create app/i }).click();
     await page.waitForSelector('#client-secret');
     await fits('apps-secret');
