@@ -16,7 +16,9 @@
 #   --only REGEX  only the rows whose name matches (grep -E), with their ceilings and
 #                 peers; the scale, janitor and memory parts run when REGEX matches
 #                 "scale", "janitor" or "memory" (for working on one endpoint)
-# Environment: BENCH_DB=sqlite|pg the backend; BENCH_KEEP=1 keeps the state folder;
+# Environment: BENCH_DB=sqlite|pg the backend; BENCH_EXTRA_CONFIG=LINES appended to the
+# stack's postern.conf (e.g. "audit_log =" measures without the audit log that stack.sh
+# turns on); BENCH_KEEP=1 keeps the state folder;
 # BENCH_CONNS="16 64" the concurrencies; BENCH_BIG=1000000 the token count of the scale
 # rows; BENCH_PRE_SQL=SQL run on the database after seeding (to measure a schema change
 # before making it; SQL of the backend measured).
@@ -187,7 +189,7 @@ extra+=" location ^~ /cached/oauth/check { rewrite ^/cached(/.*)\$ \$1 break; $f
 extra+=" fastcgi_cache_valid 204 5s; include $root/conf/check_cache.conf; fastcgi_pass unix:$st/run/introspect.sock; }"
 log "starting the stack on 127.0.0.1:$port (state in $work)"
 # limit_req stays on (its cost is part of the stack) at a rate one client never reaches
-PORT=$port SEED=1 DATABASE=$database POSTERN_BUILD=$build EXTRA_NGINX=$extra CHECK_CACHE_ZONE=1 LOGIN_RATE=1000000r/s \
+PORT=$port SEED=1 DATABASE=$database POSTERN_BUILD=$build EXTRA_CONFIG=${BENCH_EXTRA_CONFIG:-} EXTRA_NGINX=$extra CHECK_CACHE_ZONE=1 LOGIN_RATE=1000000r/s \
 	TOKEN_RATE=1000000r/s AUTHORIZE_RATE=1000000r/s INTROSPECT_RATE=1000000r/s REVOKE_RATE=1000000r/s \
 	DEVICE_RATE=1000000r/s "$root/tools/stack.sh" up "$st" >"$work/stack.json"
 url=$(jq -r .url "$work/stack.json")

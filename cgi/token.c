@@ -83,7 +83,8 @@ id_token(struct pt_req *r, const struct pt_app *app, const char *scope, int64_t 
 	return rc;
 }
 
-/* authorization_code and refresh_token run inside the transaction handle() began. */
+/* authorization_code and refresh_token read outside a transaction and begin one for
+ * their writes. */
 static void
 authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_app *app)
 {
@@ -141,8 +142,18 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	}
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
 		FAIL(PT_E_INVALID_TARGET, "resource does not match the authorization request");
+	pt_tokens_new(&r->ctx, &out);
+	rc = id_token(r, app, c.scope, c.user_id, c.auth_time, c.nonce, &out);
+	if (rc != PT_OK) {
+		sodium_memzero(&out, sizeof(out));
+		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
+	}
+	if (pt_begin() != PT_OK) {
+		sodium_memzero(&out, sizeof(out));
+		FAIL(PT_E_BUSY, NULL);
+	}
 	/* the code's row becomes the access token: the code is used from now on */
-	rc = pt_tokens_issue(&r->ctx, c.grant_id, c.scope, NULL, resource, h, c.id, c.auth_time, &out);
+	rc = pt_tokens_store(&r->ctx, c.grant_id, c.scope, NULL, resource, h, c.id, c.auth_time, &out);
 	if (rc == PT_ERR_NOTFOUND) {
 		/* redeemed since it was read (PostgreSQL: by another node; the UPDATE waited for
 		 * that one's commit and then found no unused code) */
@@ -150,15 +161,10 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 		code_replayed(r, h, app);
 		return;
 	}
-	if (rc != PT_OK)
-		FAIL(PT_E_BUSY, NULL);
-	rc = id_token(r, app, c.scope, c.user_id, c.auth_time, c.nonce, &out);
-	if (rc != PT_OK) {
+	if (rc != PT_OK || pt_commit() != PT_OK) {
 		sodium_memzero(&out, sizeof(out));
-		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
-	}
-	if (pt_commit() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
+	}
 	char hx[PT_AUDIT_HASH_HEX + 1];
 	pt_audit("token_issued", true, PT_AS("grant_type", "authorization_code"),
 	    PT_AS("client_id", app->client_id), PT_AI("user_id", c.user_id), PT_AI("org_id", c.org_id),
@@ -208,27 +214,32 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 			FAIL(PT_E_INVALID_SCOPE, "a refresh cannot widen the scope");
 		access_scope = pt_scope_normalize(r->ctx.a, want);
 	}
-	/* tokens refreshed from a code keep its hash: a replay of the code revokes them too */
-	uint8_t code_hash[PT_HASH_LEN];
-	bool from_code;
-	rc = pt_db_refresh_take(t.id, code_hash, &from_code);
-	if (rc == PT_ERR_NOTFOUND) {
-		/* rotated since it was read (PostgreSQL: by another node) */
-		refresh_reused(r, t.grant_id, app);
-		return;
-	}
-	if (rc != PT_OK)
-		FAIL(PT_E_BUSY, NULL);
-	if (pt_tokens_issue(&r->ctx, t.grant_id, access_scope, scope, t.resource,
-		from_code ? code_hash : NULL, 0, t.auth_time, &out) != PT_OK)
-		FAIL(PT_E_BUSY, NULL);
+	pt_tokens_new(&r->ctx, &out);
 	rc = id_token(r, app, access_scope, t.user_id, t.auth_time, NULL, &out);
 	if (rc != PT_OK) {
 		sodium_memzero(&out, sizeof(out));
 		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
 	}
-	if (pt_commit() != PT_OK)
+	if (pt_begin() != PT_OK) {
+		sodium_memzero(&out, sizeof(out));
 		FAIL(PT_E_BUSY, NULL);
+	}
+	/* tokens refreshed from a code keep its hash: a replay of the code revokes them too */
+	uint8_t code_hash[PT_HASH_LEN];
+	bool from_code;
+	rc = pt_db_refresh_take(t.id, code_hash, &from_code);
+	if (rc == PT_ERR_NOTFOUND) {
+		/* rotated since it was read (by another request, or on PostgreSQL by another
+		 * node) */
+		sodium_memzero(&out, sizeof(out));
+		refresh_reused(r, t.grant_id, app);
+		return;
+	}
+	if (rc != PT_OK || pt_tokens_store(&r->ctx, t.grant_id, access_scope, scope, t.resource,
+		from_code ? code_hash : NULL, 0, t.auth_time, &out) != PT_OK || pt_commit() != PT_OK) {
+		sodium_memzero(&out, sizeof(out));
+		FAIL(PT_E_BUSY, NULL);
+	}
 	char hx[PT_AUDIT_HASH_HEX + 1];
 	pt_audit("token_refreshed", true, PT_AS("grant_type", "refresh_token"),
 	    PT_AS("client_id", app->client_id), PT_AS("user", t.user_name), PT_AI("user_id", t.user_id),
@@ -251,14 +262,13 @@ token(struct pt_req *r)
 	if (pt_req_body(r, fields, TK__MAX, &p, &pf) != PT_OK)
 		FAIL(PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "%s %s", pf.param, pf.reason));
 	const char *gt = p.v[TK_GRANT_TYPE];
-	/* the code and refresh grants read the client and write the tokens in one
-	 * transaction (one set of locks); the device grant keeps its own */
+	/* the code and refresh grants read the client, the code or refresh token, and make
+	 * the new tokens (and the id_token, an RSA signature) before their transaction, which
+	 * holds the write lock only for the writes: the redemption and the rotation are
+	 * conditional statements, single-use by their row counts whatever was read before */
 	bool txn = gt != NULL && (strcmp(gt, "authorization_code") == 0 || strcmp(gt, "refresh_token") == 0);
-	/* the first signing keys, once per process, before the grant's transaction (an
-	 * id_token is signed inside it) */
+	/* the first signing keys, once per process */
 	if (txn && pt_keys_ensure(r->ctx.a, r->ctx.cfg) != PT_OK)
-		FAIL(PT_E_BUSY, NULL);
-	if (txn && pt_begin() != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
 	if (!pt_client(r, p.v[TK_CLIENT_ID], p.n[TK_CLIENT_ID], p.v[TK_CLIENT_SECRET],
 	    p.n[TK_CLIENT_SECRET], &app))

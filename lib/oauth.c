@@ -505,14 +505,13 @@ fail:
  * replay of the code is checked like a redemption even after the access token (the
  * code's own row) was revoked. */
 static int
-token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, enum pt_token_kind kind,
-    int64_t grant_id,
+token_store(const char tok[PT_TOKEN_LEN + 1], enum pt_token_kind kind, int64_t grant_id,
     const char *scope, const char *resource, const uint8_t *code_hash, int64_t code_row,
     int64_t now, int64_t expires, int64_t auth_time)
 {
 	uint8_t h[PT_HASH_LEN];
 	assert(kind == PT_KIND_ACCESS || kind == PT_KIND_REFRESH);
-	pt_token_new(tok, prefix);
+	assert(strlen(tok) == PT_TOKEN_LEN);
 	pt_hash(h, tok, PT_TOKEN_LEN);
 	if (code_row > 0 && kind == PT_KIND_REFRESH)
 		return pt_db_refresh_from_code(h, scope, now, expires, code_row);
@@ -524,22 +523,41 @@ token_store(char tok[PT_TOKEN_LEN + 1], const char *prefix, enum pt_token_kind k
 	    auth_time);
 }
 
+void
+pt_tokens_new(const struct pt_ctx *ctx, struct pt_issued *out)
+{
+	memset(out, 0, sizeof(*out));
+	pt_token_new(out->access, "pat_");
+	if (ctx->cfg->access_token_ttl > 0) {
+		out->expires_in = ctx->cfg->access_token_ttl;
+		out->has_refresh = true;
+		pt_token_new(out->refresh, "prt_");
+	}
+}
+
+int
+pt_tokens_store(const struct pt_ctx *ctx, int64_t grant_id, const char *scope, const char *refresh_scope,
+    const char *resource, const uint8_t *code_hash, int64_t code_row, int64_t auth_time,
+    const struct pt_issued *out)
+{
+	int64_t now = pt_now();
+	long ttl = ctx->cfg->access_token_ttl;
+	int rc = token_store(out->access, PT_KIND_ACCESS, grant_id, scope, resource, code_hash, code_row,
+	    now, ttl > 0 ? now + ttl : 0, auth_time);
+	if (rc != PT_OK || !out->has_refresh)
+		return rc;
+	return token_store(out->refresh, PT_KIND_REFRESH, grant_id, refresh_scope ? refresh_scope : scope,
+	    resource, code_hash, code_row, now, now + ctx->cfg->refresh_token_ttl, auth_time);
+}
+
 int
 pt_tokens_issue(const struct pt_ctx *ctx, int64_t grant_id, const char *scope, const char *refresh_scope,
     const char *resource, const uint8_t *code_hash, int64_t code_row, int64_t auth_time,
     struct pt_issued *out)
 {
-	int64_t now = pt_now();
-	long ttl = ctx->cfg->access_token_ttl;
-	memset(out, 0, sizeof(*out));
-	int rc = token_store(out->access, "pat_", PT_KIND_ACCESS, grant_id, scope, resource, code_hash, code_row,
-	    now, ttl > 0 ? now + ttl : 0, auth_time);
-	if (rc != PT_OK || ttl <= 0)
-		return rc;
-	out->expires_in = ttl;
-	out->has_refresh = true;
-	return token_store(out->refresh, "prt_", PT_KIND_REFRESH, grant_id, refresh_scope ? refresh_scope : scope,
-	    resource, code_hash, code_row, now, now + ctx->cfg->refresh_token_ttl, auth_time);
+	pt_tokens_new(ctx, out);
+	return pt_tokens_store(ctx, grant_id, scope, refresh_scope, resource, code_hash, code_row,
+	    auth_time, out);
 }
 
 void

@@ -1714,6 +1714,14 @@ struct pt_issued {
 int pt_tokens_issue(const struct pt_ctx *, int64_t grant_id, const char *scope,
     const char *refresh_scope, const char *resource, const uint8_t *code_hash,
     int64_t code_row, int64_t auth_time, struct pt_issued *) PT_WUR;
+/* pt_tokens_issue in two steps, so what depends on the new tokens (an id_token's
+ * at_hash, whose signature costs an RSA operation) is made before the transaction that
+ * stores them, which then holds its locks only for the writes: pt_tokens_new makes the
+ * token strings (no database), pt_tokens_store stores those of out. */
+void pt_tokens_new(const struct pt_ctx *, struct pt_issued *);
+int pt_tokens_store(const struct pt_ctx *, int64_t grant_id, const char *scope,
+    const char *refresh_scope, const char *resource, const uint8_t *code_hash,
+    int64_t code_row, int64_t auth_time, const struct pt_issued *) PT_WUR;
 /* The token endpoint's success answer. */
 void pt_token_response(struct pt_req *, const struct pt_issued *, const char *scope,
     int64_t org_id);

@@ -7,7 +7,8 @@
 
 #include "postern.h"
 
-/* RFC 7591 client metadata this server reads; every other member is ignored (§2). */
+/* RFC 7591 client metadata this server reads; every other member is ignored (§2), but
+ * those of unsupported_members below. */
 enum {
 	RG_REDIRECT_URIS, RG_CLIENT_NAME, RG_AUTH_METHOD, RG_GRANT_TYPES, RG_RESPONSE_TYPES,
 	RG_SCOPE, RG_ID_TOKEN_ALG, RG_LOGOUT_URIS, RG__MAX
@@ -22,6 +23,35 @@ static const char *const reg_members[RG__MAX] = {
 	[RG_ID_TOKEN_ALG] = "id_token_signed_response_alg", /* OpenID Connect Registration §2 */
 	[RG_LOGOUT_URIS] = "post_logout_redirect_uris",     /* RP-Initiated Logout §3.1 */
 };
+
+/* OpenID Connect Registration §2 metadata that asks for what this server does not do
+ * (pairwise subjects, encrypted or signed userinfo, request objects, JWT client
+ * authentication): refused by name rather than ignored, so a client never believes it
+ * got them. subject_type "public" is what every client gets, and is accepted. */
+static const char *const unsupported_members[] = {
+	"subject_type", "sector_identifier_uri", "id_token_encrypted_response_alg",
+	"id_token_encrypted_response_enc", "userinfo_signed_response_alg",
+	"userinfo_encrypted_response_alg", "userinfo_encrypted_response_enc",
+	"request_object_signing_alg", "request_object_encryption_alg",
+	"request_object_encryption_enc", "request_uris", "token_endpoint_auth_signing_alg",
+	"default_acr_values",
+};
+
+/* Why a member of unsupported_members cannot be had; NULL when its value is fine. */
+static const char *
+unsupported(pt_arena *a, const cJSON *it)
+{
+	for (size_t i = 0; i < sizeof(unsupported_members) / sizeof(unsupported_members[0]); i++) {
+		if (strcmp(it->string, unsupported_members[i]) != 0)
+			continue;
+		if (i == 0 && cJSON_IsString(it) && strcmp(it->valuestring, "public") == 0)
+			return NULL;
+		if (i == 0)
+			return "subject_type must be \"public\": pairwise subjects are not supported";
+		return pt_printf(a, "%s is not supported by this server", it->string);
+	}
+	return NULL;
+}
 
 static int
 member_index(const char *name)
@@ -97,8 +127,14 @@ pt_register_parse(pt_arena *a, const struct pt_config *cfg, const char *body, si
 								     : "%s contains a NUL character", reg_members[i]);
 			goto out;
 		}
-		if (i < 0)
+		if (i < 0) {
+			const char *why = it->string != NULL ? unsupported(a, it) : NULL;
+			if (why != NULL) {
+				fail->desc = why;
+				goto out;
+			}
 			continue;
+		}
 		if (m[i] != NULL) {
 			fail->desc = pt_printf(a, "%s is repeated", reg_members[i]);
 			goto out;

@@ -131,6 +131,11 @@ describe('registration on', () => {
       [{ client_name: 'x'.repeat(101) }, /client_name/],
       [{ client_name: 'tab\there' }, /client_name/],
       [{ client_name: ['x'] }, /client_name/],
+      // OpenID Connect Registration metadata this server cannot honour: named, not ignored
+      [{ subject_type: 'pairwise' }, /subject_type/],
+      [{ userinfo_signed_response_alg: 'RS256' }, /userinfo_signed_response_alg/],
+      [{ id_token_encrypted_response_alg: 'RSA-OAEP' }, /id_token_encrypted_response_alg/],
+      [{ request_uris: ['https://app.example/req'] }, /request_uris/],
     ];
     for (const [patch, msg] of cases) {
       const r = await register(stack.url, { ...metadata, ...patch });

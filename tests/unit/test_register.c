@@ -84,6 +84,29 @@ register_escaped_nul_names_the_member(void)
 }
 
 static void
+register_refuses_openid_metadata_it_cannot_honour_by_name(void)
+{
+	static const char *const refused[] = {"sector_identifier_uri", "id_token_encrypted_response_alg",
+	    "id_token_encrypted_response_enc", "userinfo_signed_response_alg",
+	    "userinfo_encrypted_response_alg", "userinfo_encrypted_response_enc",
+	    "request_object_signing_alg", "request_object_encryption_alg",
+	    "request_object_encryption_enc", "request_uris", "token_endpoint_auth_signing_alg",
+	    "default_acr_values"};
+	char body[256];
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(body, sizeof(body), "{" URIS ",\"%s\":\"RS256\"}", refused[i]);
+		CHECK_INT(reg(body), PT_ERR_INVALID);
+		CHECK_STR(rf.error, "invalid_client_metadata");
+		CHECK(rf.desc != NULL && strstr(rf.desc, refused[i]) != NULL);
+	}
+	CHECK_INT(reg("{" URIS ",\"subject_type\":\"pairwise\"}"), PT_ERR_INVALID);
+	CHECK(strstr(rf.desc, "subject_type") != NULL);
+	/* what every client gets anyway, and metadata that is only informative, pass */
+	CHECK_INT(reg("{" URIS ",\"subject_type\":\"public\",\"require_auth_time\":true,"
+		      "\"application_type\":\"web\",\"default_max_age\":3600}"), PT_OK);
+}
+
+static void
 register_refuses_bad_bodies_and_metadata(void)
 {
 	CHECK_INT(reg("[1]"), PT_ERR_ENCODING);
@@ -112,6 +135,7 @@ register_refuses_bad_bodies_and_metadata(void)
 void
 suite_register(void)
 {
+	RUN(register_refuses_openid_metadata_it_cannot_honour_by_name);
 	RUN(register_reads_the_metadata);
 	RUN(register_leaves_absent_members_to_the_caller);
 	RUN(register_client_name_must_be_display_text);
