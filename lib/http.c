@@ -546,8 +546,10 @@ worker(const struct pt_site *site, struct pt_config *cfg, pid_t supervisor, cons
 			pt_fail(&r, PT_E_SERVER, NULL);
 		}
 		pt_rollback(); /* a handler that failed mid-transaction leaves nothing behind */
-		FCGX_Finish_r(&fr);
+		/* counted before the answer leaves: whoever got it (a scrape right after, a
+		 * test) finds it counted */
 		pt_metrics_request(&r, now_ns() - start);
+		FCGX_Finish_r(&fr);
 		pt_arena_reset(a);
 		/* answered: a checkpoint the request made due is taken now, while the other
 		 * workers accept */
