@@ -11,7 +11,10 @@ int
 pt_app_get(pt_arena *a, const char *client_id, size_t n, struct pt_app *app)
 {
 	memset(app, 0, sizeof(*app));
-	if (n != PT_CLIENT_ID_LEN || memcmp(client_id, "pca_", 4) != 0 ||
+	/* a Client ID Metadata Document's client: its row exists once authorize fetched it */
+	if (pt_cimd_is_url(client_id, n))
+		;
+	else if (n != PT_CLIENT_ID_LEN || memcmp(client_id, "pca_", 4) != 0 ||
 	    !pt_valid_b62ish(client_id, n))
 		return PT_ERR_NOTFOUND;
 	int rc = pt_db_app_by_client_id(a, client_id, n, app);
