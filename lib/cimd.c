@@ -364,6 +364,7 @@ pt_cimd_resolve(const struct pt_ctx *ctx, const char *v, size_t n, const char **
 		bad = check(a, url, b.p, b.n, &name, &redirects, &grants);
 	if (bad != NULL) {
 		pt_warn("client metadata document %s: %s", url, bad);
+		pt_audit("client_document", false, PT_AS("client_id", url), PT_AS("reason", bad));
 		*why = pt_printf(a, "The application identifies itself with the metadata document at "
 		    "%s, which cannot be used: %s.", url, bad);
 		return PT_ERR_INVALID;
@@ -380,5 +381,6 @@ pt_cimd_resolve(const struct pt_ctx *ctx, const char *v, size_t n, const char **
 		return PT_ERR_DB;
 	}
 	pt_info("client metadata document %s fetched, fresh for %lds", url, max_age);
+	pt_audit("client_document", true, PT_AS("client_id", url), PT_AI("fresh_seconds", max_age));
 	return PT_OK;
 }

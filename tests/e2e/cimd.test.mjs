@@ -225,6 +225,17 @@ describe('Client ID Metadata Documents', () => {
     assert.equal(other.connections(), before, 'no connection reached the server that is not allowed');
   });
 
+  test('the audit log has each fetch: used, or refused with its reason', async () => {
+    const lines = readFileSync(path.join(stack.dir, 'logs', 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+      .filter((l) => l.event === 'client_document');
+    const used = lines.filter((l) => l.ok && l.client_id === good.base + '/good');
+    assert.equal(used.length, 2, 'the first fetch and the one after it went stale');
+    assert.equal(used[0].fresh_seconds, 600);
+    const refused = lines.find((l) => !l.ok && l.client_id === 'https://10.1.2.3/doc');
+    assert.match(refused?.reason ?? '', /not a public one/);
+    assert.ok(lines.some((l) => !l.ok && l.client_id === good.base + '/wrong-id' && /client_id is not its own URL/.test(l.reason)));
+  });
+
   test('client_ids that are not document URLs are unknown clients', async () => {
     for (const cid of ['http://127.0.0.1/doc', good.base, good.base + '/', good.base + '/a/../good', good.base + '/good#x', `https://u@127.0.0.1:1/good`]) {
       const a = await authorize(alice, { client_id: cid, redirect_uri: REDIRECT, scope: 'profile' });
