@@ -7,7 +7,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import https from 'node:https';
@@ -66,7 +66,7 @@ function assertErrorPage(a, why) {
 }
 
 describe('Client ID Metadata Documents', () => {
-  let stack, alice, tls, good, other, dir, closedPort;
+  let stack, alice, tls, good, other, dir, closedPort, lastRefresh;
   const routes = (base) => ({
     '/good': json(doc(base, '/good'), { 'cache-control': 'public, max-age=600' }),
     '/pkce': json(doc(base, '/pkce')),
@@ -131,6 +131,7 @@ describe('Client ID Metadata Documents', () => {
     // a secret sent for it is refused like for any public client
     const withSecret = await token(stack.url, { grant_type: 'refresh_token', refresh_token: rt.body.refresh_token }, [cid, 'pcs_guess']);
     assert.equal(withSecret.status, 401);
+    lastRefresh = rt.body.refresh_token;
 
     // cached within max-age (600 s): a second authorize does not fetch again
     const again = await authorize(alice, { ...q, state: 's2' }, { decision: null });
@@ -234,6 +235,29 @@ describe('Client ID Metadata Documents', () => {
     const refused = lines.find((l) => !l.ok && l.client_id === 'https://10.1.2.3/doc');
     assert.match(refused?.reason ?? '', /not a public one/);
     assert.ok(lines.some((l) => !l.ok && l.client_id === good.base + '/wrong-id' && /client_id is not its own URL/.test(l.reason)));
+  });
+
+  test('turned off, its clients stop working: unknown at authorize and token', async () => {
+    const cid = good.base + '/good';
+    const conf = readFileSync(stack.config, 'utf8');
+    writeFileSync(stack.config, conf.replace(/^client_metadata_documents = on$/m, 'client_metadata_documents = off'));
+    try {
+      await stack.restart();
+      const m = await (await fetch(stack.url + '/.well-known/oauth-authorization-server')).json();
+      assert.equal(m.client_id_metadata_document_supported, undefined);
+      const { challenge } = pkce();
+      const a = await authorize(alice, { client_id: cid, redirect_uri: REDIRECT, scope: 'profile', code_challenge: challenge, code_challenge_method: 'S256' });
+      assert.equal(a.status, 400);
+      assert.match(a.page.text_, /unknown client_id/);
+      const rt = await token(stack.url, { grant_type: 'refresh_token', refresh_token: lastRefresh, client_id: cid });
+      assert.equal(rt.status, 401, JSON.stringify(rt.body));
+      assert.equal(rt.body.error, 'invalid_client');
+    } finally {
+      writeFileSync(stack.config, conf);
+      await stack.restart();
+    }
+    const rt = await token(stack.url, { grant_type: 'refresh_token', refresh_token: lastRefresh, client_id: cid });
+    assert.equal(rt.status, 200, 'on again, it works again');
   });
 
   test('client_ids that are not document URLs are unknown clients', async () => {
