@@ -8,7 +8,8 @@ VERSION   ?= 0.1.0
 CC        ?= cc
 # libcrypto (OpenSSL): RSA key generation and RS256 signatures only (lib/oidc.c)
 PKGS       = fcgi sqlite3 libsodium libcjson libpq libcrypto
-# libcurl: only the device executable links it (lib/fetch.c, a bridged device login)
+# libcurl: only the device executable (lib/fetch.c, a bridged device login) and the
+# authorize executable (lib/cimd.c, Client ID Metadata Documents) link it
 CURL_PKG   = libcurl
 
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2
@@ -43,7 +44,7 @@ build/schema.c: schema.sql schema.pg.sql
 
 # One build of the library, the executables and the admin command: $(1) its folder,
 # $(2) the compiler's variable, $(3) the flags' variable, $(4) the link flags' variable
-# (names, not values: the flags have commas). Only the device executable links libcurl.
+# (names, not values: the flags have commas). Only device and authorize link libcurl.
 define variant
 $(1)/obj/%.o: lib/%.c $$(HEADERS)
 	@mkdir -p $(1)/obj
@@ -56,6 +57,8 @@ $(1)/libpostern.a: $$(LIB_SRC:lib/%.c=$(1)/obj/%.o) $(1)/obj/schema.o
 $(1)/%: cgi/%.c $(1)/libpostern.a $$(HEADERS)
 	$$($(2)) $$($(3)) -o $$@ $$< $(1)/libpostern.a $$($(4)) $$(PKG_LIBS)
 $(1)/device: cgi/device.c $(1)/libpostern.a $$(HEADERS)
+	$$($(2)) $$($(3)) -o $$@ $$< $(1)/libpostern.a $$($(4)) $$(PKG_LIBS) $$(CURL_LIBS)
+$(1)/authorize: cgi/authorize.c $(1)/libpostern.a $$(HEADERS)
 	$$($(2)) $$($(3)) -o $$@ $$< $(1)/libpostern.a $$($(4)) $$(PKG_LIBS) $$(CURL_LIBS)
 $(1)/postern: cli/admin.c $(1)/libpostern.a $$(HEADERS)
 	$$($(2)) $$($(3)) -o $$@ $$< $(1)/libpostern.a $$($(4)) $$(PKG_LIBS)

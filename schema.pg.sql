@@ -163,5 +163,13 @@ CREATE TABLE IF NOT EXISTS keys (
 	expires    BIGINT
 );
 
+-- Client ID Metadata Documents: the apps row a fetched document made (client_id is the
+-- document's URL) and until when that fetch is fresh (HTTP caching, within bounds).
+CREATE TABLE IF NOT EXISTS client_documents (
+	app_id  BIGINT PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+	fetched BIGINT NOT NULL,
+	expires BIGINT NOT NULL
+);
+
 DELETE FROM postern_schema;
-INSERT INTO postern_schema (version) VALUES (7);
+INSERT INTO postern_schema (version) VALUES (8);

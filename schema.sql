@@ -2,7 +2,7 @@
 -- Secrets (client secrets, codes, tokens, sessions, device codes) are stored only as
 -- keyed BLAKE2b-256 hashes (32-byte BLOBs); the key lives outside the database.
 
-PRAGMA user_version = 7;
+PRAGMA user_version = 8;
 
 -- Ids that leave the server (a user's `sub`, an organization's id, grant and token ids in
 -- addresses and in the admin command) are AUTOINCREMENT: an id is never handed to a new
@@ -187,4 +187,12 @@ CREATE TABLE IF NOT EXISTS keys (
 	created    INTEGER NOT NULL,
 	retired    INTEGER,                     -- when it stopped signing; NULL: signs
 	expires    INTEGER                      -- when it leaves the JWKS; NULL: never (signs)
+);
+
+-- Client ID Metadata Documents: the apps row a fetched document made (client_id is the
+-- document's URL) and until when that fetch is fresh (HTTP caching, within bounds).
+CREATE TABLE IF NOT EXISTS client_documents (
+	app_id  INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+	fetched INTEGER NOT NULL,
+	expires INTEGER NOT NULL
 );

@@ -230,6 +230,17 @@ authorize(struct pt_req *r)
 			fail.reason));
 		return;
 	}
+	/* a Client ID Metadata Document: its apps row made fresh before the checks read it;
+	 * an unusable document gets the error page, never a redirect */
+	if (r->ctx.cfg->client_metadata_documents &&
+	    pt_cimd_is_url(p.v[AZ_CLIENT_ID], p.n[AZ_CLIENT_ID])) {
+		const char *why = NULL;
+		rc = pt_cimd_resolve(&r->ctx, p.v[AZ_CLIENT_ID], p.n[AZ_CLIENT_ID], &why);
+		if (rc != PT_OK) {
+			pt_fail(r, rc == PT_ERR_DB ? PT_E_BUSY : PT_E_CLIENT_DOCUMENT, why);
+			return;
+		}
+	}
 	rc = pt_authz_check(&r->ctx, &p, &az, &fail);
 	if (rc == PT_ERR_DB) {
 		pt_fail(r, PT_E_BUSY, fail.reason);

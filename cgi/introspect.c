@@ -291,6 +291,9 @@ metadata(struct pt_req *r)
 	json_url(&b, r, "end_session_endpoint", "/oauth/end_session");
 	if (c->registration)
 		json_url(&b, r, "registration_endpoint", "/oauth/register");
+	/* draft-ietf-oauth-client-id-metadata-document §5 */
+	if (c->client_metadata_documents)
+		pt_buf_adds(&b, ",\"client_id_metadata_document_supported\":true");
 	pt_buf_adds(&b, ",\"scopes_supported\":[");
 	for (size_t i = 0; i < c->nscopes; i++) {
 		if (i)

@@ -489,6 +489,15 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		} else if (!strcmp(k, "api_url")) {
 			free(c->api_url);
 			c->api_url = xstrdup(v);
+		} else if (!strcmp(k, "client_metadata_documents")) {
+			if (!parse_bool(v, &c->client_metadata_documents))
+				BAD("%s:%d: client_metadata_documents must be on or off", path, lineno);
+		} else if (!strcmp(k, "client_metadata_allow_hosts")) {
+			free(c->client_metadata_allow_hosts);
+			c->client_metadata_allow_hosts = xstrdup(v);
+		} else if (!strcmp(k, "client_metadata_ca_file")) {
+			free(c->client_metadata_ca_file);
+			c->client_metadata_ca_file = relpath(path, v);
 		} else if (!strcmp(k, "site_name")) {
 			const char *why = site_name_problem(v);
 			if (why != NULL)
@@ -640,6 +649,8 @@ pt_config_free(struct pt_config *c)
 	free(c->cli_app);
 	free(c->api_url);
 	free(c->site_name);
+	free(c->client_metadata_allow_hosts);
+	free(c->client_metadata_ca_file);
 	free(c->upstream_authorize_url);
 	free(c->upstream_token_url);
 	free(c->upstream_client_id);

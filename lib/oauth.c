@@ -11,7 +11,10 @@ int
 pt_app_get(pt_arena *a, const char *client_id, size_t n, struct pt_app *app)
 {
 	memset(app, 0, sizeof(*app));
-	if (n != PT_CLIENT_ID_LEN || memcmp(client_id, "pca_", 4) != 0 ||
+	/* a Client ID Metadata Document's client: its row exists once authorize fetched it */
+	if (pt_cimd_is_url(client_id, n))
+		;
+	else if (n != PT_CLIENT_ID_LEN || memcmp(client_id, "pca_", 4) != 0 ||
 	    !pt_valid_b62ish(client_id, n))
 		return PT_ERR_NOTFOUND;
 	int rc = pt_db_app_by_client_id(a, client_id, n, app);
@@ -114,7 +117,9 @@ pt_client_auth(struct pt_req *r, const char *body_id, size_t idn, const char *bo
 	*desc = "client authentication failed";
 	uint8_t h[PT_HASH_LEN];
 	pt_hash(h, sec ? sec : "", sec ? secn : 0);
-	int rc = pt_app_get(r->ctx.a, id, idn, app);
+	/* a metadata-document client works only while the feature is on */
+	int rc = pt_cimd_is_url(id, idn) && !r->ctx.cfg->client_metadata_documents
+	    ? PT_ERR_NOTFOUND : pt_app_get(r->ctx.a, id, idn, app);
 	if (rc == PT_ERR_DB) {
 		*desc = "the server could not look up the client; retry shortly";
 		return PT_E_BUSY;
@@ -283,7 +288,9 @@ pt_authz_check(const struct pt_ctx *ctx, const struct pt_params *p, struct pt_au
 		fail->reason = "The request does not name an application (client_id is missing).";
 		return PT_ERR_INVALID;
 	}
-	int rc = pt_app_get(ctx->a, p->v[AZ_CLIENT_ID], p->n[AZ_CLIENT_ID], &az->app);
+	int rc = pt_cimd_is_url(p->v[AZ_CLIENT_ID], p->n[AZ_CLIENT_ID]) &&
+		!ctx->cfg->client_metadata_documents
+	    ? PT_ERR_NOTFOUND : pt_app_get(ctx->a, p->v[AZ_CLIENT_ID], p->n[AZ_CLIENT_ID], &az->app);
 	if (rc == PT_ERR_DB) {
 		fail->reason = "The server could not look up the application. Try again later.";
 		return PT_ERR_DB;

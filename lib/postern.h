@@ -102,6 +102,14 @@ enum pt_err {
 #define PT_MAX_REFERER     2048          /* a Referer an error page links back to (longer: no link) */
 #define PT_UPSTREAM_CONNECT_MS 5000      /* connecting to the upstream */
 #define PT_UPSTREAM_TIMEOUT_MS 15000     /* the whole upstream exchange */
+/* Client ID Metadata Documents (lib/cimd.c) */
+#define PT_CIMD_MAX_URL    512           /* a client_id that is a document's URL */
+#define PT_CIMD_MAX_DOCUMENT (5 * 1024)  /* the document (the draft's suggested 5 KB) */
+#define PT_CIMD_CONNECT_MS 2000          /* connecting to the document's host */
+#define PT_CIMD_TIMEOUT_MS 3000          /* the whole fetch */
+#define PT_CIMD_CACHE_MIN  300           /* a fetch is fresh at least this long (seconds) */
+#define PT_CIMD_CACHE_MAX  86400         /* and at most this long */
+#define PT_CIMD_CACHE_DEFAULT 3600       /* when the answer has no max-age */
 
 /* ---------------------------------------------------------------- memory */
 
@@ -376,6 +384,12 @@ struct pt_config {
 	bool upstream_token_basic;    /* form body + HTTP Basic instead of Postiz's JSON body */
 	bool bridge;
 	char *audit_log;          /* the audit log's path; NULL: off */
+	/* Client ID Metadata Documents: an https client_id with a path is fetched as the
+	 * client's metadata (lib/cimd.c) */
+	bool client_metadata_documents;
+	char *client_metadata_allow_hosts; /* tests only: "HOST:PORT ..." exempt from the
+					    * refusal of non-public addresses */
+	char *client_metadata_ca_file;     /* tests only: the CA bundle fetches trust */
 };
 
 /* Loads the file at path (NULL: $POSTERN_CONFIG). On error writes a message
@@ -670,7 +684,7 @@ void pt_log(const char *level, const char *fmt, ...) PT_PRINTF(2, 3);
 /* The storage module (lib/sql.c: every statement; lib/store*.c: the functions and
  * row structs below; lib/db.c and lib/db_pg.c: SQLite and PostgreSQL). Nothing else
  * holds SQL. One connection per process, opened by pt_db_open. */
-#define PT_SCHEMA_VERSION 7
+#define PT_SCHEMA_VERSION 8
 
 struct pt_store;
 /* The process's open connection (for struct pt_ctx); NULL when none is open. */
@@ -1445,6 +1459,7 @@ enum pt_error {
 	PT_E_UPSTREAM_UNREADABLE,   /* 502: its answer held no token */
 	PT_E_SIGN_IN_FAILED,        /* 401: wrong user name or password (the login form) */
 	PT_E_TOO_MANY_GUESSES,      /* 429: over a limit of wrong user codes (with Retry-After) */
+	PT_E_CLIENT_DOCUMENT,       /* 400: a client_id's metadata document is unusable (page) */
 	PT_E__MAX
 };
 
@@ -1592,6 +1607,21 @@ struct pt_app {
 };
 
 int pt_app_get(pt_arena *, const char *client_id, size_t n, struct pt_app *) PT_WUR;
+
+/* Client ID Metadata Documents (lib/cimd.c; it links libcurl, only the authorize
+ * executable calls it). Whether v is a client_id to fetch: https, a host, a path, no
+ * user info, fragment or dot segment, at most PT_CIMD_MAX_URL bytes. */
+bool pt_cimd_is_url(const char *v, size_t n);
+/* Makes the apps row of the document at url fresh: nothing when the last fetch is
+ * still fresh, else fetches (https only, no redirects, public addresses only unless
+ * client_metadata_allow_hosts names it, PT_CIMD_TIMEOUT_MS, PT_CIMD_MAX_DOCUMENT,
+ * application/json), checks and stores it. PT_OK; PT_ERR_INVALID with *why for the
+ * error page; PT_ERR_DB. */
+int pt_cimd_resolve(const struct pt_ctx *, const char *url, size_t n, const char **why) PT_WUR;
+/* The storage of the above (lib/store_cimd.c). */
+int pt_db_cimd_get(const char *url, int64_t *app_id, int64_t *expires) PT_WUR;
+int pt_db_cimd_save(const char *url, const char *name, const char *redirect_uris,
+    const char *grant_types, int64_t now, int64_t expires) PT_WUR;
 /* Deletes an app with every grant, code, token and device request: the app stops
  * working at once, its rows go in batches of PT_DELETE_BATCH (one short transaction
  * each). PT_ERR_NOTFOUND when there is no such app. */

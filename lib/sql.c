@@ -314,6 +314,22 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    .pg = "UPDATE users SET email = CASE WHEN CAST($2 AS TEXT) IS NULL THEN email WHEN $2 = '' THEN NULL ELSE $2 END,"
 	    " full_name = CASE WHEN CAST($3 AS TEXT) IS NULL THEN full_name WHEN $3 = '' THEN NULL ELSE $3 END"
 	    " WHERE name = $1"},
+	/* ------------------------------------------------ Client ID Metadata Documents */
+	/* the app a document made, and until when its fetch is fresh */
+	[Q_CIMD_GET] = {
+	    .sqlite = "SELECT a.id, d.expires FROM apps a JOIN client_documents d ON d.app_id = a.id"
+	    " WHERE a.client_id = ?"},
+	/* a document's client: public, PKCE required, registered (untrusted, never
+	 * remembered consent); a fresh fetch updates what the document says */
+	[Q_CIMD_APP_SAVE] = {
+	    .sqlite = "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types, public,"
+	    " require_pkce, registered, remember_consent, created) VALUES (?1, ?2, ?3, '', ?4, 1, 1, 1, 0, ?5)"
+	    " ON CONFLICT (client_id) DO UPDATE SET name = excluded.name,"
+	    " redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types"},
+	[Q_CIMD_DOC_SAVE] = {
+	    .sqlite = "INSERT INTO client_documents (app_id, fetched, expires)"
+	    " SELECT id, ?2, ?3 FROM apps WHERE client_id = ?1"
+	    " ON CONFLICT (app_id) DO UPDATE SET fetched = excluded.fetched, expires = excluded.expires"},
 	[Q_ADMIN_APP_SET_ALG] = {.sqlite = "UPDATE apps SET id_token_signed_response_alg = ? WHERE client_id = ?"},
 
 	/* each janitor statement removes at most a batch (?2): it runs again until less

@@ -122,6 +122,10 @@ enum pt_q {
 	Q_JANITOR_REQUESTS,
 	Q_METRICS_COUNTS,
 	Q_JANITOR_KEYS,
+	/* ---- Client ID Metadata Documents (lib/cimd.c) */
+	Q_CIMD_GET,
+	Q_CIMD_APP_SAVE,
+	Q_CIMD_DOC_SAVE,
 	Q__MAX
 };
 

@@ -138,3 +138,28 @@ pt_uri_origin(pt_arena *a, const char *s, size_t n, const char **rest)
 		*rest = pt_strndup(a, u.rest, u.restn);
 	return pt_strndup(a, s, (size_t)(u.host + u.hostn + (u.portn ? u.portn + 1 : 0) - s));
 }
+
+bool
+pt_cimd_is_url(const char *v, size_t n)
+{
+	/* draft-ietf-oauth-client-id-metadata-document §3: https, a path, no fragment, no
+	 * user info, no dot segments */
+	if (v == NULL || n <= 8 || n > PT_CIMD_MAX_URL || strncmp(v, "https://", 8) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f || v[i] == '#' ||
+		    v[i] == '@' || v[i] == '\\' || v[i] == '"' || v[i] == '<' || v[i] == '>')
+			return false;
+	const char *path = memchr(v + 8, '/', n - 8);
+	if (path == NULL || path == v + 8 || (size_t)(v + n - path) < 2)
+		return false;
+	for (const char *s = path; s < v + n; s++) {
+		if (*s != '/')
+			continue;
+		size_t rest = (size_t)(v + n - s);
+		if ((rest >= 2 && s[1] == '.' && (rest == 2 || s[2] == '/' || s[2] == '?')) ||
+		    (rest >= 3 && s[1] == '.' && s[2] == '.' && (rest == 3 || s[3] == '/' || s[3] == '?')))
+			return false;
+	}
+	return true;
+}

@@ -117,7 +117,7 @@ describe('schema migration', () => {
     assert.equal(sql(db, 'PRAGMA user_version'), '2');
     assert.ok(has('codes'));
     stack.cli(['init']);
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     assert.ok(!has('codes') && !has('tokens_2'), 'the old tables are gone');
     assert.ok(has('tokens_hash') && has('tokens_code_hash') && has('tokens_code_expires'));
     assert.equal(ids(), before, 'token rows changed');
@@ -131,11 +131,11 @@ describe('schema migration', () => {
     downgrade(db, 1);
     assert.ok(has('tokens_code'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     assert.ok(!has('tokens_code') && !has('codes'));
     assert.equal(await check(stack.url, t), 204);
     const logs = ['authorize', 'consent', 'token', 'apps', 'revoke', 'introspect', 'device'].map((c) => stack.log(`${c}.log`)).join('');
-    assert.equal((logs.match(/schema 1 brought up to 7/g) || []).length, 1, 'exactly one process did it');
+    assert.equal((logs.match(/schema 1 brought up to 8/g) || []).length, 1, 'exactly one process did it');
     await codeFlowPasses();
   });
 
@@ -148,7 +148,7 @@ describe('schema migration', () => {
     const before = ids();
     assert.doesNotMatch(sql(db, "SELECT sql FROM sqlite_master WHERE name = 'users'"), /AUTOINCREMENT/);
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     for (const table of ['users', 'orgs', 'grants', 'tokens'])
       assert.match(sql(db, `SELECT sql FROM sqlite_master WHERE name = '${table}'`), /AUTOINCREMENT/, table);
     assert.equal(sql(db, 'SELECT group_concat(id || name, \',\') FROM (SELECT * FROM users ORDER BY id)'), users);
@@ -172,23 +172,24 @@ describe('schema migration', () => {
     await codeFlowPasses();
   });
 
-  test('schema 4 is brought up to 7: the bridged device logins table appears, tokens kept', SQLITE_ONLY, async () => {
+  test('schema 4 is brought up to 8: the bridged device logins table appears, tokens kept', SQLITE_ONLY, async () => {
     const t = issue();
     const before = ids();
     downgrade4(db);
     assert.ok(!has('bridge_devices'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     assert.ok(has('bridge_devices') && has('bridge_devices_expires'));
     assert.equal(ids(), before, 'token rows changed');
     assert.equal(await check(stack.url, t), 204);
   });
 
-  test('schema 4 is brought up to 7 with the OpenID Connect columns and the keys table', SQLITE_ONLY, async () => {
+  test('schema 4 is brought up to 8 with the OpenID Connect columns and the keys table', SQLITE_ONLY, async () => {
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('users') WHERE name IN ('email', 'full_name')"), '2');
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('tokens') WHERE name IN ('nonce', 'auth_time')"), '2');
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('apps') WHERE name IN ('id_token_signed_response_alg', 'post_logout_redirect_uris')"), '2');
     assert.ok(has('keys'));
+    assert.ok(has('client_documents'));
   });
 
   test('a database from a newer postern is refused by the admin command and the servers', async () => {
@@ -197,10 +198,10 @@ describe('schema migration', () => {
     setVersion(99);
     const r = stack.cliRun(['init']);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /schema 99 is newer than this postern \(7\)/);
+    assert.match(r.stderr, /schema 99 is newer than this postern \(8\)/);
     await assert.rejects(stack.restart(), /did not come up/);
     assert.match(stack.log('token.log'), /schema 99 is newer than this postern/);
-    setVersion(7);
+    setVersion(8);
     await stack.restart();
     assert.equal(await check(stack.url, issue()), 204);
   });
@@ -238,7 +239,7 @@ describe('schema 5 to 7 (OpenID Connect)', () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '5');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
-    assert.equal(version(), '7');
+    assert.equal(version(), '8');
     assert.equal(sql(database, "SELECT name || '|' || is_admin FROM users"), 'old5|1');
     assert.equal(sql(database, "SELECT client_id || '|' || name || '|' || id_token_signed_response_alg || '|' || post_logout_redirect_uris || '|' FROM apps"), 'pca_old5|Old app|RS256||');
     assert.equal(sql(database, "SELECT count(*) FROM tokens WHERE nonce IS NOT NULL OR auth_time IS NOT NULL"), '0');
@@ -279,7 +280,7 @@ describe('schema 6 to 7 (RP-Initiated Logout)', () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '6');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
-    assert.equal(version(), '7');
+    assert.equal(version(), '8');
     assert.equal(sql(database, "SELECT client_id || '|' || id_token_signed_response_alg || '|' || post_logout_redirect_uris || '|' FROM apps"),
       'pca_old6|EdDSA||');
     assert.equal(sql(database, "SELECT email FROM users WHERE name = 'old6'"), 'old6@example.com');
@@ -287,5 +288,45 @@ describe('schema 6 to 7 (RP-Initiated Logout)', () => {
       '--post-logout-redirect-uri', 'https://app.example/bye']));
     assert.deepEqual(app.post_logout_redirect_uris, ['https://app.example/bye']);
     assert.equal(sql(database, `SELECT post_logout_redirect_uris FROM apps WHERE client_id = '${app.client_id}'`), 'https://app.example/bye');
+  });
+});
+
+// Schema 7 as the postern before Client ID Metadata Documents made it, with an app and a
+// token; the new postern adds the client_documents table (schema 8), and a document's
+// client can be stored next to the old app.
+const SCHEMA7_COMMIT = '32a4bba';
+describe('schema 7 to 8 (Client ID Metadata Documents)', () => {
+  let dir, database, stack;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s7-'));
+    const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
+    const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA7_COMMIT}:${file}`], { encoding: 'utf8' });
+    database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
+    const now = Math.floor(Date.now() / 1000);
+    const rows = `INSERT INTO apps (client_id, name, redirect_uris, created, post_logout_redirect_uris)
+      VALUES ('pca_old7', 'Old seven', 'https://app.example/cb', ${now}, 'https://app.example/bye');`;
+    if (backend === 'pg') {
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema + rows, encoding: 'utf8' });
+    } else {
+      writeFileSync(path.join(dir, 'old.sql'), schema + rows);
+      execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
+    }
+  });
+  after(async () => {
+    await stack?.stop();
+    if (backend === 'pg' && database) dropDatabase(database);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a schema 7 database comes up to 8 with the client_documents table; its apps kept', async () => {
+    const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
+    assert.equal(version(), '7');
+    stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
+    assert.equal(version(), '8');
+    assert.equal(sql(database, "SELECT client_id || '|' || post_logout_redirect_uris FROM apps"), 'pca_old7|https://app.example/bye');
+    // the new table works, and goes with its app
+    sql(database, "INSERT INTO apps (client_id, name, created, registered, public) VALUES ('https://c.example/doc', 'Doc', 1, 1, 1)");
+    sql(database, "INSERT INTO client_documents (app_id, fetched, expires) SELECT id, 1, 301 FROM apps WHERE client_id = 'https://c.example/doc'");
+    assert.equal(sql(database, 'SELECT count(*) FROM client_documents'), '1');
   });
 });

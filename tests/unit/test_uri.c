@@ -194,9 +194,43 @@ origin_of_http_urls_only(void)
 	CHECK(pt_uri_origin(a, u, PT_MAX_REFERER + 1, NULL) == NULL);
 }
 
+#define CIMD(s) pt_cimd_is_url(s, strlen(s))
+
+/* draft-ietf-oauth-client-id-metadata-document §3: which client_ids are fetched */
+static void
+cimd_url_shape(void)
+{
+	CHECK(CIMD("https://client.example/oauth/metadata.json"));
+	CHECK(CIMD("https://client.example:8443/m"));
+	CHECK(CIMD("https://client.example/m?v=1"));
+	CHECK(!CIMD("https://client.example"));          /* no path */
+	CHECK(!CIMD("https://client.example/"));         /* an empty one */
+	CHECK(!CIMD("https:///m"));                      /* no host */
+	CHECK(!CIMD("http://client.example/m"));         /* not https */
+	CHECK(!CIMD("HTTPS://client.example/m"));
+	CHECK(!CIMD("https://client.example/m#f"));      /* fragment */
+	CHECK(!CIMD("https://u:p@client.example/m"));    /* user info */
+	CHECK(!CIMD("https://client.example/a/../m"));   /* dot segments */
+	CHECK(!CIMD("https://client.example/./m"));
+	CHECK(!CIMD("https://client.example/m/.."));
+	CHECK(CIMD("https://client.example/..m"));       /* a name, not a segment */
+	CHECK(!CIMD("https://client.example/m x"));
+	CHECK(!CIMD("https://client.example/\xc3\xa9"));
+	CHECK(!CIMD("pca_0123456789abcdef0123456789abcdef"));
+	char u[PT_CIMD_MAX_URL + 2];
+	memset(u, 'a', sizeof(u));
+	memcpy(u, "https://c.example/", 18);
+	u[PT_CIMD_MAX_URL] = '\0';
+	CHECK(CIMD(u));
+	u[PT_CIMD_MAX_URL] = 'a';
+	u[PT_CIMD_MAX_URL + 1] = '\0';
+	CHECK(!CIMD(u));
+}
+
 void
 suite_uri(void)
 {
+	RUN(cimd_url_shape);
 	RUN(valid_accepts_https_anywhere);
 	RUN(valid_accepts_http_only_on_loopback);
 	RUN(valid_refuses_fragments);
