@@ -886,18 +886,24 @@ cmd_janitor(void)
 	}
 	/* counted with the device requests they are */
 	removed[2] += janitor_step(PT_JANITOR_BRIDGE, pt_now(), "bridged device requests");
+	/* self-registered clients nobody approved within registration_unapproved_ttl */
+	long long unapproved = cfg.registration_unapproved_ttl > 0
+	    ? janitor_step(PT_JANITOR_UNAPPROVED, pt_now() - cfg.registration_unapproved_ttl,
+		  "unapproved registered clients") : 0;
 	pt_db_maintain();
 	admin_audit("janitor_run", PT_AI("codes", removed[0]), PT_AI("sessions", removed[1]),
 	    PT_AI("devices", removed[2]), PT_AI("tokens", removed[3]), PT_AI("attempts", removed[4]),
-	    PT_AI("requests", removed[5]));
+	    PT_AI("requests", removed[5]), PT_AI("unapproved_clients", unapproved));
 	if (json)
 		printf("{\"codes\":%lld,\"sessions\":%lld,\"devices\":%lld,\"tokens\":%lld,"
-		       "\"attempts\":%lld,\"requests\":%lld,\"keys\":%lld}\n",
-		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6]);
+		       "\"attempts\":%lld,\"requests\":%lld,\"keys\":%lld,\"unapproved_clients\":%lld}\n",
+		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6],
+		    unapproved);
 	else
 		printf("removed %lld codes, %lld sessions, %lld device requests, %lld tokens, %lld counters, "
-		       "%lld consent requests, %lld signing keys\n",
-		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6]);
+		       "%lld consent requests, %lld signing keys, %lld unapproved registered clients\n",
+		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6],
+		    unapproved);
 	return 0;
 }
 
