@@ -536,7 +536,6 @@ reg(struct pt_req *r)
 	pt_audit("client_registered", true, PT_AS("client_id", cid), PT_AS("name", m.client_name),
 	    PT_AS("auth_method", pt_reg_auth_names[m.auth_method]),
 	    PT_AS("application_type", m.application_type), PT_AS("addr", r->remote_addr));
-	pt_header(r, "Cache-Control", "no-store");
 	pt_json(r, 201, &answer);
 }
 
@@ -586,7 +585,6 @@ reg_config(struct pt_req *r)
 	const char *uri = pt_printf(r->ctx.a, "%s%s", config_base(r), cid);
 	if (op[0] == 'r') {
 		pt_register_answer(&answer, r->ctx.a, cid, &row, uri, NULL, NULL);
-		pt_header(r, "Cache-Control", "no-store");
 		pt_json(r, 200, &answer);
 		return;
 	}
@@ -640,7 +638,6 @@ reg_config(struct pt_req *r)
 	pt_audit("client_config", true, PT_AS("op", op), PT_AS("client_id", cid),
 	    PT_AS("addr", r->remote_addr));
 	pt_register_answer(&answer, r->ctx.a, cid, &row, uri, NULL, NULL);
-	pt_header(r, "Cache-Control", "no-store");
 	pt_json(r, 200, &answer);
 }
 
@@ -725,7 +722,6 @@ metrics(struct pt_req *r)
 	pt_buf b;
 	pt_buf_init(&b, r->ctx.a);
 	pt_metrics_render(&b, counted ? &gauges : NULL);
-	pt_header(r, "Cache-Control", "no-store");
 	pt_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.n);
 }
 

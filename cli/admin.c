@@ -1145,7 +1145,8 @@ static const struct {
 	      "tests and scripts; revoke --grant ends a whole approval.\n"},
     {"janitor", "usage: postern janitor\n"
 		"Deletes expired codes, sessions, device requests, tokens, consent requests, old\n"
-		"rate-limit counters and retired signing keys no longer published, in batches of\n"
+		"rate-limit counters, retired signing keys no longer published and self-registered\n"
+		"clients nobody approved within registration_unapproved_ttl, in batches of\n"
 		"short transactions (run it hourly:\n"
 		"postern-janitor.timer). When another janitor holds the database (nodes sharing\n"
 		"one PostgreSQL database), it says so and removes nothing.\n"},

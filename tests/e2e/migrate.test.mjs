@@ -15,11 +15,16 @@ import { check, Session, tokenFor } from '../lib/client.mjs';
 const sql = sqlOn;
 const SQLITE_ONLY = { skip: backend === 'pg' && 'schemas 1 to 4 were SQLite only: a PostgreSQL database starts at schema 5' };
 
+/* Puts back schema 7: no self-registration columns on apps. */
+const DOWN7 = `ALTER TABLE apps DROP COLUMN token_endpoint_auth_method; ALTER TABLE apps DROP COLUMN application_type;
+  ALTER TABLE apps DROP COLUMN registration_token_hash; ALTER TABLE apps DROP COLUMN client_uri;
+  ALTER TABLE apps DROP COLUMN policy_uri; ALTER TABLE apps DROP COLUMN tos_uri;`;
+
 /* Puts back schema 5: no OpenID Connect columns, no signing keys. */
 const DOWN5 = `ALTER TABLE users DROP COLUMN email; ALTER TABLE users DROP COLUMN full_name;
   ALTER TABLE tokens DROP COLUMN nonce; ALTER TABLE tokens DROP COLUMN auth_time;
   ALTER TABLE apps DROP COLUMN id_token_signed_response_alg; DROP TABLE IF EXISTS keys;
-  ALTER TABLE apps DROP COLUMN post_logout_redirect_uris;`;
+  ALTER TABLE apps DROP COLUMN post_logout_redirect_uris; ${DOWN7}`;
 
 /* Puts back schema 4: no table for bridged device logins. */
 function downgrade4(db) {
@@ -117,7 +122,7 @@ describe('schema migration', () => {
     assert.equal(sql(db, 'PRAGMA user_version'), '2');
     assert.ok(has('codes'));
     stack.cli(['init']);
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     assert.ok(!has('codes') && !has('tokens_2'), 'the old tables are gone');
     assert.ok(has('tokens_hash') && has('tokens_code_hash') && has('tokens_code_expires'));
     assert.equal(ids(), before, 'token rows changed');
@@ -131,11 +136,11 @@ describe('schema migration', () => {
     downgrade(db, 1);
     assert.ok(has('tokens_code'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     assert.ok(!has('tokens_code') && !has('codes'));
     assert.equal(await check(stack.url, t), 204);
     const logs = ['authorize', 'consent', 'token', 'apps', 'revoke', 'introspect', 'device'].map((c) => stack.log(`${c}.log`)).join('');
-    assert.equal((logs.match(/schema 1 brought up to 7/g) || []).length, 1, 'exactly one process did it');
+    assert.equal((logs.match(/schema 1 brought up to 8/g) || []).length, 1, 'exactly one process did it');
     await codeFlowPasses();
   });
 
@@ -148,7 +153,7 @@ describe('schema migration', () => {
     const before = ids();
     assert.doesNotMatch(sql(db, "SELECT sql FROM sqlite_master WHERE name = 'users'"), /AUTOINCREMENT/);
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     for (const table of ['users', 'orgs', 'grants', 'tokens'])
       assert.match(sql(db, `SELECT sql FROM sqlite_master WHERE name = '${table}'`), /AUTOINCREMENT/, table);
     assert.equal(sql(db, 'SELECT group_concat(id || name, \',\') FROM (SELECT * FROM users ORDER BY id)'), users);
@@ -172,19 +177,19 @@ describe('schema migration', () => {
     await codeFlowPasses();
   });
 
-  test('schema 4 is brought up to 7: the bridged device logins table appears, tokens kept', SQLITE_ONLY, async () => {
+  test('schema 4 is brought up to 8: the bridged device logins table appears, tokens kept', SQLITE_ONLY, async () => {
     const t = issue();
     const before = ids();
     downgrade4(db);
     assert.ok(!has('bridge_devices'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     assert.ok(has('bridge_devices') && has('bridge_devices_expires'));
     assert.equal(ids(), before, 'token rows changed');
     assert.equal(await check(stack.url, t), 204);
   });
 
-  test('schema 4 is brought up to 7 with the OpenID Connect columns and the keys table', SQLITE_ONLY, async () => {
+  test('schema 4 is brought up to 8 with the OpenID Connect columns and the keys table', SQLITE_ONLY, async () => {
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('users') WHERE name IN ('email', 'full_name')"), '2');
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('tokens') WHERE name IN ('nonce', 'auth_time')"), '2');
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('apps') WHERE name IN ('id_token_signed_response_alg', 'post_logout_redirect_uris')"), '2');
@@ -197,19 +202,19 @@ describe('schema migration', () => {
     setVersion(99);
     const r = stack.cliRun(['init']);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /schema 99 is newer than this postern \(7\)/);
+    assert.match(r.stderr, /schema 99 is newer than this postern \(8\)/);
     await assert.rejects(stack.restart(), /did not come up/);
     assert.match(stack.log('token.log'), /schema 99 is newer than this postern/);
-    setVersion(7);
+    setVersion(8);
     await stack.restart();
     assert.equal(await check(stack.url, issue()), 204);
   });
 });
 
 // Schema 5 as the postern before OpenID Connect made it (schema.sql / schema.pg.sql of
-// the commit before schema 6), with rows in it; the new postern brings it to 7.
+// the commit before schema 6), with rows in it; the new postern brings it to 8.
 const SCHEMA5_COMMIT = '66a1510';
-describe('schema 5 to 7 (OpenID Connect)', () => {
+describe('schema 5 to 8 (OpenID Connect)', () => {
   let dir, database, stack;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s5-'));
@@ -234,11 +239,11 @@ describe('schema 5 to 7 (OpenID Connect)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 5 database comes up to 7 with its rows, and the new columns work', async () => {
+  test('a schema 5 database comes up to 8 with its rows, and the new columns work', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '5');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
-    assert.equal(version(), '7');
+    assert.equal(version(), '8');
     assert.equal(sql(database, "SELECT name || '|' || is_admin FROM users"), 'old5|1');
     assert.equal(sql(database, "SELECT client_id || '|' || name || '|' || id_token_signed_response_alg || '|' || post_logout_redirect_uris || '|' FROM apps"), 'pca_old5|Old app|RS256||');
     assert.equal(sql(database, "SELECT count(*) FROM tokens WHERE nonce IS NOT NULL OR auth_time IS NOT NULL"), '0');
@@ -251,7 +256,7 @@ describe('schema 5 to 7 (OpenID Connect)', () => {
 // Schema 6 as the first OpenID Connect postern made it (the commit that merged it), with an
 // app signing with EdDSA; the new postern adds the post-logout redirect URIs (schema 7).
 const SCHEMA6_COMMIT = 'e53c734';
-describe('schema 6 to 7 (RP-Initiated Logout)', () => {
+describe('schema 6 to 8 (RP-Initiated Logout)', () => {
   let dir, database, stack;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s6-'));
@@ -275,11 +280,11 @@ describe('schema 6 to 7 (RP-Initiated Logout)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 6 database comes up to 7: its apps keep their algorithm and get no post-logout URI', async () => {
+  test('a schema 6 database comes up to 8: its apps keep their algorithm and get no post-logout URI', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '6');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
-    assert.equal(version(), '7');
+    assert.equal(version(), '8');
     assert.equal(sql(database, "SELECT client_id || '|' || id_token_signed_response_alg || '|' || post_logout_redirect_uris || '|' FROM apps"),
       'pca_old6|EdDSA||');
     assert.equal(sql(database, "SELECT email FROM users WHERE name = 'old6'"), 'old6@example.com');
@@ -287,5 +292,55 @@ describe('schema 6 to 7 (RP-Initiated Logout)', () => {
       '--post-logout-redirect-uri', 'https://app.example/bye']));
     assert.deepEqual(app.post_logout_redirect_uris, ['https://app.example/bye']);
     assert.equal(sql(database, `SELECT post_logout_redirect_uris FROM apps WHERE client_id = '${app.client_id}'`), 'https://app.example/bye');
+  });
+});
+
+// Schema 7 as the postern before issue 15 made it, with a self-registered client and an
+// app of the apps page; the new postern adds the registration columns (schema 8).
+const SCHEMA7_COMMIT = '32a4bba';
+describe('schema 7 to 8 (self-registered clients: RFC 7592, application_type, links)', () => {
+  let dir, database, stack;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s7-'));
+    const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
+    const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA7_COMMIT}:${file}`], { encoding: 'utf8' });
+    database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
+    const now = Math.floor(Date.now() / 1000);
+    const rows = `INSERT INTO apps (client_id, name, redirect_uris, created, public, require_pkce, registered, remember_consent)
+      VALUES ('pca_old7reg', 'Old agent', 'https://agent.example/cb', ${now}, 1, 1, 1, 0);
+      INSERT INTO apps (client_id, name, redirect_uris, created, post_logout_redirect_uris)
+      VALUES ('pca_old7', 'Old seven', 'https://app.example/cb', ${now}, 'https://app.example/bye');`;
+    if (backend === 'pg') {
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema + rows, encoding: 'utf8' });
+    } else {
+      writeFileSync(path.join(dir, 'old.sql'), schema + rows);
+      execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
+    }
+  });
+  after(async () => {
+    await stack?.stop();
+    if (backend === 'pg' && database) dropDatabase(database);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a schema 7 database comes up to 8: its apps keep their rows and get the new columns empty', async () => {
+    const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
+    assert.equal(version(), '7');
+    stack = await startStack({ env: { DATABASE: database, SEED: '0', EXTRA_CONFIG: 'registration = on', REGISTER_RATE: '1000r/s' } });
+    assert.equal(version(), '8');
+    assert.equal(sql(database, "SELECT client_id || '|' || name || '|' || post_logout_redirect_uris || '|' || token_endpoint_auth_method || '|'"
+      + " || application_type || '|' || coalesce(client_uri, 'null') || '|' || coalesce(policy_uri, 'null') || '|' || coalesce(tos_uri, 'null')"
+      + " || '|' || CASE WHEN registration_token_hash IS NULL THEN 'nohash' ELSE 'hash' END FROM apps ORDER BY client_id"),
+    'pca_old7|Old seven|https://app.example/bye|||null|null|null|nohash\npca_old7reg|Old agent||||null|null|null|nohash');
+    // an old self-registered client has no registration access token: the endpoint says 401
+    const r = await fetch(`${stack.url}/oauth/register/pca_old7reg`, { headers: { authorization: 'Bearer pra_' + 'A'.repeat(49) } });
+    assert.equal(r.status, 401);
+    // the new columns work
+    const reg = await fetch(`${stack.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://agent.example/cb'], token_endpoint_auth_method: 'client_secret_post', tos_uri: 'https://agent.example/tos' }) });
+    assert.equal(reg.status, 201);
+    const c = await reg.json();
+    assert.equal(sql(database, `SELECT token_endpoint_auth_method || '|' || tos_uri FROM apps WHERE client_id = '${c.client_id}'`),
+      'client_secret_post|https://agent.example/tos');
   });
 });
