@@ -997,6 +997,14 @@ struct pt_register_row {
 /* Stores a client that registered itself (RFC 7591): needs PKCE, never skips the consent
  * page on a remembered approval; public unless r->has_secret. PT_OK, PT_ERR_BUSY, PT_ERR_DB. */
 int pt_db_register_insert(const char *cid, const struct pt_register_row *r) PT_WUR;
+/* What the consent page says of an app: its https links (NULL: none) and who made it
+ * (owner_name NULL: the admin command, or a client that registered itself). */
+struct pt_app_consent_row {
+	const char *client_uri, *policy_uri, *tos_uri;
+	const char *owner_name;
+	bool owner_is_admin;
+};
+int pt_db_app_consent_info(pt_arena *, int64_t app_id, struct pt_app_consent_row *r) PT_WUR;
 /* The self-registered client cid: PT_OK with *r, PT_ERR_NOTFOUND, PT_ERR_BUSY, PT_ERR_DB. */
 int pt_db_register_get(pt_arena *, const char *cid, struct pt_register_row *r) PT_WUR;
 /* Replaces the metadata of self-registered client r->id (not its secret, token or auth
@@ -1579,13 +1587,15 @@ int pt_session_user(struct pt_req *, struct pt_user *) PT_WUR;
  * URL) when signed out, 403 when nginx vouched for nobody in remote_user mode,
  * 500 when the session could not be read. */
 bool pt_signed_in(struct pt_req *, struct pt_user *u, const char *return_to);
-/* The consent page's shared slots (app, scopes, organizations; the form posts to
- * action, a path below the base URL); NULL with a 500 page already sent. */
 /* "YYYY-MM-DD HH:MM" in UTC, as the pages show times. */
 const char *pt_utc_time(pt_arena *, int64_t t);
 struct pt_app;
+/* The consent page's shared slots (app, who made it and its links, scopes,
+ * organizations; the form posts to action, a path below the base URL; "not you? switch
+ * account" signs out and comes back to return_to, a path below the base URL, NULL:
+ * no such link); NULL with a 500 page already sent. */
 struct pt_tv *pt_consent_vars(struct pt_req *, const struct pt_app *, const char *scope,
-    const struct pt_user *, const char *action);
+    const struct pt_user *, const char *action, const char *return_to);
 /* Sets a cookie of this server: Path = the base path, HttpOnly, SameSite=Lax, Secure
  * unless the base URL is plain http on loopback (or as cookie_secure says); max_age < 0
  * keeps it for the browser's session. */

@@ -192,6 +192,10 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " post_logout_redirect_uris, token_endpoint_auth_method, application_type,"
 	    " registration_token_hash, client_uri, policy_uri, tos_uri, secret_hash)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?12, 1, 1, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?15, ?16, ?13)"},
+	/* what the consent page says of an app: its links, and who made it */
+	[Q_APP_CONSENT_INFO] = {
+	    .sqlite = "SELECT a.client_uri, a.policy_uri, a.tos_uri, u.name, coalesce(u.is_admin, 0)"
+	    " FROM apps a LEFT JOIN users u ON u.id = a.owner_id WHERE a.id = ?"},
 	/* RFC 7592: a self-registered client as its configuration endpoint reads it */
 	[Q_REGISTER_GET] = {
 	    .sqlite = "SELECT id, name, redirect_uris, scopes, grant_types, created,"

@@ -249,6 +249,24 @@ pt_db_register_insert(const char *cid, const struct pt_register_row *r)
 }
 
 int
+pt_db_app_consent_info(pt_arena *a, int64_t app_id, struct pt_app_consent_row *r)
+{
+	struct pt_st *st = st_get(Q_APP_CONSENT_INFO);
+	memset(r, 0, sizeof(*r));
+	st_int(st, 1, app_id);
+	int rc = st_one(st);
+	if (rc != PT_OK)
+		return rc;
+	r->client_uri = st_col_text_or_null(a, st, 0);
+	r->policy_uri = st_col_text_or_null(a, st, 1);
+	r->tos_uri = st_col_text_or_null(a, st, 2);
+	r->owner_name = st_col_text_or_null(a, st, 3);
+	r->owner_is_admin = st_col_int(st, 4) != 0;
+	st_reset(st);
+	return PT_OK;
+}
+
+int
 pt_db_register_get(pt_arena *a, const char *cid, struct pt_register_row *r)
 {
 	struct pt_st *st = st_get(Q_REGISTER_GET);
