@@ -50,7 +50,13 @@ CREATE TABLE IF NOT EXISTS apps (
 	created          BIGINT NOT NULL,
 	resource_server  BIGINT NOT NULL DEFAULT 0,
 	id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256',
-	post_logout_redirect_uris TEXT NOT NULL DEFAULT ''
+	post_logout_redirect_uris TEXT NOT NULL DEFAULT '',
+	token_endpoint_auth_method TEXT NOT NULL DEFAULT '',
+	application_type TEXT NOT NULL DEFAULT '',
+	registration_token_hash BYTEA,
+	client_uri TEXT,
+	policy_uri TEXT,
+	tos_uri    TEXT
 );
 CREATE INDEX IF NOT EXISTS apps_owner ON apps(owner_id);
 

@@ -52,7 +52,17 @@ CREATE TABLE IF NOT EXISTS apps (
 	-- how its OpenID Connect id_tokens are signed: RS256 or EdDSA
 	id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256',
 	-- RP-Initiated Logout: where the end-session endpoint may send people back, '\n'-separated
-	post_logout_redirect_uris TEXT NOT NULL DEFAULT ''
+	post_logout_redirect_uris TEXT NOT NULL DEFAULT '',
+	-- RFC 7591/7592 (schema 8): how a self-registered client authenticates ('none',
+	-- 'client_secret_basic', 'client_secret_post'), its application_type ('' absent,
+	-- 'web', 'native'), the keyed hash of its registration_access_token (NULL: none)
+	token_endpoint_auth_method TEXT NOT NULL DEFAULT '',
+	application_type TEXT NOT NULL DEFAULT '',
+	registration_token_hash BLOB,
+	-- https links the consent page shows when registered; NULL: none
+	client_uri TEXT,
+	policy_uri TEXT,
+	tos_uri    TEXT
 );
 
 -- An app's picture, out of the apps row that every token request reads.

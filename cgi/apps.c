@@ -488,7 +488,15 @@ picture(struct pt_req *r, const char *cid)
 
 /* ------------------------------------------------------------ RFC 7591 */
 
-/* POST /oauth/register: registers a public client that must use PKCE. */
+/* The address of the RFC 7592 client configuration endpoint, but the client id. */
+static const char *
+config_base(struct pt_req *r)
+{
+	return pt_url(r, "/oauth/register/");
+}
+
+/* POST /oauth/register: registers a client that must use PKCE: public
+ * (token_endpoint_auth_method none) or confidential (client_secret_basic/_post). */
 static void
 reg(struct pt_req *r)
 {
@@ -520,14 +528,117 @@ reg(struct pt_req *r)
 	}
 	pt_buf answer;
 	char cid[PT_CLIENT_ID_LEN + 1];
-	if (pt_register_store(&r->ctx, &m, cid, &answer) != PT_OK) {
+	if (pt_register_store(&r->ctx, &m, config_base(r), cid, &answer) != PT_OK) {
 		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
 	pt_info("registered client %s", cid);
 	pt_audit("client_registered", true, PT_AS("client_id", cid), PT_AS("name", m.client_name),
-	    PT_AS("addr", r->remote_addr));
+	    PT_AS("auth_method", pt_reg_auth_names[m.auth_method]),
+	    PT_AS("application_type", m.application_type), PT_AS("addr", r->remote_addr));
 	pt_json(r, 201, &answer);
+}
+
+/* GET, PUT, DELETE /oauth/register/<client_id>: RFC 7592's client configuration
+ * endpoint, with the registration access token as the Bearer token. An unknown client
+ * and a wrong token get the same 401. */
+static void
+reg_config(struct pt_req *r)
+{
+	const char *cid = r->arg;
+	const char *t;
+	size_t tn;
+	struct pt_register_row row;
+	const char *op = strcmp(r->method, "PUT") == 0 ? "update"
+	    : strcmp(r->method, "DELETE") == 0 ? "delete"
+	    : (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) ? "read" : NULL;
+	if (!r->ctx.cfg->registration) {
+		pt_fail(r, PT_E_REGISTRATION_OFF, NULL);
+		return;
+	}
+	if (op == NULL) {
+		pt_header(r, "Allow", "GET, PUT, DELETE");
+		pt_fail(r, PT_E_METHOD, NULL);
+		return;
+	}
+	if (!pt_bearer(r->authorization, &t, &tn)) {
+		pt_audit("client_config", false, PT_AS("op", op), PT_AS("client_id", cid),
+		    PT_AS("reason", "no registration access token"), PT_AS("addr", r->remote_addr));
+		pt_fail(r, PT_E_INVALID_TOKEN, "the registration access token is missing (Authorization: Bearer)");
+		return;
+	}
+	int rc = pt_token_check(t, tn, "pra_") ? pt_db_register_get(r->ctx.a, cid, &row) : PT_ERR_NOTFOUND;
+	if (rc != PT_OK && rc != PT_ERR_NOTFOUND) {
+		pt_fail(r, PT_E_BUSY, NULL);
+		return;
+	}
+	uint8_t h[PT_HASH_LEN];
+	pt_hash(h, t, tn);
+	if (rc == PT_ERR_NOTFOUND || !row.has_token || sodium_memcmp(h, row.token_hash, PT_HASH_LEN) != 0) {
+		pt_audit("client_config", false, PT_AS("op", op), PT_AS("client_id", cid),
+		    PT_AS("reason", "wrong registration access token or no such client"),
+		    PT_AS("addr", r->remote_addr));
+		pt_fail(r, PT_E_INVALID_TOKEN, "the registration access token is not valid for this client");
+		return;
+	}
+	pt_buf answer;
+	const char *uri = pt_printf(r->ctx.a, "%s%s", config_base(r), cid);
+	if (op[0] == 'r') {
+		pt_register_answer(&answer, r->ctx.a, cid, &row, uri, NULL, NULL);
+		pt_json(r, 200, &answer);
+		return;
+	}
+	if (op[0] == 'd') {
+		rc = pt_app_delete(row.id);
+		if (rc != PT_OK && rc != PT_ERR_NOTFOUND) {
+			pt_fail(r, PT_E_BUSY, NULL);
+			return;
+		}
+		pt_info("self-registered client %s deleted itself", cid);
+		pt_audit("client_config", true, PT_AS("op", op), PT_AS("client_id", cid),
+		    PT_AS("addr", r->remote_addr));
+		pt_respond(r, 204, "application/json", "", 0);
+		return;
+	}
+	/* update: the whole metadata again (RFC 7592 §2.2), the same client_id */
+	if (strncasecmp(r->content_type, "application/json", 16) != 0 ||
+	    (r->content_type[16] != '\0' && r->content_type[16] != ';' && r->content_type[16] != ' ')) {
+		pt_fail(r, PT_E_CLIENT_METADATA, "the body must be application/json");
+		return;
+	}
+	struct pt_reg m;
+	struct pt_reg_fail rf;
+	rc = pt_register_parse(r->ctx.a, r->ctx.cfg, r->body, r->body_len, &m, &rf);
+	if (rc != PT_OK) {
+		enum pt_error e = rc == PT_ERR_TOOLONG ? PT_E_METADATA_TOO_LARGE
+		    : strcmp(rf.error, "invalid_redirect_uri") == 0 ? PT_E_REDIRECT_URI
+		    : PT_E_CLIENT_METADATA;
+		pt_fail(r, e, rf.desc);
+		return;
+	}
+	if (m.client_id == NULL || strcmp(m.client_id, cid) != 0) {
+		pt_fail(r, PT_E_CLIENT_METADATA, "client_id must be given and be this client's");
+		return;
+	}
+	if (m.auth_given && strcmp(pt_reg_auth_names[m.auth_method], row.auth_method) != 0 &&
+	    !(row.auth_method[0] == '\0' && m.auth_method == PT_REG_AUTH_NONE)) {
+		pt_fail(r, PT_E_CLIENT_METADATA, "token_endpoint_auth_method cannot change; register"
+		    " a new client instead");
+		return;
+	}
+	rc = pt_register_update_row(&r->ctx, &m, &row);
+	if (rc == PT_ERR_NOTFOUND) {
+		pt_fail(r, PT_E_INVALID_TOKEN, "the registration access token is not valid for this client");
+		return;
+	}
+	if (rc != PT_OK) {
+		pt_fail(r, PT_E_BUSY, NULL);
+		return;
+	}
+	pt_audit("client_config", true, PT_AS("op", op), PT_AS("client_id", cid),
+	    PT_AS("addr", r->remote_addr));
+	pt_register_answer(&answer, r->ctx.a, cid, &row, uri, NULL, NULL);
+	pt_json(r, 200, &answer);
 }
 
 /* ------------------------------------------------------------ routing */
@@ -611,13 +722,13 @@ metrics(struct pt_req *r)
 	pt_buf b;
 	pt_buf_init(&b, r->ctx.a);
 	pt_metrics_render(&b, counted ? &gauges : NULL);
-	pt_header(r, "Cache-Control", "no-store");
 	pt_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.n);
 }
 
 static const struct pt_route routes[] = {
 	/* methods         path                     face     needs                  handler */
 	{PT_POST,          "/oauth/register",        PT_API,  0,                     reg},
+	{PT_GET | PT_OTHER, "/oauth/register/*",     PT_API,  0,                     reg_config},
 	{PT_GET,           "/oauth/metrics",         PT_API,  0,                     metrics},
 	{PT_GET,           "/oauth/apps",            PT_PAGE, PT_SESSION,            apps_list},
 	{PT_GET,           "/oauth/apps/",           PT_PAGE, PT_SESSION,            apps_list},

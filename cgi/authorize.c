@@ -66,7 +66,8 @@ consent_page(struct pt_req *r, const struct pt_params *p, const struct pt_authz 
 		pt_fail(r, PT_E_BUSY, "The server could not start your approval. Try again in a moment.");
 		return;
 	}
-	struct pt_tv *t = pt_consent_vars(r, &az->app, az->scope, u, "/oauth/consent");
+	const char *back = pt_printf(r->ctx.a, "%s?%s", pt_path(r, "/oauth/authorize"), request_query(r, p));
+	struct pt_tv *t = pt_consent_vars(r, &az->app, az->scope, u, "/oauth/consent", back);
 	if (t == NULL)
 		return;
 	pt_tv_set(t, "redirect_host", host_of(r->ctx.a, az->redirect_uri));

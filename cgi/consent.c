@@ -168,6 +168,13 @@ logout(struct pt_req *r)
 	pt_audit("sign_out", true, PT_AS("user", signed_in ? u.name : NULL),
 	    PT_AI("user_id", signed_in ? u.id : 0), PT_AB("everywhere", everywhere),
 	    PT_AS("addr", r->remote_addr));
+	/* "not you? switch account" on the consent page: the sign-in form, then back to the
+	 * request (a path below the base URL, as for sign-in) */
+	if (p.v[LG_RETURN_TO] != NULL) {
+		const char *kv[] = {"return_to", safe_return(r, p.v[LG_RETURN_TO]), NULL};
+		pt_see_other(r, pt_uri_with_params(r->ctx.a, pt_path(r, "/oauth/login"), kv));
+		return;
+	}
 	pt_see_other(r, pt_path(r, "/oauth/login"));
 }
 

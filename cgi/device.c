@@ -177,7 +177,9 @@ static void
 consent_page(struct pt_req *r, const struct pt_app *app, const char *scope, const char *uc,
     const struct pt_user *u)
 {
-	struct pt_tv *t = pt_consent_vars(r, app, scope, u, "/oauth/device");
+	const char *kv[] = {"code", uc, NULL};
+	struct pt_tv *t = pt_consent_vars(r, app, scope, u, "/oauth/device",
+	    pt_uri_with_params(r->ctx.a, pt_path(r, "/oauth/device"), kv));
 	if (t == NULL)
 		return;
 	pt_tv_set(t, "device", "1");

@@ -122,8 +122,11 @@ check(struct pt_req *r)
 		return;
 	}
 	const char *meta = http_url(p.v[CK_RESOURCE_METADATA]) ? p.v[CK_RESOURCE_METADATA] : NULL;
+	/* the scope a location needs is named in every challenge (RFC 6750 §3), so a client
+	 * asks for it the first time; the 403 names it as the one missing */
+	const char *need = p.v[CK_SCOPE] != NULL && *p.v[CK_SCOPE] ? p.v[CK_SCOPE] : NULL;
 	if (!pt_bearer(r->authorization, &t, &n)) {
-		unauthorized(r, PT_E_INVALID_TOKEN, NULL, NULL, meta);
+		unauthorized(r, PT_E_INVALID_TOKEN, NULL, need, meta);
 		return;
 	}
 	int rc = lookup(r, t, n, &l);
@@ -139,7 +142,7 @@ check(struct pt_req *r)
 		return;
 	}
 	if (rc != PT_OK || l.kind != PT_KIND_ACCESS) {
-		unauthorized(r, PT_E_INVALID_TOKEN, "the access token is not valid", NULL, meta);
+		unauthorized(r, PT_E_INVALID_TOKEN, "the access token is not valid", need, meta);
 		return;
 	}
 	if (p.v[CK_SCOPE] != NULL && !pt_scope_subset(p.v[CK_SCOPE], l.scope)) {

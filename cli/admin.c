@@ -886,18 +886,24 @@ cmd_janitor(void)
 	}
 	/* counted with the device requests they are */
 	removed[2] += janitor_step(PT_JANITOR_BRIDGE, pt_now(), "bridged device requests");
+	/* self-registered clients nobody approved within registration_unapproved_ttl */
+	long long unapproved = cfg.registration_unapproved_ttl > 0
+	    ? janitor_step(PT_JANITOR_UNAPPROVED, pt_now() - cfg.registration_unapproved_ttl,
+		  "unapproved registered clients") : 0;
 	pt_db_maintain();
 	admin_audit("janitor_run", PT_AI("codes", removed[0]), PT_AI("sessions", removed[1]),
 	    PT_AI("devices", removed[2]), PT_AI("tokens", removed[3]), PT_AI("attempts", removed[4]),
-	    PT_AI("requests", removed[5]));
+	    PT_AI("requests", removed[5]), PT_AI("unapproved_clients", unapproved));
 	if (json)
 		printf("{\"codes\":%lld,\"sessions\":%lld,\"devices\":%lld,\"tokens\":%lld,"
-		       "\"attempts\":%lld,\"requests\":%lld,\"keys\":%lld}\n",
-		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6]);
+		       "\"attempts\":%lld,\"requests\":%lld,\"keys\":%lld,\"unapproved_clients\":%lld}\n",
+		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6],
+		    unapproved);
 	else
 		printf("removed %lld codes, %lld sessions, %lld device requests, %lld tokens, %lld counters, "
-		       "%lld consent requests, %lld signing keys\n",
-		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6]);
+		       "%lld consent requests, %lld signing keys, %lld unapproved registered clients\n",
+		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6],
+		    unapproved);
 	return 0;
 }
 
@@ -1139,7 +1145,8 @@ static const struct {
 	      "tests and scripts; revoke --grant ends a whole approval.\n"},
     {"janitor", "usage: postern janitor\n"
 		"Deletes expired codes, sessions, device requests, tokens, consent requests, old\n"
-		"rate-limit counters and retired signing keys no longer published, in batches of\n"
+		"rate-limit counters, retired signing keys no longer published and self-registered\n"
+		"clients nobody approved within registration_unapproved_ttl, in batches of\n"
 		"short transactions (run it hourly:\n"
 		"postern-janitor.timer). When another janitor holds the database (nodes sharing\n"
 		"one PostgreSQL database), it says so and removes nothing.\n"},

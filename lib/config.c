@@ -121,6 +121,7 @@ defaults(struct pt_config *c)
 	c->access_token_ttl = 0;
 	c->refresh_token_ttl = 30L * 86400;
 	c->session_ttl = 14L * 86400;
+	c->registration_unapproved_ttl = PT_REG_UNAPPROVED_TTL;
 	c->device_code_ttl = 900;
 	c->id_token_ttl = PT_ID_TOKEN_TTL;
 	c->device_interval = 5;
@@ -520,6 +521,10 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 				c->sync = PT_SYNC_NORMAL;
 			else
 				BAD("%s:%d: synchronous must be full, revocations or normal", path, lineno);
+		} else if (!strcmp(k, "registration_unapproved_ttl")) {
+			if (!parse_long(v, 0, 10L * 365 * 86400, &c->registration_unapproved_ttl) ||
+			    (c->registration_unapproved_ttl > 0 && c->registration_unapproved_ttl < 60))
+				BAD("%s:%d: registration_unapproved_ttl must be 0 (never) or seconds >= 60", path, lineno);
 		} else if (!strcmp(k, "registration")) {
 			if (!parse_bool(v, &c->registration))
 				BAD("%s:%d: registration must be on or off", path, lineno);

@@ -661,9 +661,17 @@ static const char to7_before_apps[] =
     "ALTER TABLE apps ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '';";
 
 /*
- * Schema 8 (Client ID Metadata Documents): the client_documents table is new (schema.sql
- * creates it); no rows move.
+ * Schema 8: the client_documents table is new (Client ID Metadata Documents; schema.sql
+ * creates it, no rows move), and apps get (self-registered clients, RFC 7591/7592; the
+ * consent page's links) their token_endpoint_auth_method, application_type, registration
+ * access token hash, client_uri, policy_uri and tos_uri.
  */
+static const char to8_before_apps[] =
+    "ALTER TABLE apps ADD COLUMN token_endpoint_auth_method TEXT NOT NULL DEFAULT '';"
+    " ALTER TABLE apps ADD COLUMN application_type TEXT NOT NULL DEFAULT '';"
+    " ALTER TABLE apps ADD COLUMN registration_token_hash BLOB;"
+    " ALTER TABLE apps ADD COLUMN client_uri TEXT; ALTER TABLE apps ADD COLUMN policy_uri TEXT;"
+    " ALTER TABLE apps ADD COLUMN tos_uri TEXT;";
 
 /* Runs one migration step when from <= version < to (version 0 is a new database). */
 static bool
@@ -729,6 +737,7 @@ lite_init_schema(sqlite3 *h, char *err, size_t errlen)
 	    !step(h, version, 3, 4, to4_before_tokens, &msg) ||
 	    !step(h, version, 1, 6, to6_before_apps, &msg) || !step(h, version, 4, 6, to6_before, &msg) ||
 	    !step(h, version, 1, 7, to7_before_apps, &msg) ||
+	    !step(h, version, 1, 8, to8_before_apps, &msg) ||
 	    !step(h, version, 0, SCHEMA_VERSION, pt_schema_sql, &msg) ||
 	    !step(h, version, 1, 3, to3_after, &msg) || !step(h, version, 3, 4, to4_after_tokens, &msg) ||
 	    !step(h, version, 1, 4, to4_after, &msg))

@@ -439,6 +439,13 @@ static const char to6_columns[] =
 static const char to7_columns[] =
     "ALTER TABLE apps ADD COLUMN IF NOT EXISTS post_logout_redirect_uris TEXT NOT NULL DEFAULT '';";
 
+/* Schema 8 (self-registered clients, RFC 7591/7592; the consent page's links). */
+static const char to8_columns[] =
+    "ALTER TABLE apps ADD COLUMN IF NOT EXISTS token_endpoint_auth_method TEXT NOT NULL DEFAULT '',"
+    " ADD COLUMN IF NOT EXISTS application_type TEXT NOT NULL DEFAULT '',"
+    " ADD COLUMN IF NOT EXISTS registration_token_hash BYTEA, ADD COLUMN IF NOT EXISTS client_uri TEXT,"
+    " ADD COLUMN IF NOT EXISTS policy_uri TEXT, ADD COLUMN IF NOT EXISTS tos_uri TEXT;";
+
 int
 pgd_init_schema(char *err, size_t errlen)
 {
@@ -470,6 +477,8 @@ pgd_init_schema(char *err, size_t errlen)
 	if (version >= 5 && version < 6 && !run(to6_columns, err, errlen))
 		goto fail;
 	if (version >= 5 && version < 7 && !run(to7_columns, err, errlen))
+		goto fail;
+	if (version >= 5 && version < 8 && !run(to8_columns, err, errlen))
 		goto fail;
 	if (version < PT_SCHEMA_VERSION && !run(pt_schema_pg_sql, err, errlen))
 		goto fail;

@@ -40,9 +40,43 @@ pt_signed_in(struct pt_req *r, struct pt_user *u, const char *return_to)
 /* The slots of the consent page that the code flow and the device flow share: who
  * asks, for which scopes, for which of the user's organizations. NULL after a 500
  * page when the organizations cannot be read. */
+/* Who made the app, as the consent page says it: a client that registered itself is
+ * marked not verified (anyone can name one "Google Drive"); an app of the admin command
+ * or of an administrator is the site's; any other is its owner's. */
+static bool
+consent_origin(struct pt_req *r, const struct pt_app *app, struct pt_tv *t)
+{
+	struct pt_app_consent_row info;
+	if (pt_db_app_consent_info(r->ctx.a, app->id, &info) != PT_OK) {
+		pt_fail(r, PT_E_BUSY, "The server could not load the app. Try again in a moment.");
+		return false;
+	}
+	if (app->registered)
+		pt_tv_set(t, "self_registered", "1");
+	else if (info.owner_name == NULL || info.owner_is_admin || app->vouched)
+		pt_tv_set(t, "by_site", "1");
+	else
+		pt_tv_set(t, "by_owner", info.owner_name);
+	if (app->trusted && !app->registered)
+		pt_tv_set(t, "trusted", "1");
+	/* stored https only (lib/register.c); checked again, as anything put in an href */
+	const char *links[][2] = {{"Website", info.client_uri}, {"Privacy policy", info.policy_uri},
+	    {"Terms of service", info.tos_uri}};
+	for (size_t i = 0; i < 3; i++) {
+		const char *u = links[i][1];
+		if (u == NULL || pt_redirect_uri_kind(u, strlen(u)) != PT_RU_HTTPS)
+			continue;
+		struct pt_tv *it = pt_tv_add(t, "links");
+		pt_tv_set(it, "label", links[i][0]);
+		pt_tv_url(it, "href", u);
+		pt_tv_set(t, "has_links", "1");
+	}
+	return true;
+}
+
 struct pt_tv *
 pt_consent_vars(struct pt_req *r, const struct pt_app *app, const char *scope,
-    const struct pt_user *u, const char *action)
+    const struct pt_user *u, const char *action, const char *return_to)
 {
 	struct pt_tv *t = pt_tv_new(r->ctx.a);
 	pt_tv_setf(t, "title", "Authorize %s", app->name);
@@ -55,6 +89,11 @@ pt_consent_vars(struct pt_req *r, const struct pt_app *app, const char *scope,
 	pt_tv_set(t, "client_id", app->client_id);
 	pt_tv_set(t, "user_name", u->name);
 	pt_tv_set(t, "action", pt_path(r, action));
+	/* signing out is this server's only with its own sign-in form */
+	if (return_to != NULL && r->ctx.cfg->login != PT_LOGIN_REMOTE_USER)
+		pt_tv_set(t, "switch_return", return_to);
+	if (!consent_origin(r, app, t))
+		return NULL;
 	for (const char *s = scope; *s;) {
 		size_t k = strcspn(s, " ");
 		const struct pt_scope *sc = pt_config_scope(r->ctx.cfg, s, k);

@@ -60,6 +60,7 @@ enum pt_err {
 #define PT_MAX_FULL_NAME   100           /* a user's full name, in characters */
 #define PT_RSA_BITS        2048          /* RS256 signing keys */
 #define PT_ID_TOKEN_TTL    3600          /* id_token lifetime, the config's default */
+#define PT_REG_UNAPPROVED_TTL (7L * 86400) /* registration_unapproved_ttl default */
 #define PT_MAX_PENDING_CODES 5           /* unredeemed codes one grant keeps */
 #define PT_MAX_PENDING_REQUESTS 10       /* consent pages one user has open */
 #define PT_DB_BUSY_MS      1000          /* longest wait for another writer, then 503 */
@@ -250,6 +251,11 @@ long pt_json_nul_member(const char *s, size_t n, bool *in_key);
 /* Checks a redirect URI an app registers: absolute https, or http on a
  * loopback host; no fragment, no userinfo, at most PT_MAX_REDIRECT_URI bytes. */
 bool pt_redirect_uri_valid(const char *, size_t);
+/* What kind of redirect URI a registering client names (application_type decides which
+ * it may): https; http on a loopback host; an RFC 8252 §7.1 private-use scheme
+ * ("com.example.app:/cb"); or none of those. */
+enum pt_redirect_kind { PT_RU_BAD, PT_RU_HTTPS, PT_RU_LOOPBACK, PT_RU_PRIVATE };
+enum pt_redirect_kind pt_redirect_uri_kind(const char *, size_t);
 /* Does the requested URI match a registered one? Exact string comparison, but
  * for http loopback URIs the port may differ (RFC 8252 §7.3). */
 bool pt_redirect_uri_match(const char *registered, size_t rn, const char *requested, size_t qn);
@@ -355,6 +361,7 @@ struct pt_config {
 	long access_token_ttl;  /* 0: access tokens never expire */
 	long refresh_token_ttl; /* default 30 days */
 	long session_ttl;       /* default 14 days */
+	long registration_unapproved_ttl; /* self-registered clients nobody approved are deleted after; 0: never */
 	long device_code_ttl;   /* default 900 */
 	long device_interval;   /* default 5 */
 	long id_token_ttl;      /* seconds, default PT_ID_TOKEN_TTL */
@@ -518,6 +525,9 @@ int pt_app_picture_store(int64_t owner_id, int64_t app_id, const char *picture, 
 
 /* RFC 7591 client metadata from a registration body, checked; NULL where the member
  * was absent or blank (the caller applies its defaults). */
+/* token_endpoint_auth_method of a self-registered client (pt_reg_auth_names). */
+enum pt_reg_auth { PT_REG_AUTH_NONE, PT_REG_AUTH_BASIC, PT_REG_AUTH_POST };
+extern const char *const pt_reg_auth_names[];
 struct pt_reg {
 	const char *redirect_uris; /* '\n'-separated, each pt_redirect_uri_valid; never NULL */
 	const char *client_name;   /* trimmed, pt_valid_display_text, <= PT_MAX_APP_NAME chars */
@@ -525,6 +535,11 @@ struct pt_reg {
 	const char *scope;         /* configured scopes, space-separated */
 	const char *id_token_alg;  /* id_token_signed_response_alg: RS256 or EdDSA */
 	const char *post_logout_redirect_uris; /* '\n'-separated, each pt_redirect_uri_valid; NULL: none */
+	enum pt_reg_auth auth_method; /* token_endpoint_auth_method; PT_REG_AUTH_NONE when absent */
+	bool auth_given;              /* the body named token_endpoint_auth_method */
+	const char *application_type; /* "web", "native", or NULL (absent: https or loopback http) */
+	const char *client_uri, *policy_uri, *tos_uri; /* https (pt_redirect_uri_kind); NULL: none */
+	const char *client_id;        /* RFC 7592 update: the client_id the body names; NULL: none */
 };
 
 /* Why a registration body was refused: the RFC 7591 §3.2.2 error and a description. */
@@ -541,11 +556,21 @@ int pt_register_parse(pt_arena *, const struct pt_config *, const char *body, si
 struct pt_ctx;
 /* The name of a registered client that sent none. */
 #define PT_REG_NAME_DEFAULT "Unnamed app"
-/* Stores a parsed registration as a public client that must use PKCE (defaults applied:
- * PT_REG_NAME_DEFAULT, authorization_code, every configured scope); *cid its client id,
- * *answer the RFC 7591 §3.2.1 response document. PT_OK, PT_ERR_BUSY or PT_ERR_DB. */
-int pt_register_store(const struct pt_ctx *, const struct pt_reg *, char cid[PT_CLIENT_ID_LEN + 1],
-    pt_buf *answer) PT_WUR;
+struct pt_register_row;
+/* Stores a parsed registration (defaults applied: PT_REG_NAME_DEFAULT,
+ * authorization_code, every configured scope): a public client with PKCE, or with
+ * client_secret_basic/_post a confidential one with a new pcs_ secret; always a new pra_
+ * registration access token (RFC 7592). Both only as keyed hashes. *cid its client id,
+ * *answer the RFC 7591 §3.2.1 response document (the secret and the token shown this
+ * once; registration_client_uri is config_base + cid). PT_OK, PT_ERR_BUSY or PT_ERR_DB. */
+int pt_register_store(const struct pt_ctx *, const struct pt_reg *, const char *config_base,
+    char cid[PT_CLIENT_ID_LEN + 1], pt_buf *answer) PT_WUR;
+/* The RFC 7591/7592 document of a stored registration; secret and token only when just
+ * made (NULL otherwise). */
+void pt_register_answer(pt_buf *, pt_arena *, const char *cid, const struct pt_register_row *,
+    const char *config_uri, const char *secret, const char *token);
+/* RFC 7592 §2.2: replaces row's metadata with m's (defaults applied) and stores it. */
+int pt_register_update_row(const struct pt_ctx *, const struct pt_reg *, struct pt_register_row *) PT_WUR;
 
 /* ---------------------------------------------------------------- audit log */
 
@@ -970,12 +995,35 @@ struct pt_picture_row {
  * PT_ERR_DB. */
 int pt_db_apps_picture_get(pt_arena *, const char *client_id, struct pt_picture_row *) PT_WUR;
 
-/* Stores a client that registered itself (RFC 7591): public, PKCE required, never skips
- * the consent page on a remembered approval. PT_OK, PT_ERR_EXISTS (the client id is
- * taken), PT_ERR_BUSY or PT_ERR_DB. */
-int pt_db_register_insert(const char *cid, const char *name, const char *redirect_uris,
-    const char *scopes, const char *grant_types, const char *id_token_alg,
-    const char *post_logout_redirect_uris, int64_t now) PT_WUR;
+/* A self-registered client (RFC 7591/7592) as stored: strings never NULL but the
+ * three links (NULL: none). */
+struct pt_register_row {
+	int64_t id;
+	const char *name, *redirect_uris, *scopes, *grant_types, *id_token_alg;
+	const char *post_logout_redirect_uris, *auth_method, *application_type;
+	const char *client_uri, *policy_uri, *tos_uri;
+	int64_t created;
+	bool has_secret;                  /* confidential: secret_hash set */
+	uint8_t secret_hash[PT_HASH_LEN];
+	bool has_token;                   /* a registration access token hash is stored */
+	uint8_t token_hash[PT_HASH_LEN];
+};
+/* Stores a client that registered itself (RFC 7591): needs PKCE, never skips the consent
+ * page on a remembered approval; public unless r->has_secret. PT_OK, PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_register_insert(const char *cid, const struct pt_register_row *r) PT_WUR;
+/* What the consent page says of an app: its https links (NULL: none) and who made it
+ * (owner_name NULL: the admin command, or a client that registered itself). */
+struct pt_app_consent_row {
+	const char *client_uri, *policy_uri, *tos_uri;
+	const char *owner_name;
+	bool owner_is_admin;
+};
+int pt_db_app_consent_info(pt_arena *, int64_t app_id, struct pt_app_consent_row *r) PT_WUR;
+/* The self-registered client cid: PT_OK with *r, PT_ERR_NOTFOUND, PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_register_get(pt_arena *, const char *cid, struct pt_register_row *r) PT_WUR;
+/* Replaces the metadata of self-registered client r->id (not its secret, token or auth
+ * method): PT_OK, PT_ERR_NOTFOUND (gone meanwhile), PT_ERR_BUSY, PT_ERR_DB. */
+int pt_db_register_update(const struct pt_register_row *r) PT_WUR;
 
 /* A grant as the approved-apps pages show it. */
 struct pt_approved_row {
@@ -1244,6 +1292,7 @@ enum pt_janitor {
 	PT_JANITOR_ATTEMPTS,       /* rate-limit counters whose window began before cutoff */
 	PT_JANITOR_REQUESTS,       /* pending consent requests */
 	PT_JANITOR_KEYS,           /* retired signing keys whose id_tokens have all expired */
+	PT_JANITOR_UNAPPROVED,     /* self-registered clients no one approved, created before cutoff */
 };
 /* Removes (or clears) at most PT_DELETE_BATCH rows of the kind that expired at or
  * before cutoff, in one short statement; *n says how many: fewer than a batch means
@@ -1553,13 +1602,15 @@ int pt_session_user(struct pt_req *, struct pt_user *) PT_WUR;
  * URL) when signed out, 403 when nginx vouched for nobody in remote_user mode,
  * 500 when the session could not be read. */
 bool pt_signed_in(struct pt_req *, struct pt_user *u, const char *return_to);
-/* The consent page's shared slots (app, scopes, organizations; the form posts to
- * action, a path below the base URL); NULL with a 500 page already sent. */
 /* "YYYY-MM-DD HH:MM" in UTC, as the pages show times. */
 const char *pt_utc_time(pt_arena *, int64_t t);
 struct pt_app;
+/* The consent page's shared slots (app, who made it and its links, scopes,
+ * organizations; the form posts to action, a path below the base URL; "not you? switch
+ * account" signs out and comes back to return_to, a path below the base URL, NULL:
+ * no such link); NULL with a 500 page already sent. */
 struct pt_tv *pt_consent_vars(struct pt_req *, const struct pt_app *, const char *scope,
-    const struct pt_user *, const char *action);
+    const struct pt_user *, const char *action, const char *return_to);
 /* Sets a cookie of this server: Path = the base path, HttpOnly, SameSite=Lax, Secure
  * unless the base URL is plain http on loopback (or as cookie_secure says); max_age < 0
  * keeps it for the browser's session. */

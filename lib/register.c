@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
 #include "postern.h"
 
@@ -11,7 +12,8 @@
  * those of unsupported_members below. */
 enum {
 	RG_REDIRECT_URIS, RG_CLIENT_NAME, RG_AUTH_METHOD, RG_GRANT_TYPES, RG_RESPONSE_TYPES,
-	RG_SCOPE, RG_ID_TOKEN_ALG, RG_LOGOUT_URIS, RG__MAX
+	RG_SCOPE, RG_ID_TOKEN_ALG, RG_LOGOUT_URIS, RG_APP_TYPE, RG_CLIENT_URI, RG_POLICY_URI,
+	RG_TOS_URI, RG_CLIENT_ID, RG__MAX
 };
 static const char *const reg_members[RG__MAX] = {
 	[RG_REDIRECT_URIS] = "redirect_uris",
@@ -22,6 +24,17 @@ static const char *const reg_members[RG__MAX] = {
 	[RG_SCOPE] = "scope",
 	[RG_ID_TOKEN_ALG] = "id_token_signed_response_alg", /* OpenID Connect Registration §2 */
 	[RG_LOGOUT_URIS] = "post_logout_redirect_uris",     /* RP-Initiated Logout §3.1 */
+	[RG_APP_TYPE] = "application_type",                 /* OpenID Connect Registration §2 */
+	[RG_CLIENT_URI] = "client_uri",
+	[RG_POLICY_URI] = "policy_uri",
+	[RG_TOS_URI] = "tos_uri",
+	[RG_CLIENT_ID] = "client_id",                       /* RFC 7592 §2.2 (an update) */
+};
+
+const char *const pt_reg_auth_names[] = {
+	[PT_REG_AUTH_NONE] = "none",
+	[PT_REG_AUTH_BASIC] = "client_secret_basic",
+	[PT_REG_AUTH_POST] = "client_secret_post",
 };
 
 /* OpenID Connect Registration §2 metadata that asks for what this server does not do
@@ -153,15 +166,65 @@ pt_register_parse(pt_arena *a, const struct pt_config *cfg, const char *body, si
 		    PT_MAX_REDIRECT_URIS);
 		goto out;
 	}
+	/* application_type first: it decides which redirect URIs are allowed */
+	fail->error = "invalid_client_metadata";
+	if (m[RG_APP_TYPE] != NULL) {
+		if (!cJSON_IsString(m[RG_APP_TYPE]) || (strcmp(m[RG_APP_TYPE]->valuestring, "web") != 0 &&
+		    strcmp(m[RG_APP_TYPE]->valuestring, "native") != 0)) {
+			fail->desc = "application_type must be \"web\" or \"native\"";
+			goto out;
+		}
+		out->application_type = m[RG_APP_TYPE]->valuestring[0] == 'w' ? "web" : "native";
+	}
+	fail->error = "invalid_redirect_uri";
 	for (const cJSON *it = m[RG_REDIRECT_URIS]->child; it != NULL; it = it->next) {
-		if (!pt_redirect_uri_valid(it->valuestring, strlen(it->valuestring))) {
+		enum pt_redirect_kind kind = pt_redirect_uri_kind(it->valuestring, strlen(it->valuestring));
+		if (out->application_type == NULL && kind != PT_RU_HTTPS && kind != PT_RU_LOOPBACK) {
 			fail->desc = "each redirect URI must be an absolute https URI (or http on a"
-				     " loopback host) without a fragment";
+				     " loopback host) without a fragment; a native app (application_type"
+				     " \"native\") may also use a private-use scheme";
+			goto out;
+		}
+		if (out->application_type != NULL && out->application_type[0] == 'w' &&
+		    kind != PT_RU_HTTPS) {
+			fail->desc = "a web app (application_type \"web\") must use absolute https"
+				     " redirect URIs without a fragment";
+			goto out;
+		}
+		if (kind == PT_RU_BAD) {
+			fail->desc = "each redirect URI of a native app must be an absolute https URI,"
+				     " http on a loopback host, or a private-use scheme"
+				     " (\"com.example.app:/callback\"), without a fragment";
 			goto out;
 		}
 	}
 	out->redirect_uris = uris;
 	fail->error = "invalid_client_metadata";
+	if (m[RG_CLIENT_ID] != NULL) {
+		if (!cJSON_IsString(m[RG_CLIENT_ID])) {
+			fail->desc = "client_id must be a string";
+			goto out;
+		}
+		out->client_id = pt_strdup(a, m[RG_CLIENT_ID]->valuestring);
+	}
+	for (int i = RG_CLIENT_URI; i <= RG_TOS_URI; i++) {
+		if (m[i] == NULL)
+			continue;
+		/* shown as links on the consent page: https only */
+		if (!cJSON_IsString(m[i]) ||
+		    pt_redirect_uri_kind(m[i]->valuestring, strlen(m[i]->valuestring)) != PT_RU_HTTPS) {
+			fail->desc = pt_printf(a, "%s must be an absolute https URI without a fragment"
+			    " (at most %d bytes)", reg_members[i], PT_MAX_REDIRECT_URI);
+			goto out;
+		}
+		const char *v = pt_strdup(a, m[i]->valuestring);
+		if (i == RG_CLIENT_URI)
+			out->client_uri = v;
+		else if (i == RG_POLICY_URI)
+			out->policy_uri = v;
+		else
+			out->tos_uri = v;
+	}
 	if (m[RG_LOGOUT_URIS] != NULL) {
 		/* validated like redirect_uris: the end-session endpoint sends people there */
 		char *logout;
@@ -200,11 +263,18 @@ pt_register_parse(pt_arena *a, const struct pt_config *cfg, const char *body, si
 		if (nn > 0)
 			out->client_name = name;
 	}
-	if (m[RG_AUTH_METHOD] != NULL &&
-	    (!cJSON_IsString(m[RG_AUTH_METHOD]) || strcmp(m[RG_AUTH_METHOD]->valuestring, "none") != 0)) {
-		fail->desc = "token_endpoint_auth_method must be \"none\": registered clients are"
-			     " public and use PKCE";
-		goto out;
+	if (m[RG_AUTH_METHOD] != NULL) {
+		int am = -1;
+		for (int i = 0; cJSON_IsString(m[RG_AUTH_METHOD]) && i <= PT_REG_AUTH_POST; i++)
+			if (strcmp(m[RG_AUTH_METHOD]->valuestring, pt_reg_auth_names[i]) == 0)
+				am = i;
+		if (am < 0) {
+			fail->desc = "token_endpoint_auth_method must be \"none\" (a public client with"
+				     " PKCE), \"client_secret_basic\" or \"client_secret_post\"";
+			goto out;
+		}
+		out->auth_method = (enum pt_reg_auth)am;
+		out->auth_given = true;
 	}
 	if (m[RG_GRANT_TYPES] != NULL) {
 		char *g;
@@ -286,51 +356,122 @@ json_list(pt_buf *b, const char *list, char sep)
 	pt_buf_addc(b, ']');
 }
 
-int
-pt_register_store(const struct pt_ctx *ctx, const struct pt_reg *m,
-    char cid[PT_CLIENT_ID_LEN + 1], pt_buf *answer)
+/* The scope a registration that named none gets: every configured one. */
+static const char *
+all_scopes(const struct pt_ctx *ctx)
 {
-	const char *uris = m->redirect_uris;
-	const char *name = m->client_name != NULL ? m->client_name : PT_REG_NAME_DEFAULT;
-	/* RFC 7591 §2: authorization_code when absent */
-	const char *grants = m->grant_types != NULL ? m->grant_types : "authorization_code";
-	const char *scope = m->scope;
-	assert(uris != NULL);
-	if (scope == NULL) {
-		pt_buf b;
-		pt_buf_init(&b, ctx->a);
-		for (size_t i = 0; i < ctx->cfg->nscopes; i++) {
-			if (i)
-				pt_buf_addc(&b, ' ');
-			pt_buf_adds(&b, ctx->cfg->scopes[i].name);
-		}
-		scope = b.p;
+	pt_buf b;
+	pt_buf_init(&b, ctx->a);
+	pt_buf_adds(&b, "");
+	for (size_t i = 0; i < ctx->cfg->nscopes; i++) {
+		if (i)
+			pt_buf_addc(&b, ' ');
+		pt_buf_adds(&b, ctx->cfg->scopes[i].name);
 	}
-	int64_t now = pt_now();
-	pt_client_id_new(cid);
-	const char *alg = m->id_token_alg != NULL ? m->id_token_alg : pt_oidc_algs[0];
-	const char *logout = m->post_logout_redirect_uris != NULL ? m->post_logout_redirect_uris : "";
-	int rc = pt_db_register_insert(cid, name, uris, scope, grants, alg, logout, now);
-	if (rc != PT_OK)
-		return rc;
-	pt_buf_init(answer, ctx->a);
+	return b.p;
+}
+
+/* Fills the stored form of a parsed registration, defaults applied. */
+static void
+reg_row(const struct pt_ctx *ctx, const struct pt_reg *m, struct pt_register_row *row)
+{
+	row->name = m->client_name != NULL ? m->client_name : PT_REG_NAME_DEFAULT;
+	row->redirect_uris = m->redirect_uris;
+	/* RFC 7591 §2: authorization_code when absent */
+	row->grant_types = m->grant_types != NULL ? m->grant_types : "authorization_code";
+	row->scopes = m->scope != NULL ? m->scope : all_scopes(ctx);
+	row->id_token_alg = m->id_token_alg != NULL ? m->id_token_alg : pt_oidc_algs[0];
+	row->post_logout_redirect_uris = m->post_logout_redirect_uris != NULL ? m->post_logout_redirect_uris : "";
+	row->application_type = m->application_type != NULL ? m->application_type : "";
+	row->client_uri = m->client_uri;
+	row->policy_uri = m->policy_uri;
+	row->tos_uri = m->tos_uri;
+}
+
+void
+pt_register_answer(pt_buf *answer, pt_arena *a, const char *cid, const struct pt_register_row *row,
+    const char *config_uri, const char *secret, const char *token)
+{
+	pt_buf_init(answer, a);
 	pt_buf_adds(answer, "{\"client_id\":");
-	pt_buf_json(answer, cid, PT_CLIENT_ID_LEN);
-	pt_buf_addf(answer, ",\"client_id_issued_at\":%lld,\"client_name\":", (long long)now);
-	pt_buf_json(answer, name, strlen(name));
+	pt_buf_json(answer, cid, strlen(cid));
+	pt_buf_addf(answer, ",\"client_id_issued_at\":%lld", (long long)row->created);
+	if (secret != NULL) {
+		/* shown once: only its keyed hash is kept */
+		pt_buf_adds(answer, ",\"client_secret\":");
+		pt_buf_json(answer, secret, strlen(secret));
+		pt_buf_adds(answer, ",\"client_secret_expires_at\":0");
+	}
+	if (token != NULL) {
+		pt_buf_adds(answer, ",\"registration_access_token\":");
+		pt_buf_json(answer, token, strlen(token));
+	}
+	pt_buf_adds(answer, ",\"registration_client_uri\":");
+	pt_buf_json(answer, config_uri, strlen(config_uri));
+	pt_buf_adds(answer, ",\"client_name\":");
+	pt_buf_json(answer, row->name, strlen(row->name));
 	pt_buf_adds(answer, ",\"redirect_uris\":");
-	json_list(answer, uris, '\n');
+	json_list(answer, row->redirect_uris, '\n');
 	pt_buf_adds(answer, ",\"grant_types\":");
-	json_list(answer, grants, ' ');
-	pt_buf_adds(answer, ",\"response_types\":[\"code\"],\"token_endpoint_auth_method\":\"none\","
-			    "\"scope\":");
-	pt_buf_json(answer, scope, strlen(scope));
+	json_list(answer, row->grant_types, ' ');
+	const char *method = row->auth_method != NULL && *row->auth_method ? row->auth_method
+	    : row->has_secret ? "client_secret_basic" : "none";
+	pt_buf_adds(answer, ",\"response_types\":[\"code\"],\"token_endpoint_auth_method\":");
+	pt_buf_json(answer, method, strlen(method));
+	pt_buf_adds(answer, ",\"scope\":");
+	pt_buf_json(answer, row->scopes, strlen(row->scopes));
 	pt_buf_adds(answer, ",\"id_token_signed_response_alg\":");
-	pt_buf_json(answer, alg, strlen(alg));
-	if (*logout) {
+	pt_buf_json(answer, row->id_token_alg, strlen(row->id_token_alg));
+	if (row->application_type != NULL && *row->application_type) {
+		pt_buf_adds(answer, ",\"application_type\":");
+		pt_buf_json(answer, row->application_type, strlen(row->application_type));
+	}
+	if (row->post_logout_redirect_uris != NULL && *row->post_logout_redirect_uris) {
 		pt_buf_adds(answer, ",\"post_logout_redirect_uris\":");
-		json_list(answer, logout, '\n');
+		json_list(answer, row->post_logout_redirect_uris, '\n');
+	}
+	const char *links[][2] = {{"client_uri", row->client_uri}, {"policy_uri", row->policy_uri},
+	    {"tos_uri", row->tos_uri}};
+	for (size_t i = 0; i < 3; i++) {
+		if (links[i][1] == NULL)
+			continue;
+		pt_buf_addf(answer, ",\"%s\":", links[i][0]);
+		pt_buf_json(answer, links[i][1], strlen(links[i][1]));
 	}
 	pt_buf_addc(answer, '}');
-	return PT_OK;
+}
+
+int
+pt_register_store(const struct pt_ctx *ctx, const struct pt_reg *m, const char *config_base,
+    char cid[PT_CLIENT_ID_LEN + 1], pt_buf *answer)
+{
+	struct pt_register_row row;
+	char secret[PT_CLIENT_SECRET_LEN + 1];
+	char token[PT_TOKEN_LEN + 1];
+	assert(m->redirect_uris != NULL);
+	memset(&row, 0, sizeof(row));
+	reg_row(ctx, m, &row);
+	row.auth_method = pt_reg_auth_names[m->auth_method];
+	row.created = pt_now();
+	row.has_secret = m->auth_method != PT_REG_AUTH_NONE;
+	if (row.has_secret)
+		pt_client_secret_new(secret, row.secret_hash);
+	pt_token_new(token, "pra_");
+	pt_hash(row.token_hash, token, PT_TOKEN_LEN);
+	row.has_token = true;
+	pt_client_id_new(cid);
+	int rc = pt_db_register_insert(cid, &row);
+	if (rc == PT_OK)
+		pt_register_answer(answer, ctx->a, cid, &row, pt_printf(ctx->a, "%s%s", config_base, cid),
+		    row.has_secret ? secret : NULL, token);
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(token, sizeof(token));
+	return rc;
+}
+
+int
+pt_register_update_row(const struct pt_ctx *ctx, const struct pt_reg *m, struct pt_register_row *row)
+{
+	reg_row(ctx, m, row);
+	return pt_db_register_update(row);
 }

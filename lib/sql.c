@@ -183,10 +183,29 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " WHERE a.client_id = ?"},
 	/* a client that registered itself is public, needs PKCE, and never skips the consent
 	 * page on a remembered approval (any local program can use its client_id) */
+	/* a client that registered itself needs PKCE and never skips the consent page on a
+	 * remembered approval (any local program can use its client_id); ?12: public (1
+	 * for token_endpoint_auth_method none), ?13 its secret hash (NULL when public) */
 	[Q_REGISTER_INSERT] = {
 	    .sqlite = "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
 	    " public, require_pkce, registered, remember_consent, created, id_token_signed_response_alg,"
-	    " post_logout_redirect_uris) VALUES (?, ?, ?, ?, ?, 1, 1, 1, 0, ?, ?, ?)"},
+	    " post_logout_redirect_uris, token_endpoint_auth_method, application_type,"
+	    " registration_token_hash, client_uri, policy_uri, tos_uri, secret_hash)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?12, 1, 1, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?15, ?16, ?13)"},
+	/* what the consent page says of an app: its links, and who made it */
+	[Q_APP_CONSENT_INFO] = {
+	    .sqlite = "SELECT a.client_uri, a.policy_uri, a.tos_uri, u.name, coalesce(u.is_admin, 0)"
+	    " FROM apps a LEFT JOIN users u ON u.id = a.owner_id WHERE a.id = ?"},
+	/* RFC 7592: a self-registered client as its configuration endpoint reads it */
+	[Q_REGISTER_GET] = {
+	    .sqlite = "SELECT id, name, redirect_uris, scopes, grant_types, created,"
+	    " id_token_signed_response_alg, post_logout_redirect_uris, token_endpoint_auth_method,"
+	    " application_type, registration_token_hash, client_uri, policy_uri, tos_uri, public"
+	    " FROM apps WHERE client_id = ? AND registered = 1"},
+	[Q_REGISTER_UPDATE] = {
+	    .sqlite = "UPDATE apps SET name = ?2, redirect_uris = ?3, scopes = ?4, grant_types = ?5,"
+	    " id_token_signed_response_alg = ?6, post_logout_redirect_uris = ?7, application_type = ?8,"
+	    " client_uri = ?9, policy_uri = ?10, tos_uri = ?11 WHERE id = ?1 AND registered = 1"},
 	[Q_APPROVED_LIST] = {
 	    .sqlite = "SELECT g.id, a.client_id, a.name, EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id),"
 	    " o.name, g.scope, g.created, g.last_used FROM grants g JOIN apps a ON a.id = g.app_id"
@@ -355,6 +374,11 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_JANITOR_ATTEMPTS] = {
 	    .sqlite = "DELETE FROM attempts WHERE (key, \"window\") IN (SELECT key, \"window\""
 	    " FROM attempts WHERE \"window\" < ?1 LIMIT ?2)"},
+	/* self-registered clients nobody approved (no grant), registered before the cutoff
+	 * (registration_unapproved_ttl): their device requests go with them */
+	[Q_JANITOR_UNAPPROVED] = {
+	    .sqlite = "DELETE FROM apps WHERE id IN (SELECT a.id FROM apps a WHERE a.registered = 1"
+	    " AND a.created <= ?1 AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.app_id = a.id) LIMIT ?2)"},
 	[Q_JANITOR_REQUESTS] = {
 	    .sqlite = "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE expires <= ?1 LIMIT ?2)"},
 

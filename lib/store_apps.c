@@ -213,21 +213,110 @@ pt_db_apps_picture_get(pt_arena *a, const char *client_id, struct pt_picture_row
 
 /* ------------------------------------------------------------ registration */
 
+static void
+bind_text_or_null(struct pt_st *st, int i, const char *s)
+{
+	if (s != NULL)
+		st_text(st, i, s);
+	else
+		st_null(st, i);
+}
+
 int
-pt_db_register_insert(const char *cid, const char *name, const char *redirect_uris,
-    const char *scopes, const char *grant_types, const char *id_token_alg,
-    const char *post_logout_redirect_uris, int64_t now)
+pt_db_register_insert(const char *cid, const struct pt_register_row *r)
 {
 	struct pt_st *st = st_get(Q_REGISTER_INSERT);
 	st_textn(st, 1, cid, PT_CLIENT_ID_LEN);
-	bind_text(st, 2, name);
-	bind_text(st, 3, redirect_uris);
-	bind_text(st, 4, scopes);
-	bind_text(st, 5, grant_types);
-	st_int(st, 6, now);
-	st_text(st, 7, id_token_alg);
-	st_text(st, 8, post_logout_redirect_uris != NULL ? post_logout_redirect_uris : "");
+	bind_text(st, 2, r->name);
+	bind_text(st, 3, r->redirect_uris);
+	bind_text(st, 4, r->scopes);
+	bind_text(st, 5, r->grant_types);
+	st_int(st, 6, r->created);
+	st_text(st, 7, r->id_token_alg);
+	bind_text(st, 8, r->post_logout_redirect_uris);
+	bind_text(st, 9, r->auth_method);
+	bind_text(st, 10, r->application_type);
+	st_blob(st, 11, r->token_hash, PT_HASH_LEN);
+	st_int(st, 12, r->has_secret ? 0 : 1);
+	if (r->has_secret)
+		st_blob(st, 13, r->secret_hash, PT_HASH_LEN);
+	else
+		st_null(st, 13);
+	bind_text_or_null(st, 14, r->client_uri);
+	bind_text_or_null(st, 15, r->policy_uri);
+	bind_text_or_null(st, 16, r->tos_uri);
 	return st_exec(st);
+}
+
+int
+pt_db_app_consent_info(pt_arena *a, int64_t app_id, struct pt_app_consent_row *r)
+{
+	struct pt_st *st = st_get(Q_APP_CONSENT_INFO);
+	memset(r, 0, sizeof(*r));
+	st_int(st, 1, app_id);
+	int rc = st_one(st);
+	if (rc != PT_OK)
+		return rc;
+	r->client_uri = st_col_text_or_null(a, st, 0);
+	r->policy_uri = st_col_text_or_null(a, st, 1);
+	r->tos_uri = st_col_text_or_null(a, st, 2);
+	r->owner_name = st_col_text_or_null(a, st, 3);
+	r->owner_is_admin = st_col_int(st, 4) != 0;
+	st_reset(st);
+	return PT_OK;
+}
+
+int
+pt_db_register_get(pt_arena *a, const char *cid, struct pt_register_row *r)
+{
+	struct pt_st *st = st_get(Q_REGISTER_GET);
+	memset(r, 0, sizeof(*r));
+	st_text(st, 1, cid);
+	int rc = st_one(st);
+	if (rc != PT_OK)
+		return rc;
+	r->id = st_col_int(st, 0);
+	r->name = st_col_text(a, st, 1);
+	r->redirect_uris = st_col_text(a, st, 2);
+	r->scopes = st_col_text(a, st, 3);
+	r->grant_types = st_col_text(a, st, 4);
+	r->created = st_col_int(st, 5);
+	r->id_token_alg = st_col_text(a, st, 6);
+	r->post_logout_redirect_uris = st_col_text(a, st, 7);
+	r->auth_method = st_col_text(a, st, 8);
+	r->application_type = st_col_text(a, st, 9);
+	size_t n = 0;
+	const uint8_t *h = st_col_blob(a, st, 10, &n);
+	r->has_token = h != NULL && n == PT_HASH_LEN;
+	if (r->has_token)
+		memcpy(r->token_hash, h, PT_HASH_LEN);
+	r->client_uri = st_col_text_or_null(a, st, 11);
+	r->policy_uri = st_col_text_or_null(a, st, 12);
+	r->tos_uri = st_col_text_or_null(a, st, 13);
+	r->has_secret = st_col_int(st, 14) == 0;
+	st_reset(st);
+	return PT_OK;
+}
+
+int
+pt_db_register_update(const struct pt_register_row *r)
+{
+	struct pt_st *st = st_get(Q_REGISTER_UPDATE);
+	st_int(st, 1, r->id);
+	bind_text(st, 2, r->name);
+	bind_text(st, 3, r->redirect_uris);
+	bind_text(st, 4, r->scopes);
+	bind_text(st, 5, r->grant_types);
+	st_text(st, 6, r->id_token_alg);
+	bind_text(st, 7, r->post_logout_redirect_uris);
+	bind_text(st, 8, r->application_type);
+	bind_text_or_null(st, 9, r->client_uri);
+	bind_text_or_null(st, 10, r->policy_uri);
+	bind_text_or_null(st, 11, r->tos_uri);
+	int rc = st_exec(st);
+	if (rc == PT_OK && st_changes(st) != 1)
+		rc = PT_ERR_NOTFOUND;
+	return rc;
 }
 
 /* ------------------------------------------------------------ approved apps */

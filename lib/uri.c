@@ -80,6 +80,43 @@ pt_redirect_uri_valid(const char *s, size_t n)
 	return false;
 }
 
+enum pt_redirect_kind
+pt_redirect_uri_kind(const char *s, size_t n)
+{
+	struct uri_parts u;
+	if (n == 0 || n > PT_MAX_REDIRECT_URI || !pt_valid_printable(s, n))
+		return PT_RU_BAD;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ' ' || s[i] == '#' || s[i] == '\\' || s[i] == '<' || s[i] == '>' ||
+		    s[i] == '"')
+			return PT_RU_BAD;
+	if (uri_split(s, n, &u)) {
+		if (memchr(u.host, '@', u.hostn) != NULL)
+			return PT_RU_BAD;
+		if (u.schemen == 5 && memcmp(u.scheme, "https", 5) == 0)
+			return PT_RU_HTTPS;
+		if (u.schemen == 4 && memcmp(u.scheme, "http", 4) == 0)
+			return is_loopback(&u) ? PT_RU_LOOPBACK : PT_RU_BAD;
+	}
+	/* RFC 8252 §7.1: a private-use scheme is a reverse domain name (it has a dot), then
+	 * ':' and a path ("com.example.app:/callback"); never http(s) nor a bare word */
+	size_t k = 0;
+	bool dot = false;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return PT_RU_BAD;
+	for (; k < n && s[k] != ':'; k++) {
+		char c = s[k];
+		if (c == '.')
+			dot = true;
+		else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			     c == '+' || c == '-'))
+			return PT_RU_BAD;
+	}
+	if (k == n || !dot || s[k - 1] == '.' || k + 1 == n || s[k + 1] != '/')
+		return PT_RU_BAD;
+	return PT_RU_PRIVATE;
+}
+
 bool
 pt_redirect_uri_match(const char *reg, size_t rn, const char *req, size_t qn)
 {

@@ -171,3 +171,82 @@ describe('browser: every page is readable and labelled, on a desktop and a phone
     });
   }
 });
+
+// Issue 15: on a 390 px phone the consent page of a client that registered itself says so,
+// and neither it nor the secret page scrolls sideways or cuts off a client id or secret,
+// which are set in the monospace face that tells I/l/1 and O/0 apart.
+describe('browser: who is asking, and ids and secrets at 390 px', () => {
+  let stack, browser;
+  before(async () => {
+    stack = await startStack({ env: { EXTRA_CONFIG: 'registration = on', REGISTER_RATE: '1000r/s' } });
+    browser = await launch();
+  });
+  after(async () => { await browser?.close(); await stack?.stop(); });
+
+  /* Runs in the page: every .id element that is cut off (wider or taller than its box, or
+   * past the viewport), and the face and numerals it is set in. */
+  function ids() {
+    const out = [];
+    for (const el of document.querySelectorAll('.id')) {
+      const r = el.getBoundingClientRect();
+      const s = getComputedStyle(el);
+      out.push({
+        text: el.value ?? el.textContent,
+        cut: el.scrollWidth > el.clientWidth + 1 || (el.tagName === 'TEXTAREA' && el.scrollHeight > el.clientHeight + 1)
+          || r.right > document.documentElement.clientWidth + 1 || r.left < -1,
+        font: s.fontFamily, numeric: s.fontVariantNumeric,
+      });
+    }
+    return out;
+  }
+
+  test('the consent page of a self-registered client and the secret page of a new app', async () => {
+    const shot = shooter('pages-390');
+    const reg = await (await fetch(stack.url + '/oauth/register', { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Google Drive', redirect_uris: [`${stack.url}/demo/callback`], client_uri: 'https://drive.example/',
+        policy_uri: 'https://drive.example/privacy', tos_uri: 'https://drive.example/terms' }) })).json();
+    const context = await browser.newContext({ baseURL: stack.url, viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await signIn(page, shot, stack.user, stack.password, '/oauth/apps');
+    const q = new URLSearchParams({ response_type: 'code', client_id: reg.client_id, redirect_uri: `${stack.url}/demo/callback`,
+      scope: 'profile', state: 'xyz', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+    await page.goto('/oauth/authorize?' + q);
+    await shot(page, 'consent-self-registered');
+    assert.match(await page.locator('.made-by').textContent(), /Registered itself — 127\.0\.0\.1 has not verified it/);
+    assert.equal((await page.locator('.redirect-host .host').textContent()).trim(), '127.0.0.1:' + new URL(stack.url).port);
+    assert.equal(await page.getByRole('link', { name: 'Privacy policy' }).getAttribute('href'), 'https://drive.example/privacy');
+    assert.ok(await page.getByRole('button', { name: 'Switch account' }).isVisible());
+    let problems = await page.evaluate(audit);
+    assert.deepEqual(problems, [], 'consent page');
+    let found = await page.evaluate(ids);
+    assert.equal(found.length, 1);
+    assert.equal(found[0].text, reg.client_id);
+    assert.equal(found[0].cut, false, 'the client id is cut off');
+    assert.match(found[0].font, /^"DejaVu Sans Mono"/);
+    assert.match(found[0].numeric, /slashed-zero/);
+
+    // a confidential app's secret page
+    await page.goto('/oauth/apps/new');
+    await page.getByLabel('Name', { exact: true }).fill('Phone app');
+    await page.getByLabel(/^redirect uris/i).fill(`${stack.url}/client/callback`);
+    await page.getByLabel(/confidential/i).check();
+    await page.getByRole('button', { name: /create app/i }).click();
+    await page.waitForSelector('#client-secret');
+    await shot(page, 'secret');
+    problems = await page.evaluate(audit);
+    assert.deepEqual(problems, [], 'secret page');
+    found = await page.evaluate(ids);
+    assert.equal(found.length, 2);
+    assert.match(found[0].text, /^pca_[A-Za-z0-9]{32}$/);
+    assert.match(found[1].text, /^pcs_[A-Za-z0-9]{48}$/);
+    for (const f of found) {
+      assert.equal(f.cut, false, `${f.text.slice(0, 4)} is cut off`);
+      assert.match(f.font, /^"DejaVu Sans Mono"/);
+    }
+    assert.equal(await page.inputValue('#client-secret'), found[1].text);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});

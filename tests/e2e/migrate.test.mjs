@@ -15,11 +15,16 @@ import { check, Session, tokenFor } from '../lib/client.mjs';
 const sql = sqlOn;
 const SQLITE_ONLY = { skip: backend === 'pg' && 'schemas 1 to 4 were SQLite only: a PostgreSQL database starts at schema 5' };
 
+/* Puts back schema 7: no self-registration columns on apps. */
+const DOWN7 = `ALTER TABLE apps DROP COLUMN token_endpoint_auth_method; ALTER TABLE apps DROP COLUMN application_type;
+  ALTER TABLE apps DROP COLUMN registration_token_hash; ALTER TABLE apps DROP COLUMN client_uri;
+  ALTER TABLE apps DROP COLUMN policy_uri; ALTER TABLE apps DROP COLUMN tos_uri;`;
+
 /* Puts back schema 5: no OpenID Connect columns, no signing keys. */
 const DOWN5 = `ALTER TABLE users DROP COLUMN email; ALTER TABLE users DROP COLUMN full_name;
   ALTER TABLE tokens DROP COLUMN nonce; ALTER TABLE tokens DROP COLUMN auth_time;
   ALTER TABLE apps DROP COLUMN id_token_signed_response_alg; DROP TABLE IF EXISTS keys;
-  ALTER TABLE apps DROP COLUMN post_logout_redirect_uris;`;
+  ALTER TABLE apps DROP COLUMN post_logout_redirect_uris; ${DOWN7}`;
 
 /* Puts back schema 4: no table for bridged device logins. */
 function downgrade4(db) {
@@ -208,9 +213,9 @@ describe('schema migration', () => {
 });
 
 // Schema 5 as the postern before OpenID Connect made it (schema.sql / schema.pg.sql of
-// the commit before schema 6), with rows in it; the new postern brings it to 7.
+// the commit before schema 6), with rows in it; the new postern brings it to 8.
 const SCHEMA5_COMMIT = '66a1510';
-describe('schema 5 to 7 (OpenID Connect)', () => {
+describe('schema 5 to 8 (OpenID Connect)', () => {
   let dir, database, stack;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s5-'));
@@ -235,7 +240,7 @@ describe('schema 5 to 7 (OpenID Connect)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 5 database comes up to 7 with its rows, and the new columns work', async () => {
+  test('a schema 5 database comes up to 8 with its rows, and the new columns work', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '5');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
@@ -252,7 +257,7 @@ describe('schema 5 to 7 (OpenID Connect)', () => {
 // Schema 6 as the first OpenID Connect postern made it (the commit that merged it), with an
 // app signing with EdDSA; the new postern adds the post-logout redirect URIs (schema 7).
 const SCHEMA6_COMMIT = 'e53c734';
-describe('schema 6 to 7 (RP-Initiated Logout)', () => {
+describe('schema 6 to 8 (RP-Initiated Logout)', () => {
   let dir, database, stack;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s6-'));
@@ -276,7 +281,7 @@ describe('schema 6 to 7 (RP-Initiated Logout)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 6 database comes up to 7: its apps keep their algorithm and get no post-logout URI', async () => {
+  test('a schema 6 database comes up to 8: its apps keep their algorithm and get no post-logout URI', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '6');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
@@ -291,11 +296,10 @@ describe('schema 6 to 7 (RP-Initiated Logout)', () => {
   });
 });
 
-// Schema 7 as the postern before Client ID Metadata Documents made it, with an app and a
-// token; the new postern adds the client_documents table (schema 8), and a document's
-// client can be stored next to the old app.
+// Schema 7 as the postern before issue 15 made it, with a self-registered client and an
+// app of the apps page; the new postern adds the registration columns (schema 8).
 const SCHEMA7_COMMIT = '32a4bba';
-describe('schema 7 to 8 (Client ID Metadata Documents)', () => {
+describe('schema 7 to 8 (self-registered clients: RFC 7592, application_type, links; Client ID Metadata Documents)', () => {
   let dir, database, stack;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s7-'));
@@ -303,7 +307,9 @@ describe('schema 7 to 8 (Client ID Metadata Documents)', () => {
     const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA7_COMMIT}:${file}`], { encoding: 'utf8' });
     database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
     const now = Math.floor(Date.now() / 1000);
-    const rows = `INSERT INTO apps (client_id, name, redirect_uris, created, post_logout_redirect_uris)
+    const rows = `INSERT INTO apps (client_id, name, redirect_uris, created, public, require_pkce, registered, remember_consent)
+      VALUES ('pca_old7reg', 'Old agent', 'https://agent.example/cb', ${now}, 1, 1, 1, 0);
+      INSERT INTO apps (client_id, name, redirect_uris, created, post_logout_redirect_uris)
       VALUES ('pca_old7', 'Old seven', 'https://app.example/cb', ${now}, 'https://app.example/bye');`;
     if (backend === 'pg') {
       execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema + rows, encoding: 'utf8' });
@@ -318,13 +324,26 @@ describe('schema 7 to 8 (Client ID Metadata Documents)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 7 database comes up to 8 with the client_documents table; its apps kept', async () => {
+  test('a schema 7 database comes up to 8: its apps keep their rows and get the new columns empty', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '7');
-    stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
+    stack = await startStack({ env: { DATABASE: database, SEED: '0', EXTRA_CONFIG: 'registration = on', REGISTER_RATE: '1000r/s' } });
     assert.equal(version(), '8');
-    assert.equal(sql(database, "SELECT client_id || '|' || post_logout_redirect_uris FROM apps"), 'pca_old7|https://app.example/bye');
-    // the new table works, and goes with its app
+    assert.equal(sql(database, "SELECT client_id || '|' || name || '|' || post_logout_redirect_uris || '|' || token_endpoint_auth_method || '|'"
+      + " || application_type || '|' || coalesce(client_uri, 'null') || '|' || coalesce(policy_uri, 'null') || '|' || coalesce(tos_uri, 'null')"
+      + " || '|' || CASE WHEN registration_token_hash IS NULL THEN 'nohash' ELSE 'hash' END FROM apps ORDER BY client_id"),
+    'pca_old7|Old seven|https://app.example/bye|||null|null|null|nohash\npca_old7reg|Old agent||||null|null|null|nohash');
+    // an old self-registered client has no registration access token: the endpoint says 401
+    const r = await fetch(`${stack.url}/oauth/register/pca_old7reg`, { headers: { authorization: 'Bearer pra_' + 'A'.repeat(49) } });
+    assert.equal(r.status, 401);
+    // the new columns work
+    const reg = await fetch(`${stack.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://agent.example/cb'], token_endpoint_auth_method: 'client_secret_post', tos_uri: 'https://agent.example/tos' }) });
+    assert.equal(reg.status, 201);
+    const c = await reg.json();
+    assert.equal(sql(database, `SELECT token_endpoint_auth_method || '|' || tos_uri FROM apps WHERE client_id = '${c.client_id}'`),
+      'client_secret_post|https://agent.example/tos');
+    // and the client_documents table of Client ID Metadata Documents, which goes with its app
     sql(database, "INSERT INTO apps (client_id, name, created, registered, public) VALUES ('https://c.example/doc', 'Doc', 1, 1, 1)");
     sql(database, "INSERT INTO client_documents (app_id, fetched, expires) SELECT id, 1, 301 FROM apps WHERE client_id = 'https://c.example/doc'");
     assert.equal(sql(database, 'SELECT count(*) FROM client_documents'), '1');

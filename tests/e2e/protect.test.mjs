@@ -237,6 +237,28 @@ describe('a protected location behind auth_request', () => {
     assert.equal(ok.json.headers['x-oauth-user'], 'demo');
   });
 
+  test('an MCP location that needs a scope: the 403 names the missing scope and the metadata, so an agent can step up', async () => {
+    const before = up.hits.length;
+    const weak = issue(stack, 'profile posts:read');
+    const r = await call(stack, '/mcp-write', `Bearer ${weak}`);
+    assert.equal(r.status, 403, r.text);
+    const www = r.headers.get('www-authenticate');
+    assert.match(www, /^Bearer realm="postern", error="insufficient_scope", error_description="[^"]+", scope="posts:write", resource_metadata="([^"]+)"$/);
+    assert.equal(www.match(/resource_metadata="([^"]+)"/)[1], `http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`);
+    assert.equal(up.hits.length, before, 'the refused request reached the upstream');
+    // without a token there: 401 with the metadata and no error; with a bad one 401 invalid_token
+    const none = await call(stack, '/mcp-write', undefined);
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate'), /^Bearer realm="postern", scope="posts:write", resource_metadata="/);
+    const bad = await call(stack, '/mcp-write', `Bearer ${wellFormedToken()}`);
+    assert.equal(bad.status, 401);
+    assert.match(bad.headers.get('www-authenticate'), /error="invalid_token", error_description="[^"]+", scope="posts:write", resource_metadata="/);
+    const strong = issue(stack, 'profile posts:write');
+    const ok = await call(stack, '/mcp-write', `Bearer ${strong}`);
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.headers['x-oauth-scope'], 'profile posts:write');
+  });
+
   test('the protected-resource metadata document (RFC 9728 §3)', async () => {
     const r = await fetch(`http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`);
     assert.equal(r.status, 200);

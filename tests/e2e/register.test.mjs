@@ -119,8 +119,8 @@ describe('registration on', () => {
   test('bad metadata: 400 invalid_client_metadata with a description', async () => {
     const n = appsJson(stack).length;
     const cases = [
-      [{ token_endpoint_auth_method: 'client_secret_basic' }, /none/],
-      [{ token_endpoint_auth_method: 'client_secret_post' }, /none/],
+      [{ token_endpoint_auth_method: 'private_key_jwt' }, /token_endpoint_auth_method/],
+      [{ token_endpoint_auth_method: 'client_secret_jwt' }, /token_endpoint_auth_method/],
       [{ grant_types: ['client_credentials'] }, /grant_types/],
       [{ grant_types: ['refresh_token'] }, /authorization_code/],
       [{ grant_types: ['authorization_code', 'implicit'] }, /grant_types/],

@@ -74,9 +74,11 @@ export function pkce(verifier = b64url(randomBytes(32))) {
   return { verifier, challenge: b64url(createHash('sha256').update(verifier).digest()) };
 }
 
-/* The hidden fields of the consent form, decoded, plus the first organization. */
+/* The hidden fields of the consent form, decoded, plus the first organization (not
+ * those of the account line's "switch account" form). */
 export function consentForm(html) {
   const form = {};
+  html = html.replace(/<form class="switch"[\s\S]*?<\/form>/g, '');
   for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
     form[m[1]] = unescapeHtml(m[2]);
   const org = html.match(/name="org" value="(\d+)"/);

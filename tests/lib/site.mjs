@@ -32,7 +32,8 @@ export async function echoUpstream() {
  * passing the check's WWW-Authenticate on).
  *   /api/    any live token
  *   /write/  a token with the scope `write` (default posts:write; null: no such location)
- *   /mcp     only with mcpMetadata: its 401 names that RFC 9728 metadata URL */
+ *   /mcp     only with mcpMetadata: its 401 names that RFC 9728 metadata URL
+ *   /mcp-write  the same, for a token with the scope `write` only (its 403 names both) */
 export function protectedLocations(upstream, { base = '@BASE@', write = 'posts:write', mcpMetadata } = {}) {
   const guard = (args) => `
     auth_request ${base}/oauth/check${args ? '?' + args : ''};
@@ -53,6 +54,7 @@ export function protectedLocations(upstream, { base = '@BASE@', write = 'posts:w
   location /api/ { ${guard('')} }
   ${write ? `location /write/ { ${guard(`scope=${write}`)} }` : ''}
   ${mcpMetadata ? `location /mcp { ${guard(`resource_metadata=${mcpMetadata}`)} }` : ''}
+  ${mcpMetadata && write ? `location /mcp-write { ${guard(`scope=${write}&resource_metadata=${mcpMetadata}`)} }` : ''}
   location @postern_401 { default_type application/json; return 401 '{"error":"invalid_token"}'; }
   location @postern_403 { add_header WWW-Authenticate $oauth_www always; default_type application/json; return 403 '{"error":"insufficient_scope"}'; }
 `;

@@ -56,6 +56,7 @@ defaults_apply_to_an_empty_file(void)
 	CHECK_INT(cfg.session_ttl, 14L * 86400);
 	CHECK_INT(cfg.device_code_ttl, 900);
 	CHECK_INT(cfg.id_token_ttl, PT_ID_TOKEN_TTL);
+	CHECK_INT(cfg.registration_unapproved_ttl, 7L * 86400);
 	CHECK_INT(cfg.device_interval, 5);
 	CHECK_STR(cfg.cookie_name, "postern_session");
 	CHECK_INT(cfg.cookie_secure, -1);
@@ -226,6 +227,13 @@ ttl_ranges_are_inclusive(void)
 	CHECK_INT(load("session_ttl = 59\n"), PT_ERR_CONFIG);
 	CHECK_INT(load("id_token_ttl = 59\n"), PT_ERR_CONFIG);
 	CHECK(strstr(err, "id_token_ttl must be 60..86400 seconds") != NULL);
+	CHECK_INT(load("registration_unapproved_ttl = 59\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "registration_unapproved_ttl must be 0 (never) or seconds >= 60") != NULL);
+	CHECK_INT(load("registration_unapproved_ttl = -1\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("registration_unapproved_ttl = 0\n"), PT_OK);
+	CHECK_INT(cfg.registration_unapproved_ttl, 0);
+	CHECK_INT(load("registration_unapproved_ttl = 60\n"), PT_OK);
+	CHECK_INT(cfg.registration_unapproved_ttl, 60);
 	CHECK_INT(load("id_token_ttl = 86401\n"), PT_ERR_CONFIG);
 	CHECK_INT(load("id_token_ttl = 60\n"), PT_OK);
 	CHECK_INT(load("id_token_ttl = 86400\n"), PT_OK);

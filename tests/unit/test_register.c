@@ -103,7 +103,7 @@ register_refuses_openid_metadata_it_cannot_honour_by_name(void)
 	CHECK(strstr(rf.desc, "subject_type") != NULL);
 	/* what every client gets anyway, and metadata that is only informative, pass */
 	CHECK_INT(reg("{" URIS ",\"subject_type\":\"public\",\"require_auth_time\":true,"
-		      "\"application_type\":\"web\",\"default_max_age\":3600}"), PT_OK);
+		      "\"application_type\":\"native\",\"default_max_age\":3600}"), PT_OK);
 }
 
 static void
@@ -121,7 +121,10 @@ register_refuses_bad_bodies_and_metadata(void)
 	CHECK_INT(reg("{" URIS ",\"scope\":\"admin\"}"), PT_ERR_INVALID);
 	CHECK_STR(rf.error, "invalid_client_metadata");
 	CHECK_INT(reg("{" URIS ",\"grant_types\":[\"refresh_token\"]}"), PT_ERR_INVALID);
-	CHECK_INT(reg("{" URIS ",\"token_endpoint_auth_method\":\"client_secret_basic\"}"), PT_ERR_INVALID);
+	CHECK_INT(reg("{" URIS ",\"token_endpoint_auth_method\":\"private_key_jwt\"}"), PT_ERR_INVALID);
+	CHECK_STR(rf.desc, "token_endpoint_auth_method must be \"none\" (a public client with PKCE),"
+	    " \"client_secret_basic\" or \"client_secret_post\"");
+	CHECK_INT(reg("{" URIS ",\"token_endpoint_auth_method\":[\"none\"]}"), PT_ERR_INVALID);
 	CHECK_INT(reg("{" URIS ",\"response_types\":[\"token\"]}"), PT_ERR_INVALID);
 	pt_arena *a = unit_arena();
 	size_t n = PT_MAX_BODY + 1;
@@ -132,9 +135,103 @@ register_refuses_bad_bodies_and_metadata(void)
 	CHECK_INT(pt_register_parse(a, &cfg, big, n, &m, &rf), PT_ERR_TOOLONG);
 }
 
+static void
+register_reads_the_token_endpoint_auth_method(void)
+{
+	CHECK_INT(reg("{" URIS "}"), PT_OK);
+	CHECK_INT(m.auth_method, PT_REG_AUTH_NONE);
+	CHECK(!m.auth_given);
+	CHECK_INT(reg("{" URIS ",\"token_endpoint_auth_method\":\"none\"}"), PT_OK);
+	CHECK_INT(m.auth_method, PT_REG_AUTH_NONE);
+	CHECK(m.auth_given);
+	CHECK_INT(reg("{" URIS ",\"token_endpoint_auth_method\":\"client_secret_basic\"}"), PT_OK);
+	CHECK_INT(m.auth_method, PT_REG_AUTH_BASIC);
+	CHECK_STR(pt_reg_auth_names[m.auth_method], "client_secret_basic");
+	CHECK_INT(reg("{" URIS ",\"token_endpoint_auth_method\":\"client_secret_post\"}"), PT_OK);
+	CHECK_INT(m.auth_method, PT_REG_AUTH_POST);
+	CHECK_INT(reg("{" URIS ",\"token_endpoint_auth_method\":\"Client_Secret_Post\"}"), PT_ERR_INVALID);
+	CHECK_INT(reg("{" URIS ",\"token_endpoint_auth_method\":\"client_secret_jwt\"}"), PT_ERR_INVALID);
+}
+
+static void
+register_application_type_decides_the_redirect_uris(void)
+{
+	/* absent: today's rule, https or loopback http, no private-use scheme */
+	CHECK_INT(reg("{" URIS "}"), PT_OK);
+	CHECK(m.application_type == NULL);
+	CHECK_INT(reg("{\"redirect_uris\":[\"com.example.app:/cb\"]}"), PT_ERR_INVALID);
+	CHECK_STR(rf.error, "invalid_redirect_uri");
+	CHECK(strstr(rf.desc, "private-use scheme") != NULL);
+	/* native: loopback http and private-use schemes too */
+	CHECK_INT(reg("{\"application_type\":\"native\",\"redirect_uris\":[\"com.example.app:/cb\","
+		      "\"http://127.0.0.1/cb\",\"http://[::1]:8080/cb\",\"https://a.example/cb\"]}"), PT_OK);
+	CHECK_STR(m.application_type, "native");
+	CHECK_STR(m.redirect_uris, "com.example.app:/cb\nhttp://127.0.0.1/cb\nhttp://[::1]:8080/cb\nhttps://a.example/cb");
+	static const char *const never[] = {"http://a.example/cb", "javascript:alert(1)", "myapp:/cb",
+	    "com.example.app:cb", "com.example.app:/cb#f", "data:text/html,x", "com.example.:/cb",
+	    "1com.example:/cb", "com.ex ample:/cb", "file:///etc/passwd"};
+	char body[256];
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+		snprintf(body, sizeof(body), "{\"application_type\":\"native\",\"redirect_uris\":[\"%s\"]}", never[i]);
+		CHECK_INT(reg(body), PT_ERR_INVALID);
+		CHECK_STR(rf.error, "invalid_redirect_uri");
+	}
+	/* web: https only */
+	CHECK_INT(reg("{\"application_type\":\"web\",\"redirect_uris\":[\"https://a.example/cb\"]}"), PT_OK);
+	CHECK_STR(m.application_type, "web");
+	CHECK_INT(reg("{\"application_type\":\"web\"," URIS "}"), PT_ERR_INVALID);
+	CHECK_STR(rf.error, "invalid_redirect_uri");
+	CHECK(strstr(rf.desc, "web app") != NULL);
+	CHECK_INT(reg("{\"application_type\":\"web\",\"redirect_uris\":[\"com.example.app:/cb\"]}"), PT_ERR_INVALID);
+	CHECK_STR(rf.error, "invalid_redirect_uri");
+	/* anything else */
+	CHECK_INT(reg("{\"application_type\":\"desktop\"," URIS "}"), PT_ERR_INVALID);
+	CHECK_STR(rf.error, "invalid_client_metadata");
+	CHECK_STR(rf.desc, "application_type must be \"web\" or \"native\"");
+	CHECK_INT(reg("{\"application_type\":1," URIS "}"), PT_ERR_INVALID);
+}
+
+static void
+register_links_must_be_https(void)
+{
+	CHECK_INT(reg("{" URIS ",\"client_uri\":\"https://a.example/\",\"policy_uri\":\"https://a.example/p\","
+		      "\"tos_uri\":\"https://a.example/t\"}"), PT_OK);
+	CHECK_STR(m.client_uri, "https://a.example/");
+	CHECK_STR(m.policy_uri, "https://a.example/p");
+	CHECK_STR(m.tos_uri, "https://a.example/t");
+	CHECK_INT(reg("{" URIS "}"), PT_OK);
+	CHECK(m.client_uri == NULL && m.policy_uri == NULL && m.tos_uri == NULL);
+	static const char *const bad[] = {"http://a.example/", "javascript:alert(1)", "https://a.example/#x",
+	    "https://u@a.example/", "com.example.app:/x"};
+	static const char *const members[] = {"client_uri", "policy_uri", "tos_uri"};
+	char body[256];
+	for (size_t k = 0; k < 3; k++)
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(body, sizeof(body), "{" URIS ",\"%s\":\"%s\"}", members[k], bad[i]);
+			CHECK_INT(reg(body), PT_ERR_INVALID);
+			CHECK_STR(rf.error, "invalid_client_metadata");
+			CHECK(strstr(rf.desc, members[k]) != NULL && strstr(rf.desc, "https") != NULL);
+		}
+	CHECK_INT(reg("{" URIS ",\"client_uri\":7}"), PT_ERR_INVALID);
+}
+
+static void
+register_reads_client_id_for_an_update(void)
+{
+	CHECK_INT(reg("{" URIS ",\"client_id\":\"pca_x\",\"client_secret\":\"ignored\","
+		      "\"registration_access_token\":\"ignored\"}"), PT_OK);
+	CHECK_STR(m.client_id, "pca_x");
+	CHECK_INT(reg("{" URIS ",\"client_id\":3}"), PT_ERR_INVALID);
+	CHECK_STR(rf.desc, "client_id must be a string");
+}
+
 void
 suite_register(void)
 {
+	RUN(register_reads_the_token_endpoint_auth_method);
+	RUN(register_application_type_decides_the_redirect_uris);
+	RUN(register_links_must_be_https);
+	RUN(register_reads_client_id_for_an_update);
 	RUN(register_refuses_openid_metadata_it_cannot_honour_by_name);
 	RUN(register_reads_the_metadata);
 	RUN(register_leaves_absent_members_to_the_caller);

@@ -227,10 +227,34 @@ cimd_url_shape(void)
 	CHECK(!CIMD(u));
 }
 
+static void
+kind_tells_https_loopback_and_private_use_schemes_apart(void)
+{
+#define KIND(s) pt_redirect_uri_kind(s, strlen(s))
+	CHECK_INT(KIND("https://a.example/cb"), PT_RU_HTTPS);
+	CHECK_INT(KIND("http://127.0.0.1:8080/cb"), PT_RU_LOOPBACK);
+	CHECK_INT(KIND("http://[::1]/cb"), PT_RU_LOOPBACK);
+	CHECK_INT(KIND("http://localhost/cb"), PT_RU_LOOPBACK);
+	CHECK_INT(KIND("com.example.app:/oauth/cb"), PT_RU_PRIVATE);
+	CHECK_INT(KIND("com.example.app://cb"), PT_RU_PRIVATE);
+	CHECK_INT(KIND("io.x-y+z.app:/cb?x=1"), PT_RU_PRIVATE);
+	/* not a reverse domain, no path, a fragment, blanks, http elsewhere, other shapes */
+	static const char *const bad[] = {"http://a.example/cb", "https://u@a.example/", "myapp:/cb",
+	    "com.example.app:cb", "com.example.app:", "com.example.app:/cb#x", ".example.app:/cb",
+	    "com.example.:/cb", "1com.example:/cb", "com.ex_ample:/cb", "com.example app:/cb",
+	    "javascript:/x.y", "", "https://a.example/c b"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_INT(KIND(bad[i]), PT_RU_BAD);
+	/* pt_redirect_uri_valid is unchanged: https and loopback http only */
+	CHECK(!pt_redirect_uri_valid("com.example.app:/cb", 19));
+#undef KIND
+}
+
 void
 suite_uri(void)
 {
 	RUN(cimd_url_shape);
+	RUN(kind_tells_https_loopback_and_private_use_schemes_apart);
 	RUN(valid_accepts_https_anywhere);
 	RUN(valid_accepts_http_only_on_loopback);
 	RUN(valid_refuses_fragments);
