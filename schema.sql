@@ -2,7 +2,7 @@
 -- Secrets (client secrets, codes, tokens, sessions, device codes) are stored only as
 -- keyed BLAKE2b-256 hashes (32-byte BLOBs); the key lives outside the database.
 
-PRAGMA user_version = 7;
+PRAGMA user_version = 8;
 
 -- Ids that leave the server (a user's `sub`, an organization's id, grant and token ids in
 -- addresses and in the admin command) are AUTOINCREMENT: an id is never handed to a new
@@ -109,6 +109,24 @@ CREATE INDEX IF NOT EXISTS tokens_expires ON tokens(expires) WHERE expires IS NO
 -- not changed by a redemption: the janitor finds expired codes here, then clears the
 -- redeemed ones out of it
 CREATE INDEX IF NOT EXISTS tokens_code_expires ON tokens(code_expires) WHERE code_expires IS NOT NULL;
+
+-- Access tokens an app got for itself (client_credentials, RFC 6749 §4.4): no user, no
+-- organization, no grant, no refresh token. Their own table, not a grant with no user,
+-- so that every join of a user's token stays as it is; they go with their app (cascade),
+-- on revocation (RFC 7009) and, once expired, with the janitor. (Schema 8: a new table,
+-- which schema.sql creates; no rows move.)
+CREATE TABLE IF NOT EXISTS client_tokens (
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
+	hash      BLOB NOT NULL UNIQUE,        -- of the token
+	app_id    INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	scope     TEXT NOT NULL,
+	resource  TEXT,
+	created   INTEGER NOT NULL,
+	expires   INTEGER NOT NULL,            -- never "never"
+	last_used INTEGER
+);
+CREATE INDEX IF NOT EXISTS client_tokens_app ON client_tokens(app_id);
+CREATE INDEX IF NOT EXISTS client_tokens_expires ON client_tokens(expires);
 
 CREATE TABLE IF NOT EXISTS sessions (
 	hash    BLOB PRIMARY KEY,

@@ -612,6 +612,10 @@ cmd_app(int argc, char **argv)
 		if (grants == NULL)
 			grants = opt(&o, "device") ? "authorization_code refresh_token urn:ietf:params:oauth:grant-type:device_code"
 						   : "authorization_code refresh_token";
+		/* client_credentials (RFC 6749 §4.4): the app's own tokens, for confidential
+		 * apps only */
+		if (pt_word_in("client_credentials", 18, grants) && pub)
+			die("client_credentials needs a confidential app (drop --public)");
 		if (o.nmulti == 0 && strstr(grants, "authorization_code"))
 			die("an app needs at least one --redirect-uri");
 		pt_buf uris;
@@ -861,7 +865,7 @@ cmd_janitor(void)
 		{PT_JANITOR_CODES, PT_JANITOR_REDEEMED, "codes", 0},
 		{PT_JANITOR_SESSIONS, -1, "sessions", 0},
 		{PT_JANITOR_DEVICES, -1, "devices", 0},
-		{PT_JANITOR_TOKENS, -1, "tokens", 0},
+		{PT_JANITOR_TOKENS, PT_JANITOR_CLIENT_TOKENS, "tokens", 0},
 		{PT_JANITOR_ATTEMPTS, -1, "attempts", 86400},
 		{PT_JANITOR_REQUESTS, -1, "requests", 0},
 		{PT_JANITOR_KEYS, -1, "signing keys", 0},

@@ -660,6 +660,11 @@ static const char to6_before[] =
 static const char to7_before_apps[] =
     "ALTER TABLE apps ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '';";
 
+/*
+ * Schema 8 (client_credentials) adds client_tokens: a new table, which schema.sql
+ * creates; no rows move, so there is no step of its own.
+ */
+
 /* Runs one migration step when from <= version < to (version 0 is a new database). */
 static bool
 step(sqlite3 *h, int version, int from, int to, const char *sql_text, char **msg)

@@ -38,6 +38,7 @@ static const char *const mx_grant[PT_MX__GRANTS] = {
 	[PT_MX_CODE] = "authorization_code",
 	[PT_MX_REFRESH] = "refresh_token",
 	[PT_MX_DEVICE] = "device_code",
+	[PT_MX_CLIENT] = "client_credentials",
 };
 /* The answers of the check that get a series each, even at 0 (what alerts divide by). */
 static const int mx_check_status[] = {204, 401, 403, 500, 503};

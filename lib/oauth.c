@@ -265,8 +265,8 @@ pt_resource_known(const struct pt_config *c, const char *v)
 	return false;
 }
 
-static bool
-resource_ok(const char *v)
+bool
+pt_resource_ok(const char *v)
 {
 	/* RFC 8707 §2: an absolute URI without a fragment */
 	return (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0) &&
@@ -336,7 +336,7 @@ pt_authz_check(const struct pt_ctx *ctx, const struct pt_params *p, struct pt_au
 	} else if (az->app.public || az->app.require_pkce) {
 		ERR("invalid_request", "PKCE (code_challenge with S256) is required for this client");
 	}
-	if (az->resource != NULL && !resource_ok(az->resource))
+	if (az->resource != NULL && !pt_resource_ok(az->resource))
 		ERR("invalid_target", "resource must be an absolute URI without a fragment");
 	if (az->resource != NULL && !pt_resource_known(c, az->resource))
 		ERR("invalid_target", "resource is not a protected resource of this server");
@@ -570,8 +570,11 @@ pt_token_response(struct pt_req *r, const struct pt_issued *t, const char *scope
 	pt_buf_adds(&b, ",\"token_type\":\"Bearer\",\"scope\":");
 	pt_buf_json(&b, scope, strlen(scope));
 	pt_buf_addf(&b, ",\"id\":\"%lld\"", (long long)org_id);
+	/* expires_in: with a refresh token, or alone for an app's own token (client_credentials) */
+	if (t->expires_in > 0)
+		pt_buf_addf(&b, ",\"expires_in\":%ld", t->expires_in);
 	if (t->has_refresh) {
-		pt_buf_addf(&b, ",\"expires_in\":%ld,\"refresh_token\":", t->expires_in);
+		pt_buf_adds(&b, ",\"refresh_token\":");
 		pt_buf_json(&b, t->refresh, PT_TOKEN_LEN);
 	}
 	if (t->id_token != NULL) {

@@ -50,6 +50,9 @@ enum pt_err {
 #define PT_MAX_RESOURCES   16            /* protected_resource lines in the config */
 #define PT_MAX_TEMPLATE    (256 * 1024)  /* one template file */
 #define PT_MAX_RESOURCE    512           /* an RFC 8707 resource indicator */
+/* the life of a client_credentials token when access_token_ttl is 0 (access tokens
+ * never expire): an app's own token always expires, the app asks again */
+#define PT_CLIENT_TOKEN_TTL 3600
 #define PT_MAX_NONCE       512           /* an OpenID Connect nonce */
 #define PT_MAX_PROMPT      64            /* prompt (space-separated values) */
 #define PT_MAX_MAX_AGE     10            /* max_age, in digits */
@@ -389,6 +392,8 @@ const struct pt_scope *pt_config_scope(const struct pt_config *, const char *nam
 bool pt_scopes_ok(const struct pt_config *, const char *s, size_t n, const char *allowed);
 /* Is v one of the configured protected resources (or are none configured)? */
 bool pt_resource_known(const struct pt_config *, const char *v);
+/* RFC 8707 §2: an absolute http(s) URI without a fragment. */
+bool pt_resource_ok(const char *v);
 /* Is every token of a contained in b? */
 bool pt_scope_subset(const char *a, const char *b);
 /* Is t (n bytes) one of the words of list (separated by spaces or newlines)? */
@@ -670,7 +675,7 @@ void pt_log(const char *level, const char *fmt, ...) PT_PRINTF(2, 3);
 /* The storage module (lib/sql.c: every statement; lib/store*.c: the functions and
  * row structs below; lib/db.c and lib/db_pg.c: SQLite and PostgreSQL). Nothing else
  * holds SQL. One connection per process, opened by pt_db_open. */
-#define PT_SCHEMA_VERSION 7
+#define PT_SCHEMA_VERSION 8
 
 struct pt_store;
 /* The process's open connection (for struct pt_ctx); NULL when none is open. */
@@ -871,6 +876,10 @@ struct pt_token_row {
 /* The token row of that hash, whatever its kind or expiry: PT_OK, PT_ERR_NOTFOUND, or
  * an error. The check's one read. */
 int pt_db_token_check(pt_arena *, const uint8_t hash[PT_HASH_LEN], struct pt_token_row *) PT_WUR;
+/* (An app's own token, client_credentials, reads grant_id 0, user_id 0, user_name NULL,
+ * org_id 0 and kind access.) Stores one, expiring at expires (never 0). */
+int pt_db_client_token_insert(const uint8_t hash[PT_HASH_LEN], int64_t app_id, const char *scope,
+    const char *resource, int64_t now, int64_t expires) PT_WUR;
 /* Records that a token (and its grant) was used at now; best effort and never waiting
  * for another writer: PT_ERR_BUSY at once when the write lock is held (the grant is
  * then not touched either). */
@@ -1227,6 +1236,7 @@ enum pt_janitor {
 	PT_JANITOR_DEVICES,
 	PT_JANITOR_BRIDGE,         /* bridged device logins, with any token never collected */
 	PT_JANITOR_TOKENS,
+	PT_JANITOR_CLIENT_TOKENS,  /* client_credentials tokens past their life */
 	PT_JANITOR_ATTEMPTS,       /* rate-limit counters whose window began before cutoff */
 	PT_JANITOR_REQUESTS,       /* pending consent requests */
 	PT_JANITOR_KEYS,           /* retired signing keys whose id_tokens have all expired */
@@ -1265,7 +1275,7 @@ int64_t pt_now(void);
 #define PT_METRICS_GAUGE_CACHE 10  /* seconds the database gauges (users, apps, tokens) are kept */
 
 struct pt_site;
-enum pt_mx_grant { PT_MX_CODE, PT_MX_REFRESH, PT_MX_DEVICE, PT_MX__GRANTS };
+enum pt_mx_grant { PT_MX_CODE, PT_MX_REFRESH, PT_MX_DEVICE, PT_MX_CLIENT, PT_MX__GRANTS };
 
 /* The supervisor, before it forks: maps cfg->metrics_file (creating it 0600 when there
  * is none) and records site's route paths for the labels. Workers inherit the mapping. */

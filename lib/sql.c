@@ -131,6 +131,17 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_REFRESH_TAKE] = {.sqlite = "UPDATE tokens SET kind = 3 WHERE id = ? AND kind = 2 RETURNING code_hash"},
 	[Q_GRANT_DELETE] = {.sqlite = "DELETE FROM grants WHERE id = ?"},
 	[Q_TOKEN_DELETE] = {.sqlite = "DELETE FROM tokens WHERE id = ?"},
+	/* client_credentials: a token of the app itself, in the columns of Q_TOKEN_CHECK
+	 * (no user, organization 0, grant 0, kind 1: access) */
+	[Q_CLIENT_TOKEN_INSERT] = {
+	    .sqlite = "INSERT INTO client_tokens (hash, app_id, scope, resource, created, expires)"
+	    " VALUES (?, ?, ?, ?, ?, ?)"},
+	[Q_CLIENT_TOKEN_CHECK] = {
+	    .sqlite = "SELECT NULL, 0, c.scope, a.client_id, c.expires, c.id, 0, c.created, 0,"
+	    " c.resource, 1, c.last_used, a.id, NULL FROM client_tokens c JOIN apps a ON a.id = c.app_id"
+	    " WHERE c.hash = ?"},
+	[Q_CLIENT_TOKEN_TOUCH] = {.sqlite = "UPDATE client_tokens SET last_used = ? WHERE id = ?"},
+	[Q_CLIENT_TOKEN_DELETE] = {.sqlite = "DELETE FROM client_tokens WHERE id = ?"},
 
 	/* ------------------------------------------------ pending consent requests */
 	/* a user keeps the newest few */
@@ -207,6 +218,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_REVOCABLE_GET] = {
 	    .sqlite = "SELECT t.id, t.grant_id, t.kind, g.app_id FROM tokens t JOIN grants g ON g.id = t.grant_id"
 	    " WHERE t.hash = ?"},
+	/* a client_credentials token: grant 0, kind 1 */
+	[Q_CLIENT_REVOCABLE_GET] = {.sqlite = "SELECT id, 0, 1, app_id FROM client_tokens WHERE hash = ?"},
 
 	/* ------------------------------------------------ device grant, bridged device logins */
 	[Q_DEVICE_GET] = {
@@ -336,6 +349,9 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_JANITOR_TOKENS] = {
 	    .sqlite = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
 	    " WHERE expires IS NOT NULL AND expires <= ?1 LIMIT ?2)"},
+	[Q_JANITOR_CLIENT_TOKENS] = {
+	    .sqlite = "DELETE FROM client_tokens WHERE id IN (SELECT id FROM client_tokens"
+	    " WHERE expires <= ?1 LIMIT ?2)"},
 	[Q_JANITOR_ATTEMPTS] = {
 	    .sqlite = "DELETE FROM attempts WHERE (key, \"window\") IN (SELECT key, \"window\""
 	    " FROM attempts WHERE \"window\" < ?1 LIMIT ?2)"},

@@ -349,6 +349,12 @@ pt_db_revocable_get(const uint8_t hash[PT_HASH_LEN], struct pt_revocable_row *r)
 	memset(r, 0, sizeof(*r));
 	st_blob(st, 1, hash, PT_HASH_LEN);
 	int rc = st_one(st);
+	if (rc == PT_ERR_NOTFOUND) {
+		/* an app's own token (client_credentials): grant 0 */
+		st = st_get(Q_CLIENT_REVOCABLE_GET);
+		st_blob(st, 1, hash, PT_HASH_LEN);
+		rc = st_one(st);
+	}
 	if (rc != PT_OK)
 		return rc;
 	read_revocable(st, r);
@@ -361,7 +367,14 @@ pt_db_revocable_delete(const struct pt_revocable_row *r)
 {
 	/* codes and tokens of a grant go with it (ON DELETE CASCADE) */
 	bool access = r->kind == PT_KIND_ACCESS;
-	struct pt_st *st = st_get(access ? Q_TOKEN_DELETE : Q_GRANT_DELETE);
+	struct pt_st *st;
+	if (r->grant_id == 0) {
+		/* an app's own token (client_credentials) */
+		st = st_get(Q_CLIENT_TOKEN_DELETE);
+		st_int(st, 1, r->token_id);
+		return st_exec(st);
+	}
+	st = st_get(access ? Q_TOKEN_DELETE : Q_GRANT_DELETE);
 	st_int(st, 1, access ? r->token_id : r->grant_id);
 	return st_exec(st);
 }
