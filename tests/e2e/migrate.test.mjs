@@ -19,7 +19,7 @@ const SQLITE_ONLY = { skip: backend === 'pg' && 'schemas 1 to 4 were SQLite only
 const DOWN5 = `ALTER TABLE users DROP COLUMN email; ALTER TABLE users DROP COLUMN full_name;
   ALTER TABLE tokens DROP COLUMN nonce; ALTER TABLE tokens DROP COLUMN auth_time;
   ALTER TABLE apps DROP COLUMN id_token_signed_response_alg; DROP TABLE IF EXISTS keys;
-  ALTER TABLE apps DROP COLUMN post_logout_redirect_uris;`;
+  ALTER TABLE apps DROP COLUMN post_logout_redirect_uris; DROP TABLE IF EXISTS client_tokens;`;
 
 /* Puts back schema 4: no table for bridged device logins. */
 function downgrade4(db) {
@@ -117,7 +117,7 @@ describe('schema migration', () => {
     assert.equal(sql(db, 'PRAGMA user_version'), '2');
     assert.ok(has('codes'));
     stack.cli(['init']);
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     assert.ok(!has('codes') && !has('tokens_2'), 'the old tables are gone');
     assert.ok(has('tokens_hash') && has('tokens_code_hash') && has('tokens_code_expires'));
     assert.equal(ids(), before, 'token rows changed');
@@ -131,11 +131,11 @@ describe('schema migration', () => {
     downgrade(db, 1);
     assert.ok(has('tokens_code'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     assert.ok(!has('tokens_code') && !has('codes'));
     assert.equal(await check(stack.url, t), 204);
     const logs = ['authorize', 'consent', 'token', 'apps', 'revoke', 'introspect', 'device'].map((c) => stack.log(`${c}.log`)).join('');
-    assert.equal((logs.match(/schema 1 brought up to 7/g) || []).length, 1, 'exactly one process did it');
+    assert.equal((logs.match(/schema 1 brought up to 8/g) || []).length, 1, 'exactly one process did it');
     await codeFlowPasses();
   });
 
@@ -148,7 +148,7 @@ describe('schema migration', () => {
     const before = ids();
     assert.doesNotMatch(sql(db, "SELECT sql FROM sqlite_master WHERE name = 'users'"), /AUTOINCREMENT/);
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     for (const table of ['users', 'orgs', 'grants', 'tokens'])
       assert.match(sql(db, `SELECT sql FROM sqlite_master WHERE name = '${table}'`), /AUTOINCREMENT/, table);
     assert.equal(sql(db, 'SELECT group_concat(id || name, \',\') FROM (SELECT * FROM users ORDER BY id)'), users);
@@ -172,19 +172,19 @@ describe('schema migration', () => {
     await codeFlowPasses();
   });
 
-  test('schema 4 is brought up to 7: the bridged device logins table appears, tokens kept', SQLITE_ONLY, async () => {
+  test('schema 4 is brought up to date: the bridged device logins table appears, tokens kept', SQLITE_ONLY, async () => {
     const t = issue();
     const before = ids();
     downgrade4(db);
     assert.ok(!has('bridge_devices'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '7');
+    assert.equal(sql(db, 'PRAGMA user_version'), '8');
     assert.ok(has('bridge_devices') && has('bridge_devices_expires'));
     assert.equal(ids(), before, 'token rows changed');
     assert.equal(await check(stack.url, t), 204);
   });
 
-  test('schema 4 is brought up to 7 with the OpenID Connect columns and the keys table', SQLITE_ONLY, async () => {
+  test('schema 4 is brought up to date with the OpenID Connect columns and the keys table', SQLITE_ONLY, async () => {
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('users') WHERE name IN ('email', 'full_name')"), '2');
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('tokens') WHERE name IN ('nonce', 'auth_time')"), '2');
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('apps') WHERE name IN ('id_token_signed_response_alg', 'post_logout_redirect_uris')"), '2');
@@ -197,10 +197,10 @@ describe('schema migration', () => {
     setVersion(99);
     const r = stack.cliRun(['init']);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /schema 99 is newer than this postern \(7\)/);
+    assert.match(r.stderr, /schema 99 is newer than this postern \(8\)/);
     await assert.rejects(stack.restart(), /did not come up/);
     assert.match(stack.log('token.log'), /schema 99 is newer than this postern/);
-    setVersion(7);
+    setVersion(8);
     await stack.restart();
     assert.equal(await check(stack.url, issue()), 204);
   });
@@ -234,11 +234,11 @@ describe('schema 5 to 7 (OpenID Connect)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 5 database comes up to 7 with its rows, and the new columns work', async () => {
+  test('a schema 5 database comes up to date with its rows, and the new columns work', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '5');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
-    assert.equal(version(), '7');
+    assert.equal(version(), '8');
     assert.equal(sql(database, "SELECT name || '|' || is_admin FROM users"), 'old5|1');
     assert.equal(sql(database, "SELECT client_id || '|' || name || '|' || id_token_signed_response_alg || '|' || post_logout_redirect_uris || '|' FROM apps"), 'pca_old5|Old app|RS256||');
     assert.equal(sql(database, "SELECT count(*) FROM tokens WHERE nonce IS NOT NULL OR auth_time IS NOT NULL"), '0');
@@ -275,11 +275,11 @@ describe('schema 6 to 7 (RP-Initiated Logout)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 6 database comes up to 7: its apps keep their algorithm and get no post-logout URI', async () => {
+  test('a schema 6 database comes up to date: its apps keep their algorithm and get no post-logout URI', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '6');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
-    assert.equal(version(), '7');
+    assert.equal(version(), '8');
     assert.equal(sql(database, "SELECT client_id || '|' || id_token_signed_response_alg || '|' || post_logout_redirect_uris || '|' FROM apps"),
       'pca_old6|EdDSA||');
     assert.equal(sql(database, "SELECT email FROM users WHERE name = 'old6'"), 'old6@example.com');
@@ -287,5 +287,60 @@ describe('schema 6 to 7 (RP-Initiated Logout)', () => {
       '--post-logout-redirect-uri', 'https://app.example/bye']));
     assert.deepEqual(app.post_logout_redirect_uris, ['https://app.example/bye']);
     assert.equal(sql(database, `SELECT post_logout_redirect_uris FROM apps WHERE client_id = '${app.client_id}'`), 'https://app.example/bye');
+  });
+});
+
+// Schema 7 as the postern before client_credentials made it (the commit this branch grew
+// from), with an app in it; the new postern adds client_tokens (schema 8): users' tokens
+// and an app's own work.
+const SCHEMA7_COMMIT = '32a4bba';
+describe('schema 7 to 8 (client_credentials)', () => {
+  let dir, database, stack;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s7-'));
+    const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
+    const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA7_COMMIT}:${file}`], { encoding: 'utf8' });
+    database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
+    const now = Math.floor(Date.now() / 1000);
+    const rows = `INSERT INTO users (name, password, is_admin, created) VALUES ('old7', NULL, 1, ${now});
+      INSERT INTO apps (client_id, name, redirect_uris, created, grant_types)
+      VALUES ('pca_old7', 'Old seven', 'https://app.example/cb', ${now}, 'authorization_code client_credentials');`;
+    if (backend === 'pg') {
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema + rows, encoding: 'utf8' });
+    } else {
+      writeFileSync(path.join(dir, 'old.sql'), schema + rows);
+      execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
+    }
+  });
+  after(async () => {
+    await stack?.stop();
+    if (backend === 'pg' && database) dropDatabase(database);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a schema 7 database comes up to 8 with the client_tokens table; users\' tokens and an app\'s own work', async () => {
+    const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
+    assert.equal(version(), '7');
+    assert.throws(() => sql(database, 'SELECT count(*) FROM client_tokens'));
+    stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
+    assert.equal(version(), '8');
+    assert.equal(sql(database, 'SELECT count(*) FROM client_tokens'), '0');
+    assert.equal(sql(database, "SELECT grant_types FROM apps WHERE client_id = 'pca_old7'"), 'authorization_code client_credentials');
+    const pw = 'pw-new8-0123456789';
+    stack.cli(['user', 'add', 'new8'], pw + '\n');
+    const s = new Session(stack.url);
+    await s.signIn('new8', pw);
+    const app = JSON.parse(stack.cli(['--json', 'app', 'create', '--name', 'Eight', '--redirect-uri', 'https://app.example/cb',
+      '--grant-types', 'authorization_code client_credentials']));
+    const user = await tokenFor(stack, s, app);
+    assert.equal(await check(stack.url, user.access_token), 204);
+    const own = await fetch(`${stack.url}/oauth/token`, { method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded',
+        authorization: 'Basic ' + Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64') },
+      body: 'grant_type=client_credentials' });
+    const body = await own.json();
+    assert.equal(own.status, 200, JSON.stringify(body));
+    assert.equal(await check(stack.url, body.access_token), 204);
+    assert.equal(sql(database, 'SELECT count(*) FROM client_tokens'), '1');
   });
 });
