@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS apps (
 	created          BIGINT NOT NULL,
 	resource_server  BIGINT NOT NULL DEFAULT 0,
 	id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256',
-	post_logout_redirect_uris TEXT NOT NULL DEFAULT ''
+	post_logout_redirect_uris TEXT NOT NULL DEFAULT '',
+	access_token_format TEXT NOT NULL DEFAULT 'opaque'
 );
 CREATE INDEX IF NOT EXISTS apps_owner ON apps(owner_id);
 

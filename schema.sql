@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS apps (
 	-- how its OpenID Connect id_tokens are signed: RS256 or EdDSA
 	id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256',
 	-- RP-Initiated Logout: where the end-session endpoint may send people back, '\n'-separated
-	post_logout_redirect_uris TEXT NOT NULL DEFAULT ''
+	post_logout_redirect_uris TEXT NOT NULL DEFAULT '',
+	-- what its access tokens are: 'opaque' (pat_…) or 'jwt' (RFC 9068), schema 8
+	access_token_format TEXT NOT NULL DEFAULT 'opaque'
 );
 
 -- An app's picture, out of the apps row that every token request reads.

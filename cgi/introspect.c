@@ -16,7 +16,8 @@ static const struct pt_field check_fields[CK__MAX] = {
 
 enum { IN_TOKEN, IN_HINT, IN_CLIENT_ID, IN_CLIENT_SECRET, IN__MAX };
 static const struct pt_field introspect_fields[IN__MAX] = {
-	[IN_TOKEN] = {"token", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
+	/* a JWT access token (RFC 9068) is longer than an opaque one */
+	[IN_TOKEN] = {"token", PT_MAX_ACCESS_JWT, pt_valid_text, 0},
 	[IN_HINT] = {"token_type_hint", PT_MAX_TOKEN_HINT, pt_valid_text, 0},
 	[IN_CLIENT_ID] = {"client_id", PT_MAX_CLIENT_ID_FIELD, pt_valid_text, 0},
 	[IN_CLIENT_SECRET] = {"client_secret", PT_MAX_CLIENT_SECRET_FIELD, pt_valid_text, 0},
@@ -43,8 +44,18 @@ lookup(struct pt_req *r, const char *t, size_t n, struct live *l)
 {
 	uint8_t h[PT_HASH_LEN];
 	bool access = pt_token_check(t, n, "pat_");
-	if (!access && !pt_token_check(t, n, "prt_"))
+	if (!access && pt_looks_jwt(t, n)) {
+		/* a JWT access token (RFC 9068): this server's signature, typ, iss and exp, and
+		 * then its row like an opaque one's, so a revoked one is refused here */
+		int jrc = pt_access_jwt_check(&r->ctx, t, n);
+		if (jrc == PT_ERR_BUSY || jrc == PT_ERR_DB)
+			return jrc;
+		if (jrc != PT_OK)
+			return PT_ERR_NOTFOUND;
+		access = true;
+	} else if (!access && !pt_token_check(t, n, "prt_")) {
 		return PT_ERR_NOTFOUND;
+	}
 	pt_hash(h, t, n);
 	struct pt_token_row row;
 	int rc = pt_db_token_check(r->ctx.a, h, &row);

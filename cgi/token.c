@@ -76,11 +76,31 @@ id_token(struct pt_req *r, const struct pt_app *app, const char *scope, int64_t 
 	if (!pt_word_in("openid", 6, scope))
 		return PT_OK;
 	const struct pt_id_request q = {.alg = app->id_token_alg, .client_id = app->client_id,
-	    .user_id = user_id, .auth_time = auth_time, .nonce = nonce, .access_token = out->access};
+	    .user_id = user_id, .auth_time = auth_time, .nonce = nonce,
+	    .access_token = out->jwt ? out->jwt : out->access};
 	char *jwt;
 	int rc = pt_id_token(&r->ctx, &q, &jwt);
 	if (rc == PT_OK)
 		out->id_token = jwt;
+	return rc;
+}
+
+/* RFC 9068, for an app set to receive them: the access token of out becomes a JWT, with
+ * a refresh token beside it when the app may refresh (a JWT's life is short even when
+ * access_token_ttl is 0, so the app needs a way to a new one without the user). */
+static int
+access_jwt(struct pt_req *r, const struct pt_app *app, int64_t user_id, const char *scope,
+    const char *resource, int64_t auth_time, struct pt_issued *out)
+{
+	if (!app->access_jwt)
+		return PT_OK;
+	const struct pt_at_request q = {.alg = app->id_token_alg, .client_id = app->client_id,
+	    .user_id = user_id, .scope = scope, .resource = resource, .auth_time = auth_time};
+	int rc = pt_access_jwt(&r->ctx, &q, out);
+	if (rc == PT_OK && user_id > 0 && !out->has_refresh && pt_app_allows_grant(app, "refresh_token")) {
+		out->has_refresh = true;
+		pt_token_new(out->refresh, "prt_");
+	}
 	return rc;
 }
 
@@ -144,7 +164,9 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
 		FAIL(PT_E_INVALID_TARGET, "resource does not match the authorization request");
 	pt_tokens_new(&r->ctx, &out);
-	rc = id_token(r, app, c.scope, c.user_id, c.auth_time, c.nonce, &out);
+	rc = access_jwt(r, app, c.user_id, c.scope, resource, c.auth_time, &out);
+	if (rc == PT_OK)
+		rc = id_token(r, app, c.scope, c.user_id, c.auth_time, c.nonce, &out);
 	if (rc != PT_OK) {
 		sodium_memzero(&out, sizeof(out));
 		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
@@ -216,7 +238,9 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		access_scope = pt_scope_normalize(r->ctx.a, want);
 	}
 	pt_tokens_new(&r->ctx, &out);
-	rc = id_token(r, app, access_scope, t.user_id, t.auth_time, NULL, &out);
+	rc = access_jwt(r, app, t.user_id, access_scope, t.resource, t.auth_time, &out);
+	if (rc == PT_OK)
+		rc = id_token(r, app, access_scope, t.user_id, t.auth_time, NULL, &out);
 	if (rc != PT_OK) {
 		sodium_memzero(&out, sizeof(out));
 		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
@@ -283,10 +307,21 @@ client_credentials(struct pt_req *r, const struct pt_params *p, const struct pt_
 	pt_token_new(out.access, "pat_");
 	long ttl = r->ctx.cfg->access_token_ttl > 0 ? r->ctx.cfg->access_token_ttl : PT_CLIENT_TOKEN_TTL;
 	out.expires_in = ttl;
-	uint8_t h[PT_HASH_LEN];
-	pt_hash(h, out.access, PT_TOKEN_LEN);
 	int64_t now = pt_now();
-	if (pt_db_client_token_insert(h, app->id, scope, resource, now, now + ttl) != PT_OK) {
+	int64_t expires = now + ttl;
+	int rc = access_jwt(r, app, 0, scope, resource, 0, &out);
+	if (rc != PT_OK) {
+		sodium_memzero(&out, sizeof(out));
+		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
+	}
+	if (out.jwt != NULL)
+		expires = out.jwt_exp;
+	uint8_t h[PT_HASH_LEN];
+	if (out.jwt != NULL)
+		pt_hash(h, out.jwt, strlen(out.jwt));
+	else
+		pt_hash(h, out.access, PT_TOKEN_LEN);
+	if (pt_db_client_token_insert(h, app->id, scope, resource, now, expires) != PT_OK) {
 		sodium_memzero(&out, sizeof(out));
 		FAIL(PT_E_BUSY, NULL);
 	}
@@ -314,7 +349,8 @@ token(struct pt_req *r)
 	 * the new tokens (and the id_token, an RSA signature) before their transaction, which
 	 * holds the write lock only for the writes: the redemption and the rotation are
 	 * conditional statements, single-use by their row counts whatever was read before */
-	bool txn = gt != NULL && (strcmp(gt, "authorization_code") == 0 || strcmp(gt, "refresh_token") == 0);
+	bool txn = gt != NULL && (strcmp(gt, "authorization_code") == 0 || strcmp(gt, "refresh_token") == 0 ||
+	    strcmp(gt, "client_credentials") == 0);
 	/* the first signing keys, once per process */
 	if (txn && pt_keys_ensure(r->ctx.a, r->ctx.cfg) != PT_OK)
 		FAIL(PT_E_BUSY, NULL);

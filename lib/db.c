@@ -661,9 +661,11 @@ static const char to7_before_apps[] =
     "ALTER TABLE apps ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '';";
 
 /*
- * Schema 8 (client_credentials) adds client_tokens: a new table, which schema.sql
- * creates; no rows move, so there is no step of its own.
+ * Schema 8 (client_credentials, JWT access tokens) adds client_tokens (a new table, which
+ * schema.sql creates) and apps.access_token_format.
  */
+static const char to8_before_apps[] =
+    "ALTER TABLE apps ADD COLUMN access_token_format TEXT NOT NULL DEFAULT 'opaque';";
 
 /* Runs one migration step when from <= version < to (version 0 is a new database). */
 static bool
@@ -729,6 +731,7 @@ lite_init_schema(sqlite3 *h, char *err, size_t errlen)
 	    !step(h, version, 3, 4, to4_before_tokens, &msg) ||
 	    !step(h, version, 1, 6, to6_before_apps, &msg) || !step(h, version, 4, 6, to6_before, &msg) ||
 	    !step(h, version, 1, 7, to7_before_apps, &msg) ||
+	    !step(h, version, 1, 8, to8_before_apps, &msg) ||
 	    !step(h, version, 0, SCHEMA_VERSION, pt_schema_sql, &msg) ||
 	    !step(h, version, 1, 3, to3_after, &msg) || !step(h, version, 3, 4, to4_after_tokens, &msg) ||
 	    !step(h, version, 1, 4, to4_after, &msg))

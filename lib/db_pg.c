@@ -439,6 +439,11 @@ static const char to6_columns[] =
 static const char to7_columns[] =
     "ALTER TABLE apps ADD COLUMN IF NOT EXISTS post_logout_redirect_uris TEXT NOT NULL DEFAULT '';";
 
+/* Schema 8 (JWT access tokens): apps get their access token format (client_tokens is
+ * new: schema.pg.sql makes it). */
+static const char to8_columns[] =
+    "ALTER TABLE apps ADD COLUMN IF NOT EXISTS access_token_format TEXT NOT NULL DEFAULT 'opaque';";
+
 int
 pgd_init_schema(char *err, size_t errlen)
 {
@@ -470,6 +475,8 @@ pgd_init_schema(char *err, size_t errlen)
 	if (version >= 5 && version < 6 && !run(to6_columns, err, errlen))
 		goto fail;
 	if (version >= 5 && version < 7 && !run(to7_columns, err, errlen))
+		goto fail;
+	if (version >= 5 && version < 8 && !run(to8_columns, err, errlen))
 		goto fail;
 	if (version < PT_SCHEMA_VERSION && !run(pt_schema_pg_sql, err, errlen))
 		goto fail;

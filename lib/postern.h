@@ -63,6 +63,10 @@ enum pt_err {
 #define PT_MAX_FULL_NAME   100           /* a user's full name, in characters */
 #define PT_RSA_BITS        2048          /* RS256 signing keys */
 #define PT_ID_TOKEN_TTL    3600          /* id_token lifetime, the config's default */
+/* a JWT access token's lifetime (RFC 9068), the config's default (jwt_access_token_ttl):
+ * other validators accept one until it expires, revoked or not */
+#define PT_JWT_ACCESS_TTL  600
+#define PT_MAX_ACCESS_JWT  4096          /* the token parameter of introspection and revocation */
 #define PT_MAX_PENDING_CODES 5           /* unredeemed codes one grant keeps */
 #define PT_MAX_PENDING_REQUESTS 10       /* consent pages one user has open */
 #define PT_DB_BUSY_MS      1000          /* longest wait for another writer, then 503 */
@@ -353,6 +357,7 @@ struct pt_config {
 	long device_code_ttl;   /* default 900 */
 	long device_interval;   /* default 5 */
 	long id_token_ttl;      /* seconds, default PT_ID_TOKEN_TTL */
+	long jwt_access_token_ttl; /* seconds, default PT_JWT_ACCESS_TTL; never 0 */
 	char *cookie_name;      /* default postern_session */
 	int cookie_secure;      /* -1 auto (off for http loopback), 0, 1 */
 	char *templates_dir;    /* built-in templates */
@@ -620,6 +625,26 @@ struct pt_id_request {
  * they are at userinfo (Core §5.4). */
 int pt_id_token(const struct pt_ctx *, const struct pt_id_request *q, char **out) PT_WUR;
 
+struct pt_issued;
+/* What a JWT access token says (RFC 9068 §2.2). */
+struct pt_at_request {
+	const char *alg;          /* the app's id_token_alg; NULL or unknown: RS256 */
+	const char *client_id;    /* client_id (and aud without a resource) */
+	int64_t user_id;          /* sub; 0: an app's own token, sub is the client_id */
+	const char *scope;
+	const char *resource;     /* aud; NULL: the client_id */
+	int64_t auth_time;        /* 0: left out */
+};
+/* Makes the access token of out a signed JWT (typ at+jwt), issued now and expiring
+ * after jwt_access_token_ttl (out->jwt, out->jwt_exp, out->expires_in). */
+int pt_access_jwt(const struct pt_ctx *, const struct pt_at_request *q, struct pt_issued *out) PT_WUR;
+/* Checks a compact JWS (n bytes) is a JWT access token this server signed (a published
+ * key, typ at+jwt, iss base_url) and not expired: PT_OK, PT_ERR_INVALID, PT_ERR_DB. */
+int pt_access_jwt_check(const struct pt_ctx *, const char *jwt, size_t n) PT_WUR;
+/* Whether t (n bytes) has the shape of a JWT access token: at most PT_MAX_ACCESS_JWT
+ * bytes of base64url in three parts; says nothing of its signature. */
+bool pt_looks_jwt(const char *t, size_t n);
+
 /* What an id_token this server signed says of whom (an id_token_hint, OIDC Core §3.1.2.1;
  * RP-Initiated Logout §2). */
 struct pt_id_hint {
@@ -663,6 +688,8 @@ int pt_db_user_claims(pt_arena *, int64_t user_id, struct pt_claims_row *) PT_WU
 int pt_db_user_profile_set(const char *name, const char *email, const char *full_name) PT_WUR;
 /* Sets an app's id_token signing algorithm: PT_ERR_NOTFOUND when there is no such app. */
 int pt_db_admin_app_set_alg(const char *client_id, const char *alg) PT_WUR;
+/* Sets an app's access token format: "opaque" or "jwt". */
+int pt_db_admin_app_set_format(const char *client_id, const char *format) PT_WUR;
 
 /* ---------------------------------------------------------------- log */
 
@@ -1599,6 +1626,7 @@ struct pt_app {
 	bool vouched;              /* made by an administrator (or the admin command) */
 	const char *id_token_alg;  /* how its id_tokens are signed: "RS256" or "EdDSA" */
 	const char *post_logout_redirect_uris; /* '\n'-separated, "" when none */
+	bool access_jwt;           /* its access tokens are JWTs (RFC 9068), not pat_… */
 };
 
 int pt_app_get(pt_arena *, const char *client_id, size_t n, struct pt_app *) PT_WUR;
@@ -1708,6 +1736,8 @@ char *pt_scope_normalize(pt_arena *, const char *s);
 
 struct pt_issued {
 	char access[PT_TOKEN_LEN + 1];
+	const char *jwt;       /* the access token as a JWT (RFC 9068) instead; NULL: access */
+	int64_t jwt_exp;       /* its exp */
 	char refresh[PT_TOKEN_LEN + 1];
 	bool has_refresh;
 	long expires_in;

@@ -16,7 +16,7 @@
 	" registered, resource_server,"                                                      \
 	" coalesce((SELECT is_admin FROM users u WHERE u.id = apps.owner_id),"               \
 	" CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END), id_token_signed_response_alg,"          \
-	" post_logout_redirect_uris"
+	" post_logout_redirect_uris, access_token_format"
 
 const struct pt_sql pt_sql[Q__MAX] = {
 	/* IMMEDIATE: SQLite takes the write lock at once, so two writers never deadlock on
@@ -328,6 +328,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " full_name = CASE WHEN CAST($3 AS TEXT) IS NULL THEN full_name WHEN $3 = '' THEN NULL ELSE $3 END"
 	    " WHERE name = $1"},
 	[Q_ADMIN_APP_SET_ALG] = {.sqlite = "UPDATE apps SET id_token_signed_response_alg = ? WHERE client_id = ?"},
+	[Q_ADMIN_APP_SET_FORMAT] = {.sqlite = "UPDATE apps SET access_token_format = ? WHERE client_id = ?"},
 
 	/* each janitor statement removes at most a batch (?2): it runs again until less
 	 * comes back, one short transaction at a time */

@@ -250,6 +250,7 @@ st_read_app(pt_arena *a, struct pt_st *st, struct pt_app *app)
 	app->vouched = !app->registered && st_col_int(st, 16) != 0;
 	app->id_token_alg = st_col_text(a, st, 17);
 	app->post_logout_redirect_uris = st_col_text(a, st, 18);
+	app->access_jwt = strcmp(st_col_text(a, st, 19), "jwt") == 0;
 }
 
 int

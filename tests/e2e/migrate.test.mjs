@@ -19,7 +19,8 @@ const SQLITE_ONLY = { skip: backend === 'pg' && 'schemas 1 to 4 were SQLite only
 const DOWN5 = `ALTER TABLE users DROP COLUMN email; ALTER TABLE users DROP COLUMN full_name;
   ALTER TABLE tokens DROP COLUMN nonce; ALTER TABLE tokens DROP COLUMN auth_time;
   ALTER TABLE apps DROP COLUMN id_token_signed_response_alg; DROP TABLE IF EXISTS keys;
-  ALTER TABLE apps DROP COLUMN post_logout_redirect_uris; DROP TABLE IF EXISTS client_tokens;`;
+  ALTER TABLE apps DROP COLUMN post_logout_redirect_uris; DROP TABLE IF EXISTS client_tokens;
+  ALTER TABLE apps DROP COLUMN access_token_format;`;
 
 /* Puts back schema 4: no table for bridged device logins. */
 function downgrade4(db) {
@@ -291,8 +292,8 @@ describe('schema 6 to 7 (RP-Initiated Logout)', () => {
 });
 
 // Schema 7 as the postern before client_credentials made it (the commit this branch grew
-// from), with an app in it; the new postern adds client_tokens (schema 8): users' tokens
-// and an app's own work.
+// from), with an app in it; the new postern adds client_tokens and apps.access_token_format
+// (schema 8): users' tokens and an app's own work, the old app's tokens stay opaque.
 const SCHEMA7_COMMIT = '32a4bba';
 describe('schema 7 to 8 (client_credentials)', () => {
   let dir, database, stack;
@@ -318,14 +319,15 @@ describe('schema 7 to 8 (client_credentials)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 7 database comes up to 8 with the client_tokens table; users\' tokens and an app\'s own work', async () => {
+  test('a schema 7 database comes up to 8 with client_tokens and apps.access_token_format; users\' tokens and an app\'s own work', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '7');
     assert.throws(() => sql(database, 'SELECT count(*) FROM client_tokens'));
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
     assert.equal(version(), '8');
     assert.equal(sql(database, 'SELECT count(*) FROM client_tokens'), '0');
-    assert.equal(sql(database, "SELECT grant_types FROM apps WHERE client_id = 'pca_old7'"), 'authorization_code client_credentials');
+    assert.equal(sql(database, "SELECT grant_types || '|' || access_token_format FROM apps WHERE client_id = 'pca_old7'"),
+      'authorization_code client_credentials|opaque');
     const pw = 'pw-new8-0123456789';
     stack.cli(['user', 'add', 'new8'], pw + '\n');
     const s = new Session(stack.url);
