@@ -419,6 +419,7 @@ struct pt_new_app {
 	size_t picture_n;
 	const char *picture_type;   /* pt_picture_type of it */
 	bool remove_picture;        /* the edit form: drop the picture */
+	bool access_jwt;            /* JWT access tokens (RFC 9068); false: opaque */
 	const char *id_token_alg;   /* pt_oidc_alg_ok; NULL: RS256 */
 	const char *post_logout_redirect_uris; /* '\n'-separated, trimmed; NULL: none */
 };

@@ -156,8 +156,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    .sqlite = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
 	    " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
 	    " remember_consent, resource_server, created, id_token_signed_response_alg,"
-	    " post_logout_redirect_uris)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+	    " post_logout_redirect_uris, access_token_format)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
 	/* pictures live in a table of their own, off the row every token request reads;
 	 * both statements name the owner, so a forged id never reaches another user's app */
 	[Q_APP_PICTURE_SET] = {
@@ -187,6 +187,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    .sqlite = "UPDATE apps SET name = ?1, description = ?2, redirect_uris = ?3, scopes = ?4,"
 	    " trusted = ?5, require_pkce = ?6, remember_consent = ?7, public = ?9,"
 	    " id_token_signed_response_alg = ?13, post_logout_redirect_uris = ?14,"
+	    " grant_types = ?15, access_token_format = ?16,"
 	    " secret_hash = CASE WHEN CAST(?9 AS BIGINT) <> 0 THEN NULL ELSE coalesce(?10, secret_hash) END"
 	    " WHERE id = ?8 AND owner_id = ?11 AND public = ?12"},
 	[Q_APPS_PICTURE_GET] = {

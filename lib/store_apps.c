@@ -62,6 +62,7 @@ pt_db_app_insert(const struct pt_new_app *f, const char *cid, const uint8_t *sec
 	st_int(st, 14, now);
 	st_text(st, 15, f->id_token_alg != NULL ? f->id_token_alg : pt_oidc_algs[0]);
 	st_text(st, 16, f->post_logout_redirect_uris != NULL ? f->post_logout_redirect_uris : "");
+	st_text(st, 17, f->access_jwt ? "jwt" : "opaque");
 	int rc = st_one(st);
 	if (rc == PT_OK) {
 		*id = read_app_id(st);
@@ -183,6 +184,8 @@ pt_db_apps_update(int64_t app_id, bool was_public, const struct pt_new_app *f,
 	st_int(st, 12, was_public);
 	st_text(st, 13, f->id_token_alg != NULL ? f->id_token_alg : pt_oidc_algs[0]);
 	st_text(st, 14, f->post_logout_redirect_uris != NULL ? f->post_logout_redirect_uris : "");
+	st_text(st, 15, f->grant_types);
+	st_text(st, 16, f->access_jwt ? "jwt" : "opaque");
 	int rc = st_exec(st);
 	if (rc == PT_OK && st_changes(st) != 1)
 		rc = PT_ERR_NOTFOUND;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startStack } from '../lib/stack.mjs';
-import { token, revoke } from '../lib/client.mjs';
+import { token, revoke, addUser, appForm, Session } from '../lib/client.mjs';
 
 const CC = 'client_credentials';
 
@@ -166,6 +166,51 @@ describe('client_credentials', () => {
     assert.equal((await check(t)).status, 401);
     const n = stack.sql(`SELECT count(*) AS n FROM client_tokens c JOIN apps a ON a.id = c.app_id WHERE a.client_id = '${tmp.client_id}'`);
     assert.match(n, /(^|\D)0(\D|$)/);
+  });
+
+  test('the apps page: an administrator allows the grant and JWT access tokens; nobody else can', async () => {
+    const admin = new Session(stack.url);
+    await admin.signIn('ada', addUser(stack, 'ada', { admin: true }));
+    const f = appForm(await admin.csrf('/oauth/apps/new'), { name: 'Page service' });
+    f.append('client_credentials', '1');
+    f.append('access_token_jwt', '1');
+    let r = await admin.post('/oauth/apps/new', { multipart: f });
+    assert.equal(r.status, 200, r.text_);
+    const app = { client_id: r.text_.match(/pca_[A-Za-z0-9]{32}/)[0], client_secret: r.text_.match(/pcs_[A-Za-z0-9]{48}/)[0] };
+    assert.equal(stack.sql(`SELECT grant_types || '|' || access_token_format FROM apps WHERE client_id = '${app.client_id}'`).trim(),
+      'authorization_code refresh_token client_credentials|jwt');
+    const t = await token(stack.url, { grant_type: CC }, [app.client_id, app.client_secret]);
+    assert.equal(t.status, 200, t.text);
+    assert.match(t.body.access_token, /^eyJ/);
+    assert.equal((await check(t.body.access_token)).status, 204);
+    // the edit page shows both ticked; unticking takes them away
+    const page = await admin.get(`/oauth/apps/${app.client_id}`);
+    assert.match(page.text_, /id="client_credentials" name="client_credentials" value="1" checked/);
+    assert.match(page.text_, /id="access_token_jwt" name="access_token_jwt" value="1" checked/);
+    r = await admin.post(`/oauth/apps/${app.client_id}`, { multipart: appForm(await admin.csrf('/oauth/apps/new'), { name: 'Page service' }) });
+    assert.equal(r.status, 303, r.text_);
+    assert.equal(stack.sql(`SELECT grant_types || '|' || access_token_format FROM apps WHERE client_id = '${app.client_id}'`).trim(),
+      'authorization_code refresh_token|opaque');
+    // a public app cannot have it
+    const pf = appForm(await admin.csrf('/oauth/apps/new'), { name: 'Public service', type: 'public' });
+    pf.append('client_credentials', '1');
+    r = await admin.post('/oauth/apps/new', { multipart: pf });
+    assert.equal(r.status, 400);
+    assert.match(r.text_, /needs a confidential app/);
+
+    // anyone else: the fields are not on the page, and posting them changes nothing
+    const bob = new Session(stack.url);
+    await bob.signIn('bob', addUser(stack, 'bob'));
+    const newPage = await bob.get('/oauth/apps/new');
+    assert.doesNotMatch(newPage.text_, /client_credentials/);
+    const bf = appForm(await bob.csrf('/oauth/apps/new'), { name: 'Bob service' });
+    bf.append('client_credentials', '1');
+    bf.append('access_token_jwt', '1');
+    r = await bob.post('/oauth/apps/new', { multipart: bf });
+    assert.equal(r.status, 200, r.text_);
+    const bobId = r.text_.match(/pca_[A-Za-z0-9]{32}/)[0];
+    assert.equal(stack.sql(`SELECT grant_types || '|' || access_token_format FROM apps WHERE client_id = '${bobId}'`).trim(),
+      'authorization_code refresh_token|opaque');
   });
 
   test('metadata lists the grant; audit and metrics count it', async () => {
