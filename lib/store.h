@@ -195,7 +195,7 @@ bool st_is_pg(void);
 
 /* ---------------------------------------------------------------- backends */
 
-#define PT_ST_MAX_PARAMS 16
+#define PT_ST_MAX_PARAMS 20
 
 struct sqlite3_stmt;
 struct pg_result;
