@@ -62,7 +62,9 @@ CREATE TABLE IF NOT EXISTS apps (
 	-- https links the consent page shows when registered; NULL: none
 	client_uri TEXT,
 	policy_uri TEXT,
-	tos_uri    TEXT
+	tos_uri    TEXT,
+	-- what its access tokens are: 'opaque' (pat_…) or 'jwt' (RFC 9068), schema 8
+	access_token_format TEXT NOT NULL DEFAULT 'opaque'
 );
 
 -- An app's picture, out of the apps row that every token request reads.
@@ -119,6 +121,24 @@ CREATE INDEX IF NOT EXISTS tokens_expires ON tokens(expires) WHERE expires IS NO
 -- not changed by a redemption: the janitor finds expired codes here, then clears the
 -- redeemed ones out of it
 CREATE INDEX IF NOT EXISTS tokens_code_expires ON tokens(code_expires) WHERE code_expires IS NOT NULL;
+
+-- Access tokens an app got for itself (client_credentials, RFC 6749 §4.4): no user, no
+-- organization, no grant, no refresh token. Their own table, not a grant with no user,
+-- so that every join of a user's token stays as it is; they go with their app (cascade),
+-- on revocation (RFC 7009) and, once expired, with the janitor. (Schema 8: a new table,
+-- which schema.sql creates; no rows move.)
+CREATE TABLE IF NOT EXISTS client_tokens (
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
+	hash      BLOB NOT NULL UNIQUE,        -- of the token
+	app_id    INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	scope     TEXT NOT NULL,
+	resource  TEXT,
+	created   INTEGER NOT NULL,
+	expires   INTEGER NOT NULL,            -- never "never"
+	last_used INTEGER
+);
+CREATE INDEX IF NOT EXISTS client_tokens_app ON client_tokens(app_id);
+CREATE INDEX IF NOT EXISTS client_tokens_expires ON client_tokens(expires);
 
 CREATE TABLE IF NOT EXISTS sessions (
 	hash    BLOB PRIMARY KEY,

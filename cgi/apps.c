@@ -21,7 +21,7 @@
 enum {
 	AF_NAME, AF_DESCRIPTION, AF_PICTURE, AF_REMOVE_PICTURE, AF_REDIRECT_URIS, AF_SCOPE,
 	AF_TYPE, AF_TRUSTED, AF_REQUIRE_PKCE, AF_REMEMBER, AF_LOGOUT_URIS, AF_ID_TOKEN_ALG, AF_CSRF,
-	AF__MAX
+	AF_CLIENT_CREDENTIALS, AF_ACCESS_JWT, AF__MAX
 };
 static const struct pt_field app_fields[AF__MAX] = {
 	[AF_NAME] = {"name", APP_NAME_BYTES, pt_valid_text, 0},
@@ -39,6 +39,9 @@ static const struct pt_field app_fields[AF__MAX] = {
 	[AF_LOGOUT_URIS] = {"post_logout_redirect_uris", APP_URIS_BYTES, pt_valid_text, PT_F_MULTILINE},
 	[AF_ID_TOKEN_ALG] = {"id_token_signed_response_alg", PT_MAX_ALG, pt_valid_text, 0},
 	[AF_CSRF] = {"csrf", PT_MAX_CSRF, pt_valid_text, 0},
+	/* administrators only: the client_credentials grant, JWT access tokens (RFC 9068) */
+	[AF_CLIENT_CREDENTIALS] = {"client_credentials", PT_MAX_FLAG, pt_valid_text, 0},
+	[AF_ACCESS_JWT] = {"access_token_jwt", PT_MAX_FLAG, pt_valid_text, 0},
 };
 
 /* The small forms: rotate, delete (confirm) and the notices of the pages. */
@@ -123,7 +126,32 @@ form_read(struct pt_req *r, const struct pt_params *p, const struct pt_user *u,
 	f->remember_consent = is_yes(p, AF_REMEMBER);
 	f->remove_picture = is_yes(p, AF_REMOVE_PICTURE);
 	f->owner_id = u->id;
-	f->grant_types = APP_GRANT_TYPES;
+	/* only an administrator allows client_credentials or JWT access tokens; anyone
+	 * else keeps what the app had */
+	const char *grants = old != NULL ? old->grant_types : APP_GRANT_TYPES;
+	f->access_jwt = old != NULL && old->access_jwt;
+	if (u->admin) {
+		bool cc = is_yes(p, AF_CLIENT_CREDENTIALS);
+		pt_buf g;
+		pt_buf_init(&g, r->ctx.a);
+		const char *s = grants;
+		while (*s) {
+			size_t n = strcspn(s, " ");
+			if (n && !(n == 18 && strncmp(s, "client_credentials", 18) == 0)) {
+				if (g.n)
+					pt_buf_addc(&g, ' ');
+				pt_buf_add(&g, s, n);
+			}
+			s += n + strspn(s + n, " ");
+		}
+		if (cc)
+			pt_buf_adds(&g, g.n ? " client_credentials" : "client_credentials");
+		grants = g.n ? g.p : "";
+		f->access_jwt = is_yes(p, AF_ACCESS_JWT);
+	}
+	f->grant_types = grants;
+	if (err == NULL && f->public && pt_word_in("client_credentials", 18, grants))
+		err = "The client_credentials grant needs a confidential app: it signs in with its secret.";
 	return err;
 }
 
@@ -137,8 +165,11 @@ form_from_app(const struct pt_config *c, const struct pt_app *app, struct pt_new
 		f->id_token_alg = pt_oidc_algs[0];
 		f->scopes = c->default_scope;
 		f->remember_consent = true;
+		f->grant_types = APP_GRANT_TYPES;
 		return;
 	}
+	f->grant_types = app->grant_types;
+	f->access_jwt = app->access_jwt;
 	f->name = app->name;
 	f->description = app->description;
 	f->redirect_uris = app->redirect_uris;
@@ -212,6 +243,9 @@ form_page(struct pt_req *r, int status, const struct pt_user *u, const struct pt
 	if (u->admin)
 		pt_tv_set(t, "is_admin", "1");
 	pt_tv_set(t, "trusted", f->trusted ? "1" : "");
+	pt_tv_set(t, "client_credentials",
+	    f->grant_types != NULL && pt_word_in("client_credentials", 18, f->grant_types) ? "1" : "");
+	pt_tv_set(t, "access_token_jwt", f->access_jwt ? "1" : "");
 	pt_tv_set(t, "require_pkce", f->require_pkce ? "1" : "");
 	pt_tv_set(t, "remember_consent", f->remember_consent ? "1" : "");
 	pt_page(r, status, "apps_form", t);

@@ -7,15 +7,17 @@
 /* "last used" is written at most once a minute per token, so the check stays a read. */
 #define TOUCH_INTERVAL 60
 
-enum { CK_SCOPE, CK_RESOURCE_METADATA, CK__MAX };
+enum { CK_SCOPE, CK_RESOURCE_METADATA, CK_REQUIRE_USER, CK__MAX };
 static const struct pt_field check_fields[CK__MAX] = {
 	[CK_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, 0},
 	[CK_RESOURCE_METADATA] = {"resource_metadata", PT_MAX_REDIRECT_URI, pt_valid_text, 0},
+	[CK_REQUIRE_USER] = {"require_user", 1, pt_valid_text, 0},
 };
 
 enum { IN_TOKEN, IN_HINT, IN_CLIENT_ID, IN_CLIENT_SECRET, IN__MAX };
 static const struct pt_field introspect_fields[IN__MAX] = {
-	[IN_TOKEN] = {"token", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
+	/* a JWT access token (RFC 9068) is longer than an opaque one */
+	[IN_TOKEN] = {"token", PT_MAX_ACCESS_JWT, pt_valid_text, 0},
 	[IN_HINT] = {"token_type_hint", PT_MAX_TOKEN_HINT, pt_valid_text, 0},
 	[IN_CLIENT_ID] = {"client_id", PT_MAX_CLIENT_ID_FIELD, pt_valid_text, 0},
 	[IN_CLIENT_SECRET] = {"client_secret", PT_MAX_CLIENT_SECRET_FIELD, pt_valid_text, 0},
@@ -23,7 +25,7 @@ static const struct pt_field introspect_fields[IN__MAX] = {
 
 /* A live token, as the check, introspection and userinfo need it. */
 struct live {
-	const char *user;
+	const char *user;       /* NULL: an app's own token (client_credentials) */
 	int64_t user_id;
 	int64_t org;
 	const char *scope;
@@ -42,8 +44,18 @@ lookup(struct pt_req *r, const char *t, size_t n, struct live *l)
 {
 	uint8_t h[PT_HASH_LEN];
 	bool access = pt_token_check(t, n, "pat_");
-	if (!access && !pt_token_check(t, n, "prt_"))
+	if (!access && pt_looks_jwt(t, n)) {
+		/* a JWT access token (RFC 9068): this server's signature, typ, iss and exp, and
+		 * then its row like an opaque one's, so a revoked one is refused here */
+		int jrc = pt_access_jwt_check(&r->ctx, t, n);
+		if (jrc == PT_ERR_BUSY || jrc == PT_ERR_DB)
+			return jrc;
+		if (jrc != PT_OK)
+			return PT_ERR_NOTFOUND;
+		access = true;
+	} else if (!access && !pt_token_check(t, n, "prt_")) {
 		return PT_ERR_NOTFOUND;
+	}
 	pt_hash(h, t, n);
 	struct pt_token_row row;
 	int rc = pt_db_token_check(r->ctx.a, h, &row);
@@ -54,7 +66,8 @@ lookup(struct pt_req *r, const char *t, size_t n, struct live *l)
 		return rc == PT_ERR_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
 	}
 	int64_t now = pt_now();
-	l->user = row.user_name;
+	/* grant 0: an app's own token (client_credentials), no user */
+	l->user = row.grant_id == 0 ? NULL : row.user_name;
 	l->org = row.org_id;
 	l->scope = row.scope;
 	l->client_id = row.client_id;
@@ -145,13 +158,29 @@ check(struct pt_req *r)
 		unauthorized(r, PT_E_INVALID_TOKEN, "the access token is not valid", need, meta);
 		return;
 	}
+	/* ?require_user=1: an API that must have a person refuses an app's own token */
+	const char *ru = p.v[CK_REQUIRE_USER];
+	if (ru != NULL && strcmp(ru, "1") != 0 && strcmp(ru, "0") != 0) {
+		pt_warn("check: require_user must be 1 or 0 (fix the auth_request URI in nginx)");
+		pt_respond(r, pt_error_status(PT_E_SERVER), NULL, NULL, 0);
+		return;
+	}
+	if (l.user == NULL && ru != NULL && strcmp(ru, "1") == 0) {
+		unauthorized(r, PT_E_INVALID_TOKEN, "this location needs a user's token, not an app's own",
+		    NULL, meta);
+		return;
+	}
 	if (p.v[CK_SCOPE] != NULL && !pt_scope_subset(p.v[CK_SCOPE], l.scope)) {
 		unauthorized(r, PT_E_INSUFFICIENT_SCOPE, "the token lacks a required scope",
 		    p.v[CK_SCOPE], meta);
 		return;
 	}
-	pt_header(r, "X-OAuth-User", l.user);
-	pt_header(r, "X-OAuth-Organization", pt_printf(r->ctx.a, "%lld", (long long)l.org));
+	/* an app's own token (client_credentials): no user, no organization; the upstream
+	 * sees X-OAuth-Client and X-OAuth-Scope only */
+	if (l.user != NULL) {
+		pt_header(r, "X-OAuth-User", l.user);
+		pt_header(r, "X-OAuth-Organization", pt_printf(r->ctx.a, "%lld", (long long)l.org));
+	}
 	pt_header(r, "X-OAuth-Scope", l.scope);
 	pt_header(r, "X-OAuth-Client", l.client_id);
 	pt_header(r, "Cache-Control", "no-store");
@@ -203,10 +232,15 @@ introspect(struct pt_req *r)
 	pt_buf_json(&b, l.scope, strlen(l.scope));
 	pt_buf_adds(&b, ",\"client_id\":");
 	pt_buf_json(&b, l.client_id, strlen(l.client_id));
-	pt_buf_adds(&b, ",\"username\":");
-	pt_buf_json(&b, l.user, strlen(l.user));
-	pt_buf_addf(&b, ",\"sub\":\"%lld\",\"organization\":\"%lld\",\"iat\":%lld",
-	    (long long)l.user_id, (long long)l.org, (long long)l.created);
+	/* an app's own token (client_credentials) speaks for no user: no username, sub
+	 * or organization */
+	if (l.user != NULL) {
+		pt_buf_adds(&b, ",\"username\":");
+		pt_buf_json(&b, l.user, strlen(l.user));
+		pt_buf_addf(&b, ",\"sub\":\"%lld\",\"organization\":\"%lld\"",
+		    (long long)l.user_id, (long long)l.org);
+	}
+	pt_buf_addf(&b, ",\"iat\":%lld", (long long)l.created);
 	if (l.expires)
 		pt_buf_addf(&b, ",\"exp\":%lld", (long long)l.expires);
 	pt_buf_adds(&b, l.kind == PT_KIND_ACCESS ? ",\"token_type\":\"Bearer\"" : ",\"token_type\":\"refresh_token\"");
@@ -237,6 +271,10 @@ userinfo(struct pt_req *r)
 	}
 	if (rc != PT_OK || l.kind != PT_KIND_ACCESS) {
 		unauthorized(r, PT_E_INVALID_TOKEN, "the access token is not valid", NULL, NULL);
+		return;
+	}
+	if (l.user == NULL) {
+		unauthorized(r, PT_E_INVALID_TOKEN, "an app's own token has no user", NULL, NULL);
 		return;
 	}
 	/* who the user is is what the profile (or OpenID Connect's openid) scope covers */
@@ -305,7 +343,7 @@ metadata(struct pt_req *r)
 	}
 	pt_buf_adds(&b, "],\"response_types_supported\":[\"code\"],"
 			"\"response_modes_supported\":[\"query\"],"
-			"\"grant_types_supported\":[\"authorization_code\",\"refresh_token\","
+			"\"grant_types_supported\":[\"authorization_code\",\"refresh_token\",\"client_credentials\","
 			"\"urn:ietf:params:oauth:grant-type:device_code\"],"
 			"\"token_endpoint_auth_methods_supported\":[\"client_secret_basic\","
 			"\"client_secret_post\",\"none\"],"

@@ -7,7 +7,8 @@
 
 enum { RV_TOKEN, RV_HINT, RV_CLIENT_ID, RV_CLIENT_SECRET, RV__MAX };
 static const struct pt_field revoke_fields[RV__MAX] = {
-	[RV_TOKEN] = {"token", PT_MAX_TOKEN_FIELD, pt_valid_text, 0},
+	/* a JWT access token (RFC 9068) is longer than an opaque one */
+	[RV_TOKEN] = {"token", PT_MAX_ACCESS_JWT, pt_valid_text, 0},
 	[RV_HINT] = {"token_type_hint", PT_MAX_TOKEN_HINT, pt_valid_text, 0},
 	[RV_CLIENT_ID] = {"client_id", PT_MAX_CLIENT_ID_FIELD, pt_valid_text, 0},
 	[RV_CLIENT_SECRET] = {"client_secret", PT_MAX_CLIENT_SECRET_FIELD, pt_valid_text, 0},
@@ -45,7 +46,8 @@ revoke(struct pt_req *r)
 		pt_fail(r, PT_E_INVALID_REQUEST, "token is missing");
 		return;
 	}
-	if (!pt_token_check(t, n, "pat_") && !pt_token_check(t, n, "prt_")) {
+	/* a JWT access token (RFC 9068) is found by its hash like an opaque one */
+	if (!pt_token_check(t, n, "pat_") && !pt_token_check(t, n, "prt_") && !pt_looks_jwt(t, n)) {
 		ok(r);
 		return;
 	}

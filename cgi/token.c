@@ -1,4 +1,5 @@
-/* token.c: POST /oauth/token: authorization_code, refresh_token and device_code grants. */
+/* token.c: POST /oauth/token: authorization_code, refresh_token, device_code and
+ * client_credentials grants. */
 #include <string.h>
 
 #include <sodium.h>
@@ -75,11 +76,31 @@ id_token(struct pt_req *r, const struct pt_app *app, const char *scope, int64_t 
 	if (!pt_word_in("openid", 6, scope))
 		return PT_OK;
 	const struct pt_id_request q = {.alg = app->id_token_alg, .client_id = app->client_id,
-	    .user_id = user_id, .auth_time = auth_time, .nonce = nonce, .access_token = out->access};
+	    .user_id = user_id, .auth_time = auth_time, .nonce = nonce,
+	    .access_token = out->jwt ? out->jwt : out->access};
 	char *jwt;
 	int rc = pt_id_token(&r->ctx, &q, &jwt);
 	if (rc == PT_OK)
 		out->id_token = jwt;
+	return rc;
+}
+
+/* RFC 9068, for an app set to receive them: the access token of out becomes a JWT, with
+ * a refresh token beside it when the app may refresh (a JWT's life is short even when
+ * access_token_ttl is 0, so the app needs a way to a new one without the user). */
+static int
+access_jwt(struct pt_req *r, const struct pt_app *app, int64_t user_id, const char *scope,
+    const char *resource, int64_t auth_time, struct pt_issued *out)
+{
+	if (!app->access_jwt)
+		return PT_OK;
+	const struct pt_at_request q = {.alg = app->id_token_alg, .client_id = app->client_id,
+	    .user_id = user_id, .scope = scope, .resource = resource, .auth_time = auth_time};
+	int rc = pt_access_jwt(&r->ctx, &q, out);
+	if (rc == PT_OK && user_id > 0 && !out->has_refresh && pt_app_allows_grant(app, "refresh_token")) {
+		out->has_refresh = true;
+		pt_token_new(out->refresh, "prt_");
+	}
 	return rc;
 }
 
@@ -143,7 +164,9 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
 		FAIL(PT_E_INVALID_TARGET, "resource does not match the authorization request");
 	pt_tokens_new(&r->ctx, &out);
-	rc = id_token(r, app, c.scope, c.user_id, c.auth_time, c.nonce, &out);
+	rc = access_jwt(r, app, c.user_id, c.scope, resource, c.auth_time, &out);
+	if (rc == PT_OK)
+		rc = id_token(r, app, c.scope, c.user_id, c.auth_time, c.nonce, &out);
 	if (rc != PT_OK) {
 		sodium_memzero(&out, sizeof(out));
 		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
@@ -215,7 +238,9 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		access_scope = pt_scope_normalize(r->ctx.a, want);
 	}
 	pt_tokens_new(&r->ctx, &out);
-	rc = id_token(r, app, access_scope, t.user_id, t.auth_time, NULL, &out);
+	rc = access_jwt(r, app, t.user_id, access_scope, t.resource, t.auth_time, &out);
+	if (rc == PT_OK)
+		rc = id_token(r, app, access_scope, t.user_id, t.auth_time, NULL, &out);
 	if (rc != PT_OK) {
 		sodium_memzero(&out, sizeof(out));
 		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
@@ -251,6 +276,64 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	sodium_memzero(&out, sizeof(out));
 }
 
+/* client_credentials (RFC 6749 §4.4): a confidential app gets an access token for
+ * itself: no user, no organization, no refresh token (§4.4.3), and always an expiry
+ * (access_token_ttl, or PT_CLIENT_TOKEN_TTL when access tokens otherwise never expire).
+ * The scope (§3.3): the one asked for, within the app's allowed scopes; none asked
+ * for: the app's allowed scopes, or the configured default when it may have them all.
+ * openid is refused: an id_token speaks of a user. */
+static void
+client_credentials(struct pt_req *r, const struct pt_params *p, const struct pt_app *app)
+{
+	if (app->public)
+		FAIL(PT_E_UNAUTHORIZED_CLIENT, "client_credentials needs a confidential client");
+	const char *want = p->v[TK_SCOPE];
+	const char *scope;
+	if (want == NULL || *want == '\0')
+		scope = pt_scope_normalize(r->ctx.a, *app->scopes ? app->scopes : r->ctx.cfg->default_scope);
+	else if ((scope = pt_scope_for(&r->ctx, app, want)) == NULL)
+		FAIL(PT_E_INVALID_SCOPE, "a requested scope is unknown or not allowed for this client");
+	if (pt_word_in("openid", 6, scope))
+		FAIL(PT_E_INVALID_SCOPE, "openid needs a user: client_credentials cannot have it");
+	if (*scope == '\0')
+		FAIL(PT_E_INVALID_SCOPE, "this client has no scope to ask for");
+	const char *resource = p->v[TK_RESOURCE];
+	if (resource != NULL && !pt_resource_ok(resource))
+		FAIL(PT_E_INVALID_TARGET, "resource must be an absolute URI without a fragment");
+	if (resource != NULL && !pt_resource_known(r->ctx.cfg, resource))
+		FAIL(PT_E_INVALID_TARGET, "resource is not a protected resource of this server");
+	struct pt_issued out;
+	memset(&out, 0, sizeof(out));
+	pt_token_new(out.access, "pat_");
+	long ttl = r->ctx.cfg->access_token_ttl > 0 ? r->ctx.cfg->access_token_ttl : PT_CLIENT_TOKEN_TTL;
+	out.expires_in = ttl;
+	int64_t now = pt_now();
+	int64_t expires = now + ttl;
+	int rc = access_jwt(r, app, 0, scope, resource, 0, &out);
+	if (rc != PT_OK) {
+		sodium_memzero(&out, sizeof(out));
+		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
+	}
+	if (out.jwt != NULL)
+		expires = out.jwt_exp;
+	uint8_t h[PT_HASH_LEN];
+	if (out.jwt != NULL)
+		pt_hash(h, out.jwt, strlen(out.jwt));
+	else
+		pt_hash(h, out.access, PT_TOKEN_LEN);
+	if (pt_db_client_token_insert(h, app->id, scope, resource, now, expires) != PT_OK) {
+		sodium_memzero(&out, sizeof(out));
+		FAIL(PT_E_BUSY, NULL);
+	}
+	char hx[PT_AUDIT_HASH_HEX + 1];
+	pt_audit("token_issued", true, PT_AS("grant_type", "client_credentials"),
+	    PT_AS("client_id", app->client_id), PT_AS("scope", scope),
+	    PT_AS("token_hash", pt_audit_hash(hx, h)), PT_AS("addr", r->remote_addr));
+	pt_metrics_token(PT_MX_CLIENT);
+	pt_token_response(r, &out, scope, 0);
+	sodium_memzero(&out, sizeof(out));
+}
+
 /* POST /oauth/token */
 static void
 token(struct pt_req *r)
@@ -266,7 +349,8 @@ token(struct pt_req *r)
 	 * the new tokens (and the id_token, an RSA signature) before their transaction, which
 	 * holds the write lock only for the writes: the redemption and the rotation are
 	 * conditional statements, single-use by their row counts whatever was read before */
-	bool txn = gt != NULL && (strcmp(gt, "authorization_code") == 0 || strcmp(gt, "refresh_token") == 0);
+	bool txn = gt != NULL && (strcmp(gt, "authorization_code") == 0 || strcmp(gt, "refresh_token") == 0 ||
+	    strcmp(gt, "client_credentials") == 0);
 	/* the first signing keys, once per process */
 	if (txn && pt_keys_ensure(r->ctx.a, r->ctx.cfg) != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
@@ -275,7 +359,8 @@ token(struct pt_req *r)
 		return;
 	if (gt == NULL)
 		FAIL(PT_E_INVALID_REQUEST, "grant_type is missing");
-	if (strcmp(gt, "authorization_code") && strcmp(gt, "refresh_token") && strcmp(gt, DEVICE_GRANT))
+	if (strcmp(gt, "authorization_code") && strcmp(gt, "refresh_token") && strcmp(gt, DEVICE_GRANT) &&
+	    strcmp(gt, "client_credentials"))
 		FAIL(PT_E_UNSUPPORTED_GRANT_TYPE, "grant_type is not supported");
 	if (!pt_app_allows_grant(&app, gt))
 		FAIL(PT_E_UNAUTHORIZED_CLIENT, "this client may not use this grant type");
@@ -283,6 +368,8 @@ token(struct pt_req *r)
 		authorization_code(r, &p, &app);
 	else if (strcmp(gt, "refresh_token") == 0)
 		refresh_token(r, &p, &app);
+	else if (strcmp(gt, "client_credentials") == 0)
+		client_credentials(r, &p, &app);
 	else
 		pt_device_token(r, &app, p.v[TK_DEVICE_CODE], p.n[TK_DEVICE_CODE], false);
 }

@@ -577,7 +577,7 @@ static int
 cmd_app(int argc, char **argv)
 {
 	static const char *const valued[] = {"name", "description", "redirect-uri", "scope",
-	    "owner", "grant-types", "id-token-alg", "post-logout-redirect-uri", NULL};
+	    "owner", "grant-types", "id-token-alg", "post-logout-redirect-uri", "access-token-format", NULL};
 	static const char *const flags[] = {"public", "trusted", "require-pkce", "device",
 	    "resource-server", "no-resource-server", NULL};
 	struct opts o;
@@ -608,10 +608,18 @@ cmd_app(int argc, char **argv)
 		const char *alg = opt(&o, "id-token-alg");
 		if (alg != NULL && !pt_oidc_alg_ok(alg))
 			die("--id-token-alg must be RS256 or EdDSA");
+		/* RFC 9068: "jwt" for JWT access tokens; opaque ones (pat_…) by default */
+		const char *format = opt(&o, "access-token-format");
+		if (format != NULL && strcmp(format, "jwt") != 0 && strcmp(format, "opaque") != 0)
+			die("--access-token-format must be opaque or jwt");
 		const char *grants = opt(&o, "grant-types");
 		if (grants == NULL)
 			grants = opt(&o, "device") ? "authorization_code refresh_token urn:ietf:params:oauth:grant-type:device_code"
 						   : "authorization_code refresh_token";
+		/* client_credentials (RFC 6749 §4.4): the app's own tokens, for confidential
+		 * apps only */
+		if (pt_word_in("client_credentials", 18, grants) && pub)
+			die("client_credentials needs a confidential app (drop --public)");
 		if (o.nmulti == 0 && strstr(grants, "authorization_code"))
 			die("an app needs at least one --redirect-uri");
 		pt_buf uris;
@@ -646,6 +654,8 @@ cmd_app(int argc, char **argv)
 		    .id_token_alg = alg, .post_logout_redirect_uris = logout.n ? logout.p : ""};
 		if (pt_app_insert(&app, cid, secret) != PT_OK)
 			die("could not create the app");
+		if (format != NULL && strcmp(format, "jwt") == 0 && pt_db_admin_app_set_format(cid, "jwt") != PT_OK)
+			die("the app %s was created, but its access token format could not be set", cid);
 		admin_audit("app_created", PT_AS("client_id", cid), PT_AS("name", name),
 		    PT_AS("owner", opt(&o, "owner")), PT_AB("public", pub));
 		if (json) {
@@ -861,7 +871,7 @@ cmd_janitor(void)
 		{PT_JANITOR_CODES, PT_JANITOR_REDEEMED, "codes", 0},
 		{PT_JANITOR_SESSIONS, -1, "sessions", 0},
 		{PT_JANITOR_DEVICES, -1, "devices", 0},
-		{PT_JANITOR_TOKENS, -1, "tokens", 0},
+		{PT_JANITOR_TOKENS, PT_JANITOR_CLIENT_TOKENS, "tokens", 0},
 		{PT_JANITOR_ATTEMPTS, -1, "attempts", 86400},
 		{PT_JANITOR_REQUESTS, -1, "requests", 0},
 		{PT_JANITOR_KEYS, -1, "signing keys", 0},
@@ -1130,6 +1140,7 @@ static const struct {
 	    "           [--description D] [--scope \"a b\"] [--owner USER] [--public] [--trusted]\n"
 	    "           [--require-pkce] [--device] [--grant-types \"g1 g2\"] [--resource-server]\n"
 	    "           [--id-token-alg RS256|EdDSA] [--post-logout-redirect-uri URI ...]\n"
+	    "           [--access-token-format opaque|jwt]\n"
 	    "       postern app list | show CLIENT_ID | rotate CLIENT_ID | del CLIENT_ID\n"
 	    "       postern app set CLIENT_ID --resource-server | --no-resource-server\n"
 	    "create prints the client_id and, for a confidential app, the secret: the only time\n"

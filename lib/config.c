@@ -124,6 +124,7 @@ defaults(struct pt_config *c)
 	c->registration_unapproved_ttl = PT_REG_UNAPPROVED_TTL;
 	c->device_code_ttl = 900;
 	c->id_token_ttl = PT_ID_TOKEN_TTL;
+	c->jwt_access_token_ttl = PT_JWT_ACCESS_TTL;
 	c->device_interval = 5;
 	c->cookie_name = xstrdup("postern_session");
 	c->cookie_secure = -1;
@@ -443,6 +444,9 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		} else if (!strcmp(k, "refresh_token_ttl")) {
 			if (!parse_long(v, 60, 10L * 365 * 86400, &c->refresh_token_ttl))
 				BAD("%s:%d: refresh_token_ttl must be seconds >= 60", path, lineno);
+		} else if (!strcmp(k, "jwt_access_token_ttl")) {
+			if (!parse_long(v, 1, 86400, &c->jwt_access_token_ttl))
+				BAD("%s:%d: jwt_access_token_ttl must be 1..86400 seconds (never 0: a JWT cannot be revoked everywhere)", path, lineno);
 		} else if (!strcmp(k, "id_token_ttl")) {
 			if (!parse_long(v, 60, 86400, &c->id_token_ttl))
 				BAD("%s:%d: id_token_ttl must be 60..86400 seconds", path, lineno);

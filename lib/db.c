@@ -661,17 +661,19 @@ static const char to7_before_apps[] =
     "ALTER TABLE apps ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '';";
 
 /*
- * Schema 8: the client_documents table is new (Client ID Metadata Documents; schema.sql
- * creates it, no rows move), and apps get (self-registered clients, RFC 7591/7592; the
- * consent page's links) their token_endpoint_auth_method, application_type, registration
- * access token hash, client_uri, policy_uri and tos_uri.
+ * Schema 8: the client_documents table is new (Client ID Metadata Documents) and so is
+ * client_tokens (client_credentials; schema.sql creates both, no rows move); apps get
+ * (self-registered clients, RFC 7591/7592; the consent page's links) their
+ * token_endpoint_auth_method, application_type, registration access token hash,
+ * client_uri, policy_uri and tos_uri, and (JWT access tokens) their access_token_format.
  */
 static const char to8_before_apps[] =
     "ALTER TABLE apps ADD COLUMN token_endpoint_auth_method TEXT NOT NULL DEFAULT '';"
     " ALTER TABLE apps ADD COLUMN application_type TEXT NOT NULL DEFAULT '';"
     " ALTER TABLE apps ADD COLUMN registration_token_hash BLOB;"
     " ALTER TABLE apps ADD COLUMN client_uri TEXT; ALTER TABLE apps ADD COLUMN policy_uri TEXT;"
-    " ALTER TABLE apps ADD COLUMN tos_uri TEXT;";
+    " ALTER TABLE apps ADD COLUMN tos_uri TEXT;"
+    " ALTER TABLE apps ADD COLUMN access_token_format TEXT NOT NULL DEFAULT 'opaque';";
 
 /* Runs one migration step when from <= version < to (version 0 is a new database). */
 static bool

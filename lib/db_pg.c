@@ -439,12 +439,16 @@ static const char to6_columns[] =
 static const char to7_columns[] =
     "ALTER TABLE apps ADD COLUMN IF NOT EXISTS post_logout_redirect_uris TEXT NOT NULL DEFAULT '';";
 
-/* Schema 8 (self-registered clients, RFC 7591/7592; the consent page's links). */
+/* Schema 8: apps get (self-registered clients, RFC 7591/7592; the consent page's links)
+ * their auth method, application_type, registration token hash and links, and (JWT
+ * access tokens) their access token format; client_documents and client_tokens are new
+ * (schema.pg.sql makes them). */
 static const char to8_columns[] =
     "ALTER TABLE apps ADD COLUMN IF NOT EXISTS token_endpoint_auth_method TEXT NOT NULL DEFAULT '',"
     " ADD COLUMN IF NOT EXISTS application_type TEXT NOT NULL DEFAULT '',"
     " ADD COLUMN IF NOT EXISTS registration_token_hash BYTEA, ADD COLUMN IF NOT EXISTS client_uri TEXT,"
-    " ADD COLUMN IF NOT EXISTS policy_uri TEXT, ADD COLUMN IF NOT EXISTS tos_uri TEXT;";
+    " ADD COLUMN IF NOT EXISTS policy_uri TEXT, ADD COLUMN IF NOT EXISTS tos_uri TEXT,"
+    " ADD COLUMN IF NOT EXISTS access_token_format TEXT NOT NULL DEFAULT 'opaque';";
 
 int
 pgd_init_schema(char *err, size_t errlen)

@@ -16,7 +16,7 @@
 /* The file's layout. A change of anything below is a new MX_VERSION: a file of another
  * version (or size) is replaced by a fresh one, never read as this one. */
 #define MX_MAGIC "postern-metrics"   /* with its NUL, the 16 bytes of mx_file.magic */
-#define MX_VERSION 1
+#define MX_VERSION 2
 #define MX_PATH_MAX 64                /* a route path, with its NUL */
 #define MX_STATUSES 16                /* the statuses below, and "other" */
 #define MX_BUCKETS 16                 /* the bounds below, and +Inf */
@@ -38,6 +38,7 @@ static const char *const mx_grant[PT_MX__GRANTS] = {
 	[PT_MX_CODE] = "authorization_code",
 	[PT_MX_REFRESH] = "refresh_token",
 	[PT_MX_DEVICE] = "device_code",
+	[PT_MX_CLIENT] = "client_credentials",
 };
 /* The answers of the check that get a series each, even at 0 (what alerts divide by). */
 static const int mx_check_status[] = {204, 401, 403, 500, 503};

@@ -270,8 +270,8 @@ pt_resource_known(const struct pt_config *c, const char *v)
 	return false;
 }
 
-static bool
-resource_ok(const char *v)
+bool
+pt_resource_ok(const char *v)
 {
 	/* RFC 8707 §2: an absolute URI without a fragment */
 	return (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0) &&
@@ -343,7 +343,7 @@ pt_authz_check(const struct pt_ctx *ctx, const struct pt_params *p, struct pt_au
 	} else if (az->app.public || az->app.require_pkce) {
 		ERR("invalid_request", "PKCE (code_challenge with S256) is required for this client");
 	}
-	if (az->resource != NULL && !resource_ok(az->resource))
+	if (az->resource != NULL && !pt_resource_ok(az->resource))
 		ERR("invalid_target", "resource must be an absolute URI without a fragment");
 	if (az->resource != NULL && !pt_resource_known(c, az->resource))
 		ERR("invalid_target", "resource is not a protected resource of this server");
@@ -512,14 +512,14 @@ fail:
  * replay of the code is checked like a redemption even after the access token (the
  * code's own row) was revoked. */
 static int
-token_store(const char tok[PT_TOKEN_LEN + 1], enum pt_token_kind kind, int64_t grant_id,
+token_store(const char *tok, enum pt_token_kind kind, int64_t grant_id,
     const char *scope, const char *resource, const uint8_t *code_hash, int64_t code_row,
     int64_t now, int64_t expires, int64_t auth_time)
 {
 	uint8_t h[PT_HASH_LEN];
 	assert(kind == PT_KIND_ACCESS || kind == PT_KIND_REFRESH);
-	assert(strlen(tok) == PT_TOKEN_LEN);
-	pt_hash(h, tok, PT_TOKEN_LEN);
+	/* an opaque token, or a JWT access token (RFC 9068), stored the same way */
+	pt_hash(h, tok, strlen(tok));
 	if (code_row > 0 && kind == PT_KIND_REFRESH)
 		return pt_db_refresh_from_code(h, scope, now, expires, code_row);
 	if (code_row > 0) {
@@ -549,8 +549,9 @@ pt_tokens_store(const struct pt_ctx *ctx, int64_t grant_id, const char *scope, c
 {
 	int64_t now = pt_now();
 	long ttl = ctx->cfg->access_token_ttl;
-	int rc = token_store(out->access, PT_KIND_ACCESS, grant_id, scope, resource, code_hash, code_row,
-	    now, ttl > 0 ? now + ttl : 0, auth_time);
+	/* a JWT access token expires with its exp, whatever access_token_ttl says */
+	int rc = token_store(out->jwt ? out->jwt : out->access, PT_KIND_ACCESS, grant_id, scope, resource,
+	    code_hash, code_row, now, out->jwt ? out->jwt_exp : ttl > 0 ? now + ttl : 0, auth_time);
 	if (rc != PT_OK || !out->has_refresh)
 		return rc;
 	return token_store(out->refresh, PT_KIND_REFRESH, grant_id, refresh_scope ? refresh_scope : scope,
@@ -573,12 +574,18 @@ pt_token_response(struct pt_req *r, const struct pt_issued *t, const char *scope
 	pt_buf b;
 	pt_buf_init(&b, r->ctx.a);
 	pt_buf_adds(&b, "{\"access_token\":");
-	pt_buf_json(&b, t->access, PT_TOKEN_LEN);
+	if (t->jwt != NULL)
+		pt_buf_json(&b, t->jwt, strlen(t->jwt));
+	else
+		pt_buf_json(&b, t->access, PT_TOKEN_LEN);
 	pt_buf_adds(&b, ",\"token_type\":\"Bearer\",\"scope\":");
 	pt_buf_json(&b, scope, strlen(scope));
 	pt_buf_addf(&b, ",\"id\":\"%lld\"", (long long)org_id);
+	/* expires_in: with a refresh token, or alone for an app's own token (client_credentials) */
+	if (t->expires_in > 0)
+		pt_buf_addf(&b, ",\"expires_in\":%ld", t->expires_in);
 	if (t->has_refresh) {
-		pt_buf_addf(&b, ",\"expires_in\":%ld,\"refresh_token\":", t->expires_in);
+		pt_buf_adds(&b, ",\"refresh_token\":");
 		pt_buf_json(&b, t->refresh, PT_TOKEN_LEN);
 	}
 	if (t->id_token != NULL) {

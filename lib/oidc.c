@@ -265,8 +265,18 @@ sign(pt_arena *a, const struct pt_config *c, const struct pt_key_row *k, const c
 	return rc;
 }
 
+static int jwt_sign(pt_arena *, const struct pt_config *, const char *alg, const char *typ,
+    const char *claims, char **jwt);
+
 int
 pt_jwt_sign(pt_arena *a, const struct pt_config *c, const char *alg, const char *claims, char **jwt)
+{
+	return jwt_sign(a, c, alg, "JWT", claims, jwt);
+}
+
+static int
+jwt_sign(pt_arena *a, const struct pt_config *c, const char *alg, const char *typ,
+    const char *claims, char **jwt)
 {
 	struct pt_key_row k;
 	int rc = pt_db_key_signing(a, alg, &k);
@@ -278,7 +288,7 @@ pt_jwt_sign(pt_arena *a, const struct pt_config *c, const char *alg, const char 
 		return rc;
 	pt_buf b;
 	pt_buf_init(&b, a);
-	const char *header = pt_printf(a, "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"%s\"}", alg, k.kid);
+	const char *header = pt_printf(a, "{\"alg\":\"%s\",\"typ\":\"%s\",\"kid\":\"%s\"}", alg, typ, k.kid);
 	b64url(&b, (const uint8_t *)header, strlen(header));
 	pt_buf_addc(&b, '.');
 	b64url(&b, (const uint8_t *)claims, strlen(claims));
@@ -491,4 +501,113 @@ pt_email_valid(const char *s, size_t n)
 			return false;
 	}
 	return true;
+}
+
+/* RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti, scope, auth_time when known;
+ * the header's typ is at+jwt (§2.1). sub: the user's id, or for an app's own token
+ * (client_credentials) its client_id (§2.2: the client is the subject then); aud: the
+ * resource (RFC 8707) the token is for, else the client_id (postern is then the only
+ * resource, and the client the audience nothing else should accept). */
+int
+pt_access_jwt(const struct pt_ctx *ctx, const struct pt_at_request *q, struct pt_issued *out)
+{
+	const struct pt_config *c = ctx->cfg;
+	const char *alg = pt_oidc_alg_ok(q->alg) ? q->alg : "RS256";
+	int64_t now = pt_now();
+	int64_t exp = now + c->jwt_access_token_ttl;
+	char jti[23];
+	pt_random_b62(jti, sizeof(jti) - 1);
+	jti[sizeof(jti) - 1] = '\0';
+	pt_buf b;
+	pt_buf_init(&b, ctx->a);
+	pt_buf_adds(&b, "{\"iss\":");
+	pt_buf_json(&b, c->base_url, strlen(c->base_url));
+	pt_buf_adds(&b, ",\"sub\":");
+	if (q->user_id > 0)
+		pt_buf_addf(&b, "\"%lld\"", (long long)q->user_id);
+	else
+		pt_buf_json(&b, q->client_id, strlen(q->client_id));
+	pt_buf_adds(&b, ",\"aud\":");
+	const char *aud = q->resource ? q->resource : q->client_id;
+	pt_buf_json(&b, aud, strlen(aud));
+	pt_buf_adds(&b, ",\"client_id\":");
+	pt_buf_json(&b, q->client_id, strlen(q->client_id));
+	pt_buf_adds(&b, ",\"scope\":");
+	pt_buf_json(&b, q->scope, strlen(q->scope));
+	pt_buf_addf(&b, ",\"exp\":%lld,\"iat\":%lld,\"jti\":\"%s\"", (long long)exp, (long long)now, jti);
+	if (q->auth_time > 0)
+		pt_buf_addf(&b, ",\"auth_time\":%lld", (long long)q->auth_time);
+	pt_buf_addc(&b, '}');
+	char *jwt;
+	int rc = jwt_sign(ctx->a, c, alg, "at+jwt", b.p, &jwt);
+	if (rc != PT_OK)
+		return rc;
+	out->jwt = jwt;
+	out->jwt_exp = exp;
+	out->expires_in = c->jwt_access_token_ttl;
+	return PT_OK;
+}
+
+int
+pt_access_jwt_check(const struct pt_ctx *ctx, const char *jwt, size_t n)
+{
+	const char *d1 = memchr(jwt, '.', n);
+	const char *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - jwt)) : NULL;
+	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - jwt)) != NULL)
+		return PT_ERR_INVALID;
+	size_t sign_n;
+	char *header = unb64url(ctx->a, jwt, (size_t)(d1 - jwt), NULL);
+	char *claims = unb64url(ctx->a, d1 + 1, (size_t)(d2 - d1 - 1), NULL);
+	char *sig = unb64url(ctx->a, d2 + 1, n - (size_t)(d2 + 1 - jwt), &sign_n);
+	if (header == NULL || claims == NULL || sig == NULL)
+		return PT_ERR_INVALID;
+	cJSON *h = cJSON_Parse(header), *p = NULL;
+	int rc = PT_ERR_INVALID;
+	const char *alg = h ? json_string(ctx->a, h, "alg") : NULL;
+	const char *kid = h ? json_string(ctx->a, h, "kid") : NULL;
+	const char *typ = h ? json_string(ctx->a, h, "typ") : NULL;
+	if (alg == NULL || kid == NULL || typ == NULL || strcmp(typ, "at+jwt") != 0 || !pt_oidc_alg_ok(alg))
+		goto done;
+	struct pt_key_row *keys;
+	size_t nkeys;
+	if ((rc = pt_db_keys_list(ctx->a, pt_now(), &keys, &nkeys)) != PT_OK) {
+		rc = rc == PT_ERR_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
+		goto done;
+	}
+	rc = PT_ERR_INVALID;
+	const struct pt_key_row *k = NULL;
+	for (size_t i = 0; i < nkeys && k == NULL; i++)
+		if (strcmp(keys[i].kid, kid) == 0 && strcmp(keys[i].alg, alg) == 0)
+			k = &keys[i];
+	if (k == NULL || !verify(ctx->a, ctx->cfg, k, jwt, (size_t)(d2 - jwt), (const uint8_t *)sig, sign_n))
+		goto done;
+	if ((p = cJSON_Parse(claims)) == NULL)
+		goto done;
+	const char *iss = json_string(ctx->a, p, "iss");
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(p, "exp");
+	if (iss == NULL || strcmp(iss, ctx->cfg->base_url) != 0 || !cJSON_IsNumber(exp) ||
+	    exp->valuedouble <= (double)pt_now())
+		goto done;
+	rc = PT_OK;
+done:
+	cJSON_Delete(h);
+	cJSON_Delete(p);
+	return rc;
+}
+
+bool
+pt_looks_jwt(const char *t, size_t n)
+{
+	if (n < 5 || n > PT_MAX_ACCESS_JWT || strncmp(t, "eyJ", 3) != 0)
+		return false;
+	int dots = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = t[i];
+		if (ch == '.')
+			dots++;
+		else if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			     ch == '-' || ch == '_'))
+			return false;
+	}
+	return dots == 2;
 }

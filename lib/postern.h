@@ -50,6 +50,9 @@ enum pt_err {
 #define PT_MAX_RESOURCES   16            /* protected_resource lines in the config */
 #define PT_MAX_TEMPLATE    (256 * 1024)  /* one template file */
 #define PT_MAX_RESOURCE    512           /* an RFC 8707 resource indicator */
+/* the life of a client_credentials token when access_token_ttl is 0 (access tokens
+ * never expire): an app's own token always expires, the app asks again */
+#define PT_CLIENT_TOKEN_TTL 3600
 #define PT_MAX_NONCE       512           /* an OpenID Connect nonce */
 #define PT_MAX_PROMPT      64            /* prompt (space-separated values) */
 #define PT_MAX_MAX_AGE     10            /* max_age, in digits */
@@ -61,6 +64,10 @@ enum pt_err {
 #define PT_RSA_BITS        2048          /* RS256 signing keys */
 #define PT_ID_TOKEN_TTL    3600          /* id_token lifetime, the config's default */
 #define PT_REG_UNAPPROVED_TTL (7L * 86400) /* registration_unapproved_ttl default */
+/* a JWT access token's lifetime (RFC 9068), the config's default (jwt_access_token_ttl):
+ * other validators accept one until it expires, revoked or not */
+#define PT_JWT_ACCESS_TTL  600
+#define PT_MAX_ACCESS_JWT  4096          /* the token parameter of introspection and revocation */
 #define PT_MAX_PENDING_CODES 5           /* unredeemed codes one grant keeps */
 #define PT_MAX_PENDING_REQUESTS 10       /* consent pages one user has open */
 #define PT_DB_BUSY_MS      1000          /* longest wait for another writer, then 503 */
@@ -365,6 +372,7 @@ struct pt_config {
 	long device_code_ttl;   /* default 900 */
 	long device_interval;   /* default 5 */
 	long id_token_ttl;      /* seconds, default PT_ID_TOKEN_TTL */
+	long jwt_access_token_ttl; /* seconds, default PT_JWT_ACCESS_TTL; never 0 */
 	char *cookie_name;      /* default postern_session */
 	int cookie_secure;      /* -1 auto (off for http loopback), 0, 1 */
 	char *templates_dir;    /* built-in templates */
@@ -410,6 +418,8 @@ const struct pt_scope *pt_config_scope(const struct pt_config *, const char *nam
 bool pt_scopes_ok(const struct pt_config *, const char *s, size_t n, const char *allowed);
 /* Is v one of the configured protected resources (or are none configured)? */
 bool pt_resource_known(const struct pt_config *, const char *v);
+/* RFC 8707 §2: an absolute http(s) URI without a fragment. */
+bool pt_resource_ok(const char *v);
 /* Is every token of a contained in b? */
 bool pt_scope_subset(const char *a, const char *b);
 /* Is t (n bytes) one of the words of list (separated by spaces or newlines)? */
@@ -430,6 +440,7 @@ struct pt_new_app {
 	size_t picture_n;
 	const char *picture_type;   /* pt_picture_type of it */
 	bool remove_picture;        /* the edit form: drop the picture */
+	bool access_jwt;            /* JWT access tokens (RFC 9068); false: opaque */
 	const char *id_token_alg;   /* pt_oidc_alg_ok; NULL: RS256 */
 	const char *post_logout_redirect_uris; /* '\n'-separated, trimmed; NULL: none */
 };
@@ -654,6 +665,26 @@ struct pt_id_request {
  * they are at userinfo (Core §5.4). */
 int pt_id_token(const struct pt_ctx *, const struct pt_id_request *q, char **out) PT_WUR;
 
+struct pt_issued;
+/* What a JWT access token says (RFC 9068 §2.2). */
+struct pt_at_request {
+	const char *alg;          /* the app's id_token_alg; NULL or unknown: RS256 */
+	const char *client_id;    /* client_id (and aud without a resource) */
+	int64_t user_id;          /* sub; 0: an app's own token, sub is the client_id */
+	const char *scope;
+	const char *resource;     /* aud; NULL: the client_id */
+	int64_t auth_time;        /* 0: left out */
+};
+/* Makes the access token of out a signed JWT (typ at+jwt), issued now and expiring
+ * after jwt_access_token_ttl (out->jwt, out->jwt_exp, out->expires_in). */
+int pt_access_jwt(const struct pt_ctx *, const struct pt_at_request *q, struct pt_issued *out) PT_WUR;
+/* Checks a compact JWS (n bytes) is a JWT access token this server signed (a published
+ * key, typ at+jwt, iss base_url) and not expired: PT_OK, PT_ERR_INVALID, PT_ERR_DB. */
+int pt_access_jwt_check(const struct pt_ctx *, const char *jwt, size_t n) PT_WUR;
+/* Whether t (n bytes) has the shape of a JWT access token: at most PT_MAX_ACCESS_JWT
+ * bytes of base64url in three parts; says nothing of its signature. */
+bool pt_looks_jwt(const char *t, size_t n);
+
 /* What an id_token this server signed says of whom (an id_token_hint, OIDC Core §3.1.2.1;
  * RP-Initiated Logout §2). */
 struct pt_id_hint {
@@ -697,6 +728,8 @@ int pt_db_user_claims(pt_arena *, int64_t user_id, struct pt_claims_row *) PT_WU
 int pt_db_user_profile_set(const char *name, const char *email, const char *full_name) PT_WUR;
 /* Sets an app's id_token signing algorithm: PT_ERR_NOTFOUND when there is no such app. */
 int pt_db_admin_app_set_alg(const char *client_id, const char *alg) PT_WUR;
+/* Sets an app's access token format: "opaque" or "jwt". */
+int pt_db_admin_app_set_format(const char *client_id, const char *format) PT_WUR;
 
 /* ---------------------------------------------------------------- log */
 
@@ -910,6 +943,10 @@ struct pt_token_row {
 /* The token row of that hash, whatever its kind or expiry: PT_OK, PT_ERR_NOTFOUND, or
  * an error. The check's one read. */
 int pt_db_token_check(pt_arena *, const uint8_t hash[PT_HASH_LEN], struct pt_token_row *) PT_WUR;
+/* (An app's own token, client_credentials, reads grant_id 0, user_id 0, user_name NULL,
+ * org_id 0 and kind access.) Stores one, expiring at expires (never 0). */
+int pt_db_client_token_insert(const uint8_t hash[PT_HASH_LEN], int64_t app_id, const char *scope,
+    const char *resource, int64_t now, int64_t expires) PT_WUR;
 /* Records that a token (and its grant) was used at now; best effort and never waiting
  * for another writer: PT_ERR_BUSY at once when the write lock is held (the grant is
  * then not touched either). */
@@ -1289,6 +1326,7 @@ enum pt_janitor {
 	PT_JANITOR_DEVICES,
 	PT_JANITOR_BRIDGE,         /* bridged device logins, with any token never collected */
 	PT_JANITOR_TOKENS,
+	PT_JANITOR_CLIENT_TOKENS,  /* client_credentials tokens past their life */
 	PT_JANITOR_ATTEMPTS,       /* rate-limit counters whose window began before cutoff */
 	PT_JANITOR_REQUESTS,       /* pending consent requests */
 	PT_JANITOR_KEYS,           /* retired signing keys whose id_tokens have all expired */
@@ -1328,7 +1366,7 @@ int64_t pt_now(void);
 #define PT_METRICS_GAUGE_CACHE 10  /* seconds the database gauges (users, apps, tokens) are kept */
 
 struct pt_site;
-enum pt_mx_grant { PT_MX_CODE, PT_MX_REFRESH, PT_MX_DEVICE, PT_MX__GRANTS };
+enum pt_mx_grant { PT_MX_CODE, PT_MX_REFRESH, PT_MX_DEVICE, PT_MX_CLIENT, PT_MX__GRANTS };
 
 /* The supervisor, before it forks: maps cfg->metrics_file (creating it 0600 when there
  * is none) and records site's route paths for the labels. Workers inherit the mapping. */
@@ -1655,6 +1693,7 @@ struct pt_app {
 	bool vouched;              /* made by an administrator (or the admin command) */
 	const char *id_token_alg;  /* how its id_tokens are signed: "RS256" or "EdDSA" */
 	const char *post_logout_redirect_uris; /* '\n'-separated, "" when none */
+	bool access_jwt;           /* its access tokens are JWTs (RFC 9068), not pat_… */
 };
 
 int pt_app_get(pt_arena *, const char *client_id, size_t n, struct pt_app *) PT_WUR;
@@ -1779,6 +1818,8 @@ char *pt_scope_normalize(pt_arena *, const char *s);
 
 struct pt_issued {
 	char access[PT_TOKEN_LEN + 1];
+	const char *jwt;       /* the access token as a JWT (RFC 9068) instead; NULL: access */
+	int64_t jwt_exp;       /* its exp */
 	char refresh[PT_TOKEN_LEN + 1];
 	bool has_refresh;
 	long expires_in;

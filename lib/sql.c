@@ -16,7 +16,7 @@
 	" registered, resource_server,"                                                      \
 	" coalesce((SELECT is_admin FROM users u WHERE u.id = apps.owner_id),"               \
 	" CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END), id_token_signed_response_alg,"          \
-	" post_logout_redirect_uris"
+	" post_logout_redirect_uris, access_token_format"
 
 const struct pt_sql pt_sql[Q__MAX] = {
 	/* IMMEDIATE: SQLite takes the write lock at once, so two writers never deadlock on
@@ -131,6 +131,17 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_REFRESH_TAKE] = {.sqlite = "UPDATE tokens SET kind = 3 WHERE id = ? AND kind = 2 RETURNING code_hash"},
 	[Q_GRANT_DELETE] = {.sqlite = "DELETE FROM grants WHERE id = ?"},
 	[Q_TOKEN_DELETE] = {.sqlite = "DELETE FROM tokens WHERE id = ?"},
+	/* client_credentials: a token of the app itself, in the columns of Q_TOKEN_CHECK
+	 * (no user, organization 0, grant 0, kind 1: access) */
+	[Q_CLIENT_TOKEN_INSERT] = {
+	    .sqlite = "INSERT INTO client_tokens (hash, app_id, scope, resource, created, expires)"
+	    " VALUES (?, ?, ?, ?, ?, ?)"},
+	[Q_CLIENT_TOKEN_CHECK] = {
+	    .sqlite = "SELECT NULL, 0, c.scope, a.client_id, c.expires, c.id, 0, c.created, 0,"
+	    " c.resource, 1, c.last_used, a.id, NULL FROM client_tokens c JOIN apps a ON a.id = c.app_id"
+	    " WHERE c.hash = ?"},
+	[Q_CLIENT_TOKEN_TOUCH] = {.sqlite = "UPDATE client_tokens SET last_used = ? WHERE id = ?"},
+	[Q_CLIENT_TOKEN_DELETE] = {.sqlite = "DELETE FROM client_tokens WHERE id = ?"},
 
 	/* ------------------------------------------------ pending consent requests */
 	/* a user keeps the newest few */
@@ -145,8 +156,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    .sqlite = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
 	    " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
 	    " remember_consent, resource_server, created, id_token_signed_response_alg,"
-	    " post_logout_redirect_uris)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+	    " post_logout_redirect_uris, access_token_format)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
 	/* pictures live in a table of their own, off the row every token request reads;
 	 * both statements name the owner, so a forged id never reaches another user's app */
 	[Q_APP_PICTURE_SET] = {
@@ -176,6 +187,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    .sqlite = "UPDATE apps SET name = ?1, description = ?2, redirect_uris = ?3, scopes = ?4,"
 	    " trusted = ?5, require_pkce = ?6, remember_consent = ?7, public = ?9,"
 	    " id_token_signed_response_alg = ?13, post_logout_redirect_uris = ?14,"
+	    " grant_types = ?15, access_token_format = ?16,"
 	    " secret_hash = CASE WHEN CAST(?9 AS BIGINT) <> 0 THEN NULL ELSE coalesce(?10, secret_hash) END"
 	    " WHERE id = ?8 AND owner_id = ?11 AND public = ?12"},
 	[Q_APPS_PICTURE_GET] = {
@@ -226,6 +238,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_REVOCABLE_GET] = {
 	    .sqlite = "SELECT t.id, t.grant_id, t.kind, g.app_id FROM tokens t JOIN grants g ON g.id = t.grant_id"
 	    " WHERE t.hash = ?"},
+	/* a client_credentials token: grant 0, kind 1 */
+	[Q_CLIENT_REVOCABLE_GET] = {.sqlite = "SELECT id, 0, 1, app_id FROM client_tokens WHERE hash = ?"},
 
 	/* ------------------------------------------------ device grant, bridged device logins */
 	[Q_DEVICE_GET] = {
@@ -350,6 +364,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " SELECT id, ?2, ?3 FROM apps WHERE client_id = ?1"
 	    " ON CONFLICT (app_id) DO UPDATE SET fetched = excluded.fetched, expires = excluded.expires"},
 	[Q_ADMIN_APP_SET_ALG] = {.sqlite = "UPDATE apps SET id_token_signed_response_alg = ? WHERE client_id = ?"},
+	[Q_ADMIN_APP_SET_FORMAT] = {.sqlite = "UPDATE apps SET access_token_format = ? WHERE client_id = ?"},
 
 	/* each janitor statement removes at most a batch (?2): it runs again until less
 	 * comes back, one short transaction at a time */
@@ -371,6 +386,9 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_JANITOR_TOKENS] = {
 	    .sqlite = "DELETE FROM tokens WHERE id IN (SELECT id FROM tokens"
 	    " WHERE expires IS NOT NULL AND expires <= ?1 LIMIT ?2)"},
+	[Q_JANITOR_CLIENT_TOKENS] = {
+	    .sqlite = "DELETE FROM client_tokens WHERE id IN (SELECT id FROM client_tokens"
+	    " WHERE expires <= ?1 LIMIT ?2)"},
 	[Q_JANITOR_ATTEMPTS] = {
 	    .sqlite = "DELETE FROM attempts WHERE (key, \"window\") IN (SELECT key, \"window\""
 	    " FROM attempts WHERE \"window\" < ?1 LIMIT ?2)"},

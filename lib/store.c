@@ -250,6 +250,7 @@ st_read_app(pt_arena *a, struct pt_st *st, struct pt_app *app)
 	app->vouched = !app->registered && st_col_int(st, 16) != 0;
 	app->id_token_alg = st_col_text(a, st, 17);
 	app->post_logout_redirect_uris = st_col_text(a, st, 18);
+	app->access_jwt = strcmp(st_col_text(a, st, 19), "jwt") == 0;
 }
 
 int
@@ -585,18 +586,44 @@ pt_db_token_check(pt_arena *a, const uint8_t hash[PT_HASH_LEN], struct pt_token_
 	if (rc == PT_OK) {
 		read_token(a, st, r);
 		st_reset(st);
+		return rc;
+	}
+	if (rc != PT_ERR_NOTFOUND)
+		return rc;
+	/* not a user's: perhaps an app's own (client_credentials), in the same columns */
+	st = st_get(Q_CLIENT_TOKEN_CHECK);
+	st_blob(st, 1, hash, PT_HASH_LEN);
+	rc = st_one(st);
+	if (rc == PT_OK) {
+		read_token(a, st, r);
+		st_reset(st);
 	}
 	return rc;
 }
 
 int
+pt_db_client_token_insert(const uint8_t hash[PT_HASH_LEN], int64_t app_id, const char *scope,
+    const char *resource, int64_t now, int64_t expires)
+{
+	struct pt_st *st = st_get(Q_CLIENT_TOKEN_INSERT);
+	st_blob(st, 1, hash, PT_HASH_LEN);
+	st_int(st, 2, app_id);
+	st_text(st, 3, scope);
+	st_text(st, 4, resource);
+	st_int(st, 5, now);
+	st_int(st, 6, expires);
+	return st_exec(st);
+}
+
+int
 pt_db_token_touch(int64_t token_id, int64_t grant_id, int64_t now)
 {
-	struct pt_st *st = st_get(Q_TOKEN_TOUCH);
+	/* grant 0: an app's own token (client_credentials) */
+	struct pt_st *st = st_get(grant_id == 0 ? Q_CLIENT_TOKEN_TOUCH : Q_TOKEN_TOUCH);
 	st_int(st, 1, now);
 	st_int(st, 2, token_id);
 	int rc = st_exec_nowait(st);
-	if (rc != PT_OK)
+	if (rc != PT_OK || grant_id == 0)
 		return rc;
 	st = st_get(Q_GRANT_TOUCH);
 	st_int(st, 1, now);

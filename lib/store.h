@@ -48,6 +48,10 @@ enum pt_q {
 	Q_REFRESH_TAKE,
 	Q_GRANT_DELETE,
 	Q_TOKEN_DELETE,
+	Q_CLIENT_TOKEN_INSERT,
+	Q_CLIENT_TOKEN_CHECK,
+	Q_CLIENT_TOKEN_TOUCH,
+	Q_CLIENT_TOKEN_DELETE,
 	/* ---- pending consent requests */
 	Q_REQUEST_TRIM,
 	Q_REQUEST_INSERT,
@@ -71,6 +75,7 @@ enum pt_q {
 	Q_ATTEMPTS_GET,
 	Q_ATTEMPTS_ADD,
 	Q_REVOCABLE_GET,
+	Q_CLIENT_REVOCABLE_GET,
 	/* ---- device grant and bridged device logins */
 	Q_DEVICE_GET,
 	Q_DEVICE_SLOW,
@@ -115,12 +120,14 @@ enum pt_q {
 	Q_USER_CLAIMS,
 	Q_USER_PROFILE_SET,
 	Q_ADMIN_APP_SET_ALG,
+	Q_ADMIN_APP_SET_FORMAT,
 	Q_JANITOR_CODES,
 	Q_JANITOR_REDEEMED,
 	Q_JANITOR_SESSIONS,
 	Q_JANITOR_DEVICES,
 	Q_JANITOR_BRIDGE,
 	Q_JANITOR_TOKENS,
+	Q_JANITOR_CLIENT_TOKENS,
 	Q_JANITOR_ATTEMPTS,
 	Q_JANITOR_REQUESTS,
 	Q_METRICS_COUNTS,
@@ -196,7 +203,7 @@ bool st_is_pg(void);
 
 /* ---------------------------------------------------------------- backends */
 
-#define PT_ST_MAX_PARAMS 16
+#define PT_ST_MAX_PARAMS 20
 
 struct sqlite3_stmt;
 struct pg_result;

@@ -62,6 +62,7 @@ pt_db_app_insert(const struct pt_new_app *f, const char *cid, const uint8_t *sec
 	st_int(st, 14, now);
 	st_text(st, 15, f->id_token_alg != NULL ? f->id_token_alg : pt_oidc_algs[0]);
 	st_text(st, 16, f->post_logout_redirect_uris != NULL ? f->post_logout_redirect_uris : "");
+	st_text(st, 17, f->access_jwt ? "jwt" : "opaque");
 	int rc = st_one(st);
 	if (rc == PT_OK) {
 		*id = read_app_id(st);
@@ -183,6 +184,8 @@ pt_db_apps_update(int64_t app_id, bool was_public, const struct pt_new_app *f,
 	st_int(st, 12, was_public);
 	st_text(st, 13, f->id_token_alg != NULL ? f->id_token_alg : pt_oidc_algs[0]);
 	st_text(st, 14, f->post_logout_redirect_uris != NULL ? f->post_logout_redirect_uris : "");
+	st_text(st, 15, f->grant_types);
+	st_text(st, 16, f->access_jwt ? "jwt" : "opaque");
 	int rc = st_exec(st);
 	if (rc == PT_OK && st_changes(st) != 1)
 		rc = PT_ERR_NOTFOUND;
@@ -438,6 +441,12 @@ pt_db_revocable_get(const uint8_t hash[PT_HASH_LEN], struct pt_revocable_row *r)
 	memset(r, 0, sizeof(*r));
 	st_blob(st, 1, hash, PT_HASH_LEN);
 	int rc = st_one(st);
+	if (rc == PT_ERR_NOTFOUND) {
+		/* an app's own token (client_credentials): grant 0 */
+		st = st_get(Q_CLIENT_REVOCABLE_GET);
+		st_blob(st, 1, hash, PT_HASH_LEN);
+		rc = st_one(st);
+	}
 	if (rc != PT_OK)
 		return rc;
 	read_revocable(st, r);
@@ -450,7 +459,14 @@ pt_db_revocable_delete(const struct pt_revocable_row *r)
 {
 	/* codes and tokens of a grant go with it (ON DELETE CASCADE) */
 	bool access = r->kind == PT_KIND_ACCESS;
-	struct pt_st *st = st_get(access ? Q_TOKEN_DELETE : Q_GRANT_DELETE);
+	struct pt_st *st;
+	if (r->grant_id == 0) {
+		/* an app's own token (client_credentials) */
+		st = st_get(Q_CLIENT_TOKEN_DELETE);
+		st_int(st, 1, r->token_id);
+		return st_exec(st);
+	}
+	st = st_get(access ? Q_TOKEN_DELETE : Q_GRANT_DELETE);
 	st_int(st, 1, access ? r->token_id : r->grant_id);
 	return st_exec(st);
 }

@@ -123,3 +123,15 @@ pt_db_admin_app_set_alg(const char *client_id, const char *alg)
 		rc = PT_ERR_NOTFOUND;
 	return rc;
 }
+
+int
+pt_db_admin_app_set_format(const char *client_id, const char *format)
+{
+	struct pt_st *st = st_get(Q_ADMIN_APP_SET_FORMAT);
+	st_text(st, 1, format);
+	st_text(st, 2, client_id);
+	int rc = st_exec(st);
+	if (rc == PT_OK && st_changes(st) != 1)
+		rc = PT_ERR_NOTFOUND;
+	return rc;
+}

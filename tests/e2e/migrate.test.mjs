@@ -15,10 +15,13 @@ import { check, Session, tokenFor } from '../lib/client.mjs';
 const sql = sqlOn;
 const SQLITE_ONLY = { skip: backend === 'pg' && 'schemas 1 to 4 were SQLite only: a PostgreSQL database starts at schema 5' };
 
-/* Puts back schema 7: no self-registration columns on apps. */
+/* Puts back schema 7: no self-registration columns or token format on apps, no client_tokens
+ * or client_documents. */
 const DOWN7 = `ALTER TABLE apps DROP COLUMN token_endpoint_auth_method; ALTER TABLE apps DROP COLUMN application_type;
   ALTER TABLE apps DROP COLUMN registration_token_hash; ALTER TABLE apps DROP COLUMN client_uri;
-  ALTER TABLE apps DROP COLUMN policy_uri; ALTER TABLE apps DROP COLUMN tos_uri;`;
+  ALTER TABLE apps DROP COLUMN policy_uri; ALTER TABLE apps DROP COLUMN tos_uri;
+  ALTER TABLE apps DROP COLUMN access_token_format; DROP TABLE IF EXISTS client_tokens;
+  DROP TABLE IF EXISTS client_documents;`;
 
 /* Puts back schema 5: no OpenID Connect columns, no signing keys. */
 const DOWN5 = `ALTER TABLE users DROP COLUMN email; ALTER TABLE users DROP COLUMN full_name;
@@ -177,7 +180,7 @@ describe('schema migration', () => {
     await codeFlowPasses();
   });
 
-  test('schema 4 is brought up to 8: the bridged device logins table appears, tokens kept', SQLITE_ONLY, async () => {
+  test('schema 4 is brought up to date: the bridged device logins table appears, tokens kept', SQLITE_ONLY, async () => {
     const t = issue();
     const before = ids();
     downgrade4(db);
@@ -189,7 +192,7 @@ describe('schema migration', () => {
     assert.equal(await check(stack.url, t), 204);
   });
 
-  test('schema 4 is brought up to 8 with the OpenID Connect columns and the keys table', SQLITE_ONLY, async () => {
+  test('schema 4 is brought up to date with the OpenID Connect columns and the keys table', SQLITE_ONLY, async () => {
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('users') WHERE name IN ('email', 'full_name')"), '2');
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('tokens') WHERE name IN ('nonce', 'auth_time')"), '2');
     assert.equal(sql(db, "SELECT count(*) FROM pragma_table_info('apps') WHERE name IN ('id_token_signed_response_alg', 'post_logout_redirect_uris')"), '2');
@@ -240,7 +243,7 @@ describe('schema 5 to 8 (OpenID Connect)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 5 database comes up to 8 with its rows, and the new columns work', async () => {
+  test('a schema 5 database comes up to date with its rows, and the new columns work', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '5');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
@@ -281,7 +284,7 @@ describe('schema 6 to 8 (RP-Initiated Logout)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 6 database comes up to 8: its apps keep their algorithm and get no post-logout URI', async () => {
+  test('a schema 6 database comes up to date: its apps keep their algorithm and get no post-logout URI', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '6');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
@@ -347,5 +350,61 @@ describe('schema 7 to 8 (self-registered clients: RFC 7592, application_type, li
     sql(database, "INSERT INTO apps (client_id, name, created, registered, public) VALUES ('https://c.example/doc', 'Doc', 1, 1, 1)");
     sql(database, "INSERT INTO client_documents (app_id, fetched, expires) SELECT id, 1, 301 FROM apps WHERE client_id = 'https://c.example/doc'");
     assert.equal(sql(database, 'SELECT count(*) FROM client_documents'), '1');
+  });
+});
+
+
+// Schema 7 as the postern before client_credentials made it (the commit this branch grew
+// from), with an app in it; the new postern adds client_tokens and apps.access_token_format
+// (schema 8): users' tokens and an app's own work, the old app's tokens stay opaque.
+describe('schema 7 to 8 (client_credentials and JWT access tokens)', () => {
+  let dir, database, stack;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s7-'));
+    const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
+    const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA7_COMMIT}:${file}`], { encoding: 'utf8' });
+    database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
+    const now = Math.floor(Date.now() / 1000);
+    const rows = `INSERT INTO users (name, password, is_admin, created) VALUES ('old7', NULL, 1, ${now});
+      INSERT INTO apps (client_id, name, redirect_uris, created, grant_types)
+      VALUES ('pca_old7', 'Old seven', 'https://app.example/cb', ${now}, 'authorization_code client_credentials');`;
+    if (backend === 'pg') {
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema + rows, encoding: 'utf8' });
+    } else {
+      writeFileSync(path.join(dir, 'old.sql'), schema + rows);
+      execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
+    }
+  });
+  after(async () => {
+    await stack?.stop();
+    if (backend === 'pg' && database) dropDatabase(database);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a schema 7 database comes up to 8 with client_tokens and apps.access_token_format; users\' tokens and an app\'s own work', async () => {
+    const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
+    assert.equal(version(), '7');
+    assert.throws(() => sql(database, 'SELECT count(*) FROM client_tokens'));
+    stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
+    assert.equal(version(), '8');
+    assert.equal(sql(database, 'SELECT count(*) FROM client_tokens'), '0');
+    assert.equal(sql(database, "SELECT grant_types || '|' || access_token_format FROM apps WHERE client_id = 'pca_old7'"),
+      'authorization_code client_credentials|opaque');
+    const pw = 'pw-new8-0123456789';
+    stack.cli(['user', 'add', 'new8'], pw + '\n');
+    const s = new Session(stack.url);
+    await s.signIn('new8', pw);
+    const app = JSON.parse(stack.cli(['--json', 'app', 'create', '--name', 'Eight', '--redirect-uri', 'https://app.example/cb',
+      '--grant-types', 'authorization_code client_credentials']));
+    const user = await tokenFor(stack, s, app);
+    assert.equal(await check(stack.url, user.access_token), 204);
+    const own = await fetch(`${stack.url}/oauth/token`, { method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded',
+        authorization: 'Basic ' + Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64') },
+      body: 'grant_type=client_credentials' });
+    const body = await own.json();
+    assert.equal(own.status, 200, JSON.stringify(body));
+    assert.equal(await check(stack.url, body.access_token), 204);
+    assert.equal(sql(database, 'SELECT count(*) FROM client_tokens'), '1');
   });
 });

@@ -391,7 +391,7 @@ describe('a protected location behind auth_request', () => {
     assert.equal(m.registration_endpoint, undefined, 'registration is off by default');
     assert.deepEqual(m.response_types_supported, ['code']);
     assert.deepEqual(m.grant_types_supported.slice().sort(),
-      ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
+      ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
     assert.deepEqual(m.code_challenge_methods_supported, ['S256']);
     assert.deepEqual(m.token_endpoint_auth_methods_supported.slice().sort(), ['client_secret_basic', 'client_secret_post', 'none']);
     assert.ok(m.revocation_endpoint_auth_methods_supported.includes('client_secret_basic'));
