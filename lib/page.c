@@ -41,7 +41,8 @@ pt_signed_in(struct pt_req *r, struct pt_user *u, const char *return_to)
  * asks, for which scopes, for which of the user's organizations. NULL after a 500
  * page when the organizations cannot be read. */
 /* Who made the app, as the consent page says it: a client that registered itself is
- * marked not verified (anyone can name one "Google Drive"); an app of the admin command
+ * marked not verified (anyone can name one "Google Drive"), one whose client_id is a
+ * metadata document's URL is "identified by" that URL's host, also not verified; an app of the admin command
  * or of an administrator is the site's; any other is its owner's. */
 static bool
 consent_origin(struct pt_req *r, const struct pt_app *app, struct pt_tv *t)
@@ -51,9 +52,15 @@ consent_origin(struct pt_req *r, const struct pt_app *app, struct pt_tv *t)
 		pt_fail(r, PT_E_BUSY, "The server could not load the app. Try again in a moment.");
 		return false;
 	}
-	if (app->registered)
+	if (app->registered && strncmp(app->client_id, "https://", 8) == 0) {
+		/* a Client ID Metadata Document's: its URL's host is who identifies it */
+		const char *h = app->client_id + 8;
+		pt_tv_set(t, "document_host", pt_strndup(r->ctx.a, h, strcspn(h, "/?#")));
+		pt_tv_set(t, "unverified", "1");
+	} else if (app->registered) {
 		pt_tv_set(t, "self_registered", "1");
-	else if (info.owner_name == NULL || info.owner_is_admin || app->vouched)
+		pt_tv_set(t, "unverified", "1");
+	} else if (info.owner_name == NULL || info.owner_is_admin || app->vouched)
 		pt_tv_set(t, "by_site", "1");
 	else
 		pt_tv_set(t, "by_owner", info.owner_name);

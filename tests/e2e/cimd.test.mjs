@@ -6,55 +6,25 @@
 // must be refused before any connection. Off by default.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import https from 'node:https';
 import { startStack, freePort } from '../lib/stack.mjs';
 import { Session, authorize, token, check, addUser, pkce } from '../lib/client.mjs';
+import { makeCert, docServer, json } from '../lib/cimd.mjs';
 
 const CACHE_MIN = 300, CACHE_MAX = 86400, MAX_DOCUMENT = 5 * 1024, TIMEOUT_MS = 3000; // lib/postern.h
 
-/* A self-signed certificate for 127.0.0.1 and localhost. */
-function makeCert(dir) {
-  const key = path.join(dir, 'key.pem'), cert = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-  return { key: readFileSync(key), cert: readFileSync(cert), certPath: cert };
-}
-
-/* An https server on loopback port: routes(base) maps a path to (req, res); it counts
- * requests per path and TCP connections. */
-async function docServer(tls, port, routes) {
-  const hits = new Map();
-  const base = `https://127.0.0.1:${port}`;
-  const r = routes(base);
-  let connections = 0;
-  const srv = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
-    const p = new URL(req.url, 'https://x').pathname;
-    hits.set(p, (hits.get(p) ?? 0) + 1);
-    const h = r[p];
-    if (!h) { res.writeHead(404); res.end(); return; }
-    h(req, res);
-  });
-  srv.on('connection', () => { connections++; });
-  await new Promise((ok) => srv.listen(port, '127.0.0.1', ok));
-  return { srv, base, hits: (p) => hits.get(p) ?? 0, connections: () => connections,
-    close: () => { srv.closeAllConnections(); return new Promise((ok) => srv.close(ok)); } };
-}
-
 const REDIRECT = 'https://client.example/callback';
+const SITE = 'Example Wiki';
+const textOf = (html) => html.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ');
+const madeBy = (html) => textOf(html.match(/<p class="made-by">([\s\S]*?)<\/p>/)[1]).trim();
 const doc = (base, p, extra = {}) => ({
   client_id: base + p, client_name: 'Doc Client', client_uri: 'https://client.example/',
   logo_uri: 'https://client.example/logo.png', redirect_uris: [REDIRECT],
   grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
   token_endpoint_auth_method: 'none', ...extra,
 });
-const json = (body, headers = {}) => (req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json', ...headers });
-  res.end(typeof body === 'string' ? body : JSON.stringify(body));
-};
 
 /* The error page of a refused document: 400, no redirect, the reason on the page. */
 function assertErrorPage(a, why) {
@@ -70,6 +40,7 @@ describe('Client ID Metadata Documents', () => {
   const routes = (base) => ({
     '/good': json(doc(base, '/good'), { 'cache-control': 'public, max-age=600' }),
     '/pkce': json(doc(base, '/pkce')),
+    '/marker': json(doc(base, '/marker', { client_name: 'Google Drive' })),
     '/cached-min': json(doc(base, '/cached-min'), { 'cache-control': 'max-age=0' }),
     '/cached-max': json(doc(base, '/cached-max'), { 'cache-control': 'max-age=9999999' }),
     '/no-cache-header': json(doc(base, '/no-cache-header')),
@@ -91,8 +62,8 @@ describe('Client ID Metadata Documents', () => {
     closedPort = await freePort();
     good = await docServer(tls, p1, routes);
     other = await docServer(tls, p2, (base) => ({ '/good': json(doc(base, '/good')) }));
-    stack = await startStack({ env: { SEED: '0', EXTRA_CONFIG: [
-      'client_metadata_documents = on', 'access_token_ttl = 3600',
+    stack = await startStack({ env: { SEED: '0', REGISTER_RATE: '1000r/s', EXTRA_CONFIG: [
+      'client_metadata_documents = on', 'access_token_ttl = 3600', 'registration = on', `site_name = ${SITE}`,
       `client_metadata_allow_hosts = 127.0.0.1:${p1} 127.0.0.1:${closedPort}`,
       `client_metadata_ca_file = ${tls.certPath}`].join('\n') } });
     const pa = addUser(stack, 'alice');
@@ -144,6 +115,30 @@ describe('Client ID Metadata Documents', () => {
     const stale = await authorize(alice, { ...q, state: 's3' }, { decision: null });
     assert.equal(stale.consentShown, true);
     assert.equal(good.hits('/good'), 2);
+  });
+
+  test('the consent page: identified by the document\'s host, not verified, the redirect host prominent', async () => {
+    const { challenge } = pkce();
+    const cid = good.base + '/marker';
+    const a = await authorize(alice, { client_id: cid, redirect_uri: REDIRECT, scope: 'profile', code_challenge: challenge, code_challenge_method: 'S256' }, { decision: null });
+    assert.equal(a.consentShown, true, a.page.text_.slice(0, 300));
+    const html = a.page.text_;
+    const host = new URL(good.base).host; // 127.0.0.1:port
+    assert.equal(madeBy(html), `Identified by ${host} — ${SITE} has not verified it. Its name and picture are what that site says.`);
+    assert.match(html, new RegExp(`<strong class="unverified">Identified by <span class="host">${host.replace(/\./g, '\\.')}</span>`));
+    assert.doesNotMatch(html, /Registered itself/);
+    assert.match(html, /<p class="redirect-host warning">After you answer you go to <strong class="host">client\.example<\/strong>/);
+    assert.doesNotMatch(textOf(html), /go back to client\.example/, 'the redirect host is in the warning, not the account line');
+    // a client that registered itself keeps its own wording
+    const reg = await fetch(stack.url + '/oauth/register', { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Google Drive', redirect_uris: ['https://drive.evil.example/cb'] }) });
+    assert.equal(reg.status, 201);
+    const { client_id } = await reg.json();
+    const b = await authorize(alice, { client_id, redirect_uri: 'https://drive.evil.example/cb', scope: 'profile', code_challenge: challenge, code_challenge_method: 'S256' }, { decision: null });
+    assert.equal(b.consentShown, true, b.page.text_.slice(0, 300));
+    assert.match(madeBy(b.page.text_), new RegExp(`^Registered itself — ${SITE} has not verified it\\.`));
+    assert.doesNotMatch(b.page.text_, /Identified by/);
+    assert.match(b.page.text_, /<p class="redirect-host warning">After you answer you go to <strong class="host">drive\.evil\.example<\/strong>/);
   });
 
   test('PKCE is required and redirect URIs match exactly', async () => {
