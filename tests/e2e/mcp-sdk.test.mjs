@@ -2,20 +2,24 @@
 // against a small MCP server behind nginx's auth_request (README "AI agents and MCP
 // servers", nginx.conf.example's /mcp): from the 401 it finds the RFC 9728 metadata and
 // postern, registers itself (RFC 7591) once with token_endpoint_auth_method "none" and
-// once with "client_secret_post" (what the SDK's own example client asks for), a person
-// approves on the consent page, and the tool call goes through with the user's identity.
+// once with "client_secret_post" (what the SDK's own example client asks for), and once
+// uses a Client ID Metadata Document instead (the SDK's clientMetadataUrl, served by the
+// test over https on loopback, tests/lib/cimd.mjs); a person approves on the consent
+// page, and the tool call goes through with the user's identity.
 //
 // The SDK is not in tests/package.json yet: the test skips unless it resolves from
 // tests/node_modules or from MCP_SDK_DIR (a folder with node_modules/@modelcontextprotocol/sdk).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startStack, freePort } from '../lib/stack.mjs';
 import { protectedLocations } from '../lib/site.mjs';
 import { Session, addUser, consentForm } from '../lib/client.mjs';
+import { makeCert, docServer, json } from '../lib/cimd.mjs';
 
 /* Imports a module of the SDK (e.g. 'client/index.js'), or null when it is not installed. */
 async function sdk(sub) {
@@ -83,26 +87,54 @@ class Provider {
   codeVerifier() { return this.verifier; }
 }
 
+/* The same with a Client ID Metadata Document: the SDK uses clientMetadataUrl as its
+ * client_id, without registering, when postern's metadata says
+ * client_id_metadata_document_supported. */
+class DocumentProvider extends Provider {
+  constructor(url, redirectUrl) {
+    super('none', redirectUrl);
+    this.documentUrl = url;
+  }
+  get clientMetadataUrl() { return this.documentUrl; }
+}
+
 describe('the MCP TypeScript SDK through postern to an MCP server behind auth_request', { skip: missing }, () => {
-  let stack, mcp, port, person;
+  let stack, mcp, port, person, dir, docs, docRedirect;
   before(async () => {
     mcp = await mcpServer();
     port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    dir = mkdtempSync(path.join(tmpdir(), 'mcp-cimd-'));
+    const tls = makeCert(dir);
+    const docPort = await freePort();
+    docRedirect = `http://127.0.0.1:${await freePort()}/callback`;
+    docs = await docServer(tls, docPort, (base) => ({
+      '/agent.json': (req, res) => json({ client_id: `${base}/agent.json`, client_name: 'SDK agent (metadata document)',
+        redirect_uris: [docRedirect], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+        token_endpoint_auth_method: 'none' })(req, res),
+    }));
     stack = await startStack({ env: {
       PORT: String(port), SEED: '0', REGISTER_RATE: '1000r/s',
-      EXTRA_CONFIG: `registration = on\nprotected_resource = ${url}/mcp`,
+      EXTRA_CONFIG: [`registration = on`, `protected_resource = ${url}/mcp`, 'client_metadata_documents = on',
+        `client_metadata_allow_hosts = 127.0.0.1:${docPort}`, `client_metadata_ca_file = ${tls.certPath}`].join('\n'),
       EXTRA_NGINX: protectedLocations(mcp.port, { write: null, mcpMetadata: `${url}/.well-known/oauth-protected-resource/mcp` }),
     } });
     const pw = addUser(stack, 'alice');
     person = new Session(stack.url); await person.signIn('alice', pw);
   });
-  after(async () => { await stack?.stop(); await mcp?.close(); });
+  after(async () => {
+    await stack?.stop(); await mcp?.close(); await docs?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
-  for (const method of ['none', 'client_secret_post']) {
-    test(`registers with ${method}, is approved, and calls a tool`, async () => {
+  for (const method of ['none', 'client_secret_post', 'document']) {
+    const title = method === 'document' ? 'uses a Client ID Metadata Document, is approved, and calls a tool'
+      : `registers with ${method}, is approved, and calls a tool`;
+    test(title, async () => {
       const mcpUrl = new URL(`http://127.0.0.1:${port}/mcp`);
-      const provider = new Provider(method, `http://127.0.0.1:${await freePort()}/callback`);
+      const registered = Number(stack.sql(`SELECT count(*) FROM apps WHERE registered = 1`).trim());
+      const provider = method === 'document' ? new DocumentProvider(`${docs.base}/agent.json`, docRedirect)
+        : new Provider(method, `http://127.0.0.1:${await freePort()}/callback`);
       const connect = async () => {
         const client = new SDK.client.Client({ name: 'postern-test-client', version: '1.0.0' });
         const transport = new SDK.http.StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
@@ -112,10 +144,16 @@ describe('the MCP TypeScript SDK through postern to an MCP server behind auth_re
       // the first try: 401, discovery, registration, and the authorization URL
       let first;
       await assert.rejects(async () => { first = await connect(); }, (e) => e instanceof SDK.auth.UnauthorizedError || /Unauthorized/i.test(e.message));
-      assert.ok(provider.info?.client_id, 'the SDK registered a client');
-      assert.equal(provider.info.token_endpoint_auth_method, method);
-      if (method === 'none') assert.equal(provider.info.client_secret, undefined);
-      else assert.match(provider.info.client_secret, /^pcs_[A-Za-z0-9]{48}$/);
+      if (method === 'document') {
+        assert.equal(provider.info?.client_id, `${docs.base}/agent.json`, 'the document URL is the client_id');
+        assert.equal(provider.info.client_secret, undefined);
+        assert.equal(Number(stack.sql(`SELECT count(*) FROM apps WHERE registered = 1`).trim()), registered, 'no registration');
+      } else {
+        assert.ok(provider.info?.client_id, 'the SDK registered a client');
+        assert.equal(provider.info.token_endpoint_auth_method, method);
+        if (method === 'none') assert.equal(provider.info.client_secret, undefined);
+        else assert.match(provider.info.client_secret, /^pcs_[A-Za-z0-9]{48}$/);
+      }
       assert.ok(provider.authorizationUrl, 'the SDK asked to send the person to postern');
       const az = provider.authorizationUrl;
       assert.equal(az.origin + az.pathname, `${stack.url}/oauth/authorize`);
@@ -125,7 +163,10 @@ describe('the MCP TypeScript SDK through postern to an MCP server behind auth_re
       // the person's browser: the consent page, approved
       const page = await person.get(az.pathname + az.search);
       assert.equal(page.status, 200, page.text_.slice(0, 300));
-      assert.match(page.text_, /Registered itself/);
+      if (method === 'document') {
+        assert.match(page.text_, new RegExp(`Identified by <span class="host">${new URL(docs.base).host.replace(/\./g, '\\.')}</span>`));
+        assert.equal(docs.hits('/agent.json'), 1, 'postern fetched the document');
+      } else assert.match(page.text_, /Registered itself/);
       const done = await person.post('/oauth/consent', { form: { ...consentForm(page.text_), action: 'approve' } });
       assert.equal(done.status, 302, done.text_.slice(0, 300));
       const back = new URL(done.headers.get('location'));
