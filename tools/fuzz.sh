@@ -19,7 +19,7 @@ cd "$root"
 
 mode=${1:-smoke}
 case "$mode" in
-smoke) seconds=${2:-5} ;;
+smoke) seconds=${2:-2} ;;
 long) seconds=${2:-300} ;;
 *) echo "usage: tools/fuzz.sh smoke | long [SECONDS]" >&2; exit 2 ;;
 esac

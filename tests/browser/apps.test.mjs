@@ -43,7 +43,7 @@ describe('browser: apps and approved apps', () => {
     await page.getByLabel(/^picture/i).setInputFiles({ name: 'postbot.png', mimeType: 'image/png', buffer: picture() });
     await page.getByLabel(/^redirect uris/i).fill(`${stack.url}/client/callback`);
     await page.getByLabel(/posts:read/).check();
-    await page.getByLabel(/confidential/i).check();
+    await page.getByLabel(/^confidential/i).check();
     await shot(page, 'apps-new-filled');
     await page.getByRole('button', { name: /create app/i }).click();
 

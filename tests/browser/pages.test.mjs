@@ -231,7 +231,7 @@ describe('browser: who is asking, and ids and secrets at 390 px', () => {
     await page.goto('/oauth/apps/new');
     await page.getByLabel('Name', { exact: true }).fill('Phone app');
     await page.getByLabel(/^redirect uris/i).fill(`${stack.url}/client/callback`);
-    await page.getByLabel(/confidential/i).check();
+    await page.getByLabel(/^confidential/i).check();
     await page.getByRole('button', { name: /create app/i }).click();
     await page.waitForSelector('#client-secret');
     await shot(page, 'secret');
