@@ -240,7 +240,7 @@ end_session(struct pt_req *r)
 	if (p.v[ES_ID_TOKEN_HINT] != NULL) {
 		/* expired or not (§2): but one this server signed */
 		rc = pt_id_token_check(&r->ctx, p.v[ES_ID_TOKEN_HINT], p.n[ES_ID_TOKEN_HINT], &hint);
-		if (rc == PT_ERR_DB) {
+		if (rc == PT_ERR_DB || rc == PT_ERR_BUSY) {
 			pt_fail(r, PT_E_BUSY, "The server could not read its signing keys. Try again in a moment.");
 			return;
 		}

@@ -367,7 +367,7 @@ pt_authz_check(const struct pt_ctx *ctx, const struct pt_params *p, struct pt_au
 		/* Core §3.1.2.1: an id_token this server issued to this client, expired or not;
 		 * anything else is a malformed request, not a question of who is signed in */
 		rc = pt_id_token_check(ctx, p->v[AZ_ID_TOKEN_HINT], p->n[AZ_ID_TOKEN_HINT], &az->hint);
-		if (rc == PT_ERR_DB)
+		if (rc == PT_ERR_DB || rc == PT_ERR_BUSY)
 			ERR("temporarily_unavailable", "the server could not read its signing keys; try again");
 		if (rc != PT_OK)
 			ERR("invalid_request", "id_token_hint is not an ID Token this server issued");

@@ -363,31 +363,39 @@ json_string(pt_arena *a, const cJSON *o, const char *name)
 	return cJSON_IsString(v) ? pt_strdup(a, v->valuestring) : NULL;
 }
 
-int
-pt_id_token_check(const struct pt_ctx *ctx, const char *jwt, size_t n, struct pt_id_hint *out)
+/* A compact JWS of ours: split, its header naming an algorithm we sign with and the kid
+ * of a key still published (a retired one signed tokens that may still be presented),
+ * typ when given, the signature checked; *claims the parsed payload (the caller deletes
+ * it). PT_ERR_INVALID for anything else; PT_ERR_BUSY or PT_ERR_DB when the keys cannot be
+ * read. */
+static int
+jws_verified(const struct pt_ctx *ctx, const char *jwt, size_t n, const char *typ, cJSON **claims)
 {
-	memset(out, 0, sizeof(*out));
+	*claims = NULL;
 	const char *d1 = memchr(jwt, '.', n);
 	const char *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - jwt)) : NULL;
 	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - jwt)) != NULL)
 		return PT_ERR_INVALID;
 	size_t sign_n;
 	char *header = unb64url(ctx->a, jwt, (size_t)(d1 - jwt), NULL);
-	char *claims = unb64url(ctx->a, d1 + 1, (size_t)(d2 - d1 - 1), NULL);
+	char *payload = unb64url(ctx->a, d1 + 1, (size_t)(d2 - d1 - 1), NULL);
 	char *sig = unb64url(ctx->a, d2 + 1, n - (size_t)(d2 + 1 - jwt), &sign_n);
-	if (header == NULL || claims == NULL || sig == NULL)
+	if (header == NULL || payload == NULL || sig == NULL)
 		return PT_ERR_INVALID;
-	cJSON *h = cJSON_Parse(header), *p = NULL;
+	cJSON *h = cJSON_Parse(header);
 	int rc = PT_ERR_INVALID;
 	const char *alg = h ? json_string(ctx->a, h, "alg") : NULL;
 	const char *kid = h ? json_string(ctx->a, h, "kid") : NULL;
-	if (alg == NULL || kid == NULL || !pt_oidc_alg_ok(alg))
+	const char *t = h ? json_string(ctx->a, h, "typ") : NULL;
+	if (alg == NULL || kid == NULL || !pt_oidc_alg_ok(alg) ||
+	    (typ != NULL && (t == NULL || strcmp(t, typ) != 0)))
 		goto done;
-	/* a key still published: a retired one signed id_tokens that may still be hints */
 	struct pt_key_row *keys;
 	size_t nkeys;
-	if ((rc = pt_db_keys_list(ctx->a, pt_now(), &keys, &nkeys)) != PT_OK)
+	if ((rc = pt_db_keys_list(ctx->a, pt_now(), &keys, &nkeys)) != PT_OK) {
+		rc = rc == PT_ERR_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
 		goto done;
+	}
 	rc = PT_ERR_INVALID;
 	const struct pt_key_row *k = NULL;
 	for (size_t i = 0; i < nkeys && k == NULL; i++)
@@ -395,19 +403,31 @@ pt_id_token_check(const struct pt_ctx *ctx, const char *jwt, size_t n, struct pt
 			k = &keys[i];
 	if (k == NULL || !verify(ctx->a, ctx->cfg, k, jwt, (size_t)(d2 - jwt), (const uint8_t *)sig, sign_n))
 		goto done;
-	if ((p = cJSON_Parse(claims)) == NULL)
-		goto done;
+	if ((*claims = cJSON_Parse(payload)) != NULL)
+		rc = PT_OK;
+done:
+	cJSON_Delete(h);
+	return rc;
+}
+
+int
+pt_id_token_check(const struct pt_ctx *ctx, const char *jwt, size_t n, struct pt_id_hint *out)
+{
+	memset(out, 0, sizeof(*out));
+	cJSON *p;
+	int rc = jws_verified(ctx, jwt, n, NULL, &p);
+	if (rc != PT_OK)
+		return rc;
+	rc = PT_ERR_INVALID;
 	const char *iss = json_string(ctx->a, p, "iss"), *sub = json_string(ctx->a, p, "sub");
 	const char *aud = json_string(ctx->a, p, "aud");
 	long long id;
-	if (iss == NULL || strcmp(iss, ctx->cfg->base_url) != 0 || sub == NULL || aud == NULL ||
-	    pt_strtonum(sub, 1, INT64_MAX, &id) != PT_OK)
-		goto done;
-	out->user_id = id;
-	out->client_id = aud;
-	rc = PT_OK;
-done:
-	cJSON_Delete(h);
+	if (iss != NULL && strcmp(iss, ctx->cfg->base_url) == 0 && sub != NULL && aud != NULL &&
+	    pt_strtonum(sub, 1, INT64_MAX, &id) == PT_OK) {
+		out->user_id = id;
+		out->client_id = aud;
+		rc = PT_OK;
+	}
 	cJSON_Delete(p);
 	return rc;
 }
@@ -551,46 +571,16 @@ pt_access_jwt(const struct pt_ctx *ctx, const struct pt_at_request *q, struct pt
 int
 pt_access_jwt_check(const struct pt_ctx *ctx, const char *jwt, size_t n)
 {
-	const char *d1 = memchr(jwt, '.', n);
-	const char *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - jwt)) : NULL;
-	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - jwt)) != NULL)
-		return PT_ERR_INVALID;
-	size_t sign_n;
-	char *header = unb64url(ctx->a, jwt, (size_t)(d1 - jwt), NULL);
-	char *claims = unb64url(ctx->a, d1 + 1, (size_t)(d2 - d1 - 1), NULL);
-	char *sig = unb64url(ctx->a, d2 + 1, n - (size_t)(d2 + 1 - jwt), &sign_n);
-	if (header == NULL || claims == NULL || sig == NULL)
-		return PT_ERR_INVALID;
-	cJSON *h = cJSON_Parse(header), *p = NULL;
-	int rc = PT_ERR_INVALID;
-	const char *alg = h ? json_string(ctx->a, h, "alg") : NULL;
-	const char *kid = h ? json_string(ctx->a, h, "kid") : NULL;
-	const char *typ = h ? json_string(ctx->a, h, "typ") : NULL;
-	if (alg == NULL || kid == NULL || typ == NULL || strcmp(typ, "at+jwt") != 0 || !pt_oidc_alg_ok(alg))
-		goto done;
-	struct pt_key_row *keys;
-	size_t nkeys;
-	if ((rc = pt_db_keys_list(ctx->a, pt_now(), &keys, &nkeys)) != PT_OK) {
-		rc = rc == PT_ERR_BUSY ? PT_ERR_BUSY : PT_ERR_DB;
-		goto done;
-	}
-	rc = PT_ERR_INVALID;
-	const struct pt_key_row *k = NULL;
-	for (size_t i = 0; i < nkeys && k == NULL; i++)
-		if (strcmp(keys[i].kid, kid) == 0 && strcmp(keys[i].alg, alg) == 0)
-			k = &keys[i];
-	if (k == NULL || !verify(ctx->a, ctx->cfg, k, jwt, (size_t)(d2 - jwt), (const uint8_t *)sig, sign_n))
-		goto done;
-	if ((p = cJSON_Parse(claims)) == NULL)
-		goto done;
+	cJSON *p;
+	int rc = jws_verified(ctx, jwt, n, "at+jwt", &p);
+	if (rc != PT_OK)
+		return rc;
 	const char *iss = json_string(ctx->a, p, "iss");
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(p, "exp");
-	if (iss == NULL || strcmp(iss, ctx->cfg->base_url) != 0 || !cJSON_IsNumber(exp) ||
-	    exp->valuedouble <= (double)pt_now())
-		goto done;
-	rc = PT_OK;
-done:
-	cJSON_Delete(h);
+	rc = iss != NULL && strcmp(iss, ctx->cfg->base_url) == 0 && cJSON_IsNumber(exp) &&
+		     exp->valuedouble > (double)pt_now()
+		 ? PT_OK
+		 : PT_ERR_INVALID;
 	cJSON_Delete(p);
 	return rc;
 }

@@ -679,7 +679,8 @@ struct pt_at_request {
  * after jwt_access_token_ttl (out->jwt, out->jwt_exp, out->expires_in). */
 int pt_access_jwt(const struct pt_ctx *, const struct pt_at_request *q, struct pt_issued *out) PT_WUR;
 /* Checks a compact JWS (n bytes) is a JWT access token this server signed (a published
- * key, typ at+jwt, iss base_url) and not expired: PT_OK, PT_ERR_INVALID, PT_ERR_DB. */
+ * key, typ at+jwt, iss base_url) and not expired: PT_OK, PT_ERR_INVALID, or PT_ERR_BUSY or
+ * PT_ERR_DB when the keys cannot be read. */
 int pt_access_jwt_check(const struct pt_ctx *, const char *jwt, size_t n) PT_WUR;
 /* Whether t (n bytes) has the shape of a JWT access token: at most PT_MAX_ACCESS_JWT
  * bytes of base64url in three parts; says nothing of its signature. */
@@ -695,7 +696,7 @@ struct pt_id_hint {
  * published (retired ones included), issued by base_url, with a sub and an aud. Its
  * expiry is not checked: a hint is an expired id_token as often as not (Core §3.1.2.1).
  * PT_OK with *out; PT_ERR_INVALID for anything else (malformed, unknown kid, forged);
- * PT_ERR_DB when the keys cannot be read. */
+ * PT_ERR_BUSY or PT_ERR_DB when the keys cannot be read. */
 int pt_id_token_check(const struct pt_ctx *, const char *jwt, size_t n, struct pt_id_hint *out) PT_WUR;
 
 /* Q_USER_CLAIMS: what the claims of a user come from. */
