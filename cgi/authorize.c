@@ -47,7 +47,10 @@ request_store(struct pt_req *r, const struct pt_params *p, const struct pt_user 
 		goto fail;
 	pt_token_new(id, "pcr_");
 	pt_hash(h, id, PT_TOKEN_LEN);
-	if ((rc = pt_db_request_insert(h, u->id, q, pt_now() + r->ctx.cfg->code_ttl)) != PT_OK ||
+	/* as long as a code lives, and never less than PT_MIN_REQUEST_TTL: a person reads the
+	 * page (a code_ttl of a second or two would expire the form under their hand) */
+	long ttl = r->ctx.cfg->code_ttl > PT_MIN_REQUEST_TTL ? r->ctx.cfg->code_ttl : PT_MIN_REQUEST_TTL;
+	if ((rc = pt_db_request_insert(h, u->id, q, pt_now() + ttl)) != PT_OK ||
 	    (rc = pt_commit()) != PT_OK)
 		goto fail;
 	return PT_OK;

@@ -70,6 +70,7 @@ enum pt_err {
 #define PT_MAX_ACCESS_JWT  4096          /* the token parameter of introspection and revocation */
 #define PT_MAX_PENDING_CODES 5           /* unredeemed codes one grant keeps */
 #define PT_MAX_PENDING_REQUESTS 10       /* consent pages one user has open */
+#define PT_MIN_REQUEST_TTL 300           /* seconds a consent page's form stays good, at least */
 #define PT_DB_BUSY_MS      1000          /* longest wait for another writer, then 503 */
 #define PT_WAL_CHECKPOINT_PAGES 4000     /* WAL pages (16 MB) that make a checkpoint due */
 #define PT_DELETE_BATCH    500           /* rows one short transaction deletes (janitor, app del) */
