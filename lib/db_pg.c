@@ -153,8 +153,9 @@ pgd_in_transaction(void)
 static char *
 translate(const char *s)
 {
-	size_t n = strlen(s);
-	char *out = malloc(n * 2 + 1);
+	/* a '?' becomes at most "$" and PT_ST_MAX_PARAMS's digits: 4 bytes a byte is plenty */
+	size_t n = strlen(s), size = n * 4 + 1;
+	char *out = malloc(size);
 	if (out == NULL)
 		return NULL;
 	char *o = out;
@@ -172,7 +173,7 @@ translate(const char *s)
 			while (p[1] >= '0' && p[1] <= '9')
 				*o++ = *++p;
 		} else {
-			o += sprintf(o, "%d", next++);
+			o += snprintf(o, size - (size_t)(o - out), "%d", next++);
 		}
 	}
 	*o = '\0';

@@ -454,9 +454,9 @@ site_name_is_text_of_at_most_64_characters(void)
 {
 	char line[600], name[400];
 	/* 64 characters, each two bytes: the limit counts characters */
-	name[0] = '\0';
 	for (int i = 0; i < PT_MAX_SITE_NAME; i++)
-		strcat(name, "\xc3\xa9");
+		memcpy(name + 2 * i, "\xc3\xa9", 2);
+	name[2 * PT_MAX_SITE_NAME] = '\0';
 	snprintf(line, sizeof(line), "site_name = %s\n", name);
 	CHECK_INT(load(line), PT_OK);
 	CHECK_STR(cfg.site_name, name);
