@@ -389,6 +389,24 @@ st_exec_durable(struct pt_st *st)
 	return rc;
 }
 
+static int
+one_changed(struct pt_st *st, int rc)
+{
+	return rc == PT_OK && st_changes(st) != 1 ? PT_ERR_NOTFOUND : rc;
+}
+
+int
+st_exec_one(struct pt_st *st)
+{
+	return one_changed(st, st_exec(st));
+}
+
+int
+st_exec_one_durable(struct pt_st *st)
+{
+	return one_changed(st, st_exec_durable(st));
+}
+
 int
 st_one(struct pt_st *st)
 {

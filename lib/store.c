@@ -15,17 +15,6 @@ finish(struct pt_st *st)
 	return rc == ST_DONE ? PT_OK : rc;
 }
 
-/* Runs a statement that must change exactly one row: PT_ERR_NOTFOUND when it changed
- * none. */
-static int
-exec_one(struct pt_st *st, bool durable)
-{
-	int rc = durable ? st_exec_durable(st) : st_exec(st);
-	if (rc == PT_OK && st_changes(st) != 1)
-		rc = PT_ERR_NOTFOUND;
-	return rc;
-}
-
 /* Room for one more row in an arena array of *n rows of size bytes: small per-user lists,
  * doubled as they grow (the arena keeps the old array until the request ends). */
 static void *
@@ -271,7 +260,7 @@ pt_db_app_disable(int64_t app_id)
 {
 	struct pt_st *st = st_get(Q_APP_DISABLE);
 	st_int(st, 1, app_id);
-	return exec_one(st, true);
+	return st_exec_one_durable(st);
 }
 
 /* A "DELETE … WHERE id IN (SELECT … WHERE x = ?1 LIMIT ?2)" statement, durable. */
@@ -309,7 +298,7 @@ pt_db_app_delete(int64_t app_id)
 {
 	struct pt_st *st = st_get(Q_APP_DELETE);
 	st_int(st, 1, app_id);
-	return exec_one(st, true);
+	return st_exec_one_durable(st);
 }
 
 int
@@ -317,7 +306,7 @@ pt_db_user_delete(int64_t user_id)
 {
 	struct pt_st *st = st_get(Q_USER_DELETE);
 	st_int(st, 1, user_id);
-	return exec_one(st, true);
+	return st_exec_one_durable(st);
 }
 
 int
@@ -497,7 +486,7 @@ pt_db_code_redeem(const uint8_t hash[PT_HASH_LEN], int64_t now, int64_t expires,
 	st_int(st, 4, code_id);
 	/* "WHERE id = ? AND kind = 0": on PostgreSQL a redemption that lost the race to
 	 * another node waits for its row lock, then finds kind 1 and changes nothing */
-	return exec_one(st, false);
+	return st_exec_one(st);
 }
 
 int
@@ -510,7 +499,7 @@ pt_db_refresh_from_code(const uint8_t hash[PT_HASH_LEN], const char *scope, int6
 	st_int(st, 3, now);
 	st_int(st, 4, expires);
 	st_int(st, 5, code_id);
-	return exec_one(st, false);
+	return st_exec_one(st);
 }
 
 int

@@ -176,6 +176,11 @@ int st_exec(struct pt_st *) PT_WUR;
 int st_exec_nowait(struct pt_st *) PT_WUR;
 /* One statement outside a transaction, durable like pt_begin_durable. */
 int st_exec_durable(struct pt_st *) PT_WUR;
+/* Runs a statement that must change exactly one row (a conditional UPDATE or DELETE:
+ * single use, a state change, an owner's row): PT_OK, PT_ERR_NOTFOUND when it changed
+ * none, or st_step's errors. The durable one as st_exec_durable. */
+int st_exec_one(struct pt_st *) PT_WUR;
+int st_exec_one_durable(struct pt_st *) PT_WUR;
 /* Steps once: PT_OK with the row to read, PT_ERR_NOTFOUND when there is none, or an
  * error of st_step. */
 int st_one(struct pt_st *) PT_WUR;

@@ -4,17 +4,6 @@
 
 #include "store.h"
 
-/* A statement run to its end that must change exactly one row: PT_ERR_NOTFOUND when it
- * changed none. */
-static int
-exec_one(struct pt_st *st)
-{
-	int rc = st_exec(st);
-	if (rc == PT_OK && st_changes(st) != 1)
-		rc = PT_ERR_NOTFOUND;
-	return rc;
-}
-
 /* The lists read their rows' texts into an arena of their own, reset between rows:
  * a list can have millions of rows. Each list ends with its run: PT_OK when the rows
  * ran out, else the callback's value or the database's error. */
@@ -83,7 +72,7 @@ pt_db_admin_user_passwd(const char *name, const char *hash)
 	struct pt_st *st = st_get(Q_ADMIN_USER_PASSWD);
 	st_text(st, 1, hash);
 	st_text(st, 2, name);
-	return exec_one(st);
+	return st_exec_one(st);
 }
 
 int
@@ -157,7 +146,7 @@ pt_db_admin_member_remove(int64_t org_id, int64_t user_id, int64_t *grants)
 	struct pt_st *st = st_get(Q_ADMIN_MEMBER_DEL);
 	st_int(st, 1, org_id);
 	st_int(st, 2, user_id);
-	int rc = exec_one(st);
+	int rc = st_exec_one(st);
 	if (rc != PT_OK)
 		return rc;
 	/* what the user granted apps for this organization ends with the membership */
@@ -178,7 +167,7 @@ pt_db_admin_org_delete(int64_t id)
 {
 	struct pt_st *st = st_get(Q_ADMIN_ORG_DEL);
 	st_int(st, 1, id);
-	return exec_one(st);
+	return st_exec_one(st);
 }
 
 /* ------------------------------------------------------------ apps */
@@ -242,7 +231,7 @@ pt_db_admin_app_set_resource_server(const char *client_id, bool on)
 	struct pt_st *st = st_get(Q_ADMIN_APP_SET_RS);
 	st_int(st, 1, on);
 	st_text(st, 2, client_id);
-	return exec_one(st);
+	return st_exec_one(st);
 }
 
 /* ------------------------------------------------------------ tokens */
@@ -287,7 +276,7 @@ pt_db_admin_token_delete(int64_t id)
 {
 	struct pt_st *st = st_get(Q_TOKEN_DELETE);
 	st_int(st, 1, id);
-	return exec_one(st);
+	return st_exec_one(st);
 }
 
 int
@@ -295,7 +284,7 @@ pt_db_admin_grant_delete(int64_t id)
 {
 	struct pt_st *st = st_get(Q_GRANT_DELETE);
 	st_int(st, 1, id);
-	return exec_one(st);
+	return st_exec_one(st);
 }
 
 /* ------------------------------------------------------------ the janitor */

@@ -103,9 +103,7 @@ pt_db_app_rotate(const char *client_id, int64_t owner_id, const uint8_t hash[PT_
 		st_int(st, 3, owner_id);
 	else
 		st_null(st, 3);
-	int rc = st_exec_durable(st);
-	if (rc == PT_OK && st_changes(st) != 1)
-		rc = PT_ERR_NOTFOUND;
+	int rc = st_exec_one_durable(st);
 	return rc;
 }
 
@@ -186,9 +184,7 @@ pt_db_apps_update(int64_t app_id, bool was_public, const struct pt_new_app *f,
 	st_text(st, 14, f->post_logout_redirect_uris != NULL ? f->post_logout_redirect_uris : "");
 	st_text(st, 15, f->grant_types);
 	st_text(st, 16, f->access_jwt ? "jwt" : "opaque");
-	int rc = st_exec(st);
-	if (rc == PT_OK && st_changes(st) != 1)
-		rc = PT_ERR_NOTFOUND;
+	int rc = st_exec_one(st);
 	return rc;
 }
 
@@ -316,9 +312,7 @@ pt_db_register_update(const struct pt_register_row *r)
 	bind_text_or_null(st, 9, r->client_uri);
 	bind_text_or_null(st, 10, r->policy_uri);
 	bind_text_or_null(st, 11, r->tos_uri);
-	int rc = st_exec(st);
-	if (rc == PT_OK && st_changes(st) != 1)
-		rc = PT_ERR_NOTFOUND;
+	int rc = st_exec_one(st);
 	return rc;
 }
 
@@ -382,9 +376,7 @@ pt_db_approved_delete(int64_t grant_id, int64_t user_id)
 	struct pt_st *st = st_get(Q_APPROVED_DELETE);
 	st_int(st, 1, grant_id);
 	st_int(st, 2, user_id);
-	int rc = st_exec(st);
-	if (rc == PT_OK && st_changes(st) != 1)
-		rc = PT_ERR_NOTFOUND;
+	int rc = st_exec_one(st);
 	return rc;
 }
 

@@ -4,17 +4,6 @@
 
 #include "store.h"
 
-/* Runs a write and checks it changed exactly one row: PT_ERR_NOTFOUND when it changed
- * none (the condition no longer held: someone else got there first). */
-static int
-exec_one(struct pt_st *st)
-{
-	int rc = st_exec(st);
-	if (rc != PT_OK)
-		return rc;
-	return st_changes(st) == 1 ? PT_OK : PT_ERR_NOTFOUND;
-}
-
 /* ------------------------------------------------------------ the device grant */
 
 /* Q_DEVICE_GET */
@@ -53,7 +42,7 @@ pt_db_device_poll(const uint8_t hash[PT_HASH_LEN], int64_t now, bool at_interval
 	st_int(st, 1, now);
 	st_blob(st, 2, hash, PT_HASH_LEN);
 	st_int(st, 3, at_interval ? 1 : 0);
-	return exec_one(st);
+	return st_exec_one(st);
 }
 
 int
@@ -70,7 +59,7 @@ pt_db_device_collect(const uint8_t hash[PT_HASH_LEN])
 {
 	struct pt_st *st = st_get(Q_DEVICE_COLLECT);
 	st_blob(st, 1, hash, PT_HASH_LEN);
-	return exec_one(st);
+	return st_exec_one(st);
 }
 
 int
@@ -125,7 +114,7 @@ pt_db_device_decide(const char *user_code, bool approve, int64_t user_id, int64_
 		st_null(st, 3);
 	st_text(st, 4, user_code);
 	st_int(st, 5, now);
-	return exec_one(st);
+	return st_exec_one(st);
 }
 
 /* ------------------------------------------------------------ bridged device logins */
@@ -232,7 +221,7 @@ pt_db_bridge_send(const uint8_t hash[PT_HASH_LEN], const uint8_t state_hash[PT_H
 	st_blob(st, 3, sealed_verifier, n);
 	st_blob(st, 4, hash, PT_HASH_LEN);
 	st_int(st, 5, now);
-	return exec_one(st);
+	return st_exec_one(st);
 }
 
 /* Q_BRIDGE_BY_STATE; false when the hash or the browser is not PT_HASH_LEN bytes. */
@@ -273,7 +262,7 @@ pt_db_bridge_take_state(const uint8_t hash[PT_HASH_LEN], const uint8_t state_has
 	st_int(st, 1, state);
 	st_blob(st, 2, hash, PT_HASH_LEN);
 	st_blob(st, 3, state_hash, PT_HASH_LEN);
-	return exec_one(st);
+	return st_exec_one(st);
 }
 
 int
@@ -287,7 +276,7 @@ pt_db_bridge_ready(const uint8_t hash[PT_HASH_LEN], const uint8_t *token, size_t
 	else
 		st_null(st, 2);
 	st_blob(st, 3, hash, PT_HASH_LEN);
-	return exec_one(st);
+	return st_exec_one(st);
 }
 
 int

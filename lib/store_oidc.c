@@ -106,9 +106,7 @@ pt_db_user_profile_set(const char *name, const char *email, const char *full_nam
 	st_text(st, 1, name);
 	st_text(st, 2, email);
 	st_text(st, 3, full_name);
-	int rc = st_exec(st);
-	if (rc == PT_OK && st_changes(st) != 1)
-		rc = PT_ERR_NOTFOUND;
+	int rc = st_exec_one(st);
 	return rc;
 }
 
@@ -118,9 +116,7 @@ pt_db_admin_app_set_alg(const char *client_id, const char *alg)
 	struct pt_st *st = st_get(Q_ADMIN_APP_SET_ALG);
 	st_text(st, 1, alg);
 	st_text(st, 2, client_id);
-	int rc = st_exec(st);
-	if (rc == PT_OK && st_changes(st) != 1)
-		rc = PT_ERR_NOTFOUND;
+	int rc = st_exec_one(st);
 	return rc;
 }
 
@@ -130,8 +126,6 @@ pt_db_admin_app_set_format(const char *client_id, const char *format)
 	struct pt_st *st = st_get(Q_ADMIN_APP_SET_FORMAT);
 	st_text(st, 1, format);
 	st_text(st, 2, client_id);
-	int rc = st_exec(st);
-	if (rc == PT_OK && st_changes(st) != 1)
-		rc = PT_ERR_NOTFOUND;
+	int rc = st_exec_one(st);
 	return rc;
 }
