@@ -2,10 +2,10 @@
 --
 --   BENCH_METHOD   GET (default) or POST
 --   BENCH_HEADERS  extra request headers, "Name: value" lines separated by "\n"
---   BENCH_BODY     the request body; "%s" in it (or in BENCH_TARGET) is replaced by
---                  the next line of BENCH_LINES
+--   BENCH_BODY     the request body; "%s" in it (or in BENCH_TARGET, or in a header's
+--                  value) is replaced by the next line of BENCH_LINES
 --   BENCH_TARGET   the path and query (default: the path of the URL given to wrk)
---   BENCH_LINES    a file of one-use values (codes, device codes), one per line;
+--   BENCH_LINES    a file of one-use values (codes, device codes, DPoP proofs), one per line;
 --                  thread i of BENCH_THREADS takes lines i, i+n, i+2n ... and counts
 --                  every request after it runs out and starts again as reused
 --   BENCH_THREADS  wrk's -t (default 1)
@@ -19,9 +19,13 @@ local lines_file = os.getenv("BENCH_LINES")
 local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
 
 local headers = {}
+local templated = {} -- the headers whose value takes the next line (a DPoP proof)
 for h in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^\n]+") do
 	local k, v = string.match(h, "^([^:]+):%s*(.*)$")
-	if k then headers[k] = v end
+	if k then
+		headers[k] = v
+		if lines_file and string.find(v, "%s", 1, true) then templated[k] = v end
+	end
 end
 
 local threads = {}
@@ -58,6 +62,7 @@ function request()
 	local v = values[pos]
 	local target = target_t and string.gsub(target_t, "%%s", v) or nil
 	local body = body_t and string.gsub(body_t, "%%s", v) or nil
+	for k, t in pairs(templated) do headers[k] = string.gsub(t, "%%s", v) end
 	return wrk.format(method, target, headers, body)
 end
 

@@ -14,13 +14,14 @@
 #   --reps N      runs per row and concurrency; the median is reported (default 3)
 #   --no-peer     skip oidc-provider
 #   --only REGEX  only the rows whose name matches (grep -E), with their ceilings and
-#                 peers; the scale, janitor and memory parts run when REGEX matches
-#                 "scale", "janitor" or "memory" (for working on one endpoint)
+#                 peers; the scale, jti cache, janitor and memory parts run when REGEX
+#                 matches "scale", "jti cache", "janitor" or "memory" (for working on one
+#                 endpoint)
 # Environment: BENCH_DB=sqlite|pg the backend; BENCH_EXTRA_CONFIG=LINES appended to the
 # stack's postern.conf (e.g. "audit_log =" measures without the audit log that stack.sh
 # turns on); BENCH_KEEP=1 keeps the state folder;
 # BENCH_CONNS="16 64" the concurrencies; BENCH_BIG=1000000 the token count of the scale
-# rows; BENCH_PRE_SQL=SQL run on the database after seeding (to measure a schema change
+# rows and the dpop_proofs rows of the jti cache rows; BENCH_PRE_SQL=SQL run on the database after seeding (to measure a schema change
 # before making it; SQL of the backend measured).
 # The report is also written to bench/out/report-TIME.txt (report-pg-TIME.txt on
 # PostgreSQL). bench/README.md explains it.
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
 	--only) only=${2:?--only needs a pattern}; shift ;;
 	--pg) backend=pg ;;
 	--sqlite) backend=sqlite ;;
-	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -57,6 +58,8 @@ small=1000                  # live tokens of the main rows
 big=${BENCH_BIG:-1000000}   # live tokens of the scale rows
 expired=100000              # expired codes, device requests and sessions for the janitor
 per_second=30000            # one-use codes minted per second of a load (above any rate seen)
+# DPoP proofs are signed before each run for 1.5 x the fastest check seen so far in this run
+# (the plain check's, measured first: a proof only adds work), per_second before any check
 if [ $quick = 1 ]; then big=${BENCH_BIG:-10000}; expired=1000; fi
 # processes of each PostgreSQL ceiling: as many as postern's token and introspect
 # executables have by default (postern.conf.example). A single process would wait idle
@@ -112,6 +115,7 @@ libs=$(pkg-config --libs fcgi sqlite3 libsodium libcjson libpq libcrypto)
 	cc $cflags -o "$bin/bare_select_pg" "$root/bench/bare_select_pg.c" $libs
 	cc $cflags -o "$bin/bare_insert_pg" "$root/bench/bare_insert_pg.c" $libs
 	cc $cflags -o "$bin/mint" "$root/bench/mint.c" "$build/libpostern.a" $libs
+	cc $cflags -pthread -o "$bin/dpop_proofs" "$root/bench/dpop_proofs.c" $libs
 }
 
 free_port() {
@@ -187,9 +191,14 @@ extra+=" location = /bare/nginx204 { return 204; }"
 # would have it, at /cached/oauth/check
 extra+=" location ^~ /cached/oauth/check { rewrite ^/cached(/.*)\$ \$1 break; $fcgi fastcgi_pass_request_body off;"
 extra+=" fastcgi_cache_valid 204 5s; include $root/conf/check_cache.conf; fastcgi_pass unix:$st/run/introspect.sock; }"
+# A DPoP proof is used at most (its signing + wrk reading the file + the run) after it was
+# signed: within dpop_proof_lifetime's default (60 s) up to 20 s runs; longer runs raise it
+# to 300 s (the report says so). BENCH_EXTRA_CONFIG comes after, so it can set its own.
+extra_config=${BENCH_EXTRA_CONFIG:-}
+[ "$duration" -gt 20 ] && extra_config="dpop_proof_lifetime = 300"$'\n'"$extra_config"
 log "starting the stack on 127.0.0.1:$port (state in $work)"
 # limit_req stays on (its cost is part of the stack) at a rate one client never reaches
-PORT=$port SEED=1 DATABASE=$database POSTERN_BUILD=$build EXTRA_CONFIG=${BENCH_EXTRA_CONFIG:-} EXTRA_NGINX=$extra CHECK_CACHE_ZONE=1 LOGIN_RATE=1000000r/s \
+PORT=$port SEED=1 DATABASE=$database POSTERN_BUILD=$build EXTRA_CONFIG=$extra_config EXTRA_NGINX=$extra CHECK_CACHE_ZONE=1 LOGIN_RATE=1000000r/s \
 	TOKEN_RATE=1000000r/s AUTHORIZE_RATE=1000000r/s INTROSPECT_RATE=1000000r/s REVOKE_RATE=1000000r/s \
 	DEVICE_RATE=1000000r/s "$root/tools/stack.sh" up "$st" >"$work/stack.json"
 url=$(jq -r .url "$work/stack.json")
@@ -359,11 +368,14 @@ sample_load() {
 # One wrk run. Environment BENCH_* configures load.lua. Prints
 # "rps p50_ms p99_ms cpu_us errors db_cpu_us" and appends wrk's output to the raw log
 # (db_cpu_us: PostgreSQL's processes, 0 on SQLite).
-# $1 url, $2 conns, $3 "2xx" or "4xx" (what every answer should be), $4.. pids for CPU
+# $1 url, $2 conns, $3 "2xx" or "4xx" (what every answer should be: wrk counts the
+# statuses from 400 up) or a status ("204": every other status in nginx's access log is
+# an error, except 499, a request cut off by wrk's end), $4.. pids for CPU
 one_run() {
 	local target=$1 c=$2 expect=$3
 	shift 3
-	local t0 t1 d0 d1 out line
+	local t0 t1 d0 d1 out line log_from=0 other=0
+	case "$expect" in [0-9]*) log_from=$(stat -c %s "$st/logs/access.log") ;; esac
 	t0=$(ticks "$@")
 	d0=$(db_ticks)
 	BENCH_THREADS=$threads wrk -t$threads -c"$c" -d"${duration}s" --timeout 5s \
@@ -378,14 +390,17 @@ one_run() {
 	t1=$(ticks "$@")
 	d1=$(db_ticks)
 	cat "$work/wrk.out" >>"$work/wrk.log"
+	# the combined log format: the status is the ninth field
+	case "$expect" in [0-9]*) other=$(tail -c +$((log_from + 1)) "$st/logs/access.log" |
+		awk -v want="$expect" '$9 != want && $9 != 499 { n++ } END { print n + 0 }') ;; esac
 	line=$(grep '^BENCH ' "$work/wrk.out" || true)
 	[ -n "$line" ] || { log "wrk printed no BENCH line"; echo "0 0 0 0 -1 0"; return 0; }
-	echo "$line" | awk -v dt=$((t1 - t0)) -v ddt=$((d1 - d0)) -v hz="$hz" -v expect="$expect" '{
+	echo "$line" | awk -v dt=$((t1 - t0)) -v ddt=$((d1 - d0)) -v hz="$hz" -v expect="$expect" -v other="$other" '{
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		rps = v["requests"] / (v["duration_us"] / 1e6)
 		cpu = v["requests"] > 0 ? dt * 1e6 / hz / v["requests"] : 0
 		dbcpu = v["requests"] > 0 ? ddt * 1e6 / hz / v["requests"] : 0
-		err = v["socket"] + v["reused"] + (expect == "2xx" ? v["status"] : 0)
+		err = v["socket"] + v["reused"] + (expect == "2xx" ? v["status"] : 0) + other
 		printf "%.0f %.3f %.3f %.1f %d %.1f\n", rps, v["p50_us"] / 1000, v["p99_us"] / 1000, cpu, err, dbcpu }'
 }
 
@@ -394,6 +409,8 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else print 
 ceiling_of() {
 	case "$1" in
 	"check, micro-cache hit") echo "nginx return 204" ;;
+	# what a proof adds to the check: against the same check with a Bearer token
+	"check, DPoP proof"*) echo "check, live token" ;;
 	# on PostgreSQL a check is a round trip to the server: its target is the bare SELECT's
 	"check, live token" | "check, unknown token") if [ "$backend" = pg ]; then echo "ceiling: one SELECT"
 		else echo "ceiling: fixed body"; fi ;;
@@ -413,21 +430,28 @@ peer_of() {
 }
 # every row of the main table, in order (for --only)
 all_rows=("nginx return 204" "ceiling: fixed body" "ceiling: one SELECT" "ceiling: one INSERT"
-	"check, live token" "check, unknown token" "check, malformed token" "check, micro-cache hit" introspect
+	"check, live token" "check, DPoP proof (ES256)" "check, DPoP proof (EdDSA)"
+	"check, unknown token" "check, malformed token" "check, micro-cache hit" introspect
 	"token, code redemption" "token, code redemption (openid, RS256)" "token, code redemption (openid, EdDSA)"
 	"authorize, consent page" "device-token poll"
 	"peer: token (client_credentials)" "peer: introspect")
 # the rows measured again with a million tokens
 scale_rows=("check, live token" "token, code redemption")
+# the rows measured again with a million proofs in the jti cache (table dpop_proofs)
+jti_rows=("check, DPoP proof (ES256)" "check, DPoP proof (EdDSA)")
 matches() { [ -z "$only" ] || printf '%s\n' "$1" | grep -Eq -- "$only"; }
-# wanted NAME: the row runs (--only names it, or it is the ceiling or peer of one it names)
+# wanted NAME: the row runs (--only names it, or it is the ceiling or peer of one it names;
+# a ceiling that is a row of its own, as the plain check is the DPoP rows', brings its own)
 wanted() {
-	local r
+	local r named=() cl
 	[ -z "$only" ] && return 0
 	for r in "${scale_rows[@]}"; do matches scale && [ "$r" = "$1" ] && return 0; done
-	for r in "${all_rows[@]}"; do
-		matches "$r" || continue
-		[ "$r" = "$1" ] || [ "$(ceiling_of "$r")" = "$1" ] || [ "$(peer_of "$r")" = "$1" ] && return 0
+	for r in "${all_rows[@]}"; do matches "$r" && named+=("$r"); done
+	matches "jti cache" && named+=("${jti_rows[@]}")
+	for r in "${named[@]}"; do
+		cl=$(ceiling_of "$r")
+		[ "$r" = "$1" ] || [ "$cl" = "$1" ] || [ "$(peer_of "$r")" = "$1" ] && return 0
+		case "$cl" in "ceiling: "* | "nginx return 204" | "") ;; *) [ "$(ceiling_of "$cl")" = "$1" ] && return 0 ;; esac
 	done
 	return 1
 }
@@ -438,6 +462,9 @@ declare -A results
 rows=()
 # before_each: a function run before every wrk run (minting one-use values)
 before_each=""
+# the most requests per second of any run of the check, plain or with DPoP (how many
+# proofs a run may need)
+check_peak=0
 # measure NAME PATH EXPECT CPU_SET: runs the row for each concurrency, reps times
 measure() {
 	local name=$1 path=$2 expect=$3 set=$4 c
@@ -463,6 +490,9 @@ measure() {
 		err=$(awk '{ s += $5 } END { print s + 0 }' "$work/reps")
 		[ "$set" = peer ] || dbcpu=$(awk '{ print $6 }' "$work/reps" | median)
 		results["$name|$c"]="$rps $p50 $p99 $cpu $err $dbcpu"
+		case "$name" in "check, live token" | "check, DPoP proof"*)
+			check_peak=$(awk -v p="$check_peak" '$1 > p { p = $1 } END { printf "%d", p }' "$work/reps") ;;
+		esac
 		log "$(printf '%-28s c=%-3s %8s req/s  p50 %7s ms  p99 %7s ms  cpu %6s us/req%s  errors %s' \
 			"$name" "$c" "$rps" "$p50" "$p99" "$cpu" "$([ "$backend" = pg ] && echo "  db $dbcpu us/req")" "$err")"
 	done
@@ -507,6 +537,27 @@ mint_devices() {
 	mint --app "$cli_id" devices $((duration * per_second)) >"$work/devices"
 }
 
+# one-use DPoP proofs for the check (bench/dpop_proofs.c), signed right before each run
+# (not measured) for 1.5 x the fastest check seen, with the row's key, for its token. The
+# previous runs' proofs leave the jti cache first: the seeded rows of the jti cache rows
+# (expiring in 30 days) stay, any proof's row (expiring within dpop_proof_lifetime) goes
+dpop_proofs_for() {
+	local rate=$check_peak
+	[ "$rate" -gt 0 ] || rate=$per_second
+	sql "DELETE FROM dpop_proofs WHERE expires < $now_sql + 86400;"
+	vacuum "$db" dpop_proofs
+	[ "$backend" = pg ] || sql 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+	dpop_count=$((rate * 3 * duration / 2))
+	"$bin/dpop_proofs" proofs "$work/$1.key" GET "$url/oauth/check" "${dpop_token[$1]}" "$dpop_count" >"$work/proofs"
+	[ "$dpop_count" -gt "$dpop_most" ] && dpop_most=$dpop_count
+	return 0
+}
+dpop_most=0
+dpop_es256() { dpop_proofs_for es256; }
+dpop_eddsa() { dpop_proofs_for eddsa; }
+declare -A dpop_token
+declare -A dpop_alg=([es256]=ES256 [eddsa]=EdDSA)
+
 basic=$(printf '%s:%s' "$app_id" "$app_secret" | base64 -w0)
 # an app whose id_tokens are signed with EdDSA (the demo app's are RS256)
 ed_app=$(pst --json app create --name "Bench EdDSA" --redirect-uri https://bench.example/cb --id-token-alg EdDSA)
@@ -547,6 +598,26 @@ grep -q 'name="csrf"' "$work/sanity.out" || { log "sanity: authorize did not sho
 dev=$(mint --app "$cli_id" devices 1)
 expect_status 400 -d "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=$cli_id&device_code=$dev" "$url/oauth/token"
 grep -q authorization_pending "$work/sanity.out" || { log "sanity: the device poll is not pending"; exit 1; }
+# DPoP: a key of each algorithm, and an access token bound to it, redeemed as a client
+# would (a code, a proof for POST /oauth/token); the check takes one fresh proof, refuses
+# it replayed and refuses the bound token as a Bearer token
+for k in es256 eddsa; do
+	"$bin/dpop_proofs" key "$k" "$work/$k.key" >"$work/$k.jkt"
+	code=$(mint --app "$app_id" codes 1)
+	proof=$("$bin/dpop_proofs" proofs "$work/$k.key" POST "$url/oauth/token" - 1)
+	expect_status 200 -H "Authorization: Basic $basic" -H "DPoP: $proof" \
+		-d "grant_type=authorization_code&code=$code" "$url/oauth/token"
+	[ "$(jq -r .token_type "$work/sanity.out")" = DPoP ] ||
+		{ log "sanity: a redemption with a ${dpop_alg[$k]} proof brought no DPoP token"; exit 1; }
+	dpop_token[$k]=$(jq -r .access_token "$work/sanity.out")
+	expect_status 200 -H "Authorization: Basic $basic" -d "token=${dpop_token[$k]}" "$url/oauth/introspect"
+	[ "$(jq -r .cnf.jkt "$work/sanity.out")" = "$(cat "$work/$k.jkt")" ] ||
+		{ log "sanity: the ${dpop_alg[$k]} token is not bound to the proof generator's key"; exit 1; }
+	proof=$("$bin/dpop_proofs" proofs "$work/$k.key" GET "$url/oauth/check" "${dpop_token[$k]}" 1)
+	expect_status 204 -H "Authorization: DPoP ${dpop_token[$k]}" -H "DPoP: $proof" "$url/oauth/check"
+	expect_status 401 -H "Authorization: DPoP ${dpop_token[$k]}" -H "DPoP: $proof" "$url/oauth/check"
+	expect_status 401 -H "Authorization: Bearer ${dpop_token[$k]}" "$url/oauth/check"
+done
 if [ $peer = 1 ]; then
 	expect_status 200 -H "Authorization: $peer_basic" -d "grant_type=client_credentials&scope=profile" "$peer_url/token"
 	expect_status 200 -H "Authorization: $peer_basic" -d "token=$peer_token" "$peer_url/token/introspection"
@@ -574,6 +645,11 @@ load_env; before_each=reset_insert
 measure "ceiling: one INSERT" /bare/insert 2xx stack
 load_env "BENCH_HEADERS=Authorization: Bearer $live"
 measure "check, live token" /oauth/check 2xx stack
+for k in es256 eddsa; do
+	load_env "BENCH_HEADERS=Authorization: DPoP ${dpop_token[$k]}"$'\n'"DPoP: %s" "BENCH_LINES=$work/proofs"
+	before_each=dpop_$k
+	measure "check, DPoP proof (${dpop_alg[$k]})" /oauth/check 204 stack
+done
 load_env "BENCH_HEADERS=Authorization: Bearer $unknown"
 measure "check, unknown token" /oauth/check 4xx stack
 load_env "BENCH_HEADERS=Authorization: Bearer $malformed"
@@ -630,6 +706,46 @@ if matches janitor; then
 		v["status"] + v["socket"] }')
 fi
 
+# ------------------------------------------------------------ the jti cache at a million proofs
+# The DPoP rows again with dpop_proofs holding $big unexpired rows when each run starts (as
+# it would after $big proofs within dpop_proof_lifetime), beside the main rows, where each
+# run starts with none. The rows are random 32-byte hashes like the servers' keyed ones,
+# expiring in 30 days: neither the janitor nor the check may remove them.
+if matches "jti cache"; then
+	log "jti cache: seeding $big unexpired rows into dpop_proofs"
+	seed_start=$(date +%s%N)
+	sql "DELETE FROM dpop_proofs;"
+	if [ "$backend" = pg ]; then
+		sql "INSERT INTO dpop_proofs (hash, expires) SELECT sha256(convert_to(random()::text || i, 'UTF8')),
+			$now_sql + 2592000 FROM generate_series(1, $big) AS i;"
+	else
+		# in random order, as proofs come (a B-tree filled in order would have fuller pages),
+		# with a page cache that holds the whole table
+		sql "PRAGMA cache_size = -262144;" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
+			WHERE i < $big) INSERT INTO dpop_proofs (hash, expires) SELECT randomblob(32), $now_sql + 2592000 FROM n;"
+	fi
+	jti_seed_s=$(awk -v ns=$(($(date +%s%N) - seed_start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
+	settle
+	jti_count=$(sql 'SELECT count(*) FROM dpop_proofs')
+	log "jti cache: $jti_count rows in dpop_proofs (seeded in $jti_seed_s s)"
+	declare -A jti_small jti_big
+	for r in "${jti_rows[@]}"; do for c in $conns; do jti_small["$r|$c"]=${results["$r|$c"]:-}; done; done
+	for k in es256 eddsa; do
+		load_env "BENCH_HEADERS=Authorization: DPoP ${dpop_token[$k]}"$'\n'"DPoP: %s" "BENCH_LINES=$work/proofs"
+		before_each=dpop_$k
+		measure "check, DPoP proof (${dpop_alg[$k]})" /oauth/check 204 stack
+	done
+	for r in "${jti_rows[@]}"; do
+		for c in $conns; do
+			jti_big["$r|$c"]=${results["$r|$c"]:-}
+			results["$r|$c"]=${jti_small["$r|$c"]:-}
+		done
+	done
+	# the scale rows below do not read the table: it goes back to empty
+	sql "DELETE FROM dpop_proofs;"
+	settle
+fi
+
 # ------------------------------------------------------------ scale
 if matches scale; then
 	have=$(sql 'SELECT count(*) FROM tokens WHERE code_hash IS NULL')
@@ -670,6 +786,16 @@ table_line() {
 	fi
 }
 
+# one line of the jti cache table: endpoint conns req/s req/s ratio p99 p99 cpu cpu db db
+# (PostgreSQL's CPU on PostgreSQL only)
+jti_line() {
+	if [ "$backend" = pg ]; then
+		printf '%-40s %5s %9s %9s %9s %8s %10s %8s %10s %8s %9s\n' "$@"
+	else
+		printf '%-40s %5s %9s %9s %9s %8s %10s %8s %10s\n' "${@:1:9}"
+	fi
+}
+
 report() {
 	local r c cl pr
 	echo "postern benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r)"
@@ -677,6 +803,12 @@ report() {
 	echo "stack: nginx $(nginx -v 2>&1 | sed 's/.*\///'), wrk -t$threads, ${duration} s per run," \
 		"median of $reps run(s), $small live tokens$([ $peer = 1 ] && echo ", peer oidc-provider $peer_version")"
 	[ $quick = 1 ] && echo "QUICK RUN (smoke test): numbers are not measurements"
+	if [ "$dpop_most" -gt 0 ]; then
+		local lifetime
+		lifetime=$(sed -n 's/^[[:space:]]*dpop_proof_lifetime[[:space:]]*=[[:space:]]*//p' "$conf" | tail -n 1)
+		echo "dpop: a fresh proof per request, signed before each run (at most $dpop_most a run);" \
+			"dpop_proof_lifetime: ${lifetime:-60 s (the default)}${lifetime:+ s}"
+	fi
 	echo
 	table_line endpoint conns req/s p50_ms p99_ms cpu_us/req db_us/req ceiling vs_ceil postern/peer errors
 	for r in "${rows[@]}"; do
@@ -701,6 +833,22 @@ report() {
 				a=$(echo "${small_results["$r|$c"]}" | awk '{ print $1 }')
 				b=$(echo "${big_results["$r|$c"]}" | awk '{ print $1 }')
 				printf '%-40s %5s %11s %11s %8s\n' "$r" "$c" "$a" "$b" "$(ratio "$b" "$a")"
+			done
+		done
+	fi
+	if matches "jti cache"; then
+		echo
+		echo "jti cache: rows in dpop_proofs when each run starts, 0 vs $jti_count (seeded in $jti_seed_s s)"
+		jti_line endpoint conns "req/s@0" "req/s@big" big/small "p99_ms@0" "p99_ms@big" "cpu_us@0" "cpu_us@big" \
+			"db_us@0" "db_us@big"
+		for r in "${jti_rows[@]}"; do
+			for c in $conns; do
+				local s="${jti_small["$r|$c"]:-}" b="${jti_big["$r|$c"]:-}"
+				if [ -z "$s" ] || [ -z "$b" ]; then continue; fi
+				# shellcheck disable=SC2046 # fields of the two result lines
+				jti_line "$r" "$c" $(awk -v s="$s" -v b="$b" 'BEGIN { split(s, x, " "); split(b, y, " ")
+					printf "%s %s %s %s %s %s %s %s %s", x[1], y[1], (x[1] > 0 ? sprintf("%.2f", y[1] / x[1]) : "-"),
+					x[3], y[3], x[4], y[4], x[6], y[6] }')
 			done
 		done
 	fi

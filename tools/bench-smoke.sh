@@ -67,7 +67,8 @@ check() {
 	grep -Eq "^endpoint +conns +req/s +p50_ms +p99_ms +cpu_us/req$db_col +ceiling +vs_ceil +postern/peer +errors$" "$out" ||
 		fail "no header of the main table"
 	local rows=("nginx return 204" "ceiling: fixed body" "ceiling: one SELECT" "ceiling: one INSERT"
-		"check, live token" "check, unknown token" "check, malformed token" "introspect"
+		"check, live token" "check, DPoP proof \\(ES256\\)" "check, DPoP proof \\(EdDSA\\)"
+		"check, unknown token" "check, malformed token" "introspect"
 		"token, code redemption" "token, code redemption \\(openid, RS256\\)"
 		"token, code redemption \\(openid, EdDSA\\)" "authorize, consent page" "device-token poll")
 	for r in "${rows[@]}"; do
@@ -81,6 +82,17 @@ check() {
 			[ "$n" = 1 ] || fail "row \"$r\": $n well-formed lines, expected one (BENCH_CONNS=16)"
 		done
 	fi
+	grep -Eq '^dpop: a fresh proof per request, signed before each run \(at most [0-9]+ a run\); dpop_proof_lifetime: [0-9]+ s' "$out" ||
+		fail "no line on the DPoP proofs"
+	grep -Eq '^jti cache: rows in dpop_proofs when each run starts, 0 vs [0-9]+ \(seeded in [0-9.]+ s\)$' "$out" ||
+		fail "no jti cache section"
+	local db_pair=""
+	[ "$1" = pg ] && db_pair="( +$num){2}"
+	for r in ES256 EdDSA; do
+		# req/s req/s ratio p99 p99 cpu cpu [PostgreSQL's cpu cpu]
+		n=$(grep -Ec "^check, DPoP proof \\($r\\) +16( +$num){2} +($num|-)( +$num){4}$db_pair$" "$out" || true)
+		[ "$n" = 1 ] || fail "jti cache rows of \"$r\": $n well-formed lines, expected 1"
+	done
 	grep -Eq '^scale: live tokens in the database' "$out" || fail "no scale section"
 	for r in "check, live token" "token, code redemption"; do
 		n=$(grep -Ec "^$r +(16|64) +$num +$num +($num|-)$" "$out" || true)
