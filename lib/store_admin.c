@@ -304,6 +304,7 @@ pt_db_janitor_batch(enum pt_janitor what, int64_t cutoff, int64_t *n)
 		[PT_JANITOR_REQUESTS] = Q_JANITOR_REQUESTS,
 		[PT_JANITOR_KEYS] = Q_JANITOR_KEYS,
 		[PT_JANITOR_UNAPPROVED] = Q_JANITOR_UNAPPROVED,
+		[PT_JANITOR_DPOP] = Q_JANITOR_DPOP,
 	};
 	assert((size_t)what < sizeof(q) / sizeof(q[0]));
 	struct pt_st *st = st_get(q[what]);
