@@ -11,13 +11,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, generateKeyPairSync, randomBytes, sign as cryptoSign } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as oidc from 'openid-client';
-import { startStack, freePort } from '../lib/stack.mjs';
+import { startStack, freePort, storedData, holds, unixNow, root } from '../lib/stack.mjs';
 import { Session, authorize, token, revoke, pkce, consentForm, codeRequest } from '../lib/client.mjs';
 import { echoUpstream } from '../lib/site.mjs';
 
@@ -200,7 +200,7 @@ describe('DPoP (RFC 9449) through nginx', () => {
   /* A token of the confidential app for itself (client_credentials), bound to key (none:
    * a Bearer token). */
   async function appToken(key, scope = 'profile posts:read') {
-    const r = await tokenWith({ grant_type: 'client_credentials', scope }, key && proof(key, 'POST', TOKEN),
+    const r = await tokenWith({ grant_type: 'client_credentials', scope }, key ? proof(key, 'POST', TOKEN) : undefined,
       [conf.client_id, conf.client_secret]);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.token_type, key ? 'DPoP' : 'Bearer');
@@ -235,7 +235,7 @@ describe('DPoP (RFC 9449) through nginx', () => {
 
   // ------------------------------------------------------------ client libraries
 
-  /* The code flow of oauth4webapi for app (PKCE, state) with a DPoP handle; returns the
+  /* The code flow of oauth4webapi for client (PKCE, state) with a DPoP handle; returns the
    * processed token response. */
   async function o4wCode(client, clientAuth, DPoP, scope = 'profile') {
     const verifier = oauth.generateRandomCodeVerifier();
@@ -438,11 +438,25 @@ describe('DPoP (RFC 9449) through nginx', () => {
       await ok('http://127.0.0.1:80/api/hand', { headers: { host: '127.0.0.1' } });
       await ok('http://127.0.0.1/api/hand', { headers: { host: '127.0.0.1' } });
       await ok(`${base}/api/hand`, { claims: { iat: now() - 30 } });
+      await ok(`${base}/api/hand`, { claims: { iat: now() + 3 } }); // within the 5 s of skew allowed
       // the scheme's name in any case (RFC 9110 §11.1)
       assert.equal((await api('/api/hand', { auth: `dpop ${t}`, dpop: proof(key, 'GET', `${base}/api/hand`, { token: t }) })).status, 200);
       // the path is compared exactly
       await refused('/api/hand', { auth: `DPoP ${t}`, dpop: proof(key, 'GET', `${base}/API/hand`, { token: t }) }, 'invalid_dpop_proof');
     }
+  });
+
+  test('the check called directly: 204 with the identity headers for a proof of /oauth/check; a refusal is no-store', async () => {
+    const key = dpopKey();
+    const t = await appToken(key);
+    const url = `${base}/oauth/check`;
+    const ok = await send(`${url}?scope=posts:read`, { headers: { authorization: `DPoP ${t}`, dpop: proof(key, 'GET', url, { token: t }) } });
+    assert.equal(ok.status, 204, ok.www);
+    assert.equal(ok.headers['x-oauth-client'], conf.client_id);
+    assert.equal(ok.headers['x-oauth-scope'], 'profile posts:read');
+    const no = await send(url, { headers: { authorization: `DPoP ${t}`, dpop: proof(key, 'GET', `${base}/api/x`, { token: t }) } });
+    assertChallenge(no, 401, 'invalid_dpop_proof');
+    assert.equal(no.headers['cache-control'], 'no-store');
   });
 
   test('the check: a Bearer token that is not bound keeps working, its refusals keep the Bearer challenge', async () => {
@@ -483,6 +497,15 @@ describe('DPoP (RFC 9449) through nginx', () => {
       const jti = JSON.parse(Buffer.from(p.split('.')[1], 'base64url')).jti;
       await refused('/api/b', { auth: auth(), dpop: proof(key, 'GET', `${base}/api/b`, { token: t, claims: { jti, iat: now() - 1 } }) },
         'invalid_dpop_proof');
+    });
+
+    test('one proof sent eight times at once passes once', async () => {
+      const p = proof(key, 'GET', url, { token: t });
+      const hits = up.hits.length;
+      const all = await Promise.all(Array.from({ length: 8 }, () => api('/api/a', { auth: auth(), dpop: p })));
+      assert.deepEqual(all.map((r) => r.status).sort(), [200, 401, 401, 401, 401, 401, 401, 401]);
+      for (const r of all.filter((x) => x.status === 401)) assertChallenge(r, 401, 'invalid_dpop_proof');
+      assert.equal(up.hits.length, hits + 1);
     });
 
     test('another method (htm)', async () => {
@@ -616,6 +639,20 @@ describe('DPoP (RFC 9449) through nginx', () => {
     }
   });
 
+  test('token endpoint: two DPoP headers are refused; one proof sent six times at once issues one token', async () => {
+    const key = dpopKey();
+    const form = new URLSearchParams({ grant_type: 'client_credentials' }).toString();
+    const post = (dpop) => send(TOKEN, { method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${conf.client_id}:${conf.client_secret}`).toString('base64')}`, dpop } });
+    const two = await post([proof(key, 'POST', TOKEN), proof(key, 'POST', TOKEN)]);
+    assert.equal(two.status, 400, two.text);
+    assert.equal(two.json.error, 'invalid_dpop_proof');
+    const p = proof(key, 'POST', TOKEN);
+    const all = await Promise.all(Array.from({ length: 6 }, () => post(p)));
+    assert.deepEqual(all.map((r) => r.status).sort(), [200, 400, 400, 400, 400, 400], all.map((r) => r.text).join('\n'));
+    for (const r of all.filter((x) => x.status === 400)) assert.equal(r.json.error, 'invalid_dpop_proof');
+  });
+
   test('token endpoint: a bound refresh token without a proof or with another key is refused and not consumed', async () => {
     const key = dpopKey();
     const { verifier } = pkce();
@@ -655,6 +692,11 @@ describe('DPoP (RFC 9449) through nginx', () => {
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.token_type, 'DPoP');
     await passes('/api/jkt', r.body.access_token, key);
+    // a second use by the key holder is still a replayed code: refused, and its token revoked
+    const again = await tokenWith(body, proof(key, 'POST', TOKEN));
+    assert.equal(again.body?.error, 'invalid_grant', again.text);
+    await refused('/api/jkt', { auth: `DPoP ${r.body.access_token}`, dpop: proof(key, 'GET', `${base}/api/jkt`, { token: r.body.access_token }) },
+      'invalid_token');
   });
 
   test('a malformed dpop_jkt is invalid_request at the redirect URI', async () => {
@@ -680,6 +722,24 @@ describe('DPoP (RFC 9449) through nginx', () => {
       assert.equal(ok.status, 200, ok.text);
       assert.equal(ok.body.token_type, 'DPoP');
     }
+  });
+
+  test('a used jti is kept as a keyed hash only, until the janitor removes it once it could no longer be fresh', async () => {
+    const key = dpopKey();
+    const t = await appToken(key);
+    const jti = `jti-${b64(randomBytes(24))}`;
+    const p = proof(key, 'GET', `${base}/api/j`, { token: t, claims: { jti } });
+    assert.equal((await api('/api/j', { auth: `DPoP ${t}`, dpop: p })).status, 200);
+    for (const { name, text } of storedData(stack)) assert.ok(!holds(text, jti), `${name} holds the jti as it is`);
+    const count = () => Number(stack.sql('SELECT count(*) FROM dpop_proofs'));
+    const before_ = count();
+    assert.ok(before_ >= 1);
+    // a row that could still be fresh stays
+    stack.cli(['janitor']);
+    assert.equal(count(), before_);
+    stack.sql(`UPDATE dpop_proofs SET expires = ${unixNow() - 1}`);
+    stack.cli(['janitor']);
+    assert.equal(count(), 0);
   });
 
   test('registration: dpop_bound_access_tokens is echoed, and such a client needs a proof', async () => {
@@ -846,5 +906,28 @@ describe('DPoP with the micro-cache of the check (CHECK_CACHE)', () => {
     // and a fresh proof still passes: the check answered each time
     assert.equal((await send(`${base}/api/c`, { headers: { authorization: `DPoP ${t}`, dpop: proof(key, 'GET', `${base}/api/c`, { token: t }) } })).status, 200);
     assert.equal(cacheFiles().length, kept, 'a DPoP request was cached');
+  });
+});
+
+// ---------------------------------------------------------------- the production config
+
+describe('nginx.conf.example for DPoP', () => {
+  const example = readFileSync(path.join(root, 'nginx.conf.example'), 'utf8');
+  /* The body of the first location block whose opening line matches re. */
+  const block = (re) => {
+    const m = example.match(new RegExp(`^\\s*location ${re.source}[^{]*\\{([\\s\\S]*?)^\\s*\\}`, 'm'));
+    assert.ok(m, `no location ${re.source} in nginx.conf.example`);
+    return m[1].replace(/^\s*#.*$/gm, '');
+  };
+
+  test('the check names the guarded request: X-Original-Method and X-Original-URL set by fastcgi_param', () => {
+    const check = block(/\^~ \/oauth\/check/);
+    assert.match(check, /fastcgi_param\s+HTTP_X_ORIGINAL_METHOD\s+\$request_method;/);
+    assert.match(check, /fastcgi_param\s+HTTP_X_ORIGINAL_URL\s+\$scheme:\/\/\$http_host\$request_uri;/);
+  });
+
+  test('the guarded location and its 401 relay the check\'s DPoP-Nonce', () => {
+    assert.match(block(/\/api\//), /auth_request_set\s+\$oauth_dpop_nonce\s+\$upstream_http_dpop_nonce;/);
+    assert.match(block(/@postern_401/), /add_header\s+DPoP-Nonce\s+\$oauth_dpop_nonce\s+always;/);
   });
 });
