@@ -33,7 +33,7 @@ enum pt_err {
 #define PT_MAX_UPLOAD_BODY (1200 * 1024) /* multipart body of the apps form (picture + fields) */
 #define PT_MAX_PICTURE     (1024 * 1024) /* an app picture */
 #define PT_MAX_QUERY       8192          /* QUERY_STRING */
-#define PT_MAX_AUTH_HEADER 1024          /* HTTP_AUTHORIZATION */
+#define PT_MAX_AUTH_HEADER (PT_MAX_ACCESS_JWT + 16) /* HTTP_AUTHORIZATION: a scheme and a JWT access token */
 #define PT_MAX_FIELDS      32            /* fields in one field table */
 #define PT_MAX_PAIRS       64            /* key=value pairs in one query or body */
 #define PT_MAX_REDIRECT_URI 2000         /* one redirect URI */
@@ -558,6 +558,7 @@ struct pt_reg {
 	const char *application_type; /* "web", "native", or NULL (absent: https or loopback http) */
 	const char *client_uri, *policy_uri, *tos_uri; /* https (pt_redirect_uri_kind); NULL: none */
 	const char *client_id;        /* RFC 7592 update: the client_id the body names; NULL: none */
+	bool require_dpop;            /* dpop_bound_access_tokens (RFC 9449 §5.2) */
 };
 
 /* Why a registration body was refused: the RFC 7591 §3.2.2 error and a description. */
