@@ -182,7 +182,8 @@ authenticate(struct pt_req *r, const char *method, const char *url, bool require
 	}
 	struct pt_dpop proof;
 	if (dpop) {
-		if (url == NULL && !guarded_request(r, &method, &url)) {
+		/* (no proof at all is refused below without asking nginx for the request) */
+		if (url == NULL && r->dpop_count == 1 && !guarded_request(r, &method, &url)) {
 			pt_respond(r, pt_error_status(PT_E_SERVER), NULL, NULL, 0);
 			return AUTH_ANSWERED;
 		}

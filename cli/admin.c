@@ -541,7 +541,10 @@ print_app_json(const struct pt_admin_app_row *app)
 		if (*u)
 			u++;
 	}
-	printf("],\"created\":%lld}", (long long)app->created);
+	fputs("],\"access_token_format\":", stdout);
+	json_str(app->access_token_format);
+	printf(",\"require_dpop\":%s,\"created\":%lld}", app->require_dpop ? "true" : "false",
+	    (long long)app->created);
 }
 
 /* `app list` and `app show`, a row at a time */
@@ -561,11 +564,12 @@ print_app(void *arg, const struct pt_admin_app_row *app)
 		printf("client_id:     %s\nname:          %s\ndescription:   %s\n"
 		       "redirect_uris: %s\nscopes:        %s\ngrant_types:   %s\n"
 		       "type:          %s%s%s\nowner:         %s\nid_token_alg:  %s\n"
-		       "post_logout_redirect_uris: %s\n",
+		       "post_logout_redirect_uris: %s\naccess_tokens: %s%s\n",
 		    app->client_id, app->name, app->description, app->redirect_uris, app->scopes,
 		    app->grant_types, app->public ? "public" : "confidential",
 		    app->trusted ? ", trusted" : "", app->registered ? ", registered" : "", app->owner,
-		    app->id_token_alg, app->post_logout_redirect_uris);
+		    app->id_token_alg, app->post_logout_redirect_uris, app->access_token_format,
+		    app->require_dpop ? ", DPoP-bound only" : "");
 	} else {
 		printf("%s  %s%s\n", app->client_id, app->name, app->registered ? "  (registered)" : "");
 	}

@@ -1375,6 +1375,8 @@ struct pt_admin_app_row {
 	bool resource_server;
 	const char *id_token_alg;  /* RS256 or EdDSA */
 	const char *post_logout_redirect_uris; /* '\n'-separated, "" when none */
+	const char *access_token_format;       /* "opaque" or "jwt" */
+	bool require_dpop;                     /* its token requests must carry a DPoP proof */
 };
 /* Every app by id, or only the one of client_id when it is not NULL (none: the
  * callback is never called). */

@@ -320,7 +320,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    .sqlite = "SELECT a.client_id, a.name, a.description, a.redirect_uris, a.scopes,"
 	    " a.grant_types, a.public, a.trusted, a.require_pkce, a.registered,"
 	    " coalesce(u.name, ''), a.created, a.resource_server, a.id_token_signed_response_alg,"
-	    " a.post_logout_redirect_uris FROM apps a"
+	    " a.post_logout_redirect_uris, a.access_token_format, a.require_dpop FROM apps a"
 	    " LEFT JOIN users u ON u.id = a.owner_id"
 	    " WHERE CAST(?1 AS TEXT) IS NULL OR a.client_id = ?1 ORDER BY a.id"},
 	[Q_ADMIN_APP_ID] = {.sqlite = "SELECT id FROM apps WHERE client_id = ?"},

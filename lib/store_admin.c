@@ -191,6 +191,8 @@ read_app(pt_arena *a, struct pt_st *st, struct pt_admin_app_row *r)
 	r->resource_server = st_col_int(st, 12) != 0;
 	r->id_token_alg = st_col_text(a, st, 13);
 	r->post_logout_redirect_uris = st_col_text(a, st, 14);
+	r->access_token_format = st_col_text(a, st, 15);
+	r->require_dpop = st_col_int(st, 16) != 0;
 }
 
 int

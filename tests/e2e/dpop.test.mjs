@@ -117,6 +117,9 @@ function guardedLocations(upstream) {
   location /api/ { ${guard('')} }
   location /write/ { ${guard('?scope=posts:write')} }
   location /dpop-only/ { ${guard('?require_dpop=1')} }
+  location /bare-guard/ { auth_request /oauth-check-bare; proxy_set_header Authorization ""; proxy_set_header DPoP ""; proxy_pass http://127.0.0.1:${upstream}; }
+  location = /oauth-check-bare { internal; fastcgi_param DOCUMENT_URI /oauth/check; include @ROOT@/conf/fastcgi_params;
+    fastcgi_pass_request_body off; fastcgi_pass unix:@STATE@/run/introspect.sock; }
   location @dpop_401 { add_header DPoP-Nonce $oauth_dpop_nonce always; default_type application/json; return 401 '{"error":"invalid_token"}'; }
   location @dpop_403 { add_header WWW-Authenticate $oauth_www always; default_type application/json; return 403 '{"error":"insufficient_scope"}'; }
 `;
@@ -457,6 +460,27 @@ describe('DPoP (RFC 9449) through nginx', () => {
     const no = await send(url, { headers: { authorization: `DPoP ${t}`, dpop: proof(key, 'GET', `${base}/api/x`, { token: t }) } });
     assertChallenge(no, 401, 'invalid_dpop_proof');
     assert.equal(no.headers['cache-control'], 'no-store');
+  });
+
+  test('a check location without the X-Original-* params: a client\'s own X-Original-URL is checked against the request nginx guards, never trusted', async () => {
+    // /bare-guard/ asks a check location that forgot the fastcgi_param lines
+    const key = dpopKey();
+    const t = await appToken(key);
+    const at = (p) => proof(key, 'GET', base + p, { token: t });
+    const hits = up.hits.length;
+    // nothing names the guarded URL: the check fails closed (500 through auth_request)
+    assert.equal((await api('/bare-guard/x', { auth: `DPoP ${t}`, dpop: at('/bare-guard/x') })).status, 500);
+    // a client naming another URL (one its proof was made for) is refused too
+    assert.equal((await api('/bare-guard/x', { auth: `DPoP ${t}`, dpop: at('/api/other'),
+      headers: { 'x-original-url': `${base}/api/other`, 'x-original-method': 'GET' } })).status, 500);
+    assert.equal((await api('/bare-guard/x', { auth: `DPoP ${t}`, dpop: at('/bare-guard/x'),
+      headers: { 'x-original-url': `${base}/bare-guard/x`, 'x-original-method': 'POST' } })).status, 500);
+    assert.equal(up.hits.length, hits, 'nothing reached the upstream');
+    assert.match(stack.log('introspect.log'), /X-Original-URL or X-Original-Method is not the request nginx guards/);
+    // one that names the very request it makes is what nginx would have said: it passes
+    const ok = await api('/bare-guard/x', { auth: `DPoP ${t}`, dpop: at('/bare-guard/x'),
+      headers: { 'x-original-url': `${base}/bare-guard/x`, 'x-original-method': 'GET' } });
+    assert.equal(ok.status, 200, `${ok.status} ${ok.text.slice(0, 200)}`);
   });
 
   test('the check: a Bearer token that is not bound keeps working, its refusals keep the Bearer challenge', async () => {
