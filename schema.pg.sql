@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS apps (
 	client_uri TEXT,
 	policy_uri TEXT,
 	tos_uri    TEXT,
-	access_token_format TEXT NOT NULL DEFAULT 'opaque'
+	access_token_format TEXT NOT NULL DEFAULT 'opaque',
+	require_dpop BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS apps_owner ON apps(owner_id);
 
@@ -97,7 +98,8 @@ CREATE TABLE IF NOT EXISTS tokens (
 	challenge      TEXT,
 	code_expires   BIGINT,
 	nonce          TEXT,
-	auth_time      BIGINT
+	auth_time      BIGINT,
+	jkt            TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS tokens_hash ON tokens(hash) WHERE hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tokens_code_hash ON tokens(code_hash) WHERE code_hash IS NOT NULL;
@@ -114,10 +116,18 @@ CREATE TABLE IF NOT EXISTS client_tokens (
 	resource  TEXT,
 	created   BIGINT NOT NULL,
 	expires   BIGINT NOT NULL,
-	last_used BIGINT
+	last_used BIGINT,
+	jkt       TEXT
 );
 CREATE INDEX IF NOT EXISTS client_tokens_app ON client_tokens(app_id);
 CREATE INDEX IF NOT EXISTS client_tokens_expires ON client_tokens(expires);
+
+-- DPoP proofs seen (schema 9): see schema.sql
+CREATE TABLE IF NOT EXISTS dpop_proofs (
+	hash    BYTEA PRIMARY KEY,
+	expires BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dpop_proofs_expires ON dpop_proofs(expires);
 
 CREATE TABLE IF NOT EXISTS sessions (
 	hash    BYTEA PRIMARY KEY,
@@ -193,4 +203,4 @@ CREATE TABLE IF NOT EXISTS client_documents (
 );
 
 DELETE FROM postern_schema;
-INSERT INTO postern_schema (version) VALUES (8);
+INSERT INTO postern_schema (version) VALUES (9);

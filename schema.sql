@@ -2,7 +2,7 @@
 -- Secrets (client secrets, codes, tokens, sessions, device codes) are stored only as
 -- keyed BLAKE2b-256 hashes (32-byte BLOBs); the key lives outside the database.
 
-PRAGMA user_version = 8;
+PRAGMA user_version = 9;
 
 -- Ids that leave the server (a user's `sub`, an organization's id, grant and token ids in
 -- addresses and in the admin command) are AUTOINCREMENT: an id is never handed to a new
@@ -64,7 +64,10 @@ CREATE TABLE IF NOT EXISTS apps (
 	policy_uri TEXT,
 	tos_uri    TEXT,
 	-- what its access tokens are: 'opaque' (pat_…) or 'jwt' (RFC 9068), schema 8
-	access_token_format TEXT NOT NULL DEFAULT 'opaque'
+	access_token_format TEXT NOT NULL DEFAULT 'opaque',
+	-- RFC 9449 §5.2 dpop_bound_access_tokens (schema 9): its token requests must carry a
+	-- DPoP proof
+	require_dpop INTEGER NOT NULL DEFAULT 0
 );
 
 -- An app's picture, out of the apps row that every token request reads.
@@ -112,7 +115,10 @@ CREATE TABLE IF NOT EXISTS tokens (
 	challenge      TEXT,
 	code_expires   INTEGER,                -- the janitor clears it (and the request) once past
 	nonce          TEXT,                   -- OpenID Connect: the request's nonce (a code's)
-	auth_time      INTEGER                 -- when the user signed in for it (id_token auth_time)
+	auth_time      INTEGER,                -- when the user signed in for it (id_token auth_time)
+	-- DPoP (RFC 9449, schema 9): the RFC 7638 thumbprint of the key the token is bound to
+	-- (a code's: the authorization request's dpop_jkt); NULL: a Bearer token
+	jkt            TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS tokens_hash ON tokens(hash) WHERE hash IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tokens_code_hash ON tokens(code_hash) WHERE code_hash IS NOT NULL;
@@ -135,10 +141,19 @@ CREATE TABLE IF NOT EXISTS client_tokens (
 	resource  TEXT,
 	created   INTEGER NOT NULL,
 	expires   INTEGER NOT NULL,            -- never "never"
-	last_used INTEGER
+	last_used INTEGER,
+	jkt       TEXT                         -- DPoP: the bound key's thumbprint (schema 9)
 );
 CREATE INDEX IF NOT EXISTS client_tokens_app ON client_tokens(app_id);
 CREATE INDEX IF NOT EXISTS client_tokens_expires ON client_tokens(expires);
+
+-- DPoP proofs seen (RFC 9449 §11.1, schema 9): the keyed hash of a proof's key thumbprint
+-- and jti, kept while the proof could still pass as fresh, so that each is used once.
+CREATE TABLE IF NOT EXISTS dpop_proofs (
+	hash    BLOB PRIMARY KEY,
+	expires INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dpop_proofs_expires ON dpop_proofs(expires);
 
 CREATE TABLE IF NOT EXISTS sessions (
 	hash    BLOB PRIMARY KEY,

@@ -134,7 +134,7 @@ postiz(struct pt_req *r, bool token)
 	if (!cli_app(r, &app))
 		return;
 	if (token)
-		pt_device_token(r, &app, p.v[DA_DEVICE_CODE], p.n[DA_DEVICE_CODE], true);
+		pt_device_token(r, &app, p.v[DA_DEVICE_CODE], p.n[DA_DEVICE_CODE], true, NULL);
 	else
 		issue_for(r, &app, p.v[DA_SCOPE]);
 }

@@ -7,11 +7,12 @@
 /* "last used" is written at most once a minute per token, so the check stays a read. */
 #define TOUCH_INTERVAL 60
 
-enum { CK_SCOPE, CK_RESOURCE_METADATA, CK_REQUIRE_USER, CK__MAX };
+enum { CK_SCOPE, CK_RESOURCE_METADATA, CK_REQUIRE_USER, CK_REQUIRE_DPOP, CK__MAX };
 static const struct pt_field check_fields[CK__MAX] = {
 	[CK_SCOPE] = {"scope", PT_MAX_SCOPE, pt_valid_scope, 0},
 	[CK_RESOURCE_METADATA] = {"resource_metadata", PT_MAX_REDIRECT_URI, pt_valid_text, 0},
 	[CK_REQUIRE_USER] = {"require_user", 1, pt_valid_text, 0},
+	[CK_REQUIRE_DPOP] = {"require_dpop", 1, pt_valid_text, 0},
 };
 
 enum { IN_TOKEN, IN_HINT, IN_CLIENT_ID, IN_CLIENT_SECRET, IN__MAX };
@@ -34,6 +35,7 @@ struct live {
 	int64_t created;
 	int64_t expires; /* 0: never */
 	enum pt_token_kind kind;
+	const char *jkt;        /* DPoP: the key it is bound to; NULL: a Bearer token */
 };
 
 /* Looks a token up. PT_OK for a live one, PT_ERR_NOTFOUND for anything not live
@@ -76,6 +78,7 @@ lookup(struct pt_req *r, const char *t, size_t n, struct live *l)
 	l->user_id = row.user_id;
 	l->resource = row.resource;
 	l->kind = row.kind;
+	l->jkt = row.jkt;
 	if ((l->kind != PT_KIND_ACCESS && l->kind != PT_KIND_REFRESH) ||
 	    access != (l->kind == PT_KIND_ACCESS))
 		return PT_ERR_NOTFOUND;
@@ -96,26 +99,132 @@ http_url(const char *v)
 	    strpbrk(v, "\"\\ ") == NULL;
 }
 
-/* The RFC 6750 §3 answer of the check and userinfo: the status of e (PT_E_INVALID_TOKEN
- * or PT_E_INSUFFICIENT_SCOPE) and a Bearer challenge, with no body (nginx builds the
- * client's answer from the header). desc NULL: no token was sent, so the challenge
- * names no error (§3.1). */
+/* What a refusal of the check or userinfo names beside its error: the scope a location
+ * needs (NULL: none) and its RFC 9728 resource metadata (NULL: none). */
+struct ask {
+	const char *scope;
+	const char *metadata;
+};
+
+/* The RFC 6750 §3 answer of the check and userinfo, with no body (nginx builds the
+ * client's answer from the header): status (401, or 403 for insufficient_scope) and a
+ * challenge, Bearer, or DPoP (RFC 9449 §7.1) when the request used DPoP or the token is
+ * bound. desc NULL: no token was sent, so the challenge names no error (§3.1). */
 static void
-unauthorized(struct pt_req *r, enum pt_error e, const char *desc, const char *scope,
-    const char *metadata)
+challenge(struct pt_req *r, bool dpop, int status, const char *error, const char *desc,
+    const struct ask *ask)
 {
 	pt_buf b;
 	pt_buf_init(&b, r->ctx.a);
-	pt_buf_adds(&b, "Bearer realm=\"postern\"");
+	pt_buf_adds(&b, dpop ? "DPoP algs=\"" PT_DPOP_ALGS "\"" : "Bearer realm=\"postern\"");
 	if (desc)
-		pt_buf_addf(&b, ", error=\"%s\", error_description=\"%s\"", pt_error_code(e), desc);
-	if (scope)
-		pt_buf_addf(&b, ", scope=\"%s\"", scope);
-	if (metadata)
-		pt_buf_addf(&b, ", resource_metadata=\"%s\"", metadata);
+		pt_buf_addf(&b, ", error=\"%s\", error_description=\"%s\"", error, desc);
+	if (ask->scope)
+		pt_buf_addf(&b, ", scope=\"%s\"", ask->scope);
+	if (ask->metadata)
+		pt_buf_addf(&b, ", resource_metadata=\"%s\"", ask->metadata);
 	pt_header(r, "WWW-Authenticate", b.p);
 	pt_header(r, "Cache-Control", "no-store");
-	pt_respond(r, pt_error_status(e), NULL, NULL, 0);
+	pt_respond(r, status, NULL, NULL, 0);
+}
+
+/* The method and URL of the request the check guards (RFC 9449 §4.3: what htm and htu
+ * name), from X-Original-Method and X-Original-URL, which the check's nginx location
+ * sets itself (fastcgi_param overrides a client's header of the same name). Behind the
+ * same nginx, REQUEST_URI and REQUEST_METHOD are the guarded request's too (auth_request
+ * passes them on): a URL that disagrees with them came from the client, and is refused
+ * as a configuration error rather than trusted. false: not usable (logged). */
+static bool
+guarded_request(struct pt_req *r, const char **method, const char **url)
+{
+	const char *m = pt_req_param(r, "HTTP_X_ORIGINAL_METHOD");
+	const char *u = pt_req_param(r, "HTTP_X_ORIGINAL_URL");
+	const char *ru = pt_req_param(r, "REQUEST_URI");
+	*method = m != NULL ? m : r->method;
+	*url = u;
+	if (u == NULL) {
+		pt_warn("check: a DPoP request needs X-Original-URL (fastcgi_param HTTP_X_ORIGINAL_URL "
+			"$scheme://$http_host$request_uri; in the check's location, see nginx.conf.example)");
+		return false;
+	}
+	const char *own = pt_path(r, "/oauth/check");
+	if (ru == NULL || strncmp(ru, own, strlen(own)) == 0)
+		return true;
+	/* an auth_request subrequest: the guarded request's own URI and method */
+	const char *host = strstr(u, "://");
+	const char *path = host ? host + 3 + strcspn(host + 3, "/?#") : u;
+	if (strcmp(path, ru) != 0 || strcmp(*method, r->method) != 0) {
+		pt_warn("check: X-Original-URL or X-Original-Method is not the request nginx guards; "
+			"set both with fastcgi_param in the check's location (nginx.conf.example)");
+		return false;
+	}
+	return true;
+}
+
+/* How authenticate ended: the token is live and presented as it must be, or the answer
+ * was sent, or the database is busy or failing (the caller answers those). */
+enum auth { AUTH_OK, AUTH_ANSWERED, AUTH_BUSY, AUTH_DB };
+
+/* The access token of the request: Bearer (RFC 6750), or DPoP (RFC 9449 §7) with a
+ * proof for method and url (NULL: the check's guarded request); a token bound to a key
+ * only with that key's proof, and with require_dpop only a bound one. The proof's
+ * single use is recorded last, once the token passed. */
+static enum auth
+authenticate(struct pt_req *r, const char *method, const char *url, bool require_dpop,
+    const struct ask *ask, struct live *l)
+{
+	const char *t;
+	size_t n;
+	bool dpop = pt_auth_token(r->authorization, "DPoP", &t, &n);
+	if (!dpop && !pt_bearer(r->authorization, &t, &n)) {
+		challenge(r, require_dpop, 401, NULL, NULL, ask);
+		return AUTH_ANSWERED;
+	}
+	struct pt_dpop proof;
+	if (dpop) {
+		/* (no proof at all is refused below without asking nginx for the request) */
+		if (url == NULL && r->dpop_count == 1 && !guarded_request(r, &method, &url)) {
+			pt_respond(r, pt_error_status(PT_E_SERVER), NULL, NULL, 0);
+			return AUTH_ANSWERED;
+		}
+		const struct pt_dpop_req q = {.method = method, .url = url, .token = t, .token_n = n};
+		const char *why;
+		enum pt_dpop_result res = pt_dpop_check(&r->ctx, r->dpop, r->dpop_count, &q, &proof, &why);
+		if (r->ctx.cfg->dpop_nonce)
+			pt_header(r, "DPoP-Nonce", pt_dpop_nonce(r->ctx.a, r->ctx.cfg, pt_now()));
+		if (res != PT_DPOP_OK) {
+			challenge(r, true, 401, res == PT_DPOP_NONCE ? "use_dpop_nonce" : "invalid_dpop_proof", why, ask);
+			return AUTH_ANSWERED;
+		}
+	}
+	int rc = lookup(r, t, n, l);
+	if (rc == PT_ERR_BUSY || rc == PT_ERR_DB)
+		return rc == PT_ERR_BUSY ? AUTH_BUSY : AUTH_DB;
+	const char *bad = NULL;
+	if (rc != PT_OK || l->kind != PT_KIND_ACCESS)
+		bad = "the access token is not valid";
+	else if (l->jkt != NULL && !dpop)
+		bad = "the access token is bound to a DPoP key: send it with the DPoP scheme and a proof";
+	else if (l->jkt != NULL && !pt_ct_equal(l->jkt, strlen(l->jkt), proof.jkt, strlen(proof.jkt)))
+		bad = "the DPoP proof's key is not the one the access token is bound to";
+	else if (l->jkt == NULL && dpop)
+		bad = "the access token is not bound to a DPoP key";
+	else if (l->jkt == NULL && require_dpop)
+		bad = "this location needs a DPoP-bound access token";
+	if (bad != NULL) {
+		challenge(r, dpop || require_dpop || (rc == PT_OK && l->jkt != NULL), 401, "invalid_token", bad, ask);
+		return AUTH_ANSWERED;
+	}
+	if (dpop) {
+		rc = pt_dpop_use(&proof);
+		if (rc == PT_ERR_EXISTS) {
+			challenge(r, true, 401, "invalid_dpop_proof", "the DPoP proof was already used", ask);
+			return AUTH_ANSWERED;
+		}
+		if (rc != PT_OK)
+			return rc == PT_ERR_BUSY ? AUTH_BUSY : AUTH_DB;
+	}
+	return AUTH_OK;
 }
 
 /* GET /oauth/check: 204 + identity headers for nginx, 401/403, and 500 (never
@@ -126,8 +235,6 @@ check(struct pt_req *r)
 	struct pt_params p;
 	struct pt_fail fail;
 	struct live l;
-	const char *t;
-	size_t n;
 
 	if (pt_req_query(r, check_fields, CK__MAX, &p, &fail) != PT_OK) {
 		pt_warn("check: %s %s (fix the auth_request URI in nginx)", fail.param, fail.reason);
@@ -138,41 +245,40 @@ check(struct pt_req *r)
 	/* the scope a location needs is named in every challenge (RFC 6750 §3), so a client
 	 * asks for it the first time; the 403 names it as the one missing */
 	const char *need = p.v[CK_SCOPE] != NULL && *p.v[CK_SCOPE] ? p.v[CK_SCOPE] : NULL;
-	if (!pt_bearer(r->authorization, &t, &n)) {
-		unauthorized(r, PT_E_INVALID_TOKEN, NULL, need, meta);
+	/* ?require_user=1: an API that must have a person refuses an app's own token;
+	 * ?require_dpop=1: one that takes DPoP-bound tokens only */
+	const char *ru = p.v[CK_REQUIRE_USER], *rd = p.v[CK_REQUIRE_DPOP];
+	if ((ru != NULL && strcmp(ru, "1") != 0 && strcmp(ru, "0") != 0) ||
+	    (rd != NULL && strcmp(rd, "1") != 0 && strcmp(rd, "0") != 0)) {
+		pt_warn("check: require_user and require_dpop must be 1 or 0 (fix the auth_request URI in nginx)");
+		pt_respond(r, pt_error_status(PT_E_SERVER), NULL, NULL, 0);
 		return;
 	}
-	int rc = lookup(r, t, n, &l);
-	if (rc == PT_ERR_BUSY) {
+	const struct ask ask = {need, meta};
+	switch (authenticate(r, NULL, NULL, rd != NULL && strcmp(rd, "1") == 0, &ask, &l)) {
+	case AUTH_OK:
+		break;
+	case AUTH_ANSWERED:
+		return;
+	case AUTH_BUSY:
 		/* never a 204 it could not verify, nor a 401 that would make a client drop a
 		 * good token: the database will be back */
 		pt_header(r, "Retry-After", "1");
 		pt_respond(r, pt_error_status(PT_E_BUSY), NULL, NULL, 0);
 		return;
-	}
-	if (rc == PT_ERR_DB) {
+	case AUTH_DB:
 		pt_respond(r, pt_error_status(PT_E_SERVER), NULL, NULL, 0);
 		return;
 	}
-	if (rc != PT_OK || l.kind != PT_KIND_ACCESS) {
-		unauthorized(r, PT_E_INVALID_TOKEN, "the access token is not valid", need, meta);
-		return;
-	}
-	/* ?require_user=1: an API that must have a person refuses an app's own token */
-	const char *ru = p.v[CK_REQUIRE_USER];
-	if (ru != NULL && strcmp(ru, "1") != 0 && strcmp(ru, "0") != 0) {
-		pt_warn("check: require_user must be 1 or 0 (fix the auth_request URI in nginx)");
-		pt_respond(r, pt_error_status(PT_E_SERVER), NULL, NULL, 0);
-		return;
-	}
+	bool dpop = l.jkt != NULL;
 	if (l.user == NULL && ru != NULL && strcmp(ru, "1") == 0) {
-		unauthorized(r, PT_E_INVALID_TOKEN, "this location needs a user's token, not an app's own",
-		    NULL, meta);
+		const struct ask no_scope = {NULL, meta};
+		challenge(r, dpop, 401, "invalid_token", "this location needs a user's token, not an app's own",
+		    &no_scope);
 		return;
 	}
 	if (p.v[CK_SCOPE] != NULL && !pt_scope_subset(p.v[CK_SCOPE], l.scope)) {
-		unauthorized(r, PT_E_INSUFFICIENT_SCOPE, "the token lacks a required scope",
-		    p.v[CK_SCOPE], meta);
+		challenge(r, dpop, 403, "insufficient_scope", "the token lacks a required scope", &ask);
 		return;
 	}
 	/* an app's own token (client_credentials): no user, no organization; the upstream
@@ -243,7 +349,11 @@ introspect(struct pt_req *r)
 	pt_buf_addf(&b, ",\"iat\":%lld", (long long)l.created);
 	if (l.expires)
 		pt_buf_addf(&b, ",\"exp\":%lld", (long long)l.expires);
-	pt_buf_adds(&b, l.kind == PT_KIND_ACCESS ? ",\"token_type\":\"Bearer\"" : ",\"token_type\":\"refresh_token\"");
+	pt_buf_adds(&b, l.kind != PT_KIND_ACCESS ? ",\"token_type\":\"refresh_token\""
+		: l.jkt != NULL ? ",\"token_type\":\"DPoP\"" : ",\"token_type\":\"Bearer\"");
+	/* RFC 9449 §6.2: the key a token is bound to */
+	if (l.jkt != NULL)
+		pt_buf_addf(&b, ",\"cnf\":{\"jkt\":\"%s\"}", l.jkt);
 	pt_buf_adds(&b, ",\"iss\":");
 	pt_buf_json(&b, r->ctx.cfg->base_url, strlen(r->ctx.cfg->base_url));
 	if (l.resource) {
@@ -258,35 +368,29 @@ static void
 userinfo(struct pt_req *r)
 {
 	struct live l;
-	const char *t;
-	size_t n;
-	if (!pt_bearer(r->authorization, &t, &n)) {
-		unauthorized(r, PT_E_INVALID_TOKEN, NULL, NULL, NULL);
+	const struct ask none = {NULL, NULL};
+	enum auth a = authenticate(r, r->method, pt_url(r, "/oauth/userinfo"), false, &none, &l);
+	if (a == AUTH_ANSWERED)
 		return;
-	}
-	int rc = lookup(r, t, n, &l);
-	if (rc == PT_ERR_DB || rc == PT_ERR_BUSY) {
+	if (a != AUTH_OK) {
 		pt_fail(r, PT_E_BUSY, NULL);
 		return;
 	}
-	if (rc != PT_OK || l.kind != PT_KIND_ACCESS) {
-		unauthorized(r, PT_E_INVALID_TOKEN, "the access token is not valid", NULL, NULL);
-		return;
-	}
 	if (l.user == NULL) {
-		unauthorized(r, PT_E_INVALID_TOKEN, "an app's own token has no user", NULL, NULL);
+		challenge(r, l.jkt != NULL, 401, "invalid_token", "an app's own token has no user", &none);
 		return;
 	}
 	/* who the user is is what the profile (or OpenID Connect's openid) scope covers */
 	if (!pt_word_in("profile", 7, l.scope) && !pt_word_in("openid", 6, l.scope)) {
 		/* the challenge names the one to ask for: openid where OpenID Connect is on */
-		unauthorized(r, PT_E_INSUFFICIENT_SCOPE, "userinfo needs the openid or profile scope",
-		    pt_config_scope(r->ctx.cfg, "openid", 6) ? "openid" : "profile", NULL);
+		const struct ask want = {pt_config_scope(r->ctx.cfg, "openid", 6) ? "openid" : "profile", NULL};
+		challenge(r, l.jkt != NULL, 403, "insufficient_scope", "userinfo needs the openid or profile scope",
+		    &want);
 		return;
 	}
 	/* OIDC Core §5.3.2: sub always, the claims of the granted scopes beside it */
 	struct pt_claims_row u;
-	rc = pt_db_user_claims(r->ctx.a, l.user_id, &u);
+	int rc = pt_db_user_claims(r->ctx.a, l.user_id, &u);
 	if (rc != PT_OK) {
 		pt_fail(r, PT_E_BUSY, NULL);
 		return;
@@ -364,7 +468,9 @@ metadata(struct pt_req *r)
 			"\"prompt_values_supported\":[\"none\",\"login\",\"consent\",\"select_account\"],"
 			"\"claims_parameter_supported\":false,"
 			"\"request_parameter_supported\":false,"
-			"\"request_uri_parameter_supported\":false}");
+			"\"request_uri_parameter_supported\":false,"
+			/* RFC 9449 §5.1 */
+			"\"dpop_signing_alg_values_supported\":" PT_DPOP_ALGS_JSON "}");
 	pt_header(r, "Cache-Control", "public, max-age=3600");
 	pt_header(r, "Access-Control-Allow-Origin", "*");
 	pt_respond(r, 200, "application/json", b.p, b.n);
@@ -409,7 +515,8 @@ resource_metadata(struct pt_req *r)
 		pt_buf_json(&b, res, strlen(res));
 		pt_buf_adds(&b, ",\"authorization_servers\":[");
 		pt_buf_json(&b, c->base_url, strlen(c->base_url));
-		pt_buf_adds(&b, "],\"bearer_methods_supported\":[\"header\"],\"scopes_supported\":[");
+		pt_buf_adds(&b, "],\"bearer_methods_supported\":[\"header\"],"
+				"\"dpop_signing_alg_values_supported\":" PT_DPOP_ALGS_JSON ",\"scopes_supported\":[");
 		for (size_t k = 0; k < c->nscopes; k++) {
 			if (k)
 				pt_buf_addc(&b, ',');

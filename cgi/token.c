@@ -104,10 +104,48 @@ access_jwt(struct pt_req *r, const struct pt_app *app, int64_t user_id, const ch
 	return rc;
 }
 
+/* RFC 9449 §5: the request's DPoP proof, for POST to this endpoint, checked and its
+ * single use recorded. false: answered (invalid_dpop_proof, use_dpop_nonce, busy). */
+static bool
+proof_ok(struct pt_req *r, struct pt_dpop *proof)
+{
+	const struct pt_dpop_req q = {.method = "POST", .url = pt_url(r, "/oauth/token")};
+	const char *why;
+	enum pt_dpop_result res = pt_dpop_check(&r->ctx, r->dpop, r->dpop_count, &q, proof, &why);
+	if (res != PT_DPOP_OK) {
+		/* (DPoP-Nonce is on every answer of this endpoint when nonces are on) */
+		pt_fail(r, res == PT_DPOP_NONCE ? PT_E_USE_DPOP_NONCE : PT_E_INVALID_DPOP_PROOF, why);
+		return false;
+	}
+	int rc = pt_dpop_use(proof);
+	if (rc == PT_ERR_EXISTS)
+		pt_fail(r, PT_E_INVALID_DPOP_PROOF, "the DPoP proof was already used");
+	else if (rc != PT_OK)
+		pt_fail(r, PT_E_BUSY, NULL);
+	return rc == PT_OK;
+}
+
+/* A code or refresh token bound to a key (jkt, NULL: none) needs a proof by that key.
+ * Checked before anything is consumed or revoked: whoever lacks the key changes nothing. */
+static bool
+key_holds(struct pt_req *r, const char *jkt, const struct pt_dpop *proof, const char *what)
+{
+	if (jkt == NULL)
+		return true;
+	if (proof == NULL)
+		pt_fail(r, PT_E_INVALID_DPOP_PROOF, pt_printf(r->ctx.a, "%s is bound to a DPoP key: send a DPoP proof", what));
+	else if (!pt_ct_equal(jkt, strlen(jkt), proof->jkt, strlen(proof->jkt)))
+		pt_fail(r, PT_E_INVALID_DPOP_PROOF, pt_printf(r->ctx.a, "the DPoP proof's key is not the one %s is bound to", what));
+	else
+		return true;
+	return false;
+}
+
 /* authorization_code and refresh_token read outside a transaction and begin one for
  * their writes. */
 static void
-authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_app *app)
+authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_app *app,
+    const struct pt_dpop *proof)
 {
 	const char *code = p->v[TK_CODE];
 	uint8_t h[PT_HASH_LEN];
@@ -157,6 +195,9 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 		/* RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt */
 		FAIL(PT_E_INVALID_GRANT, "code_verifier sent but no code_challenge was");
 	}
+	/* RFC 9449 §10: a code asked for with dpop_jkt is redeemed with that key only */
+	if (!key_holds(r, c.jkt, proof, "this code"))
+		return;
 	if (c.used) {
 		code_replayed(r, h, app);
 		return;
@@ -164,6 +205,7 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
 		FAIL(PT_E_INVALID_TARGET, "resource does not match the authorization request");
 	pt_tokens_new(&r->ctx, &out);
+	pt_tokens_bind(&out, proof, app);
 	rc = access_jwt(r, app, c.user_id, c.scope, resource, c.auth_time, &out);
 	if (rc == PT_OK)
 		rc = id_token(r, app, c.scope, c.user_id, c.auth_time, c.nonce, &out);
@@ -199,7 +241,8 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 }
 
 static void
-refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *app)
+refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *app,
+    const struct pt_dpop *proof)
 {
 	const char *rt = p->v[TK_REFRESH_TOKEN];
 	uint8_t h[PT_HASH_LEN];
@@ -220,6 +263,9 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	bool expired = t.expires != 0 && t.expires <= pt_now();
 	if (t.app_id != app->id)
 		FAIL(PT_E_INVALID_GRANT, "the refresh token was issued to another client");
+	/* RFC 9449 §5: a public client's refresh token is bound to its key */
+	if (!key_holds(r, t.jkt, proof, "this refresh token"))
+		return;
 	if (t.kind == PT_KIND_REFRESH_USED) {
 		refresh_reused(r, t.grant_id, app);
 		return;
@@ -238,6 +284,7 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 		access_scope = pt_scope_normalize(r->ctx.a, want);
 	}
 	pt_tokens_new(&r->ctx, &out);
+	pt_tokens_bind(&out, proof, app);
 	rc = access_jwt(r, app, t.user_id, access_scope, t.resource, t.auth_time, &out);
 	if (rc == PT_OK)
 		rc = id_token(r, app, access_scope, t.user_id, t.auth_time, NULL, &out);
@@ -283,7 +330,8 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
  * for: the app's allowed scopes, or the configured default when it may have them all.
  * openid is refused: an id_token speaks of a user. */
 static void
-client_credentials(struct pt_req *r, const struct pt_params *p, const struct pt_app *app)
+client_credentials(struct pt_req *r, const struct pt_params *p, const struct pt_app *app,
+    const struct pt_dpop *proof)
 {
 	if (app->public)
 		FAIL(PT_E_UNAUTHORIZED_CLIENT, "client_credentials needs a confidential client");
@@ -305,6 +353,7 @@ client_credentials(struct pt_req *r, const struct pt_params *p, const struct pt_
 	struct pt_issued out;
 	memset(&out, 0, sizeof(out));
 	pt_token_new(out.access, "pat_");
+	pt_tokens_bind(&out, proof, app);
 	long ttl = r->ctx.cfg->access_token_ttl > 0 ? r->ctx.cfg->access_token_ttl : PT_CLIENT_TOKEN_TTL;
 	out.expires_in = ttl;
 	int64_t now = pt_now();
@@ -321,7 +370,7 @@ client_credentials(struct pt_req *r, const struct pt_params *p, const struct pt_
 		pt_hash(h, out.jwt, strlen(out.jwt));
 	else
 		pt_hash(h, out.access, PT_TOKEN_LEN);
-	if (pt_db_client_token_insert(h, app->id, scope, resource, now, expires) != PT_OK) {
+	if (pt_db_client_token_insert(h, app->id, scope, resource, now, expires, *out.jkt ? out.jkt : NULL) != PT_OK) {
 		sodium_memzero(&out, sizeof(out));
 		FAIL(PT_E_BUSY, NULL);
 	}
@@ -339,11 +388,11 @@ static void
 token(struct pt_req *r)
 {
 	struct pt_params p;
-	struct pt_fail pf;
+	struct pt_fail bad;
 	struct pt_app app;
 
-	if (pt_req_body(r, fields, TK__MAX, &p, &pf) != PT_OK)
-		FAIL(PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "%s %s", pf.param, pf.reason));
+	if (pt_req_body(r, fields, TK__MAX, &p, &bad) != PT_OK)
+		FAIL(PT_E_INVALID_REQUEST, pt_printf(r->ctx.a, "%s %s", bad.param, bad.reason));
 	const char *gt = p.v[TK_GRANT_TYPE];
 	/* the code and refresh grants read the client, the code or refresh token, and make
 	 * the new tokens (and the id_token, an RSA signature) before their transaction, which
@@ -364,14 +413,27 @@ token(struct pt_req *r)
 		FAIL(PT_E_UNSUPPORTED_GRANT_TYPE, "grant_type is not supported");
 	if (!pt_app_allows_grant(&app, gt))
 		FAIL(PT_E_UNAUTHORIZED_CLIENT, "this client may not use this grant type");
+	/* DPoP (RFC 9449): a proof binds what this request issues to its key; an app set to
+	 * require it (dpop_bound_access_tokens, §5.2) gets nothing without one */
+	struct pt_dpop proof;
+	const struct pt_dpop *pf = NULL;
+	if (r->ctx.cfg->dpop_nonce)
+		pt_header(r, "DPoP-Nonce", pt_dpop_nonce(r->ctx.a, r->ctx.cfg, pt_now()));
+	if (r->dpop_count > 0) {
+		if (!proof_ok(r, &proof))
+			return;
+		pf = &proof;
+	} else if (app.require_dpop) {
+		FAIL(PT_E_INVALID_DPOP_PROOF, "this client must send a DPoP proof");
+	}
 	if (strcmp(gt, "authorization_code") == 0)
-		authorization_code(r, &p, &app);
+		authorization_code(r, &p, &app, pf);
 	else if (strcmp(gt, "refresh_token") == 0)
-		refresh_token(r, &p, &app);
+		refresh_token(r, &p, &app, pf);
 	else if (strcmp(gt, "client_credentials") == 0)
-		client_credentials(r, &p, &app);
+		client_credentials(r, &p, &app, pf);
 	else
-		pt_device_token(r, &app, p.v[TK_DEVICE_CODE], p.n[TK_DEVICE_CODE], false);
+		pt_device_token(r, &app, p.v[TK_DEVICE_CODE], p.n[TK_DEVICE_CODE], false, pf);
 }
 
 static const struct pt_route routes[] = {

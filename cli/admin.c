@@ -541,7 +541,10 @@ print_app_json(const struct pt_admin_app_row *app)
 		if (*u)
 			u++;
 	}
-	printf("],\"created\":%lld}", (long long)app->created);
+	fputs("],\"access_token_format\":", stdout);
+	json_str(app->access_token_format);
+	printf(",\"require_dpop\":%s,\"created\":%lld}", app->require_dpop ? "true" : "false",
+	    (long long)app->created);
 }
 
 /* `app list` and `app show`, a row at a time */
@@ -561,11 +564,12 @@ print_app(void *arg, const struct pt_admin_app_row *app)
 		printf("client_id:     %s\nname:          %s\ndescription:   %s\n"
 		       "redirect_uris: %s\nscopes:        %s\ngrant_types:   %s\n"
 		       "type:          %s%s%s\nowner:         %s\nid_token_alg:  %s\n"
-		       "post_logout_redirect_uris: %s\n",
+		       "post_logout_redirect_uris: %s\naccess_tokens: %s%s\n",
 		    app->client_id, app->name, app->description, app->redirect_uris, app->scopes,
 		    app->grant_types, app->public ? "public" : "confidential",
 		    app->trusted ? ", trusted" : "", app->registered ? ", registered" : "", app->owner,
-		    app->id_token_alg, app->post_logout_redirect_uris);
+		    app->id_token_alg, app->post_logout_redirect_uris, app->access_token_format,
+		    app->require_dpop ? ", DPoP-bound only" : "");
 	} else {
 		printf("%s  %s%s\n", app->client_id, app->name, app->registered ? "  (registered)" : "");
 	}
@@ -579,7 +583,7 @@ cmd_app(int argc, char **argv)
 	static const char *const valued[] = {"name", "description", "redirect-uri", "scope",
 	    "owner", "grant-types", "id-token-alg", "post-logout-redirect-uri", "access-token-format", NULL};
 	static const char *const flags[] = {"public", "trusted", "require-pkce", "device",
-	    "resource-server", "no-resource-server", NULL};
+	    "resource-server", "no-resource-server", "require-dpop", "no-require-dpop", NULL};
 	struct opts o;
 	if (argc < 1)
 		die("app: create|list|show|set|rotate|del (see --help)");
@@ -651,7 +655,8 @@ cmd_app(int argc, char **argv)
 		    .redirect_uris = uris.p, .scopes = scope, .grant_types = grants, .public = pub,
 		    .trusted = opt(&o, "trusted") != NULL, .require_pkce = opt(&o, "require-pkce") != NULL,
 		    .remember_consent = true, .resource_server = opt(&o, "resource-server") != NULL,
-		    .id_token_alg = alg, .post_logout_redirect_uris = logout.n ? logout.p : ""};
+		    .id_token_alg = alg, .post_logout_redirect_uris = logout.n ? logout.p : "",
+		    .require_dpop = opt(&o, "require-dpop") != NULL};
 		if (pt_app_insert(&app, cid, secret) != PT_OK)
 			die("could not create the app");
 		if (format != NULL && strcmp(format, "jwt") == 0 && pt_db_admin_app_set_format(cid, "jwt") != PT_OK)
@@ -709,16 +714,29 @@ cmd_app(int argc, char **argv)
 		sodium_memzero(secret, sizeof(secret));
 	} else if (strcmp(sub, "set") == 0) {
 		bool on = opt(&o, "resource-server") != NULL, off = opt(&o, "no-resource-server") != NULL;
-		if (o.npos != 1 || on == off)
-			die("usage: postern app set CLIENT_ID --resource-server | --no-resource-server");
-		int rc = pt_db_admin_app_set_resource_server(o.pos[0], on);
+		bool dp = opt(&o, "require-dpop") != NULL, no_dp = opt(&o, "no-require-dpop") != NULL;
+		if (o.npos != 1 || (on && off) || (dp && no_dp) || (!on && !off && !dp && !no_dp))
+			die("usage: postern app set CLIENT_ID [--resource-server | --no-resource-server]"
+			    " [--require-dpop | --no-require-dpop]");
+		int rc = PT_OK;
+		if (on || off)
+			rc = pt_db_admin_app_set_resource_server(o.pos[0], on);
+		if (rc == PT_OK && (dp || no_dp))
+			rc = pt_db_admin_app_set_dpop(o.pos[0], dp);
 		if (rc == PT_ERR_NOTFOUND)
 			die("no app %s", o.pos[0]);
 		if (rc != PT_OK)
 			die("could not change %s (database busy?)", o.pos[0]);
-		admin_audit("app_edited", PT_AS("client_id", o.pos[0]), PT_AB("resource_server", on));
-		printf(json ? "{\"ok\":true}\n" : on ? "it may now introspect every token\n"
-							 : "it may now introspect its own tokens only\n");
+		if (on || off)
+			admin_audit("app_edited", PT_AS("client_id", o.pos[0]), PT_AB("resource_server", on));
+		if (dp || no_dp)
+			admin_audit("app_edited", PT_AS("client_id", o.pos[0]), PT_AB("require_dpop", dp));
+		if (json)
+			puts("{\"ok\":true}");
+		if (!json && (on || off))
+			puts(on ? "it may now introspect every token" : "it may now introspect its own tokens only");
+		if (!json && (dp || no_dp))
+			puts(dp ? "its token requests must now carry a DPoP proof" : "it may now get Bearer tokens too");
 	} else if (strcmp(sub, "del") == 0) {
 		if (o.npos != 1)
 			die("usage: postern app del CLIENT_ID");
@@ -864,17 +882,21 @@ cmd_janitor(void)
 	 * counted */
 	static const struct {
 		int what, after;
+		bool counted;   /* what after removes is counted with what */
 		const char *name;
 		int64_t age;
 	} steps[] = {
 		/* codes never redeemed; then the redeemed ones leave the code_expires index */
-		{PT_JANITOR_CODES, PT_JANITOR_REDEEMED, "codes", 0},
-		{PT_JANITOR_SESSIONS, -1, "sessions", 0},
-		{PT_JANITOR_DEVICES, -1, "devices", 0},
-		{PT_JANITOR_TOKENS, PT_JANITOR_CLIENT_TOKENS, "tokens", 0},
-		{PT_JANITOR_ATTEMPTS, -1, "attempts", 86400},
-		{PT_JANITOR_REQUESTS, -1, "requests", 0},
-		{PT_JANITOR_KEYS, -1, "signing keys", 0},
+		{PT_JANITOR_CODES, PT_JANITOR_REDEEMED, false, "codes", 0},
+		{PT_JANITOR_SESSIONS, -1, false, "sessions", 0},
+		{PT_JANITOR_DEVICES, -1, false, "devices", 0},
+		/* the users' tokens, then the apps' own (client_credentials) */
+		{PT_JANITOR_TOKENS, PT_JANITOR_CLIENT_TOKENS, true, "tokens", 0},
+		{PT_JANITOR_ATTEMPTS, -1, false, "attempts", 86400},
+		{PT_JANITOR_REQUESTS, -1, false, "requests", 0},
+		{PT_JANITOR_KEYS, -1, false, "signing keys", 0},
+		/* DPoP proofs too old to pass as fresh: their jti may not be kept */
+		{PT_JANITOR_DPOP, -1, false, "DPoP proofs", 0},
 	};
 	enum { N = sizeof(steps) / sizeof(steps[0]) };
 	long long removed[N];
@@ -891,8 +913,11 @@ cmd_janitor(void)
 	for (size_t i = 0; i < N; i++) {
 		int64_t cutoff = pt_now() - steps[i].age;
 		removed[i] = janitor_step((enum pt_janitor)steps[i].what, cutoff, steps[i].name);
-		if (steps[i].after >= 0)
-			janitor_step((enum pt_janitor)steps[i].after, cutoff, steps[i].name);
+		if (steps[i].after >= 0) {
+			long long k = janitor_step((enum pt_janitor)steps[i].after, cutoff, steps[i].name);
+			if (steps[i].counted)
+				removed[i] += k;
+		}
 	}
 	/* counted with the device requests they are */
 	removed[2] += janitor_step(PT_JANITOR_BRIDGE, pt_now(), "bridged device requests");
@@ -903,17 +928,20 @@ cmd_janitor(void)
 	pt_db_maintain();
 	admin_audit("janitor_run", PT_AI("codes", removed[0]), PT_AI("sessions", removed[1]),
 	    PT_AI("devices", removed[2]), PT_AI("tokens", removed[3]), PT_AI("attempts", removed[4]),
-	    PT_AI("requests", removed[5]), PT_AI("unapproved_clients", unapproved));
+	    PT_AI("requests", removed[5]), PT_AI("dpop_proofs", removed[7]),
+	    PT_AI("unapproved_clients", unapproved));
 	if (json)
 		printf("{\"codes\":%lld,\"sessions\":%lld,\"devices\":%lld,\"tokens\":%lld,"
-		       "\"attempts\":%lld,\"requests\":%lld,\"keys\":%lld,\"unapproved_clients\":%lld}\n",
+		       "\"attempts\":%lld,\"requests\":%lld,\"keys\":%lld,\"dpop_proofs\":%lld,"
+		       "\"unapproved_clients\":%lld}\n",
 		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6],
-		    unapproved);
+		    removed[7], unapproved);
 	else
 		printf("removed %lld codes, %lld sessions, %lld device requests, %lld tokens, %lld counters, "
-		       "%lld consent requests, %lld signing keys, %lld unapproved registered clients\n",
+		       "%lld consent requests, %lld signing keys, %lld DPoP proofs, "
+		       "%lld unapproved registered clients\n",
 		    removed[0], removed[1], removed[2], removed[3], removed[4], removed[5], removed[6],
-		    unapproved);
+		    removed[7], unapproved);
 	return 0;
 }
 
@@ -1091,9 +1119,9 @@ static const char usage[] =
     "  app create --name N --redirect-uri URI [--redirect-uri URI2 ...] [--description D]\n"
     "             [--scope \"a b\"] [--owner USER] [--public] [--trusted] [--require-pkce] [--device]\n"
     "             [--resource-server] [--id-token-alg RS256|EdDSA]\n"
-    "             [--post-logout-redirect-uri URI ...]\n"
+    "             [--post-logout-redirect-uri URI ...] [--require-dpop]\n"
     "  app list | app show ID | app rotate ID | app del ID\n"
-    "  app set ID --resource-server | --no-resource-server\n"
+    "  app set ID [--resource-server | --no-resource-server] [--require-dpop | --no-require-dpop]\n"
     "  token list [--user NAME] [--app ID] | token revoke ID | token revoke --grant ID\n"
     "  token issue --user NAME --app ID [--scope S] [--org ID]\n"
     "  key rotate | key list        OpenID Connect signing keys\n"
@@ -1140,15 +1168,18 @@ static const struct {
 	    "           [--description D] [--scope \"a b\"] [--owner USER] [--public] [--trusted]\n"
 	    "           [--require-pkce] [--device] [--grant-types \"g1 g2\"] [--resource-server]\n"
 	    "           [--id-token-alg RS256|EdDSA] [--post-logout-redirect-uri URI ...]\n"
-	    "           [--access-token-format opaque|jwt]\n"
+	    "           [--access-token-format opaque|jwt] [--require-dpop]\n"
 	    "       postern app list | show CLIENT_ID | rotate CLIENT_ID | del CLIENT_ID\n"
-	    "       postern app set CLIENT_ID --resource-server | --no-resource-server\n"
+	    "       postern app set CLIENT_ID [--resource-server | --no-resource-server]\n"
+	    "           [--require-dpop | --no-require-dpop]\n"
 	    "create prints the client_id and, for a confidential app, the secret: the only time\n"
 	    "it is shown. rotate makes a new secret (the old one stops working, tokens stay);\n"
 	    "del revokes every grant and token of the app. A client introspects its own tokens\n"
 	    "only; a resource server (an API that checks tokens) may introspect every token.\n"
 	    "--post-logout-redirect-uri (repeatable) is where the end-session endpoint may send\n"
-	    "people back after an OpenID Connect logout, matched exactly.\n"},
+	    "people back after an OpenID Connect logout, matched exactly.\n"
+	    "--require-dpop: the app's token requests must carry a DPoP proof (RFC 9449), so\n"
+	    "every token it gets is bound to its key.\n"},
     {"token", "usage: postern token list [--user NAME] [--app CLIENT_ID]\n"
 	      "       postern token revoke ID | token revoke --grant GRANT_ID\n"
 	      "       postern token issue --user NAME --app CLIENT_ID [--scope S] [--org ID]\n"

@@ -8,9 +8,12 @@
 
 import crypto from 'crypto';
 
+// A DPoP request is never a key either: each proof is single use (RFC 9449 §11.1), so
+// every one must reach postern, and a cached answer would let a replayed proof through.
 function key(r) {
     const h = r.headersIn.Authorization;
-    return h ? crypto.createHash('sha256').update(h).digest('base64url') : '';
+    if (!h || r.headersIn.DPoP !== undefined || /^dpop /i.test(h)) return '';
+    return crypto.createHash('sha256').update(h).digest('base64url');
 }
 
 export default { key };

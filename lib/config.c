@@ -125,6 +125,7 @@ defaults(struct pt_config *c)
 	c->device_code_ttl = 900;
 	c->id_token_ttl = PT_ID_TOKEN_TTL;
 	c->jwt_access_token_ttl = PT_JWT_ACCESS_TTL;
+	c->dpop_proof_lifetime = PT_DPOP_LIFETIME;
 	c->device_interval = 5;
 	c->cookie_name = xstrdup("postern_session");
 	c->cookie_secure = -1;
@@ -447,6 +448,13 @@ pt_config_load(struct pt_config *c, const char *path, char *err, size_t errlen)
 		} else if (!strcmp(k, "jwt_access_token_ttl")) {
 			if (!parse_long(v, 1, 86400, &c->jwt_access_token_ttl))
 				BAD("%s:%d: jwt_access_token_ttl must be 1..86400 seconds (never 0: a JWT cannot be revoked everywhere)", path, lineno);
+		} else if (!strcmp(k, "dpop_proof_lifetime")) {
+			if (!parse_long(v, PT_DPOP_LIFETIME_MIN, PT_DPOP_LIFETIME_MAX, &c->dpop_proof_lifetime))
+				BAD("%s:%d: dpop_proof_lifetime must be %d..%d seconds", path, lineno,
+				    PT_DPOP_LIFETIME_MIN, PT_DPOP_LIFETIME_MAX);
+		} else if (!strcmp(k, "dpop_nonce")) {
+			if (!parse_bool(v, &c->dpop_nonce))
+				BAD("%s:%d: dpop_nonce must be on or off", path, lineno);
 		} else if (!strcmp(k, "id_token_ttl")) {
 			if (!parse_long(v, 60, 86400, &c->id_token_ttl))
 				BAD("%s:%d: id_token_ttl must be 60..86400 seconds", path, lineno);

@@ -693,6 +693,16 @@ static const char to8_before_apps[] =
     " ALTER TABLE apps ADD COLUMN tos_uri TEXT;"
     " ALTER TABLE apps ADD COLUMN access_token_format TEXT NOT NULL DEFAULT 'opaque';";
 
+/*
+ * Schema 9 (DPoP, RFC 9449): tokens and client_tokens get the thumbprint of the key they
+ * are bound to, apps whether they must use DPoP; dpop_proofs is new (schema.sql makes it).
+ * Tables rebuilt before 4 get the tokens column from schema.sql.
+ */
+static const char to9_before_apps[] =
+    "ALTER TABLE apps ADD COLUMN require_dpop INTEGER NOT NULL DEFAULT 0;";
+static const char to9_before[] = "ALTER TABLE tokens ADD COLUMN jkt TEXT;";
+static const char to9_before_client_tokens[] = "ALTER TABLE client_tokens ADD COLUMN jkt TEXT;";
+
 /* Runs one migration step when from <= version < to (version 0 is a new database). */
 static bool
 step(sqlite3 *h, int version, int from, int to, const char *sql_text, char **msg)
@@ -758,6 +768,8 @@ lite_init_schema(sqlite3 *h, char *err, size_t errlen)
 	    !step(h, version, 1, 6, to6_before_apps, &msg) || !step(h, version, 4, 6, to6_before, &msg) ||
 	    !step(h, version, 1, 7, to7_before_apps, &msg) ||
 	    !step(h, version, 1, 8, to8_before_apps, &msg) ||
+	    !step(h, version, 1, 9, to9_before_apps, &msg) || !step(h, version, 4, 9, to9_before, &msg) ||
+	    !step(h, version, 8, 9, to9_before_client_tokens, &msg) ||
 	    !step(h, version, 0, SCHEMA_VERSION, pt_schema_sql, &msg) ||
 	    !step(h, version, 1, 3, to3_after, &msg) || !step(h, version, 3, 4, to4_after_tokens, &msg) ||
 	    !step(h, version, 1, 4, to4_after, &msg))

@@ -451,6 +451,13 @@ static const char to8_columns[] =
     " ADD COLUMN IF NOT EXISTS policy_uri TEXT, ADD COLUMN IF NOT EXISTS tos_uri TEXT,"
     " ADD COLUMN IF NOT EXISTS access_token_format TEXT NOT NULL DEFAULT 'opaque';";
 
+/* Schema 9 (DPoP): tokens and client_tokens get their key thumbprint, apps require_dpop;
+ * dpop_proofs is new (schema.pg.sql makes it, and client_tokens with its jkt below 8). */
+static const char to9_columns[] =
+    "ALTER TABLE apps ADD COLUMN IF NOT EXISTS require_dpop BIGINT NOT NULL DEFAULT 0;"
+    " ALTER TABLE tokens ADD COLUMN IF NOT EXISTS jkt TEXT;";
+static const char to9_client_tokens[] = "ALTER TABLE client_tokens ADD COLUMN IF NOT EXISTS jkt TEXT;";
+
 int
 pgd_init_schema(char *err, size_t errlen)
 {
@@ -484,6 +491,10 @@ pgd_init_schema(char *err, size_t errlen)
 	if (version >= 5 && version < 7 && !run(to7_columns, err, errlen))
 		goto fail;
 	if (version >= 5 && version < 8 && !run(to8_columns, err, errlen))
+		goto fail;
+	if (version >= 5 && version < 9 && !run(to9_columns, err, errlen))
+		goto fail;
+	if (version == 8 && !run(to9_client_tokens, err, errlen))
 		goto fail;
 	if (version < PT_SCHEMA_VERSION && !run(pt_schema_pg_sql, err, errlen))
 		goto fail;

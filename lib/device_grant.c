@@ -15,7 +15,7 @@
 
 void
 pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, size_t n,
-    bool postiz)
+    bool postiz, const struct pt_dpop *proof)
 {
 	uint8_t h[PT_HASH_LEN];
 	struct pt_issued out;
@@ -74,9 +74,15 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 	if (rc == PT_ERR_NOTFOUND)
 		/* the user left the organization after approving: nothing is issued for it */
 		FAIL(PT_E_ACCESS_DENIED, "the approval no longer holds; start again");
-	if (rc != PT_OK || pt_tokens_issue(&r->ctx, grant, d.scope, NULL, NULL, NULL, 0, 0, &out) != PT_OK ||
-	    pt_commit() != PT_OK)
+	if (rc != PT_OK)
 		FAIL(PT_E_BUSY, NULL);
+	pt_tokens_new(&r->ctx, &out);
+	pt_tokens_bind(&out, proof, app);
+	if (pt_tokens_store(&r->ctx, grant, d.scope, NULL, NULL, NULL, 0, 0, &out) != PT_OK ||
+	    pt_commit() != PT_OK) {
+		sodium_memzero(&out, sizeof(out));
+		FAIL(PT_E_BUSY, NULL);
+	}
 	char hx[PT_AUDIT_HASH_HEX + 1];
 	pt_audit("token_issued", true, PT_AS("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
 	    PT_AS("client_id", app->client_id), PT_AI("user_id", d.user_id), PT_AI("org_id", d.org_id),

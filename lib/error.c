@@ -101,6 +101,10 @@ static const struct row rows[PT_E__MAX] = {
 	    "The sign-in service sent an answer this server could not read.", PT_CHALLENGE_NONE},
 	[PT_E_SIGN_IN_FAILED] = {401, "access_denied", "wrong user name or password", "Sign in",
 	    "Wrong user name or password.", PT_CHALLENGE_NONE},
+	[PT_E_INVALID_DPOP_PROOF] = {400, "invalid_dpop_proof", "the DPoP proof is not valid",
+	    "Bad request", "The DPoP proof is not valid.", PT_CHALLENGE_NONE},
+	[PT_E_USE_DPOP_NONCE] = {400, "use_dpop_nonce", "a DPoP nonce is required; use the one in DPoP-Nonce",
+	    "Bad request", "A DPoP nonce is required.", PT_CHALLENGE_NONE},
 	[PT_E_TOO_MANY_GUESSES] = {429, "too_many_requests", "too many wrong codes",
 	    "Too many wrong codes", "Too many wrong codes. Try again later.", PT_CHALLENGE_NONE},
 };

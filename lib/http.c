@@ -88,6 +88,12 @@ pt_req_read(struct pt_req *r, struct pt_fail *fail)
 	r->remote_addr = (v = param(r, "REMOTE_ADDR")) ? v : "";
 	/* only an error page reads it, and only one it can link to (pt_uri_origin) */
 	r->referer = param(r, "HTTP_REFERER");
+	/* RFC 9449 §4.3: one DPoP header, no more (nginx passes each it got) */
+	r->dpop = param(r, "HTTP_DPOP");
+	r->dpop_count = 0;
+	if (r->dpop != NULL)
+		for (char **e = r->fcgx->envp; *e != NULL; e++)
+			r->dpop_count += strncmp(*e, "HTTP_DPOP=", 10) == 0;
 	/* the path below the base URL */
 	v = param(r, "DOCUMENT_URI");
 	if (v == NULL)

@@ -220,6 +220,7 @@ const struct pt_field pt_authz_fields[AZ__MAX] = {
 	[AZ_MAX_AGE] = {"max_age", PT_MAX_MAX_AGE, pt_valid_text, 0},
 	[AZ_LOGIN_HINT] = {"login_hint", PT_MAX_LOGIN_HINT, pt_valid_text, 0},
 	[AZ_ID_TOKEN_HINT] = {"id_token_hint", PT_MAX_ID_TOKEN_HINT, pt_valid_text, 0},
+	[AZ_DPOP_JKT] = {"dpop_jkt", PT_JKT_LEN, pt_valid_text, 0},
 	[AZ_AUTH_AFTER] = {"auth_after", PT_MAX_MAX_AGE, pt_valid_text, 0},
 };
 
@@ -343,6 +344,9 @@ pt_authz_check(const struct pt_ctx *ctx, const struct pt_params *p, struct pt_au
 	} else if (az->app.public || az->app.require_pkce) {
 		ERR("invalid_request", "PKCE (code_challenge with S256) is required for this client");
 	}
+	az->dpop_jkt = p->v[AZ_DPOP_JKT];
+	if (az->dpop_jkt != NULL && !pt_jkt_valid(az->dpop_jkt, p->n[AZ_DPOP_JKT]))
+		ERR("invalid_request", "dpop_jkt must be a base64url SHA-256 JWK thumbprint");
 	if (az->resource != NULL && !pt_resource_ok(az->resource))
 		ERR("invalid_target", "resource must be an absolute URI without a fragment");
 	if (az->resource != NULL && !pt_resource_known(c, az->resource))
@@ -496,7 +500,7 @@ pt_code_issue(const struct pt_ctx *ctx, const struct pt_authz *az, const struct 
 	    .redirect_given = az->redirect_uri_given, .scope = az->scope, .challenge = az->challenge,
 	    .resource = az->resource, .expires = now + ctx->cfg->code_ttl,
 	    /* the nonce matters to an id_token only */
-	    .nonce = pt_word_in("openid", 6, az->scope) ? az->nonce : NULL,
+	    .nonce = pt_word_in("openid", 6, az->scope) ? az->nonce : NULL, .jkt = az->dpop_jkt,
 	    .auth_time = u->auth_time > 0 ? u->auth_time : now};
 	if ((rc = pt_db_code_insert(h, &c, now)) != PT_OK || (rc = pt_commit()) != PT_OK)
 		goto fail;
@@ -514,20 +518,20 @@ fail:
 static int
 token_store(const char *tok, enum pt_token_kind kind, int64_t grant_id,
     const char *scope, const char *resource, const uint8_t *code_hash, int64_t code_row,
-    int64_t now, int64_t expires, int64_t auth_time)
+    int64_t now, int64_t expires, int64_t auth_time, const char *jkt)
 {
 	uint8_t h[PT_HASH_LEN];
 	assert(kind == PT_KIND_ACCESS || kind == PT_KIND_REFRESH);
 	/* an opaque token, or a JWT access token (RFC 9068), stored the same way */
 	pt_hash(h, tok, strlen(tok));
 	if (code_row > 0 && kind == PT_KIND_REFRESH)
-		return pt_db_refresh_from_code(h, scope, now, expires, code_row);
+		return pt_db_refresh_from_code(h, scope, now, expires, jkt, code_row);
 	if (code_row > 0) {
-		int rc = pt_db_code_redeem(h, now, expires, code_row);
+		int rc = pt_db_code_redeem(h, now, expires, jkt, code_row);
 		return rc == PT_OK || rc == PT_ERR_NOTFOUND ? rc : PT_ERR_DB;
 	}
 	return pt_db_token_insert(h, kind, grant_id, code_hash, scope, resource, now, expires,
-	    auth_time);
+	    auth_time, jkt);
 }
 
 void
@@ -550,12 +554,14 @@ pt_tokens_store(const struct pt_ctx *ctx, int64_t grant_id, const char *scope, c
 	int64_t now = pt_now();
 	long ttl = ctx->cfg->access_token_ttl;
 	/* a JWT access token expires with its exp, whatever access_token_ttl says */
+	const char *jkt = *out->jkt ? out->jkt : NULL;
 	int rc = token_store(out->jwt ? out->jwt : out->access, PT_KIND_ACCESS, grant_id, scope, resource,
-	    code_hash, code_row, now, out->jwt ? out->jwt_exp : ttl > 0 ? now + ttl : 0, auth_time);
+	    code_hash, code_row, now, out->jwt ? out->jwt_exp : ttl > 0 ? now + ttl : 0, auth_time, jkt);
 	if (rc != PT_OK || !out->has_refresh)
 		return rc;
 	return token_store(out->refresh, PT_KIND_REFRESH, grant_id, refresh_scope ? refresh_scope : scope,
-	    resource, code_hash, code_row, now, now + ctx->cfg->refresh_token_ttl, auth_time);
+	    resource, code_hash, code_row, now, now + ctx->cfg->refresh_token_ttl, auth_time,
+	    out->refresh_bound ? jkt : NULL);
 }
 
 int
@@ -569,6 +575,15 @@ pt_tokens_issue(const struct pt_ctx *ctx, int64_t grant_id, const char *scope, c
 }
 
 void
+pt_tokens_bind(struct pt_issued *out, const struct pt_dpop *proof, const struct pt_app *app)
+{
+	if (proof == NULL)
+		return;
+	memcpy(out->jkt, proof->jkt, sizeof(out->jkt));
+	out->refresh_bound = app->public;
+}
+
+void
 pt_token_response(struct pt_req *r, const struct pt_issued *t, const char *scope, int64_t org_id)
 {
 	pt_buf b;
@@ -578,7 +593,8 @@ pt_token_response(struct pt_req *r, const struct pt_issued *t, const char *scope
 		pt_buf_json(&b, t->jwt, strlen(t->jwt));
 	else
 		pt_buf_json(&b, t->access, PT_TOKEN_LEN);
-	pt_buf_adds(&b, ",\"token_type\":\"Bearer\",\"scope\":");
+	/* RFC 9449 §5: a bound token is of type DPoP */
+	pt_buf_adds(&b, *t->jkt ? ",\"token_type\":\"DPoP\",\"scope\":" : ",\"token_type\":\"Bearer\",\"scope\":");
 	pt_buf_json(&b, scope, strlen(scope));
 	pt_buf_addf(&b, ",\"id\":\"%lld\"", (long long)org_id);
 	/* expires_in: with a refresh token, or alone for an app's own token (client_credentials) */

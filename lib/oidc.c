@@ -12,9 +12,8 @@
 
 #include "postern.h"
 
-/* base64url without padding (RFC 7515 §2) of n bytes, appended to b. */
-static void
-b64url(pt_buf *b, const uint8_t *p, size_t n)
+void
+pt_b64url_add(pt_buf *b, const uint8_t *p, size_t n)
 {
 	size_t len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	char *s = pt_alloc(b->a, len);
@@ -22,12 +21,12 @@ b64url(pt_buf *b, const uint8_t *p, size_t n)
 	pt_buf_adds(b, s);
 }
 
-static char *
-b64url_str(pt_arena *a, const uint8_t *p, size_t n)
+char *
+pt_b64url(pt_arena *a, const uint8_t *p, size_t n)
 {
 	pt_buf b;
 	pt_buf_init(&b, a);
-	b64url(&b, p, n);
+	pt_b64url_add(&b, p, n);
 	return b.p;
 }
 
@@ -45,7 +44,7 @@ thumbprint(pt_arena *a, const char *canonical)
 {
 	uint8_t h[crypto_hash_sha256_BYTES];
 	crypto_hash_sha256(h, (const uint8_t *)canonical, strlen(canonical));
-	return b64url_str(a, h, sizeof(h));
+	return pt_b64url(a, h, sizeof(h));
 }
 
 /* A new RSA key (PT_RSA_BITS): *k with its kid, JWK and sealed PKCS#8 PEM. */
@@ -63,7 +62,7 @@ make_rsa(pt_arena *a, const struct pt_config *c, struct pt_key_row *k)
 	uint8_t *nb = pt_alloc(a, nn), *eb = pt_alloc(a, en);
 	BN_bn2bin(n, nb);
 	BN_bn2bin(e, eb);
-	const char *ns = b64url_str(a, nb, nn), *es = b64url_str(a, eb, en);
+	const char *ns = pt_b64url(a, nb, nn), *es = pt_b64url(a, eb, en);
 	k->kid = thumbprint(a, pt_printf(a, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", es, ns));
 	k->public_jwk = pt_printf(a, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"use\":\"sig\",\"alg\":\"RS256\","
 	    "\"n\":\"%s\",\"e\":\"%s\"}", k->kid, ns, es);
@@ -99,11 +98,11 @@ make_ed25519(pt_arena *a, const struct pt_config *c, struct pt_key_row *k)
 {
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], key[32];
 	crypto_sign_keypair(pk, sk);
-	const char *x = b64url_str(a, pk, sizeof(pk));
+	const char *x = pt_b64url(a, pk, sizeof(pk));
 	k->kid = thumbprint(a, pt_printf(a, "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"%s\"}", x));
 	k->public_jwk = pt_printf(a, "{\"kty\":\"OKP\",\"kid\":\"%s\",\"use\":\"sig\",\"alg\":\"EdDSA\","
 	    "\"crv\":\"Ed25519\",\"x\":\"%s\"}", k->kid, x);
-	char *text = b64url_str(a, sk, sizeof(sk));
+	char *text = pt_b64url(a, sk, sizeof(sk));
 	seal_key(key, c);
 	k->private_key = pt_seal(a, key, (const uint8_t *)k->kid, strlen(k->kid), text, strlen(text),
 	    &k->private_n);
@@ -289,15 +288,15 @@ jwt_sign(pt_arena *a, const struct pt_config *c, const char *alg, const char *ty
 	pt_buf b;
 	pt_buf_init(&b, a);
 	const char *header = pt_printf(a, "{\"alg\":\"%s\",\"typ\":\"%s\",\"kid\":\"%s\"}", alg, typ, k.kid);
-	b64url(&b, (const uint8_t *)header, strlen(header));
+	pt_b64url_add(&b, (const uint8_t *)header, strlen(header));
 	pt_buf_addc(&b, '.');
-	b64url(&b, (const uint8_t *)claims, strlen(claims));
+	pt_b64url_add(&b, (const uint8_t *)claims, strlen(claims));
 	uint8_t *sig;
 	size_t sign_n;
 	if ((rc = sign(a, c, &k, b.p, b.n, &sig, &sign_n)) != PT_OK)
 		return rc;
 	pt_buf_addc(&b, '.');
-	b64url(&b, sig, sign_n);
+	pt_b64url_add(&b, sig, sign_n);
 	*jwt = b.p;
 	return PT_OK;
 }
@@ -340,10 +339,8 @@ verify(pt_arena *a, const struct pt_config *c, const struct pt_key_row *k, const
 	return ok;
 }
 
-/* base64url (no padding) of s..s+n decoded into the arena, NUL-terminated; NULL when
- * it is not. */
-static char *
-unb64url(pt_arena *a, const char *s, size_t n, size_t *outn)
+char *
+pt_unb64url(pt_arena *a, const char *s, size_t n, size_t *outn)
 {
 	char *out = pt_alloc(a, n + 1);
 	size_t len = 0;
@@ -354,6 +351,20 @@ unb64url(pt_arena *a, const char *s, size_t n, size_t *outn)
 	if (outn != NULL)
 		*outn = len;
 	return out;
+}
+
+bool
+pt_jws_split(pt_arena *a, const char *jwt, size_t n, struct pt_jws *out)
+{
+	const char *d1 = memchr(jwt, '.', n);
+	const char *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - jwt)) : NULL;
+	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - jwt)) != NULL)
+		return false;
+	out->signed_n = (size_t)(d2 - jwt);
+	out->header = pt_unb64url(a, jwt, (size_t)(d1 - jwt), NULL);
+	out->payload = pt_unb64url(a, d1 + 1, (size_t)(d2 - d1 - 1), NULL);
+	out->sig = (uint8_t *)pt_unb64url(a, d2 + 1, n - (size_t)(d2 + 1 - jwt), &out->sig_n);
+	return out->header != NULL && out->payload != NULL && out->sig != NULL;
 }
 
 static const char *
@@ -372,17 +383,10 @@ static int
 jws_verified(const struct pt_ctx *ctx, const char *jwt, size_t n, const char *typ, cJSON **claims)
 {
 	*claims = NULL;
-	const char *d1 = memchr(jwt, '.', n);
-	const char *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - jwt)) : NULL;
-	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - jwt)) != NULL)
+	struct pt_jws j;
+	if (!pt_jws_split(ctx->a, jwt, n, &j))
 		return PT_ERR_INVALID;
-	size_t sign_n;
-	char *header = unb64url(ctx->a, jwt, (size_t)(d1 - jwt), NULL);
-	char *payload = unb64url(ctx->a, d1 + 1, (size_t)(d2 - d1 - 1), NULL);
-	char *sig = unb64url(ctx->a, d2 + 1, n - (size_t)(d2 + 1 - jwt), &sign_n);
-	if (header == NULL || payload == NULL || sig == NULL)
-		return PT_ERR_INVALID;
-	cJSON *h = cJSON_Parse(header);
+	cJSON *h = cJSON_Parse(j.header);
 	int rc = PT_ERR_INVALID;
 	const char *alg = h ? json_string(ctx->a, h, "alg") : NULL;
 	const char *kid = h ? json_string(ctx->a, h, "kid") : NULL;
@@ -401,9 +405,9 @@ jws_verified(const struct pt_ctx *ctx, const char *jwt, size_t n, const char *ty
 	for (size_t i = 0; i < nkeys && k == NULL; i++)
 		if (strcmp(keys[i].kid, kid) == 0 && strcmp(keys[i].alg, alg) == 0)
 			k = &keys[i];
-	if (k == NULL || !verify(ctx->a, ctx->cfg, k, jwt, (size_t)(d2 - jwt), (const uint8_t *)sig, sign_n))
+	if (k == NULL || !verify(ctx->a, ctx->cfg, k, jwt, j.signed_n, j.sig, j.sig_n))
 		goto done;
-	if ((*claims = cJSON_Parse(payload)) != NULL)
+	if ((*claims = cJSON_Parse(j.payload)) != NULL)
 		rc = PT_OK;
 done:
 	cJSON_Delete(h);
@@ -446,7 +450,7 @@ at_hash(pt_arena *a, const char *alg, const char *token)
 		crypto_hash_sha256(h, (const uint8_t *)token, strlen(token));
 		n = crypto_hash_sha256_BYTES / 2;
 	}
-	return b64url_str(a, h, n);
+	return pt_b64url(a, h, n);
 }
 
 int
@@ -557,6 +561,9 @@ pt_access_jwt(const struct pt_ctx *ctx, const struct pt_at_request *q, struct pt
 	pt_buf_addf(&b, ",\"exp\":%lld,\"iat\":%lld,\"jti\":\"%s\"", (long long)exp, (long long)now, jti);
 	if (q->auth_time > 0)
 		pt_buf_addf(&b, ",\"auth_time\":%lld", (long long)q->auth_time);
+	/* RFC 9449 §6.1: a bound token names its key */
+	if (*out->jkt)
+		pt_buf_addf(&b, ",\"cnf\":{\"jkt\":\"%s\"}", out->jkt);
 	pt_buf_addc(&b, '}');
 	char *jwt;
 	int rc = jwt_sign(ctx->a, c, alg, "at+jwt", b.p, &jwt);

@@ -496,6 +496,25 @@ pt_basic_decode(pt_arena *a, const char *h, size_t n, char **id, size_t *idn, ch
 }
 
 bool
+pt_auth_token(const char *h, const char *scheme, const char **t, size_t *n)
+{
+	size_t sl = strlen(scheme);
+	if (h == NULL || strncasecmp(h, scheme, sl) != 0 || h[sl] != ' ')
+		return false;
+	h += sl + 1;
+	while (*h == ' ')
+		h++;
+	size_t k = strlen(h);
+	while (k && h[k - 1] == ' ')
+		k--;
+	if (k == 0)
+		return false;
+	*t = h;
+	*n = k;
+	return true;
+}
+
+bool
 pt_bearer(const char *h, const char **t, size_t *n)
 {
 	if (h == NULL || *h == '\0')
@@ -506,6 +525,8 @@ pt_bearer(const char *h, const char **t, size_t *n)
 			h++;
 	} else if (strncasecmp(h, "Bearer", 6) == 0 && h[6 + strspn(h + 6, " ")] == '\0') {
 		return false; /* "Bearer" with its token missing (nginx trims the space) */
+	} else if (strncasecmp(h, "DPoP ", 5) == 0) {
+		return false; /* the DPoP scheme (RFC 9449 §7.1): pt_auth_token */
 	}
 	size_t k = strlen(h);
 	while (k && h[k - 1] == ' ')

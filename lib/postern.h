@@ -33,7 +33,7 @@ enum pt_err {
 #define PT_MAX_UPLOAD_BODY (1200 * 1024) /* multipart body of the apps form (picture + fields) */
 #define PT_MAX_PICTURE     (1024 * 1024) /* an app picture */
 #define PT_MAX_QUERY       8192          /* QUERY_STRING */
-#define PT_MAX_AUTH_HEADER 1024          /* HTTP_AUTHORIZATION */
+#define PT_MAX_AUTH_HEADER (PT_MAX_ACCESS_JWT + 16) /* HTTP_AUTHORIZATION: a scheme and a JWT access token */
 #define PT_MAX_FIELDS      32            /* fields in one field table */
 #define PT_MAX_PAIRS       64            /* key=value pairs in one query or body */
 #define PT_MAX_REDIRECT_URI 2000         /* one redirect URI */
@@ -210,6 +210,9 @@ int pt_basic_decode(pt_arena *, const char *hdr, size_t n, char **id, size_t *id
 int pt_base64_decode(pt_arena *, const char *s, size_t n, char **out, size_t *outn) PT_WUR;
 /* Returns the token from "Bearer <t>" or a raw "<t>" Authorization header. */
 bool pt_bearer(const char *hdr, const char **t, size_t *n);
+/* The token of an Authorization header of scheme (case-insensitive), e.g. "DPoP":
+ * false when the header is of another scheme or has no token. */
+bool pt_auth_token(const char *hdr, const char *scheme, const char **t, size_t *n);
 
 /* A copy of s (n bytes) without leading and trailing blanks (space, tab, CR, LF). */
 char *pt_trimmed(pt_arena *, const char *s, size_t n);
@@ -374,6 +377,8 @@ struct pt_config {
 	long device_interval;   /* default 5 */
 	long id_token_ttl;      /* seconds, default PT_ID_TOKEN_TTL */
 	long jwt_access_token_ttl; /* seconds, default PT_JWT_ACCESS_TTL; never 0 */
+	long dpop_proof_lifetime; /* how old a DPoP proof's iat may be, default PT_DPOP_LIFETIME */
+	bool dpop_nonce;        /* DPoP proofs must carry a nonce of ours (RFC 9449 §8, §9) */
 	char *cookie_name;      /* default postern_session */
 	int cookie_secure;      /* -1 auto (off for http loopback), 0, 1 */
 	char *templates_dir;    /* built-in templates */
@@ -442,6 +447,7 @@ struct pt_new_app {
 	const char *picture_type;   /* pt_picture_type of it */
 	bool remove_picture;        /* the edit form: drop the picture */
 	bool access_jwt;            /* JWT access tokens (RFC 9068); false: opaque */
+	bool require_dpop;          /* its token requests must carry a DPoP proof (RFC 9449) */
 	const char *id_token_alg;   /* pt_oidc_alg_ok; NULL: RS256 */
 	const char *post_logout_redirect_uris; /* '\n'-separated, trimmed; NULL: none */
 };
@@ -552,6 +558,7 @@ struct pt_reg {
 	const char *application_type; /* "web", "native", or NULL (absent: https or loopback http) */
 	const char *client_uri, *policy_uri, *tos_uri; /* https (pt_redirect_uri_kind); NULL: none */
 	const char *client_id;        /* RFC 7592 update: the client_id the body names; NULL: none */
+	bool require_dpop;            /* dpop_bound_access_tokens (RFC 9449 §5.2) */
 };
 
 /* Why a registration body was refused: the RFC 7591 §3.2.2 error and a description. */
@@ -652,6 +659,74 @@ void pt_jwks(const struct pt_key_row *keys, size_t n, pt_buf *);
 int pt_jwt_sign(pt_arena *, const struct pt_config *, const char *alg, const char *claims,
     char **jwt) PT_WUR;
 
+/* base64url without padding (RFC 7515 §2): of n bytes appended to b, or as a new string
+ * in the arena; and decoded into the arena (NUL-terminated, *outn bytes when outn is not
+ * NULL): NULL unless s..s+n is canonical base64url without padding. */
+void pt_b64url_add(pt_buf *b, const uint8_t *p, size_t n);
+char *pt_b64url(pt_arena *, const uint8_t *p, size_t n);
+char *pt_unb64url(pt_arena *, const char *s, size_t n, size_t *outn);
+/* A compact JWS split and decoded (into the arena): false unless it is three base64url
+ * parts. Nothing is checked beyond that. */
+struct pt_jws {
+	char *header, *payload;   /* the decoded JSON texts, NUL-terminated */
+	uint8_t *sig;
+	size_t sig_n;
+	size_t signed_n;          /* the signing input is the first signed_n bytes */
+};
+bool pt_jws_split(pt_arena *, const char *jwt, size_t n, struct pt_jws *out);
+
+/* ---------------------------------------------------------------- DPoP (RFC 9449) */
+
+#define PT_MAX_DPOP_PROOF    2048  /* one DPoP header */
+#define PT_MAX_DPOP_JTI      256   /* a proof's jti */
+#define PT_DPOP_LIFETIME     60    /* dpop_proof_lifetime default: the age a proof's iat may have */
+#define PT_DPOP_LIFETIME_MIN 5
+#define PT_DPOP_LIFETIME_MAX 600
+#define PT_DPOP_SKEW         5     /* seconds a proof's iat may be ahead of this clock */
+#define PT_DPOP_NONCE_WINDOW 300   /* a nonce of ours is good in its window and the next */
+#define PT_JKT_LEN           43    /* an RFC 7638 SHA-256 thumbprint in base64url */
+/* the algorithms of the proofs postern verifies (metadata, challenges) */
+#define PT_DPOP_ALGS_JSON    "[\"ES256\",\"EdDSA\",\"Ed25519\"]"
+#define PT_DPOP_ALGS         "ES256 EdDSA Ed25519"
+
+/* The request a proof must be for. */
+struct pt_dpop_req {
+	const char *method;       /* htm */
+	const char *url;          /* htu: compared without query and fragment */
+	const char *token;        /* ath: the access token presented; NULL at the token endpoint */
+	size_t token_n;
+};
+/* A proof that passed: its key, and what marks its single use. */
+struct pt_dpop {
+	char jkt[PT_JKT_LEN + 1]; /* the RFC 7638 thumbprint of its key */
+	uint8_t replay[PT_HASH_LEN]; /* keyed hash of the key and the jti */
+	int64_t expires;          /* when it can no longer pass as fresh */
+};
+enum pt_dpop_result {
+	PT_DPOP_OK,
+	PT_DPOP_INVALID,          /* invalid_dpop_proof: *why says what */
+	PT_DPOP_NONCE,            /* use_dpop_nonce: a nonce of ours is needed (dpop_nonce = on) */
+};
+/* Checks the DPoP header(s) of a request (proof: the value, NULL when absent; count: how
+ * many DPoP headers came) against q: one compact JWS of at most PT_MAX_DPOP_PROOF bytes,
+ * typ dpop+jwt, ES256 with a P-256 jwk or EdDSA/Ed25519 with an Ed25519 jwk (public
+ * members only), its signature, jti, htm, htu, iat within dpop_proof_lifetime (and
+ * PT_DPOP_SKEW ahead), ath when q->token, and a nonce of ours when dpop_nonce is on. The
+ * jti is not recorded: pt_dpop_use does that once everything else passed. */
+enum pt_dpop_result pt_dpop_check(const struct pt_ctx *, const char *proof, int count,
+    const struct pt_dpop_req *q, struct pt_dpop *out, const char **why);
+/* Records the proof's single use: PT_OK; PT_ERR_EXISTS for a replay; PT_ERR_BUSY or
+ * PT_ERR_DB. */
+int pt_dpop_use(const struct pt_dpop *) PT_WUR;
+/* The nonce of now's window (dpop_nonce = on): what DPoP-Nonce carries. */
+char *pt_dpop_nonce(pt_arena *, const struct pt_config *, int64_t now);
+/* Whether htu (a proof's claim) names url: scheme and host compared without case, a
+ * default port left out, query and fragment of both ignored (RFC 9449 §4.3). */
+bool pt_dpop_htu_match(pt_arena *, const char *htu, const char *url);
+/* Whether s (n bytes) has the shape of a thumbprint: PT_JKT_LEN base64url characters
+ * (an authorization request's dpop_jkt). */
+bool pt_jkt_valid(const char *s, size_t n);
+
 /* What an id_token says (OIDC Core §2, §3.1.3.6). */
 struct pt_id_request {
 	const char *alg;          /* the app's id_token_alg; NULL or unknown: RS256 */
@@ -732,6 +807,9 @@ int pt_db_user_profile_set(const char *name, const char *email, const char *full
 int pt_db_admin_app_set_alg(const char *client_id, const char *alg) PT_WUR;
 /* Sets an app's access token format: "opaque" or "jwt". */
 int pt_db_admin_app_set_format(const char *client_id, const char *format) PT_WUR;
+/* Sets whether an app's token requests must carry a DPoP proof: PT_ERR_NOTFOUND when
+ * there is no such app. */
+int pt_db_admin_app_set_dpop(const char *client_id, bool require) PT_WUR;
 
 /* ---------------------------------------------------------------- log */
 
@@ -744,7 +822,7 @@ void pt_log(const char *level, const char *fmt, ...) PT_PRINTF(2, 3);
 /* The storage module (lib/sql.c: every statement; lib/store*.c: the functions and
  * row structs below; lib/db.c and lib/db_pg.c: SQLite and PostgreSQL). Nothing else
  * holds SQL. One connection per process, opened by pt_db_open. */
-#define PT_SCHEMA_VERSION 8
+#define PT_SCHEMA_VERSION 9
 
 struct pt_store;
 /* The process's open connection (for struct pt_ctx); NULL when none is open. */
@@ -896,30 +974,33 @@ struct pt_code_row {
 	int64_t app_id, user_id, org_id;
 	const char *nonce;        /* OpenID Connect: the request's nonce; NULL: none */
 	int64_t auth_time;        /* when the user signed in for it; 0: unknown */
+	const char *jkt;          /* DPoP: the request's dpop_jkt (RFC 9449 §10); NULL: none */
 };
 /* The code with that hash: PT_OK, PT_ERR_NOTFOUND, or an error. */
 int pt_db_code_get(pt_arena *, const uint8_t hash[PT_HASH_LEN], struct pt_code_row *) PT_WUR;
 /* Stores a new code of c->grant_id with its request (redirect_uri, redirect_given,
- * scope, challenge, resource, expires, nonce, auth_time). */
+ * scope, challenge, resource, expires, nonce, auth_time, jkt). */
 int pt_db_code_insert(const uint8_t hash[PT_HASH_LEN], const struct pt_code_row *c, int64_t now)
     PT_WUR;
 /* Deletes the pending codes of a grant but its newest keep. */
 int pt_db_codes_trim(int64_t grant_id, int keep) PT_WUR;
 /* Redeems the code in row code_id: it becomes the access token of hash (expires 0:
- * never). One conditional statement: PT_ERR_NOTFOUND when the row is no longer an
- * unused code (redeemed meanwhile, by another node too: a replay). */
+ * never), bound to the DPoP key thumbprint jkt (NULL: a Bearer token). One conditional
+ * statement: PT_ERR_NOTFOUND when the row is no longer an unused code (redeemed
+ * meanwhile, by another node too: a replay). */
 int pt_db_code_redeem(const uint8_t hash[PT_HASH_LEN], int64_t now, int64_t expires,
-    int64_t code_id) PT_WUR;
-/* A refresh token of hash that keeps a copy of the request of the code in row code_id:
- * PT_ERR_NOTFOUND when that row is gone. */
+    const char *jkt, int64_t code_id) PT_WUR;
+/* A refresh token of hash that keeps a copy of the request of the code in row code_id,
+ * bound to jkt (NULL: none): PT_ERR_NOTFOUND when that row is gone. */
 int pt_db_refresh_from_code(const uint8_t hash[PT_HASH_LEN], const char *scope, int64_t now,
-    int64_t expires, int64_t code_id) PT_WUR;
+    int64_t expires, const char *jkt, int64_t code_id) PT_WUR;
 /* Stores a token of kind (access or refresh) of a grant; code_hash (NULL: none) the
  * code it descends from, resource NULL: none, expires 0: never, auth_time (when the user
- * signed in for the grant's code) 0: unknown. */
+ * signed in for the grant's code) 0: unknown, jkt the DPoP key it is bound to (NULL:
+ * none). */
 int pt_db_token_insert(const uint8_t hash[PT_HASH_LEN], enum pt_token_kind kind, int64_t grant_id,
     const uint8_t *code_hash, const char *scope, const char *resource, int64_t now,
-    int64_t expires, int64_t auth_time) PT_WUR;
+    int64_t expires, int64_t auth_time, const char *jkt) PT_WUR;
 /* Revokes every token descended from the code of code_hash (a replayed code). */
 int pt_db_tokens_delete_by_code(const uint8_t code_hash[PT_HASH_LEN]) PT_WUR;
 /* Revokes one token; PT_OK also when it was gone already. */
@@ -941,14 +1022,20 @@ struct pt_token_row {
 	int64_t last_used;      /* 0: never */
 	int64_t app_id;
 	int64_t auth_time;      /* when the user signed in for its code; 0: unknown */
+	const char *jkt;        /* DPoP: the thumbprint of the key it is bound to; NULL: none */
 };
 /* The token row of that hash, whatever its kind or expiry: PT_OK, PT_ERR_NOTFOUND, or
  * an error. The check's one read. */
 int pt_db_token_check(pt_arena *, const uint8_t hash[PT_HASH_LEN], struct pt_token_row *) PT_WUR;
 /* (An app's own token, client_credentials, reads grant_id 0, user_id 0, user_name NULL,
- * org_id 0 and kind access.) Stores one, expiring at expires (never 0). */
+ * org_id 0 and kind access.) Stores one, expiring at expires (never 0), bound to the
+ * DPoP key jkt (NULL: none). */
 int pt_db_client_token_insert(const uint8_t hash[PT_HASH_LEN], int64_t app_id, const char *scope,
-    const char *resource, int64_t now, int64_t expires) PT_WUR;
+    const char *resource, int64_t now, int64_t expires, const char *jkt) PT_WUR;
+/* Records the first use of a DPoP proof (the keyed hash of its key and jti), kept until
+ * expires: PT_OK, PT_ERR_EXISTS when it was used before and is still live (a replay),
+ * PT_ERR_BUSY or PT_ERR_DB. */
+int pt_db_dpop_proof_use(const uint8_t hash[PT_HASH_LEN], int64_t expires, int64_t now) PT_WUR;
 /* Records that a token (and its grant) was used at now; best effort and never waiting
  * for another writer: PT_ERR_BUSY at once when the write lock is held (the grant is
  * then not touched either). */
@@ -1046,6 +1133,7 @@ struct pt_register_row {
 	uint8_t secret_hash[PT_HASH_LEN];
 	bool has_token;                   /* a registration access token hash is stored */
 	uint8_t token_hash[PT_HASH_LEN];
+	bool require_dpop;                /* dpop_bound_access_tokens (RFC 9449 §5.2) */
 };
 /* Stores a client that registered itself (RFC 7591): needs PKCE, never skips the consent
  * page on a remembered approval; public unless r->has_secret. PT_OK, PT_ERR_BUSY, PT_ERR_DB. */
@@ -1287,6 +1375,8 @@ struct pt_admin_app_row {
 	bool resource_server;
 	const char *id_token_alg;  /* RS256 or EdDSA */
 	const char *post_logout_redirect_uris; /* '\n'-separated, "" when none */
+	const char *access_token_format;       /* "opaque" or "jwt" */
+	bool require_dpop;                     /* its token requests must carry a DPoP proof */
 };
 /* Every app by id, or only the one of client_id when it is not NULL (none: the
  * callback is never called). */
@@ -1333,6 +1423,7 @@ enum pt_janitor {
 	PT_JANITOR_REQUESTS,       /* pending consent requests */
 	PT_JANITOR_KEYS,           /* retired signing keys whose id_tokens have all expired */
 	PT_JANITOR_UNAPPROVED,     /* self-registered clients no one approved, created before cutoff */
+	PT_JANITOR_DPOP,           /* DPoP proofs that can no longer pass as fresh */
 };
 /* Removes (or clears) at most PT_DELETE_BATCH rows of the kind that expired at or
  * before cutoff, in one short statement; *n says how many: fewer than a batch means
@@ -1453,6 +1544,8 @@ struct pt_req {
 	const char *remote_user;  /* NULL when nginx did not set one */
 	const char *remote_addr;
 	const char *referer;      /* HTTP_REFERER, NULL when absent (error pages link back) */
+	const char *dpop;         /* the DPoP header (RFC 9449), NULL when absent */
+	int dpop_count;           /* how many DPoP headers came (more than one is refused) */
 	const char *arg;          /* what the route's '*' or '**' matched, NULL when none */
 	const struct pt_route *endpoint; /* the first row whose path matched (the metrics' label) */
 	const struct pt_route *route; /* the dispatcher's match (NULL outside it: unit tests) */
@@ -1549,6 +1642,8 @@ enum pt_error {
 	PT_E_SIGN_IN_FAILED,        /* 401: wrong user name or password (the login form) */
 	PT_E_TOO_MANY_GUESSES,      /* 429: over a limit of wrong user codes (with Retry-After) */
 	PT_E_CLIENT_DOCUMENT,       /* 400: a client_id's metadata document is unusable (page) */
+	PT_E_INVALID_DPOP_PROOF,    /* 400 invalid_dpop_proof (RFC 9449 §5) */
+	PT_E_USE_DPOP_NONCE,        /* 400 use_dpop_nonce (RFC 9449 §8; the caller adds DPoP-Nonce) */
 	PT_E__MAX
 };
 
@@ -1696,6 +1791,7 @@ struct pt_app {
 	const char *id_token_alg;  /* how its id_tokens are signed: "RS256" or "EdDSA" */
 	const char *post_logout_redirect_uris; /* '\n'-separated, "" when none */
 	bool access_jwt;           /* its access tokens are JWTs (RFC 9068), not pat_… */
+	bool require_dpop;         /* its token requests must carry a DPoP proof (RFC 9449 §5.2) */
 };
 
 int pt_app_get(pt_arena *, const char *client_id, size_t n, struct pt_app *) PT_WUR;
@@ -1751,6 +1847,7 @@ enum {
 	AZ_MAX_AGE,
 	AZ_LOGIN_HINT,
 	AZ_ID_TOKEN_HINT,
+	AZ_DPOP_JKT,        /* RFC 9449 §10: the code is bound to this key */
 	AZ_AUTH_AFTER,      /* postern's own: the sign-in a prompt=login or max_age sent the
 			     * user to; a session at least that new satisfies them */
 	AZ__MAX
@@ -1770,6 +1867,7 @@ struct pt_authz {
 	const char *challenge;
 	const char *resource;
 	const char *nonce;          /* OpenID Connect; NULL: none */
+	const char *dpop_jkt;       /* RFC 9449 §10; NULL: none */
 	unsigned prompt;            /* PT_PROMPT_* bits */
 	int64_t max_age;            /* seconds; -1: none */
 	const char *login_hint;     /* NULL: none */
@@ -1819,6 +1917,11 @@ const char *pt_scope_for(const struct pt_ctx *, const struct pt_app *, const cha
 char *pt_scope_normalize(pt_arena *, const char *s);
 
 struct pt_issued {
+	/* DPoP (RFC 9449): the thumbprint of the key the access token is bound to ("": a
+	 * Bearer token); the refresh token is bound too when refresh_bound (a public
+	 * client's, §5). Set before pt_access_jwt (its cnf claim) and pt_tokens_store. */
+	char jkt[PT_JKT_LEN + 1];
+	bool refresh_bound;
 	char access[PT_TOKEN_LEN + 1];
 	const char *jwt;       /* the access token as a JWT (RFC 9068) instead; NULL: access */
 	int64_t jwt_exp;       /* its exp */
@@ -1846,6 +1949,9 @@ void pt_tokens_new(const struct pt_ctx *, struct pt_issued *);
 int pt_tokens_store(const struct pt_ctx *, int64_t grant_id, const char *scope,
     const char *refresh_scope, const char *resource, const uint8_t *code_hash,
     int64_t code_row, int64_t auth_time, const struct pt_issued *) PT_WUR;
+/* Binds the tokens of out to a DPoP proof's key (NULL: none): the access token, and the
+ * refresh token too for a public client (RFC 9449 §5). After pt_tokens_new. */
+void pt_tokens_bind(struct pt_issued *, const struct pt_dpop *proof, const struct pt_app *);
 /* The token endpoint's success answer. */
 void pt_token_response(struct pt_req *, const struct pt_issued *, const char *scope,
     int64_t org_id);
@@ -1857,7 +1963,7 @@ void pt_token_response(struct pt_req *, const struct pt_issued *, const char *sc
  * or the token. postiz selects the Postiz CLI answer shape
  * ({"access_token","token_type","api_url","organization_id"}). */
 void pt_device_token(struct pt_req *, const struct pt_app *, const char *device_code, size_t n,
-    bool postiz);
+    bool postiz, const struct pt_dpop *proof);
 
 /* A user code: 8 characters of ABCDEFGHJKLMNPQRSTUVWXYZ23456789, shown as XXXX-XXXX. */
 #define PT_USER_CODE_LEN 8

@@ -13,7 +13,7 @@
 enum {
 	RG_REDIRECT_URIS, RG_CLIENT_NAME, RG_AUTH_METHOD, RG_GRANT_TYPES, RG_RESPONSE_TYPES,
 	RG_SCOPE, RG_ID_TOKEN_ALG, RG_LOGOUT_URIS, RG_APP_TYPE, RG_CLIENT_URI, RG_POLICY_URI,
-	RG_TOS_URI, RG_CLIENT_ID, RG__MAX
+	RG_TOS_URI, RG_CLIENT_ID, RG_DPOP_BOUND, RG__MAX
 };
 static const char *const reg_members[RG__MAX] = {
 	[RG_REDIRECT_URIS] = "redirect_uris",
@@ -29,6 +29,7 @@ static const char *const reg_members[RG__MAX] = {
 	[RG_POLICY_URI] = "policy_uri",
 	[RG_TOS_URI] = "tos_uri",
 	[RG_CLIENT_ID] = "client_id",                       /* RFC 7592 §2.2 (an update) */
+	[RG_DPOP_BOUND] = "dpop_bound_access_tokens",       /* RFC 9449 §5.2 */
 };
 
 const char *const pt_reg_auth_names[] = {
@@ -243,6 +244,13 @@ pt_register_parse(pt_arena *a, const struct pt_config *cfg, const char *body, si
 		}
 		out->post_logout_redirect_uris = logout;
 	}
+	if (m[RG_DPOP_BOUND] != NULL) {
+		if (!cJSON_IsBool(m[RG_DPOP_BOUND])) {
+			fail->desc = "dpop_bound_access_tokens must be true or false";
+			goto out;
+		}
+		out->require_dpop = cJSON_IsTrue(m[RG_DPOP_BOUND]);
+	}
 	if (m[RG_CLIENT_NAME] != NULL) {
 		if (!cJSON_IsString(m[RG_CLIENT_NAME])) {
 			fail->desc = "client_name must be a string";
@@ -386,6 +394,7 @@ reg_row(const struct pt_ctx *ctx, const struct pt_reg *m, struct pt_register_row
 	row->client_uri = m->client_uri;
 	row->policy_uri = m->policy_uri;
 	row->tos_uri = m->tos_uri;
+	row->require_dpop = m->require_dpop;
 }
 
 void
@@ -438,6 +447,8 @@ pt_register_answer(pt_buf *answer, pt_arena *a, const char *cid, const struct pt
 		pt_buf_addf(answer, ",\"%s\":", links[i][0]);
 		pt_buf_json(answer, links[i][1], strlen(links[i][1]));
 	}
+	if (row->require_dpop)
+		pt_buf_adds(answer, ",\"dpop_bound_access_tokens\":true");
 	pt_buf_addc(answer, '}');
 }
 

@@ -16,7 +16,7 @@
 	" registered, resource_server,"                                                      \
 	" coalesce((SELECT is_admin FROM users u WHERE u.id = apps.owner_id),"               \
 	" CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END), id_token_signed_response_alg,"          \
-	" post_logout_redirect_uris, access_token_format"
+	" post_logout_redirect_uris, access_token_format, require_dpop"
 
 const struct pt_sql pt_sql[Q__MAX] = {
 	/* IMMEDIATE: SQLite takes the write lock at once, so two writers never deadlock on
@@ -87,11 +87,12 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " redirect_uri = coalesce(excluded.redirect_uri, grants.redirect_uri) RETURNING id"},
 	[Q_CODE_INSERT] = {
 	    .sqlite = "INSERT INTO tokens (kind, code_hash, grant_id, redirect_uri, redirect_given, scope,"
-	    " challenge, resource, code_expires, created, nonce, auth_time)"
-	    " VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+	    " challenge, resource, code_expires, created, nonce, auth_time, jkt)"
+	    " VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
 	/* a redemption: the code's row becomes the access token (keeping the request, so a
 	 * replay is checked like a redemption before it revokes anything) */
-	[Q_CODE_REDEEM] = {.sqlite = "UPDATE tokens SET hash = ?, kind = 1, created = ?, expires = ? WHERE id = ? AND kind = 0"},
+	[Q_CODE_REDEEM] = {
+	    .sqlite = "UPDATE tokens SET hash = ?, kind = 1, created = ?, expires = ?, jkt = ? WHERE id = ? AND kind = 0"},
 	/* a grant keeps its newest pending codes only (a page reloaded in a loop does not
 	 * grow the database) */
 	[Q_CODE_TRIM] = {
@@ -101,27 +102,29 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_CODE_GET] = {
 	    .sqlite = "SELECT t.grant_id, t.redirect_uri, t.redirect_given, t.scope, t.challenge,"
 	    " t.resource, t.code_expires, t.kind <> 0, g.app_id, g.user_id, g.org_id, t.id, t.nonce,"
-	    " t.auth_time"
+	    " t.auth_time, t.jkt"
 	    " FROM tokens t JOIN grants g ON g.id = t.grant_id WHERE t.code_hash = ?"
 	    " ORDER BY t.id LIMIT 1"},
 	[Q_REFRESH_FROM_CODE] = {
 	    .sqlite = "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires,"
-	    " redirect_uri, redirect_given, challenge, code_expires, auth_time) SELECT CAST(?1 AS BLOB), 2,"
+	    " redirect_uri, redirect_given, challenge, code_expires, auth_time, jkt) SELECT CAST(?1 AS BLOB), 2,"
 	    " grant_id, code_hash, CAST(?2 AS TEXT), resource, CAST(?3 AS BIGINT), CAST(?4 AS BIGINT),"
-	    " redirect_uri, redirect_given, challenge, code_expires, auth_time FROM tokens WHERE id = ?5",
+	    " redirect_uri, redirect_given, challenge, code_expires, auth_time, CAST(?6 AS TEXT)"
+	    " FROM tokens WHERE id = ?5",
 	    .pg = "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires,"
-	    " redirect_uri, redirect_given, challenge, code_expires, auth_time) SELECT CAST($1 AS BYTEA), 2,"
+	    " redirect_uri, redirect_given, challenge, code_expires, auth_time, jkt) SELECT CAST($1 AS BYTEA), 2,"
 	    " grant_id, code_hash, CAST($2 AS TEXT), resource, CAST($3 AS BIGINT), CAST($4 AS BIGINT),"
-	    " redirect_uri, redirect_given, challenge, code_expires, auth_time FROM tokens WHERE id = $5"},
+	    " redirect_uri, redirect_given, challenge, code_expires, auth_time, CAST($6 AS TEXT)"
+	    " FROM tokens WHERE id = $5"},
 	[Q_TOKEN_INSERT] = {
 	    .sqlite = "INSERT INTO tokens (hash, kind, grant_id, code_hash, scope, resource, created, expires,"
-	    " auth_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+	    " auth_time, jkt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
 	/* a replayed code: the tokens that came from it */
 	[Q_TOKEN_DELETE_BY_CODE] = {.sqlite = "DELETE FROM tokens WHERE code_hash = ?"},
 	/* the check: one indexed lookup and three joins on primary keys */
 	[Q_TOKEN_CHECK] = {
 	    .sqlite = "SELECT u.name, g.org_id, t.scope, a.client_id, t.expires, t.id, g.id, t.created,"
-	    " u.id, t.resource, t.kind, t.last_used, a.id, t.auth_time"
+	    " u.id, t.resource, t.kind, t.last_used, a.id, t.auth_time, t.jkt"
 	    " FROM tokens t JOIN grants g ON g.id = t.grant_id JOIN users u ON u.id = g.user_id"
 	    " JOIN apps a ON a.id = g.app_id WHERE t.hash = ?"},
 	[Q_TOKEN_TOUCH] = {.sqlite = "UPDATE tokens SET last_used = ? WHERE id = ?"},
@@ -134,14 +137,19 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	/* client_credentials: a token of the app itself, in the columns of Q_TOKEN_CHECK
 	 * (no user, organization 0, grant 0, kind 1: access) */
 	[Q_CLIENT_TOKEN_INSERT] = {
-	    .sqlite = "INSERT INTO client_tokens (hash, app_id, scope, resource, created, expires)"
-	    " VALUES (?, ?, ?, ?, ?, ?)"},
+	    .sqlite = "INSERT INTO client_tokens (hash, app_id, scope, resource, created, expires, jkt)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?)"},
 	[Q_CLIENT_TOKEN_CHECK] = {
 	    .sqlite = "SELECT NULL, 0, c.scope, a.client_id, c.expires, c.id, 0, c.created, 0,"
-	    " c.resource, 1, c.last_used, a.id, NULL FROM client_tokens c JOIN apps a ON a.id = c.app_id"
+	    " c.resource, 1, c.last_used, a.id, NULL, c.jkt FROM client_tokens c JOIN apps a ON a.id = c.app_id"
 	    " WHERE c.hash = ?"},
 	[Q_CLIENT_TOKEN_TOUCH] = {.sqlite = "UPDATE client_tokens SET last_used = ? WHERE id = ?"},
 	[Q_CLIENT_TOKEN_DELETE] = {.sqlite = "DELETE FROM client_tokens WHERE id = ?"},
+	/* a DPoP proof's first use (RFC 9449 §11.1): a row, or none when its hash is there
+	 * and still live (a replay); a row past its life is taken over */
+	[Q_DPOP_PROOF_USE] = {
+	    .sqlite = "INSERT INTO dpop_proofs (hash, expires) VALUES (?1, ?2) ON CONFLICT (hash)"
+	    " DO UPDATE SET expires = excluded.expires WHERE dpop_proofs.expires <= ?3"},
 
 	/* ------------------------------------------------ pending consent requests */
 	/* a user keeps the newest few */
@@ -156,8 +164,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    .sqlite = "INSERT INTO apps (client_id, secret_hash, owner_id, name, description,"
 	    " redirect_uris, scopes, grant_types, public, trusted, require_pkce,"
 	    " remember_consent, resource_server, created, id_token_signed_response_alg,"
-	    " post_logout_redirect_uris, access_token_format)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
+	    " post_logout_redirect_uris, access_token_format, require_dpop)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"},
 	/* pictures live in a table of their own, off the row every token request reads;
 	 * both statements name the owner, so a forged id never reaches another user's app */
 	[Q_APP_PICTURE_SET] = {
@@ -202,8 +210,8 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    .sqlite = "INSERT INTO apps (client_id, name, redirect_uris, scopes, grant_types,"
 	    " public, require_pkce, registered, remember_consent, created, id_token_signed_response_alg,"
 	    " post_logout_redirect_uris, token_endpoint_auth_method, application_type,"
-	    " registration_token_hash, client_uri, policy_uri, tos_uri, secret_hash)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?12, 1, 1, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?15, ?16, ?13)"},
+	    " registration_token_hash, client_uri, policy_uri, tos_uri, secret_hash, require_dpop)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?12, 1, 1, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?15, ?16, ?13, ?17)"},
 	/* what the consent page says of an app: its links, and who made it */
 	[Q_APP_CONSENT_INFO] = {
 	    .sqlite = "SELECT a.client_uri, a.policy_uri, a.tos_uri, u.name, coalesce(u.is_admin, 0)"
@@ -212,12 +220,13 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_REGISTER_GET] = {
 	    .sqlite = "SELECT id, name, redirect_uris, scopes, grant_types, created,"
 	    " id_token_signed_response_alg, post_logout_redirect_uris, token_endpoint_auth_method,"
-	    " application_type, registration_token_hash, client_uri, policy_uri, tos_uri, public"
-	    " FROM apps WHERE client_id = ? AND registered = 1"},
+	    " application_type, registration_token_hash, client_uri, policy_uri, tos_uri, public,"
+	    " require_dpop FROM apps WHERE client_id = ? AND registered = 1"},
 	[Q_REGISTER_UPDATE] = {
 	    .sqlite = "UPDATE apps SET name = ?2, redirect_uris = ?3, scopes = ?4, grant_types = ?5,"
 	    " id_token_signed_response_alg = ?6, post_logout_redirect_uris = ?7, application_type = ?8,"
-	    " client_uri = ?9, policy_uri = ?10, tos_uri = ?11 WHERE id = ?1 AND registered = 1"},
+	    " client_uri = ?9, policy_uri = ?10, tos_uri = ?11, require_dpop = ?12"
+	    " WHERE id = ?1 AND registered = 1"},
 	[Q_APPROVED_LIST] = {
 	    .sqlite = "SELECT g.id, a.client_id, a.name, EXISTS (SELECT 1 FROM app_pictures p WHERE p.app_id = a.id),"
 	    " o.name, g.scope, g.created, g.last_used FROM grants g JOIN apps a ON a.id = g.app_id"
@@ -311,7 +320,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    .sqlite = "SELECT a.client_id, a.name, a.description, a.redirect_uris, a.scopes,"
 	    " a.grant_types, a.public, a.trusted, a.require_pkce, a.registered,"
 	    " coalesce(u.name, ''), a.created, a.resource_server, a.id_token_signed_response_alg,"
-	    " a.post_logout_redirect_uris FROM apps a"
+	    " a.post_logout_redirect_uris, a.access_token_format, a.require_dpop FROM apps a"
 	    " LEFT JOIN users u ON u.id = a.owner_id"
 	    " WHERE CAST(?1 AS TEXT) IS NULL OR a.client_id = ?1 ORDER BY a.id"},
 	[Q_ADMIN_APP_ID] = {.sqlite = "SELECT id FROM apps WHERE client_id = ?"},
@@ -365,6 +374,7 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	    " ON CONFLICT (app_id) DO UPDATE SET fetched = excluded.fetched, expires = excluded.expires"},
 	[Q_ADMIN_APP_SET_ALG] = {.sqlite = "UPDATE apps SET id_token_signed_response_alg = ? WHERE client_id = ?"},
 	[Q_ADMIN_APP_SET_FORMAT] = {.sqlite = "UPDATE apps SET access_token_format = ? WHERE client_id = ?"},
+	[Q_ADMIN_APP_SET_DPOP] = {.sqlite = "UPDATE apps SET require_dpop = ? WHERE client_id = ?"},
 
 	/* each janitor statement removes at most a batch (?2): it runs again until less
 	 * comes back, one short transaction at a time */
@@ -397,6 +407,9 @@ const struct pt_sql pt_sql[Q__MAX] = {
 	[Q_JANITOR_UNAPPROVED] = {
 	    .sqlite = "DELETE FROM apps WHERE id IN (SELECT a.id FROM apps a WHERE a.registered = 1"
 	    " AND a.created <= ?1 AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.app_id = a.id) LIMIT ?2)"},
+	/* proofs that could no longer pass as fresh */
+	[Q_JANITOR_DPOP] = {
+	    .sqlite = "DELETE FROM dpop_proofs WHERE hash IN (SELECT hash FROM dpop_proofs WHERE expires <= ?1 LIMIT ?2)"},
 	[Q_JANITOR_REQUESTS] = {
 	    .sqlite = "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE expires <= ?1 LIMIT ?2)"},
 

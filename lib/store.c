@@ -240,6 +240,7 @@ st_read_app(pt_arena *a, struct pt_st *st, struct pt_app *app)
 	app->id_token_alg = st_col_text(a, st, 17);
 	app->post_logout_redirect_uris = st_col_text(a, st, 18);
 	app->access_jwt = strcmp(st_col_text(a, st, 19), "jwt") == 0;
+	app->require_dpop = st_col_int(st, 20) != 0;
 }
 
 int
@@ -428,6 +429,7 @@ read_code(pt_arena *a, struct pt_st *st, struct pt_code_row *r)
 	r->id = st_col_int(st, 11);
 	r->nonce = st_col_text_or_null(a, st, 12);
 	r->auth_time = st_col_int(st, 13); /* NULL reads 0: unknown */
+	r->jkt = st_col_text_or_null(a, st, 14);
 }
 
 int
@@ -461,6 +463,7 @@ pt_db_code_insert(const uint8_t hash[PT_HASH_LEN], const struct pt_code_row *c, 
 		st_int(st, 11, c->auth_time);
 	else
 		st_null(st, 11);
+	st_text(st, 12, c->jkt);
 	return st_exec(st);
 }
 
@@ -474,7 +477,8 @@ pt_db_codes_trim(int64_t grant_id, int keep)
 }
 
 int
-pt_db_code_redeem(const uint8_t hash[PT_HASH_LEN], int64_t now, int64_t expires, int64_t code_id)
+pt_db_code_redeem(const uint8_t hash[PT_HASH_LEN], int64_t now, int64_t expires, const char *jkt,
+    int64_t code_id)
 {
 	struct pt_st *st = st_get(Q_CODE_REDEEM);
 	st_blob(st, 1, hash, PT_HASH_LEN);
@@ -483,7 +487,8 @@ pt_db_code_redeem(const uint8_t hash[PT_HASH_LEN], int64_t now, int64_t expires,
 		st_int(st, 3, expires);
 	else
 		st_null(st, 3);
-	st_int(st, 4, code_id);
+	st_text(st, 4, jkt);
+	st_int(st, 5, code_id);
 	/* "WHERE id = ? AND kind = 0": on PostgreSQL a redemption that lost the race to
 	 * another node waits for its row lock, then finds kind 1 and changes nothing */
 	return st_exec_one(st);
@@ -491,7 +496,7 @@ pt_db_code_redeem(const uint8_t hash[PT_HASH_LEN], int64_t now, int64_t expires,
 
 int
 pt_db_refresh_from_code(const uint8_t hash[PT_HASH_LEN], const char *scope, int64_t now,
-    int64_t expires, int64_t code_id)
+    int64_t expires, const char *jkt, int64_t code_id)
 {
 	struct pt_st *st = st_get(Q_REFRESH_FROM_CODE);
 	st_blob(st, 1, hash, PT_HASH_LEN);
@@ -499,13 +504,14 @@ pt_db_refresh_from_code(const uint8_t hash[PT_HASH_LEN], const char *scope, int6
 	st_int(st, 3, now);
 	st_int(st, 4, expires);
 	st_int(st, 5, code_id);
+	st_text(st, 6, jkt);
 	return st_exec_one(st);
 }
 
 int
 pt_db_token_insert(const uint8_t hash[PT_HASH_LEN], enum pt_token_kind kind, int64_t grant_id,
     const uint8_t *code_hash, const char *scope, const char *resource, int64_t now, int64_t expires,
-    int64_t auth_time)
+    int64_t auth_time, const char *jkt)
 {
 	struct pt_st *st = st_get(Q_TOKEN_INSERT);
 	st_blob(st, 1, hash, PT_HASH_LEN);
@@ -526,6 +532,7 @@ pt_db_token_insert(const uint8_t hash[PT_HASH_LEN], enum pt_token_kind kind, int
 		st_int(st, 9, auth_time);
 	else
 		st_null(st, 9);
+	st_text(st, 10, jkt);
 	return st_exec(st);
 }
 
@@ -564,6 +571,7 @@ read_token(pt_arena *a, struct pt_st *st, struct pt_token_row *r)
 	r->last_used = st_col_int(st, 11);
 	r->app_id = st_col_int(st, 12);
 	r->auth_time = st_col_int(st, 13); /* NULL reads 0: unknown */
+	r->jkt = st_col_text_or_null(a, st, 14);
 }
 
 int
@@ -592,7 +600,7 @@ pt_db_token_check(pt_arena *a, const uint8_t hash[PT_HASH_LEN], struct pt_token_
 
 int
 pt_db_client_token_insert(const uint8_t hash[PT_HASH_LEN], int64_t app_id, const char *scope,
-    const char *resource, int64_t now, int64_t expires)
+    const char *resource, int64_t now, int64_t expires, const char *jkt)
 {
 	struct pt_st *st = st_get(Q_CLIENT_TOKEN_INSERT);
 	st_blob(st, 1, hash, PT_HASH_LEN);
@@ -601,7 +609,21 @@ pt_db_client_token_insert(const uint8_t hash[PT_HASH_LEN], int64_t app_id, const
 	st_text(st, 4, resource);
 	st_int(st, 5, now);
 	st_int(st, 6, expires);
+	st_text(st, 7, jkt);
 	return st_exec(st);
+}
+
+int
+pt_db_dpop_proof_use(const uint8_t hash[PT_HASH_LEN], int64_t expires, int64_t now)
+{
+	struct pt_st *st = st_get(Q_DPOP_PROOF_USE);
+	st_blob(st, 1, hash, PT_HASH_LEN);
+	st_int(st, 2, expires);
+	st_int(st, 3, now);
+	/* no row changed: the hash is there and live (on PostgreSQL also after waiting for
+	 * the node that inserted it at the same moment) */
+	int rc = st_exec_one(st);
+	return rc == PT_ERR_NOTFOUND ? PT_ERR_EXISTS : rc;
 }
 
 int

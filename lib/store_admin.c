@@ -191,6 +191,8 @@ read_app(pt_arena *a, struct pt_st *st, struct pt_admin_app_row *r)
 	r->resource_server = st_col_int(st, 12) != 0;
 	r->id_token_alg = st_col_text(a, st, 13);
 	r->post_logout_redirect_uris = st_col_text(a, st, 14);
+	r->access_token_format = st_col_text(a, st, 15);
+	r->require_dpop = st_col_int(st, 16) != 0;
 }
 
 int
@@ -304,6 +306,7 @@ pt_db_janitor_batch(enum pt_janitor what, int64_t cutoff, int64_t *n)
 		[PT_JANITOR_REQUESTS] = Q_JANITOR_REQUESTS,
 		[PT_JANITOR_KEYS] = Q_JANITOR_KEYS,
 		[PT_JANITOR_UNAPPROVED] = Q_JANITOR_UNAPPROVED,
+		[PT_JANITOR_DPOP] = Q_JANITOR_DPOP,
 	};
 	assert((size_t)what < sizeof(q) / sizeof(q[0]));
 	struct pt_st *st = st_get(q[what]);

@@ -63,6 +63,7 @@ pt_db_app_insert(const struct pt_new_app *f, const char *cid, const uint8_t *sec
 	st_text(st, 15, f->id_token_alg != NULL ? f->id_token_alg : pt_oidc_algs[0]);
 	st_text(st, 16, f->post_logout_redirect_uris != NULL ? f->post_logout_redirect_uris : "");
 	st_text(st, 17, f->access_jwt ? "jwt" : "opaque");
+	st_int(st, 18, f->require_dpop);
 	int rc = st_one(st);
 	if (rc == PT_OK) {
 		*id = read_app_id(st);
@@ -244,6 +245,7 @@ pt_db_register_insert(const char *cid, const struct pt_register_row *r)
 	bind_text_or_null(st, 14, r->client_uri);
 	bind_text_or_null(st, 15, r->policy_uri);
 	bind_text_or_null(st, 16, r->tos_uri);
+	st_int(st, 17, r->require_dpop);
 	return st_exec(st);
 }
 
@@ -293,6 +295,7 @@ pt_db_register_get(pt_arena *a, const char *cid, struct pt_register_row *r)
 	r->policy_uri = st_col_text_or_null(a, st, 12);
 	r->tos_uri = st_col_text_or_null(a, st, 13);
 	r->has_secret = st_col_int(st, 14) == 0;
+	r->require_dpop = st_col_int(st, 15) != 0;
 	st_reset(st);
 	return PT_OK;
 }
@@ -312,6 +315,7 @@ pt_db_register_update(const struct pt_register_row *r)
 	bind_text_or_null(st, 9, r->client_uri);
 	bind_text_or_null(st, 10, r->policy_uri);
 	bind_text_or_null(st, 11, r->tos_uri);
+	st_int(st, 12, r->require_dpop);
 	int rc = st_exec_one(st);
 	return rc;
 }

@@ -129,3 +129,12 @@ pt_db_admin_app_set_format(const char *client_id, const char *format)
 	int rc = st_exec_one(st);
 	return rc;
 }
+
+int
+pt_db_admin_app_set_dpop(const char *client_id, bool require)
+{
+	struct pt_st *st = st_get(Q_ADMIN_APP_SET_DPOP);
+	st_int(st, 1, require);
+	st_text(st, 2, client_id);
+	return st_exec_one(st);
+}

@@ -6,6 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomUUID, createHash, sign } from 'node:crypto';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,9 +16,13 @@ import { check, Session, tokenFor } from '../lib/client.mjs';
 const sql = sqlOn;
 const SQLITE_ONLY = { skip: backend === 'pg' && 'schemas 1 to 4 were SQLite only: a PostgreSQL database starts at schema 5' };
 
+/* Puts back schema 8: no DPoP columns, no dpop_proofs. */
+const DOWN8 = `ALTER TABLE apps DROP COLUMN require_dpop; ALTER TABLE tokens DROP COLUMN jkt;
+  DROP TABLE IF EXISTS dpop_proofs;`;
+
 /* Puts back schema 7: no self-registration columns or token format on apps, no client_tokens
  * or client_documents. */
-const DOWN7 = `ALTER TABLE apps DROP COLUMN token_endpoint_auth_method; ALTER TABLE apps DROP COLUMN application_type;
+const DOWN7 = `${DOWN8} ALTER TABLE apps DROP COLUMN token_endpoint_auth_method; ALTER TABLE apps DROP COLUMN application_type;
   ALTER TABLE apps DROP COLUMN registration_token_hash; ALTER TABLE apps DROP COLUMN client_uri;
   ALTER TABLE apps DROP COLUMN policy_uri; ALTER TABLE apps DROP COLUMN tos_uri;
   ALTER TABLE apps DROP COLUMN access_token_format; DROP TABLE IF EXISTS client_tokens;
@@ -125,7 +130,7 @@ describe('schema migration', () => {
     assert.equal(sql(db, 'PRAGMA user_version'), '2');
     assert.ok(has('codes'));
     stack.cli(['init']);
-    assert.equal(sql(db, 'PRAGMA user_version'), '8');
+    assert.equal(sql(db, 'PRAGMA user_version'), '9');
     assert.ok(!has('codes') && !has('tokens_2'), 'the old tables are gone');
     assert.ok(has('tokens_hash') && has('tokens_code_hash') && has('tokens_code_expires'));
     assert.equal(ids(), before, 'token rows changed');
@@ -139,11 +144,11 @@ describe('schema migration', () => {
     downgrade(db, 1);
     assert.ok(has('tokens_code'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '8');
+    assert.equal(sql(db, 'PRAGMA user_version'), '9');
     assert.ok(!has('tokens_code') && !has('codes'));
     assert.equal(await check(stack.url, t), 204);
     const logs = ['authorize', 'consent', 'token', 'apps', 'revoke', 'introspect', 'device'].map((c) => stack.log(`${c}.log`)).join('');
-    assert.equal((logs.match(/schema 1 brought up to 8/g) || []).length, 1, 'exactly one process did it');
+    assert.equal((logs.match(/schema 1 brought up to 9/g) || []).length, 1, 'exactly one process did it');
     await codeFlowPasses();
   });
 
@@ -156,7 +161,7 @@ describe('schema migration', () => {
     const before = ids();
     assert.doesNotMatch(sql(db, "SELECT sql FROM sqlite_master WHERE name = 'users'"), /AUTOINCREMENT/);
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '8');
+    assert.equal(sql(db, 'PRAGMA user_version'), '9');
     for (const table of ['users', 'orgs', 'grants', 'tokens'])
       assert.match(sql(db, `SELECT sql FROM sqlite_master WHERE name = '${table}'`), /AUTOINCREMENT/, table);
     assert.equal(sql(db, 'SELECT group_concat(id || name, \',\') FROM (SELECT * FROM users ORDER BY id)'), users);
@@ -186,7 +191,7 @@ describe('schema migration', () => {
     downgrade4(db);
     assert.ok(!has('bridge_devices'));
     await stack.restart();
-    assert.equal(sql(db, 'PRAGMA user_version'), '8');
+    assert.equal(sql(db, 'PRAGMA user_version'), '9');
     assert.ok(has('bridge_devices') && has('bridge_devices_expires'));
     assert.equal(ids(), before, 'token rows changed');
     assert.equal(await check(stack.url, t), 204);
@@ -206,19 +211,19 @@ describe('schema migration', () => {
     setVersion(99);
     const r = stack.cliRun(['init']);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /schema 99 is newer than this postern \(8\)/);
+    assert.match(r.stderr, /schema 99 is newer than this postern \(9\)/);
     await assert.rejects(stack.restart(), /did not come up/);
     assert.match(stack.log('token.log'), /schema 99 is newer than this postern/);
-    setVersion(8);
+    setVersion(9);
     await stack.restart();
     assert.equal(await check(stack.url, issue()), 204);
   });
 });
 
 // Schema 5 as the postern before OpenID Connect made it (schema.sql / schema.pg.sql of
-// the commit before schema 6), with rows in it; the new postern brings it to 8.
+// the commit before schema 6), with rows in it; the new postern brings it to 9.
 const SCHEMA5_COMMIT = '66a1510';
-describe('schema 5 to 8 (OpenID Connect)', () => {
+describe('schema 5 to 9 (OpenID Connect)', () => {
   let dir, database, stack;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s5-'));
@@ -247,7 +252,7 @@ describe('schema 5 to 8 (OpenID Connect)', () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '5');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
-    assert.equal(version(), '8');
+    assert.equal(version(), '9');
     assert.equal(sql(database, "SELECT name || '|' || is_admin FROM users"), 'old5|1');
     assert.equal(sql(database, "SELECT client_id || '|' || name || '|' || id_token_signed_response_alg || '|' || post_logout_redirect_uris || '|' FROM apps"), 'pca_old5|Old app|RS256||');
     assert.equal(sql(database, "SELECT count(*) FROM tokens WHERE nonce IS NOT NULL OR auth_time IS NOT NULL"), '0');
@@ -260,7 +265,7 @@ describe('schema 5 to 8 (OpenID Connect)', () => {
 // Schema 6 as the first OpenID Connect postern made it (the commit that merged it), with an
 // app signing with EdDSA; the new postern adds the post-logout redirect URIs (schema 7).
 const SCHEMA6_COMMIT = 'e53c734';
-describe('schema 6 to 8 (RP-Initiated Logout)', () => {
+describe('schema 6 to 9 (RP-Initiated Logout)', () => {
   let dir, database, stack;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s6-'));
@@ -288,7 +293,7 @@ describe('schema 6 to 8 (RP-Initiated Logout)', () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '6');
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
-    assert.equal(version(), '8');
+    assert.equal(version(), '9');
     assert.equal(sql(database, "SELECT client_id || '|' || id_token_signed_response_alg || '|' || post_logout_redirect_uris || '|' FROM apps"),
       'pca_old6|EdDSA||');
     assert.equal(sql(database, "SELECT email FROM users WHERE name = 'old6'"), 'old6@example.com');
@@ -302,7 +307,7 @@ describe('schema 6 to 8 (RP-Initiated Logout)', () => {
 // Schema 7 as the postern before issue 15 made it, with a self-registered client and an
 // app of the apps page; the new postern adds the registration columns (schema 8).
 const SCHEMA7_COMMIT = '32a4bba';
-describe('schema 7 to 8 (self-registered clients: RFC 7592, application_type, links; Client ID Metadata Documents)', () => {
+describe('schema 7 to 9 (self-registered clients: RFC 7592, application_type, links; Client ID Metadata Documents)', () => {
   let dir, database, stack;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s7-'));
@@ -327,11 +332,11 @@ describe('schema 7 to 8 (self-registered clients: RFC 7592, application_type, li
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 7 database comes up to 8: its apps keep their rows and get the new columns empty', async () => {
+  test('a schema 7 database comes up to 9: its apps keep their rows and get the new columns empty', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '7');
     stack = await startStack({ env: { DATABASE: database, SEED: '0', EXTRA_CONFIG: 'registration = on', REGISTER_RATE: '1000r/s' } });
-    assert.equal(version(), '8');
+    assert.equal(version(), '9');
     assert.equal(sql(database, "SELECT client_id || '|' || name || '|' || post_logout_redirect_uris || '|' || token_endpoint_auth_method || '|'"
       + " || application_type || '|' || coalesce(client_uri, 'null') || '|' || coalesce(policy_uri, 'null') || '|' || coalesce(tos_uri, 'null')"
       + " || '|' || CASE WHEN registration_token_hash IS NULL THEN 'nohash' ELSE 'hash' END FROM apps ORDER BY client_id"),
@@ -357,7 +362,7 @@ describe('schema 7 to 8 (self-registered clients: RFC 7592, application_type, li
 // Schema 7 as the postern before client_credentials made it (the commit this branch grew
 // from), with an app in it; the new postern adds client_tokens and apps.access_token_format
 // (schema 8): users' tokens and an app's own work, the old app's tokens stay opaque.
-describe('schema 7 to 8 (client_credentials and JWT access tokens)', () => {
+describe('schema 7 to 9 (client_credentials and JWT access tokens)', () => {
   let dir, database, stack;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s7-'));
@@ -381,12 +386,12 @@ describe('schema 7 to 8 (client_credentials and JWT access tokens)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a schema 7 database comes up to 8 with client_tokens and apps.access_token_format; users\' tokens and an app\'s own work', async () => {
+  test('a schema 7 database comes up to 9 with client_tokens and apps.access_token_format; users\' tokens and an app\'s own work', async () => {
     const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
     assert.equal(version(), '7');
     assert.throws(() => sql(database, 'SELECT count(*) FROM client_tokens'));
     stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
-    assert.equal(version(), '8');
+    assert.equal(version(), '9');
     assert.equal(sql(database, 'SELECT count(*) FROM client_tokens'), '0');
     assert.equal(sql(database, "SELECT grant_types || '|' || access_token_format FROM apps WHERE client_id = 'pca_old7'"),
       'authorization_code client_credentials|opaque');
@@ -406,5 +411,67 @@ describe('schema 7 to 8 (client_credentials and JWT access tokens)', () => {
     assert.equal(own.status, 200, JSON.stringify(body));
     assert.equal(await check(stack.url, body.access_token), 204);
     assert.equal(sql(database, 'SELECT count(*) FROM client_tokens'), '1');
+  });
+});
+
+// Schema 8 as the postern before DPoP made it, with an app and a live client_credentials
+// token in it; the new postern adds the key columns and dpop_proofs (schema 9): the old
+// token stays a Bearer token, a new one is bound to a DPoP key and checked with proofs.
+const SCHEMA8_COMMIT = 'c4e9c22';
+describe('schema 8 to 9 (DPoP)', () => {
+  let dir, database, stack;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s8-'));
+    const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
+    const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA8_COMMIT}:${file}`], { encoding: 'utf8' });
+    database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
+    if (backend === 'pg') {
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema, encoding: 'utf8' });
+    } else {
+      writeFileSync(path.join(dir, 'old.sql'), schema);
+      execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
+    }
+  });
+  after(async () => {
+    await stack?.stop();
+    if (backend === 'pg' && database) dropDatabase(database);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a schema 8 database comes up to 9: old tokens stay Bearer, new ones bind to a DPoP key', async () => {
+    const version = () => sql(database, backend === 'pg' ? 'SELECT max(version) FROM postern_schema' : 'PRAGMA user_version');
+    assert.equal(version(), '8');
+    assert.throws(() => sql(database, 'SELECT count(*) FROM dpop_proofs'));
+    stack = await startStack({ env: { DATABASE: database, SEED: '0' } });
+    assert.equal(version(), '9');
+    const app = JSON.parse(stack.cli(['--json', 'app', 'create', '--name', 'Nine', '--redirect-uri', 'https://app.example/cb',
+      '--grant-types', 'client_credentials']));
+    const basic = 'Basic ' + Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64');
+    const ask = (headers = {}) => fetch(`${stack.url}/oauth/token`, { method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic, ...headers },
+      body: 'grant_type=client_credentials' }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const bearer = await ask();
+    assert.equal(bearer.status, 200);
+    assert.equal(bearer.body.token_type, 'Bearer');
+    assert.equal(await check(stack.url, bearer.body.access_token), 204);
+    // a proof made here (ES256), for the token endpoint, then for the check
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const b64 = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
+    const proof = (htm, htu, token) => {
+      const input = `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicKey.export({ format: 'jwk' }) })}.${b64({
+        jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000),
+        ...(token ? { ath: createHash('sha256').update(token).digest('base64url') } : {}) })}`;
+      return `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+    };
+    const bound = await ask({ dpop: proof('POST', `${stack.url}/oauth/token`) });
+    assert.equal(bound.status, 200, JSON.stringify(bound.body));
+    assert.equal(bound.body.token_type, 'DPoP');
+    const t = bound.body.access_token;
+    const r = await fetch(`${stack.url}/oauth/check`, { headers: { authorization: `DPoP ${t}`,
+      dpop: proof('GET', `${stack.url}/oauth/check`, t) } });
+    assert.equal(r.status, 204);
+    assert.equal(await check(stack.url, t), 401, 'a bound token is no Bearer token');
+    assert.equal(sql(database, 'SELECT count(*) FROM client_tokens WHERE jkt IS NOT NULL'), '1');
+    assert.equal(sql(database, 'SELECT count(*) FROM dpop_proofs'), '2');
   });
 });

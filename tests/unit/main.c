@@ -111,6 +111,7 @@ main(void)
 	suite_seed();
 	suite_audit();
 	suite_oidc();
+	suite_dpop();
 	pt_arena_free(arena);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

@@ -56,6 +56,8 @@ defaults_apply_to_an_empty_file(void)
 	CHECK_INT(cfg.session_ttl, 14L * 86400);
 	CHECK_INT(cfg.device_code_ttl, 900);
 	CHECK_INT(cfg.id_token_ttl, PT_ID_TOKEN_TTL);
+	CHECK_INT(cfg.dpop_proof_lifetime, PT_DPOP_LIFETIME);
+	CHECK(!cfg.dpop_nonce);
 	CHECK_INT(cfg.registration_unapproved_ttl, 7L * 86400);
 	CHECK_INT(cfg.device_interval, 5);
 	CHECK_STR(cfg.cookie_name, "postern_session");
@@ -240,6 +242,17 @@ ttl_ranges_are_inclusive(void)
 	CHECK_INT(load("device_code_ttl = 86401\n"), PT_ERR_CONFIG);
 	CHECK_INT(load("device_interval = 61\n"), PT_ERR_CONFIG);
 	CHECK_INT(load("access_token_ttl = -1\n"), PT_ERR_CONFIG);
+	/* DPoP: PT_DPOP_LIFETIME_MIN..PT_DPOP_LIFETIME_MAX, and a nonce switch */
+	CHECK_INT(load("dpop_proof_lifetime = 4\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "dpop_proof_lifetime must be 5..600 seconds") != NULL);
+	CHECK_INT(load("dpop_proof_lifetime = 601\n"), PT_ERR_CONFIG);
+	CHECK_INT(load("dpop_proof_lifetime = 5\n"), PT_OK);
+	CHECK_INT(load("dpop_proof_lifetime = 600\n"), PT_OK);
+	CHECK_INT(cfg.dpop_proof_lifetime, 600);
+	CHECK_INT(load("dpop_nonce = on\n"), PT_OK);
+	CHECK(cfg.dpop_nonce);
+	CHECK_INT(load("dpop_nonce = maybe\n"), PT_ERR_CONFIG);
+	CHECK(strstr(err, "dpop_nonce must be on or off") != NULL);
 }
 
 static void

@@ -513,9 +513,37 @@ single_use_by_row_count(void)
 	CHECK_INT(pt_db_request_take(ta, qh, alice, &q), PT_ERR_NOTFOUND);
 }
 
+/* A DPoP proof's mark is taken once while live (pt_db_dpop_proof_use), taken over once
+ * past its life, and the janitor removes the stale ones. */
+static void
+dpop_proofs_are_used_once(void)
+{
+	setup();
+	uint8_t h1[PT_HASH_LEN], h2[PT_HASH_LEN], h3[PT_HASH_LEN];
+	pt_hash2(h1, "dpop-jti", "k j1", 4);
+	pt_hash2(h2, "dpop-jti", "k j2", 4);
+	pt_hash2(h3, "dpop-jti", "k j3", 4);
+	int64_t now = pt_now();
+	CHECK_INT(pt_db_dpop_proof_use(h1, now + 60, now), PT_OK);
+	CHECK_INT(pt_db_dpop_proof_use(h1, now + 60, now), PT_ERR_EXISTS);
+	CHECK_INT(pt_db_dpop_proof_use(h1, now + 61, now + 59), PT_ERR_EXISTS);
+	CHECK_INT(pt_db_dpop_proof_use(h2, now + 60, now), PT_OK);
+	/* past its life the mark is free again (its proof is refused as stale anyway) */
+	CHECK_INT(pt_db_dpop_proof_use(h1, now + 120, now + 60), PT_OK);
+	CHECK_INT(pt_db_dpop_proof_use(h1, now + 120, now + 61), PT_ERR_EXISTS);
+	CHECK_INT(pt_db_dpop_proof_use(h3, now - 1, now - 61), PT_OK);
+	int64_t n = -1;
+	CHECK_INT(pt_db_janitor_batch(PT_JANITOR_DPOP, now, &n), PT_OK);
+	CHECK_INT(n, 1); /* h3 only */
+	CHECK_INT(pt_db_dpop_proof_use(h2, now + 60, now), PT_ERR_EXISTS);
+	CHECK_INT(pt_db_janitor_batch(PT_JANITOR_DPOP, now + 200, &n), PT_OK);
+	CHECK_INT(n, 2);
+}
+
 void
 suite_core(void)
 {
+	RUN(dpop_proofs_are_used_once);
 	RUN(db_schema_and_transactions);
 	RUN(app_insert_get_and_rotate);
 	RUN(users_and_passwords);

@@ -295,13 +295,13 @@ device_and_bridge_polls(void)
 	r = api_request(&out);
 	CHECK_INT(pt_app_get(r.ctx.a, cid, strlen(cid), &app), PT_OK);
 	CHECK_INT(pt_device_issue(&r.ctx, &app, "profile", dc, uc), PT_OK);
-	pt_device_token(&r, &app, dc, strlen(dc), false);
+	pt_device_token(&r, &app, dc, strlen(dc), false, NULL);
 	CHECK(strstr(out.p, "\"error\":\"authorization_pending\"") != NULL);
 	struct pt_req again = api_request(&out);
-	pt_device_token(&again, &app, dc, strlen(dc), false);
+	pt_device_token(&again, &app, dc, strlen(dc), false, NULL);
 	CHECK(strstr(out.p, "\"error\":\"slow_down\"") != NULL);
 	struct pt_req other = api_request(&out);
-	pt_device_token(&other, &app, "pdc_x", 5, false);
+	pt_device_token(&other, &app, "pdc_x", 5, false, NULL);
 	CHECK(strstr(out.p, "\"error\":\"invalid_grant\"") != NULL);
 }
 

@@ -225,9 +225,28 @@ register_reads_client_id_for_an_update(void)
 	CHECK_STR(rf.desc, "client_id must be a string");
 }
 
+static void
+register_reads_dpop_bound_access_tokens(void)
+{
+	CHECK_INT(reg("{" URIS "}"), PT_OK);
+	CHECK(!m.require_dpop);
+	CHECK_INT(reg("{" URIS ",\"dpop_bound_access_tokens\":true}"), PT_OK);
+	CHECK(m.require_dpop);
+	CHECK_INT(reg("{" URIS ",\"dpop_bound_access_tokens\":false}"), PT_OK);
+	CHECK(!m.require_dpop);
+	static const char *const bad[] = {"\"true\"", "1", "null", "[true]"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char body[200];
+		snprintf(body, sizeof(body), "{" URIS ",\"dpop_bound_access_tokens\":%s}", bad[i]);
+		CHECK_INT(reg(body), PT_ERR_INVALID);
+		CHECK_STR(rf.desc, "dpop_bound_access_tokens must be true or false");
+	}
+}
+
 void
 suite_register(void)
 {
+	RUN(register_reads_dpop_bound_access_tokens);
 	RUN(register_reads_the_token_endpoint_auth_method);
 	RUN(register_application_type_decides_the_redirect_uris);
 	RUN(register_links_must_be_https);

@@ -51,5 +51,6 @@ void suite_outbound(void);
 void suite_seed(void);
 void suite_audit(void);
 void suite_oidc(void);
+void suite_dpop(void);
 
 #endif
