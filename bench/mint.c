@@ -133,7 +133,7 @@ main(int argc, char **argv)
 		} else if (strcmp(kind, "tokens") == 0) {
 			pt_token_new(tok, "pat_");
 			pt_hash(h, tok, PT_TOKEN_LEN);
-			inserted(pt_db_token_insert(h, PT_KIND_ACCESS, grant, NULL, scope, NULL, now, 0, 0));
+			inserted(pt_db_token_insert(h, PT_KIND_ACCESS, grant, NULL, scope, NULL, now, 0, 0, NULL));
 		} else if (strcmp(kind, "expired") == 0) {
 			code_insert(tok, grant, scope, now - 60);
 			device_insert(tok, app.id, scope, cfg.device_interval, now - 60);

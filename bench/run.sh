@@ -21,8 +21,9 @@
 # stack's postern.conf (e.g. "audit_log =" measures without the audit log that stack.sh
 # turns on); BENCH_KEEP=1 keeps the state folder;
 # BENCH_CONNS="16 64" the concurrencies; BENCH_BIG=1000000 the token count of the scale
-# rows and the dpop_proofs rows of the jti cache rows; BENCH_PRE_SQL=SQL run on the database after seeding (to measure a schema change
-# before making it; SQL of the backend measured).
+# rows and the used proofs (dpop_proofs rows) of the jti cache rows; BENCH_PRE_SQL=SQL run
+# on the database after seeding (to measure a schema change before making it; SQL of the
+# backend measured).
 # The report is also written to bench/out/report-TIME.txt (report-pg-TIME.txt on
 # PostgreSQL). bench/README.md explains it.
 set -euo pipefail
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
 	--only) only=${2:?--only needs a pattern}; shift ;;
 	--pg) backend=pg ;;
 	--sqlite) backend=sqlite ;;
-	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,28p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -58,8 +59,8 @@ small=1000                  # live tokens of the main rows
 big=${BENCH_BIG:-1000000}   # live tokens of the scale rows
 expired=100000              # expired codes, device requests and sessions for the janitor
 per_second=30000            # one-use codes minted per second of a load (above any rate seen)
-# DPoP proofs are signed before each run for 1.5 x the fastest check seen so far in this run
-# (the plain check's, measured first: a proof only adds work), per_second before any check
+# DPoP proofs are signed before each run for 1.5 x the row's fastest run so far (before its
+# first, for the fastest plain check: a proof only adds work; per_second before any check)
 if [ $quick = 1 ]; then big=${BENCH_BIG:-10000}; expired=1000; fi
 # processes of each PostgreSQL ceiling: as many as postern's token and introspect
 # executables have by default (postern.conf.example). A single process would wait idle
@@ -375,7 +376,7 @@ one_run() {
 	local target=$1 c=$2 expect=$3
 	shift 3
 	local t0 t1 d0 d1 out line log_from=0 other=0
-	case "$expect" in [0-9]*) log_from=$(stat -c %s "$st/logs/access.log") ;; esac
+	case "$expect" in [0-9][0-9][0-9]) log_from=$(stat -c %s "$st/logs/access.log") ;; esac
 	t0=$(ticks "$@")
 	d0=$(db_ticks)
 	BENCH_THREADS=$threads wrk -t$threads -c"$c" -d"${duration}s" --timeout 5s \
@@ -391,7 +392,7 @@ one_run() {
 	d1=$(db_ticks)
 	cat "$work/wrk.out" >>"$work/wrk.log"
 	# the combined log format: the status is the ninth field
-	case "$expect" in [0-9]*) other=$(tail -c +$((log_from + 1)) "$st/logs/access.log" |
+	case "$expect" in [0-9][0-9][0-9]) other=$(tail -c +$((log_from + 1)) "$st/logs/access.log" |
 		awk -v want="$expect" '$9 != want && $9 != 499 { n++ } END { print n + 0 }') ;; esac
 	line=$(grep '^BENCH ' "$work/wrk.out" || true)
 	[ -n "$line" ] || { log "wrk printed no BENCH line"; echo "0 0 0 0 -1 0"; return 0; }
@@ -437,8 +438,13 @@ all_rows=("nginx return 204" "ceiling: fixed body" "ceiling: one SELECT" "ceilin
 	"peer: token (client_credentials)" "peer: introspect")
 # the rows measured again with a million tokens
 scale_rows=("check, live token" "token, code redemption")
-# the rows measured again with a million proofs in the jti cache (table dpop_proofs)
-jti_rows=("check, DPoP proof (ES256)" "check, DPoP proof (EdDSA)")
+# the DPoP keys of the rows measured again with a million proofs in the jti cache (table
+# dpop_proofs); a quick run, whose numbers mean nothing, measures one
+declare -A dpop_alg=([es256]=ES256 [eddsa]=EdDSA)
+jti_keys=(es256 eddsa)
+[ $quick = 1 ] && jti_keys=(eddsa)
+jti_rows=()
+for k in "${jti_keys[@]}"; do jti_rows+=("check, DPoP proof (${dpop_alg[$k]})"); done
 matches() { [ -z "$only" ] || printf '%s\n' "$1" | grep -Eq -- "$only"; }
 # wanted NAME: the row runs (--only names it, or it is the ceiling or peer of one it names;
 # a ceiling that is a row of its own, as the plain check is the DPoP rows', brings its own)
@@ -462,9 +468,10 @@ declare -A results
 rows=()
 # before_each: a function run before every wrk run (minting one-use values)
 before_each=""
-# the most requests per second of any run of the check, plain or with DPoP (how many
-# proofs a run may need)
+# the most requests per second of any run of the plain check, and of each DPoP row (how
+# many proofs a run may need)
 check_peak=0
+declare -A dpop_peak
 # measure NAME PATH EXPECT CPU_SET: runs the row for each concurrency, reps times
 measure() {
 	local name=$1 path=$2 expect=$3 set=$4 c
@@ -481,6 +488,10 @@ measure() {
 				# shellcheck disable=SC2046
 				one_run "$base$path" "$c" "$expect" $(stack_pids) >>"$work/reps"
 			fi
+			case "$name" in
+			"check, live token") check_peak=$(peak "$check_peak") ;;
+			"check, DPoP proof"*) dpop_peak[$name]=$(peak "${dpop_peak[$name]:-0}") ;;
+			esac
 		done
 		local rps p50 p99 cpu err dbcpu="-"
 		rps=$(awk '{ print $1 }' "$work/reps" | median)
@@ -490,14 +501,14 @@ measure() {
 		err=$(awk '{ s += $5 } END { print s + 0 }' "$work/reps")
 		[ "$set" = peer ] || dbcpu=$(awk '{ print $6 }' "$work/reps" | median)
 		results["$name|$c"]="$rps $p50 $p99 $cpu $err $dbcpu"
-		case "$name" in "check, live token" | "check, DPoP proof"*)
-			check_peak=$(awk -v p="$check_peak" '$1 > p { p = $1 } END { printf "%d", p }' "$work/reps") ;;
-		esac
 		log "$(printf '%-28s c=%-3s %8s req/s  p50 %7s ms  p99 %7s ms  cpu %6s us/req%s  errors %s' \
 			"$name" "$c" "$rps" "$p50" "$p99" "$cpu" "$([ "$backend" = pg ] && echo "  db $dbcpu us/req")" "$err")"
 	done
 	case " ${rows[*]:-} " in *" $name "*) ;; *) rows+=("$name") ;; esac
 }
+
+# peak OLD: the larger of OLD and the req/s of the last run in $work/reps
+peak() { tail -n 1 "$work/reps" | awk -v p="$1" '$1 > p { p = $1 } END { printf "%d", p }'; }
 
 # Sets the BENCH_* environment of the next rows.
 load_env() {
@@ -538,16 +549,19 @@ mint_devices() {
 }
 
 # one-use DPoP proofs for the check (bench/dpop_proofs.c), signed right before each run
-# (not measured) for 1.5 x the fastest check seen, with the row's key, for its token. The
-# previous runs' proofs leave the jti cache first: the seeded rows of the jti cache rows
-# (expiring in 30 days) stay, any proof's row (expiring within dpop_proof_lifetime) goes
+# (not measured) with the row's key, for its token: enough for 1.5 x the fastest run of the
+# row so far; before its first run, for the fastest plain check (an upper bound already: a
+# proof only adds work), or per_second. The previous runs' proofs leave the jti cache
+# first: the seeded rows of the jti cache rows (expiring in 30 days) stay, any proof's row
+# (expiring within dpop_proof_lifetime) goes
 dpop_proofs_for() {
-	local rate=$check_peak
+	local rate=$((${dpop_peak["check, DPoP proof (${dpop_alg[$1]})"]:-0} * 3 / 2))
+	[ "$rate" -gt 0 ] || rate=$check_peak
 	[ "$rate" -gt 0 ] || rate=$per_second
 	sql "DELETE FROM dpop_proofs WHERE expires < $now_sql + 86400;"
 	vacuum "$db" dpop_proofs
 	[ "$backend" = pg ] || sql 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
-	dpop_count=$((rate * 3 * duration / 2))
+	dpop_count=$((rate * duration))
 	"$bin/dpop_proofs" proofs "$work/$1.key" GET "$url/oauth/check" "${dpop_token[$1]}" "$dpop_count" >"$work/proofs"
 	[ "$dpop_count" -gt "$dpop_most" ] && dpop_most=$dpop_count
 	return 0
@@ -556,7 +570,27 @@ dpop_most=0
 dpop_es256() { dpop_proofs_for es256; }
 dpop_eddsa() { dpop_proofs_for eddsa; }
 declare -A dpop_token
-declare -A dpop_alg=([es256]=ES256 [eddsa]=EdDSA)
+# dpop_bind KEY: an access token bound to the key, redeemed as a client would (a code, a
+# proof for POST /oauth/token), into dpop_token[KEY]; the check takes one fresh proof,
+# refuses it replayed and refuses the bound token as a Bearer token. Again before the jti
+# cache rows: the redemption rows delete every token that came from a code
+dpop_bind() {
+	local k=$1 code proof
+	code=$(mint --app "$app_id" codes 1)
+	proof=$("$bin/dpop_proofs" proofs "$work/$k.key" POST "$url/oauth/token" - 1)
+	expect_status 200 -H "Authorization: Basic $basic" -H "DPoP: $proof" \
+		-d "grant_type=authorization_code&code=$code" "$url/oauth/token"
+	[ "$(jq -r .token_type "$work/sanity.out")" = DPoP ] ||
+		{ log "sanity: a redemption with a ${dpop_alg[$k]} proof brought no DPoP token"; exit 1; }
+	dpop_token[$k]=$(jq -r .access_token "$work/sanity.out")
+	expect_status 200 -H "Authorization: Basic $basic" -d "token=${dpop_token[$k]}" "$url/oauth/introspect"
+	[ "$(jq -r .cnf.jkt "$work/sanity.out")" = "$(cat "$work/$k.jkt")" ] ||
+		{ log "sanity: the ${dpop_alg[$k]} token is not bound to the proof generator's key"; exit 1; }
+	proof=$("$bin/dpop_proofs" proofs "$work/$k.key" GET "$url/oauth/check" "${dpop_token[$k]}" 1)
+	expect_status 204 -H "Authorization: DPoP ${dpop_token[$k]}" -H "DPoP: $proof" "$url/oauth/check"
+	expect_status 401 -H "Authorization: DPoP ${dpop_token[$k]}" -H "DPoP: $proof" "$url/oauth/check"
+	expect_status 401 -H "Authorization: Bearer ${dpop_token[$k]}" "$url/oauth/check"
+}
 
 basic=$(printf '%s:%s' "$app_id" "$app_secret" | base64 -w0)
 # an app whose id_tokens are signed with EdDSA (the demo app's are RS256)
@@ -598,25 +632,10 @@ grep -q 'name="csrf"' "$work/sanity.out" || { log "sanity: authorize did not sho
 dev=$(mint --app "$cli_id" devices 1)
 expect_status 400 -d "grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=$cli_id&device_code=$dev" "$url/oauth/token"
 grep -q authorization_pending "$work/sanity.out" || { log "sanity: the device poll is not pending"; exit 1; }
-# DPoP: a key of each algorithm, and an access token bound to it, redeemed as a client
-# would (a code, a proof for POST /oauth/token); the check takes one fresh proof, refuses
-# it replayed and refuses the bound token as a Bearer token
+# DPoP: a key of each algorithm (the proof generator's), and a token bound to each
 for k in es256 eddsa; do
 	"$bin/dpop_proofs" key "$k" "$work/$k.key" >"$work/$k.jkt"
-	code=$(mint --app "$app_id" codes 1)
-	proof=$("$bin/dpop_proofs" proofs "$work/$k.key" POST "$url/oauth/token" - 1)
-	expect_status 200 -H "Authorization: Basic $basic" -H "DPoP: $proof" \
-		-d "grant_type=authorization_code&code=$code" "$url/oauth/token"
-	[ "$(jq -r .token_type "$work/sanity.out")" = DPoP ] ||
-		{ log "sanity: a redemption with a ${dpop_alg[$k]} proof brought no DPoP token"; exit 1; }
-	dpop_token[$k]=$(jq -r .access_token "$work/sanity.out")
-	expect_status 200 -H "Authorization: Basic $basic" -d "token=${dpop_token[$k]}" "$url/oauth/introspect"
-	[ "$(jq -r .cnf.jkt "$work/sanity.out")" = "$(cat "$work/$k.jkt")" ] ||
-		{ log "sanity: the ${dpop_alg[$k]} token is not bound to the proof generator's key"; exit 1; }
-	proof=$("$bin/dpop_proofs" proofs "$work/$k.key" GET "$url/oauth/check" "${dpop_token[$k]}" 1)
-	expect_status 204 -H "Authorization: DPoP ${dpop_token[$k]}" -H "DPoP: $proof" "$url/oauth/check"
-	expect_status 401 -H "Authorization: DPoP ${dpop_token[$k]}" -H "DPoP: $proof" "$url/oauth/check"
-	expect_status 401 -H "Authorization: Bearer ${dpop_token[$k]}" "$url/oauth/check"
+	dpop_bind "$k"
 done
 if [ $peer = 1 ]; then
 	expect_status 200 -H "Authorization: $peer_basic" -d "grant_type=client_credentials&scope=profile" "$peer_url/token"
@@ -725,12 +744,14 @@ if matches "jti cache"; then
 			WHERE i < $big) INSERT INTO dpop_proofs (hash, expires) SELECT randomblob(32), $now_sql + 2592000 FROM n;"
 	fi
 	jti_seed_s=$(awk -v ns=$(($(date +%s%N) - seed_start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
-	settle
+	# settled as settle() does, for the one table written
+	if [ "$backend" = pg ]; then sql 'VACUUM (ANALYZE) dpop_proofs' 'CHECKPOINT' >/dev/null; else settle; fi
 	jti_count=$(sql 'SELECT count(*) FROM dpop_proofs')
 	log "jti cache: $jti_count rows in dpop_proofs (seeded in $jti_seed_s s)"
 	declare -A jti_small jti_big
 	for r in "${jti_rows[@]}"; do for c in $conns; do jti_small["$r|$c"]=${results["$r|$c"]:-}; done; done
-	for k in es256 eddsa; do
+	for k in "${jti_keys[@]}"; do
+		dpop_bind "$k"
 		load_env "BENCH_HEADERS=Authorization: DPoP ${dpop_token[$k]}"$'\n'"DPoP: %s" "BENCH_LINES=$work/proofs"
 		before_each=dpop_$k
 		measure "check, DPoP proof (${dpop_alg[$k]})" /oauth/check 204 stack
@@ -741,9 +762,9 @@ if matches "jti cache"; then
 			results["$r|$c"]=${jti_small["$r|$c"]:-}
 		done
 	done
-	# the scale rows below do not read the table: it goes back to empty
+	# the scale rows below do not read the table: it goes back to empty (they settle the
+	# database after their own seeding)
 	sql "DELETE FROM dpop_proofs;"
-	settle
 fi
 
 # ------------------------------------------------------------ scale

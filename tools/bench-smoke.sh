@@ -88,7 +88,7 @@ check() {
 		fail "no jti cache section"
 	local db_pair=""
 	[ "$1" = pg ] && db_pair="( +$num){2}"
-	for r in ES256 EdDSA; do
+	for r in EdDSA; do # a quick run measures one row at a million proofs
 		# req/s req/s ratio p99 p99 cpu cpu [PostgreSQL's cpu cpu]
 		n=$(grep -Ec "^check, DPoP proof \\($r\\) +16( +$num){2} +($num|-)( +$num){4}$db_pair$" "$out" || true)
 		[ "$n" = 1 ] || fail "jti cache rows of \"$r\": $n well-formed lines, expected 1"
