@@ -234,7 +234,8 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	pt_audit("token_issued", true, PT_AS("grant_type", "authorization_code"),
 	    PT_AS("client_id", app->client_id), PT_AI("user_id", c.user_id), PT_AI("org_id", c.org_id),
 	    PT_AS("scope", c.scope), PT_AI("grant_id", c.grant_id), PT_AB("refresh", out.has_refresh),
-	    PT_AS("code_hash", pt_audit_hash(hx, h)), PT_AS("addr", r->remote_addr));
+	    PT_AS("code_hash", pt_audit_hash(hx, h)), PT_AS("dpop_jkt", *out.jkt ? out.jkt : NULL),
+	    PT_AS("addr", r->remote_addr));
 	pt_metrics_token(PT_MX_CODE);
 	pt_token_response(r, &out, c.scope, c.org_id);
 	sodium_memzero(&out, sizeof(out));
@@ -317,7 +318,8 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 	    PT_AS("client_id", app->client_id), PT_AS("user", t.user_name), PT_AI("user_id", t.user_id),
 	    PT_AI("org_id", t.org_id),
 	    PT_AS("scope", access_scope), PT_AI("grant_id", t.grant_id),
-	    PT_AS("refresh_hash", pt_audit_hash(hx, h)), PT_AS("addr", r->remote_addr));
+	    PT_AS("refresh_hash", pt_audit_hash(hx, h)), PT_AS("dpop_jkt", *out.jkt ? out.jkt : NULL),
+	    PT_AS("addr", r->remote_addr));
 	pt_metrics_token(PT_MX_REFRESH);
 	pt_token_response(r, &out, access_scope, t.org_id);
 	sodium_memzero(&out, sizeof(out));
@@ -377,7 +379,8 @@ client_credentials(struct pt_req *r, const struct pt_params *p, const struct pt_
 	char hx[PT_AUDIT_HASH_HEX + 1];
 	pt_audit("token_issued", true, PT_AS("grant_type", "client_credentials"),
 	    PT_AS("client_id", app->client_id), PT_AS("scope", scope),
-	    PT_AS("token_hash", pt_audit_hash(hx, h)), PT_AS("addr", r->remote_addr));
+	    PT_AS("token_hash", pt_audit_hash(hx, h)), PT_AS("dpop_jkt", *out.jkt ? out.jkt : NULL),
+	    PT_AS("addr", r->remote_addr));
 	pt_metrics_token(PT_MX_CLIENT);
 	pt_token_response(r, &out, scope, 0);
 	sodium_memzero(&out, sizeof(out));

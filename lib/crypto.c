@@ -1,5 +1,6 @@
 /* crypto.c: token, code and secret generation, checksums, keyed hashing, PKCE, the names
- * of the id_token signing algorithms (the signing itself is lib/oidc.c's). */
+ * of the id_token signing algorithms (the signing itself is lib/oidc.c's), base64url and
+ * the splitting of a compact JWS. */
 #include <string.h>
 
 #include <sodium.h>
@@ -145,4 +146,52 @@ pt_oidc_alg_ok(const char *alg)
 		if (alg != NULL && strcmp(alg, pt_oidc_algs[i]) == 0)
 			return true;
 	return false;
+}
+
+/* base64url and compact JWS (RFC 7515): the encodings the JOSE code (lib/oidc.c,
+ * lib/dpop.c) shares. */
+void
+pt_b64url_add(pt_buf *b, const uint8_t *p, size_t n)
+{
+	size_t len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *s = pt_alloc(b->a, len);
+	sodium_bin2base64(s, len, p, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	pt_buf_adds(b, s);
+}
+
+char *
+pt_b64url(pt_arena *a, const uint8_t *p, size_t n)
+{
+	pt_buf b;
+	pt_buf_init(&b, a);
+	pt_b64url_add(&b, p, n);
+	return b.p;
+}
+
+char *
+pt_unb64url(pt_arena *a, const char *s, size_t n, size_t *outn)
+{
+	char *out = pt_alloc(a, n + 1);
+	size_t len = 0;
+	if (sodium_base642bin((uint8_t *)out, n, s, n, NULL, &len, NULL,
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return NULL;
+	out[len] = '\0';
+	if (outn != NULL)
+		*outn = len;
+	return out;
+}
+
+bool
+pt_jws_split(pt_arena *a, const char *jwt, size_t n, struct pt_jws *out)
+{
+	const char *d1 = memchr(jwt, '.', n);
+	const char *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - jwt)) : NULL;
+	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - jwt)) != NULL)
+		return false;
+	out->signed_n = (size_t)(d2 - jwt);
+	out->header = pt_unb64url(a, jwt, (size_t)(d1 - jwt), NULL);
+	out->payload = pt_unb64url(a, d1 + 1, (size_t)(d2 - d1 - 1), NULL);
+	out->sig = (uint8_t *)pt_unb64url(a, d2 + 1, n - (size_t)(d2 + 1 - jwt), &out->sig_n);
+	return out->header != NULL && out->payload != NULL && out->sig != NULL;
 }

@@ -87,7 +87,8 @@ pt_device_token(struct pt_req *r, const struct pt_app *app, const char *code, si
 	pt_audit("token_issued", true, PT_AS("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
 	    PT_AS("client_id", app->client_id), PT_AI("user_id", d.user_id), PT_AI("org_id", d.org_id),
 	    PT_AS("scope", d.scope), PT_AI("grant_id", grant), PT_AB("refresh", out.has_refresh),
-	    PT_AS("device_code_hash", pt_audit_hash(hx, h)), PT_AS("addr", r->remote_addr));
+	    PT_AS("device_code_hash", pt_audit_hash(hx, h)), PT_AS("dpop_jkt", *out.jkt ? out.jkt : NULL),
+	    PT_AS("addr", r->remote_addr));
 	pt_metrics_token(PT_MX_DEVICE);
 	if (!postiz) {
 		pt_token_response(r, &out, d.scope, d.org_id);

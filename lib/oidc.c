@@ -12,24 +12,6 @@
 
 #include "postern.h"
 
-void
-pt_b64url_add(pt_buf *b, const uint8_t *p, size_t n)
-{
-	size_t len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char *s = pt_alloc(b->a, len);
-	sodium_bin2base64(s, len, p, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	pt_buf_adds(b, s);
-}
-
-char *
-pt_b64url(pt_arena *a, const uint8_t *p, size_t n)
-{
-	pt_buf b;
-	pt_buf_init(&b, a);
-	pt_b64url_add(&b, p, n);
-	return b.p;
-}
-
 /* The key private keys are sealed with: derived from the server key, its own context. */
 static void
 seal_key(uint8_t out[32], const struct pt_config *c)
@@ -337,34 +319,6 @@ verify(pt_arena *a, const struct pt_config *c, const struct pt_key_row *k, const
 	}
 	sodium_memzero(priv, privn);
 	return ok;
-}
-
-char *
-pt_unb64url(pt_arena *a, const char *s, size_t n, size_t *outn)
-{
-	char *out = pt_alloc(a, n + 1);
-	size_t len = 0;
-	if (sodium_base642bin((uint8_t *)out, n, s, n, NULL, &len, NULL,
-		sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-		return NULL;
-	out[len] = '\0';
-	if (outn != NULL)
-		*outn = len;
-	return out;
-}
-
-bool
-pt_jws_split(pt_arena *a, const char *jwt, size_t n, struct pt_jws *out)
-{
-	const char *d1 = memchr(jwt, '.', n);
-	const char *d2 = d1 ? memchr(d1 + 1, '.', n - (size_t)(d1 + 1 - jwt)) : NULL;
-	if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', n - (size_t)(d2 + 1 - jwt)) != NULL)
-		return false;
-	out->signed_n = (size_t)(d2 - jwt);
-	out->header = pt_unb64url(a, jwt, (size_t)(d1 - jwt), NULL);
-	out->payload = pt_unb64url(a, d1 + 1, (size_t)(d2 - d1 - 1), NULL);
-	out->sig = (uint8_t *)pt_unb64url(a, d2 + 1, n - (size_t)(d2 + 1 - jwt), &out->sig_n);
-	return out->header != NULL && out->payload != NULL && out->sig != NULL;
 }
 
 static const char *

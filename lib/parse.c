@@ -495,13 +495,10 @@ pt_basic_decode(pt_arena *a, const char *h, size_t n, char **id, size_t *idn, ch
 	return PT_OK;
 }
 
-bool
-pt_auth_token(const char *h, const char *scheme, const char **t, size_t *n)
+/* The token that starts at h: the blanks around it trimmed; false when there is none. */
+static bool
+token_at(const char *h, const char **t, size_t *n)
 {
-	size_t sl = strlen(scheme);
-	if (h == NULL || strncasecmp(h, scheme, sl) != 0 || h[sl] != ' ')
-		return false;
-	h += sl + 1;
 	while (*h == ' ')
 		h++;
 	size_t k = strlen(h);
@@ -515,27 +512,26 @@ pt_auth_token(const char *h, const char *scheme, const char **t, size_t *n)
 }
 
 bool
+pt_auth_token(const char *h, const char *scheme, const char **t, size_t *n)
+{
+	size_t sl = strlen(scheme);
+	if (h == NULL || strncasecmp(h, scheme, sl) != 0 || h[sl] != ' ')
+		return false;
+	return token_at(h + sl + 1, t, n);
+}
+
+bool
 pt_bearer(const char *h, const char **t, size_t *n)
 {
 	if (h == NULL || *h == '\0')
 		return false;
-	if (strncasecmp(h, "Bearer ", 7) == 0) {
-		h += 7;
-		while (*h == ' ')
-			h++;
-	} else if (strncasecmp(h, "Bearer", 6) == 0 && h[6 + strspn(h + 6, " ")] == '\0') {
-		return false; /* "Bearer" with its token missing (nginx trims the space) */
-	} else if (strncasecmp(h, "DPoP ", 5) == 0) {
-		return false; /* the DPoP scheme (RFC 9449 §7.1): pt_auth_token */
-	}
-	size_t k = strlen(h);
-	while (k && h[k - 1] == ' ')
-		k--;
-	if (k == 0)
+	/* "Bearer" with its token missing is none (nginx trims the space) */
+	if (strncasecmp(h, "Bearer", 6) == 0 && (h[6] == ' ' || h[6] == '\0'))
+		return token_at(h + 6, t, n);
+	/* the DPoP scheme (RFC 9449 §7.1) is pt_auth_token's */
+	if (strncasecmp(h, "DPoP ", 5) == 0)
 		return false;
-	*t = h;
-	*n = k;
-	return true;
+	return token_at(h, t, n);
 }
 
 char *
