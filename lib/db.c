@@ -118,39 +118,6 @@ durable(bool on)
 	durable_now = on;
 }
 
-/* How a connection waits for another process's write lock. SQLite's own busy handler
- * sleeps 1, 2, 5, 10 ms and longer between tries, while the transactions it waits for
- * last tens of microseconds: a writer that meets another lost a millisecond or more
- * (the p99 of every row that writes). This one tries again after BUSY_FIRST_US, doubling
- * up to BUSY_MAX_US, until PT_DB_BUSY_MS have passed since the first try. */
-#define BUSY_FIRST_US 20
-#define BUSY_MAX_US 1000
-
-static int64_t busy_since_us; /* when the current wait began */
-
-static int64_t
-mono_us(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
-static int
-busy_wait(void *arg, int tries)
-{
-	(void)arg;
-	int64_t now = mono_us();
-	if (tries == 0)
-		busy_since_us = now;
-	else if (now - busy_since_us >= (int64_t)PT_DB_BUSY_MS * 1000)
-		return 0;
-	int64_t us = tries < 6 ? (int64_t)BUSY_FIRST_US << tries : BUSY_MAX_US;
-	struct timespec d = {0, (long)(us < BUSY_MAX_US ? us : BUSY_MAX_US) * 1000};
-	nanosleep(&d, NULL);
-	return 1;
-}
-
 static int
 lite_open(const char *path, int flags)
 {
@@ -163,7 +130,7 @@ lite_open(const char *path, int flags)
 		db = NULL;
 		return PT_ERR_DB;
 	}
-	sqlite3_busy_handler(db, busy_wait, NULL);
+	sqlite3_busy_timeout(db, PT_DB_BUSY_MS);
 	rc = sqlite3_exec(db,
 	    /* a checkpoint every 4000 pages (PT_WAL_CHECKPOINT_PAGES, 16 MB of WAL) instead of
 	     * 1000: hot pages are copied back once per checkpoint, so fewer checkpoints write
@@ -404,10 +371,10 @@ st_exec_nowait(struct pt_st *st)
 		return st_exec(st);
 	if (pg)
 		return pgd_exec_nowait(st);
-	sqlite3_busy_handler(db, NULL, NULL);
+	sqlite3_busy_timeout(db, 0);
 	int rc = sqlite3_step(st->lite);
 	sqlite3_reset(st->lite);
-	sqlite3_busy_handler(db, busy_wait, NULL);
+	sqlite3_busy_timeout(db, PT_DB_BUSY_MS);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return PT_OK;
 	return (rc & 0xff) == SQLITE_BUSY ? PT_ERR_BUSY : PT_ERR_DB;

@@ -831,7 +831,7 @@ struct pt_store *pt_store(void);
 void pt_db_process_init(void);
 /* A database config value that names PostgreSQL (postgresql://… or postgres://…). */
 bool pt_db_is_pg(const char *database);
-/* Opens the database once per process: an SQLite file (WAL, waiting up to PT_DB_BUSY_MS for a lock,
+/* Opens the database once per process: an SQLite file (WAL, busy_timeout,
  * foreign_keys; sync says which commits are durable before they are answered), or a
  * PostgreSQL connection URI (libpq; a lost connection is made again at the next
  * statement, which meanwhile fails with PT_ERR_BUSY). */
