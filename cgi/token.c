@@ -141,6 +141,28 @@ key_holds(struct pt_req *r, const char *jkt, const struct pt_dpop *proof, const 
 	return false;
 }
 
+/* The tokens of a redemption or a refresh: made and bound to the proof's key (NULL: none)
+ * before the transaction that stores them, so the write lock is not held across an
+ * id_token's RSA signature; then that transaction is begun. nonce: the authorization
+ * request's (NULL on a refresh). false: answered (server error or busy), out wiped. */
+static bool
+tokens_ready(struct pt_req *r, const struct pt_app *app, const struct pt_dpop *proof, int64_t user_id,
+    const char *scope, const char *resource, int64_t auth_time, const char *nonce, struct pt_issued *out)
+{
+	pt_tokens_new(&r->ctx, out);
+	pt_tokens_bind(out, proof, app);
+	int rc = access_jwt(r, app, user_id, scope, resource, auth_time, out);
+	if (rc == PT_OK)
+		rc = id_token(r, app, scope, user_id, auth_time, nonce, out);
+	if (rc == PT_OK && pt_begin() != PT_OK)
+		rc = PT_ERR_BUSY;
+	if (rc == PT_OK)
+		return true;
+	sodium_memzero(out, sizeof(*out));
+	pt_fail(r, rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
+	return false;
+}
+
 /* authorization_code and refresh_token read outside a transaction and begin one for
  * their writes. */
 static void
@@ -204,19 +226,8 @@ authorization_code(struct pt_req *r, const struct pt_params *p, const struct pt_
 	}
 	if (p->v[TK_RESOURCE] != NULL && (resource == NULL || strcmp(p->v[TK_RESOURCE], resource)))
 		FAIL(PT_E_INVALID_TARGET, "resource does not match the authorization request");
-	pt_tokens_new(&r->ctx, &out);
-	pt_tokens_bind(&out, proof, app);
-	rc = access_jwt(r, app, c.user_id, c.scope, resource, c.auth_time, &out);
-	if (rc == PT_OK)
-		rc = id_token(r, app, c.scope, c.user_id, c.auth_time, c.nonce, &out);
-	if (rc != PT_OK) {
-		sodium_memzero(&out, sizeof(out));
-		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
-	}
-	if (pt_begin() != PT_OK) {
-		sodium_memzero(&out, sizeof(out));
-		FAIL(PT_E_BUSY, NULL);
-	}
+	if (!tokens_ready(r, app, proof, c.user_id, c.scope, resource, c.auth_time, c.nonce, &out))
+		return;
 	/* the code's row becomes the access token: the code is used from now on */
 	rc = pt_tokens_store(&r->ctx, c.grant_id, c.scope, NULL, resource, h, c.id, c.auth_time, &out);
 	if (rc == PT_ERR_NOTFOUND) {
@@ -284,19 +295,8 @@ refresh_token(struct pt_req *r, const struct pt_params *p, const struct pt_app *
 			FAIL(PT_E_INVALID_SCOPE, "a refresh cannot widen the scope");
 		access_scope = pt_scope_normalize(r->ctx.a, want);
 	}
-	pt_tokens_new(&r->ctx, &out);
-	pt_tokens_bind(&out, proof, app);
-	rc = access_jwt(r, app, t.user_id, access_scope, t.resource, t.auth_time, &out);
-	if (rc == PT_OK)
-		rc = id_token(r, app, access_scope, t.user_id, t.auth_time, NULL, &out);
-	if (rc != PT_OK) {
-		sodium_memzero(&out, sizeof(out));
-		FAIL(rc == PT_ERR_CONFIG ? PT_E_SERVER : PT_E_BUSY, NULL);
-	}
-	if (pt_begin() != PT_OK) {
-		sodium_memzero(&out, sizeof(out));
-		FAIL(PT_E_BUSY, NULL);
-	}
+	if (!tokens_ready(r, app, proof, t.user_id, access_scope, t.resource, t.auth_time, NULL, &out))
+		return;
 	/* tokens refreshed from a code keep its hash: a replay of the code revokes them too */
 	uint8_t code_hash[PT_HASH_LEN];
 	bool from_code;

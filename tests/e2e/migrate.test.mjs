@@ -222,30 +222,43 @@ describe('schema migration', () => {
 
 // Schema 5 as the postern before OpenID Connect made it (schema.sql / schema.pg.sql of
 // the commit before schema 6), with rows in it; the new postern brings it to 9.
+/* A database at the schema of commit (the schema file of the backend under test, as that
+ * commit had it) with rows in it: { database, drop() }. */
+function databaseAt(commit, rows = '') {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `postern-${commit}-`));
+  const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
+  const schema = execFileSync('git', ['-C', root, 'show', `${commit}:${file}`], { encoding: 'utf8' });
+  const database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
+  if (backend === 'pg') {
+    execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema + rows, encoding: 'utf8' });
+  } else {
+    writeFileSync(path.join(dir, 'old.sql'), schema + rows);
+    execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
+  }
+  return {
+    database,
+    drop() {
+      if (backend === 'pg') dropDatabase(database);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 const SCHEMA5_COMMIT = '66a1510';
 describe('schema 5 to 9 (OpenID Connect)', () => {
-  let dir, database, stack;
+  let old, database, stack;
   before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s5-'));
-    const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
-    const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA5_COMMIT}:${file}`], { encoding: 'utf8' });
-    database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
     const now = Math.floor(Date.now() / 1000);
     const rows = `INSERT INTO users (name, password, is_admin, created) VALUES ('old5', NULL, 1, ${now});
       INSERT INTO orgs (name, personal_of, created) SELECT 'old5', id, ${now} FROM users WHERE name = 'old5';
       INSERT INTO members (org_id, user_id, role) SELECT o.id, u.id, 'owner' FROM orgs o JOIN users u ON u.id = o.personal_of;
       INSERT INTO apps (client_id, name, redirect_uris, created) VALUES ('pca_old5', 'Old app', 'https://app.example/cb', ${now});`;
-    if (backend === 'pg') {
-      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema + rows, encoding: 'utf8' });
-    } else {
-      writeFileSync(path.join(dir, 'old.sql'), schema + rows);
-      execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
-    }
+    old = databaseAt(SCHEMA5_COMMIT, rows);
+    database = old.database;
   });
   after(async () => {
     await stack?.stop();
-    if (backend === 'pg' && database) dropDatabase(database);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    old?.drop();
   });
 
   test('a schema 5 database comes up to date with its rows, and the new columns work', async () => {
@@ -266,27 +279,18 @@ describe('schema 5 to 9 (OpenID Connect)', () => {
 // app signing with EdDSA; the new postern adds the post-logout redirect URIs (schema 7).
 const SCHEMA6_COMMIT = 'e53c734';
 describe('schema 6 to 9 (RP-Initiated Logout)', () => {
-  let dir, database, stack;
+  let old, database, stack;
   before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s6-'));
-    const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
-    const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA6_COMMIT}:${file}`], { encoding: 'utf8' });
-    database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
     const now = Math.floor(Date.now() / 1000);
     const rows = `INSERT INTO users (name, password, is_admin, created, email) VALUES ('old6', NULL, 1, ${now}, 'old6@example.com');
       INSERT INTO apps (client_id, name, redirect_uris, created, id_token_signed_response_alg)
       VALUES ('pca_old6', 'Old six', 'https://app.example/cb', ${now}, 'EdDSA');`;
-    if (backend === 'pg') {
-      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema + rows, encoding: 'utf8' });
-    } else {
-      writeFileSync(path.join(dir, 'old.sql'), schema + rows);
-      execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
-    }
+    old = databaseAt(SCHEMA6_COMMIT, rows);
+    database = old.database;
   });
   after(async () => {
     await stack?.stop();
-    if (backend === 'pg' && database) dropDatabase(database);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    old?.drop();
   });
 
   test('a schema 6 database comes up to date: its apps keep their algorithm and get no post-logout URI', async () => {
@@ -308,28 +312,19 @@ describe('schema 6 to 9 (RP-Initiated Logout)', () => {
 // app of the apps page; the new postern adds the registration columns (schema 8).
 const SCHEMA7_COMMIT = '32a4bba';
 describe('schema 7 to 9 (self-registered clients: RFC 7592, application_type, links; Client ID Metadata Documents)', () => {
-  let dir, database, stack;
+  let old, database, stack;
   before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s7-'));
-    const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
-    const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA7_COMMIT}:${file}`], { encoding: 'utf8' });
-    database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
     const now = Math.floor(Date.now() / 1000);
     const rows = `INSERT INTO apps (client_id, name, redirect_uris, created, public, require_pkce, registered, remember_consent)
       VALUES ('pca_old7reg', 'Old agent', 'https://agent.example/cb', ${now}, 1, 1, 1, 0);
       INSERT INTO apps (client_id, name, redirect_uris, created, post_logout_redirect_uris)
       VALUES ('pca_old7', 'Old seven', 'https://app.example/cb', ${now}, 'https://app.example/bye');`;
-    if (backend === 'pg') {
-      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema + rows, encoding: 'utf8' });
-    } else {
-      writeFileSync(path.join(dir, 'old.sql'), schema + rows);
-      execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
-    }
+    old = databaseAt(SCHEMA7_COMMIT, rows);
+    database = old.database;
   });
   after(async () => {
     await stack?.stop();
-    if (backend === 'pg' && database) dropDatabase(database);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    old?.drop();
   });
 
   test('a schema 7 database comes up to 9: its apps keep their rows and get the new columns empty', async () => {
@@ -363,27 +358,18 @@ describe('schema 7 to 9 (self-registered clients: RFC 7592, application_type, li
 // from), with an app in it; the new postern adds client_tokens and apps.access_token_format
 // (schema 8): users' tokens and an app's own work, the old app's tokens stay opaque.
 describe('schema 7 to 9 (client_credentials and JWT access tokens)', () => {
-  let dir, database, stack;
+  let old, database, stack;
   before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s7-'));
-    const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
-    const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA7_COMMIT}:${file}`], { encoding: 'utf8' });
-    database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
     const now = Math.floor(Date.now() / 1000);
     const rows = `INSERT INTO users (name, password, is_admin, created) VALUES ('old7', NULL, 1, ${now});
       INSERT INTO apps (client_id, name, redirect_uris, created, grant_types)
       VALUES ('pca_old7', 'Old seven', 'https://app.example/cb', ${now}, 'authorization_code client_credentials');`;
-    if (backend === 'pg') {
-      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema + rows, encoding: 'utf8' });
-    } else {
-      writeFileSync(path.join(dir, 'old.sql'), schema + rows);
-      execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
-    }
+    old = databaseAt(SCHEMA7_COMMIT, rows);
+    database = old.database;
   });
   after(async () => {
     await stack?.stop();
-    if (backend === 'pg' && database) dropDatabase(database);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    old?.drop();
   });
 
   test('a schema 7 database comes up to 9 with client_tokens and apps.access_token_format; users\' tokens and an app\'s own work', async () => {
@@ -419,23 +405,14 @@ describe('schema 7 to 9 (client_credentials and JWT access tokens)', () => {
 // token stays a Bearer token, a new one is bound to a DPoP key and checked with proofs.
 const SCHEMA8_COMMIT = 'c4e9c22';
 describe('schema 8 to 9 (DPoP)', () => {
-  let dir, database, stack;
+  let old, database, stack;
   before(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'postern-s8-'));
-    const file = backend === 'pg' ? 'schema.pg.sql' : 'schema.sql';
-    const schema = execFileSync('git', ['-C', root, 'show', `${SCHEMA8_COMMIT}:${file}`], { encoding: 'utf8' });
-    database = backend === 'pg' ? createDatabase() : path.join(dir, 'old.db');
-    if (backend === 'pg') {
-      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database], { input: schema, encoding: 'utf8' });
-    } else {
-      writeFileSync(path.join(dir, 'old.sql'), schema);
-      execFileSync('sqlite3', [database, `.read ${path.join(dir, 'old.sql')}`]);
-    }
+    old = databaseAt(SCHEMA8_COMMIT);
+    database = old.database;
   });
   after(async () => {
     await stack?.stop();
-    if (backend === 'pg' && database) dropDatabase(database);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    old?.drop();
   });
 
   test('a schema 8 database comes up to 9: old tokens stay Bearer, new ones bind to a DPoP key', async () => {
